@@ -1,0 +1,1 @@
+"""tuiagents.llm package."""

@@ -1,0 +1,1 @@
+"""tuiagents.testing package."""

@@ -1,0 +1,1 @@
+"""tuiagents.ui.screens package."""
