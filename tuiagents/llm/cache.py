@@ -1,0 +1,130 @@
+"""On-disk response cache (SQLite), keyed by the request and a seed, like AutoGen's ``cache_seed``.
+
+The key is the SHA-256 of the canonical JSON of everything that shapes the answer (model, messages,
+tools, temperature, max_tokens, response_format, extra body fields, and ``user``, the agent name)
+plus the seed. ``stream`` and ``stream_options`` are left out, so a streamed and a non-streamed call
+share an entry. The agent name is kept in, so two agents never share an answer (the scripted test
+server answers per agent, and so may a real deployment). No API key or base URL is part of the key
+or of the stored value.
+
+The database lives in ``platformdirs.user_cache_dir("tuiagents")/llm-cache.sqlite3`` unless a
+``cache_dir`` is given. It uses WAL mode and a busy timeout so several processes can share it; in
+one process each operation is a single short statement run on the event loop thread, so concurrent
+async calls cannot interleave inside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from tuiagents.engine.messages import ToolCall
+from tuiagents.llm.streaming import Reply
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE = "llm-cache.sqlite3"
+_IGNORED_KEYS = frozenset({"stream", "stream_options"})
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache folder of tuiagents (platform-specific)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("tuiagents"))
+
+
+def cache_key(body: dict[str, Any], seed: int) -> str:
+    """SHA-256 hex digest of the canonical request ``body`` (answer-shaping fields) and ``seed``."""
+    relevant = {k: v for k, v in body.items() if k not in _IGNORED_KEYS}
+    canonical = json.dumps(
+        {"seed": seed, "request": relevant},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """A SQLite table of replies by cache key; opened lazily on first use."""
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        self.directory = Path(directory).expanduser() if directory else default_cache_dir()
+        self.path = self.directory / CACHE_FILE
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                pass  # e.g. a filesystem without shared memory: the default journal still works
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def get(self, key: str) -> Reply | None:
+        """The cached reply for ``key``, or None (also when the stored row cannot be read)."""
+        try:
+            row = self._connection().execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("could not read the LLM cache at %s: %s", self.path, exc)
+            return None
+        if row is None:
+            return None
+        try:
+            data = json.loads(row[0])
+            return Reply(
+                content=data["content"],
+                tool_calls=[ToolCall(**c) for c in data.get("tool_calls", [])],
+                model=data["model"],
+                prompt_tokens=int(data.get("prompt_tokens", 0)),
+                completion_tokens=int(data.get("completion_tokens", 0)),
+                finish_reason=data.get("finish_reason"),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, reply: Reply) -> None:
+        """Store ``reply`` under ``key`` (replacing any older value). Errors are ignored: a cache
+        that cannot be written must not fail the call it was meant to speed up."""
+        value = json.dumps(
+            {
+                "content": reply.content,
+                "tool_calls": [c.model_dump() for c in reply.tool_calls],
+                "model": reply.model,
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+                "finish_reason": reply.finish_reason,
+            }
+        )
+        try:
+            self._connection().execute(
+                "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
+                (key, value, time.time()),
+            )
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("could not write the LLM cache at %s: %s", self.path, exc)
+
+    def close(self) -> None:
+        """Close the database connection (it reopens on next use)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

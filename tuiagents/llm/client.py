@@ -1,0 +1,294 @@
+"""The LLM client the engine calls: one ``complete()`` with cache, retries, fallback and usage.
+
+Each :class:`~tuiagents.llm.settings.ModelEntry` gets its own ``openai.AsyncOpenAI`` (or
+``AsyncAzureOpenAI``), created on first use and reused. Requests go through the SDK's documented
+low-level ``client.post("/chat/completions", ...)`` rather than ``chat.completions.create()``: the
+latter re-validates and transforms the whole message history on every call, which grows with the
+conversation (see ``bench/bench_llm_overhead.py``), while ``post`` keeps the SDK's HTTP handling,
+error types and response types. The SDK's own retries are off (``max_retries=0``): this module
+retries so that every retry and fallback can be reported through ``notify``.
+
+``openai`` is imported lazily, inside methods, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from tuiagents.engine.messages import ToolCall
+from tuiagents.llm.cache import ResponseCache, cache_key
+from tuiagents.llm.errors import Attempt, LLMError, exhausted_error, final_error, interrupted_error
+from tuiagents.llm.pricing import cost_usd, price_for
+from tuiagents.llm.endpoints import EndpointConfigError, build_body, make_sdk_client
+from tuiagents.llm.endpoints import sdk as sdk_names
+from tuiagents.llm.retry import Failure, MalformedResponse, backoff_delay, classify, scrub
+from tuiagents.llm.settings import LLMSettings, ModelEntry
+from tuiagents.llm.streaming import DeltaCallback, Reply, StreamProgress, call_maybe_async, parse_completion, read_stream
+from tuiagents.llm.usage import UsageRecord, UsageTracker
+
+log = logging.getLogger(__name__)
+
+NotifyCallback = Callable[[str, str], "Awaitable[None] | None"]
+
+
+class Completion(BaseModel):
+    """The answer to one :meth:`LLMClient.complete` call.
+
+    ``model`` is the model the server says answered; ``entry`` the configured entry used (after
+    any fallback). ``cached`` answers cost 0 and their tokens are those of the original call.
+    """
+
+    content: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    model: str
+    entry: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    cached: bool = False
+    finish_reason: str | None = None
+
+
+class LLMClient:
+    """Completes chat requests over a list of model entries, with fallback between them.
+
+    ``notify(level, text)`` (sync or async) hears about retries and fallbacks, e.g.
+    ``("warning", "429 rate limit from default, retrying in 1.2 s (attempt 2/4)")``; the engine
+    turns these into Notice events. ``usage`` holds token and cost totals for the run.
+    """
+
+    def __init__(
+        self,
+        entries: list[ModelEntry],
+        settings: LLMSettings | None = None,
+        notify: NotifyCallback | None = None,
+    ) -> None:
+        if not entries:
+            raise ValueError("no model entries: configure at least one [[models]] entry")
+        self.entries: dict[str, ModelEntry] = {}
+        for entry in entries:
+            if entry.name in self.entries:
+                raise ValueError(f"two model entries are named {entry.name!r}; names must be unique")
+            self.entries[entry.name] = entry
+        for entry in entries:
+            unknown = [name for name in entry.fallback if name not in self.entries]
+            if unknown:
+                raise ValueError(
+                    f"model entry {entry.name!r} falls back to unknown entries {unknown}; "
+                    f"known: {list(self.entries)}"
+                )
+        self.settings = settings or LLMSettings()
+        self.notify = notify
+        self.usage = UsageTracker()
+        self._clients: dict[str, Any] = {}
+        self._secrets: set[str] = set()
+        self._cache = ResponseCache(self.settings.cache_dir) if self.settings.cache_seed is not False else None
+
+    def __repr__(self) -> str:
+        return f"LLMClient(entries={list(self.entries)}, cache_seed={self.settings.cache_seed!r})"
+
+    def chain(self, start: str | None = None) -> list[ModelEntry]:
+        """The entries tried for a call starting at ``start``: it, then its ``fallback`` list,
+        or (without one) every other entry in configuration order."""
+        name = start or next(iter(self.entries))
+        if name not in self.entries:
+            raise LLMError(f"unknown model entry {name!r}; configured entries: {', '.join(self.entries)}")
+        first = self.entries[name]
+        rest = first.fallback if first.fallback else [n for n in self.entries if n != name]
+        return [first] + [self.entries[n] for n in rest if n != name]
+
+    async def complete(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        entry: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        agent: str = "",
+        on_delta: DeltaCallback | None = None,
+        stream: bool | None = None,
+        response_format: Any = None,
+    ) -> Completion:
+        """Ask for the next assistant message.
+
+        Starts at entry ``entry`` (default: the first configured), retries retryable failures with
+        backoff, then falls back along :meth:`chain`. Text deltas go to ``on_delta`` as they arrive
+        (once, whole, for non-streamed and cached answers). ``agent`` is sent as the request's
+        ``user`` and used for usage accounting. ``response_format`` is an OpenAI response-format
+        dict or a pydantic model class. Raises :class:`LLMError` when no endpoint could answer.
+        """
+        use_stream = self.settings.stream if stream is None else stream
+        chain = self.chain(entry)
+        attempts: list[Attempt] = []
+        for position, current in enumerate(chain):
+            body = build_body(current, messages, tools, response_format, agent, use_stream)
+            key = self._cache_key(body)
+            if key is not None and (hit := self._cache.get(key)) is not None:  # type: ignore[union-attr]
+                return await self._from_cache(hit, current, agent, on_delta)
+            outcome = await self._try_entry(current, body, use_stream, agent, on_delta, attempts)
+            if isinstance(outcome, Reply):
+                if key is not None:
+                    self._cache.put(key, outcome)  # type: ignore[union-attr]
+                return self._account(outcome, current, agent)
+            failure = outcome
+            if position + 1 < len(chain):
+                nxt = chain[position + 1]
+                self.usage.note_fallback(agent, current.model)
+                await self._notify("warning", f"falling back from {current.name} to {nxt.name}: {failure.short()}")
+        raise exhausted_error(agent, chain, attempts)
+
+    async def _try_entry(
+        self,
+        current: ModelEntry,
+        body: dict[str, Any],
+        use_stream: bool,
+        agent: str,
+        on_delta: DeltaCallback | None,
+        attempts: list[Attempt],
+    ) -> Reply | Failure:
+        """Attempt ``current`` up to ``max_retries + 1`` times: the reply, or the last retryable
+        failure once retries are used up. Final failures raise :class:`LLMError`."""
+        total = current.max_retries + 1
+        failure = Failure("config", "not attempted")
+        for number in range(1, total + 1):
+            progress = StreamProgress()
+            try:
+                client = self._client_for(current)
+                return await self._attempt(client, current, body, use_stream, on_delta, progress)
+            except LLMError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified below, unknown ones re-raised
+                failure = classify(exc, self._secrets)
+                if failure is None:
+                    raise
+                attempts.append(Attempt(current.name, current.label(), failure))
+                log.info("LLM attempt %d/%d on %s failed: %s", number, total, current.name, failure.message)
+                if progress.delivered:
+                    raise interrupted_error(agent, current, attempts, progress.text) from None
+                if not failure.retryable:
+                    raise final_error(agent, current, attempts) from None
+            if number < total:
+                delay = backoff_delay(
+                    number,
+                    base=self.settings.retry_base_delay,
+                    maximum=self.settings.retry_max_delay,
+                    retry_after=failure.retry_after,
+                    retry_after_cap=self.settings.retry_after_cap,
+                )
+                self.usage.note_retry(agent, current.model)
+                await self._notify(
+                    "warning",
+                    f"{failure.short()} from {current.name}, retrying in {delay:.1f} s "
+                    f"(attempt {number + 1}/{total})",
+                )
+                await asyncio.sleep(delay)
+        return failure
+
+    async def _attempt(
+        self,
+        client: Any,
+        current: ModelEntry,
+        body: dict[str, Any],
+        use_stream: bool,
+        on_delta: DeltaCallback | None,
+        progress: StreamProgress,
+    ) -> Reply:
+        """One HTTP request through ``client.post``, read to the end."""
+        sdk = sdk_names()
+        try:
+            if use_stream:
+                response = await client.post(
+                    "/chat/completions", body=body, cast_to=sdk.ChatCompletion, stream=True, stream_cls=sdk.StreamCls
+                )
+                return await read_stream(response, current.model, on_delta, progress)
+            response = await client.post("/chat/completions", body=body, cast_to=sdk.ChatCompletion)
+        except json.JSONDecodeError:
+            raise MalformedResponse("the body is not valid JSON") from None
+        reply = parse_completion(response, current.model)
+        if reply.content:
+            progress.parts.append(reply.content)
+            await call_maybe_async(on_delta, reply.content)
+        return reply
+
+    def _cache_key(self, body: dict[str, Any]) -> str | None:
+        if self._cache is None or self.settings.cache_seed is False:
+            return None
+        return cache_key(body, self.settings.cache_seed)
+
+    async def _from_cache(
+        self, hit: Reply, current: ModelEntry, agent: str, on_delta: DeltaCallback | None
+    ) -> Completion:
+        """Answer from the cache: no request; deltas once, whole; counted as cached, cost 0."""
+        if hit.content:
+            await call_maybe_async(on_delta, hit.content)
+        self.usage.record(
+            UsageRecord(agent, current.name, current.model, hit.prompt_tokens, hit.completion_tokens, 0.0, cached=True)
+        )
+        return Completion(
+            content=hit.content,
+            tool_calls=hit.tool_calls,
+            model=hit.model,
+            entry=current.name,
+            prompt_tokens=hit.prompt_tokens,
+            completion_tokens=hit.completion_tokens,
+            cost=0.0,
+            cached=True,
+            finish_reason=hit.finish_reason,
+        )
+
+    def _account(self, reply: Reply, current: ModelEntry, agent: str) -> Completion:
+        """Price a fresh reply, record its usage and wrap it as a :class:`Completion`."""
+        price = price_for(current.model, current.price)
+        cost = cost_usd(reply.prompt_tokens, reply.completion_tokens, price)
+        self.usage.record(
+            UsageRecord(
+                agent, current.name, current.model, reply.prompt_tokens, reply.completion_tokens, cost,
+                priced=price is not None,
+            )
+        )
+        return Completion(
+            content=reply.content,
+            tool_calls=reply.tool_calls,
+            model=reply.model,
+            entry=current.name,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            cost=cost,
+            finish_reason=reply.finish_reason,
+        )
+
+    def _client_for(self, current: ModelEntry) -> Any:
+        """The SDK client of ``current``, created on first use (configuration errors: LLMError)."""
+        client = self._clients.get(current.name)
+        if client is None:
+            try:
+                client, secret = make_sdk_client(current)
+            except EndpointConfigError as exc:
+                failure = Failure("config", scrub(str(exc), self._secrets))
+                raise final_error("", current, [Attempt(current.name, current.label(), failure)]) from None
+            if secret:
+                self._secrets.add(secret)
+            self._clients[current.name] = client
+        return client
+
+    async def _notify(self, level: str, text: str) -> None:
+        """Tell ``notify`` (if any) about a retry or fallback; its own errors are only logged."""
+        log.info("%s", text)
+        try:
+            await call_maybe_async(self.notify, level, scrub(text, self._secrets))
+        except Exception:  # noqa: BLE001 - a broken listener must not break the call
+            log.exception("the LLM notify callback failed")
+
+    async def aclose(self) -> None:
+        """Close every SDK client and the cache. The client may be used again afterwards."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()
+        if self._cache is not None:
+            self._cache.close()
+

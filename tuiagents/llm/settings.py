@@ -1,0 +1,128 @@
+"""Typed settings of the LLM layer: one :class:`ModelEntry` per configured endpoint, plus
+:class:`LLMSettings` for what applies to every call (cache, streaming, retry pacing).
+
+The config module builds these from ``[[models]]`` tables of ``config.toml``; AutoGen users can also
+bring an ``OAI_CONFIG_LIST`` (see :mod:`tuiagents.llm.config_list`). This module imports neither
+``openai`` nor anything else heavy, so ``tuiagents --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+#: Key used for a local server (Ollama, llama.cpp, the scripted test server) that needs none.
+DUMMY_API_KEY = "not-needed"
+
+
+class ModelEntry(BaseModel):
+    """One model endpoint agents can use, referred to by ``name``.
+
+    ``base_url=None`` follows the ``openai`` client's own environment (``OPENAI_BASE_URL``,
+    ``OPENAI_API_KEY``). The key is read from ``api_key_env`` when given, else from an in-memory
+    ``api_key`` (set only by :func:`~tuiagents.llm.config_list.load_oai_config_list`; it is never
+    dumped, logged or shown), else from the client's environment. ``price`` is USD per 1M
+    prompt / completion tokens; without it a built-in table of approximate prices is used.
+    ``fallback`` names the entries tried, in order, when this one keeps failing with a timeout,
+    a connection error, a 429 or a 5xx.
+    """
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    name: str = Field(min_length=1, description="What agents refer to.")
+    model: str = Field(min_length=1, description="Model id sent to the API.")
+    base_url: str | None = Field(default=None, description="None: OPENAI_BASE_URL or api.openai.com.")
+    api_key_env: str | None = Field(default=None, description="Environment variable holding the key.")
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    api_type: Literal["openai", "azure"] = "openai"
+    api_version: str | None = Field(default=None, description="Azure API version.")
+    price: tuple[float, float] | None = Field(
+        default=None, description="USD per 1M prompt tokens, per 1M completion tokens."
+    )
+    tags: list[str] = Field(default_factory=list)
+    timeout: float = Field(default=60.0, gt=0, description="Seconds per request (and per stream read).")
+    max_retries: int = Field(default=3, ge=0, description="Retries on this entry before falling back.")
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
+    fallback: list[str] = Field(default_factory=list, description="Entries to fall back to, in order.")
+    extra_headers: dict[str, str] | None = None
+    extra_body: dict[str, Any] | None = None
+
+    @field_validator("price")
+    @classmethod
+    def _price_not_negative(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and (value[0] < 0 or value[1] < 0):
+            raise ValueError("price must be two non-negative numbers: USD per 1M prompt, completion tokens")
+        return value
+
+    def resolved_api_key(self) -> str | None:
+        """The key to send, or None to let the ``openai`` client read its own environment.
+
+        Raises :class:`ValueError` (without any key material) when ``api_key_env`` names an
+        unset variable.
+        """
+        if self.api_key_env:
+            value = os.environ.get(self.api_key_env)
+            if not value:
+                raise ValueError(
+                    f"model entry {self.name!r}: environment variable {self.api_key_env} is not set; "
+                    f"export it or remove api_key_env from the entry"
+                )
+            return value
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        return None
+
+    def effective_base_url(self) -> str | None:
+        """``base_url``, else the ``OPENAI_BASE_URL`` the client will follow (None: OpenAI's)."""
+        return self.base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+    def display_url(self) -> str:
+        """The endpoint for messages: host and path only, never credentials or query strings."""
+        url = self.effective_base_url()
+        if not url:
+            return "api.openai.com" if self.api_type == "openai" else "azure (AZURE_OPENAI_ENDPOINT)"
+        return redact_url(url)
+
+    def label(self) -> str:
+        """Short human description, e.g. ``default (gpt-4o @ 127.0.0.1:8080/v1)``."""
+        return f"{self.name} ({self.model} @ {self.display_url()})"
+
+
+def redact_url(url: str) -> str:
+    """Strip the scheme, any ``user:password@`` part and the query string from ``url``."""
+    rest = url.split("://", 1)[-1]
+    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    host, sep, path = rest.partition("/")
+    host = host.rsplit("@", 1)[-1]
+    return (host + sep + path).rstrip("/")
+
+
+class LLMSettings(BaseModel):
+    """Settings for every LLM call of a run.
+
+    ``cache_seed`` works like AutoGen's: responses are cached on disk per seed; another seed gives
+    fresh answers; ``False`` disables the cache. ``cache_dir`` defaults to the user cache folder
+    (``platformdirs.user_cache_dir("tuiagents")``). ``stream`` is the default for calls that do not
+    say. The retry pacing fields are exposed so tests and impatient users can shrink them:
+    the n-th retry waits a random time in ``[0, min(retry_max_delay, retry_base_delay * 2**(n-1))]``
+    unless the server sent ``Retry-After``, which is honoured up to ``retry_after_cap`` seconds.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    cache_seed: int | Literal[False] = 41
+    cache_dir: str | None = None
+    stream: bool = True
+    retry_base_delay: float = Field(default=1.0, ge=0)
+    retry_max_delay: float = Field(default=20.0, ge=0)
+    retry_after_cap: float = Field(default=60.0, ge=0)
+
+    @field_validator("cache_seed", mode="before")
+    @classmethod
+    def _no_true_seed(cls, value: Any) -> Any:
+        if value is True:
+            raise ValueError("cache_seed is an integer seed, or false to disable the cache")
+        return value
