@@ -1,0 +1,257 @@
+"""The `tuiagents` command: the app, headless runs, sessions, the sandbox and the doctor.
+
+Imports stay inside the command functions, so `tuiagents --help` loads neither Textual nor the
+openai client. Exit codes: 0 finished, 1 the run failed, 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _err(message: str) -> None:
+    print(f"tuiagents: {message}", file=sys.stderr)
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="config file (default: $TUIAGENTS_CONFIG, "
+                   "./config.toml, then the user config dir)")
+    p.add_argument("--team", metavar="NAME", help="team to run (default: the first team)")
+    p.add_argument("--task", metavar="TEXT", help="the task to give the team")
+    p.add_argument("--approve", choices=["ask", "all", "none"], default=None,
+                   help="ask: you decide at every gate; all: approve everything, code included; "
+                        "none: run no code or tools (default: ask)")
+    p.add_argument("--session", metavar="FILE", help="session log to write (default: user data dir)")
+    p.add_argument("--local", action="store_true", help="run the team on a local GGUF model (llama.cpp)")
+    p.add_argument("--model-path", metavar="FILE", help="GGUF model for --local")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    from tuiagents import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="tuiagents",
+        description="A terminal cockpit for supervising teams of LLM agents. Without a command, "
+                    "opens the app.")
+    parser.add_argument("--version", action="version", version=f"tuiagents {__version__}")
+    _add_run_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a team (in the app, or --headless on the console)")
+    _add_run_options(run)
+    run.add_argument("--headless", action="store_true", help="no UI: print the conversation")
+
+    sub.add_parser("demo", help="open the app on a built-in scripted scenario (no API key needed)") \
+        .add_argument("--headless", action="store_true", help="run the demo on the console")
+
+    doctor = sub.add_parser("doctor", help="check Docker, the sandbox image, work dir and models")
+    doctor.add_argument("--config", metavar="FILE")
+    doctor.add_argument("--clean", action="store_true", help="remove containers left by crashed runs")
+
+    sandbox = sub.add_parser("sandbox", help="manage the code sandbox image")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
+    build = sandbox_sub.add_parser("build", help="build a minimal Debian+python3 image offline "
+                                                 "(debootstrap + docker import)")
+    build.add_argument("--tag", default="tuiagents-sandbox:latest")
+    build.add_argument("--suite", default="bookworm")
+    build.add_argument("--mirror", default=None)
+
+    replay = sub.add_parser("replay", help="replay a session log (no LLM or Docker calls)")
+    replay.add_argument("session", metavar="SESSION.jsonl")
+    replay.add_argument("--headless", action="store_true", help="print the transcript instead")
+
+    resume = sub.add_parser("resume", help="continue a session live, appending to its log")
+    resume.add_argument("session", metavar="SESSION.jsonl")
+    resume.add_argument("--fork-at", type=int, metavar="N", help="start a new log from event N instead")
+    resume.add_argument("--config", metavar="FILE")
+    resume.add_argument("--approve", choices=["ask", "all", "none"], default=None)
+    resume.add_argument("--headless", action="store_true")
+    resume.add_argument("--task", metavar="TEXT", help="a human message to continue with")
+
+    sessions = sub.add_parser("sessions", help="list saved sessions")
+    sessions.add_argument("--dir", metavar="DIR", help="session folder (default: user data dir)")
+
+    export = sub.add_parser("export", help="export a session to Markdown, HTML or JSON")
+    export.add_argument("session", metavar="SESSION.jsonl")
+    export.add_argument("--format", choices=["md", "html", "json"], default="md")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+    imp = sub.add_parser("import", help="turn an AutoGen 0.2 chat history (JSON) into a session log")
+    imp.add_argument("history", metavar="HISTORY.json")
+    imp.add_argument("-o", "--output", metavar="FILE")
+    return parser
+
+
+def load_app_config(path: str | None, *, required: bool = True):
+    """The config to use (see the search order), or None when none exists and none is required."""
+    from tuiagents.config import ConfigError, find_config, load_config
+
+    found = find_config(path)
+    if found is None:
+        if required:
+            raise ConfigError("no config file found: pass --config FILE, set $TUIAGENTS_CONFIG, or "
+                              "copy config.toml.example to ./config.toml")
+        return None
+    return load_config(found)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`tuiagents run`: the app, or the console with --headless."""
+    from tuiagents.config import ConfigError
+
+    try:
+        config = load_app_config(args.config, required=args.headless)
+        if args.local:
+            from tuiagents.local_model import apply_local_model
+
+            config = apply_local_model(config, args.model_path)
+    except ConfigError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    if not args.headless:
+        from tuiagents.ui.app import run_app
+
+        return run_app(config, args.config, args.team, args.task, approve=args.approve or "ask")
+    return run_headless_command(config, args.team, args.task, args.approve or "ask", args.session)
+
+
+def run_headless_command(config, team: str | None, task: str | None, approve: str, session: str | None) -> int:
+    """Run a team on the console; the shared path of `run --headless` and `demo --headless`."""
+    import asyncio
+
+    from tuiagents.config import ConfigError
+    from tuiagents.headless import run_headless
+    from tuiagents.launch import prepare_run
+    from tuiagents.session.log import SessionError
+
+    if not config.teams:
+        _err("the config defines no [[teams]]; add one (see config.toml.example)")
+        return EXIT_USAGE
+    team_name = team or config.teams[0].name
+    try:
+        team_cfg = config.team(team_name)
+    except ConfigError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    task = task or team_cfg.task
+    if not task:
+        _err("no task: pass --task TEXT (or set task = \"...\" on the team)")
+        return EXIT_USAGE
+    try:
+        run = prepare_run(config, team_name, task, approve=approve, session_path=session)
+    except (SessionError, ValueError) as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+
+    async def main() -> int:
+        task_ = asyncio.ensure_future(run_headless(run, ask=approve == "ask"))
+        try:
+            return await asyncio.shield(task_)
+        except asyncio.CancelledError:
+            run.request_stop("stopped by you (Ctrl+C)")
+            return await task_
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        print("\nStopped by you (Ctrl+C).", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """`tuiagents doctor`: preflight checks, each failure with its fix."""
+    from tuiagents.doctor import doctor_main
+
+    return doctor_main(args.config, clean=args.clean)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """`tuiagents sandbox build`: the offline sandbox image."""
+    from tuiagents.execution.sandbox_image import SandboxBuildError, build_sandbox_image
+
+    try:
+        build_sandbox_image(args.tag, suite=args.suite, mirror=args.mirror)
+    except SandboxBuildError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    print(f"built {args.tag}")
+    return EXIT_OK
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    """`tuiagents sessions`: the saved runs."""
+    from tuiagents.paths import sessions_dir
+    from tuiagents.session.cli import cli_sessions
+
+    folder = args.dir
+    if folder is None:
+        cfg = load_app_config(None, required=False)
+        folder = sessions_dir(cfg.session.dir if cfg else None)
+    return cli_sessions(folder)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """`tuiagents export`: Markdown, HTML or JSON."""
+    from tuiagents.session.cli import cli_export
+
+    return cli_export(args.session, args.format, args.output)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """`tuiagents replay`: the app fed from the log, or the transcript on the console."""
+    if args.headless:
+        from tuiagents.session.cli import cli_replay_headless
+
+        return cli_replay_headless(args.session)
+    from tuiagents.ui.replay import run_replay_app
+
+    return run_replay_app(args.session)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """`tuiagents resume`: continue (or fork) a session."""
+    from tuiagents.session.resume_cli import cli_resume
+
+    return cli_resume(args)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """`tuiagents import`: an AutoGen 0.2 history as a session log."""
+    from tuiagents.session.cli import cli_import
+
+    return cli_import(args.history, args.output)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """`tuiagents demo`: the scripted scenario."""
+    from tuiagents.demo import demo_main
+
+    return demo_main(headless=args.headless)
+
+
+COMMANDS = {"run": cmd_run, "doctor": cmd_doctor, "sandbox": cmd_sandbox, "sessions": cmd_sessions,
+            "export": cmd_export, "replay": cmd_replay, "resume": cmd_resume, "import": cmd_import,
+            "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `tuiagents` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.headless = False
+        return cmd_run(args)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("\nStopped by you (Ctrl+C).", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,221 @@
+"""The config file: typed sections, cross-checks, and errors that name the file, key and fix.
+
+Search order when no path is given: `$TUIAGENTS_CONFIG`, `./config.toml`, the user config dir.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tuiagents.execution.settings import DockerSettings
+from tuiagents.execution.settings import LocalSettings as LocalExecutionSettings
+from tuiagents.llm.settings import LLMSettings, ModelEntry
+from tuiagents.paths import user_config_path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentConfig(_Strict):
+    """One `[[agents]]` entry."""
+
+    name: str
+    kind: Literal["assistant", "user_proxy", "conversable"] = "conversable"
+    model: str | None = None
+    system_message: str | None = None
+    description: str = ""
+    human_input_mode: Literal["ALWAYS", "TERMINATE", "NEVER"] | None = None
+    max_consecutive_auto_reply: int | None = None
+    code_execution: Literal["none", "docker", "local"] | None = None
+    is_termination_msg: str | None = None  # the keyword; default TERMINATE
+    tools: list[str] = Field(default_factory=list)  # "module:function" to import
+    default_auto_reply: str = ""
+
+
+class TeamConfig(_Strict):
+    """One `[[teams]]` entry: a two-agent chat or a group chat, and when it stops."""
+
+    name: str
+    kind: Literal["two_agent", "group_chat"] = "two_agent"
+    agents: list[str]
+    max_turns: int | None = None
+    speaker_selection: Literal["auto", "round_robin", "random", "manual"] = "auto"
+    max_rounds: int = 12
+    allow_repeat_speaker: bool = True
+    allowed_transitions: dict[str, list[str]] | None = None
+    disallowed_transitions: dict[str, list[str]] | None = None
+    selector_model: str | None = None
+    max_messages: int | None = None
+    max_tokens: int | None = None
+    max_cost: float | None = None
+    timeout: float | None = None  # wall-clock seconds
+    termination_text: str | None = None  # stop when any message mentions this text
+    summary_method: Literal["last_msg", "reflection"] = "last_msg"
+    task: str | None = None  # default task when none is given
+
+    @model_validator(mode="after")
+    def _check(self) -> "TeamConfig":
+        if self.kind == "two_agent" and len(self.agents) != 2:
+            raise ValueError(f"a two_agent team needs exactly 2 agents, got {len(self.agents)}")
+        if self.kind == "group_chat" and len(self.agents) < 2:
+            raise ValueError("a group_chat team needs at least 2 agents")
+        if self.allowed_transitions and self.disallowed_transitions:
+            raise ValueError("set allowed_transitions or disallowed_transitions, not both")
+        return self
+
+
+class UISettings(_Strict):
+    """`[ui]`: theme, code style, bell."""
+
+    theme: str = "tuiagents-dark"
+    code_style: str = "monokai"
+    bell: bool = True
+    stream_interval_ms: int = 50
+
+
+class LocalModelSettings(_Strict):
+    """`[local]`: the llama.cpp server started by `tuiagents --local`."""
+
+    model_path: str | None = None
+    port: int = 0
+    n_ctx: int = 4096
+
+
+class SessionSettings(_Strict):
+    """`[session]`: where logs and work dirs go."""
+
+    dir: str | None = None
+
+
+class AppConfig(_Strict):
+    """The whole config file."""
+
+    models: list[ModelEntry] = Field(default_factory=list)
+    agents: list[AgentConfig] = Field(default_factory=list)
+    teams: list[TeamConfig] = Field(default_factory=list)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    docker: DockerSettings = Field(default_factory=DockerSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+    keymap: dict[str, str] = Field(default_factory=dict)
+    local: LocalModelSettings = Field(default_factory=LocalModelSettings)
+    local_execution: LocalExecutionSettings = Field(default_factory=LocalExecutionSettings)
+    session: SessionSettings = Field(default_factory=SessionSettings)
+
+    def agent(self, name: str) -> AgentConfig:
+        """The agent named `name` (the config was checked, so it exists)."""
+        return next(a for a in self.agents if a.name == name)
+
+    def team(self, name: str) -> TeamConfig:
+        """The team named `name`, or a ConfigError listing the teams there are."""
+        for t in self.teams:
+            if t.name == name:
+                return t
+        names = ", ".join(t.name for t in self.teams) or "none defined"
+        raise ConfigError(f"no team named {name!r} (teams: {names})")
+
+    def snapshot(self) -> dict[str, Any]:
+        """The config without secrets, for session log headers."""
+        data = self.model_dump(mode="json", exclude={"keymap"})
+        for m in data.get("models", []):
+            m.pop("api_key", None)
+        return data
+
+
+class ConfigError(Exception):
+    """A config problem explained for a person: file, key path and what to change."""
+
+    def __init__(self, message: str, path: Path | None = None):
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+def _cross_check(cfg: AppConfig) -> list[str]:
+    problems: list[str] = []
+    models = {m.name for m in cfg.models}
+    agents = {a.name for a in cfg.agents}
+    for kind, names in (("models", [m.name for m in cfg.models]), ("agents", [a.name for a in cfg.agents]),
+                        ("teams", [t.name for t in cfg.teams])):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(f"{kind}: duplicate name(s) {', '.join(dupes)}; names must be unique")
+    for i, a in enumerate(cfg.agents):
+        if a.model and a.model not in models:
+            problems.append(f"agents[{i}].model: agent {a.name!r} names model {a.model!r}, "
+                            f"which is not defined; add a [[models]] entry named {a.model!r} "
+                            f"or use one of: {', '.join(sorted(models)) or '(no models defined)'}")
+    for i, m in enumerate(cfg.models):
+        for fb in m.fallback:
+            if fb not in models:
+                problems.append(f"models[{i}].fallback: unknown model {fb!r}")
+    for i, t in enumerate(cfg.teams):
+        for j, n in enumerate(t.agents):
+            if n not in agents:
+                problems.append(f"teams[{i}].agents[{j}]: team {t.name!r} names agent {n!r}, which is "
+                                f"not defined; add an [[agents]] entry named {n!r} or remove it")
+        if t.selector_model and t.selector_model not in models:
+            problems.append(f"teams[{i}].selector_model: unknown model {t.selector_model!r}")
+        for key in ("allowed_transitions", "disallowed_transitions"):
+            for src, dsts in (getattr(t, key) or {}).items():
+                for n in [src, *dsts]:
+                    if n not in t.agents:
+                        problems.append(f"teams[{i}].{key}: {n!r} is not an agent of team {t.name!r}")
+    return problems
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
+    """Validate a config dict; raise ConfigError with every problem found."""
+    try:
+        cfg = AppConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key; remove it or check its spelling (see config.toml.example)"
+            lines.append(f"  {loc or '(top level)'}: {msg}")
+        raise ConfigError("invalid config:\n" + "\n".join(lines), path) from None
+    problems = _cross_check(cfg)
+    if problems:
+        raise ConfigError("invalid config:\n" + "\n".join("  " + p for p in problems), path)
+    return cfg
+
+
+def find_config(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The config file to use: `--config`, `$TUIAGENTS_CONFIG`, `./config.toml`, user config dir."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("TUIAGENTS_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in (Path("config.toml"), user_config_path() / "config.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: str | os.PathLike) -> AppConfig:
+    """Read and validate a TOML config file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("file not found; pass --config FILE or copy config.toml.example", p) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", p) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"not valid TOML: {exc}", p) from None
+    return parse_config(data, p)

@@ -1,0 +1,195 @@
+"""What a supervisor (a person or a policy) is asked, and what it answers.
+
+The engine never blocks on `input()`: it builds a `DecisionRequest`, lets policies answer it when
+they may, and otherwise emits it with a future that the UI or the console resolves with a
+`Decision`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tuiagents.engine.messages import ToolCall
+
+
+class RequestKind(str, Enum):
+    """The moments at which the engine stops and asks."""
+
+    MESSAGE = "message"  # a drafted message before delivery
+    TOOL_CALL = "tool_call"  # before a tool function runs
+    CODE = "code"  # before proposed code runs
+    HUMAN_INPUT = "human_input"  # an agent in human mode ALWAYS/TERMINATE needs a human reply
+    SPEAKER = "speaker"  # manual speaker selection in a group chat
+
+
+class DecisionKind(str, Enum):
+    """Every kind of answer a supervisor can give."""
+
+    APPROVE = "approve"
+    EDIT = "edit"
+    REJECT = "reject"
+    INJECT = "inject"
+    CHOOSE_SPEAKER = "choose_speaker"
+    STOP = "stop"
+    REPLY = "reply"  # the human's own words as this agent's turn (human input requests)
+    SKIP = "skip"  # do not run this code / tool, tell the agent it was skipped
+
+
+class Scope(str, Enum):
+    """How far an approval reaches."""
+
+    ONCE = "once"
+    SESSION = "session"  # the same kind of request from the same agent, for the rest of the session
+    RULE = "rule"  # an explicit rule, e.g. python blocks from agent coder
+
+
+class DecidedBy(str, Enum):
+    """Who made a decision; recorded with every decision."""
+
+    HUMAN = "human"
+    SESSION_RULE = "session_rule"
+    POLICY = "policy"
+
+
+class ApprovalRule(BaseModel):
+    """A standing approval: every request matching all the set fields is approved."""
+
+    kind: RequestKind
+    agent: str | None = None
+    language: str | None = None
+    tool: str | None = None
+
+    def matches(self, request: "DecisionRequest") -> bool:
+        """True when `request` falls under this rule."""
+        if request.kind != self.kind:
+            return False
+        if self.agent is not None and request.agent != self.agent:
+            return False
+        if self.language is not None and self.language not in request.languages:
+            return False
+        if self.tool is not None and self.tool not in {c.name for c in request.tool_calls}:
+            return False
+        return True
+
+    def describe(self) -> str:
+        """A short phrase for the screen and the log, e.g. "python code from coder"."""
+        what = {
+            RequestKind.CODE: f"{self.language or 'any'} code",
+            RequestKind.TOOL_CALL: f"tool {self.tool}" if self.tool else "tool calls",
+            RequestKind.MESSAGE: "messages",
+            RequestKind.HUMAN_INPUT: "human input",
+            RequestKind.SPEAKER: "speaker choices",
+        }[self.kind]
+        return f"{what} from {self.agent}" if self.agent else what
+
+
+class Decision(BaseModel):
+    """A supervisor's answer to a `DecisionRequest`."""
+
+    kind: DecisionKind
+    content: str | None = None  # edit: new content; reject: feedback; inject/reply: the text
+    target: str | None = None  # inject: agent name or "all"; choose_speaker: the agent
+    deliver: Literal["now", "next_turn"] = "next_turn"  # for inject
+    scope: Scope = Scope.ONCE
+    rule: ApprovalRule | None = None
+    by: DecidedBy = DecidedBy.HUMAN
+    note: str = ""
+
+    @classmethod
+    def approve(cls, scope: Scope = Scope.ONCE, rule: ApprovalRule | None = None, **kw) -> "Decision":
+        """Approve as proposed."""
+        return cls(kind=DecisionKind.APPROVE, scope=scope, rule=rule, **kw)
+
+    @classmethod
+    def edit(cls, content: str, **kw) -> "Decision":
+        """Deliver (or run) `content` instead of the proposal."""
+        return cls(kind=DecisionKind.EDIT, content=content, **kw)
+
+    @classmethod
+    def reject(cls, feedback: str, **kw) -> "Decision":
+        """Send `feedback` back to the agent, which tries again."""
+        return cls(kind=DecisionKind.REJECT, content=feedback, **kw)
+
+    @classmethod
+    def inject(cls, text: str, target: str = "all", now: bool = False, **kw) -> "Decision":
+        """Add a human message, delivered now or queued for the next turn."""
+        return cls(kind=DecisionKind.INJECT, content=text, target=target,
+                   deliver="now" if now else "next_turn", **kw)
+
+    @classmethod
+    def choose(cls, speaker: str, **kw) -> "Decision":
+        """Pick the next speaker of a group chat."""
+        return cls(kind=DecisionKind.CHOOSE_SPEAKER, target=speaker, **kw)
+
+    @classmethod
+    def stop(cls, note: str = "", **kw) -> "Decision":
+        """End the run."""
+        return cls(kind=DecisionKind.STOP, note=note, **kw)
+
+    @classmethod
+    def reply(cls, text: str, **kw) -> "Decision":
+        """The human speaks for the agent that asked for input."""
+        return cls(kind=DecisionKind.REPLY, content=text, **kw)
+
+    @classmethod
+    def skip(cls, note: str = "", **kw) -> "Decision":
+        """Do not run the proposed code or tool; the agent is told it was skipped."""
+        return cls(kind=DecisionKind.SKIP, note=note, **kw)
+
+    def describe(self) -> str:
+        """One line for transcripts: what was decided and by whom."""
+        who = {DecidedBy.HUMAN: "you", DecidedBy.SESSION_RULE: "session rule",
+               DecidedBy.POLICY: "policy"}[self.by]
+        text = {
+            DecisionKind.APPROVE: "approved" + (" for this session" if self.scope != Scope.ONCE else ""),
+            DecisionKind.EDIT: "edited",
+            DecisionKind.REJECT: f"rejected: {self.content or ''}".strip(),
+            DecisionKind.INJECT: f"injected a message for {self.target or 'all'}",
+            DecisionKind.CHOOSE_SPEAKER: f"chose {self.target} to speak next",
+            DecisionKind.STOP: "stopped the run",
+            DecisionKind.REPLY: "replied",
+            DecisionKind.SKIP: "skipped",
+        }[self.kind]
+        return f"{text} (by {who}{': ' + self.note if self.note else ''})"
+
+
+_ids = itertools.count(1)
+
+
+def next_request_id() -> str:
+    """A short id for a request, unique within a process."""
+    return f"r{next(_ids)}"
+
+
+class CodeSnippet(BaseModel):
+    """A code block as the supervisor sees it (language, code, whether it would run)."""
+
+    language: str
+    code: str
+    filename: str | None = None
+    guessed: bool = False
+    runnable: bool = True
+
+
+class DecisionRequest(BaseModel):
+    """Something the engine needs a supervisor to decide before it goes on."""
+
+    id: str = Field(default_factory=next_request_id)
+    kind: RequestKind
+    agent: str
+    prompt: str = ""  # what is being asked, in words
+    content: str = ""  # the draft message, or the code
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    code_blocks: list[CodeSnippet] = Field(default_factory=list)
+    candidates: list[str] = Field(default_factory=list)  # speaker choices
+    executor: str | None = None  # description of where code would run and its limits
+    allowed: list[DecisionKind] = Field(default_factory=list)
+
+    @property
+    def languages(self) -> set[str]:
+        """Languages of the code blocks under decision."""
+        return {b.language for b in self.code_blocks}

@@ -1,0 +1,247 @@
+"""Typed events the engine emits; the session log, the UI and the console all consume these.
+
+Every event is a pydantic model with a `type` discriminator, so a log line parses back into the
+same class (`parse_event`). A `DecisionRequested` event also carries a future (never serialized)
+that whoever supervises resolves with a `Decision`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from enum import Enum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
+
+from tuiagents.engine.decisions import CodeSnippet, Decision, DecisionRequest, RequestKind
+from tuiagents.engine.messages import Message, ToolCall, ToolResult
+
+
+class AgentInfo(BaseModel):
+    """What the UI needs to know about an agent to give it a pane."""
+
+    name: str
+    kind: str = "conversable"
+    model: str | None = None
+    description: str = ""
+    human_input_mode: str = "NEVER"
+    code_execution: str = "none"
+    executor: str | None = None
+
+
+class StopKind(str, Enum):
+    """Machine-readable cause of a stop; `RunStopped.reason` says it in words."""
+
+    MAX_TURNS = "max_turns"
+    MAX_ROUNDS = "max_rounds"
+    TERMINATION_MESSAGE = "termination_message"
+    MAX_MESSAGES = "max_messages"
+    TOKEN_BUDGET = "token_budget"
+    COST_BUDGET = "cost_budget"
+    TIMEOUT = "timeout"
+    STOPPED_BY_USER = "stopped_by_user"
+    EXTERNAL = "external"
+    NO_REPLY = "no_reply"
+    ERROR = "error"
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(use_enum_values=False)
+    seq: int = 0
+    ts: float = Field(default_factory=time.time)
+
+
+class RunStarted(_Event):
+    """A run began: which team, which task, which agents."""
+
+    type: Literal["run_started"] = "run_started"
+    run_id: str
+    team: str
+    team_kind: Literal["two_agent", "group_chat"]
+    task: str
+    agents: list[AgentInfo]
+    speaker_selection: str | None = None
+    max_rounds: int | None = None
+    resumed: bool = False
+
+
+class TurnStarted(_Event):
+    """An agent starts working on its reply."""
+
+    type: Literal["turn_started"] = "turn_started"
+    agent: str
+    round: int
+
+
+class TokenDelta(_Event):
+    """A piece of a reply streamed from the model."""
+
+    type: Literal["token_delta"] = "token_delta"
+    agent: str
+    text: str
+
+
+class MessageDrafted(_Event):
+    """An agent's reply is ready; it is delivered only once approved."""
+
+    type: Literal["message_drafted"] = "message_drafted"
+    agent: str
+    content: str
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+
+
+class DecisionRequested(_Event):
+    """The engine waits for a supervisor; resolve `future` with a `Decision`."""
+
+    type: Literal["decision_requested"] = "decision_requested"
+    request: DecisionRequest
+    _future: asyncio.Future | None = PrivateAttr(default=None)
+
+    @property
+    def future(self) -> asyncio.Future | None:
+        """The future the engine awaits; None when read back from a log."""
+        return self._future
+
+    def resolve(self, decision: Decision) -> bool:
+        """Answer the request; False if it was already answered (e.g. a double key press)."""
+        if self._future is None or self._future.done():
+            return False
+        self._future.set_result(decision)
+        return True
+
+
+class DecisionRecorded(_Event):
+    """A request was answered, by whom and how."""
+
+    type: Literal["decision_recorded"] = "decision_recorded"
+    request_id: str
+    request_kind: RequestKind
+    agent: str
+    decision: Decision
+
+
+class MessageDelivered(_Event):
+    """A message joined the conversation; every agent now sees it."""
+
+    type: Literal["message_delivered"] = "message_delivered"
+    message: Message
+    round: int = 0
+
+
+class ToolCallStarted(_Event):
+    """An approved tool call is running."""
+
+    type: Literal["tool_call_started"] = "tool_call_started"
+    agent: str
+    call: ToolCall
+
+
+class ToolCallFinished(_Event):
+    """A tool call returned (or failed, or was skipped)."""
+
+    type: Literal["tool_call_finished"] = "tool_call_finished"
+    agent: str
+    result: ToolResult
+
+
+class CodeProposed(_Event):
+    """A message holds code blocks that an executor could run."""
+
+    type: Literal["code_proposed"] = "code_proposed"
+    agent: str
+    blocks: list[CodeSnippet]
+    executor: str | None = None
+
+
+class ExecutionStarted(_Event):
+    """An approved block starts running."""
+
+    type: Literal["execution_started"] = "execution_started"
+    exec_id: str
+    agent: str
+    language: str
+    code: str
+    executor: str
+
+
+class ExecutionOutput(_Event):
+    """Output of a running block, as it arrives."""
+
+    type: Literal["execution_output"] = "execution_output"
+    exec_id: str
+    agent: str
+    text: str
+
+
+class ExecutionFinished(_Event):
+    """A block ended: exit code, duration and why."""
+
+    type: Literal["execution_finished"] = "execution_finished"
+    exec_id: str
+    agent: str
+    exit_code: int
+    duration: float
+    timed_out: bool = False
+    cancelled: bool = False
+    truncated: bool = False
+    error: str | None = None
+
+
+class SpeakerSelected(_Event):
+    """The next speaker of a group chat, and how it was picked."""
+
+    type: Literal["speaker_selected"] = "speaker_selected"
+    agent: str
+    method: str
+    round: int
+    note: str = ""
+
+
+class UsageRecorded(_Event):
+    """Tokens and cost of one LLM call."""
+
+    type: Literal["usage"] = "usage"
+    agent: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float = 0.0
+    cached: bool = False
+
+
+class Notice(_Event):
+    """Something a person should know: a retry, a fallback, a tool error, a missing daemon."""
+
+    type: Literal["notice"] = "notice"
+    level: Literal["info", "warning", "error"] = "info"
+    text: str
+    agent: str | None = None
+
+
+class RunStopped(_Event):
+    """The run ended; `reason` is for people, `kind` for programs."""
+
+    type: Literal["run_stopped"] = "run_stopped"
+    reason: str
+    kind: StopKind
+    summary: str = ""
+
+
+Event = Annotated[
+    Union[
+        RunStarted, TurnStarted, TokenDelta, MessageDrafted, DecisionRequested, DecisionRecorded,
+        MessageDelivered, ToolCallStarted, ToolCallFinished, CodeProposed, ExecutionStarted,
+        ExecutionOutput, ExecutionFinished, SpeakerSelected, UsageRecorded, Notice, RunStopped,
+    ],
+    Field(discriminator="type"),
+]
+
+_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: dict | str | bytes) -> Event:
+    """Turn a log line (JSON text or a dict) back into its typed event."""
+    if isinstance(data, (str, bytes)):
+        return _adapter.validate_json(data)
+    return _adapter.validate_python(data)

@@ -1,0 +1,113 @@
+"""Builds a TeamRun from the config file: agents, model client, executors, limits, policies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tuiagents.engine.agent import AssistantAgent, ConversableAgent, UserProxyAgent
+from tuiagents.engine.run import TeamRun
+from tuiagents.engine.supervisor import ApproveMode, Supervisor
+from tuiagents.engine.termination import (
+    AnyOf, CostBudget, ExternalStop, MaxMessages, TerminationCondition, TextMention, Timeout, TokenBudget,
+)
+from tuiagents.engine.tools import load_tool
+
+if TYPE_CHECKING:
+    from tuiagents.config import AgentConfig, AppConfig, TeamConfig
+
+_KINDS = {"assistant": AssistantAgent, "user_proxy": UserProxyAgent, "conversable": ConversableAgent}
+
+
+def _termination(team: "TeamConfig") -> TerminationCondition:
+    parts: list[TerminationCondition] = [ExternalStop()]
+    if team.termination_text:
+        parts.append(TextMention(team.termination_text))
+    if team.max_messages:
+        parts.append(MaxMessages(team.max_messages))
+    if team.max_tokens:
+        parts.append(TokenBudget(team.max_tokens))
+    if team.max_cost is not None:
+        parts.append(CostBudget(team.max_cost))
+    if team.timeout:
+        parts.append(Timeout(team.timeout))
+    return AnyOf(parts)
+
+
+def make_executor(kind: str, config: "AppConfig", work_dir: Path, session_id: str) -> Any:
+    """The code executor an agent's `code_execution` setting asks for (None for "none")."""
+    if kind == "docker":
+        from tuiagents.execution.docker_executor import DockerExecutor
+
+        return DockerExecutor(config.docker, work_dir, session_id)
+    if kind == "local":
+        from tuiagents.execution.local_executor import LocalExecutor
+
+        return LocalExecutor(config.local_execution, work_dir)
+    return None
+
+
+def build_agent(cfg: "AgentConfig", llm: Any, config: "AppConfig", work_dir: Path, session_id: str,
+                executors: dict[str, Any]) -> ConversableAgent:
+    """One agent from its `[[agents]]` entry."""
+    cls = _KINDS[cfg.kind]
+    kw: dict[str, Any] = {"description": cfg.description} if cfg.description else {}
+    if cfg.human_input_mode:
+        kw["human_input_mode"] = cfg.human_input_mode
+    model = cfg.model
+    if model is None and cfg.kind == "assistant" and config.models:
+        model = config.models[0].name
+    code = cfg.code_execution or ("none")
+    if code != "none":
+        if code not in executors:
+            executors[code] = make_executor(code, config, work_dir, session_id)
+        kw["code_executor"] = executors[code]
+    args: list[Any] = [cfg.name]
+    if cfg.system_message is not None:
+        args.append(cfg.system_message)
+    agent = cls(*args, llm=llm if model else None, model=model,
+                max_consecutive_auto_reply=cfg.max_consecutive_auto_reply,
+                termination_keyword=cfg.is_termination_msg or "TERMINATE",
+                default_auto_reply=cfg.default_auto_reply, **kw)
+    for spec in cfg.tools:
+        agent.register_tool(load_tool(spec))
+    return agent
+
+
+def build_run(config: "AppConfig", team_name: str, task: str, *, approve: ApproveMode = "ask",
+              work_dir: Path | None = None, run_id: str | None = None, seed: int | None = None) -> TeamRun:
+    """A ready-to-run TeamRun for `team_name` of `config`, on `task`."""
+    from tuiagents.engine.bus import EventBus
+    from tuiagents.paths import user_data_path
+
+    team = config.team(team_name)
+    llm = None
+    if config.models:
+        from tuiagents.llm.client import LLMClient
+
+        llm = LLMClient(list(config.models), config.llm)
+    bus = EventBus()
+    import uuid
+
+    run_id = run_id or uuid.uuid4().hex[:12]
+    work_dir = work_dir or (user_data_path() / "work" / run_id)
+    executors: dict[str, Any] = {}
+    agents = [build_agent(config.agent(n), llm, config, work_dir, run_id, executors) for n in team.agents]
+    run = TeamRun(
+        agents, task, kind=team.kind, team_name=team.name, max_turns=team.max_turns,
+        max_rounds=team.max_rounds, speaker_selection=team.speaker_selection,
+        allow_repeat_speaker=team.allow_repeat_speaker, allowed_transitions=team.allowed_transitions,
+        disallowed_transitions=team.disallowed_transitions, selector_llm=llm,
+        selector_model=team.selector_model, termination=_termination(team),
+        supervisor=Supervisor(approve), summary_method=team.summary_method, run_id=run_id, bus=bus,
+        seed=seed,
+    )
+    run.executors = list(executors.values())
+    run.work_dir = work_dir
+    run.llm = llm
+    if llm is not None:
+        async def notify(level: str, text: str) -> None:
+            await run.notice(text, level if level in ("info", "warning", "error") else "info")
+
+        llm.notify = notify
+    return run

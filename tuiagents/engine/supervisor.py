@@ -1,0 +1,88 @@
+"""The supervisor protocol: policies answer what they may, a person answers the rest.
+
+`Supervisor.policy_decision` is pure (no I/O): standing rules first ("approve for this session",
+explicit rules), then the run's approve mode. `TeamRun.decide` asks it, and when it returns None
+emits a `DecisionRequested` event and awaits the future a person resolves.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from tuiagents.engine.decisions import (
+    ApprovalRule, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind, Scope,
+)
+
+ApproveMode = Literal["ask", "all", "none"]
+
+#: What each request kind may be answered with; the UI shows only these controls.
+ALLOWED: dict[RequestKind, list[DecisionKind]] = {
+    RequestKind.MESSAGE: [DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.REJECT,
+                          DecisionKind.INJECT, DecisionKind.STOP],
+    RequestKind.TOOL_CALL: [DecisionKind.APPROVE, DecisionKind.SKIP, DecisionKind.REPLY,
+                            DecisionKind.STOP],
+    RequestKind.CODE: [DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.SKIP,
+                       DecisionKind.REPLY, DecisionKind.STOP],
+    RequestKind.HUMAN_INPUT: [DecisionKind.REPLY, DecisionKind.APPROVE, DecisionKind.STOP],
+    RequestKind.SPEAKER: [DecisionKind.CHOOSE_SPEAKER, DecisionKind.STOP],
+}
+
+
+class InvalidDecision(ValueError):
+    """A decision that does not fit its request (an empty edit, an unknown speaker...)."""
+
+
+class Supervisor:
+    """Holds the approve mode and the standing approval rules of one run."""
+
+    def __init__(self, mode: ApproveMode = "ask", rules: list[ApprovalRule] | None = None) -> None:
+        self.mode: ApproveMode = mode
+        self.rules: list[ApprovalRule] = list(rules or [])
+
+    def add_rule(self, rule: ApprovalRule) -> None:
+        """Approve every later request matching `rule` without asking."""
+        if rule not in self.rules:
+            self.rules.append(rule)
+
+    def policy_decision(self, request: DecisionRequest) -> Decision | None:
+        """The decision a rule or the approve mode makes, or None when a person must answer."""
+        for rule in self.rules:
+            if rule.matches(request):
+                return Decision.approve(by=DecidedBy.SESSION_RULE, rule=rule,
+                                        note=f"rule: {rule.describe()}")
+        if self.mode == "ask":
+            return None
+        if request.kind == RequestKind.SPEAKER:
+            return Decision.choose(request.candidates[0], by=DecidedBy.POLICY,
+                                   note=f"--approve {self.mode}")
+        if self.mode == "none" and request.kind in (RequestKind.CODE, RequestKind.TOOL_CALL):
+            return Decision.skip(by=DecidedBy.POLICY, note="--approve none runs no code or tools")
+        return Decision.approve(by=DecidedBy.POLICY, note=f"--approve {self.mode}")
+
+    def check(self, request: DecisionRequest, decision: Decision) -> None:
+        """Raise InvalidDecision when `decision` cannot answer `request`."""
+        allowed = request.allowed or ALLOWED[request.kind]
+        if decision.kind not in allowed:
+            names = ", ".join(k.value for k in allowed)
+            raise InvalidDecision(f"{decision.kind.value} does not answer a {request.kind.value} "
+                                  f"request; choose one of: {names}")
+        if decision.kind in (DecisionKind.EDIT, DecisionKind.REPLY, DecisionKind.INJECT,
+                             DecisionKind.REJECT) and not (decision.content or "").strip():
+            raise InvalidDecision(f"an empty {decision.kind.value} has nothing to send; "
+                                  f"write some text or choose another action")
+        if decision.kind == DecisionKind.CHOOSE_SPEAKER and decision.target not in request.candidates:
+            raise InvalidDecision(f"{decision.target!r} cannot speak next; candidates: "
+                                  f"{', '.join(request.candidates)}")
+
+    def remember(self, request: DecisionRequest, decision: Decision) -> ApprovalRule | None:
+        """Store the standing rule an approval carries (session or explicit rule)."""
+        if decision.kind != DecisionKind.APPROVE or decision.by != DecidedBy.HUMAN:
+            return None
+        rule = None
+        if decision.scope == Scope.RULE and decision.rule is not None:
+            rule = decision.rule
+        elif decision.scope == Scope.SESSION:
+            rule = ApprovalRule(kind=request.kind, agent=request.agent)
+        if rule is not None:
+            self.add_rule(rule)
+        return rule

@@ -1,0 +1,178 @@
+"""Termination conditions: when a run stops, and the sentence that tells a person why.
+
+Conditions compose with `&` and `|`, as in AutoGen AgentChat:
+`TextMention("DONE") | MaxMessages(20) | CostBudget(0.50)`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tuiagents.engine.events import StopKind
+from tuiagents.engine.messages import Message
+
+
+@dataclass
+class StopInfo:
+    """Why a run stops: a kind for programs and a reason for people."""
+
+    kind: StopKind
+    reason: str
+
+
+class RunState(Protocol):
+    """What conditions may look at (TeamRun provides it)."""
+
+    transcript: list[Message]
+    total_tokens: int
+    total_cost: float
+    started_at: float
+
+
+class TerminationCondition:
+    """Base class: `check` returns a StopInfo once the run should stop, else None."""
+
+    def check(self, state: RunState, message: Message | None) -> StopInfo | None:
+        """Look at the run after `message` was delivered."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget per-run state (for conditions reused across runs)."""
+
+    def __and__(self, other: "TerminationCondition") -> "TerminationCondition":
+        return AllOf([self, other])
+
+    def __or__(self, other: "TerminationCondition") -> "TerminationCondition":
+        return AnyOf([self, other])
+
+
+@dataclass
+class AnyOf(TerminationCondition):
+    """Stops when any of the conditions stops."""
+
+    conditions: list[TerminationCondition]
+
+    def check(self, state, message):
+        for c in self.conditions:
+            info = c.check(state, message)
+            if info:
+                return info
+        return None
+
+    def reset(self):
+        for c in self.conditions:
+            c.reset()
+
+
+@dataclass
+class AllOf(TerminationCondition):
+    """Stops once every condition has fired (each remembers that it did)."""
+
+    conditions: list[TerminationCondition]
+    _fired: dict[int, StopInfo] = field(default_factory=dict)
+
+    def check(self, state, message):
+        for i, c in enumerate(self.conditions):
+            if i not in self._fired:
+                info = c.check(state, message)
+                if info:
+                    self._fired[i] = info
+        if len(self._fired) == len(self.conditions):
+            infos = [self._fired[i] for i in range(len(self.conditions))]
+            return StopInfo(infos[-1].kind, " and ".join(i.reason for i in infos))
+        return None
+
+    def reset(self):
+        self._fired.clear()
+        for c in self.conditions:
+            c.reset()
+
+
+@dataclass
+class TextMention(TerminationCondition):
+    """Stops when a delivered message contains `text` (optionally only from some senders)."""
+
+    text: str
+    sources: list[str] | None = None
+
+    def check(self, state, message):
+        if message is None or (self.sources and message.sender not in self.sources):
+            return None
+        if self.text in (message.content or ""):
+            return StopInfo(StopKind.TERMINATION_MESSAGE, f"{message.sender} said {self.text}")
+        return None
+
+
+@dataclass
+class MaxMessages(TerminationCondition):
+    """Stops once the conversation holds `limit` messages."""
+
+    limit: int
+
+    def check(self, state, message):
+        if len(state.transcript) >= self.limit:
+            return StopInfo(StopKind.MAX_MESSAGES, f"max messages {self.limit} reached")
+        return None
+
+
+@dataclass
+class TokenBudget(TerminationCondition):
+    """Stops once the run has used `limit` tokens (prompt plus completion)."""
+
+    limit: int
+
+    def check(self, state, message):
+        if state.total_tokens >= self.limit:
+            return StopInfo(StopKind.TOKEN_BUDGET,
+                            f"token budget {self.limit} reached ({state.total_tokens} used)")
+        return None
+
+
+@dataclass
+class CostBudget(TerminationCondition):
+    """Stops once the run has cost `limit` USD."""
+
+    limit: float
+
+    def check(self, state, message):
+        if state.total_cost >= self.limit:
+            return StopInfo(StopKind.COST_BUDGET,
+                            f"cost budget ${self.limit:.4f} reached (${state.total_cost:.4f} spent)")
+        return None
+
+
+@dataclass
+class Timeout(TerminationCondition):
+    """Stops once the run has lasted `seconds` of wall-clock time."""
+
+    seconds: float
+
+    def check(self, state, message):
+        if time.monotonic() - state.started_at >= self.seconds:
+            return StopInfo(StopKind.TIMEOUT, f"time limit {self.seconds:g} s reached")
+        return None
+
+
+@dataclass
+class ExternalStop(TerminationCondition):
+    """Stops when `set()` is called from outside the run (a button, a signal, another task)."""
+
+    _info: StopInfo | None = None
+
+    def set(self, reason: str = "stopped from outside") -> None:
+        """Ask the run to stop at its next check."""
+        self._info = StopInfo(StopKind.EXTERNAL, reason)
+
+    def check(self, state, message):
+        return self._info
+
+    def reset(self):
+        self._info = None
+
+
+def is_termination_text(content: str | None, keyword: str = "TERMINATE") -> bool:
+    """AutoGen's default predicate: the stripped text is, or ends with, the keyword."""
+    text = (content or "").strip()
+    return bool(text) and (text == keyword or text.endswith(keyword))

@@ -1,0 +1,127 @@
+"""Tools: plain Python functions an agent's model may call, with schemas from type hints.
+
+A failing call never crashes the run: bad JSON, an unknown tool, wrong arguments or an exception
+inside the function become an error result the model can read and correct.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import TypeAdapter, ValidationError, validate_call
+
+from tuiagents.engine.messages import ToolCall, ToolResult
+
+INTERRUPTED = "interrupted by the user: this call was not run"
+
+
+def _doc_parts(fn: Callable) -> tuple[str, dict[str, str]]:
+    """The summary and per-argument descriptions of a Google- or Sphinx-style docstring."""
+    doc = inspect.getdoc(fn) or ""
+    summary = doc.split("\n\n", 1)[0].strip()
+    params: dict[str, str] = {}
+    for m in re.finditer(r"^\s*:param\s+(\w+):\s*(.+)$", doc, re.M):
+        params[m.group(1)] = m.group(2).strip()
+    block = re.search(r"^(?:Args|Arguments|Parameters):\s*\n((?:[ \t]+.+\n?)+)", doc, re.M)
+    if block:
+        for m in re.finditer(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.+)$", block.group(1), re.M):
+            params.setdefault(m.group(1), m.group(2).strip())
+    return summary, params
+
+
+@dataclass
+class Tool:
+    """A function registered for an agent, with the JSON schema its model sees."""
+
+    name: str
+    description: str
+    function: Callable[..., Any]
+    parameters: dict[str, Any]
+
+    @classmethod
+    def from_function(cls, fn: Callable[..., Any], name: str | None = None,
+                      description: str | None = None) -> "Tool":
+        """Build a tool from a sync or async function's signature and docstring."""
+        schema = TypeAdapter(fn).json_schema()
+        summary, param_docs = _doc_parts(fn)
+        for pname, prop in schema.get("properties", {}).items():
+            prop.pop("title", None)
+            if pname in param_docs:
+                prop["description"] = param_docs[pname]
+        schema.pop("title", None)
+        return cls(name=name or fn.__name__, description=description or summary or fn.__name__,
+                   function=fn, parameters=schema)
+
+    def openai_schema(self) -> dict[str, Any]:
+        """The entry for the `tools` list of a chat completion request."""
+        return {"type": "function",
+                "function": {"name": self.name, "description": self.description,
+                             "parameters": self.parameters}}
+
+    async def call(self, arguments: dict[str, Any]) -> Any:
+        """Validate `arguments` against the signature and run the function."""
+        fn = validate_call(self.function)
+        if inspect.iscoroutinefunction(self.function):
+            return await fn(**arguments)
+        return await asyncio.to_thread(fn, **arguments)
+
+
+def load_tool(spec: str) -> Tool:
+    """Import a tool from a "package.module:function" string (config `tools = [...]`)."""
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise ValueError(f"tool {spec!r}: write it as 'module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"tool {spec!r}: cannot import {module_name!r} ({exc})") from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise ValueError(f"tool {spec!r}: {module_name} has no function {attr!r}")
+    return Tool.from_function(fn)
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+async def execute_tool_call(call: ToolCall, tools: dict[str, Tool]) -> ToolResult:
+    """Run one call and always return a result, an error result when anything is wrong."""
+    tool = tools.get(call.name)
+    if tool is None:
+        known = ", ".join(sorted(tools)) or "none"
+        return ToolResult(call_id=call.id, name=call.name, is_error=True,
+                          content=f"Error: unknown tool {call.name!r}. Available tools: {known}.")
+    try:
+        args = json.loads(call.arguments or "{}")
+        if not isinstance(args, dict):
+            raise ValueError("arguments must be a JSON object")
+    except (json.JSONDecodeError, ValueError) as exc:
+        return ToolResult(call_id=call.id, name=call.name, is_error=True,
+                          content=f"Error: the arguments are not a valid JSON object ({exc}). "
+                                  f"Send a JSON object matching the tool's schema.")
+    try:
+        value = await tool.call(args)
+    except (ValidationError, TypeError) as exc:
+        return ToolResult(call_id=call.id, name=call.name, is_error=True,
+                          content=f"Error: wrong arguments for {call.name}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the model should see what went wrong
+        return ToolResult(call_id=call.id, name=call.name, is_error=True,
+                          content=f"Error: {call.name} raised {type(exc).__name__}: {exc}")
+    return ToolResult(call_id=call.id, name=call.name, content=_stringify(value))
+
+
+def interrupted_results(calls: list[ToolCall]) -> list[ToolResult]:
+    """Results for calls a human answered instead of running, keeping the protocol valid."""
+    return [ToolResult(call_id=c.id, name=c.name, content=INTERRUPTED, is_error=True) for c in calls]

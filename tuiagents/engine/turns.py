@@ -1,0 +1,230 @@
+"""One agent's turn: termination check, pending tool calls, code to run, human input, LLM reply.
+
+The order follows AutoGen 0.2's reply functions. Every gate goes through `run.decide`, so a
+person (or a policy) approves, edits, rejects, skips or stops at each step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tuiagents.engine.agent import ConversableAgent, HumanInputMode
+from tuiagents.engine.decisions import CodeSnippet, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind
+from tuiagents.engine.events import (
+    CodeProposed, ExecutionFinished, ExecutionOutput, ExecutionStarted, MessageDrafted, StopKind,
+    TokenDelta, ToolCallFinished, ToolCallStarted,
+)
+from tuiagents.engine.messages import Message, ToolCall, history_for
+from tuiagents.engine.termination import StopInfo
+from tuiagents.engine.tools import execute_tool_call, interrupted_results
+
+if TYPE_CHECKING:
+    from tuiagents.engine.run import TeamRun
+
+
+def _stop(kind: StopKind, reason: str):
+    from tuiagents.engine.run import RunStop
+
+    return RunStop(StopInfo(kind, reason))
+
+
+def _who(decision: Decision) -> str:
+    return {DecidedBy.HUMAN: "you", DecidedBy.SESSION_RULE: "a session rule",
+            DecidedBy.POLICY: "policy"}[decision.by]
+
+
+async def _human_reply(run: "TeamRun", agent: ConversableAgent, text: str) -> Message:
+    agent.consecutive_auto_replies = 0
+    return await run.deliver(Message(sender=agent.name, content=text, origin="human"))
+
+
+async def take_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
+    """Produce and deliver `agent`'s next message; raise RunStop to end the run."""
+    last = run.transcript[-1] if run.transcript else None
+    replying_to = last if last is not None and last.sender != agent.name else None
+
+    if replying_to is not None and replying_to.origin != "execution" and agent.is_termination_msg(replying_to):
+        said = f"{replying_to.sender} said {agent.termination_keyword}"
+        if agent.human_input_mode != HumanInputMode.NEVER:
+            d = await run.decide(DecisionRequest(
+                kind=RequestKind.HUMAN_INPUT, agent=agent.name,
+                prompt=f"{said}. Reply as {agent.name} to continue, or approve to end the run."))
+            if d.kind == DecisionKind.REPLY:
+                return await _human_reply(run, agent, d.content or "")
+        raise _stop(StopKind.TERMINATION_MESSAGE, said)
+
+    calls = _pending_calls(run, agent)
+    if calls:
+        return await _tool_turn(run, agent, calls)
+
+    if agent.code_executor is not None and replying_to is not None and replying_to.origin == "agent":
+        from tuiagents.execution.codeblocks import extract_code_blocks
+
+        blocks = extract_code_blocks(replying_to.content or "")
+        if any(b.runnable for b in blocks):
+            return await _code_turn(run, agent, replying_to, blocks)
+
+    asks_human = agent.human_input_mode == HumanInputMode.ALWAYS or (
+        agent.human_input_mode == HumanInputMode.TERMINATE and agent.auto_reply_limit_reached)
+    if asks_human:
+        d = await run.decide(DecisionRequest(
+            kind=RequestKind.HUMAN_INPUT, agent=agent.name,
+            prompt=f"Reply as {agent.name}, or approve to let it reply on its own."))
+        if d.kind == DecisionKind.REPLY:
+            return await _human_reply(run, agent, d.content or "")
+    elif agent.auto_reply_limit_reached:
+        raise _stop(StopKind.NO_REPLY, f"{agent.name} reached its limit of "
+                                       f"{agent.max_consecutive_auto_reply} consecutive auto replies")
+
+    agent.consecutive_auto_replies += 1
+    if agent.llm is not None:
+        return await _llm_turn(run, agent)
+    if agent.default_auto_reply:
+        return await run.deliver(Message(sender=agent.name, content=agent.default_auto_reply))
+    raise _stop(StopKind.NO_REPLY, f"{agent.name} had nothing to reply (no human input, no code to run, "
+                                   f"no model)")
+
+
+def _pending_calls(run: "TeamRun", agent: ConversableAgent) -> list[ToolCall]:
+    """Tool calls of the last message that this agent runs and nobody answered yet."""
+    if not run.transcript:
+        return []
+    last = run.transcript[-1]
+    return [c for c in last.tool_calls if c.name in agent.executable_tools or
+            (last.sender == agent.name and not any(c.name in a.executable_tools for a in run.agents.values()))]
+
+
+async def _tool_turn(run: "TeamRun", agent: ConversableAgent, calls: list[ToolCall]) -> Message:
+    caller = run.transcript[-1].sender
+    shown = ", ".join(f"{c.name}({c.arguments})" for c in calls)
+    d = await run.decide(DecisionRequest(kind=RequestKind.TOOL_CALL, agent=caller, tool_calls=calls,
+                                         prompt=f"{caller} wants to call {shown}; {agent.name} runs it."))
+    if d.kind == DecisionKind.REPLY:
+        await run.deliver(Message(sender=agent.name, tool_results=interrupted_results(calls),
+                                  recipient=caller, origin="tool"))
+        return await _human_reply(run, agent, d.content or "")
+    results = []
+    for call in calls:
+        if d.kind == DecisionKind.SKIP:
+            from tuiagents.engine.messages import ToolResult
+
+            result = ToolResult(call_id=call.id, name=call.name, is_error=True,
+                                content=f"not run: skipped by {_who(d)}")
+        else:
+            await run.emit(ToolCallStarted(agent=agent.name, call=call))
+            tools = dict(agent.executable_tools)
+            result = await execute_tool_call(call, tools)
+        await run.emit(ToolCallFinished(agent=agent.name, result=result))
+        results.append(result)
+    return await run.deliver(Message(sender=agent.name, tool_results=results, recipient=caller, origin="tool"))
+
+
+def _blocks_from_edit(text: str, original: list) -> list:
+    from tuiagents.execution.codeblocks import CodeBlock, extract_code_blocks
+
+    if "```" in text or "~~~" in text:
+        blocks = extract_code_blocks(text)
+        if blocks:
+            return blocks
+    first = next(b for b in original if b.runnable)
+    return [CodeBlock(language=first.language, code=text, filename=first.filename, runnable=True,
+                      tag=first.tag)]
+
+
+async def _code_turn(run: "TeamRun", agent: ConversableAgent, source: Message, blocks: list) -> Message:
+    executor = agent.code_executor
+    limits = executor.limits.describe()
+    snippets = [CodeSnippet(language=b.language, code=b.code, filename=b.filename, guessed=b.guessed,
+                            runnable=b.runnable) for b in blocks]
+    await run.emit(CodeProposed(agent=source.sender, blocks=snippets, executor=limits))
+    where = "UNSANDBOXED on this machine" if executor.kind == "local" else "in the Docker sandbox"
+    d = await run.decide(DecisionRequest(
+        kind=RequestKind.CODE, agent=source.sender, code_blocks=snippets, executor=limits,
+        content="\n\n".join(b.code for b in blocks if b.runnable),
+        prompt=f"Run {source.sender}'s code {where} as {agent.name}?"))
+    if d.kind == DecisionKind.REPLY:
+        return await _human_reply(run, agent, d.content or "")
+    if d.kind == DecisionKind.SKIP:
+        return await run.deliver(Message(sender=agent.name, origin="execution",
+                                         content=f"The code was not run: skipped by {_who(d)}."
+                                                 + (f" {d.note}" if d.note and d.by != DecidedBy.HUMAN else "")))
+    if d.kind == DecisionKind.EDIT:
+        blocks = _blocks_from_edit(d.content or "", blocks)
+    return await run_code(run, agent, blocks)
+
+
+async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list) -> Message:
+    """Run approved blocks in order (stopping at the first failure); deliver the result text."""
+    from tuiagents.execution.base import format_result_for_agent, new_run_id
+
+    executor = agent.code_executor
+    results = []
+    cancel = run.new_cancel_event()
+    for block in blocks:
+        if not block.runnable:
+            continue
+        exec_id = new_run_id()
+        await run.emit(ExecutionStarted(exec_id=exec_id, agent=agent.name, language=block.language,
+                                        code=block.code, executor=executor.limits.describe()))
+
+        async def on_output(text: str, exec_id: str = exec_id) -> None:
+            await run.emit(ExecutionOutput(exec_id=exec_id, agent=agent.name, text=text))
+
+        result = await executor.run(block, on_output=on_output, cancel=cancel)
+        await run.emit(ExecutionFinished(exec_id=exec_id, agent=agent.name, exit_code=result.exit_code,
+                                         duration=result.duration, timed_out=result.timed_out,
+                                         cancelled=result.cancelled, truncated=result.truncated,
+                                         error=result.error))
+        if result.error:
+            await run.notice(result.error, "error", agent.name)
+        results.append((block, result))
+        if not result.ok:
+            break
+    text = format_result_for_agent([b for b, _ in results], [r for _, r in results])
+    run.check_stop()
+    return await run.deliver(Message(sender=agent.name, content=text, origin="execution"))
+
+
+async def _llm_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
+    from tuiagents.llm.errors import LLMError
+
+    extra: list[dict] = []
+    tools = [t.openai_schema() for t in agent.tools.values()] or None
+    while True:
+        messages = history_for(agent.name, agent.system_message, run.transcript) + extra
+
+        async def on_delta(text: str) -> None:
+            run.check_stop()
+            await run.emit(TokenDelta(agent=agent.name, text=text))
+
+        try:
+            completion = await agent.llm.complete(messages, entry=agent.model, tools=tools,
+                                                  agent=agent.name, on_delta=on_delta)
+        except LLMError as exc:
+            raise _stop(StopKind.ERROR, f"{agent.name} got no reply from its model: {exc}") from None
+        await run.record_usage(agent.name, completion)
+        content = completion.content or ""
+        if not content.strip() and not completion.tool_calls:
+            await run.notice(f"{agent.name}'s model returned an empty reply", "warning", agent.name)
+        await run.emit(MessageDrafted(agent=agent.name, content=content, tool_calls=completion.tool_calls))
+        d = await run.decide(DecisionRequest(kind=RequestKind.MESSAGE, agent=agent.name, content=content,
+                                             tool_calls=completion.tool_calls,
+                                             prompt=f"Deliver {agent.name}'s message?"))
+        if d.kind == DecisionKind.REJECT:
+            extra += [{"role": "assistant", "content": content},
+                      {"role": "user", "content": f"Your draft was rejected by the human supervisor. "
+                                                  f"Feedback: {d.content}\nWrite a new reply."}]
+            continue
+        if d.kind == DecisionKind.INJECT and d.deliver == "now":
+            await run.deliver(Message(sender="human", content=d.content or "", origin="human",
+                                      recipient=None if d.target in (None, "all") else d.target))
+            extra = []
+            continue
+        if d.kind == DecisionKind.INJECT:
+            run.queued.append(Message(sender="human", content=d.content or "", origin="human",
+                                      recipient=None if d.target in (None, "all") else d.target))
+        if d.kind == DecisionKind.EDIT:
+            return await run.deliver(Message(sender=agent.name, content=d.content or "",
+                                             tool_calls=completion.tool_calls, human_edited=True,
+                                             original=content))
+        return await run.deliver(Message(sender=agent.name, content=content, tool_calls=completion.tool_calls))

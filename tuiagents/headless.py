@@ -1,0 +1,172 @@
+"""The headless console: runs a team without the UI, prints the conversation, asks on stdin.
+
+Everything printed comes from the same typed events the UI renders, and every text from a model or
+from code output is made inert (no escape sequences reach the terminal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any, Callable, TextIO
+
+from tuiagents.engine.decisions import ApprovalRule, Decision, DecisionRequest, RequestKind, Scope
+from tuiagents.engine.events import (
+    DecisionRecorded, DecisionRequested, ExecutionFinished, ExecutionOutput, MessageDelivered, Notice,
+    RunStarted, RunStopped, SpeakerSelected, ToolCallFinished,
+)
+from tuiagents.ui.safe_text import inert
+
+if TYPE_CHECKING:
+    from tuiagents.engine.run import TeamRun
+
+RULE = "─" * 72
+
+
+class ConsolePrinter:
+    """Prints events as a readable transcript (used by headless runs and headless replay)."""
+
+    def __init__(self, out: TextIO | None = None, show_output: bool = True) -> None:
+        self.out = out or sys.stdout
+        self.show_output = show_output
+
+    def _p(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def __call__(self, event: Any) -> None:
+        """Print one event (the event-bus subscriber interface)."""
+        if isinstance(event, RunStarted):
+            names = ", ".join(f"{a.name} ({a.kind})" for a in event.agents)
+            self._p(f"tuiagents · team {event.team} ({event.team_kind}) · {names}")
+            self._p(f"task: {inert(event.task)}")
+        elif isinstance(event, MessageDelivered):
+            m = event.message
+            tag = " [edited by you]" if m.human_edited else ""
+            to = f" → {m.recipient}" if m.recipient else ""
+            self._p(RULE)
+            self._p(f"{m.sender}{to}{tag}:")
+            if m.content:
+                self._p(inert(m.content))
+            for c in m.tool_calls:
+                self._p(f"  ⚙ calls {c.name}({inert(c.arguments)})")
+            for r in m.tool_results:
+                mark = "✗" if r.is_error else "↳"
+                self._p(f"  {mark} {r.name}: {inert(r.content)}")
+        elif isinstance(event, DecisionRecorded):
+            self._p(f"  · {event.request_kind.value} of {event.agent}: {inert(event.decision.describe())}")
+        elif isinstance(event, SpeakerSelected):
+            note = f" ({event.note})" if event.note else ""
+            self._p(f"  · next speaker: {event.agent} [{event.method}]{note}")
+        elif isinstance(event, ExecutionOutput) and self.show_output:
+            pass  # the full output arrives in the execution message; streaming it twice is noise
+        elif isinstance(event, ExecutionFinished):
+            how = "timed out" if event.timed_out else "cancelled" if event.cancelled else f"exit code {event.exit_code}"
+            self._p(f"  · code ran: {how} in {event.duration:.1f} s")
+        elif isinstance(event, ToolCallFinished):
+            pass
+        elif isinstance(event, Notice):
+            self._p(f"  ! {event.level}: {inert(event.text)}")
+        elif isinstance(event, RunStopped):
+            self._p(RULE)
+            self._p(f"Stopped: {inert(event.reason)}")
+
+
+def _read(prompt: str, stdin: TextIO, out: TextIO) -> str | None:
+    print(prompt, end="", file=out, flush=True)
+    line = stdin.readline()
+    return None if line == "" else line.rstrip("\n")
+
+
+def _read_block(prompt: str, stdin: TextIO, out: TextIO) -> str:
+    print(f"{prompt} (end with a line holding a single '.')", file=out, flush=True)
+    lines: list[str] = []
+    while True:
+        line = stdin.readline()
+        if line == "" or line.rstrip("\n") == ".":
+            return "\n".join(lines)
+        lines.append(line.rstrip("\n"))
+
+
+def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Decision:
+    """Ask on the console until the answer is valid for `request`; EOF stops the run."""
+    kind = request.kind
+    print(f"\n? {inert(request.prompt)}", file=out)
+    if kind == RequestKind.CODE:
+        for b in request.code_blocks:
+            print(f"  ```{b.language}{' (guessed)' if b.guessed else ''}\n{inert(b.code)}\n  ```", file=out)
+        print(f"  runs on: {request.executor}", file=out)
+    elif kind == RequestKind.MESSAGE:
+        print(inert(request.content), file=out)
+    while True:
+        if kind == RequestKind.SPEAKER:
+            for i, name in enumerate(request.candidates, 1):
+                print(f"  {i}. {name}", file=out)
+            answer = _read("speaker number (s = stop): ", stdin, out)
+            if answer is None or answer.strip() == "s":
+                return Decision.stop()
+            if answer.strip().isdigit() and 1 <= int(answer) <= len(request.candidates):
+                return Decision.choose(request.candidates[int(answer) - 1])
+            continue
+        if kind == RequestKind.HUMAN_INPUT:
+            answer = _read("your reply (empty = let the agent reply, 'exit' = stop): ", stdin, out)
+            if answer is None or answer.strip() == "exit":
+                return Decision.stop()
+            return Decision.reply(answer) if answer.strip() else Decision.approve()
+        if kind == RequestKind.MESSAGE:
+            answer = _read("[a]pprove  [A] approve for session  [e]dit  [r]eject  [s]top: ", stdin, out)
+        else:
+            answer = _read("[y] run  [A] always for this agent  [e]dit  [n] skip  [s]top: ", stdin, out)
+        if answer is None or answer.strip() == "s":
+            return Decision.stop()
+        choice = answer.strip()
+        if choice in ("a", "y", ""):
+            return Decision.approve()
+        if choice == "A":
+            if kind == RequestKind.CODE:
+                lang = next(iter(sorted(request.languages)), None)
+                return Decision.approve(scope=Scope.RULE, rule=ApprovalRule(kind=kind, agent=request.agent,
+                                                                            language=lang))
+            return Decision.approve(scope=Scope.SESSION)
+        if choice == "e" and kind in (RequestKind.MESSAGE, RequestKind.CODE):
+            text = _read_block("new text", stdin, out)
+            if text.strip():
+                return Decision.edit(text)
+            print("  an empty edit has nothing to send; choose again", file=out)
+        elif choice == "r" and kind == RequestKind.MESSAGE:
+            feedback = _read("feedback for the agent: ", stdin, out) or ""
+            if feedback.strip():
+                return Decision.reject(feedback)
+            print("  feedback is empty; choose again", file=out)
+        elif choice == "n" and kind != RequestKind.MESSAGE:
+            return Decision.skip()
+        else:
+            print(f"  {choice!r} is not an option here", file=out)
+
+
+def console_supervisor(stdin: TextIO | None = None, out: TextIO | None = None) -> Callable[[Any], Any]:
+    """A bus subscriber that answers DecisionRequested events by asking on the console."""
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
+
+    async def on_event(event: Any) -> None:
+        if isinstance(event, DecisionRequested) and event.future is not None:
+            decision = await asyncio.to_thread(console_decide, event.request, stdin, out)
+            event.resolve(decision)
+
+    return on_event
+
+
+async def run_headless(run: "TeamRun", *, ask: bool, out: TextIO | None = None) -> int:
+    """Run `run` printing its events; return the exit code (0 finished, 1 failed)."""
+    from tuiagents.engine.events import StopKind
+
+    run.bus.subscribe(ConsolePrinter(out))
+    if ask:
+        run.bus.subscribe(console_supervisor(out=out))
+    try:
+        result = await run.run()
+    finally:
+        await run.aclose()
+    if run.session_path:
+        print(f"Session log: {run.session_path}", file=out or sys.stdout)
+    return 1 if result.stop_kind == StopKind.ERROR else 0

@@ -1,0 +1,30 @@
+"""Where tuiagents keeps its files: user config, data (sessions) and cache dirs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_cache_dir, user_config_dir, user_data_dir
+
+APP = "tuiagents"
+
+
+def user_config_path() -> Path:
+    """The folder holding the user's `config.toml`."""
+    return Path(os.environ.get("TUIAGENTS_CONFIG_DIR") or user_config_dir(APP))
+
+
+def user_data_path() -> Path:
+    """The folder holding session logs and work dirs."""
+    return Path(os.environ.get("TUIAGENTS_DATA_DIR") or user_data_dir(APP))
+
+
+def user_cache_path() -> Path:
+    """The folder holding the LLM response cache."""
+    return Path(os.environ.get("TUIAGENTS_CACHE_DIR") or user_cache_dir(APP))
+
+
+def sessions_dir(override: str | None = None) -> Path:
+    """The folder of session logs (`[session] dir` overrides the default)."""
+    return Path(override).expanduser() if override else user_data_path() / "sessions"
