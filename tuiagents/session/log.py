@@ -1,0 +1,286 @@
+"""The session log: one JSONL file per run, a header line then one event per line.
+
+`SessionWriter` appends events as they happen (flushed per line, fsynced when the run stops or
+the writer closes) and scrubs secrets from every line; it is a plain callable, so it can subscribe
+to the engine's event bus directly. `read_session` (in `tuiagents.session.reader`, re-exported
+here) turns a file back into a `SessionLog` of typed events.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tuiagents import __version__
+from tuiagents.engine.events import AgentInfo, RunStarted, RunStopped, TokenDelta
+from tuiagents.session.secrets import Scrubber
+
+#: The log format this tuiagents writes and reads.
+FORMAT_VERSION = 1
+HEADER_TYPE = "session_header"
+#: Streamed text held back before token deltas are written anyway (see `SessionWriter.write`).
+PENDING_CHARS = 16_384
+#: When held-back text is written early, this much of its end stays held (longer than any key).
+HOLD_BACK_CHARS = 512
+#: File name suffix of session logs.
+LOG_SUFFIX = ".jsonl"
+
+
+class SessionError(Exception):
+    """A session log cannot be used; the message says why and what to do.
+
+    `reason` is one of: missing, empty, not_a_log, newer_format, corrupt, exists, closed,
+    bad_input, import. The CLI maps every reason except `closed` to exit code 2 (bad input).
+    """
+
+    def __init__(self, message: str, *, reason: str = "corrupt", path: str | os.PathLike | None = None):
+        self.reason = reason
+        self.path = Path(path) if path is not None else None
+        super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+class ForkOrigin(BaseModel):
+    """Where a forked log came from: the source log and how many of its events were kept."""
+
+    path: str
+    at_event: int
+
+
+class SessionHeader(BaseModel):
+    """The first line of a session log: what ran, with which config (no secrets) and agents."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["session_header"] = HEADER_TYPE
+    format_version: int = FORMAT_VERSION
+    tuiagents_version: str = __version__
+    created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    run_id: str
+    team: str
+    team_kind: str = "two_agent"
+    task: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+    agents: list[AgentInfo] = Field(default_factory=list)
+    forked_from: ForkOrigin | None = None
+    imported_from: str | None = None
+
+    @classmethod
+    def from_run(cls, run: RunStarted, config: Any = None, **kw: Any) -> "SessionHeader":
+        """A header for the run `run` announces; `config` is an AppConfig or a snapshot dict."""
+        snap = config.snapshot() if hasattr(config, "snapshot") else dict(config or {})
+        return cls(run_id=run.run_id, team=run.team, team_kind=run.team_kind, task=run.task,
+                   agents=list(run.agents), config=snap, **kw)
+
+    @property
+    def created_at(self) -> datetime | None:
+        """`created` as an aware datetime, or None when it does not parse."""
+        try:
+            dt = datetime.fromisoformat(self.created)
+        except ValueError:
+            return None
+        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def new_run_id() -> str:
+    """A short, unique run id."""
+    return uuid.uuid4().hex[:12]
+
+
+def session_filename(team: str, run_id: str, when: datetime | None = None) -> str:
+    """A log file name that sorts by time: `20240131-142501-<team>-<run_id>.jsonl`."""
+    when = when or datetime.now()
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in team)[:40] or "run"
+    return f"{when:%Y%m%d-%H%M%S}-{safe}-{run_id}{LOG_SUFFIX}"
+
+
+def config_secrets(config: Any) -> list[str]:
+    """API keys an AppConfig knows (in-memory keys, and the values of `api_key_env` variables)."""
+    out: list[str] = []
+    for m in getattr(config, "models", None) or []:
+        key = getattr(m, "api_key", None)
+        if key is not None:
+            out.append(key.get_secret_value() if hasattr(key, "get_secret_value") else str(key))
+        env = getattr(m, "api_key_env", None)
+        if env and os.environ.get(env):
+            out.append(os.environ[env])
+    return out
+
+
+class SessionWriter:
+    """Appends a run's events to a JSONL log, one flushed line per event.
+
+    Use it as an event-bus subscriber: `bus.subscribe(writer)`; `writer(event)` writes the event.
+    With `header=None` the header is written when the first `RunStarted` arrives (built with
+    `SessionHeader.from_run(event, config)`). `token_deltas=False` leaves streamed pieces out of
+    the log (smaller files; replay then shows whole messages). Every line passes through a
+    `Scrubber` first, so API keys from the environment, from `config` and from `secrets` never
+    reach the file. The file is created with mode 0600 and never overwritten.
+    """
+
+    def __init__(self, path: str | os.PathLike, header: SessionHeader | None = None, *,
+                 token_deltas: bool = True, config: Any = None, secrets: Iterable[str] = (),
+                 _append: bool = False):
+        self.path = Path(path)
+        self.header = header
+        self.token_deltas = token_deltas
+        self.events_written = 0
+        #: Set by `open_append` when a cut-off last line had to be removed.
+        self.recovery_notice: str | None = None
+        self._config = config
+        self._scrub = Scrubber([*secrets, *config_secrets(config)])
+        self._lock = threading.Lock()
+        self._pending: list[TokenDelta] = []
+        self._pending_chars = 0
+        self._closed = False
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_APPEND | (0 if _append else os.O_CREAT | os.O_EXCL)
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except FileExistsError:
+            raise SessionError("a file with this name already exists; it was left untouched",
+                               reason="exists", path=self.path) from None
+        except FileNotFoundError:
+            raise SessionError("no such session log", reason="missing", path=self.path) from None
+        self._file = open(fd, "ab", buffering=0)
+        if header is not None and not _append:
+            self._write_line(header.model_dump_json())
+
+    @classmethod
+    def open_append(cls, path: str | os.PathLike, *, token_deltas: bool = True, config: Any = None,
+                    secrets: Iterable[str] = ()) -> "SessionWriter":
+        """Reopen an existing log to append more events (resume); no second header is written.
+
+        The log is read first (so a log that cannot be used raises `SessionError`). A last line
+        cut off by a crash is removed, so new events start on a line of their own;
+        `writer.recovery_notice` then says so (the resumer can show it as a Notice).
+        """
+        from tuiagents.session.reader import read_session
+
+        log = read_session(path)
+        p = Path(path)
+        notice = None
+        if log.cut_off_at is not None:
+            with open(p, "r+b") as f:
+                f.truncate(log.cut_off_at)
+            notice = log.notice
+        writer = cls(p, log.header, token_deltas=token_deltas, config=config, secrets=secrets,
+                     _append=True)
+        writer.events_written = len(log.events)
+        writer.recovery_notice = notice
+        return writer
+
+    def __call__(self, event: Any) -> None:
+        """Write `event` (the event-bus subscriber interface)."""
+        self.write(event)
+
+    def write(self, event: Any) -> None:
+        """Append one event as a JSON line; flush, and fsync when the run stopped.
+
+        Token deltas are held back until the next other event (or `close()`, or a large amount of
+        streamed text), then scrubbed together: an API key that a model streams in several pieces
+        is caught as a whole. Lines stay in `seq` order.
+        """
+        with self._lock:
+            if self._closed:
+                raise SessionError("the session log was already closed", reason="closed", path=self.path)
+            if isinstance(event, TokenDelta):
+                if self.token_deltas and self.header is not None:
+                    self._pending.append(event)
+                    self._pending_chars += len(event.text)
+                    if self._pending_chars > PENDING_CHARS:
+                        self._flush_deltas(keep=HOLD_BACK_CHARS)
+                return
+            if self.header is None:
+                if not isinstance(event, RunStarted):
+                    raise SessionError(f"the first event must be run_started, got {event.type}; "
+                                       "pass a header to SessionWriter", reason="bad_input", path=self.path)
+                self.header = SessionHeader.from_run(event, self._config)
+                self._write_line(self.header.model_dump_json())
+            self._flush_deltas()
+            self._write_line(event.model_dump_json())
+            self.events_written += 1
+            if isinstance(event, RunStopped):
+                os.fsync(self._file.fileno())
+
+    def _flush_deltas(self, keep: int = 0) -> None:
+        """Write held-back token deltas, scrubbed per agent; with `keep`, hold back the last
+        `keep` characters of each agent's text (and any secret that reaches into them)."""
+        if not self._pending:
+            return
+        pending = self._pending
+        by_agent: dict[str, list[int]] = {}
+        for i, ev in enumerate(pending):
+            by_agent.setdefault(ev.agent, []).append(i)
+        texts = [ev.text for ev in pending]
+        cut = len(pending)
+        for idx in by_agent.values():
+            pieces = [pending[i].text for i in idx]
+            for i, t in zip(idx, self._scrub.scrub_pieces(pieces)):
+                texts[i] = t
+            if keep:
+                ends, total = [], 0
+                for p in pieces:
+                    total += len(p)
+                    ends.append(total)
+                spans = self._scrub.spans("".join(pieces))
+                k = next((j for j, e in enumerate(ends) if e > total - keep), len(idx))
+                while k > 0:  # no secret may straddle the cut
+                    b = ends[k - 1]
+                    inside = [a for a, z in spans if a < b < z]
+                    if not inside:
+                        break
+                    k = next(j for j, e in enumerate(ends) if e > min(inside))
+                if k < len(idx):
+                    cut = min(cut, idx[k])
+        for i in range(cut):
+            ev = pending[i]
+            if texts[i] != ev.text:
+                ev = ev.model_copy(update={"text": texts[i]})
+            self._write_line(ev.model_dump_json())
+            self.events_written += 1
+        self._pending = pending[cut:]
+        self._pending_chars = sum(len(ev.text) for ev in self._pending)
+
+    def _write_line(self, text: str) -> None:
+        data = (self._scrub(text) + "\n").encode("utf-8")
+        view = memoryview(data)
+        while view:
+            n = self._file.write(view)
+            view = view[n:]
+
+    def close(self) -> None:
+        """Sync the file to disk and close it; further writes raise `SessionError`."""
+        with self._lock:
+            if self._closed:
+                return
+            self._flush_deltas()
+            self._closed = True
+            try:
+                os.fsync(self._file.fileno())
+            finally:
+                self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once `close()` ran."""
+        return self._closed
+
+    def __enter__(self) -> "SessionWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def __getattr__(name: str) -> Any:  # read_session & co live in reader.py; importable from here too
+    if name in {"read_session", "SessionLog", "read_header"}:
+        from tuiagents.session import reader
+
+        return getattr(reader, name)
+    raise AttributeError(name)

@@ -1,0 +1,189 @@
+"""Reading session logs back: the header, typed events, and what was wrong with the file.
+
+A last line cut off by a crash is expected: everything before it is kept and `SessionLog.notice`
+says so. A corrupt line in the middle (disk trouble, a hand edit) is skipped with a notice naming
+its line number, or raises with `strict=True`. Files that are not logs, are empty, or come from a
+newer tuiagents raise `SessionError` with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+from tuiagents import __version__
+from tuiagents.engine.events import Event, RunStarted, RunStopped, parse_event
+from tuiagents.session.log import FORMAT_VERSION, HEADER_TYPE, SessionError, SessionHeader
+
+_events_adapter: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+
+#: How a token delta line marks its type. JSON escapes quotes inside strings, so this exact byte
+#: sequence cannot come from content, only from an event's own `type` field.
+_TOKEN_DELTA = b'"type":"token_delta"'
+#: The header line is small; a first line longer than this is not a session header.
+MAX_HEADER_BYTES = 4 << 20
+
+
+@dataclass
+class SessionLog:
+    """A session log read back: header, typed events in order, and a notice about any damage."""
+
+    path: Path
+    header: SessionHeader
+    events: list = field(default_factory=list)  # list[Event]
+    #: One sentence for people when lines were cut off or skipped; None when the file was clean.
+    notice: str | None = None
+    #: Line numbers (1-based, the header is line 1) of corrupt lines that were skipped.
+    skipped_lines: list[int] = field(default_factory=list)
+    #: Byte offset where a cut-off last line starts (None when the file ends cleanly).
+    cut_off_at: int | None = None
+
+    @property
+    def run_started(self) -> RunStarted | None:
+        """The first `RunStarted` event, if any."""
+        return next((e for e in self.events if isinstance(e, RunStarted)), None)
+
+    @property
+    def run_stopped(self) -> RunStopped | None:
+        """The last `RunStopped` event, or None when the run never stopped (crash, kill)."""
+        return next((e for e in reversed(self.events) if isinstance(e, RunStopped)), None)
+
+    @property
+    def finished(self) -> bool:
+        """True when the run ended with a `RunStopped` event."""
+        return self.run_stopped is not None
+
+
+def _not_a_log(path: Path, why: str) -> SessionError:
+    return SessionError(f"not a tuiagents session log ({why}); session logs are the .jsonl files "
+                        "listed by `tuiagents sessions`", reason="not_a_log", path=path)
+
+
+def parse_header(line: bytes, path: Path, *, cut_off: bool = False) -> SessionHeader:
+    """Check and parse a log's first line; raises `SessionError` with the reason."""
+    try:
+        data = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        if cut_off and line.lstrip().startswith(b'{"type":"session_header"'):
+            raise SessionError("the header line is cut off (the run crashed while starting); "
+                               "nothing can be recovered", reason="corrupt", path=path) from None
+        raise _not_a_log(path, "the first line is not JSON") from None
+    if not isinstance(data, dict) or data.get("type") != HEADER_TYPE:
+        raise _not_a_log(path, "the first line is not a session header")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise _not_a_log(path, f"unknown log format {version!r}")
+    if version > FORMAT_VERSION:
+        raise SessionError(
+            f"written by tuiagents {data.get('tuiagents_version', '?')} with log format {version}; "
+            f"this tuiagents ({__version__}) reads format {FORMAT_VERSION} — upgrade tuiagents "
+            "(pip install -U tuiagents) to open it", reason="newer_format", path=path)
+    try:
+        return SessionHeader.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SessionError(f"the header is damaged ({where}: {first['msg']})",
+                           reason="corrupt", path=path) from None
+
+
+def _read_bytes(path: Path, limit: int | None = None) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read() if limit is None else f.readline(limit)
+    except FileNotFoundError:
+        raise SessionError("no such file; check the path, or run `tuiagents sessions` to list logs",
+                           reason="missing", path=path) from None
+    except IsADirectoryError:
+        raise SessionError("is a folder, not a session log file", reason="bad_input", path=path) from None
+    except OSError as exc:
+        raise SessionError(f"cannot read: {exc.strerror}", reason="missing", path=path) from None
+
+
+def _empty(path: Path) -> SessionError:
+    return SessionError("the file is empty, so it is not a session log (a run that failed before "
+                        "it started can leave one; it is safe to delete)", reason="empty", path=path)
+
+
+def read_header(path: str | os.PathLike) -> SessionHeader:
+    """Only the header of a log (fast: reads the first line)."""
+    p = Path(path)
+    first = _read_bytes(p, MAX_HEADER_BYTES)
+    if not first.strip():
+        raise _empty(p)
+    return parse_header(first.rstrip(b"\r\n"), p, cut_off=not first.endswith(b"\n"))
+
+
+def _error_text(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    if err["type"] == "json_invalid":
+        return "invalid JSON"
+    if err["type"] == "union_tag_invalid":
+        return "unknown event type"
+    where = ".".join(str(p) for p in err["loc"][1:]) or "event"
+    return f"{where}: {err['msg']}"
+
+
+def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas: bool = True) -> SessionLog:
+    """Read a whole log into typed events.
+
+    Corrupt lines in the middle are skipped (and named in `notice`), or raise `SessionError`
+    when `strict` is true. A cut-off last line is always dropped with a notice.
+    `token_deltas=False` leaves streamed pieces out (they are about half the events of a long
+    run and nothing but a streaming replay needs them), which makes reading about twice as fast.
+    """
+    p = Path(path)
+    data = _read_bytes(p)
+    if not data.strip():
+        raise _empty(p)
+    nl = data.find(b"\n")
+    header = parse_header(data if nl < 0 else data[:nl].rstrip(b"\r"), p, cut_off=nl < 0)
+    log = SessionLog(path=p, header=header)
+    if nl < 0:
+        return log
+    lines = data[nl + 1:].split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline, else an unterminated last line
+    numbered = [(i + 2, ln) for i, ln in enumerate(lines) if ln.strip()]
+    if not token_deltas:
+        numbered = [(n, ln) for n, ln in numbered if _TOKEN_DELTA not in ln]
+    events = None
+    try:  # fast path: one validation call for the whole file
+        events = _events_adapter.validate_json(b"[" + b",".join(ln for _, ln in numbered) + b"]")
+        if len(events) != len(numbered):
+            events = None
+    except ValidationError:
+        pass
+    bad: list[tuple[int, str]] = []
+    if events is None:
+        events = []
+        for lineno, ln in numbered:
+            try:
+                events.append(parse_event(ln))
+            except ValidationError as exc:
+                if strict:
+                    raise SessionError(f"line {lineno} is not a valid event ({_error_text(exc)})",
+                                       reason="corrupt", path=p) from None
+                bad.append((lineno, _error_text(exc)))
+    log.events = events
+    notes = []
+    if bad:
+        log.skipped_lines = [n for n, _ in bad]
+        if len(bad) == 1:
+            notes.append(f"line {bad[0][0]} is not a valid event ({bad[0][1]}); skipped it")
+        else:
+            shown = ", ".join(str(n) for n, _ in bad[:10]) + (", ..." if len(bad) > 10 else "")
+            notes.append(f"{len(bad)} lines are not valid events (lines {shown}); skipped them")
+    if tail.strip() and (token_deltas or _TOKEN_DELTA not in tail):
+        lineno = len(lines) + 2
+        try:
+            events.append(parse_event(tail))
+        except ValidationError:
+            log.cut_off_at = len(data) - len(tail)
+            notes.append(f"line {lineno} is cut off (the run probably crashed); "
+                         f"kept the {len(events)} events before it")
+    log.notice = "; ".join(notes) or None
+    return log
