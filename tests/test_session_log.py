@@ -68,6 +68,24 @@ def test_header_deferred_until_run_started(tmp_path):
     assert log.events == events
 
 
+def test_events_before_run_started_are_kept(tmp_path):
+    w = SessionWriter(tmp_path / "early.jsonl")
+    w(Notice(seq=1, text="docker daemon not found; code will not run", level="warning"))
+    events = list(sample_events(2, token_deltas=False))
+    for i, ev in enumerate(events):
+        w(ev.model_copy(update={"seq": i + 2}))
+    w.close()
+    log = read_session(tmp_path / "early.jsonl")
+    assert log.header.run_id == "sample0001"
+    assert [e.seq for e in log.events] == list(range(1, len(events) + 2))
+
+    w = SessionWriter(tmp_path / "never.jsonl")
+    w(Notice(seq=1, text="could not build the team", level="error"))
+    w.close()
+    log = read_session(tmp_path / "never.jsonl")
+    assert log.header.team == "(not started)" and log.events[0].text == "could not build the team"
+
+
 def test_writer_never_overwrites(tmp_path):
     path = write_sample_session(tmp_path / "a.jsonl", 2)
     before = path.read_bytes()

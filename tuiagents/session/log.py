@@ -117,7 +117,8 @@ class SessionWriter:
 
     Use it as an event-bus subscriber: `bus.subscribe(writer)`; `writer(event)` writes the event.
     With `header=None` the header is written when the first `RunStarted` arrives (built with
-    `SessionHeader.from_run(event, config)`). `token_deltas=False` leaves streamed pieces out of
+    `SessionHeader.from_run(event, config)`); events before it are held until then (or until
+    `close()`, which writes them under a stand-in header when the run never started). `token_deltas=False` leaves streamed pieces out of
     the log (smaller files; replay then shows whole messages). Every line passes through a
     `Scrubber` first, so API keys from the environment, from `config` and from `secrets` never
     reach the file. The file is created with mode 0600 and never overwritten.
@@ -137,6 +138,7 @@ class SessionWriter:
         self._lock = threading.Lock()
         self._pending: list[TokenDelta] = []
         self._pending_chars = 0
+        self._early: list[Any] = []
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_WRONLY | os.O_APPEND | (0 if _append else os.O_CREAT | os.O_EXCL)
@@ -190,23 +192,30 @@ class SessionWriter:
             if self._closed:
                 raise SessionError("the session log was already closed", reason="closed", path=self.path)
             if isinstance(event, TokenDelta):
-                if self.token_deltas and self.header is not None:
+                if self.token_deltas:
                     self._pending.append(event)
                     self._pending_chars += len(event.text)
-                    if self._pending_chars > PENDING_CHARS:
+                    if self._pending_chars > PENDING_CHARS and self.header is not None:
                         self._flush_deltas(keep=HOLD_BACK_CHARS)
                 return
             if self.header is None:
                 if not isinstance(event, RunStarted):
-                    raise SessionError(f"the first event must be run_started, got {event.type}; "
-                                       "pass a header to SessionWriter", reason="bad_input", path=self.path)
-                self.header = SessionHeader.from_run(event, self._config)
-                self._write_line(self.header.model_dump_json())
+                    self._early.append(event)  # kept until the header can be written
+                    return
+                self._write_header(SessionHeader.from_run(event, self._config))
             self._flush_deltas()
             self._write_line(event.model_dump_json())
             self.events_written += 1
             if isinstance(event, RunStopped):
                 os.fsync(self._file.fileno())
+
+    def _write_header(self, header: SessionHeader) -> None:
+        self.header = header
+        self._write_line(header.model_dump_json())
+        early, self._early = self._early, []
+        for ev in early:
+            self._write_line(ev.model_dump_json())
+            self.events_written += 1
 
     def _flush_deltas(self, keep: int = 0) -> None:
         """Write held-back token deltas, scrubbed per agent; with `keep`, hold back the last
@@ -259,6 +268,9 @@ class SessionWriter:
         with self._lock:
             if self._closed:
                 return
+            if self.header is None and (self._early or self._pending):
+                # the run failed before it started: keep what it said, under a stand-in header
+                self._write_header(SessionHeader(run_id=new_run_id(), team="(not started)"))
             self._flush_deltas()
             self._closed = True
             try:
