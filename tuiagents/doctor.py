@@ -1,0 +1,102 @@
+"""`tuiagents doctor`: preflight checks of everything a run needs, each failure with its fix."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tuiagents.execution.doctor import CheckResult
+
+if TYPE_CHECKING:
+    from tuiagents.config import AppConfig
+    from tuiagents.llm.settings import ModelEntry
+
+
+async def _model_check(entry: "ModelEntry", timeout: float = 5.0) -> CheckResult:
+    """Ask the endpoint for its model list: proves the URL, the key and the server answer."""
+    import openai
+
+    from tuiagents.llm.settings import DUMMY_API_KEY
+
+    name = f"model {entry.name} ({entry.model})"
+    key = entry.resolved_api_key() if hasattr(entry, "resolved_api_key") else None
+    if not key and not entry.base_url and not _env("OPENAI_BASE_URL"):
+        return CheckResult(name=name, ok=False, detail="no API key and no base_url",
+                           fix="set OPENAI_API_KEY (or api_key_env), or base_url for a local server")
+    client = openai.AsyncOpenAI(api_key=key or DUMMY_API_KEY, base_url=entry.base_url, timeout=timeout,
+                                max_retries=0)
+    try:
+        models = await client.models.list()
+        ids = [m.id for m in models.data]
+    except openai.AuthenticationError:
+        return CheckResult(name=name, ok=False, detail="the endpoint refused the API key",
+                           fix=f"check the key in {entry.api_key_env or 'OPENAI_API_KEY'}")
+    except openai.APIConnectionError:
+        where = entry.base_url or _env("OPENAI_BASE_URL") or "api.openai.com"
+        return CheckResult(name=name, ok=False, detail=f"cannot connect to {where}",
+                           fix="start the server or fix base_url")
+    except openai.APIStatusError as exc:
+        return CheckResult(name=name, ok=False, detail=f"HTTP {exc.status_code} from the endpoint",
+                           fix="check base_url (it usually ends in /v1)")
+    finally:
+        await client.close()
+    if ids and entry.model not in ids:
+        return CheckResult(name=name, ok=True, detail=f"answering; it does not list {entry.model!r} "
+                                                      f"(lists {', '.join(ids[:5])})")
+    return CheckResult(name=name, ok=True, detail="answering")
+
+
+def _env(name: str) -> str | None:
+    import os
+
+    return os.environ.get(name)
+
+
+def run_checks(config: "AppConfig | None", work_dir: Path) -> list[CheckResult]:
+    """Docker, image and work dir checks, then one check per configured model."""
+    from tuiagents.execution.doctor import docker_checks
+    from tuiagents.execution.settings import DockerSettings
+
+    settings = config.docker if config else DockerSettings()
+    checks = docker_checks(settings, work_dir)
+    if config is not None:
+        async def models() -> list[CheckResult]:
+            return list(await asyncio.gather(*(_model_check(m) for m in config.models)))
+
+        checks += asyncio.run(models())
+    return checks
+
+
+def doctor_main(config_path: str | None, clean: bool = False) -> int:
+    """Print the checks; exit 0 when all pass, 1 otherwise (2 for a bad config)."""
+    from tuiagents.cli import load_app_config
+    from tuiagents.config import ConfigError
+    from tuiagents.paths import user_data_path
+
+    if clean:
+        from tuiagents.execution.docker_executor import cleanup_leftovers
+
+        try:
+            removed = cleanup_leftovers()
+        except Exception as exc:  # noqa: BLE001 - report, do not crash
+            print(f"could not clean up: {exc}", file=sys.stderr)
+            return 1
+        print(f"removed {removed} leftover sandbox container(s)")
+    try:
+        config = load_app_config(config_path, required=False)
+    except ConfigError as exc:
+        print(f"tuiagents: {exc}", file=sys.stderr)
+        return 2
+    if config is None:
+        print("· no config file found (using defaults; see config.toml.example)")
+    work_dir = config.docker.work_dir if config and config.docker.work_dir else user_data_path() / "work"
+    checks = run_checks(config, work_dir)
+    for c in checks:
+        print(f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}")
+        if not c.ok and c.fix:
+            print(f"    fix: {c.fix}")
+    failed = sum(not c.ok for c in checks)
+    print("all checks passed" if not failed else f"{failed} check(s) failed")
+    return 0 if not failed else 1
