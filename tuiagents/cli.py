@@ -215,7 +215,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """`tuiagents resume`: continue (or fork) a session."""
-    from tuiagents.session.resume_cli import cli_resume
+    from tuiagents.session.resume import cli_resume
 
     return cli_resume(args)
 

@@ -144,6 +144,7 @@ class TeamRun:
         self.work_dir: Any = None
         self.llm: Any = None
         self.session_path: Any = None
+        self.startup_notices: list[str] = []  # told right after RunStarted (e.g. "resumed from ...")
         self.session_writer: Any = None
 
     # -- state other parts read ------------------------------------------------------------
@@ -302,6 +303,8 @@ class TeamRun:
 
         self.started_at = time.monotonic()
         await self.emit(self.started_event())
+        for text in self.startup_notices:
+            await self.notice(text)
         try:
             info = await run_loop(self)
         except Exception as exc:  # noqa: BLE001 - any failure must still end the run cleanly
