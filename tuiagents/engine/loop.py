@@ -47,6 +47,18 @@ async def _deliver_queued(run: "TeamRun") -> None:
         await run.deliver(run.queued.pop(0))
 
 
+def _group_termination(run: "TeamRun", message: Message) -> None:
+    """A group chat ends as soon as an agent says the termination word (AutoGen's manager check)."""
+    from tuiagents.engine.run import RunStop
+    from tuiagents.engine.termination import is_termination_text
+
+    sender = run.agents.get(message.sender)
+    if sender is None or message.origin in ("execution", "tool"):
+        return
+    if is_termination_text(message.content, sender.termination_keyword):
+        raise RunStop(StopInfo(StopKind.TERMINATION_MESSAGE, f"{sender.name} said {sender.termination_keyword}"))
+
+
 async def run_loop(run: "TeamRun") -> StopInfo:
     """Deliver the task, then give turns until something stops the run; return why."""
     from tuiagents.engine.run import RunStop
@@ -90,6 +102,8 @@ async def run_loop(run: "TeamRun") -> StopInfo:
             finally:
                 run.on_turn(None)
             run.check_termination(message)
+            if run.team_kind == "group_chat":
+                _group_termination(run, message)
     except RunStop as stop:
         return stop.info
 
