@@ -101,23 +101,42 @@ def load_app_config(path: str | None, *, required: bool = True):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """`tuiagents run`: the app, or the console with --headless."""
+    """`tuiagents run`: the app, or the console with --headless (on a local model with --local)."""
     from tuiagents.config import ConfigError
 
     try:
-        config = load_app_config(args.config, required=args.headless)
-        if args.local:
-            from tuiagents.local_model import apply_local_model
-
-            config = apply_local_model(config, args.model_path)
+        config = load_app_config(args.config, required=args.headless and not args.local)
     except ConfigError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    if args.local:
+        return _run_local(args, config)
+    return _run(args, config)
+
+
+def _run(args: argparse.Namespace, config) -> int:
     if not args.headless:
         from tuiagents.ui.app import run_app
 
         return run_app(config, args.config, args.team, args.task, approve=args.approve or "ask")
     return run_headless_command(config, args.team, args.task, args.approve or "ask", args.session)
+
+
+def _run_local(args: argparse.Namespace, config) -> int:
+    from tuiagents.local_model import LocalModelError, find_model_path, llama_server, local_config
+
+    try:
+        path, note = find_model_path(args.model_path, config)
+        if note:
+            print(f"tuiagents: {note}", file=sys.stderr)
+        print(f"tuiagents: starting llama.cpp on 127.0.0.1 with {path.name} ...", file=sys.stderr)
+        n_ctx = config.local.n_ctx if config else 4096
+        port = config.local.port if config else 0
+        with llama_server(path, n_ctx=n_ctx, port=port) as url:
+            return _run(args, local_config(config, url))
+    except LocalModelError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
 
 
 def run_headless_command(config, team: str | None, task: str | None, approve: str, session: str | None) -> int:
