@@ -29,7 +29,20 @@ _EXPORTS = {
     "UsageRecord": "usage",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Completion",
+    "ConfigListError",
+    "LLMClient",
+    "LLMError",
+    "LLMSettings",
+    "ModelEntry",
+    "StreamInterrupted",
+    "UsageRecord",
+    "UsageTotals",
+    "UsageTracker",
+    "filter_entries",
+    "load_oai_config_list",
+]
 
 if TYPE_CHECKING:
     from tuiagents.llm.client import Completion, LLMClient

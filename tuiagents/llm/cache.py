@@ -66,6 +66,7 @@ class ResponseCache:
         self.directory = Path(directory).expanduser() if directory else default_cache_dir()
         self.path = self.directory / CACHE_FILE
         self._conn: sqlite3.Connection | None = None
+        self._warned = False
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -85,7 +86,7 @@ class ResponseCache:
         try:
             row = self._connection().execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
         except (sqlite3.Error, OSError) as exc:
-            log.warning("could not read the LLM cache at %s: %s", self.path, exc)
+            self._warn("read", exc)
             return None
         if row is None:
             return None
@@ -121,7 +122,12 @@ class ResponseCache:
                 (key, value, time.time()),
             )
         except (sqlite3.Error, OSError) as exc:
-            log.warning("could not write the LLM cache at %s: %s", self.path, exc)
+            self._warn("write", exc)
+
+    def _warn(self, action: str, exc: Exception) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning("could not %s the LLM cache at %s (%s); calls go on without it", action, self.path, exc)
 
     def close(self) -> None:
         """Close the database connection (it reopens on next use)."""

@@ -23,13 +23,20 @@ from pydantic import BaseModel, Field
 
 from tuiagents.engine.messages import ToolCall
 from tuiagents.llm.cache import ResponseCache, cache_key
-from tuiagents.llm.errors import Attempt, LLMError, exhausted_error, final_error, interrupted_error
-from tuiagents.llm.pricing import cost_usd, price_for
 from tuiagents.llm.endpoints import EndpointConfigError, build_body, make_sdk_client
 from tuiagents.llm.endpoints import sdk as sdk_names
+from tuiagents.llm.errors import Attempt, LLMError, exhausted_error, final_error, interrupted_error
+from tuiagents.llm.pricing import cost_usd, price_for
 from tuiagents.llm.retry import Failure, MalformedResponse, backoff_delay, classify, scrub
 from tuiagents.llm.settings import LLMSettings, ModelEntry
-from tuiagents.llm.streaming import DeltaCallback, Reply, StreamProgress, call_maybe_async, parse_completion, read_stream
+from tuiagents.llm.streaming import (
+    DeltaCallback,
+    Reply,
+    StreamProgress,
+    call_maybe_async,
+    parse_completion,
+    read_stream,
+)
 from tuiagents.llm.usage import UsageRecord, UsageTracker
 
 log = logging.getLogger(__name__)
@@ -130,7 +137,8 @@ class LLMClient:
             key = self._cache_key(body)
             if key is not None and (hit := self._cache.get(key)) is not None:  # type: ignore[union-attr]
                 return await self._from_cache(hit, current, agent, on_delta)
-            outcome = await self._try_entry(current, body, use_stream, agent, on_delta, attempts)
+            last = position + 1 == len(chain)
+            outcome = await self._try_entry(current, body, use_stream, agent, on_delta, attempts, last)
             if isinstance(outcome, Reply):
                 if key is not None:
                     self._cache.put(key, outcome)  # type: ignore[union-attr]
@@ -139,7 +147,10 @@ class LLMClient:
             if position + 1 < len(chain):
                 nxt = chain[position + 1]
                 self.usage.note_fallback(agent, current.model)
-                await self._notify("warning", f"falling back from {current.name} to {nxt.name}: {failure.short()}")
+                reason = failure.short()
+                if failure.retry_after is not None and failure.retry_after > self.settings.retry_after_cap:
+                    reason += f" (asked to wait {failure.retry_after:.0f} s)"
+                await self._notify("warning", f"falling back from {current.name} to {nxt.name}: {reason}")
         raise exhausted_error(agent, chain, attempts)
 
     async def _try_entry(
@@ -150,9 +161,13 @@ class LLMClient:
         agent: str,
         on_delta: DeltaCallback | None,
         attempts: list[Attempt],
+        last: bool,
     ) -> Reply | Failure:
         """Attempt ``current`` up to ``max_retries + 1`` times: the reply, or the last retryable
-        failure once retries are used up. Final failures raise :class:`LLMError`."""
+        failure once retries are used up. Final failures raise :class:`LLMError`.
+
+        A server asking to wait longer than ``retry_after_cap`` (an exhausted quota, say) is not
+        waited for when another entry can be tried (``last`` is False): we fall back at once."""
         total = current.max_retries + 1
         failure = Failure("config", "not attempted")
         for number in range(1, total + 1):
@@ -172,13 +187,16 @@ class LLMClient:
                     raise interrupted_error(agent, current, attempts, progress.text) from None
                 if not failure.retryable:
                     raise final_error(agent, current, attempts) from None
+            cap = self.settings.retry_after_cap
+            if not last and failure.retry_after is not None and failure.retry_after > cap:
+                break  # asked to wait longer than we are willing to: fall back now
             if number < total:
                 delay = backoff_delay(
                     number,
                     base=self.settings.retry_base_delay,
                     maximum=self.settings.retry_max_delay,
                     retry_after=failure.retry_after,
-                    retry_after_cap=self.settings.retry_after_cap,
+                    retry_after_cap=cap,
                 )
                 self.usage.note_retry(agent, current.model)
                 await self._notify(

@@ -36,7 +36,10 @@ class Reply:
 
 @dataclass
 class StreamProgress:
-    """Text of the current attempt already handed to ``on_delta`` (empty: nothing shown yet)."""
+    """Text of the current attempt already handed to ``on_delta`` (empty: nothing shown yet).
+
+    Without an ``on_delta`` nothing is ever shown, so any failure can still be retried unseen.
+    """
 
     parts: list[str] = field(default_factory=list)
 
@@ -154,7 +157,7 @@ async def read_stream(
                 delta = assembler.feed(chunk)
             except (AttributeError, TypeError, KeyError, ValueError) as exc:
                 raise StreamBroken(f"malformed chunk ({type(exc).__name__}) after {assembler.chunks} chunks") from None
-            if delta:
+            if delta and on_delta is not None:
                 progress.parts.append(delta)
                 await call_maybe_async(on_delta, delta)
     finally:
