@@ -1,0 +1,121 @@
+"""Shared test fixtures: a scripted model server, a config builder and a scripted human.
+
+- ``server``: a started :class:`~tuiagents.testing.ScriptedServer` (empty script); a test gives it
+  rules with ``server.load([...])`` and reads what the engine sent from ``server.requests_for(name)``.
+- ``make_config(agents=..., teams=..., **sections)``: an ``AppConfig`` built through
+  ``parse_config`` whose models point at ``server``; the LLM cache is off and retries are quick
+  unless the test passes its own ``llm`` section.
+- ``human``: a :class:`ScriptedHuman`, a bus subscriber that answers ``DecisionRequested`` events
+  from per-kind queues and records every request it saw.
+
+Nothing here starts Docker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import defaultdict, deque
+from typing import Any, Callable, Iterator, Union
+
+import pytest
+
+from tuiagents.config import AppConfig, parse_config
+from tuiagents.engine.decisions import Decision, DecisionRequest, RequestKind
+from tuiagents.engine.events import DecisionRequested
+from tuiagents.testing import ScriptedServer
+
+#: A queued answer: a Decision, or a callable `(request) -> Decision` (sync or async).
+Answer = Union[Decision, Callable[[DecisionRequest], Any]]
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """A scripted OpenAI-compatible server on 127.0.0.1, stopped after the test."""
+    with ScriptedServer() as s:
+        yield s
+
+
+@pytest.fixture
+def make_config(server: ScriptedServer) -> Callable[..., AppConfig]:
+    """A builder of validated configs whose models talk to `server`.
+
+    ``models`` defaults to one entry named "default"; entries without ``base_url`` get the
+    server's. Any other keyword is a top-level config section (``llm``, ``local_execution``...).
+    """
+
+    def build(*, agents: list[dict], teams: list[dict], models: list[dict] | None = None,
+              **sections: Any) -> AppConfig:
+        entries = [dict(m) for m in (models or [{"name": "default", "model": "scripted-model"}])]
+        for m in entries:
+            m.setdefault("base_url", server.url)
+            m.setdefault("max_retries", 0)
+        sections.setdefault("llm", {"cache_seed": False, "retry_base_delay": 0.01, "retry_max_delay": 0.05})
+        return parse_config({"models": entries, "agents": agents, "teams": teams, **sections})
+
+    return build
+
+
+class ScriptedHuman:
+    """Answers decision requests like a person would, from queues the test fills in advance.
+
+    ``queue(kind, *answers)`` adds answers for one request kind, used in order. A request with
+    no queued answer is answered with ``default`` (a Decision or callable); when that is None it
+    is stopped and listed in ``unanswered`` so the test can fail with a clear message.
+    """
+
+    def __init__(self, default: Answer | None = None) -> None:
+        self.answers: dict[RequestKind, deque[Answer]] = defaultdict(deque)
+        self.default = default
+        self.seen: list[DecisionRequest] = []
+        self.unanswered: list[DecisionRequest] = []
+
+    def queue(self, kind: RequestKind, *answers: Answer) -> "ScriptedHuman":
+        """Answer the next requests of `kind` with `answers`, in order."""
+        self.answers[kind].extend(answers)
+        return self
+
+    def attach(self, run: Any) -> Any:
+        """Subscribe to `run`'s event bus; returns the run."""
+        run.bus.subscribe(self)
+        return run
+
+    def of_kind(self, kind: RequestKind) -> list[DecisionRequest]:
+        """The requests of `kind` seen so far."""
+        return [r for r in self.seen if r.kind == kind]
+
+    async def __call__(self, event: Any) -> None:
+        if not isinstance(event, DecisionRequested) or event.future is None:
+            return
+        request = event.request
+        self.seen.append(request)
+        queue = self.answers[request.kind]
+        answer = queue.popleft() if queue else self.default
+        if answer is None:
+            self.unanswered.append(request)
+            event.resolve(Decision.stop(note="the scripted human had no answer"))
+            return
+        decision = answer(request) if callable(answer) else answer
+        if inspect.isawaitable(decision):
+            decision = await decision
+        event.resolve(decision)
+
+
+@pytest.fixture
+def human() -> ScriptedHuman:
+    """A scripted human supervisor; attach it with ``human.attach(run)``."""
+    return ScriptedHuman()
+
+
+async def finish(run: Any, timeout: float = 20.0) -> Any:
+    """Run `run` to its end (failing the test instead of hanging), then release its resources."""
+    try:
+        return await asyncio.wait_for(run.run(), timeout)
+    finally:
+        await run.aclose()
+
+
+@pytest.fixture
+def run_to_end() -> Callable[..., Any]:
+    """`await run_to_end(run)`: the RunResult, with a timeout and the run's resources released."""
+    return finish
