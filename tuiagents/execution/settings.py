@@ -1,0 +1,72 @@
+"""Settings for code execution: the ``[docker]`` and ``[local]`` sections of config.toml.
+
+Kept free of any docker import so the config module can load them on machines without a daemon.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_IMAGE = "python:3.12-slim"
+DEFAULT_OUTPUT_LIMIT = 65536
+# "nobody:nogroup" on Debian; used when tuiagents itself runs as root, since mapping the
+# container to uid 0 would make the sandbox root again.
+NOBODY = "65534:65534"
+
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*[bkmg]?b?$", re.IGNORECASE)
+
+
+class DockerSettings(BaseModel):
+    """How the Docker sandbox runs approved code (config section ``[docker]``).
+
+    ``user`` is ``"uid[:gid]"``; left empty it means the invoking user's uid:gid (so files the
+    code writes in the work dir stay yours), or ``65534:65534`` when tuiagents runs as root.
+    ``network`` is a Docker network mode; ``"none"`` (the default) gives the container only
+    a loopback interface.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: str = Field(DEFAULT_IMAGE, min_length=1, description="image the sandbox runs")
+    network: str = Field("none", description='Docker network mode, "none" disables networking')
+    memory: str = Field("512m", description="memory limit (swap disabled), e.g. 512m or 2g")
+    cpus: float = Field(1.0, gt=0, description="CPU limit in cores")
+    pids_limit: int = Field(256, ge=8, description="maximum number of processes")
+    timeout: float = Field(60.0, gt=0, description="seconds before a block is killed")
+    output_limit: int = Field(DEFAULT_OUTPUT_LIMIT, ge=256, description="bytes shown to the model")
+    user: str | None = Field(None, description='"uid:gid" inside the container; empty = auto')
+    work_dir: Path | None = Field(None, description="where session work dirs live")
+
+    @field_validator("memory")
+    @classmethod
+    def _check_memory(cls, value: str) -> str:
+        if not _MEMORY.match(value.strip()):
+            raise ValueError(f"memory must look like 512m or 2g, not {value!r}")
+        return value.strip().lower()
+
+    @field_validator("user")
+    @classmethod
+    def _check_user(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.fullmatch(r"[\w.-]+(:[\w.-]+)?", value.strip()):
+            raise ValueError(f'user must be "uid" or "uid:gid", not {value!r}')
+        if value.split(":")[0] in ("0", "root"):
+            raise ValueError("the sandbox must not run as root; pick another uid")
+        return value.strip()
+
+
+class LocalSettings(BaseModel):
+    """Limits for the opt-in local executor (config section ``[local]``).
+
+    The local executor runs code directly on the host: only a timeout and an output cap apply.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout: float = Field(60.0, gt=0, description="seconds before a block is killed")
+    output_limit: int = Field(DEFAULT_OUTPUT_LIMIT, ge=256, description="bytes shown to the model")
+    python: str | None = Field(None, description="python interpreter; default: this one")
