@@ -197,3 +197,19 @@ def test_bad_entry_lists_are_refused() -> None:
     with pytest.raises(ValueError, match="unique"):
         LLMClient([ModelEntry(name="a", model="m"), ModelEntry(name="a", model="n")])
 
+
+
+async def test_azure_entry_uses_deployment_route_and_api_key_header(scripted_server, monkeypatch) -> None:
+    from tuiagents.llm import LLMError
+
+    server = scripted_server([Rule(reply="unused")])
+    monkeypatch.setenv("AZURE_TEST_KEY", "azure-key-123456")
+    entry = ModelEntry(name="az", model="my-deployment", base_url=server.url.rsplit("/v1", 1)[0],
+                       api_type="azure", api_version="2024-06-01", api_key_env="AZURE_TEST_KEY")
+    client = LLMClient([entry], LLMSettings(cache_seed=False))
+    with pytest.raises(LLMError, match="HTTP 404"):  # the scripted server has no Azure routes
+        await client.complete(_ask("hi"), agent="a")
+    await client.aclose()
+    request = server.requests[0]
+    assert request.path == "/openai/deployments/my-deployment/chat/completions"
+    assert {k.lower(): v for k, v in request.headers.items()}["api-key"] == "azure-key-123456"

@@ -272,3 +272,20 @@ async def test_notify_may_be_sync_and_may_fail(scripted_server) -> None:
     assert (await client.complete(ASK)).content == "fine"
     await client.aclose()
     assert len(seen) == 1
+
+
+async def test_server_refusing_stream_options_is_asked_again_without(scripted_server) -> None:
+    server = scripted_server([
+        Rule(times=1, fault=Fault.bad_request("Unrecognized request argument supplied: stream_options")),
+        Rule(reply="streamed anyway"),
+    ])
+    entry = ModelEntry(name="old", model="m", base_url=server.url, max_retries=0)
+    client = LLMClient([entry], LLMSettings(**FAST))
+    first = await client.complete(ASK, stream=True)
+    second = await client.complete(ASK + [{"role": "user", "content": "again"}], stream=True)
+    await client.aclose()
+    assert first.content == second.content == "streamed anyway"
+    bodies = [r.body for r in server.chat_requests]
+    assert "stream_options" in bodies[0]
+    assert all("stream_options" not in b and b["stream"] is True for b in bodies[1:])
+    assert client.usage.totals().retries == 0

@@ -95,6 +95,7 @@ class LLMClient:
         self.usage = UsageTracker()
         self._clients: dict[str, Any] = {}
         self._secrets: set[str] = set()
+        self._no_stream_options: set[str] = set()
         self._cache = ResponseCache(self.settings.cache_dir) if self.settings.cache_seed is not False else None
 
     def __repr__(self) -> str:
@@ -134,6 +135,8 @@ class LLMClient:
         attempts: list[Attempt] = []
         for position, current in enumerate(chain):
             body = build_body(current, messages, tools, response_format, agent, use_stream)
+            if current.name in self._no_stream_options:
+                body.pop("stream_options", None)
             key = self._cache_key(body)
             if key is not None and (hit := self._cache.get(key)) is not None:  # type: ignore[union-attr]
                 return await self._from_cache(hit, current, agent, on_delta)
@@ -170,7 +173,9 @@ class LLMClient:
         waited for when another entry can be tried (``last`` is False): we fall back at once."""
         total = current.max_retries + 1
         failure = Failure("config", "not attempted")
-        for number in range(1, total + 1):
+        number = 0
+        while number < total:
+            number += 1
             progress = StreamProgress()
             try:
                 client = self._client_for(current)
@@ -185,6 +190,10 @@ class LLMClient:
                 log.info("LLM attempt %d/%d on %s failed: %s", number, total, current.name, failure.message)
                 if progress.delivered:
                     raise interrupted_error(agent, current, attempts, progress.text) from None
+                if failure.kind == "client" and self._drop_stream_options(current, body, failure):
+                    attempts.pop()
+                    number -= 1  # a changed request, not a retry
+                    continue
                 if not failure.retryable:
                     raise final_error(agent, current, attempts) from None
             cap = self.settings.retry_after_cap
@@ -207,6 +216,15 @@ class LLMClient:
                 await asyncio.sleep(delay)
         return failure
 
+    def _drop_stream_options(self, current: ModelEntry, body: dict[str, Any], failure: Failure) -> bool:
+        """Some servers refuse ``stream_options``: drop it for this entry (usage then may be 0)."""
+        if "stream_options" not in body or "stream_options" not in failure.message:
+            return False
+        del body["stream_options"]
+        self._no_stream_options.add(current.name)
+        log.info("%s refuses stream_options; streaming without usage reports", current.name)
+        return True
+
     async def _attempt(
         self,
         client: Any,
@@ -228,8 +246,7 @@ class LLMClient:
         except json.JSONDecodeError:
             raise MalformedResponse("the body is not valid JSON") from None
         reply = parse_completion(response, current.model)
-        if reply.content:
-            progress.parts.append(reply.content)
+        if reply.content and on_delta is not None:
             await call_maybe_async(on_delta, reply.content)
         return reply
 
@@ -244,31 +261,19 @@ class LLMClient:
         """Answer from the cache: no request; deltas once, whole; counted as cached, cost 0."""
         if hit.content:
             await call_maybe_async(on_delta, hit.content)
-        self.usage.record(
-            UsageRecord(agent, current.name, current.model, hit.prompt_tokens, hit.completion_tokens, 0.0, cached=True)
-        )
-        return Completion(
-            content=hit.content,
-            tool_calls=hit.tool_calls,
-            model=hit.model,
-            entry=current.name,
-            prompt_tokens=hit.prompt_tokens,
-            completion_tokens=hit.completion_tokens,
-            cost=0.0,
-            cached=True,
-            finish_reason=hit.finish_reason,
-        )
+        return self._record(hit, current, agent, cost=0.0, cached=True, priced=True)
 
     def _account(self, reply: Reply, current: ModelEntry, agent: str) -> Completion:
         """Price a fresh reply, record its usage and wrap it as a :class:`Completion`."""
         price = price_for(current.model, current.price)
         cost = cost_usd(reply.prompt_tokens, reply.completion_tokens, price)
-        self.usage.record(
-            UsageRecord(
-                agent, current.name, current.model, reply.prompt_tokens, reply.completion_tokens, cost,
-                priced=price is not None,
-            )
-        )
+        return self._record(reply, current, agent, cost=cost, cached=False, priced=price is not None)
+
+    def _record(
+        self, reply: Reply, current: ModelEntry, agent: str, *, cost: float, cached: bool, priced: bool
+    ) -> Completion:
+        tokens = (reply.prompt_tokens, reply.completion_tokens)
+        self.usage.record(UsageRecord(agent, current.name, current.model, *tokens, cost, cached, priced))
         return Completion(
             content=reply.content,
             tool_calls=reply.tool_calls,
@@ -277,6 +282,7 @@ class LLMClient:
             prompt_tokens=reply.prompt_tokens,
             completion_tokens=reply.completion_tokens,
             cost=cost,
+            cached=cached,
             finish_reason=reply.finish_reason,
         )
 
