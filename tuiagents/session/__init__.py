@@ -2,7 +2,8 @@
 
 The main entry points are re-exported here: `SessionWriter`, `SessionHeader`, `read_session`,
 `SessionLog`, `SessionError`. Other modules: `transcript`, `export`, `catalog`, `fork`,
-`autogen_import`, `replay`, `commands` (CLI entry functions) and `sample` (synthetic events).
+`autogen_import`, `replay`, `cli` (entry functions of the session commands) and `sample`
+(synthetic events for tests, benchmarks and UI work).
 """
 
 from tuiagents.session.log import (

@@ -30,7 +30,7 @@ SAMPLE_TASK = "Plot the first 20 Fibonacci numbers and save fib.png"
 
 
 def _reply(i: int) -> str:
-    if i % 4 == 0:
+    if i % 4 == 1:
         return (f"Step {i}: here is the next piece.\n\n```python\nfib = [0, 1]\nfor _ in range({i % 17 + 3}):\n"
                 f"    fib.append(fib[-1] + fib[-2])\nprint(fib)\n```\n")
     return f"Message {i}: the plan looks right; I checked the `fib` list and the <b>output</b> matches."
@@ -82,7 +82,7 @@ def sample_events(n_messages: int = 10, *, run_id: str = "sample0001", token_del
                                                         origin="human", recipient=agent), round=i))
             continue
         yield emit(MessageDelivered(message=delivered, round=i))
-        if i % 4 == 0:
+        if i % 4 == 1:
             yield from _code_events(emit, agent, i)
         if i % 25 == 10:
             yield from _tool_events(emit, agent, i)

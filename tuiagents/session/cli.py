@@ -1,0 +1,188 @@
+"""Entry functions of the session commands (`tuiagents replay --headless`, `export`, `sessions`,
+`import`, `resume --fork-at` and session deletion), wired into the `tuiagents` command.
+
+Each prints its result to stdout, explains problems on stderr and returns an exit code:
+0 done, 1 failed (for example the output file cannot be written), 2 bad input (a missing file,
+not a session log, a log from a newer tuiagents, an event number out of range).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from tuiagents.session.log import SessionError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _err(message: str) -> None:
+    print(f"tuiagents: {message}", file=sys.stderr)
+
+
+def _inert(text: str) -> str:
+    """No control character from a log reaches the terminal."""
+    return _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())) if ord(m.group()) < 0x20 else "?", text)
+
+
+def _fail(exc: Exception) -> int:
+    _err(str(exc))
+    if isinstance(exc, SessionError):
+        return EXIT_FAILED if exc.reason == "closed" else EXIT_BAD_INPUT
+    return EXIT_FAILED
+
+
+def _out(text: str) -> int:
+    try:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: the reader had enough
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+    return EXIT_OK
+
+
+def cli_replay_headless(path: str | os.PathLike) -> int:
+    """Print a session's transcript as its headless run printed it."""
+    from tuiagents.session.reader import read_session
+    from tuiagents.session.replay import format_transcript_text
+
+    try:
+        log = read_session(path, token_deltas=False)
+    except SessionError as exc:
+        return _fail(exc)
+    if log.notice:
+        _err(f"{path}: {log.notice}")
+    return _out(format_transcript_text(log))
+
+
+def cli_export(path: str | os.PathLike, fmt: str = "md", out: str | os.PathLike | None = None) -> int:
+    """Export a session to Markdown, HTML or JSON, on stdout or into `out` ("-" is stdout)."""
+    from tuiagents.session.export import FORMATS, export_session
+    from tuiagents.session.reader import read_session
+
+    if fmt not in FORMATS:
+        _err(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        return EXIT_BAD_INPUT
+    try:
+        log = read_session(path, token_deltas=False)
+    except SessionError as exc:
+        return _fail(exc)
+    if log.notice:
+        _err(f"{path}: {log.notice}")
+    text = export_session(log, fmt)  # type: ignore[arg-type]
+    if out is None or str(out) == "-":
+        return _out(text)
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _err(f"{out}: cannot write the export: {exc.strerror}")
+        return EXIT_FAILED
+    print(f"exported {path} to {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _fit(text: str, width: int) -> str:
+    text = " ".join(_inert(text).split())
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def format_sessions_table(summaries: list, width: int = 120) -> str:
+    """The `tuiagents sessions` table: newest first, one line per log."""
+    rows = [("WHEN", "TEAM", "TURNS", "COST", "STATUS", "STOP REASON / TASK", "FILE")]
+    for s in summaries:
+        when = s.created.astimezone().strftime("%Y-%m-%d %H:%M") if s.created else "?"
+        cost = "" if s.cost is None else f"${s.cost:.4f}" if s.cost < 1 else f"${s.cost:,.2f}"
+        turns = "" if s.turns is None else str(s.turns)
+        what = s.error if s.status == "corrupt" else (s.stop_reason or "(no stop: interrupted)")
+        if s.status != "corrupt" and s.task:
+            what = f"{what} — {s.task}"
+        if s.status != "corrupt" and s.error:
+            what = f"{s.error}; {what}"
+        rows.append((when, s.team or "-", turns, cost, s.status, what or "", s.path.name))
+    fixed = [max(len(_fit(r[i], 24)) for r in rows) for i in range(5)]
+    name_w = max(len(r[6]) for r in rows)
+    what_w = max(20, width - sum(fixed) - name_w - 2 * 6)
+    lines = []
+    for r in rows:
+        cells = [_fit(r[0], 24).ljust(fixed[0]), _fit(r[1], 24).ljust(fixed[1]), r[2].rjust(fixed[2]),
+                 r[3].rjust(fixed[3]), r[4].ljust(fixed[4]), _fit(r[5], what_w).ljust(what_w), r[6]]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def cli_sessions(folder: str | os.PathLike | None = None) -> int:
+    """List the session logs of `folder` (default: the user's sessions folder) as a table."""
+    from tuiagents.session.catalog import list_sessions
+
+    if folder is None:
+        from tuiagents.paths import sessions_dir
+
+        folder = sessions_dir()
+    d = Path(folder).expanduser()
+    if d.exists() and not d.is_dir():
+        _err(f"{d}: not a folder; pass the folder that holds the session logs")
+        return EXIT_BAD_INPUT
+    summaries = list_sessions(d)
+    if not summaries:
+        print(f"no sessions in {d} yet; `tuiagents run` records one per run")
+        return EXIT_OK
+    width = shutil.get_terminal_size((120, 24)).columns
+    print(f"{len(summaries)} session{'s' if len(summaries) != 1 else ''} in {d}")
+    return _out(format_sessions_table(summaries, width))
+
+
+def cli_fork(path: str | os.PathLike, at: int, dest: str | os.PathLike | None = None) -> int:
+    """Write a new log with the first `at` events of `path`; print its path."""
+    from tuiagents.session.fork import fork_session
+
+    try:
+        new = fork_session(path, at, dest)
+    except SessionError as exc:
+        return _fail(exc)
+    except OSError as exc:
+        _err(f"cannot write the fork: {exc}")
+        return EXIT_FAILED
+    print(new)
+    print(f"forked the first {at} events of {path}; continue it with: tuiagents resume {new}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def cli_import(history: str | os.PathLike, output: str | os.PathLike | None = None,
+               sessions_dir: str | os.PathLike | None = None) -> int:
+    """Import an AutoGen 0.2 chat history as a session log; print its path."""
+    from tuiagents.session.autogen_import import import_autogen
+
+    try:
+        path = import_autogen(history, output, sessions_dir=sessions_dir)
+    except SessionError as exc:
+        return _fail(exc)
+    except OSError as exc:
+        _err(f"cannot write the session log: {exc}")
+        return EXIT_FAILED
+    print(path)
+    print(f"imported {history}; replay it with: tuiagents replay {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cli_delete(path: str | os.PathLike, work_dir: bool = False) -> int:
+    """Delete a session log (and its work folder with `work_dir`)."""
+    from tuiagents.session.catalog import delete_session
+
+    try:
+        removed = delete_session(path, work_dir=work_dir)
+    except SessionError as exc:
+        return _fail(exc)
+    except OSError as exc:
+        _err(f"cannot delete: {exc}")
+        return EXIT_FAILED
+    for p in removed:
+        print(f"deleted {p}")
+    return EXIT_OK

@@ -1,0 +1,225 @@
+"""Export a session to Markdown, standalone HTML or JSON.
+
+All three show the same things: the conversation, every decision with who made it (an edit shows
+the original next to the edited text, a rejection its feedback), code with its output and exit
+code, tool calls with their results, the stop reason and the usage. Secrets are scrubbed from the
+result once more, and content can never break the document: Markdown fences are longer than any
+run of backticks inside them, HTML escapes every text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime, timezone
+from typing import Literal
+
+from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
+from tuiagents.session.reader import SessionLog, read_session
+from tuiagents.session.secrets import Scrubber
+from tuiagents.session.transcript import (
+    CodeEntry, DecisionEntry, ExecutionEntry, MessageEntry, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
+    Transcript, build_transcript,
+)
+
+ExportFormat = Literal["md", "html", "json"]
+FORMATS: tuple[str, ...] = ("md", "html", "json")
+
+WHO = {DecidedBy.HUMAN: "human", DecidedBy.SESSION_RULE: "session rule", DecidedBy.POLICY: "policy"}
+WHAT = {RequestKind.MESSAGE: "message", RequestKind.CODE: "code", RequestKind.TOOL_CALL: "tool call",
+        RequestKind.HUMAN_INPUT: "input request", RequestKind.SPEAKER: "speaker choice"}
+VERB = {DecisionKind.APPROVE: "approved", DecisionKind.EDIT: "edited", DecisionKind.REJECT: "rejected",
+        DecisionKind.INJECT: "injected a message", DecisionKind.CHOOSE_SPEAKER: "chose the next speaker",
+        DecisionKind.STOP: "stopped the run", DecisionKind.REPLY: "replied", DecisionKind.SKIP: "skipped"}
+
+
+def decision_line(e: DecisionEntry) -> str:
+    """One plain line: "coder's code: approved by human (for this session)"."""
+    d = e.decision
+    text = f"{e.agent}'s {WHAT.get(e.request_kind, e.request_kind.value)}: {VERB[d.kind]} by {WHO[d.by]}"
+    if d.kind == DecisionKind.APPROVE and d.scope.value != "once":
+        text += f" (for this session: {d.rule.describe()})" if d.rule else " (for this session)"
+    if d.kind in (DecisionKind.CHOOSE_SPEAKER, DecisionKind.INJECT) and d.target:
+        text += f" ({'for ' if d.kind == DecisionKind.INJECT else ''}{d.target})"
+    if d.note:
+        text += f" — {d.note}"
+    return text
+
+
+def execution_line(e: ExecutionEntry) -> str:
+    """How a block ended: "exit code 0 in 0.4 s", "timed out after 30.0 s", "still running"."""
+    if not e.finished:
+        return "no end recorded (the run stopped while it ran)"
+    took = f" after {e.duration:.1f} s" if e.duration is not None else ""
+    how = ("timed out" if e.timed_out else "cancelled" if e.cancelled
+           else f"exit code {e.exit_code}" + (f" in {e.duration:.1f} s" if e.duration is not None else ""))
+    if e.timed_out or e.cancelled:
+        how += took
+    if e.truncated:
+        how += " (output truncated)"
+    if e.error:
+        how += f" — {e.error}"
+    return how
+
+
+def clock(ts: float) -> str:
+    """`HH:MM:SS` (UTC) of an event timestamp."""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%H:%M:%S")
+
+
+def money(cost: float) -> str:
+    """A cost in USD for people."""
+    return f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"
+
+
+# -- Markdown -------------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!])")
+
+
+def md_inline(text: str) -> str:
+    """Text safe inside a Markdown line (no markup, no line breaks)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def md_fence(text: str, lang: str = "text") -> str:
+    """A fenced block that nothing inside `text` can close."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    bar = "`" * max(3, longest + 1)
+    lang = re.sub(r"[^A-Za-z0-9_+.-]", "", lang or "")
+    return f"{bar}{lang}\n{text.rstrip(chr(10))}\n{bar}"
+
+
+def _md_header(log: SessionLog, t: Transcript) -> list[str]:
+    h = log.header
+    agents = ", ".join(f"{a.name} ({a.kind}{', ' + a.model if a.model else ''})" for a in h.agents)
+    rows = [("Run", h.run_id), ("Created", h.created), ("Team", f"{h.team} ({h.team_kind})"),
+            ("Agents", agents or ", ".join(t.agents)), ("Status", f"{t.status}: {t.stop_reason}"),
+            ("Turns", str(t.turns)), ("Messages", str(t.messages)),
+            ("Tokens", f"{t.usage.total_tokens:,} ({t.usage.prompt_tokens:,} prompt + "
+                       f"{t.usage.completion_tokens:,} completion)"),
+            ("Cost", money(t.usage.cost)), ("tuiagents", h.tuiagents_version)]
+    if h.forked_from:
+        rows.append(("Forked from", f"{h.forked_from.path} at event {h.forked_from.at_event}"))
+    if h.imported_from:
+        rows.append(("Imported from", h.imported_from))
+    out = [f"# Session {md_inline(h.team)}: {md_inline(h.task.splitlines()[0] if h.task else '')}", "",
+           "| | |", "|---|---|"]
+    out += [f"| {k} | {md_inline(v)} |" for k, v in rows]
+    if log.notice:
+        out += ["", f"> **Note:** {md_inline(log.notice)}"]
+    out += ["", "## Task", "", md_fence(h.task), "", "## Conversation", ""]
+    return out
+
+
+def _md_entry(e, shown: set[str]) -> list[str]:
+    at = clock(e.ts)
+    if isinstance(e, MessageEntry):
+        if e.echo:
+            return []
+        to = f" → {md_inline(e.recipient)}" if e.recipient else ""
+        tags = [e.origin] if e.origin != "agent" else []
+        if e.human_edited:
+            tags.append("edited by a human")
+        out = [f"### {md_inline(e.sender)}{to}" + (f" ({', '.join(tags)})" if tags else "") + f" · {at}", ""]
+        if e.content:
+            out += [md_fence(e.content), ""]
+        if e.human_edited and e.original is not None and e.original not in shown:
+            out += ["Original, before the edit:", "", md_fence(e.original), ""]
+        for c in e.tool_calls:
+            out += [f"Calls tool **{md_inline(c.name)}** with:", "", md_fence(c.arguments, "json"), ""]
+        for r in e.tool_results:
+            out += [f"Result of **{md_inline(r.name)}**" + (" (error)" if r.is_error else "") + ":", "",
+                    md_fence(r.content), ""]
+        return out
+    if isinstance(e, DecisionEntry):
+        out = [f"> **Decision** · {at} · {md_inline(decision_line(e))}", ""]
+        d = e.decision
+        if d.kind == DecisionKind.EDIT:
+            if e.proposed is not None:
+                out += ["Original:", "", md_fence(e.proposed), ""]
+                shown.add(e.proposed)
+            out += ["Edited to:", "", md_fence(d.content or ""), ""]
+        elif d.kind in (DecisionKind.REJECT, DecisionKind.INJECT, DecisionKind.REPLY) and d.content:
+            label = {DecisionKind.REJECT: "Feedback", DecisionKind.INJECT: "Message",
+                     DecisionKind.REPLY: "Reply"}[d.kind]
+            out += [f"{label}:", "", md_fence(d.content), ""]
+        return out
+    if isinstance(e, CodeEntry):
+        where = f" (would run on {md_inline(e.executor)})" if e.executor else ""
+        out = [f"**Code proposed by {md_inline(e.agent)}**{where} · {at}", ""]
+        for b in e.blocks:
+            out += [md_fence(b.code, b.language), ""]
+        return out
+    if isinstance(e, ExecutionEntry):
+        out = [f"**Ran {md_inline(e.language)} code from {md_inline(e.agent)}** on {md_inline(e.executor)}: "
+               f"{md_inline(execution_line(e))} · {at}", ""]
+        return out + (["Output:", "", md_fence(e.output), ""] if e.output else ["(no output)", ""])
+    if isinstance(e, ToolEntry):
+        out = [f"**Tool call** · {at} · {md_inline(e.agent)} → **{md_inline(e.call.name)}**", "",
+               md_fence(e.call.arguments, "json"), ""]
+        if e.result is not None:
+            out += ["Error:" if e.result.is_error else "Result:", "", md_fence(e.result.content), ""]
+        return out
+    if isinstance(e, SpeakerEntry):
+        note = f" — {md_inline(e.note)}" if e.note else ""
+        return [f"*Next speaker: {md_inline(e.agent)} ({md_inline(e.method)}){note}*", ""]
+    if isinstance(e, NoticeEntry):
+        who = f" ({md_inline(e.agent)})" if e.agent else ""
+        return [f"> *{e.level}*{who}: {md_inline(e.text)}", ""]
+    if isinstance(e, StopEntry):
+        return [f"**Run stopped** · {at}: {md_inline(e.reason)} ({e.stop_kind.value})", ""]
+    return []
+
+
+def _md_usage(t: Transcript) -> list[str]:
+    out = ["## Stop reason", "", f"{md_inline(t.stop_reason)}" +
+           (f" ({t.stop.stop_kind.value})" if t.stop else ""), ""]
+    if t.stop and t.stop.summary:
+        out += ["Summary:", "", md_fence(t.stop.summary), ""]
+    out += ["## Usage", "", "| Agent | Calls | Cached | Prompt tokens | Completion tokens | Cost |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for name, u in [*t.usage.by_agent.items(), ("**total**", t.usage)]:
+        out.append(f"| {name if name == '**total**' else md_inline(name)} | {u.calls} | {u.cached_calls} | "
+                   f"{u.prompt_tokens:,} | {u.completion_tokens:,} | {money(u.cost)} |")
+    return out + [""]
+
+
+def export_markdown(log: SessionLog, t: Transcript | None = None) -> str:
+    """The session as a Markdown document."""
+    t = t or build_transcript(log)
+    out = _md_header(log, t)
+    shown: set[str] = set()
+    for e in t.entries:
+        out += _md_entry(e, shown)
+    out += _md_usage(t)
+    return "\n".join(out)
+
+
+# -- JSON and the entry point ----------------------------------------------------------------------
+
+def export_json(log: SessionLog, t: Transcript | None = None) -> str:
+    """The session as structured data: the header and the transcript entries."""
+    t = t or build_transcript(log)
+    data = {"format": "tuiagents-export", "version": 1, "header": log.header.model_dump(mode="json"),
+            "notice": log.notice, "transcript": t.to_data()}
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def export_session(log: SessionLog | str | os.PathLike, fmt: ExportFormat = "md") -> str:
+    """Render a session (a `SessionLog` or a path) as `md`, `html` or `json`, secrets scrubbed."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    if not isinstance(log, SessionLog):
+        log = read_session(log, token_deltas=False)
+    t = build_transcript(log)
+    if fmt == "md":
+        text = export_markdown(log, t)
+    elif fmt == "json":
+        text = export_json(log, t)
+    else:
+        from tuiagents.session.export_html import export_html
+
+        text = export_html(log, t)
+    return Scrubber().scrub(text)
