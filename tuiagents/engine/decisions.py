@@ -69,9 +69,14 @@ class ApprovalRule(BaseModel):
             return False
         if self.agent is not None and request.agent != self.agent:
             return False
-        if self.language is not None and self.language not in request.languages:
-            return False
-        if self.tool is not None and self.tool not in {c.name for c in request.tool_calls}:
+        # A rule must cover *everything* the request would run: a "python from coder" rule must
+        # not approve a message that also holds a shell block, nor a "tool X" rule a batch that
+        # also calls tool Y.
+        if self.language is not None:
+            runnable = {b.language for b in request.code_blocks if b.runnable} or request.languages
+            if runnable != {self.language}:
+                return False
+        if self.tool is not None and {c.name for c in request.tool_calls} != {self.tool}:
             return False
         return True
 
