@@ -12,7 +12,7 @@ import inspect
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from pydantic import TypeAdapter, ValidationError, validate_call
 
@@ -96,11 +96,15 @@ def _stringify(value: Any) -> str:
         return str(value)
 
 
-async def execute_tool_call(call: ToolCall, tools: dict[str, Tool]) -> ToolResult:
-    """Run one call and always return a result, an error result when anything is wrong."""
+async def execute_tool_call(call: ToolCall, tools: dict[str, Tool], offered: Iterable[str] = ()) -> ToolResult:
+    """Run one call and always return a result, an error result when anything is wrong.
+
+    `offered` names the tools the caller's model was given; an unknown-tool error lists them
+    (the runner's own `tools` may be empty when it only answers calls nobody can run).
+    """
     tool = tools.get(call.name)
     if tool is None:
-        known = ", ".join(sorted(tools)) or "none"
+        known = ", ".join(sorted({*tools, *offered})) or "none"
         return ToolResult(call_id=call.id, name=call.name, is_error=True,
                           content=f"Error: unknown tool {call.name!r}. Available tools: {known}.")
     try:
@@ -113,7 +117,8 @@ async def execute_tool_call(call: ToolCall, tools: dict[str, Tool]) -> ToolResul
                                   f"Send a JSON object matching the tool's schema.")
     try:
         value = await tool.call(args)
-    except (ValidationError, TypeError) as exc:
+    except ValidationError as exc:  # validate_call reports every argument problem this way; a
+        # TypeError raised inside the function is the function's own failure, reported below
         return ToolResult(call_id=call.id, name=call.name, is_error=True,
                           content=f"Error: wrong arguments for {call.name}: {exc}")
     except Exception as exc:  # noqa: BLE001 - the model should see what went wrong

@@ -90,8 +90,13 @@ def _pending_calls(run: "TeamRun", agent: ConversableAgent) -> list[ToolCall]:
     if not run.transcript:
         return []
     last = run.transcript[-1]
-    return [c for c in last.tool_calls if c.name in agent.executable_tools or
-            (last.sender == agent.name and not any(c.name in a.executable_tools for a in run.agents.values()))]
+    mine = [c for c in last.tool_calls if c.name in agent.executable_tools]
+    if not mine and last.sender != agent.name:
+        return []
+    # Calls nobody can run (an unknown tool) are answered, with an error, by whoever answers the
+    # message: left unanswered they would silently vanish from the caller's view.
+    return [c for c in last.tool_calls if c in mine or
+            not any(c.name in a.executable_tools for a in run.agents.values())]
 
 
 async def _tool_turn(run: "TeamRun", agent: ConversableAgent, calls: list[ToolCall]) -> Message:
@@ -113,7 +118,8 @@ async def _tool_turn(run: "TeamRun", agent: ConversableAgent, calls: list[ToolCa
         else:
             await run.emit(ToolCallStarted(agent=agent.name, call=call))
             tools = dict(agent.executable_tools)
-            result = await execute_tool_call(call, tools)
+            offered = run.agents[caller].tools if caller in run.agents else {}
+            result = await execute_tool_call(call, tools, offered)
         await run.emit(ToolCallFinished(agent=agent.name, result=result))
         results.append(result)
     return await run.deliver(Message(sender=agent.name, tool_results=results, recipient=caller, origin="tool"))
