@@ -75,7 +75,7 @@ def money(cost: float) -> str:
 
 # -- Markdown -------------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!$])")
 
 
 def md_inline(text: str) -> str:
@@ -169,20 +169,20 @@ def _md_entry(e, shown: set[str]) -> list[str]:
         who = f" ({md_inline(e.agent)})" if e.agent else ""
         return [f"> *{e.level}*{who}: {md_inline(e.text)}", ""]
     if isinstance(e, StopEntry):
-        return [f"**Run stopped** · {at}: {md_inline(e.reason)} ({e.stop_kind.value})", ""]
+        return [f"**Run stopped** · {at}: {md_inline(e.reason)} ({md_inline(e.stop_kind.value)})", ""]
     return []
 
 
 def _md_usage(t: Transcript) -> list[str]:
     out = ["## Stop reason", "", f"{md_inline(t.stop_reason)}" +
-           (f" ({t.stop.stop_kind.value})" if t.stop else ""), ""]
+           (f" ({md_inline(t.stop.stop_kind.value)})" if t.stop else ""), ""]
     if t.stop and t.stop.summary:
         out += ["Summary:", "", md_fence(t.stop.summary), ""]
     out += ["## Usage", "", "| Agent | Calls | Cached | Prompt tokens | Completion tokens | Cost |",
             "|---|---:|---:|---:|---:|---:|"]
     for name, u in [*t.usage.by_agent.items(), ("**total**", t.usage)]:
         out.append(f"| {name if name == '**total**' else md_inline(name)} | {u.calls} | {u.cached_calls} | "
-                   f"{u.prompt_tokens:,} | {u.completion_tokens:,} | {money(u.cost)} |")
+                   f"{u.prompt_tokens:,} | {u.completion_tokens:,} | {md_inline(money(u.cost))} |")
     return out + [""]
 
 
