@@ -139,8 +139,8 @@ def local(tmp_path: Path) -> LocalExecutor:
 
 async def test_local_runs_python_and_shell(local: LocalExecutor) -> None:
     seen: list[str] = []
-    result = await local.run(block("python", "import sys\nprint('out')\nprint('err', file=sys.stderr)"),
-                             on_output=seen.append)
+    code = "import sys\nprint('out')\nprint('err', file=sys.stderr)"
+    result = await local.run(block("python", code), on_output=seen.append)
     assert result.ok and result.exit_code == 0
     assert result.output == "out\nerr\n"
     assert "".join(seen) == "out\nerr\n"
@@ -175,8 +175,8 @@ async def test_local_cancel(local: LocalExecutor) -> None:
         if "ready" in text:
             cancel.set()
 
-    result = await local.run(block("python", "import sys, time\nsys.stdout.write('ready\\n')\ntime.sleep(30)"),
-                             on_output=on_output, cancel=cancel)
+    code = "import sys, time\nsys.stdout.write('ready\\n')\ntime.sleep(30)"
+    result = await local.run(block("python", code), on_output=on_output, cancel=cancel)
     assert result.cancelled and not result.timed_out
     assert result.duration < 5
     assert result.output == "ready\n"
@@ -245,7 +245,8 @@ async def test_run_blocks_stops_at_first_failure(local: LocalExecutor) -> None:
 
 
 async def test_run_blocks_success_text(local: LocalExecutor) -> None:
-    blocks = extract_code_blocks(fenced("python", "print('hello')") + "\n" + fenced("sh", "echo world"))
+    text = fenced("python", "print('hello')") + "\n" + fenced("sh", "echo world")
+    blocks = extract_code_blocks(text)
     results = await run_blocks(local, blocks)
     assert format_result_for_agent(blocks, results) == (
         "exitcode: 0 (execution succeeded)\nCode output: hello\nworld"
@@ -263,7 +264,9 @@ def test_format_timeout_text() -> None:
 def test_limits_describe() -> None:
     docker = ExecutionLimits(kind="docker", image="tuiagents-sandbox:latest", network="none",
                              memory="512m", cpus=1, pids_limit=256, timeout=60)
-    assert docker.describe() == "docker · tuiagents-sandbox:latest · network none · 512m · 1 cpu · 60 s"
+    assert docker.describe() == (
+        "docker · tuiagents-sandbox:latest · network none · 512m · 1 cpu · 60 s"
+    )
     local = LocalExecutor(DockerSettings(timeout=30), Path("/tmp/x")).limits
     assert local.describe() == "local · UNSANDBOXED on the host · 30 s"
 

@@ -24,7 +24,12 @@ import pytest_asyncio
 from tuiagents.execution import DockerExecutor, DockerSettings, extract_code_blocks
 from tuiagents.execution.base import format_result_for_agent
 from tuiagents.execution.codeblocks import CodeBlock
-from tuiagents.execution.docker_executor import LABEL, cleanup_leftovers, connect_docker
+from tuiagents.execution.docker_client import (
+    LABEL,
+    cleanup_leftovers,
+    connect_docker,
+    docker_host,
+)
 
 IMAGE = os.environ.get("SANDBOX_IMAGE", "tuiagents-sandbox:latest")
 
@@ -44,7 +49,10 @@ def client():
     try:
         client = connect_docker()
     except docker.errors.DockerException as exc:
-        pytest.skip(f"Docker daemon not reachable at {os.environ.get('DOCKER_HOST', 'default socket')}: {exc}")
+        reason = f"Docker daemon not reachable at {docker_host()}: {exc}"
+        if os.environ.get("TUIAGENTS_REQUIRE_DOCKER") == "1":  # CI: a missing daemon is a failure
+            pytest.fail(reason)
+        pytest.skip(reason)
     try:
         client.images.get(IMAGE)
     except docker.errors.ImageNotFound:
@@ -142,7 +150,8 @@ async def test_files_persist_between_blocks_and_reach_the_host(sandbox: DockerEx
 
 
 async def test_filename_blocks_saved_and_escapes_refused(sandbox: DockerExecutor, tmp_path) -> None:
-    saved = await sandbox.run(block("python", "# filename: lib/calc.py\ndef double(x):\n    return 2 * x"))
+    code = "# filename: lib/calc.py\ndef double(x):\n    return 2 * x"
+    saved = await sandbox.run(block("python", code))
     assert saved.ok and saved.saved_to == "lib/calc.py"
     used = await sandbox.run(block("python", "from lib.calc import double\nprint(double(21))"))
     assert used.output == "42\n"
@@ -250,7 +259,8 @@ async def test_fork_bomb_is_held_by_the_pids_limit(tight: DockerExecutor) -> Non
 
 
 async def test_close_removes_the_container(client, tmp_path) -> None:
-    executor = DockerExecutor(DockerSettings(image=IMAGE), tmp_path, f"close-{uuid.uuid4().hex[:8]}")
+    session = f"close-{uuid.uuid4().hex[:8]}"
+    executor = DockerExecutor(DockerSettings(image=IMAGE), tmp_path, session)
     assert (await executor.run(block("sh", "true"))).ok
     assert len(_labelled(client, executor.session_id)) == 1
     await executor.close()
@@ -304,8 +314,26 @@ async def test_missing_daemon_gives_a_clear_message(monkeypatch, tmp_path) -> No
 
 
 async def test_missing_image_gives_a_clear_message(client, tmp_path) -> None:
-    executor = DockerExecutor(DockerSettings(image="tuiagents-no-such-image:0"), tmp_path, "no-image")
+    settings = DockerSettings(image="tuiagents-no-such-image:0")
+    executor = DockerExecutor(settings, tmp_path, "no-image")
     result = await executor.run(block("python", "print(1)"))
     assert result.exit_code == -1
-    assert "image tuiagents-no-such-image:0 not found: run `tuiagents sandbox build`" in (result.error or "")
+    expected = "image tuiagents-no-such-image:0 not found: run `tuiagents sandbox build`"
+    assert expected in (result.error or "")
+    await executor.close()
+
+
+async def test_close_during_a_run_stops_it(client, tmp_path) -> None:
+    executor = DockerExecutor(DockerSettings(image=IMAGE), tmp_path, f"quit-{uuid.uuid4().hex[:8]}")
+    started = asyncio.Event()
+    run = asyncio.create_task(executor.run(
+        block("python", "import sys, time\nsys.stdout.write('up\\n')\ntime.sleep(60)"),
+        on_output=lambda text: started.set()))
+    await asyncio.wait_for(started.wait(), 30)
+    t0 = time.monotonic()
+    await executor.close()
+    result = await asyncio.wait_for(run, 30)
+    assert time.monotonic() - t0 < 10
+    assert result.cancelled and result.output == "up\n"
+    assert _labelled(client, executor.session_id) == []
     await executor.close()

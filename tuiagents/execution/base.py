@@ -48,8 +48,8 @@ class ExecutionLimits(BaseModel):
         if self.kind == "local":
             return f"local · UNSANDBOXED on the host · {seconds}"
         cpus = f"{self.cpus:g} cpu" + ("" if self.cpus == 1 else "s")
-        parts = ["docker", self.image or "?", f"network {self.network}", self.memory or "no memory limit",
-                 cpus, seconds]
+        memory = self.memory or "no memory limit"
+        parts = ["docker", self.image or "?", f"network {self.network}", memory, cpus, seconds]
         return " · ".join(parts)
 
 
@@ -101,7 +101,7 @@ class CodeExecutor(ABC):
         failures; they come back as ``result.error``.
         """
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release what the executor holds (the Docker container); safe to call twice."""
 
     async def __aenter__(self) -> CodeExecutor:
@@ -173,7 +173,7 @@ def format_result_for_agent(blocks: Sequence[CodeBlock], results: Sequence[Execu
     ``timed out after 60 s`` and a line saying which blocks were not run.
     """
     pieces: list[str] = []
-    for block, result in zip(blocks, results):
+    for block, result in zip(blocks, results, strict=False):
         text = result.output
         extra = list(result.notes)
         if result.saved_to and result.skipped:
@@ -191,6 +191,7 @@ def format_result_for_agent(blocks: Sequence[CodeBlock], results: Sequence[Execu
         code = 1
     left = len(blocks) - len(results)
     if left > 0 and not succeeded:
-        pieces.append(f"({left} later code block{'s' if left > 1 else ''} not run because this one failed)")
+        plural = "s" if left > 1 else ""
+        pieces.append(f"({left} later code block{plural} not run because this one failed)")
     status = "execution succeeded" if succeeded else "execution failed"
     return f"exitcode: {code} ({status})\nCode output: " + "\n".join(pieces)

@@ -10,11 +10,8 @@ block's whole process group. Blocking docker SDK calls go through ``asyncio.to_t
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 import logging
-import os
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -32,14 +29,25 @@ from tuiagents.execution.base import (
     prepare_block,
 )
 from tuiagents.execution.codeblocks import CodeBlock
+from tuiagents.execution.docker_client import (
+    cleanup_leftovers,
+    connect_docker,
+    container_labels,
+    daemon_unreachable_message,
+    image_missing_message,
+    owner_of,
+    sandbox_user,
+    track_container,
+)
 from tuiagents.execution.files import CONTROL_DIR, UnsafePathError, share_dir, write_in_work_dir
 from tuiagents.execution.output import OutputCapture
-from tuiagents.execution.settings import NOBODY, DockerSettings
+from tuiagents.execution.settings import DockerSettings
+
+__all__ = ["DockerExecutor", "cleanup_leftovers"]
 
 log = logging.getLogger(__name__)
 
 WORKSPACE = "/workspace"
-LABEL = "tuiagents"
 INTERPRETERS = {"python": ["python3", "-u"], "sh": ["sh"], "bash": ["bash"]}
 RUNNER_SOURCE = (Path(__file__).with_name("sandbox_runner.py")).read_text(encoding="utf-8")
 # PID 1: ignoring SIGCHLD makes the kernel reap orphans, so killed blocks leave no zombies
@@ -56,62 +64,6 @@ ENVIRONMENT = {
 # If the in-container runner does not answer, how long before the host restarts the container.
 RUNNER_GRACE = 10.0
 
-# Containers this process created, removed at exit even if nobody called close().
-_LIVE: set[str] = set()
-
-
-def docker_host() -> str:
-    """The daemon address the SDK will use (``DOCKER_HOST`` or the default socket)."""
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-
-
-def daemon_unreachable_message(exc: BaseException | None = None) -> str:
-    """Plain words for "no daemon": where we looked and how to start one."""
-    detail = f" ({exc})" if exc else ""
-    return (
-        f"Docker daemon not reachable at {docker_host()}: start it with `sudo systemctl start "
-        "docker` (or `sudo dockerd &`), add yourself to the docker group, or point DOCKER_HOST "
-        f"at a running daemon; `tuiagents doctor` checks the setup.{detail}"
-    )
-
-
-def image_missing_message(image: str, exc: BaseException | None = None) -> str:
-    """Plain words for a missing image and the two ways to get it."""
-    detail = f" (pull failed: {exc})" if exc else ""
-    return (
-        f"image {image} not found: run `tuiagents sandbox build` (offline, builds "
-        f"tuiagents-sandbox:latest) or `docker pull {image}`, or set [docker] image.{detail}"
-    )
-
-
-def sandbox_user(setting: str | None) -> str:
-    """The ``uid:gid`` code runs as: the setting, else the invoking user, never root."""
-    if setting:
-        return setting
-    if os.geteuid() == 0:
-        return NOBODY
-    return f"{os.geteuid()}:{os.getegid()}"
-
-
-def _owner(user: str) -> tuple[int, int] | None:
-    uid, _, gid = user.partition(":")
-    if not uid.isdigit() or (gid and not gid.isdigit()):
-        return None  # a user name: we cannot know its uid on the host
-    return int(uid), int(gid or uid)
-
-
-def connect_docker():
-    """A docker client for ``DOCKER_HOST`` (or the default socket), checked with a ping.
-
-    Raises ``docker.errors.DockerException`` when the daemon cannot be reached.
-    """
-    import docker
-
-    client = docker.from_env(timeout=60)
-    client.ping()
-    return client
-
-
 class DockerExecutor(CodeExecutor):
     """Runs blocks in the session's sandbox container (created lazily, removed by close())."""
 
@@ -122,7 +74,7 @@ class DockerExecutor(CodeExecutor):
         self.work_dir = Path(work_dir)
         self.session_id = session_id
         self.user = sandbox_user(settings.user)
-        self.owner = _owner(self.user)
+        self.owner = owner_of(self.user)
         self.limits = ExecutionLimits(
             kind="docker", image=settings.image, network=settings.network, memory=settings.memory,
             cpus=settings.cpus, pids_limit=settings.pids_limit, timeout=settings.timeout,
@@ -173,12 +125,7 @@ class DockerExecutor(CodeExecutor):
             command=["python3", "-I", "-S", "-c", REAPER],
             name=f"tuiagents-{safe_session[:40]}-{uuid.uuid4().hex[:6]}",
             detach=True,
-            labels={
-                LABEL: "1",
-                f"{LABEL}.session": self.session_id,
-                f"{LABEL}.pid": str(os.getpid()),
-                f"{LABEL}.host": socket.gethostname(),
-            },
+            labels=container_labels(self.session_id),
             user=self.user,
             working_dir=WORKSPACE,
             volumes={str(self.work_dir.resolve()): {"bind": WORKSPACE, "mode": "rw"}},
@@ -193,7 +140,7 @@ class DockerExecutor(CodeExecutor):
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={settings.memory},mode=1777"},
             environment=ENVIRONMENT,
         )
-        _LIVE.add(container.id)
+        track_container(container.id, live=True)
         self._container = container
         return container
 
@@ -201,19 +148,22 @@ class DockerExecutor(CodeExecutor):
         container, self._container = self._container, None
         if container is None:
             return
-        _LIVE.discard(container.id)
+        track_container(container.id, live=False)
         try:
             container.remove(force=True)
         except Exception as exc:  # noqa: BLE001 - already gone or daemon down: nothing to keep
             log.debug("could not remove %s: %s", container.id, exc)
 
     async def close(self) -> None:
-        """Remove the container and close the client; the work dir stays."""
-        async with self._lock:
-            await asyncio.to_thread(self._remove_container)
-            if self._client is not None:
-                client, self._client = self._client, None
-                await asyncio.to_thread(client.close)
+        """Remove the container (killing a block still running) and close the client.
+
+        Does not wait for a running block: quitting must be immediate, and removing the
+        container ends that block's exec. The work dir stays; a later run starts a new container.
+        """
+        await asyncio.to_thread(self._remove_container)
+        if self._client is not None and not self._lock.locked():
+            client, self._client = self._client, None
+            await asyncio.to_thread(client.close)
 
     # -- running a block -----------------------------------------------------------------
 
@@ -328,6 +278,9 @@ class DockerExecutor(CodeExecutor):
             result.cancelled = outcome["cancelled"]
             if outcome["oom"]:
                 result.notes.append(f"killed: out of memory (limit {self.settings.memory})")
+        elif not restarted and self._container is not container:
+            result.cancelled = True  # close() removed the container under the running block
+            result.notes.append("stopped: the sandbox was closed while the block ran")
         else:
             result.timed_out = asked_at is None and restarted
             result.cancelled = asked_at is not None
@@ -339,7 +292,8 @@ class DockerExecutor(CodeExecutor):
             result.notes.insert(0, f"timed out after {timeout:g} s")
         elif result.cancelled:
             result.exit_code = EXIT_CANCELLED
-            result.notes.insert(0, "cancelled by the supervisor")
+            if not any(n.startswith("stopped:") for n in result.notes):
+                result.notes.insert(0, "cancelled by the supervisor")
         return result
 
 
@@ -356,67 +310,3 @@ def _parse_outcome(status_text: bytes) -> dict | None:
         if isinstance(outcome, dict) and "exit_code" in outcome:
             return outcome
     return None
-
-
-def cleanup_leftovers(everything: bool = False) -> int:
-    """Remove sandbox containers whose tuiagents process is gone; return how many.
-
-    With ``everything``, remove every tuiagents container, including live sessions' ones and
-    ones from other hosts sharing the daemon. Returns 0 when the daemon is unreachable.
-    """
-    import docker
-
-    try:
-        client = connect_docker()
-    except docker.errors.DockerException:
-        return 0
-    removed = 0
-    try:
-        for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
-            labels = container.labels or {}
-            if not everything and not is_orphaned(labels):
-                continue
-            try:
-                container.remove(force=True)
-                removed += 1
-            except docker.errors.DockerException as exc:
-                log.debug("could not remove %s: %s", container.id, exc)
-    finally:
-        client.close()
-    return removed
-
-
-def is_orphaned(labels: dict[str, str]) -> bool:
-    """True when a container's labels name a tuiagents process on this host that has exited."""
-    if labels.get(f"{LABEL}.host") != socket.gethostname():
-        return False  # another machine's process: we cannot tell whether it is alive
-    try:
-        pid = int(labels.get(f"{LABEL}.pid", ""))
-    except ValueError:
-        return True
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-@atexit.register
-def _remove_live_containers() -> None:
-    """At interpreter exit, remove the containers of executors nobody closed."""
-    if not _LIVE:
-        return
-    try:
-        client = connect_docker()
-    except Exception:  # noqa: BLE001 - exiting anyway
-        return
-    for container_id in list(_LIVE):
-        try:
-            client.containers.get(container_id).remove(force=True)
-        except Exception:  # noqa: BLE001
-            pass
-    client.close()

@@ -11,14 +11,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tuiagents.execution.docker_executor import (
+from tuiagents.execution.docker_client import (
     LABEL,
-    connect_docker,
-    is_orphaned,
     cleanup_leftovers,
+    connect_docker,
     daemon_unreachable_message,
     docker_host,
     image_missing_message,
+    is_orphaned,
     sandbox_user,
 )
 from tuiagents.execution.settings import DockerSettings
@@ -50,7 +50,9 @@ def work_dir_check(work_dir: Path) -> CheckResult:
     return CheckResult(name=name, ok=True, detail=str(Path(work_dir).resolve()))
 
 
-def docker_checks(settings: DockerSettings, work_dir: Path, smoke_test: bool = True) -> list[CheckResult]:
+def docker_checks(
+    settings: DockerSettings, work_dir: Path, smoke_test: bool = True
+) -> list[CheckResult]:
     """Check the daemon (honouring ``DOCKER_HOST``), the image, the work dir and leftovers.
 
     With ``smoke_test`` a throwaway container with the configured limits runs ``python3`` once,
@@ -107,8 +109,8 @@ def _image_check(client, settings: DockerSettings, checks: list[CheckResult]) ->
                                   detail=f"{settings.image} is not present and cannot be pulled",
                                   fix=image_missing_message(settings.image, exc)))
         return False
-    checks.append(CheckResult(name=name, ok=True,
-                              detail=f"{settings.image} not present; it will be pulled on first run"))
+    detail = f"{settings.image} not present; it will be pulled on first run"
+    checks.append(CheckResult(name=name, ok=True, detail=detail))
     return False
 
 

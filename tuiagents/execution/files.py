@@ -108,7 +108,8 @@ def remove_in_work_dir(work_dir: Path, relative: str) -> None:
     """Delete a control file if it is still there (never through a symlink)."""
     parent, _, name = relative.rpartition("/")
     try:
-        fd = os.open(Path(work_dir).resolve() / parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+        fd = os.open(Path(work_dir).resolve() / parent, flags)
     except OSError:
         return
     try:

@@ -80,7 +80,8 @@ class LocalExecutor(CodeExecutor):
                                    notes=["cancelled before it started"])
         capture = OutputCapture(self.settings.output_limit, self.work_dir, run_id, on_output)
         # PYTHONPATH: scripts live in .tuiagents/, yet must import files saved in the work dir.
-        path = os.pathsep.join(p for p in (str(self.work_dir.resolve()), os.environ.get("PYTHONPATH")) if p)
+        paths = (str(self.work_dir.resolve()), os.environ.get("PYTHONPATH"))
+        path = os.pathsep.join(p for p in paths if p)
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path)
         try:
             proc = await asyncio.create_subprocess_exec(

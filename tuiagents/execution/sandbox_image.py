@@ -154,7 +154,7 @@ def build_sandbox_image(
     if shutil.which("debootstrap") is None:
         raise SandboxBuildError(
             "debootstrap is not installed: run `sudo apt-get install debootstrap` "
-            f"(or `docker pull` an image and set [docker] image), then retry."
+            "(or `docker pull` an image and set [docker] image), then retry."
         )
     if hasattr(os, "geteuid") and os.geteuid() != 0:
         raise SandboxBuildError(
@@ -229,6 +229,7 @@ def _unmount_below(root: Path) -> None:
     except OSError:
         return
     prefix = str(root.resolve()) + "/"
-    targets = [m.split()[1] for m in mounts if len(m.split()) > 1 and m.split()[1].startswith(prefix)]
+    points = [fields[1] for fields in (m.split() for m in mounts) if len(fields) > 1]
+    targets = [p for p in points if p.startswith(prefix)]
     for target in sorted(targets, key=len, reverse=True):
         subprocess.run(["umount", "-l", target], capture_output=True, check=False)

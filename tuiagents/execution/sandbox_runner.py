@@ -1,10 +1,11 @@
 """Runs inside the sandbox container as ``python3 -I -S -c <this file> TIMEOUT CANCEL_FILE CMD…``.
 
 Why a runner instead of exec'ing the interpreter directly: the code runs in its own session and
-process group, and this already-running watchdog kills that whole group on timeout, on cancel
-(the host creates CANCEL_FILE in the bind-mounted work dir) and when the block's main process
-ends, then every other process but PID 1, so nothing a block started outlives it. Killing from a process that already
-exists matters: under a fork bomb the pids limit forbids starting a new ``kill`` process.
+process group, and this already-running watchdog kills that group on timeout, on cancel (the
+host creates CANCEL_FILE in the bind-mounted work dir) and when the block's main process ends,
+then every other process but PID 1, so nothing a block started outlives it. Killing from a
+process that already exists matters: under a fork bomb the pids limit forbids starting a new
+``kill`` process.
 
 Protocol: the program's stdout+stderr (one pipe, so their order is kept) are copied to our
 stdout; at the end one JSON line with the outcome is written to our stderr.

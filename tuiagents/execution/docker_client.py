@@ -1,0 +1,157 @@
+"""Talking to the Docker daemon: connecting, plain-words errors, and container cleanup.
+
+Every sandbox container carries labels (``tuiagents=1``, ``tuiagents.session``, and the owning
+process's pid and host) so leftovers of crashed sessions can be found and removed without
+touching the containers of sessions still running.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+
+from tuiagents.execution.settings import NOBODY
+
+log = logging.getLogger(__name__)
+
+LABEL = "tuiagents"
+
+# Containers this process created, removed at exit even if nobody called close().
+_LIVE: set[str] = set()
+
+
+def container_labels(session_id: str) -> dict[str, str]:
+    """The labels a session's sandbox container carries (see the module docstring)."""
+    return {
+        LABEL: "1",
+        f"{LABEL}.session": session_id,
+        f"{LABEL}.pid": str(os.getpid()),
+        f"{LABEL}.host": socket.gethostname(),
+    }
+
+
+def track_container(container_id: str, live: bool) -> None:
+    """Record (``live``) or forget a container that the atexit hook must remove."""
+    if live:
+        _LIVE.add(container_id)
+    else:
+        _LIVE.discard(container_id)
+
+
+def docker_host() -> str:
+    """The daemon address the SDK will use (``DOCKER_HOST`` or the default socket)."""
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def daemon_unreachable_message(exc: BaseException | None = None) -> str:
+    """Plain words for "no daemon": where we looked and how to start one."""
+    detail = f" ({exc})" if exc else ""
+    return (
+        f"Docker daemon not reachable at {docker_host()}: start it with `sudo systemctl start "
+        "docker` (or `sudo dockerd &`), add yourself to the docker group, or point DOCKER_HOST "
+        f"at a running daemon; `tuiagents doctor` checks the setup.{detail}"
+    )
+
+
+def image_missing_message(image: str, exc: BaseException | None = None) -> str:
+    """Plain words for a missing image and the two ways to get it."""
+    detail = f" (pull failed: {exc})" if exc else ""
+    return (
+        f"image {image} not found: run `tuiagents sandbox build` (offline, builds "
+        f"tuiagents-sandbox:latest) or `docker pull {image}`, or set [docker] image.{detail}"
+    )
+
+
+def sandbox_user(setting: str | None) -> str:
+    """The ``uid:gid`` code runs as: the setting, else the invoking user, never root."""
+    if setting:
+        return setting
+    if os.geteuid() == 0:
+        return NOBODY
+    return f"{os.geteuid()}:{os.getegid()}"
+
+
+def owner_of(user: str) -> tuple[int, int] | None:
+    """``(uid, gid)`` of a numeric ``uid[:gid]`` user, or None for a user name."""
+    uid, _, gid = user.partition(":")
+    if not uid.isdigit() or (gid and not gid.isdigit()):
+        return None  # a user name: we cannot know its uid on the host
+    return int(uid), int(gid or uid)
+
+
+def connect_docker():
+    """A docker client for ``DOCKER_HOST`` (or the default socket), checked with a ping.
+
+    Raises ``docker.errors.DockerException`` when the daemon cannot be reached.
+    """
+    import docker
+
+    client = docker.from_env(timeout=60)
+    client.ping()
+    return client
+
+
+def cleanup_leftovers(everything: bool = False) -> int:
+    """Remove sandbox containers whose tuiagents process is gone; return how many.
+
+    With ``everything``, remove every tuiagents container, including live sessions' ones and
+    ones from other hosts sharing the daemon. Returns 0 when the daemon is unreachable.
+    """
+    import docker
+
+    try:
+        client = connect_docker()
+    except docker.errors.DockerException:
+        return 0
+    removed = 0
+    try:
+        for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
+            labels = container.labels or {}
+            if not everything and not is_orphaned(labels):
+                continue
+            try:
+                container.remove(force=True)
+                removed += 1
+            except docker.errors.DockerException as exc:
+                log.debug("could not remove %s: %s", container.id, exc)
+    finally:
+        client.close()
+    return removed
+
+
+def is_orphaned(labels: dict[str, str]) -> bool:
+    """True when a container's labels name a tuiagents process on this host that has exited."""
+    if labels.get(f"{LABEL}.host") != socket.gethostname():
+        return False  # another machine's process: we cannot tell whether it is alive
+    try:
+        pid = int(labels.get(f"{LABEL}.pid", ""))
+    except ValueError:
+        return True
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@atexit.register
+def _remove_live_containers() -> None:
+    """At interpreter exit, remove the containers of executors nobody closed."""
+    if not _LIVE:
+        return
+    try:
+        client = connect_docker()
+    except Exception:  # noqa: BLE001 - exiting anyway
+        return
+    for container_id in list(_LIVE):
+        try:
+            client.containers.get(container_id).remove(force=True)
+        except Exception:  # noqa: BLE001
+            pass
+    client.close()
