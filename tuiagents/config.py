@@ -173,6 +173,17 @@ def _cross_check(cfg: AppConfig) -> list[str]:
     return problems
 
 
+def _key_path(loc: tuple) -> str:
+    """A pydantic error location written like the cross-check messages: `agents[1].model`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not str(part).startswith("function-after"):
+            out += ("." if out else "") + str(part)
+    return out
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
     """Validate a config dict; raise ConfigError with every problem found."""
     try:
@@ -180,7 +191,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+            loc = _key_path(err["loc"])
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown key; remove it or check its spelling (see config.toml.example)"
