@@ -130,6 +130,7 @@ class TeamRun:
         # human controls
         self.pending: list[DecisionRequested] = []
         self.queued: list[Message] = []
+        self._deliveries: set[asyncio.Task] = set()  # `inject(now=True)` deliveries in flight
         self.forced_next: tuple[str, str] | None = None
         self.current_speaker: str | None = None
         self.started_at = time.monotonic()
@@ -193,7 +194,11 @@ class TeamRun:
         message = Message(sender="human", content=text, origin="human",
                           recipient=None if target == "all" else target)
         if now:
-            asyncio.get_running_loop().create_task(self.deliver(message))
+            # Keep a reference until it ran: the event loop holds tasks only weakly, so an
+            # unreferenced delivery could be garbage-collected before the message is delivered.
+            task = asyncio.get_running_loop().create_task(self.deliver(message))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
         else:
             self.queued.append(message)
         return message
