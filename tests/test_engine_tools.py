@@ -274,3 +274,20 @@ async def test_unknown_call_beside_a_known_one_is_answered_too(server, make_conf
     assert_valid_sequence(messages)
     assert len([m for m in messages if m["role"] == "tool"]) == 2
     assert len(messages[-3]["tool_calls"]) == 2  # neither call was dropped from the history
+
+
+async def test_reply_to_an_agent_running_its_own_tools_reaches_it_as_the_human(server, make_config, human,
+                                                                              run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("add", a=1), "Fine, no tools. TERMINATE"])])
+    run = human.attach(tool_run(make_config, tmp_path, config_tools=["test_engine_tools:add"]))
+    human.queue(RequestKind.TOOL_CALL, Decision.reply("no tools please"))
+    result = await run_to_end(run)
+
+    said = result.chat_history[3]
+    assert (said.sender, said.origin, said.content, said.recipient) == ("human", "human", "no tools please",
+                                                                        "assistant")
+    messages = server.requests_for("assistant")[1].body["messages"]
+    assert_valid_sequence(messages)
+    assert messages[-1] == {"role": "user", "name": "human", "content": "no tools please"}
+    assert {"role": "assistant", "content": "no tools please"} not in messages
+    assert [m.sender for m in result.chat_history] == ["user", "assistant", "assistant", "human", "assistant"]

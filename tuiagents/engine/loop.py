@@ -38,6 +38,9 @@ async def _next_two_agent(run: "TeamRun") -> str:
     forced = _pending_tool_target(run)
     if forced:
         return forced
+    if run.forced_next:  # set_next_speaker, or a human reply the caller of a tool must answer
+        (name, _), run.forced_next = run.forced_next, None
+        return name
     last = run.last_speaker
     return names[1] if last == names[0] else names[0]
 

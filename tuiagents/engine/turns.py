@@ -107,6 +107,12 @@ async def _tool_turn(run: "TeamRun", agent: ConversableAgent, calls: list[ToolCa
     if d.kind == DecisionKind.REPLY:
         await run.deliver(Message(sender=agent.name, tool_results=interrupted_results(calls),
                                   recipient=caller, origin="tool"))
+        if agent.name == caller:
+            # The caller runs its own tools: the person's words must reach its model as theirs,
+            # not as something the agent said itself, and the caller answers them next.
+            run.forced_next = (caller, "answers you")
+            return await run.deliver(Message(sender="human", content=d.content or "", origin="human",
+                                             recipient=caller))
         return await _human_reply(run, agent, d.content or "")
     results = []
     for call in calls:
