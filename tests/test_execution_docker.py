@@ -337,3 +337,18 @@ async def test_close_during_a_run_stops_it(client, tmp_path) -> None:
     assert result.cancelled and result.output == "up\n"
     assert _labelled(client, executor.session_id) == []
     await executor.close()
+
+
+async def test_cancelling_the_task_stops_the_block(sandbox: DockerExecutor) -> None:
+    started = asyncio.Event()
+    task = asyncio.create_task(sandbox.run(
+        block("python", "import sys, time\nsys.stdout.write('go\\n')\ntime.sleep(60)"),
+        on_output=lambda text: started.set()))
+    await asyncio.wait_for(started.wait(), 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The next block starts only once the cancelled one is gone, and is not hit by its cleanup.
+    result = await sandbox.run(block("sh", "sleep 0.3; cat /proc/[0-9]*/cmdline | tr '\\0' ' '"))
+    assert result.ok, result
+    assert "python3 -u" not in result.output

@@ -3,8 +3,8 @@
 The container is created on the first run: the session's work dir bind-mounted at /workspace,
 no network, memory/CPU/process limits, a non-root user, no capabilities, a read-only root file
 system and a tmpfs /tmp. It idles under a tiny reaper and every block runs through ``docker
-exec`` of :mod:`sandbox_runner`, which enforces the timeout, obeys cancel requests and kills the
-block's whole process group. Blocking docker SDK calls go through ``asyncio.to_thread``.
+exec`` of :mod:`sandbox_runner`, which enforces the timeout, obeys cancel requests and kills
+everything the block started. Blocking docker SDK calls go through ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ ENVIRONMENT = {
 # If the in-container runner does not answer, how long before the host restarts the container.
 RUNNER_GRACE = 10.0
 
+
 class DockerExecutor(CodeExecutor):
     """Runs blocks in the session's sandbox container (created lazily, removed by close())."""
 
@@ -83,6 +84,9 @@ class DockerExecutor(CodeExecutor):
         self._client: Any = None
         self._container: Any = None
         self._lock = asyncio.Lock()
+        # The exec of a run whose task was cancelled: it stops within ~50 ms, but the next block
+        # must not start before (the ending runner kills every process in the container).
+        self._unfinished: asyncio.Future | None = None
 
     @property
     def container_id(self) -> str | None:
@@ -188,6 +192,7 @@ class DockerExecutor(CodeExecutor):
             return ExecutionResult(exit_code=EXIT_CANCELLED, cancelled=True, saved_to=saved_to,
                                    notes=["cancelled before it started"])
         async with self._lock:
+            await self._wait_for_unfinished()
             try:
                 container = await asyncio.to_thread(self._create_container)
             except _NotRun as exc:
@@ -202,6 +207,18 @@ class DockerExecutor(CodeExecutor):
         result.saved_to = saved_to
         result.duration = time.monotonic() - started
         return result
+
+    async def _wait_for_unfinished(self) -> None:
+        """Let a cancelled task's block finish stopping; restart the container if it won't."""
+        pending, self._unfinished = self._unfinished, None
+        if pending is None or pending.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(pending), RUNNER_GRACE)
+        except asyncio.TimeoutError:
+            await asyncio.to_thread(self._remove_container)
+        except Exception:  # noqa: BLE001 - its stream broke: it is over either way
+            pass
 
     async def _exec(
         self,
@@ -262,6 +279,7 @@ class DockerExecutor(CodeExecutor):
                     await asyncio.to_thread(self._remove_container)
         except asyncio.CancelledError:
             write_in_work_dir(self.work_dir, cancel_file, b"", self.owner)
+            self._unfinished = pump_task
             raise
         finally:
             full_path = capture.finish()
