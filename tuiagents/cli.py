@@ -261,9 +261,11 @@ COMMANDS = {"run": cmd_run, "doctor": cmd_doctor, "sandbox": cmd_sandbox, "sessi
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `tuiagents` console script."""
     import signal
+    import threading
 
-    # SIGTERM ends like Ctrl+C: atexit handlers run, so sandbox containers are removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM ends like Ctrl+C: atexit handlers run, so sandbox containers are removed.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
