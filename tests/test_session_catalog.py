@@ -150,3 +150,10 @@ def test_fork_of_a_fork_and_of_a_crashed_log(tmp_path):
     second = fork_session(first, 3)
     log = read_session(second)
     assert len(log.events) == 3 and log.header.forked_from.path == str(first.resolve())
+
+
+def test_fork_from_an_already_read_log(tmp_path):
+    src = write_sample_session(tmp_path / "run.jsonl", 3)
+    log = read_session(src)
+    dest = fork_session(src, 7, log=log)
+    assert read_session(dest).events == log.events[:7]

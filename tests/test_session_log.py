@@ -117,6 +117,20 @@ def test_truncated_last_line_keeps_events_before(tmp_path):
     assert not log.finished
 
 
+def test_cut_off_token_delta_is_reported_even_when_deltas_are_skipped(tmp_path):
+    path = write_sample_session(tmp_path / "a.jsonl", 2, stop=False)
+    with open(path, "ab") as f:
+        f.write(b'{"seq":999,"ts":1.0,"type":"token_delta","agent":"coder","text":"hal')
+    assert "cut off" in read_session(path, token_deltas=False).notice
+
+
+def test_write_many_equals_one_by_one(tmp_path):
+    a = write_sample_session(tmp_path / "a.jsonl", 6)
+    with SessionWriter(tmp_path / "b.jsonl", sample_header()) as w:
+        w.write_many(sample_events(6))
+    assert a.read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
 def test_open_append_after_crash_drops_cut_line_and_continues(tmp_path):
     path = write_sample_session(tmp_path / "a.jsonl", 3, stop=False)
     n = len(read_session(path).events)

@@ -152,11 +152,11 @@ def import_autogen(src: str | os.PathLike, dest: str | os.PathLike | None = None
         ev.seq, ev.ts = seq, ts + seq * STEP / 2
         return ev
 
+    events = [stamp(RunStarted(run_id=run_id, team=team, team_kind=header.team_kind, task=task, agents=agents))]
+    for rnd, m in enumerate(messages, 1):
+        events += [stamp(TurnStarted(agent=m.sender, round=rnd)), stamp(MessageDelivered(message=m, round=rnd))]
+    events.append(stamp(RunStopped(reason=f"imported from AutoGen history {src_path.name} "
+                                          f"({len(messages)} messages)", kind=StopKind.EXTERNAL)))
     with SessionWriter(dest, header) as w:
-        w(stamp(RunStarted(run_id=run_id, team=team, team_kind=header.team_kind, task=task, agents=agents)))
-        for rnd, m in enumerate(messages, 1):
-            w(stamp(TurnStarted(agent=m.sender, round=rnd)))
-            w(stamp(MessageDelivered(message=m, round=rnd)))
-        w(stamp(RunStopped(reason=f"imported from AutoGen history {src_path.name} "
-                                  f"({len(messages)} messages)", kind=StopKind.EXTERNAL)))
+        w.write_many(events)
     return Path(dest)

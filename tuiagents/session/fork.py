@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tuiagents import __version__
 from tuiagents.session.log import LOG_SUFFIX, ForkOrigin, SessionError, SessionWriter, new_run_id
-from tuiagents.session.reader import read_session
+from tuiagents.session.reader import SessionLog, read_session
 
 
 def fork_path(src: Path, at_event: int) -> Path:
@@ -26,14 +26,17 @@ def fork_path(src: Path, at_event: int) -> Path:
     return candidate
 
 
-def fork_session(src: str | os.PathLike, at_event: int, dest: str | os.PathLike | None = None) -> Path:
+def fork_session(src: str | os.PathLike, at_event: int, dest: str | os.PathLike | None = None, *,
+                 log: SessionLog | None = None) -> Path:
     """Write a new log with the first `at_event` events of `src` (1-based, header not counted).
 
     `dest` defaults to a free name next to `src`; an existing `dest` is never overwritten.
-    Raises `SessionError` (reason `bad_input`) when `at_event` is out of range.
+    Raises `SessionError` (reason `bad_input`) when `at_event` is out of range. Pass `log` when
+    `src` is already read (a replay forking where it stands) to skip reading it again.
     """
     src_path = Path(src)
-    log = read_session(src_path)
+    if log is None or log.path.resolve() != src_path.resolve():
+        log = read_session(src_path)
     total = len(log.events)
     if not isinstance(at_event, int) or not 1 <= at_event <= total:
         raise SessionError(f"cannot fork at event {at_event}: the log has {total} events "
@@ -55,8 +58,7 @@ def fork_session(src: str | os.PathLike, at_event: int, dest: str | os.PathLike 
     tmp.unlink(missing_ok=True)  # left by an earlier fork that crashed
     try:
         with SessionWriter(tmp, header) as w:
-            for ev in log.events[:at_event]:
-                w.write(ev)
+            w.write_many(log.events[:at_event])
         if dest_path.exists():  # appeared meanwhile: still never overwrite
             raise SessionError("a file with this name already exists; it was left untouched",
                                reason="exists", path=dest_path)

@@ -139,6 +139,7 @@ class SessionWriter:
         self._pending: list[TokenDelta] = []
         self._pending_chars = 0
         self._early: list[Any] = []
+        self._batch: list[bytes] | None = None
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_WRONLY | os.O_APPEND | (0 if _append else os.O_CREAT | os.O_EXCL)
@@ -207,7 +208,7 @@ class SessionWriter:
             self._write_line(event.model_dump_json())
             self.events_written += 1
             if isinstance(event, RunStopped):
-                os.fsync(self._file.fileno())
+                self._sync()
 
     def _write_header(self, header: SessionHeader) -> None:
         self.header = header
@@ -258,10 +259,33 @@ class SessionWriter:
 
     def _write_line(self, text: str) -> None:
         data = (self._scrub(text) + "\n").encode("utf-8")
+        if self._batch is not None:
+            self._batch.append(data)
+        else:
+            self._write_bytes(data)
+
+    def _write_bytes(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             n = self._file.write(view)
             view = view[n:]
+
+    def _sync(self) -> None:
+        if self._batch:
+            self._write_bytes(b"".join(self._batch))
+            self._batch = []
+        os.fsync(self._file.fileno())
+
+    def write_many(self, events: Iterable[Any]) -> None:
+        """Write many events with one system call (fork, import); same rules as `write`."""
+        self._batch = []
+        try:
+            for ev in events:
+                self.write(ev)
+        finally:
+            batch, self._batch = self._batch, None
+            if batch:
+                self._write_bytes(b"".join(batch))
 
     def close(self) -> None:
         """Sync the file to disk and close it; further writes raise `SessionError`."""
@@ -274,7 +298,7 @@ class SessionWriter:
             self._flush_deltas()
             self._closed = True
             try:
-                os.fsync(self._file.fileno())
+                self._sync()
             finally:
                 self._file.close()
 

@@ -24,6 +24,8 @@ _events_adapter: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 #: How a token delta line marks its type. JSON escapes quotes inside strings, so this exact byte
 #: sequence cannot come from content, only from an event's own `type` field.
 _TOKEN_DELTA = b'"type":"token_delta"'
+#: Lines validated per call on the fast path (bounded memory, and a damaged line only costs its chunk).
+CHUNK_LINES = 4096
 #: The header line is small; a first line longer than this is not a session header.
 MAX_HEADER_BYTES = 4 << 20
 
@@ -146,21 +148,24 @@ def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas:
     if nl < 0:
         return log
     lines = data[nl + 1:].split(b"\n")
+    size = len(data)
+    del data  # the lines hold the bytes now; keep the peak memory down
     tail = lines.pop()  # b"" when the file ends with a newline, else an unterminated last line
     numbered = [(i + 2, ln) for i, ln in enumerate(lines) if ln.strip()]
     if not token_deltas:
         numbered = [(n, ln) for n, ln in numbered if _TOKEN_DELTA not in ln]
-    events = None
-    try:  # fast path: one validation call for the whole file
-        events = _events_adapter.validate_json(b"[" + b",".join(ln for _, ln in numbered) + b"]")
-        if len(events) != len(numbered):
-            events = None
-    except ValidationError:
-        pass
+    events: list = []
     bad: list[tuple[int, str]] = []
-    if events is None:
-        events = []
-        for lineno, ln in numbered:
+    for start in range(0, len(numbered), CHUNK_LINES):
+        chunk = numbered[start:start + CHUNK_LINES]
+        try:  # fast path: one validation call per chunk of lines
+            parsed = _events_adapter.validate_json(b"[" + b",".join(ln for _, ln in chunk) + b"]")
+            if len(parsed) == len(chunk):
+                events += parsed
+                continue
+        except ValidationError:
+            pass
+        for lineno, ln in chunk:  # a damaged line in this chunk: find it
             try:
                 events.append(parse_event(ln))
             except ValidationError as exc:
@@ -177,12 +182,14 @@ def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas:
         else:
             shown = ", ".join(str(n) for n, _ in bad[:10]) + (", ..." if len(bad) > 10 else "")
             notes.append(f"{len(bad)} lines are not valid events (lines {shown}); skipped them")
-    if tail.strip() and (token_deltas or _TOKEN_DELTA not in tail):
+    if tail.strip():
         lineno = len(lines) + 2
         try:
-            events.append(parse_event(tail))
+            last = parse_event(tail)
+            if token_deltas or last.type != "token_delta":
+                events.append(last)
         except ValidationError:
-            log.cut_off_at = len(data) - len(tail)
+            log.cut_off_at = size - len(tail)
             notes.append(f"line {lineno} is cut off (the run probably crashed); "
                          f"kept the {len(events)} events before it")
     log.notice = "; ".join(notes) or None
