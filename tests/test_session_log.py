@@ -124,6 +124,13 @@ def test_cut_off_token_delta_is_reported_even_when_deltas_are_skipped(tmp_path):
     assert "cut off" in read_session(path, token_deltas=False).notice
 
 
+def test_max_events_reads_only_the_start(tmp_path):
+    path = write_sample_session(tmp_path / "a.jsonl", 10)
+    full = read_session(path)
+    assert read_session(path, max_events=7).events == full.events[:7]
+    assert read_session(path, max_events=10_000).events == full.events
+
+
 def test_write_many_equals_one_by_one(tmp_path):
     a = write_sample_session(tmp_path / "a.jsonl", 6)
     with SessionWriter(tmp_path / "b.jsonl", sample_header()) as w:

@@ -36,7 +36,9 @@ def fork_session(src: str | os.PathLike, at_event: int, dest: str | os.PathLike 
     """
     src_path = Path(src)
     if log is None or log.path.resolve() != src_path.resolve():
-        log = read_session(src_path)
+        # only the first N events are needed (an N past the end reads all, to say how many there are)
+        limit = at_event if isinstance(at_event, int) and at_event > 0 else None
+        log = read_session(src_path, max_events=limit)
     total = len(log.events)
     if not isinstance(at_event, int) or not 1 <= at_event <= total:
         raise SessionError(f"cannot fork at event {at_event}: the log has {total} events "

@@ -130,13 +130,25 @@ def _error_text(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}"
 
 
-def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas: bool = True) -> SessionLog:
+def _skipped_note(bad: list[tuple[int, str]]) -> str | None:
+    if not bad:
+        return None
+    if len(bad) == 1:
+        return f"line {bad[0][0]} is not a valid event ({bad[0][1]}); skipped it"
+    shown = ", ".join(str(n) for n, _ in bad[:10]) + (", ..." if len(bad) > 10 else "")
+    return f"{len(bad)} lines are not valid events (lines {shown}); skipped them"
+
+
+def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas: bool = True,
+                 max_events: int | None = None) -> SessionLog:
     """Read a whole log into typed events.
 
     Corrupt lines in the middle are skipped (and named in `notice`), or raise `SessionError`
     when `strict` is true. A cut-off last line is always dropped with a notice.
     `token_deltas=False` leaves streamed pieces out (they are about half the events of a long
     run and nothing but a streaming replay needs them), which makes reading about twice as fast.
+    `max_events` stops after that many events (fork needs only the first N); the rest of the
+    file is then not checked.
     """
     p = Path(path)
     data = _read_bytes(p)
@@ -157,6 +169,8 @@ def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas:
     events: list = []
     bad: list[tuple[int, str]] = []
     for start in range(0, len(numbered), CHUNK_LINES):
+        if max_events is not None and len(events) >= max_events:
+            break
         chunk = numbered[start:start + CHUNK_LINES]
         try:  # fast path: one validation call per chunk of lines
             parsed = _events_adapter.validate_json(b"[" + b",".join(ln for _, ln in chunk) + b"]")
@@ -173,15 +187,15 @@ def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas:
                     raise SessionError(f"line {lineno} is not a valid event ({_error_text(exc)})",
                                        reason="corrupt", path=p) from None
                 bad.append((lineno, _error_text(exc)))
+    if max_events is not None and len(events) >= max_events:
+        log.events = events[:max_events]
+        log.notice = _skipped_note(bad)
+        return log
     log.events = events
     notes = []
     if bad:
         log.skipped_lines = [n for n, _ in bad]
-        if len(bad) == 1:
-            notes.append(f"line {bad[0][0]} is not a valid event ({bad[0][1]}); skipped it")
-        else:
-            shown = ", ".join(str(n) for n, _ in bad[:10]) + (", ..." if len(bad) > 10 else "")
-            notes.append(f"{len(bad)} lines are not valid events (lines {shown}); skipped them")
+        notes.append(_skipped_note(bad))
     if tail.strip():
         lineno = len(lines) + 2
         try:
