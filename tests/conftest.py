@@ -109,8 +109,16 @@ def human() -> ScriptedHuman:
 
 async def finish(run: Any, timeout: float = 20.0) -> Any:
     """Run `run` to its end (failing the test instead of hanging), then release its resources."""
+    task = asyncio.ensure_future(run.run())
     try:
-        return await asyncio.wait_for(run.run(), timeout)
+        # not wait_for: a run that was asked to stop turns its cancellation into a normal end,
+        # which would hide the timeout
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            pytest.fail(f"the run did not finish within {timeout} s")
+        return task.result()
     finally:
         await run.aclose()
 

@@ -3,8 +3,12 @@ human reply instead of running; the output the agent reads is checked."""
 
 from __future__ import annotations
 
+import asyncio
+
 from tuiagents.engine.decisions import ApprovalRule, DecidedBy, Decision, DecisionKind, RequestKind, Scope
-from tuiagents.engine.events import CodeProposed, DecisionRecorded, ExecutionFinished, ExecutionStarted
+from tuiagents.engine.events import (
+    CodeProposed, DecisionRecorded, ExecutionFinished, ExecutionOutput, ExecutionStarted,
+)
 from tuiagents.engine.factory import build_run
 from tuiagents.testing import Rule
 
@@ -133,3 +137,47 @@ async def test_failing_code_reports_the_exit_code(server, make_config, human, ru
     human.queue(RequestKind.CODE, Decision.approve())
     result = await run_to_end(run)
     assert outputs(result) == ["exitcode: 3 (execution failed)\nCode output: bad"]
+
+
+async def test_stop_while_code_runs_kills_it(server, make_config, human, run_to_end, tmp_path):
+    slow = "```python\nimport time\nprint('started', flush=True)\ntime.sleep(60)\nprint('never')\n```"
+    server.load([Rule(agent="assistant", replies=[slow, "TERMINATE"])])
+    run = human.attach(code_run(make_config, tmp_path))
+    human.queue(RequestKind.CODE, Decision.approve())
+
+    def on_event(event):
+        if isinstance(event, ExecutionOutput) and "started" in event.text:
+            run.request_stop()
+
+    run.bus.subscribe(on_event)
+    result = await run_to_end(run, timeout=15)
+    assert result.stop_reason == "stopped by you"
+    [done] = of(run, ExecutionFinished)
+    assert done.cancelled and not done.timed_out
+    assert outputs(result) == []  # the run ended; nothing was delivered after the stop
+
+
+async def test_stop_decision_on_code(server, make_config, human, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=[PY, "TERMINATE"])])
+    run = human.attach(code_run(make_config, tmp_path))
+    human.queue(RequestKind.CODE, Decision.stop())
+    result = await run_to_end(run)
+    assert result.stop_reason == "stopped by you" and of(run, ExecutionStarted) == []
+
+
+async def test_stop_during_a_model_call_after_code_ran(server, make_config, human, run_to_end, tmp_path):
+    from tuiagents.testing import Fault
+
+    server.load([Rule(agent="assistant", turn=0, reply=PY),
+                 Rule(agent="assistant", reply="late", fault=Fault.slow(delay=30))])
+    run = human.attach(code_run(make_config, tmp_path))
+    human.queue(RequestKind.CODE, Decision.approve())
+
+    def on_event(event):
+        if isinstance(event, ExecutionFinished):  # the next turn is the slow model call
+            asyncio.get_running_loop().call_later(0.1, run.request_stop)
+
+    run.bus.subscribe(on_event)
+    result = await run_to_end(run, timeout=10)  # a stop that waited for the reply would time out
+    assert result.stop_reason == "stopped by you"
+    assert outputs(result) == ["exitcode: 0 (execution succeeded)\nCode output: 42"]

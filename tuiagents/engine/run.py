@@ -179,10 +179,13 @@ class TeamRun:
             self._stop = StopInfo(kind, reason)
         for ev in list(self.pending):
             ev.resolve(Decision.stop(note=reason))
+        # Running code is stopped through its cancel flag, not by cancelling the turn: the
+        # executor then kills it, cleans up and reports how it ended (ExecutionFinished).
+        executing = self._cancel_exec is not None and not self._cancel_exec.is_set()
         if self._cancel_exec is not None:
             self._cancel_exec.set()
         self._running.set()
-        if self._turn_task is not None and not self._turn_task.done() and not self.pending:
+        if self._turn_task is not None and not self._turn_task.done() and not self.pending and not executing:
             self._turn_task.cancel()
 
     def inject(self, text: str, target: str = "all", now: bool = False) -> Message:

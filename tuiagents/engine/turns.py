@@ -6,6 +6,8 @@ person (or a policy) approves, edits, rejects, skips or stops at each step.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from tuiagents.engine.agent import ConversableAgent, HumanInputMode
@@ -167,7 +169,7 @@ async def _code_turn(run: "TeamRun", agent: ConversableAgent, source: Message, b
 
 async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list) -> Message:
     """Run approved blocks in order (stopping at the first failure); deliver the result text."""
-    from tuiagents.execution.base import format_result_for_agent, new_run_id
+    from tuiagents.execution.base import EXIT_CANCELLED, format_result_for_agent, new_run_id
 
     executor = agent.code_executor
     results = []
@@ -182,7 +184,15 @@ async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list) -> Mes
         async def on_output(text: str, exec_id: str = exec_id) -> None:
             await run.emit(ExecutionOutput(exec_id=exec_id, agent=agent.name, text=text))
 
-        result = await executor.run(block, on_output=on_output, cancel=cancel)
+        started = time.monotonic()
+        try:
+            result = await executor.run(block, on_output=on_output, cancel=cancel)
+        except asyncio.CancelledError:
+            # The run was stopped mid-block (its turn was cancelled; the executor killed the
+            # code): still end the block's story, or the log and the UI show it running forever.
+            await run.emit(ExecutionFinished(exec_id=exec_id, agent=agent.name, exit_code=EXIT_CANCELLED,
+                                             duration=time.monotonic() - started, cancelled=True))
+            raise
         await run.emit(ExecutionFinished(exec_id=exec_id, agent=agent.name, exit_code=result.exit_code,
                                          duration=result.duration, timed_out=result.timed_out,
                                          cancelled=result.cancelled, truncated=result.truncated,
@@ -192,6 +202,7 @@ async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list) -> Mes
         results.append((block, result))
         if not result.ok:
             break
+    run._cancel_exec = None  # nothing runs any more: a stop may cancel the turn again
     text = format_result_for_agent([b for b, _ in results], [r for _, r in results])
     run.check_stop()
     return await run.deliver(Message(sender=agent.name, content=text, origin="execution"))
