@@ -29,7 +29,7 @@ def test_listing_fields_and_newest_first(tmp_path):
     (tmp_path / "notes.txt").write_text("not listed")
     got = list_sessions(tmp_path)
     assert [s.path for s in got] == [new, mid, old]
-    s_new, s_mid, s_old = got
+    _, s_mid, s_old = got
     full = read_session(old)
     assert s_old.status == "finished" and s_old.stop_reason == "reached max_rounds (6)"
     assert s_old.stop_kind == "max_rounds"

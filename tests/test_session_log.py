@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tuiagents.engine.decisions import Decision, DecisionRequest, RequestKind
+from tuiagents.engine.decisions import DecisionRequest, RequestKind
 from tuiagents.engine.events import (
     DecisionRequested, MessageDelivered, Notice, RunStarted, RunStopped, StopKind, TokenDelta,
 )

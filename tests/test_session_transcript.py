@@ -141,7 +141,7 @@ def test_markdown_export(log):
 def test_md_fence_is_longer_than_any_backtick_run():
     for text in ("plain", "a ``` b", "````", "x" + "`" * 9):
         fenced = md_fence(text)
-        bar = fenced.split("\n")[0].rstrip("text")
+        bar = fenced.split("\n")[0].removesuffix("text")
         longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
         assert len(bar) > longest and fenced.endswith("\n" + bar)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Iterator, Literal, Union
+from typing import Iterator, Literal
 
 from tuiagents.engine.events import TurnStarted
 from tuiagents.session.reader import SessionLog, read_session
 
-Speed = Union[float, Literal["max"]]
+Speed = float | Literal["max"]
 #: Replay speeds the UI cycles through; "max" plays without waiting.
 SPEEDS: tuple[Speed, ...] = (0.5, 1, 2, 4, 8, 16, "max")
 #: The longest wait between two events at 1x, in seconds (a run that idled for an hour while a

@@ -8,7 +8,7 @@ and usage totals. Export, the `sessions` listing, headless replay and the UI all
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Literal, Union
+from typing import Any, Iterable, Literal
 
 from dataclasses import dataclass, field
 
@@ -141,8 +141,8 @@ class StopEntry(_Entry):
     summary: str = ""
 
 
-TranscriptEntry = Union[MessageEntry, DecisionEntry, CodeEntry, ExecutionEntry, ToolEntry, SpeakerEntry,
-                        NoticeEntry, StopEntry]
+TranscriptEntry = (MessageEntry | DecisionEntry | CodeEntry | ExecutionEntry | ToolEntry | SpeakerEntry
+                   | NoticeEntry | StopEntry)
 
 
 @dataclass(kw_only=True, slots=True)
