@@ -236,3 +236,29 @@ async def test_set_next_speaker_overrides_once(server, make_config, human, run_t
     forced = speakers(run)[1]
     assert (forced.agent, forced.method, forced.note) == ("coder", "forced", "picked by you")
     assert speakers(run)[2].method == "round_robin"
+
+
+async def test_an_agent_saying_terminate_ends_a_group_chat(server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="coder", reply="done"), Rule(agent="critic", reply="Approved. TERMINATE"),
+                 Rule(agent="planner", reply="more")])
+    run = build_run(make_config(**crew(speaker_selection="round_robin", max_rounds=10)), "crew", "t",
+                    approve="all", work_dir=tmp_path)
+    result = await run_to_end(run)
+    assert spoken(result) == ["coder", "critic"]
+    assert (result.stop_kind, result.stop_reason) == (StopKind.TERMINATION_MESSAGE, "critic said TERMINATE")
+
+
+async def test_names_sent_to_the_model_are_valid_openai_names(server, make_config, run_to_end, tmp_path):
+    """OpenAI accepts only [a-zA-Z0-9_-] in a message's `name`; agent names may hold more."""
+    import re
+
+    odd = ["lead dev", "qa.bot", "critic"]
+    cfg = make_config(agents=[{"name": n, "kind": "assistant", "model": "default"} for n in odd],
+                      teams=[{"name": "crew", "kind": "group_chat", "agents": odd, "max_rounds": 2}])
+    server.load([Rule(agent="speaker_selector", replies=["qa.bot", "critic"]),
+                 *[Rule(agent=n, reply=f"{n} here") for n in odd]])
+    run = build_run(cfg, "crew", "t", approve="all", work_dir=tmp_path)
+    result = await run_to_end(run)
+    assert spoken(result) == ["qa.bot", "critic"]
+    names = [m["name"] for r in server.chat_requests for m in r.body["messages"] if "name" in m]
+    assert names and all(re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", n) for n in names), names

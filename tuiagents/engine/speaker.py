@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Union
 
 from tuiagents.engine.decisions import DecisionRequest, RequestKind
+from tuiagents.engine.messages import _safe_name
 
 if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun
@@ -69,8 +70,9 @@ def parse_name(answer: str, pool: list[str]) -> str | None:
 async def _ask_llm(run: "TeamRun", pool: list[str]) -> Selection:
     roles = "\n".join(f"- {n}: {run.agents[n].description or 'no description'}" for n in pool)
     names = ", ".join(pool)
-    history = [{"role": "user", "name": m.sender, "content": m.content or ""} for m in run.transcript
-               if m.content]
+    # `name` must fit OpenAI's [a-zA-Z0-9_-] pattern, whatever the agents are called
+    history = [{"role": "user", "name": _safe_name(m.sender), "content": m.content or ""}
+               for m in run.transcript if m.content]
     messages = [{"role": "system", "content": SELECT_PROMPT.format(roles=roles, names=names)}, *history,
                 {"role": "user", "content": f"Who speaks next? Answer with one of: {names}."}]
     attempts = []
