@@ -180,3 +180,20 @@ def test_real_subprocess_headless_run(server, tmp_path):
     assert "Stopped: assistant said TERMINATE" in proc.stdout
     assert read_session(session).finished
     assert len(server.requests_for("assistant")) == 1
+
+
+def test_headless_approve_ask_reads_decisions_from_the_console(server, capsys, tmp_path, monkeypatch):
+    import io
+
+    server.load([Rule(agent="assistant", replies=["a long rambling draft", "short draft"])])
+    config = write_config(tmp_path, server)
+    # reject with feedback, approve the new draft, then the user (ALWAYS) types "exit"
+    monkeypatch.setattr(sys, "stdin", io.StringIO("r\nbe brief\na\nexit\n"))
+    code, out, err = run_cli(capsys, "run", "--headless", "--config", str(config), "--task", "explain",
+                             "--approve", "ask", "--session", str(tmp_path / "ask.jsonl"))
+    assert code == 0, err
+    assert out.count("? Deliver assistant's message?") == 2
+    assert "rejected: be brief (by you)" in out
+    assert "assistant:\nshort draft" in out and "assistant:\na long rambling draft" not in out
+    assert "be brief" in server.requests_for("assistant")[1].body["messages"][-1]["content"]
+    assert "Stopped: stopped by you" in out
