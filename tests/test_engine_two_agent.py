@@ -188,3 +188,12 @@ async def test_approve_all_records_policy_decisions(server, make_config, run_to_
     recorded = [e for e in run.bus.history if isinstance(e, DecisionRecorded)]
     assert len(recorded) == 1
     assert recorded[0].decision.by == DecidedBy.POLICY and recorded[0].decision.note == "--approve all"
+
+
+async def test_auto_reply_limit_of_an_llm_agent(server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", reply="working")])
+    cfg = make_config(**pair(user={"default_auto_reply": "go on"},
+                             assistant={"max_consecutive_auto_reply": 2}, max_turns=10))
+    result = await run_to_end(build_run(cfg, "pair", "t", approve="all", work_dir=tmp_path))
+    assert result.stop_reason == "assistant reached its limit of 2 consecutive auto replies"
+    assert len(server.requests_for("assistant")) == 2
