@@ -68,6 +68,12 @@ def clock(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%H:%M:%S")
 
 
+def title(task: str, width: int = 80) -> str:
+    """The first line of a task, shortened for a heading."""
+    first = task.strip().splitlines()[0] if task.strip() else "(no task)"
+    return first if len(first) <= width else first[: width - 1].rstrip() + "…"
+
+
 def money(cost: float) -> str:
     """A cost in USD for people."""
     return f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"
@@ -104,7 +110,7 @@ def _md_header(log: SessionLog, t: Transcript) -> list[str]:
         rows.append(("Forked from", f"{h.forked_from.path} at event {h.forked_from.at_event}"))
     if h.imported_from:
         rows.append(("Imported from", h.imported_from))
-    out = [f"# Session {md_inline(h.team)}: {md_inline(h.task.splitlines()[0] if h.task else '')}", "",
+    out = [f"# Session {md_inline(h.team)}: {md_inline(title(h.task))}", "",
            "| | |", "|---|---|"]
     out += [f"| {k} | {md_inline(v)} |" for k, v in rows]
     if log.notice:

@@ -16,6 +16,7 @@ from pygments.util import ClassNotFound
 
 from tuiagents.engine.decisions import DecisionKind
 from tuiagents.session.export import clock, decision_line, execution_line, money
+from tuiagents.session.export import title as task_title
 from tuiagents.session.reader import SessionLog
 from tuiagents.session.transcript import (
     CodeEntry, DecisionEntry, ExecutionEntry, MessageEntry, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
@@ -163,7 +164,7 @@ def _usage(t: Transcript) -> str:
 
 def export_html(log: SessionLog, t: Transcript) -> str:
     """The session as one standalone HTML page."""
-    title = f"Session {log.header.team}: {log.header.task.splitlines()[0] if log.header.task else ''}"
+    title = f"Session {log.header.team}: {task_title(log.header.task)}"
     shown: set[str] = set()
     body = "\n".join(filter(None, (_entry(e, shown) for e in t.entries)))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
