@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tuiagents.engine.decisions import DecisionKind, RequestKind
+from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import DecisionRecorded, MessageDelivered, RunStopped, StopKind, TurnStarted
 from tuiagents.engine.factory import build_run
 from tuiagents.engine.termination import (
@@ -155,6 +155,7 @@ async def test_request_stop_answers_the_pending_request(server, make_config, run
     assert (result.stop_kind, result.stop_reason) == (StopKind.STOPPED_BY_USER, "stopped by you")
     recorded = [e for e in run.bus.history if isinstance(e, DecisionRecorded)]
     assert [(e.request_kind, e.decision.kind) for e in recorded] == [(RequestKind.MESSAGE, DecisionKind.STOP)]
+    assert recorded[0].decision.by == DecidedBy.HUMAN
     assert run.pending == []
     assert [m.sender for m in result.chat_history] == ["user"]  # the draft was never delivered
 
@@ -210,3 +211,35 @@ async def test_stop_releases_a_paused_run(server, make_config, run_to_end, tmp_p
     result = await run_to_end(run, timeout=5)
     assert result.stop_reason == "stopped by you"
     assert server.requests_for("assistant") == []
+
+
+async def test_timeout_fires_during_a_slow_model_call(server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", reply="too late", fault=Fault.slow(delay=30))])
+    cfg = make_config(agents=AGENTS, teams=team(timeout=0.2))
+    run = build_run(cfg, "pair", "t", approve="all", work_dir=tmp_path)
+    result = await run_to_end(run, timeout=10)  # without a timer the run would wait for the reply
+    assert (result.stop_kind, result.stop_reason) == (StopKind.TIMEOUT, "time limit 0.2 s reached")
+    assert [m.sender for m in result.chat_history] == ["user"]
+
+
+async def test_timeout_fires_while_a_person_deliberates(server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", reply="draft")])
+    cfg = make_config(agents=AGENTS, teams=team(timeout=0.2))
+    run = build_run(cfg, "pair", "t", approve="ask", work_dir=tmp_path)  # nobody answers
+    result = await run_to_end(run, timeout=10)
+    assert result.stop_reason == "time limit 0.2 s reached"
+    assert run.pending == []
+    [rec] = [e for e in run.bus.history if isinstance(e, DecisionRecorded)]
+    assert rec.decision.kind == DecisionKind.STOP
+    assert rec.decision.by == DecidedBy.POLICY  # the time limit decided, not a person
+
+
+async def test_a_timeout_under_and_is_not_enforced_alone(server, make_config, run_to_end, tmp_path):
+    from tuiagents.engine.termination import Timeout
+
+    server.load([Rule(agent="assistant", reply="slow", fault=Fault.slow(delay=0.3))])
+    run = build_run(make_config(agents=AGENTS, teams=team()), "pair", "t", approve="all", work_dir=tmp_path)
+    run.termination = Timeout(0.1) & MaxMessages(4)
+    result = await run_to_end(run)
+    assert len(result.chat_history) == 4
+    assert result.stop_reason == "time limit 0.1 s reached and max messages 4 reached"

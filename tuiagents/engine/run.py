@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
-from tuiagents.engine.decisions import Decision, DecisionKind, DecisionRequest
+from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, DecisionRequest
 from tuiagents.engine.events import (
     DecisionRecorded, DecisionRequested, MessageDelivered, Notice, RunStarted, RunStopped, StopKind,
     TurnStarted, UsageRecorded,
@@ -22,7 +22,7 @@ from tuiagents.engine.events import (
 from tuiagents.engine.messages import Message
 from tuiagents.engine.speaker import SpeakerFunction, make_rng
 from tuiagents.engine.supervisor import ALLOWED, InvalidDecision, Supervisor
-from tuiagents.engine.termination import StopInfo, TerminationCondition
+from tuiagents.engine.termination import StopInfo, TerminationCondition, enforced_timeout
 
 
 class RunStop(Exception):
@@ -177,8 +177,10 @@ class TeamRun:
         """End the run as soon as possible: answers pending requests, kills running code."""
         if self._stop is None:
             self._stop = StopInfo(kind, reason)
+        # a person's stop is theirs; a time limit or another program's stop is not
+        by = DecidedBy.HUMAN if kind == StopKind.STOPPED_BY_USER else DecidedBy.POLICY
         for ev in list(self.pending):
-            ev.resolve(Decision.stop(note=reason))
+            ev.resolve(Decision.stop(note=reason, by=by))
         # Running code is stopped through its cancel flag, not by cancelling the turn: the
         # executor then kills it, cleans up and reports how it ended (ExecutionFinished).
         executing = self._cancel_exec is not None and not self._cancel_exec.is_set()
@@ -313,11 +315,19 @@ class TeamRun:
         await self.emit(self.started_event())
         for text in self.startup_notices:
             await self.notice(text)
+        limit = enforced_timeout(self.termination)
+        timer = None
+        if limit is not None:  # also stop mid-turn (slow model, unanswered request), see Timeout
+            stop = limit.stop_info()
+            timer = asyncio.get_running_loop().call_later(limit.seconds, self.request_stop, stop.reason, stop.kind)
         try:
             info = await run_loop(self)
         except Exception as exc:  # noqa: BLE001 - any failure must still end the run cleanly
             info = StopInfo(StopKind.ERROR, f"run failed: {type(exc).__name__}: {exc}")
             await self.notice(info.reason, "error")
+        finally:
+            if timer is not None:
+                timer.cancel()
         summary = await summarize(self)
         self.stopped = await self.emit(RunStopped(reason=info.reason, kind=info.kind, summary=summary))
         return RunResult(run_id=self.run_id, chat_history=list(self.transcript), summary=summary,

@@ -151,8 +151,27 @@ class Timeout(TerminationCondition):
 
     def check(self, state, message):
         if time.monotonic() - state.started_at >= self.seconds:
-            return StopInfo(StopKind.TIMEOUT, f"time limit {self.seconds:g} s reached")
+            return self.stop_info()
         return None
+
+    def stop_info(self) -> StopInfo:
+        """Why the run stops when this limit is reached."""
+        return StopInfo(StopKind.TIMEOUT, f"time limit {self.seconds:g} s reached")
+
+
+def enforced_timeout(condition: TerminationCondition | None) -> Timeout | None:
+    """The shortest Timeout that stops a run on its own (alone or under `|`), or None.
+
+    Conditions are checked between turns; a run enforces this one with a timer as well, so a
+    slow model call or a person who never answers cannot keep it going past its limit. A
+    Timeout under `&` needs its partners too, so it is left to the checks.
+    """
+    if isinstance(condition, Timeout):
+        return condition
+    if isinstance(condition, AnyOf):
+        found = [t for c in condition.conditions if (t := enforced_timeout(c)) is not None]
+        return min(found, key=lambda t: t.seconds, default=None)
+    return None
 
 
 @dataclass
