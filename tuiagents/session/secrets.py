@@ -16,7 +16,8 @@ from typing import Iterable, Mapping
 REDACTED = "[redacted]"
 
 #: Environment variable name endings whose values are treated as secrets.
-SECRET_ENV_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_SECRET_KEY", "_ACCESS_KEY", "_PASSWORD")
+SECRET_ENV_SUFFIXES = ("_API_KEY", "_APIKEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PASSWD",
+                       "_CREDENTIALS")
 
 #: Shapes of well-known keys, matched anywhere (not preceded by a letter or digit).
 KEY_PATTERNS = (
@@ -37,7 +38,7 @@ def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of environment variables whose names end like a secret's."""
     env = os.environ if environ is None else environ
     return [v for k, v in env.items()
-            if k.upper().endswith(SECRET_ENV_SUFFIXES) and len(v.strip()) >= MIN_SECRET_LENGTH]
+            if ("_" + k.upper()).endswith(SECRET_ENV_SUFFIXES) and len(v.strip()) >= MIN_SECRET_LENGTH]
 
 
 class Scrubber:
