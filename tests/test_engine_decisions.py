@@ -144,6 +144,7 @@ async def test_stop_decision_ends_the_run(server, make_config, human, run_to_end
     (Decision.reject(""), "an empty reject has nothing to send"),
     (Decision.choose("user"), "choose_speaker does not answer a message request"),
     (Decision.skip(), "skip does not answer a message request"),
+    (Decision.inject("psst", target="ghost"), "no agent named 'ghost' to send the message to"),
 ])
 async def test_invalid_decision_is_asked_again(server, make_config, human, run_to_end, tmp_path, bad, complaint):
     server.load([Rule(agent="assistant", reply="draft")])

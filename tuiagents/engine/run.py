@@ -277,6 +277,9 @@ class TeamRun:
                 self.pending.remove(event)
             try:
                 self.supervisor.check(request, candidate)
+                if candidate.kind == DecisionKind.INJECT and candidate.target not in (None, "all", *self.agents):
+                    raise InvalidDecision(f"no agent named {candidate.target!r} to send the message to; "
+                                          f"choose one of: all, {', '.join(self.agents)}")
                 decision = candidate
             except InvalidDecision as exc:
                 await self.notice(str(exc), "warning", request.agent)
