@@ -73,3 +73,29 @@ async def test_api_key_never_reaches_the_log(server, make_config, run_to_end, tm
     log = read_session(path)
     assert log.finished and log.run_stopped.reason == "assistant said TERMINATE"
     assert all(SECRET not in e.model_dump_json() for e in log.events)
+
+
+async def test_group_chat_with_code_round_trips(server, make_config, run_to_end, tmp_path):
+    names = ["user", "coder", "critic"]
+    cfg = make_config(
+        agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER", "code_execution": "local"},
+                {"name": "coder", "kind": "assistant", "model": "default"},
+                {"name": "critic", "kind": "assistant", "model": "default"}],
+        teams=[{"name": "crew", "kind": "group_chat", "agents": names, "speaker_selection": "auto", "max_rounds": 3}],
+        local_execution={"timeout": 20})
+    server.load([Rule(agent="speaker_selector", replies=["coder", "user", "critic"]),
+                 Rule(agent="coder", reply="```python\nprint('hi from code')\n```"),
+                 Rule(agent="critic", reply="Output is right. TERMINATE")])
+    path = tmp_path / "crew.jsonl"
+    run = prepare_run(cfg, "crew", "print hi", approve="all", session_path=path)
+    result = await run_to_end(run)
+    assert result.stop_reason == "critic said TERMINATE"
+
+    log = read_session(path, token_deltas=False)
+    assert dumps(log.events) == dumps(run.bus.history)
+    kinds = [e.type for e in log.events]
+    for kind in ("speaker_selected", "code_proposed", "execution_started", "execution_output",
+                 "execution_finished"):
+        assert kind in kinds, kind
+    assert log.header.team_kind == "group_chat"
+    assert (path.with_suffix(".work")).is_dir()  # the code's work dir sits beside the log
