@@ -29,9 +29,14 @@ class ConsolePrinter:
     def __init__(self, out: TextIO | None = None, show_output: bool = True) -> None:
         self.out = out or sys.stdout
         self.show_output = show_output
+        # A message's approval is recorded just before the message is delivered; print it under it.
+        self._held: DecisionRecorded | None = None
 
     def _p(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
+
+    def _decision(self, event: DecisionRecorded) -> None:
+        self._p(f"  · {event.request_kind.value} of {event.agent}: {inert(event.decision.describe())}")
 
     def __call__(self, event: Any) -> None:
         """Print one event (the event-bus subscriber interface)."""
@@ -40,6 +45,7 @@ class ConsolePrinter:
             self._p(f"tuiagents · team {event.team} ({event.team_kind}) · {names}")
             self._p(f"task: {inert(event.task)}")
         elif isinstance(event, MessageDelivered):
+            held, self._held = self._held, None
             m = event.message
             tag = " [edited by you]" if m.human_edited else ""
             to = f" → {m.recipient}" if m.recipient else ""
@@ -52,8 +58,13 @@ class ConsolePrinter:
             for r in m.tool_results:
                 mark = "✗" if r.is_error else "↳"
                 self._p(f"  {mark} {r.name}: {inert(r.content)}")
+            if held is not None:
+                self._decision(held)
         elif isinstance(event, DecisionRecorded):
-            self._p(f"  · {event.request_kind.value} of {event.agent}: {inert(event.decision.describe())}")
+            if event.request_kind == RequestKind.MESSAGE and event.decision.kind.value in ("approve", "edit"):
+                self._held = event
+            else:
+                self._decision(event)
         elif isinstance(event, SpeakerSelected):
             note = f" ({event.note})" if event.note else ""
             self._p(f"  · next speaker: {event.agent} [{event.method}]{note}")
