@@ -91,6 +91,7 @@ class MessageEntry(Entry):
     tone: str = "muted"
     human: bool = False
     struck: bool = False  # a rejected draft: shown dimmed
+    notes: list[str] = field(default_factory=list)  # tool calls and results, shown as plain lines
 
     def header(self, ctx: RenderContext) -> Text:
         """The first line: sender name then tags."""
@@ -117,11 +118,15 @@ class MessageEntry(Entry):
             body = Markdown(text, code_theme=ctx.code_style, hyperlinks=False)
             if self.struck:
                 body = Group(Text(text, style=ctx.style("muted")))
-        return Group(self.header(ctx), body, Text(""))
+        notes = [Text(inert(n), style=ctx.style("code-title")) for n in self.notes]
+        if not self.content.strip() and self.notes and not self.streaming:
+            return Group(self.header(ctx), *notes, Text(""))
+        return Group(self.header(ctx), body, *notes, Text(""))
 
     def estimate(self, width: int) -> int:
-        """Header + wrapped body + gap; code fences add a little padding."""
-        return 2 + _lines_estimate(self.content or " ", width)
+        """Header + wrapped body + notes + gap."""
+        notes = sum(_lines_estimate(n, width) for n in self.notes)
+        return 2 + _lines_estimate(self.content or " ", width) + notes
 
     def plain_text(self) -> str:
         """Sender, tags and content."""

@@ -1,0 +1,259 @@
+"""The Textual app: themes, keymap, the task screen, the cockpit, and the CLI entry points.
+
+`TuiAgentsApp` takes either a prepared run (`run=`) or a factory (`run_factory(team, task)`) that
+builds one once the task is known; with neither task nor run it asks for the task first. Tests build
+it directly; the CLI calls `run_app` (or `run_prepared_app` for the demo and resume).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from typing import Any, Callable, Iterable
+
+from pygments.styles import get_all_styles
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from tuiagents.ui.bindings import APP_BINDINGS, check_keymap
+from tuiagents.ui.screens.cockpit import CockpitScreen
+from tuiagents.ui.screens.help_screen import HelpScreen
+from tuiagents.ui.screens.prompt_screens import PickScreen
+from tuiagents.ui.screens.start_screens import ProblemScreen, TaskScreen, TeamChoice
+from tuiagents.ui.settings import UIOptions, no_model_message, valid_code_style
+from tuiagents.ui.themes import BUILTIN_THEMES, DEFAULT_THEME, load_themes
+
+RunFactory = Callable[[str, str], Any]
+INTERRUPT_WINDOW = 2.0  # seconds between two Ctrl+C presses
+STOP_GRACE = 10.0  # seconds a stopping run gets to record why before the app quits
+
+
+class TuiAgentsApp(App[int]):
+    """The tuiagents cockpit app."""
+
+    TITLE = "tuiagents"
+    BINDINGS = APP_BINDINGS
+
+    def __init__(self, *, run: Any = None, run_factory: RunFactory | None = None,
+                 teams: Iterable[TeamChoice] = (), team: str | None = None, task: str | None = None,
+                 problem: tuple[str, str] | None = None, options: UIOptions | None = None,
+                 clock: Callable[[], float] = time.time, banner: str | None = None,
+                 events: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        self.events = list(events) if events is not None else None
+        self.options = options or UIOptions()
+        self.prepared_run = run
+        self.run_factory = run_factory
+        self.teams = list(teams)
+        self.team = team
+        self.initial_task = task
+        self.problem = problem
+        self.clock = clock
+        self.banner = banner
+        self.cockpit: CockpitScreen | None = None
+        self.keymap_overrides: dict[str, str] = {}
+        self._last_interrupt = 0.0
+        self._themes_loaded = False
+        self.load_themes()
+
+    # -- look and keys ------------------------------------------------------------------------------
+    def load_themes(self) -> list[str]:
+        """Register the theme files; return the problems met (also shown once mounted)."""
+        themes, problems = load_themes(self.options.theme_dirs)
+        for theme in themes:
+            self.register_theme(theme)
+        wanted = self.options.theme
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            problems.append(f"[ui] theme {wanted!r} is not a known theme; using {DEFAULT_THEME}. Known: "
+                            + ", ".join(sorted(n for n in self.available_themes if n.startswith("tuiagents"))
+                                        or BUILTIN_THEMES))
+            if DEFAULT_THEME in self.available_themes:
+                self.theme = DEFAULT_THEME
+        self._startup_problems = problems
+        return problems
+
+    def on_mount(self) -> None:
+        """Apply the keymap, report config problems, then show the first screen."""
+        problems = list(self._startup_problems)
+        problems += check_keymap(self.options.keymap)
+        from tuiagents.ui.bindings import known_ids
+
+        self.keymap_overrides = {k: v for k, v in self.options.keymap.items() if k in known_ids() and str(v).strip()}
+        if self.keymap_overrides:
+            self.set_keymap(self.keymap_overrides)
+        style, problem = valid_code_style(self.options.code_style)
+        self.options.code_style = style
+        if problem:
+            problems.append(problem)
+        for text in problems:
+            self.notify(text, severity="warning", timeout=12)
+        if self.problem is not None:
+            self.push_screen(ProblemScreen(*self.problem))
+        elif self.prepared_run is not None:
+            self._open_cockpit(self.prepared_run)
+        elif self.events is not None:
+            self._open_cockpit(None)
+            self.cockpit.handle_events(self.events)  # type: ignore[union-attr]
+        elif self.run_factory is not None and self.initial_task:
+            self._start(self.team or (self.teams[0].name if self.teams else ""), self.initial_task)
+        elif self.run_factory is not None:
+            teams = self.teams or [TeamChoice(self.team or "team")]
+            self.push_screen(TaskScreen(teams, self.team), self._task_chosen)
+
+    def _task_chosen(self, choice: tuple[str, str] | None) -> None:
+        if choice is not None:
+            self._start(*choice)
+
+    def _start(self, team: str, task: str) -> None:
+        try:
+            run = self.run_factory(team, task)  # type: ignore[misc]
+        except Exception as exc:  # noqa: BLE001 - config and setup errors are shown, not raised
+            self.push_screen(ProblemScreen("Cannot start the run", str(exc)))
+            return
+        self._open_cockpit(run)
+
+    def _open_cockpit(self, run: Any) -> None:
+        self.prepared_run = run
+        self.cockpit = CockpitScreen(run, code_style=self.options.code_style, bell=self.options.bell,
+                                     stream_interval_ms=self.options.stream_interval_ms, clock=self.clock,
+                                     banner=self.banner, replay=run is None)
+        self.push_screen(self.cockpit)
+
+    # -- commands -----------------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The usual commands, every cockpit control that applies now, and the code style picker."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, CockpitScreen):
+            for action, title, help_text in screen.command_entries():
+                yield SystemCommand(title, help_text, partial(screen.run_action, action))
+        yield SystemCommand("Code style", "Choose the Pygments style of code blocks", self.action_pick_code_style)
+        yield SystemCommand("Key bindings", "Every key, its id for [keymap], and what it does",
+                            self.action_show_bindings)
+
+    def action_show_bindings(self) -> None:
+        """F1: the bindings table."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.keymap_overrides))
+
+    def action_pick_code_style(self) -> None:
+        """Choose the Pygments style of code blocks."""
+        options = [(s, s) for s in sorted(get_all_styles())]
+        self.push_screen(PickScreen("Code style", options, current=self.options.code_style), self.set_code_style)
+
+    def set_code_style(self, style: str | None) -> None:
+        """Use the Pygments style `style` for code from now on."""
+        if not style:
+            return
+        style, problem = valid_code_style(style)
+        if problem:
+            self.notify(problem, severity="warning")
+            return
+        self.options.code_style = style
+        if self.cockpit is not None:
+            self.cockpit.set_code_style(style)
+
+    # -- leaving --------------------------------------------------------------------------------------
+    def _run_active(self) -> bool:
+        return self.cockpit is not None and self.cockpit.run is not None and not self.cockpit.state.stopped
+
+    async def action_interrupt(self) -> None:
+        """Ctrl+C: the first press warns, a second one within 2 s stops the run and quits."""
+        now = time.monotonic()
+        if not self._run_active():
+            self.exit(self.exit_code())
+            return
+        if now - self._last_interrupt > INTERRUPT_WINDOW:
+            self._last_interrupt = now
+            self.notify("Press Ctrl+C again to stop the run and quit.", severity="warning", timeout=INTERRUPT_WINDOW)
+            return
+        await self.stop_and_exit("interrupted with Ctrl+C")
+
+    async def action_quit_app(self) -> None:
+        """q: quit once the run has stopped (a running run is not dropped by accident)."""
+        if self._run_active():
+            self.notify("The run is still going: press s to stop it first, or Ctrl+C twice to stop and quit.",
+                        severity="warning")
+            return
+        self.exit(self.exit_code())
+
+    async def action_quit(self) -> None:
+        """ctrl+q: stop the run (if any) and quit."""
+        await self.stop_and_exit("the app was closed")
+
+    async def stop_and_exit(self, reason: str) -> None:
+        """Ask the run to stop, give it a moment to record why, then quit."""
+        cockpit = self.cockpit
+        if cockpit is not None and cockpit.run is not None and not cockpit.state.stopped:
+            cockpit.run.request_stop(reason)
+            for worker in list(cockpit.workers):
+                if worker.group == "engine":
+                    try:
+                        await asyncio.wait_for(worker.wait(), STOP_GRACE)
+                    except Exception:  # noqa: BLE001 - leaving anyway (timeout, worker error)
+                        pass
+        self.exit(self.exit_code())
+
+    def exit_code(self) -> int:
+        """0 when the run ended normally (or never started), 1 when it failed."""
+        cockpit = self.cockpit
+        if cockpit is None:
+            return 0
+        if cockpit.engine_error is not None or cockpit.state.stop_kind == "error":
+            return 1
+        return 0
+
+
+# -- entry points for the CLI --------------------------------------------------------------------------
+def _print_session(app: TuiAgentsApp) -> None:
+    run = app.prepared_run
+    path = getattr(run, "session_path", None) if run is not None else None
+    if path:
+        print(f"Session log: {path}")
+
+
+def run_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask") -> int:
+    """`tuiagents` / `tuiagents run`: open the app on `team` (asking for the task when there is none).
+
+    With no config, no model or no team, the app opens on a screen that says what to set.
+    Returns the exit code: 0 when the run ended normally, 1 when it failed.
+    """
+    options = UIOptions.from_config(config)
+    problem: tuple[str, str] | None = None
+    teams: list[TeamChoice] = []
+    if config is None or not config.models:
+        problem = ("No model configured", no_model_message(config_path))
+    elif not config.teams:
+        problem = ("No team configured", "Add a [[teams]] entry (name, kind, agents) to "
+                   f"{config_path or 'config.toml'}; see config.toml.example.")
+    else:
+        teams = [TeamChoice(t.name, f"{t.kind.replace('_', ' ')}: {', '.join(t.agents)}", t.task) for t in config.teams]
+        if team is not None and team not in {t.name for t in teams}:
+            problem = ("Unknown team", f"There is no team named {team!r}. Teams: {', '.join(t.name for t in teams)}.")
+
+    def factory(team_name: str, task_text: str) -> Any:
+        from tuiagents.launch import prepare_run
+
+        return prepare_run(config, team_name, task_text, approve=approve)  # type: ignore[arg-type]
+
+    app = TuiAgentsApp(run_factory=factory, teams=teams, team=team, task=task, problem=problem, options=options)
+    code = app.run()
+    _print_session(app)
+    return code if isinstance(code, int) else app.exit_code()
+
+
+def run_prepared_app(run: Any, *, banner: str | None = None, config_path: Any = None, config: Any = None) -> int:
+    """Open the app on a run that is already built (the demo, resume); returns the exit code."""
+    if config is None and config_path:
+        try:
+            from tuiagents.config import load_config
+
+            config = load_config(config_path)
+        except Exception:  # noqa: BLE001 - the run is built; defaults are fine for the look
+            config = None
+    app = TuiAgentsApp(run=run, options=UIOptions.from_config(config), banner=banner)
+    code = app.run()
+    _print_session(app)
+    return code if isinstance(code, int) else app.exit_code()

@@ -1,0 +1,291 @@
+"""The cockpit: a pane per agent (tabs beyond four), the merged timeline, the request panel and the
+status bar. It drives a live run in a worker and renders every event through `handle_event`, the
+single entry point that replay also uses.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.containers import Container, Horizontal
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static, TabbedContent, TabPane
+
+from tuiagents.engine.events import AgentInfo, DecisionRequested, Notice, RunStarted, RunStopped
+from tuiagents.ui.bindings import COCKPIT_BINDINGS, all_bindings
+from tuiagents.ui.engine_messages import EngineBridge, EngineEvent
+from tuiagents.ui.feed import ConversationFeed
+from tuiagents.ui.safe_text import one_line
+from tuiagents.ui.screens.cockpit_actions import CockpitActions
+from tuiagents.ui.state import STATE_GLYPH, WAITING, AgentView, CockpitState
+from tuiagents.ui.widgets.agent_pane import AgentPane
+from tuiagents.ui.widgets.request_panel import RequestPanel
+from tuiagents.ui.widgets.status_bar import StatusBar
+from tuiagents.ui.widgets.transcript import Transcript
+
+MAX_SIDE_BY_SIDE = 4
+MIN_SIZE = (60, 16)
+
+
+class CockpitScreen(CockpitActions, Screen[None]):
+    """Supervise one run (`run`), or show events fed to `handle_event` (replay: `run=None`)."""
+
+    CSS_PATH = "cockpit.tcss"
+    BINDINGS = COCKPIT_BINDINGS
+
+    def __init__(self, run: Any = None, *, code_style: str = "monokai", bell: bool = True,
+                 stream_interval_ms: int = 50, clock: Callable[[], float] = time.time,
+                 banner: str | None = None, agents: Iterable[AgentInfo] | None = None,
+                 replay: bool = False) -> None:
+        super().__init__()
+        self.replay = replay
+        self.run = run
+        self.code_style = code_style
+        self.bell_enabled = bell
+        self.stream_interval = max(0.005, stream_interval_ms / 1000)
+        self.clock = clock
+        self.banner = banner
+        self.state = CockpitState()
+        self.panes: dict[str, AgentPane] = {}
+        self.agent_slots: dict[str, int] = {}
+        self.timeline = Transcript(code_style=code_style, agent_slots=self.agent_slots, id="timeline")
+        self.feed = ConversationFeed(lambda: {n: p.transcript for n, p in self.panes.items()}, self.timeline)
+        self.current_request_id: str | None = None
+        self.answered: set[str] = set()
+        self.events_handled = 0
+        self.result: Any = None
+        self.engine_error: BaseException | None = None
+        self._chrome_pending = False
+        self._shown_request: str | None = None
+        self._pane_root: Any = None
+        infos = list(agents or [])
+        if run is not None:
+            infos = infos or [a.info for a in run.agents.values()]
+            self.state.team_kind = run.team_kind
+        for info in infos:
+            self.state.agents[info.name] = AgentView(info=info)
+            self.agent_slots.setdefault(info.name, len(self.agent_slots))
+
+    # -- layout ---------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        """Banner, the panes/timeline switcher, the request panel, the status bar, the footer."""
+        if self.banner:
+            yield Static(Text(self.banner), id="banner")
+        with ContentSwitcher(initial="panes-host", id="views"):
+            root = self._build_panes()
+            yield Container(*([root] if root is not None else []), id="panes-host")
+            yield self.timeline
+        yield RequestPanel(self.key_for, id="request-panel")
+        yield StatusBar(id="status")
+        yield Footer()
+        yield Static(id="too-small")
+
+    def _build_panes(self) -> Any:
+        """Create the panes for the known agents (once): side by side, or tabs beyond four."""
+        if self._pane_root is not None or not self.state.agents:
+            return self._pane_root
+        names = list(self.state.agents)
+        for name in names:
+            self.panes[name] = AgentPane(name, code_style=self.code_style, agent_slots=self.agent_slots,
+                                         id=f"pane-{len(self.panes)}")
+        panes = [self.panes[n] for n in names]
+        if len(panes) <= MAX_SIDE_BY_SIDE:
+            self._pane_root = Horizontal(*panes, id="panes")
+        else:
+            tabs = TabbedContent(id="pane-tabs")
+            for i, pane in enumerate(panes):
+                tabs.compose_add_child(TabPane(self._badge(pane.agent), pane, id=f"tab-{i}"))
+            self._pane_root = tabs
+        return self._pane_root
+
+    def _ensure_panes(self, infos: list[AgentInfo]) -> None:
+        """Create the panes once the agents are known (replay learns them from RunStarted)."""
+        for info in infos:
+            self.state.agents.setdefault(info.name, AgentView(info=info))
+            self.agent_slots.setdefault(info.name, len(self.agent_slots))
+        if self._pane_root is None and self._build_panes() is not None and self.is_mounted:
+            self.query_one("#panes-host", Container).mount(self._pane_root)
+
+    def _badge(self, agent: str) -> Content:
+        """A tab label: state glyph, name, and ⏳ while the agent waits for you (plain text)."""
+        view = self.state.agents.get(agent)
+        state = view.state if view else "idle"
+        return Content(f"{STATE_GLYPH.get(state, '·')} {one_line(agent, 20)}" + (" ⏳" if state == WAITING else ""))
+
+    def key_for(self, binding_id: str) -> str:
+        """The key currently bound to `binding_id` (after `[keymap]`), for button labels."""
+        keymap = getattr(self.app, "keymap_overrides", {}) if self.is_attached else {}
+        default = next((b.key for b in all_bindings() if b.id == binding_id), "?")
+        return str(keymap.get(binding_id, default)).split(",")[0].strip()
+
+    def on_mount(self) -> None:
+        """Start the stream flusher, the clock, and the run."""
+        self.set_interval(self.stream_interval, self._flush_stream)
+        self.set_interval(1.0, self._tick)
+        self.refresh_chrome()
+        self._check_size()
+        if self.run is not None:
+            self.run.bus.subscribe(EngineBridge(self))
+            self._drive_run()
+
+    @work(exclusive=True, group="engine", exit_on_error=False)
+    async def _drive_run(self) -> None:
+        """Run the engine on the app's loop; always release its executors afterwards."""
+        try:
+            self.result = await self.run.run()
+        except Exception as exc:  # noqa: BLE001 - show it, never a traceback on screen
+            self.engine_error = exc
+            self.notify(f"The run failed: {type(exc).__name__}: {exc}", severity="error", timeout=15)
+        finally:
+            try:
+                await self.run.aclose()
+            except Exception as exc:  # noqa: BLE001
+                self.notify(f"Cleanup failed: {exc}", severity="warning")
+
+    # -- events ---------------------------------------------------------------------------------
+    @on(EngineEvent)
+    def _on_engine_event(self, message: EngineEvent) -> None:
+        self.handle_event(message.event)
+
+    def handle_event(self, event: Any) -> None:
+        """Render one engine event (live or replayed): state, panes, timeline, chrome."""
+        self.events_handled += 1
+        if isinstance(event, RunStarted):
+            self._ensure_panes(event.agents)
+        self.state.apply(event)
+        self.feed.apply(event)
+        if isinstance(event, DecisionRequested):
+            if self.bell_enabled and not self.replay and event.future is not None:
+                self.app.bell()
+        elif isinstance(event, Notice) and event.level in ("warning", "error"):
+            self.notify(one_line(event.text, 300), severity=event.level, timeout=8)
+        elif isinstance(event, RunStopped):
+            self.feed.flush()
+            self.notify(f"Run stopped: {one_line(event.reason, 200)}", timeout=8)
+        self.refresh_chrome()
+
+    def handle_events(self, events: Iterable[Any]) -> None:
+        """Render many events at once (replay, benchmarks)."""
+        for event in events:
+            self.handle_event(event)
+
+    def _flush_stream(self) -> None:
+        self.feed.flush()
+
+    def _tick(self) -> None:
+        if not self.state.stopped:
+            self.query_one(StatusBar).show(self.state, self.clock())
+
+    # -- the current request ----------------------------------------------------------------------
+    def pending(self) -> list[DecisionRequested]:
+        """Requests still waiting (answered ones drop out at once, before the engine records them)."""
+        return [p for p in self.state.pending if p.request.id not in self.answered]
+
+    def current_request(self) -> DecisionRequested | None:
+        """The request the controls act on: the one picked in the queue, else the oldest."""
+        pending = self.pending()
+        chosen = next((p for p in pending if p.request.id == self.current_request_id), None)
+        return chosen or (pending[0] if pending else None)
+
+    # -- chrome: headers, badges, status, request panel ----------------------------------------------
+    def refresh_chrome(self) -> None:
+        """Redraw headers, tab badges, status bar and request panel (coalesced per frame)."""
+        if not self._chrome_pending and self.is_attached:
+            self._chrome_pending = True
+            self.call_later(self._redraw_chrome)
+
+    def _redraw_chrome(self) -> None:
+        self._chrome_pending = False
+        if not self.is_mounted:
+            return
+        for name, pane in self.panes.items():
+            view = self.state.agents.get(name)
+            if view is not None:
+                pane.header.show(view, active=name == self.state.speaker and not self.state.stopped)
+        tabs = self.query("#pane-tabs")
+        if tabs:
+            tabbed = tabs.first(TabbedContent)
+            for i, name in enumerate(self.panes):
+                try:
+                    tabbed.get_tab(f"tab-{i}").label = self._badge(name)
+                except Exception:  # noqa: BLE001 - tabs not composed yet
+                    pass
+        self.query_one(StatusBar).show(self.state, self.clock())
+        current = self.current_request()
+        self.query_one(RequestPanel).show(self.pending(), current, self.code_style)
+        new_id = current.request.id if current else None
+        if new_id != self._shown_request:
+            self._shown_request = new_id
+            if current is not None:
+                self._reveal(current.request.agent)
+            self.refresh_bindings()
+        elif current is None:
+            self.refresh_bindings()
+
+    def _reveal(self, agent: str) -> None:
+        """Bring `agent`'s pane into view (its tab, when panes are tabs)."""
+        tabs = self.query("#pane-tabs")
+        names = list(self.panes)
+        if tabs and agent in names:
+            tabs.first(TabbedContent).active = f"tab-{names.index(agent)}"
+
+    # -- views and focus ------------------------------------------------------------------------
+    def action_toggle_timeline(self) -> None:
+        """Switch between the agent panes and the merged timeline."""
+        switcher = self.query_one("#views", ContentSwitcher)
+        switcher.current = "timeline" if switcher.current == "panes-host" else "panes-host"
+        if switcher.current == "timeline":
+            self.timeline.focus()
+
+    def focused_agent(self) -> str | None:
+        """The agent whose pane has focus, if any."""
+        for name, pane in self.panes.items():
+            if self.focused is not None and (self.focused is pane.transcript or pane in self.focused.ancestors):
+                return name
+        return None
+
+    def _focus_pane(self, step: int) -> None:
+        names = list(self.panes)
+        if not names:
+            return
+        current = self.focused_agent()
+        i = (names.index(current) + step) % len(names) if current in names else 0
+        self._reveal(names[i])
+        self.panes[names[i]].transcript.focus()
+
+    def action_focus_next_pane(self) -> None:
+        """Focus the next agent's pane."""
+        self._focus_pane(1)
+
+    def action_focus_previous_pane(self) -> None:
+        """Focus the previous agent's pane."""
+        self._focus_pane(-1)
+
+    # -- terminal size ------------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        """Explain instead of drawing garbage when the terminal is too small."""
+        self._check_size()
+
+    def _check_size(self) -> None:
+        width, height = self.size
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(small, "-too-small")
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"The terminal is too small ({width}×{height}).\n"
+                f"Make it at least {MIN_SIZE[0]}×{MIN_SIZE[1]} to see the agents.")
+
+    # -- look ---------------------------------------------------------------------------------------
+    def set_code_style(self, style: str) -> None:
+        """Use another Pygments style in every transcript and the request panel."""
+        self.code_style = style
+        for transcript in [self.timeline, *(p.transcript for p in self.panes.values())]:
+            transcript.set_code_style(style)
+        panel = self.query_one(RequestPanel)
+        panel.shown_id = None
+        self.refresh_chrome()

@@ -1,0 +1,250 @@
+"""The cockpit's controls: every binding's action, which ones apply now, and the palette entries.
+
+Controls that answer a request act on the *current* request (the oldest pending one unless you
+picked another in the queue). Dialog results are applied to the request that was current when
+the dialog opened; if it was answered meanwhile (e.g. the run stopped), you are told so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tuiagents.engine.decisions import ApprovalRule, Decision, DecisionKind, RequestKind, Scope
+from tuiagents.engine.events import DecisionRequested
+from tuiagents.ui.safe_text import one_line
+from tuiagents.ui.screens.edit_screen import EditScreen
+from tuiagents.ui.screens.inject_screen import InjectRequest, InjectScreen
+from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
+from tuiagents.ui.state import RUNNING_CODE
+
+if TYPE_CHECKING:
+    from tuiagents.ui.screens.cockpit import CockpitScreen
+
+#: (action, palette title, palette help) for the command palette.
+PALETTE: list[tuple[str, str, str]] = [
+    ("approve", "Approve", "Approve the pending request as it is"),
+    ("approve_session", "Approve for this session", "Approve, and the same requests from this agent from now on"),
+    ("run_code", "Run code", "Run the proposed code block(s)"),
+    ("edit", "Edit", "Edit the draft or the code (a diff is shown before sending)"),
+    ("reject", "Reject with feedback", "Send the draft back with feedback"),
+    ("skip", "Skip code / tool", "Do not run it; the agent is told it was skipped"),
+    ("reply", "Reply yourself", "Write the reply instead of the agent"),
+    ("inject", "Inject a message", "Send your message to an agent or to all, now or at the next turn"),
+    ("next_speaker", "Choose the next speaker", "Pick who speaks next in a group chat"),
+    ("pause", "Pause / resume", "Hold the run before its next turn, or let it go on"),
+    ("stop", "Stop the run", "End the run now"),
+    ("cancel_execution", "Cancel running code", "Kill the code block that is running"),
+    ("toggle_timeline", "Toggle timeline", "Switch between agent panes and the merged timeline"),
+]
+
+_NEEDS_REQUEST = {
+    "approve": {DecisionKind.APPROVE},
+    "approve_session": {DecisionKind.APPROVE},
+    "edit": {DecisionKind.EDIT},
+    "reject": {DecisionKind.REJECT},
+    "skip": {DecisionKind.SKIP},
+    "reply": {DecisionKind.REPLY},
+    "run_code": {DecisionKind.APPROVE},
+}
+
+
+def code_for_edit(request: Any) -> tuple[str, str | None]:
+    """The text to edit for a code request, and its language (None when several blocks are fenced)."""
+    blocks = [b for b in request.code_blocks if b.runnable]
+    if len(blocks) == 1:
+        return blocks[0].code, blocks[0].language
+    return "\n\n".join(f"```{b.language}\n{b.code.rstrip()}\n```" for b in blocks), None
+
+
+class CockpitActions:
+    """Mixin of the cockpit's actions; needs `run`, `state`, `feed` and `current_request()`."""
+
+    # -- what applies now -------------------------------------------------------------------------
+    def check_action(self: "CockpitScreen", action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide controls that do not apply to the run or the current request."""
+        live = self.run is not None and not self.state.stopped
+        if action in _NEEDS_REQUEST:
+            current = self.current_request() if live else None
+            if current is None:
+                return False
+            request = current.request
+            allowed = set(request.allowed) if request.allowed else set(DecisionKind)
+            if action == "run_code":
+                return request.kind == RequestKind.CODE and DecisionKind.APPROVE in allowed
+            if action == "approve" and request.kind == RequestKind.CODE:
+                return False  # y / Enter run code; `a` stays for messages and tools
+            if action == "edit" and request.kind not in (RequestKind.MESSAGE, RequestKind.CODE):
+                return False
+            return bool(_NEEDS_REQUEST[action] & allowed)
+        if action in ("inject", "pause", "stop"):
+            return live
+        if action == "next_speaker":
+            current = self.current_request() if live else None
+            return live and (self.state.is_group or (current is not None and current.request.kind == RequestKind.SPEAKER))
+        if action == "cancel_execution":
+            return live and any(a.state == RUNNING_CODE for a in self.state.agents.values())
+        return True
+
+    def command_entries(self: "CockpitScreen") -> list[tuple[str, str, str]]:
+        """Palette entries (action, title, help) for the controls that apply now."""
+        return [(a, t, h) for a, t, h in PALETTE if self.check_action(a, ()) is True]
+
+    # -- answering --------------------------------------------------------------------------------
+    def _answer(self: "CockpitScreen", event: DecisionRequested | None, decision: Decision) -> bool:
+        if event is None:
+            self.notify("Nothing is waiting for you right now.", severity="warning")
+            return False
+        if event.future is None:
+            self.notify("This is a replay: decisions cannot be changed.", severity="warning")
+            return False
+        if not event.resolve(decision):
+            self.notify("That request was already answered.", severity="warning")
+            return False
+        self.answered.add(event.request.id)
+        self.refresh_chrome()
+        return True
+
+    def action_approve(self: "CockpitScreen") -> None:
+        """Approve the current request as it is."""
+        self._answer(self.current_request(), Decision.approve())
+
+    def action_run_code(self: "CockpitScreen") -> None:
+        """Run the proposed code."""
+        self._answer(self.current_request(), Decision.approve())
+
+    def action_approve_session(self: "CockpitScreen") -> None:
+        """Approve for the session; for code: always allow this agent and language."""
+        current = self.current_request()
+        if current is None:
+            return self.notify("Nothing is waiting for you right now.", severity="warning")
+        request = current.request
+        if request.kind == RequestKind.CODE:
+            language = next(iter(sorted(request.languages)), None)
+            rule = ApprovalRule(kind=RequestKind.CODE, agent=request.agent, language=language)
+            self._answer(current, Decision.approve(scope=Scope.RULE, rule=rule))
+        else:
+            self._answer(current, Decision.approve(scope=Scope.SESSION))
+
+    def action_skip(self: "CockpitScreen") -> None:
+        """Do not run the code or tool."""
+        self._answer(self.current_request(), Decision.skip())
+
+    def action_edit(self: "CockpitScreen") -> None:
+        """Edit the draft (or the code, then run it); the diff is shown before sending."""
+        current = self.current_request()
+        if current is None:
+            return self.notify("Nothing to edit: no draft is waiting.", severity="warning")
+        request = current.request
+        if request.kind == RequestKind.CODE:
+            text, language = code_for_edit(request)
+            title = f"Edit {one_line(request.agent, 20)}'s code, then run it"
+            screen = EditScreen(text, title, language=language, send_label="Run edited code")
+        else:
+            screen = EditScreen(request.content, f"Edit {one_line(request.agent, 20)}'s draft",
+                                send_label="Send edited message")
+        self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.edit(text)))
+
+    def action_reject(self: "CockpitScreen") -> None:
+        """Reject the draft; your feedback goes back to the agent, which tries again."""
+        current = self.current_request()
+        if current is None:
+            return self.notify("Nothing to reject: no draft is waiting.", severity="warning")
+        agent = one_line(current.request.agent, 20)
+        screen = TextPromptScreen(f"Reject {agent}'s draft", hint=f"Your feedback goes back to {agent}, which writes a new reply.",
+                                  empty_error="Feedback is empty: tell the agent what to change, or press Esc.",
+                                  send_label="Reject with feedback")
+        self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reject(text)))
+
+    def action_reply(self: "CockpitScreen") -> None:
+        """Write the reply yourself."""
+        current = self.current_request()
+        if current is None:
+            return self.notify("Nobody is waiting for your reply.", severity="warning")
+        agent = one_line(current.request.agent, 20)
+        screen = TextPromptScreen(f"Reply as you, in {agent}'s turn", hint=one_line(current.request.prompt, 200),
+                                  empty_error="The reply is empty: type it, or press Esc.", send_label="Send reply")
+        self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reply(text)))
+
+    # -- controls at any time ------------------------------------------------------------------
+    def action_inject(self: "CockpitScreen") -> None:
+        """Send your message to an agent or to all, queued for the next turn or now."""
+        if self.run is None:
+            return
+        current = self.current_request()
+        hint = "Queued: delivered before the next turn. Now: delivered at once"
+        if current is not None and current.request.kind == RequestKind.MESSAGE:
+            hint += f" ({one_line(current.request.agent, 20)} then rewrites its pending draft)."
+        self.app.push_screen(InjectScreen(list(self.state.agents), target=self.focused_agent() or "all", hint=hint + "."),
+                             lambda result: result is not None and self._inject(result, current))
+
+    def _inject(self: "CockpitScreen", result: InjectRequest, current: DecisionRequested | None) -> None:
+        if self.run is None or self.state.stopped:
+            return self.notify("The run has stopped; nothing can be injected.", severity="warning")
+        if (result.now and current is not None and current.future is not None and not current.future.done()
+                and current.request.kind == RequestKind.MESSAGE
+                and DecisionKind.INJECT in (current.request.allowed or [DecisionKind.INJECT])):
+            self._answer(current, Decision.inject(result.text, target=result.target, now=True))
+            return
+        try:
+            self.run.inject(result.text, target=result.target, now=result.now)
+        except ValueError as exc:
+            return self.notify(str(exc), severity="error")
+        self.feed.local_inject(result.text, result.target, result.now)
+        self.notify(f"Message for {result.target} {'delivered now' if result.now else 'queued for the next turn'}.")
+
+    def action_next_speaker(self: "CockpitScreen") -> None:
+        """Choose who speaks next (answers a speaker request, or overrides the next selection)."""
+        current = self.current_request()
+        if current is not None and current.request.kind == RequestKind.SPEAKER:
+            options = [(c, c) for c in current.request.candidates]
+            self.app.push_screen(PickScreen("Who speaks next?", options, hint=one_line(current.request.prompt, 200)),
+                                 lambda name: name is not None and self._answer(current, Decision.choose(name)))
+            return
+        if self.run is None:
+            return
+        options = [(n, f"{n}  ({v.info.description or v.info.kind})") for n, v in self.state.agents.items()]
+        self.app.push_screen(PickScreen("Who speaks next?", options, current=self.state.next_speaker,
+                                        hint="Overrides the selection method for the next round."),
+                             self._set_next_speaker)
+
+    def _set_next_speaker(self: "CockpitScreen", name: str | None) -> None:
+        if name is None or self.run is None:
+            return
+        try:
+            self.run.set_next_speaker(name)
+        except ValueError as exc:
+            return self.notify(str(exc), severity="error")
+        self.state.next_speaker, self.state.next_note = name, "your pick"
+        self.refresh_chrome()
+
+    def action_pause(self: "CockpitScreen") -> None:
+        """Pause before the next turn, or resume."""
+        if self.run is None:
+            return
+        if self.run.paused:
+            self.run.resume()
+        else:
+            self.run.pause()
+        self.state.paused = self.run.paused
+        self.notify("Paused: the run holds before its next turn (p resumes)." if self.state.paused else "Resumed.")
+        self.refresh_chrome()
+
+    def action_stop(self: "CockpitScreen") -> None:
+        """Stop the run."""
+        if self.run is None or self.state.stopped:
+            return
+        self.run.request_stop("stopped by you")
+        self.state.stop_requested = True
+        self.refresh_chrome()
+
+    def action_cancel_execution(self: "CockpitScreen") -> None:
+        """Kill the running code block."""
+        if self.run is not None and self.run.cancel_execution():
+            self.notify("Cancelling the running code…")
+        else:
+            self.notify("No code is running.", severity="warning")
+
+    def action_select_request(self: "CockpitScreen", request_id: str) -> None:
+        """Make a queued request the current one."""
+        self.current_request_id = request_id
+        self.refresh_chrome()

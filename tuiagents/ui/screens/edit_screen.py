@@ -1,0 +1,152 @@
+"""Editing a draft or a code block: a TextArea (or $EDITOR), then the diff, then send.
+
+The screen returns the new text, or None when cancelled. Nothing is sent before the diff was
+shown: the first "Review" (ctrl+s) switches to the diff, the second sends. An empty text or an
+unchanged one gets an inline explanation instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shlex
+import subprocess
+import tempfile
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static, TextArea
+
+from tuiagents.ui.safe_text import inert
+
+
+def diff_text(old: str, new: str) -> Text:
+    """A coloured unified diff of `old` → `new` (inert text)."""
+    out = Text()
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), "draft", "your edit", lineterm="", n=2))
+    for line in lines:
+        style = ("green" if line.startswith("+") else "red" if line.startswith("-")
+                 else "cyan" if line.startswith("@@") else "dim")
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        out.append(inert(line) + "\n", style)
+    return out
+
+
+class EditScreen(ModalScreen[str | None]):
+    """Edit `original`; returns the edited text once its diff was reviewed, or None."""
+
+    CSS_PATH = "edit_screen.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "review", "Review diff / send", id="edit_review", priority=True),
+        Binding("ctrl+o", "external", "Open in $EDITOR", id="edit_external"),
+        Binding("escape", "cancel", "Cancel", id="edit_cancel"),
+    ]
+
+    def __init__(self, original: str, title: str, *, language: str | None = None, send_label: str = "Send") -> None:
+        super().__init__()
+        self.original = original
+        self.title_text = title
+        self.language = language
+        self.send_label = send_label
+        self.reviewing = False
+
+    def compose(self) -> ComposeResult:
+        """Title, editor, diff (hidden at first), error line, buttons."""
+        with Vertical(id="edit-dialog"):
+            yield Label(Text(self.title_text), id="edit-title")
+            area = TextArea(self.original, id="edit-area", soft_wrap=True, show_line_numbers=bool(self.language),
+                            tab_behavior="indent")
+            if self.language:
+                try:
+                    area.language = self.language
+                except Exception:  # noqa: BLE001 - no tree-sitter grammar: plain text is fine
+                    pass
+            yield area
+            with VerticalScroll(id="edit-diff-scroll"):
+                yield Static(id="edit-diff")
+            yield Static(Text(""), id="edit-error")
+            with Horizontal(id="edit-buttons"):
+                yield Button(Text("Review diff [ctrl+s]"), variant="primary", id="edit-review", action="screen.review")
+                yield Button(Text("Back to editing"), id="edit-back", action="screen.back")
+                yield Button(Text("Open in $EDITOR [ctrl+o]"), id="edit-external", action="screen.external")
+                yield Button(Text("Cancel [esc]"), variant="error", id="edit-cancel", action="screen.cancel")
+
+    def on_mount(self) -> None:
+        """Focus the editor."""
+        self._set_reviewing(False)
+        self.query_one(TextArea).focus()
+
+    @property
+    def text(self) -> str:
+        """The text in the editor."""
+        return self.query_one(TextArea).text
+
+    def _error(self, message: str) -> None:
+        self.query_one("#edit-error", Static).update(Text(message, style="bold"))
+
+    def _set_reviewing(self, reviewing: bool) -> None:
+        self.reviewing = reviewing
+        self.query_one("#edit-area").display = not reviewing
+        self.query_one("#edit-diff-scroll").display = reviewing
+        self.query_one("#edit-back").display = reviewing
+        self.query_one("#edit-external").display = not reviewing
+        label = f"{self.send_label} [ctrl+s]" if reviewing else "Review diff [ctrl+s]"
+        self.query_one("#edit-review", Button).label = Text(label)
+
+    def action_review(self) -> None:
+        """First press: check the text and show the diff. Second press: send."""
+        text = self.text
+        if not text.strip():
+            self._error("The edit is empty: type the text to send, or press Esc to cancel.")
+            return
+        if text == self.original:
+            self._error("Nothing changed: edit the text, or press Esc and approve the draft as it is.")
+            return
+        self._error("")
+        if not self.reviewing:
+            self.query_one("#edit-diff", Static).update(diff_text(self.original, text))
+            self._set_reviewing(True)
+            self.query_one("#edit-review", Button).focus()
+            return
+        self.dismiss(text)
+
+    def action_back(self) -> None:
+        """Leave the diff and edit again."""
+        self._set_reviewing(False)
+        self.query_one(TextArea).focus()
+
+    def action_cancel(self) -> None:
+        """Close without sending."""
+        self.dismiss(None)
+
+    def action_external(self) -> None:
+        """Edit the text in $VISUAL / $EDITOR while the app is suspended."""
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self._error("Set $EDITOR (for example: export EDITOR=nano) to edit outside the app.")
+            return
+        suffix = f".{self.language}" if self.language and self.language.isalnum() else ".md"
+        with tempfile.NamedTemporaryFile("w", suffix=suffix, delete=False, encoding="utf-8") as handle:
+            handle.write(self.text)
+            path = handle.name
+        try:
+            with self.app.suspend():
+                subprocess.run([*shlex.split(editor), path], check=False)
+            with open(path, encoding="utf-8") as handle:
+                self.query_one(TextArea).text = handle.read()
+        except Exception as exc:  # noqa: BLE001 - e.g. suspend is not supported in this terminal
+            self._error(f"Could not open {editor}: {exc}")
+        finally:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    @on(TextArea.Changed)
+    def _clear_error(self) -> None:
+        self._error("")

@@ -1,0 +1,180 @@
+"""The panel that asks you: the current request, its controls, and the queue behind it.
+
+A code request shows every block highlighted with its language and where it would run (the
+executor and its limits: image, network, memory, timeout). A message request points at the draft
+in the agent's pane and previews it. Every control is a button labelled with its current key, so
+the panel is fully usable with the mouse; the keys themselves are screen bindings.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Static
+
+from tuiagents.engine.decisions import DecisionKind, DecisionRequest, RequestKind
+from tuiagents.engine.events import DecisionRequested
+from tuiagents.ui.safe_text import inert, one_line
+
+PREVIEW_LINES = 6
+
+_KIND_LABEL = {RequestKind.MESSAGE: "message", RequestKind.CODE: "code", RequestKind.TOOL_CALL: "tool call",
+               RequestKind.HUMAN_INPUT: "your reply", RequestKind.SPEAKER: "next speaker"}
+
+
+def controls_for(request: DecisionRequest) -> list[tuple[str, str, str]]:
+    """(binding id, label, variant) of the buttons a request offers, in order."""
+    allowed = set(request.allowed) if request.allowed else set(DecisionKind)
+    out: list[tuple[str, str, str]] = []
+    kind = request.kind
+    if kind == RequestKind.CODE:
+        langs = ", ".join(sorted(request.languages)) or "code"
+        if DecisionKind.APPROVE in allowed:
+            out += [("run_code", "Run", "success"),
+                    ("approve_session", f"Always allow {one_line(request.agent, 16)}'s {langs}", "primary")]
+        if DecisionKind.EDIT in allowed:
+            out.append(("edit", "Edit, then run", "default"))
+        if DecisionKind.SKIP in allowed:
+            out.append(("skip", "Skip", "warning"))
+    elif kind == RequestKind.SPEAKER:
+        out.append(("next_speaker", "Choose speaker…", "primary"))
+    elif kind == RequestKind.HUMAN_INPUT:
+        if DecisionKind.REPLY in allowed:
+            out.append(("reply", "Reply…", "primary"))
+        if DecisionKind.APPROVE in allowed:
+            out.append(("approve", "Let it answer", "success"))
+    else:
+        if DecisionKind.APPROVE in allowed:
+            out += [("approve", "Approve" if kind == RequestKind.MESSAGE else "Run tool", "success"),
+                    ("approve_session", "Approve for session", "primary")]
+        if DecisionKind.EDIT in allowed:
+            out.append(("edit", "Edit", "default"))
+        if DecisionKind.REJECT in allowed:
+            out.append(("reject", "Reject…", "warning"))
+        if DecisionKind.SKIP in allowed:
+            out.append(("skip", "Skip", "warning"))
+    if kind in (RequestKind.CODE, RequestKind.TOOL_CALL) and DecisionKind.REPLY in allowed:
+        out.append(("reply", "Reply instead…", "default"))
+    if kind == RequestKind.MESSAGE and DecisionKind.INJECT in allowed:
+        out.append(("inject", "Inject…", "default"))
+    if DecisionKind.STOP in allowed:
+        out.append(("stop", "Stop run", "error"))
+    return out
+
+
+def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
+    """What the request is about: code, tool calls, a draft preview or the prompt."""
+    parts: list[RenderableType] = []
+    if request.kind == RequestKind.CODE:
+        for i, block in enumerate(request.code_blocks, 1):
+            head = Text()
+            head.append(f"{inert(block.language) or 'code'}", "bold")
+            head.append(f"  block {i} of {len(request.code_blocks)}" if len(request.code_blocks) > 1 else "")
+            if block.filename:
+                head.append(f"  {inert(block.filename)}", "italic")
+            if not block.runnable:
+                head.append("  (not runnable: shown only)", "dim")
+            parts.append(head)
+            try:
+                parts.append(Syntax(inert(block.code).rstrip("\n") or " ", block.language or "text",
+                                    theme=code_style, line_numbers=True, word_wrap=True))
+            except Exception:  # noqa: BLE001 - unknown lexer or style: show the code plainly
+                parts.append(Text(inert(block.code)))
+        where = inert(request.executor or "no executor")
+        parts.append(Text.assemble(("Runs on: ", "bold"),
+                                   (where, "bold red" if "UNSANDBOXED" in where else "")))
+    elif request.kind == RequestKind.TOOL_CALL:
+        for call in request.tool_calls:
+            try:
+                args = json.dumps(json.loads(call.arguments or "{}"), indent=2, ensure_ascii=False)
+            except ValueError:
+                args = call.arguments
+            parts.append(Text.assemble((f"⚙ {inert(call.name)}", "bold"), "(", inert(args), ")"))
+    elif request.kind == RequestKind.MESSAGE:
+        lines = inert(request.content).split("\n")
+        preview = "\n".join(lines[:PREVIEW_LINES])
+        more = len(lines) - PREVIEW_LINES
+        parts.append(Text(preview or "(empty draft)", style="italic"))
+        if more > 0:
+            parts.append(Text(f"… {more} more line{'s' if more > 1 else ''} in {inert(request.agent)}'s pane",
+                              style="dim"))
+        for call in request.tool_calls:
+            parts.append(Text(f"⚙ then calls {inert(call.name)}({inert(call.arguments)})", style="bold"))
+    elif request.kind == RequestKind.SPEAKER:
+        parts.append(Text("Candidates: " + ", ".join(inert(c) for c in request.candidates)))
+    return Group(*parts) if parts else Text("")
+
+
+class RequestPanel(Vertical):
+    """Shows one pending request with its buttons, and the other pending requests as a queue."""
+
+    DEFAULT_CSS = """
+    RequestPanel { height: auto; max-height: 60%; border-top: thick $warning; background: $boost;
+                   padding: 0 1; display: none; }
+    RequestPanel.-shown { display: block; }
+    RequestPanel #request-title { text-style: bold; color: $warning; height: auto; }
+    RequestPanel #request-scroll { height: auto; max-height: 22; }
+    RequestPanel #request-body { height: auto; }
+    RequestPanel Horizontal { height: auto; }
+    RequestPanel Button { margin: 0 1 0 0; min-width: 8; }
+    RequestPanel #request-queue { color: $text-muted; }
+    RequestPanel #request-queue Button { background: $panel; }
+    """
+
+    def __init__(self, key_for: Callable[[str], str], id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.key_for = key_for
+        self.shown_id: str | None = None
+        self._queue_ids: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        """Title, scrollable body, controls, queue."""
+        yield Static(id="request-title")
+        with VerticalScroll(id="request-scroll"):
+            yield Static(id="request-body")
+        yield Horizontal(id="request-buttons")
+        yield Horizontal(id="request-queue")
+
+    def show(self, pending: list[DecisionRequested], current: DecisionRequested | None, code_style: str) -> None:
+        """Show `current` (one of `pending`), or hide when nothing is pending."""
+        self.set_class(current is not None, "-shown")
+        if current is None:
+            self.shown_id = None
+            return
+        request = current.request
+        n = len(pending)
+        pos = next((i for i, p in enumerate(pending) if p is current), 0) + 1
+        title = Text()
+        title.append(f"⏳ Waiting for you ({pos} of {n}) · {_KIND_LABEL.get(request.kind, request.kind.value)}"
+                     f" from {one_line(request.agent, 24)}: ")
+        title.append(inert(request.prompt) or "decide", "")
+        self.query_one("#request-title", Static).update(title)
+        if self.shown_id != request.id:
+            self.shown_id = request.id
+            self.query_one("#request-body", Static).update(request_body(request, code_style))
+            buttons = self.query_one("#request-buttons", Horizontal)
+            buttons.remove_children()
+            buttons.mount_all([
+                Button(Text(f"{label} [{self.key_for(bid)}]"), variant=variant, compact=True,
+                       action=f"screen.{bid}", id=f"btn-{bid}")
+                for bid, label, variant in controls_for(request)
+            ])
+        others = [p for p in pending if p is not current]
+        ids = [p.request.id for p in others]
+        if ids != self._queue_ids:
+            self._queue_ids = ids
+            queue = self.query_one("#request-queue", Horizontal)
+            queue.remove_children()
+            if others:
+                queue.mount(Static(Text(f"Queued ({len(others)}): "), classes="queue-label"))
+                queue.mount_all([
+                    Button(Text(f"{one_line(p.request.agent, 16)}: {_KIND_LABEL.get(p.request.kind, '?')}"),
+                           compact=True, action=f"screen.select_request('{p.request.id}')")
+                    for p in others
+                ])
