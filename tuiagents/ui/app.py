@@ -214,12 +214,9 @@ def _print_session(app: TuiAgentsApp) -> None:
         print(f"Session log: {path}")
 
 
-def run_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask") -> int:
-    """`tuiagents` / `tuiagents run`: open the app on `team` (asking for the task when there is none).
-
-    With no config, no model or no team, the app opens on a screen that says what to set.
-    Returns the exit code: 0 when the run ended normally, 1 when it failed.
-    """
+def build_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask",
+              **kw: Any) -> TuiAgentsApp:
+    """The app `run_app` runs: on `team` and `task`, or asking for the task, or explaining what to set."""
     options = UIOptions.from_config(config)
     problem: tuple[str, str] | None = None
     teams: list[TeamChoice] = []
@@ -238,7 +235,17 @@ def run_app(config: Any, config_path: Any, team: str | None, task: str | None, a
 
         return prepare_run(config, team_name, task_text, approve=approve)  # type: ignore[arg-type]
 
-    app = TuiAgentsApp(run_factory=factory, teams=teams, team=team, task=task, problem=problem, options=options)
+    return TuiAgentsApp(run_factory=factory, teams=teams, team=team, task=task, problem=problem, options=options,
+                        **kw)
+
+
+def run_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask") -> int:
+    """`tuiagents` / `tuiagents run`: open the app on `team` (asking for the task when there is none).
+
+    With no config, no model or no team, the app opens on a screen that says what to set.
+    Returns the exit code: 0 when the run ended normally, 1 when it failed.
+    """
+    app = build_app(config, config_path, team, task, approve)
     code = app.run()
     _print_session(app)
     return code if isinstance(code, int) else app.exit_code()

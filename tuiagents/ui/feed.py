@@ -212,6 +212,7 @@ class ConversationFeed:
         if entry is None or entry.struck:
             entry = MessageEntry(sender=m.sender)
             self._add(entry, self.pane(m.sender))
+        approval = [t for t in entry.tags if t.startswith("approved")]
         entry.content, entry.streaming, entry.notes, entry.struck = m.content, False, notes, False
         entry.markdown = m.origin in ("agent", "human")
         entry.human = False
@@ -225,7 +226,8 @@ class ConversationFeed:
         elif m.origin == "tool":
             entry.tags = [f"tool result → {m.recipient}" if m.recipient else "tool result"]
         else:
-            entry.tags = [f"→ {m.recipient}"] if m.recipient else []
+            entry.tags = ([f"→ {m.recipient}"] if m.recipient else []) + approval
+            entry.tone = "success" if approval else "muted"
         self.dirty.discard(entry)
         self._add(entry, self.timeline)
         self.changed(entry)

@@ -162,7 +162,7 @@ class RequestPanel(Vertical):
             buttons.remove_children()
             buttons.mount_all([
                 Button(Text(f"{label} [{self.key_for(bid)}]"), variant=variant, compact=True,
-                       action=f"screen.{bid}", id=f"btn-{bid}")
+                       action=f"screen.{bid}", classes=f"btn-{bid}")
                 for bid, label, variant in controls_for(request)
             ])
         others = [p for p in pending if p is not current]
