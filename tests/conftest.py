@@ -61,7 +61,8 @@ class ScriptedHuman:
 
     ``queue(kind, *answers)`` adds answers for one request kind, used in order. A request with
     no queued answer is answered with ``default`` (a Decision or callable); when that is None it
-    is stopped and listed in ``unanswered`` so the test can fail with a clear message.
+    is stopped and listed in ``unanswered`` so the test can fail with a clear message. An answer
+    callable that raises stops the run too, and the ``human`` fixture re-raises the error.
     """
 
     def __init__(self, default: Answer | None = None) -> None:
@@ -69,6 +70,7 @@ class ScriptedHuman:
         self.default = default
         self.seen: list[DecisionRequest] = []
         self.unanswered: list[DecisionRequest] = []
+        self.errors: list[Exception] = []  # raised by answer callables; the fixture fails on them
 
     def queue(self, kind: RequestKind, *answers: Answer) -> "ScriptedHuman":
         """Answer the next requests of `kind` with `answers`, in order."""
@@ -95,16 +97,23 @@ class ScriptedHuman:
             self.unanswered.append(request)
             event.resolve(Decision.stop(note="the scripted human had no answer"))
             return
-        decision = answer(request) if callable(answer) else answer
-        if inspect.isawaitable(decision):
-            decision = await decision
+        try:
+            decision = answer(request) if callable(answer) else answer
+            if inspect.isawaitable(decision):
+                decision = await decision
+        except Exception as exc:  # noqa: BLE001 - the bus would drop us and the run would hang
+            self.errors.append(exc)
+            decision = Decision.stop(note=f"the scripted human failed: {exc!r}")
         event.resolve(decision)
 
 
 @pytest.fixture
-def human() -> ScriptedHuman:
+def human() -> Iterator[ScriptedHuman]:
     """A scripted human supervisor; attach it with ``human.attach(run)``."""
-    return ScriptedHuman()
+    scripted = ScriptedHuman()
+    yield scripted
+    if scripted.errors:
+        raise scripted.errors[0]
 
 
 async def finish(run: Any, timeout: float = 20.0) -> Any:
