@@ -197,3 +197,16 @@ async def test_auto_reply_limit_of_an_llm_agent(server, make_config, run_to_end,
     result = await run_to_end(build_run(cfg, "pair", "t", approve="all", work_dir=tmp_path))
     assert result.stop_reason == "assistant reached its limit of 2 consecutive auto replies"
     assert len(server.requests_for("assistant")) == 2
+
+
+async def test_set_next_speaker_in_a_two_agent_chat(server, make_config, human, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=["part one", "part two", "TERMINATE"])])
+    run = asking(make_config(**pair(user={"default_auto_reply": "go on"}, max_turns=5)), "t", tmp_path, human)
+
+    def on_event(event):
+        if getattr(event, "message", None) is not None and event.message.content == "part one":
+            run.set_next_speaker("assistant")  # let it continue without the user's turn
+
+    run.bus.subscribe(on_event)
+    result = await run_to_end(run)
+    assert [m.content for m in result.chat_history] == ["t", "part one", "part two", "go on", "TERMINATE"]

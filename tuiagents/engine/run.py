@@ -217,7 +217,7 @@ class TeamRun:
         self._running.set()
 
     def set_next_speaker(self, name: str) -> None:
-        """Make `name` speak next (group chats), overriding the selection method once."""
+        """Make `name` speak next (group and two-agent chats), overriding the usual order once."""
         if name not in self.agents:
             raise ValueError(f"no agent named {name!r}; choose one of: {', '.join(self.agents)}")
         self.forced_next = (name, "picked by you")
