@@ -99,12 +99,12 @@ def llama_server(model_path: Path, *, port: int = 0, n_ctx: int = 4096,
         log.close()
 
 
-def local_config(config: "AppConfig | None", base_url: str) -> "AppConfig":
+def local_config(config: "AppConfig | None", base_url: str, max_tokens: int = 512) -> "AppConfig":
     """`config` with every agent's model pointed at the local server (a default pair if none)."""
     from tuiagents.config import parse_config
 
     entry = {"name": "local", "model": "local", "base_url": base_url, "price": [0.0, 0.0],
-             "timeout": 300, "max_retries": 0}
+             "timeout": 300, "max_retries": 0, "max_tokens": max_tokens}
     if config is None or not config.teams:
         return parse_config({
             "models": [entry], "llm": {"cache_seed": False},

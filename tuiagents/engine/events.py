@@ -208,6 +208,7 @@ class UsageRecorded(_Event):
     completion_tokens: int
     cost: float = 0.0
     cached: bool = False
+    estimated: bool = False  # the server reported no usage; the tokens are estimates
 
 
 class Notice(_Event):

@@ -251,7 +251,8 @@ class TeamRun:
         await self.emit(UsageRecorded(agent=agent, model=completion.model,
                                       prompt_tokens=completion.prompt_tokens,
                                       completion_tokens=completion.completion_tokens,
-                                      cost=completion.cost, cached=completion.cached))
+                                      cost=completion.cost, cached=completion.cached,
+                                      estimated=getattr(completion, "usage_estimated", False)))
 
     def check_stop(self) -> None:
         """Raise RunStop when someone asked the run to stop."""

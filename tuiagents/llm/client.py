@@ -35,6 +35,7 @@ from tuiagents.llm.streaming import (
     StreamProgress,
     call_maybe_async,
     parse_completion,
+    estimate_usage,
     read_stream,
 )
 from tuiagents.llm.usage import UsageRecord, UsageTracker
@@ -60,6 +61,7 @@ class Completion(BaseModel):
     cost: float = 0.0
     cached: bool = False
     finish_reason: str | None = None
+    usage_estimated: bool = False  # the server reported no usage; tokens are estimates
 
 
 class LLMClient:
@@ -145,7 +147,7 @@ class LLMClient:
             if isinstance(outcome, Reply):
                 if key is not None:
                     self._cache.put(key, outcome)  # type: ignore[union-attr]
-                return self._account(outcome, current, agent)
+                return self._account(estimate_usage(outcome, messages), current, agent)
             failure = outcome
             if position + 1 < len(chain):
                 nxt = chain[position + 1]
@@ -284,6 +286,7 @@ class LLMClient:
             cost=cost,
             cached=cached,
             finish_reason=reply.finish_reason,
+            usage_estimated=reply.usage_estimated,
         )
 
     def _client_for(self, current: ModelEntry) -> Any:

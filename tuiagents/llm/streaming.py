@@ -32,6 +32,25 @@ class Reply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str | None = None
+    usage_estimated: bool = False
+
+
+def estimate_usage(reply: Reply, messages: list[dict[str, Any]]) -> Reply:
+    """Fill in token counts a server did not report (llama.cpp streams carry none).
+
+    About four characters per token: rough, but budgets and the cost display keep working, and
+    `usage_estimated` tells the UI and the log that these are estimates.
+    """
+    if reply.prompt_tokens or reply.completion_tokens:
+        return reply
+    prompt_chars = sum(len(str(m.get("content") or "")) for m in messages)
+    completion_chars = len(reply.content) + sum(len(c.name) + len(c.arguments) for c in reply.tool_calls)
+    if not completion_chars:
+        return reply
+    reply.prompt_tokens = max(1, -(-prompt_chars // 4))
+    reply.completion_tokens = max(1, -(-completion_chars // 4))
+    reply.usage_estimated = True
+    return reply
 
 
 @dataclass
