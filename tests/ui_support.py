@@ -30,15 +30,17 @@ def fixed_clock(offset: float = 65.0) -> Callable[[], float]:
     return lambda: T0 + offset
 
 
-def pair_config(make_config: Callable[..., Any], *, code: str = "none", coder_mode: str | None = None) -> Any:
-    """A two-agent team: `coder` (an assistant on the scripted model) and `user` (a proxy)."""
+def pair_config(make_config: Callable[..., Any], *, code: str = "none", coder_mode: str | None = None,
+                max_turns: int = 3) -> Any:
+    """A two-agent team on the scripted model: `user` (a proxy that runs code when `code` says so)
+    and `coder` (an assistant). Both reply with the model, so the chat goes on for `max_turns`."""
     user: dict[str, Any] = {"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER",
-                            "code_execution": code}
+                            "code_execution": code, "model": "default"}
     coder: dict[str, Any] = {"name": "coder", "kind": "assistant", "model": "default"}
     if coder_mode:
         coder["human_input_mode"] = coder_mode
     return make_config(agents=[user, coder],
-                       teams=[{"name": "pair", "kind": "two_agent", "agents": ["user", "coder"], "max_turns": 3}],
+                       teams=[{"name": "pair", "kind": "two_agent", "agents": ["user", "coder"], "max_turns": max_turns}],
                        local_execution={"timeout": 20})
 
 
@@ -143,3 +145,8 @@ def code_request(agent: str, runner: str, code: str) -> list[Any]:
                                        DecisionKind.REPLY, DecisionKind.STOP])
     return [CodeProposed(agent=agent, blocks=[block], executor=executor, ts=T0),
             DecisionRequested(request=request, ts=T0)]
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers (a tool the UI tests load as "ui_support:add")."""
+    return a + b
