@@ -173,9 +173,9 @@ class CodeEntry(Entry):
         """Title line, the code, the output tail and the result line."""
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append(f"▌ {inert(self.language) or 'code'}", ctx.style("code-title"))
+        title.append(f"  {self.status}", ctx.style(self.tone))
         if self.executor:
             title.append(f"  on {inert(self.executor)}", ctx.style("muted"))
-        title.append(f"  {self.status}", ctx.style(self.tone))
         lexer = self.language if self.language not in ("", "text", "console") else "text"
         try:
             code: RenderableType = Syntax(inert(self.code).rstrip("\n") or " ", lexer, theme=ctx.code_style,

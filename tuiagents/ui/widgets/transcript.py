@@ -163,7 +163,7 @@ class Transcript(ScrollView, can_focus=True):
         style = self._style_cache.get(name)
         if style is None:
             try:
-                style = self.get_component_rich_style(f"transcript--{name}", partial=True)
+                style = self.get_component_rich_style(f"transcript--{name}")
             except KeyError:
                 style = Style()
             self._style_cache[name] = style
