@@ -16,7 +16,7 @@ from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static, TabbedContent, TabPane
 
-from tuiagents.engine.events import AgentInfo, DecisionRequested, Notice, RunStarted, RunStopped
+from tuiagents.engine.events import AgentInfo, DecisionRequested, Notice, RunStarted, RunStopped, TokenDelta
 from tuiagents.ui.bindings import COCKPIT_BINDINGS, all_bindings
 from tuiagents.ui.engine_messages import EngineBridge, EngineEvent
 from tuiagents.ui.feed import ConversationFeed
@@ -155,6 +155,14 @@ class CockpitScreen(CockpitActions, Screen[None]):
     def handle_event(self, event: Any) -> None:
         """Render one engine event (live or replayed): state, panes, timeline, chrome."""
         self.events_handled += 1
+        if isinstance(event, TokenDelta):  # the hot path: no chrome redraw unless the state changes
+            view = self.state.agents.get(event.agent)
+            before = view.state if view is not None else None
+            self.state.apply(event)
+            self.feed.apply(event)
+            if view is not None and view.state != before:
+                self.refresh_chrome()
+            return
         if isinstance(event, RunStarted):
             self._ensure_panes(event.agents)
         self.state.apply(event)

@@ -13,21 +13,23 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from itertools import accumulate
-from typing import Iterable
+from typing import Any, Iterable
 
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tuiagents.ui.entries import Entry, RenderContext
+from tuiagents.ui.entries import Entry, MessageEntry, RenderContext
+from tuiagents.ui.safe_text import inert
 
 
 class _Slot:
     """Render cache of one entry: strips for (width, version, look)."""
 
-    __slots__ = ("strips", "width", "version", "look", "height", "hwidth")
+    __slots__ = ("strips", "width", "version", "look", "height", "hwidth", "stream")
 
     def __init__(self) -> None:
         self.strips: list[Strip] | None = None
@@ -36,6 +38,7 @@ class _Slot:
         self.look = -1
         self.height = 0
         self.hwidth = -1  # width at which `height` was computed
+        self.stream: Any = None  # streaming message: (width, look, chars done, header strips, line strips)
 
 
 class Transcript(ScrollView, can_focus=True):
@@ -209,20 +212,47 @@ class Transcript(ScrollView, can_focus=True):
         if slot.strips is not None and slot.width == width and slot.version == entry.version \
                 and slot.look == self._look:
             return slot.strips
-        console = self.app.console
-        options = console.options.update(width=width, max_width=width, highlight=False, markup=False)
         base = self.rich_style
         try:
-            lines = console.render_lines(entry.renderable(self._render_context()), options, style=base, pad=True)
+            if isinstance(entry, MessageEntry) and entry.streaming:
+                strips = self._render_stream(entry, slot, width)
+            else:
+                strips = self._lines(entry.renderable(self._render_context()), width)
         except Exception as exc:  # noqa: BLE001 - a bad entry must never break the screen
-            lines = [[Segment(f"(cannot show this entry: {type(exc).__name__})", base)]]
-        strips = [Strip(line, width) for line in lines] or [Strip.blank(width, base)]
+            strips = [Strip([Segment(f"(cannot show this entry: {type(exc).__name__})", base)], width)]
+        strips = strips or [Strip.blank(width, base)]
         self.renders += 1
         slot.strips, slot.width, slot.version, slot.look = strips, width, entry.version, self._look
         if slot.height != len(strips) or slot.hwidth != width:
             slot.height, slot.hwidth = len(strips), width
             self._offsets_dirty = True
         return strips
+
+    def _lines(self, renderable: Any, width: int) -> list[Strip]:
+        console = self.app.console
+        options = console.options.update(width=width, max_width=width, highlight=False, markup=False)
+        return [Strip(line, width) for line in console.render_lines(renderable, options, style=self.rich_style,
+                                                                      pad=True)]
+
+    def _render_stream(self, entry: MessageEntry, slot: _Slot, width: int) -> list[Strip]:
+        """A growing message: completed lines are rendered once and kept; only the last line is redone.
+
+        Plain text wraps line by line, so appending strips for new lines gives exactly what rendering
+        the whole text would, at a cost proportional to what arrived since the last flush.
+        """
+        ctx = self._render_context()
+        content = entry.content
+        done = content.rfind("\n") + 1
+        cache = slot.stream
+        if cache is None or cache[0] != width or cache[1] != self._look or done < cache[2]:
+            cache = (width, self._look, 0, self._lines(entry.header(ctx), width), [])
+        if done > cache[2]:
+            fresh = "\n".join(line.rstrip("\r") for line in content[cache[2]:done - 1].split("\n"))
+            cache = (width, self._look, done, cache[3], cache[4] + self._lines(Text(inert(fresh)), width))
+        slot.stream = cache
+        tail = Text(inert(content[done:]))
+        tail.append("▍", ctx.style("cursor"))
+        return [*cache[3], *cache[4], *self._lines(tail, width), Strip.blank(width, self.rich_style)]
 
     def _measure(self, top: int, height: int, width: int) -> bool:
         """Render the entries overlapping rows [top, top+height); True if any height changed."""
