@@ -21,7 +21,7 @@ COCKPIT_BINDINGS: list[Binding] = [
                     "(code: always allow this agent and language)"),
     Binding("e", "edit", "Edit", id="edit", tooltip="Edit the draft (or the code, then run it)"),
     Binding("r", "reject", "Reject", id="reject", tooltip="Reject the draft with feedback for the agent"),
-    Binding("y,enter", "run_code", "Run code", id="run_code", show=False, tooltip="Run the proposed code"),
+    Binding("y,enter", "run_code", "Run code", id="run_code", key_display="y", tooltip="Run the proposed code"),
     Binding("x", "skip", "Skip", id="skip", tooltip="Do not run the code or tool; the agent is told"),
     Binding("w", "reply", "Reply", id="reply", tooltip="Write the reply yourself"),
     Binding("i", "inject", "Inject", id="inject", tooltip="Send a message to an agent or to all"),

@@ -150,7 +150,11 @@ class CockpitScreen(CockpitActions, Screen[None]):
     # -- events ---------------------------------------------------------------------------------
     @on(EngineEvent)
     def _on_engine_event(self, message: EngineEvent) -> None:
-        self.handle_event(message.event)
+        try:
+            self.handle_event(message.event)
+        except Exception as exc:  # noqa: BLE001 - one event that cannot be shown must not end the app
+            self.log.error(f"cannot show {type(message.event).__name__}: {exc!r}")
+            self.notify(f"Could not show a {type(message.event).__name__} event: {exc}", severity="error")
 
     def handle_event(self, event: Any) -> None:
         """Render one engine event (live or replayed): state, panes, timeline, chrome."""
