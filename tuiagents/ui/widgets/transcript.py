@@ -294,7 +294,7 @@ class Transcript(ScrollView, can_focus=True):
         try:
             self.virtual_size = Size(width, total)
             if follow:
-                self.scroll_to(y=max(0, total - view), animate=False, immediate=True)
+                self.scroll_to(y=max(0, total - view), animate=False, immediate=True, force=True)
         finally:
             self._layout_pending = False
         self.refresh()
