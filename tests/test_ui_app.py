@@ -231,3 +231,20 @@ async def test_tool_call_request_shows_the_call(server, make_config, tmp_path):
         assert "⚙ add" in screen_text(app) and "Run tool [a]" in screen_text(app)
         await pilot.press("a")
         await wait_until(pilot, lambda: "↳ add: 5" in app.cockpit.timeline.text(), what="tool result")
+
+
+async def test_pending_requests_queue_visibly_and_can_be_picked():
+    from ui_support import code_request, conversation, fixed_clock, message_request
+
+    events = conversation(["user", "planner", "coder"]) + message_request("planner", "My draft.") + \
+        code_request("coder", "user", "print(1)")
+    app = TuiAgentsApp(events=events, options=UIOptions(bell=False), clock=fixed_clock())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "Waiting for you (1 of 2)" in screen_text(app), what="queue")
+        shown = screen_text(app)
+        assert "message from planner" in shown and "Queued (1):" in shown and "coder: code" in shown
+        assert "⏳ 2 waiting for you" in shown
+        await pilot.click("#request-queue Button")
+        await wait_until(pilot, lambda: "Waiting for you (2 of 2) · code from coder" in screen_text(app),
+                         what="picked request")
+        assert "planner: message" in screen_text(app)

@@ -163,3 +163,20 @@ def test_keymap_check():
             "run_code", "skip", "cancel_execution", "toggle_timeline", "help", "edit_review"} <= known_ids()
     assert check_keymap({"approve": "ctrl+y"}) == []
     assert "not a binding id" in check_keymap({"aprove": "x"})[0]
+
+
+async def test_transcript_keeps_memory_flat_on_long_scrolls():
+    app = _One()
+    async with app.run_test(size=(100, 30)) as pilot:
+        t = app.query_one(Transcript)
+        t.MAX_CACHED = 50
+        for i in range(400):
+            t.add(MessageEntry(sender="a", content=f"message {i}"))
+        await pilot.pause()
+        for _ in range(40):
+            t.scroll_relative(y=-t.size.height, animate=False)
+            await pilot.pause()
+        assert sum(1 for slot in t._slots if slot.strips is not None) <= 50
+        t.scroll_end(animate=False)
+        await pilot.pause()
+        assert "message 399" in "\n".join(t.render_line(y).text for y in range(t.size.height))

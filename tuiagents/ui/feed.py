@@ -204,7 +204,8 @@ class ConversationFeed:
                     entry.tags, entry.tone = [f"→ {target}", "delivered"], "success"
                     self.changed(entry)
                     return
-            entry = MessageEntry(sender=HUMAN, content=m.content, human=True, tags=[f"→ {target}"], notes=notes)
+            entry = MessageEntry(sender=HUMAN, content=m.content, human=True, tags=[f"→ {target}", "delivered"],
+                                 notes=notes, tone="success")
             panes = list(self._panes().values()) if target == "all" else [self.pane(target)]
             self._add(entry, *panes, self.timeline)
             return

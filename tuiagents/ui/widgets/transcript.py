@@ -12,6 +12,7 @@ It follows the end of the conversation while scrolled to the bottom and stays pu
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import OrderedDict
 from itertools import accumulate
 from typing import Any, Iterable
 
@@ -70,6 +71,8 @@ class Transcript(ScrollView, can_focus=True):
     Transcript > .transcript--agent-5 { color: $error; text-style: bold; }
     """
 
+    MAX_CACHED = 1500  # entries whose rendered lines are kept
+
     def __init__(self, *, code_style: str = "monokai", agent_slots: dict[str, int] | None = None,
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -86,6 +89,7 @@ class Transcript(ScrollView, can_focus=True):
         self._agent_slots = agent_slots if agent_slots is not None else {}
         self._style_cache: dict[str, Style] = {}
         self.renders = 0  # entries rendered to strips (for benchmarks and tests)
+        self._cached: OrderedDict[int, None] = OrderedDict()  # entries holding strips, oldest first
 
     # -- public API ---------------------------------------------------------------------------
     @property
@@ -136,6 +140,7 @@ class Transcript(ScrollView, can_focus=True):
         """Remove every entry."""
         self._entries.clear()
         self._slots.clear()
+        self._cached.clear()
         self._index.clear()
         self._offsets = [0]
         self._offsets_dirty = False
@@ -223,6 +228,12 @@ class Transcript(ScrollView, can_focus=True):
         strips = strips or [Strip.blank(width, base)]
         self.renders += 1
         slot.strips, slot.width, slot.version, slot.look = strips, width, entry.version, self._look
+        self._cached[i] = None
+        self._cached.move_to_end(i)
+        while len(self._cached) > self.MAX_CACHED:  # long scrolls: keep memory flat
+            old, _ = self._cached.popitem(last=False)
+            if old < len(self._slots):
+                self._slots[old].strips = None  # its exact height stays; only the lines go
         if slot.height != len(strips) or slot.hwidth != width:
             slot.height, slot.hwidth = len(strips), width
             self._offsets_dirty = True
