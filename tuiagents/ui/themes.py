@@ -9,6 +9,7 @@ folder; files in `<user config dir>/themes/` are loaded too, so users can add th
 from __future__ import annotations
 
 import dataclasses
+import sys
 import tomllib
 from pathlib import Path
 
@@ -22,9 +23,11 @@ _FIELDS = {f.name for f in dataclasses.fields(Theme)}
 
 
 def theme_dirs() -> list[Path]:
-    """Where theme files are looked for: the project's `themes/`, then the user's."""
+    """Where theme files are looked for: the project's `themes/` (a checkout or editable install,
+    else `<prefix>/share/tuiagents/themes` of an installed wheel), then the user's."""
     project = Path(__file__).resolve().parents[2] / "themes"
-    return [project, user_config_path() / "themes"]
+    installed = Path(sys.prefix) / "share" / "tuiagents" / "themes"
+    return [project if project.is_dir() else installed, user_config_path() / "themes"]
 
 
 def load_theme_file(path: Path) -> Theme:

@@ -79,7 +79,9 @@ class EditScreen(ModalScreen[str | None]):
     def on_mount(self) -> None:
         """Focus the editor."""
         self._set_reviewing(False)
-        self.query_one(TextArea).focus()
+        area = self.query_one(TextArea)
+        area.move_cursor(area.document.end)  # most edits add to the end of the draft
+        area.focus()
 
     @property
     def text(self) -> str:
