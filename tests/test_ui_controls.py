@@ -252,3 +252,25 @@ async def test_q_does_not_drop_a_running_run(server, make_config, tmp_path):
         await pilot.press("q")
         await wait_until(pilot, lambda: not app.is_running, what="exit")
     assert app.return_code == 0
+
+
+async def test_edit_in_external_editor(server, make_config, tmp_path, monkeypatch):
+    import contextlib
+
+    editor = tmp_path / "fake-editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "Edited outside.\\n" > "$1"\n')
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    monkeypatch.delenv("VISUAL", raising=False)
+    server.load([Rule(agent="coder", reply="Inside."), Rule(agent="user", reply="ok")])
+    app = make_app(pair_config(make_config), "pair", "Answer", tmp_path)
+    monkeypatch.setattr(app, "suspend", contextlib.nullcontext)  # the headless driver cannot suspend
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, EditScreen), what="editor")
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: app.screen.query_one(TextArea).text == "Edited outside.\n", what="file read back")
+        await pilot.press("ctrl+s", "ctrl+s")
+        await wait_until(pilot, lambda: delivered(app, "coder"), what="delivery")
+        assert delivered(app, "coder")[0].content == "Edited outside.\n" and delivered(app, "coder")[0].human_edited
