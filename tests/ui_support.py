@@ -114,13 +114,14 @@ def conversation(names: list[str], kind: str = "group_chat") -> list[Any]:
         "Agreed; wrapping up.",
     ]
     for i, name in enumerate(names[1:], 1):
+        ts = T0 + 10 * i
         events.append(SpeakerSelected(agent=name, method="auto", round=i, ts=ts))
         events.append(TurnStarted(agent=name, round=i, ts=ts))
         body = bodies[(i - 1) % len(bodies)]
-        events.append(MessageDrafted(agent=name, content=body, ts=ts))
+        events.append(MessageDrafted(agent=name, content=body, ts=ts + 3))
         events.append(UsageRecorded(agent=name, model="gpt-4o-mini", prompt_tokens=100 * i, completion_tokens=20 * i,
-                                    cost=0.0001 * i, ts=ts))
-        events.append(MessageDelivered(message=Message(sender=name, content=body), round=i, ts=ts))
+                                    cost=0.0001 * i, ts=ts + 3))
+        events.append(MessageDelivered(message=Message(sender=name, content=body), round=i, ts=ts + 5))
     return events
 
 
@@ -130,8 +131,8 @@ def message_request(agent: str, content: str) -> list[Any]:
                               prompt=f"Deliver {agent}'s message?",
                               allowed=[DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.REJECT,
                                        DecisionKind.INJECT, DecisionKind.STOP])
-    return [TurnStarted(agent=agent, round=9, ts=T0), MessageDrafted(agent=agent, content=content, ts=T0),
-            DecisionRequested(request=request, ts=T0)]
+    return [TurnStarted(agent=agent, round=9, ts=T0 + 65), MessageDrafted(agent=agent, content=content, ts=T0 + 65),
+            DecisionRequested(request=request, ts=T0 + 65)]
 
 
 def code_request(agent: str, runner: str, code: str) -> list[Any]:
@@ -143,8 +144,8 @@ def code_request(agent: str, runner: str, code: str) -> list[Any]:
                               prompt=f"Run {agent}'s code in the Docker sandbox as {runner}?",
                               allowed=[DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.SKIP,
                                        DecisionKind.REPLY, DecisionKind.STOP])
-    return [CodeProposed(agent=agent, blocks=[block], executor=executor, ts=T0),
-            DecisionRequested(request=request, ts=T0)]
+    return [CodeProposed(agent=agent, blocks=[block], executor=executor, ts=T0 + 65),
+            DecisionRequested(request=request, ts=T0 + 65)]
 
 
 def add(a: int, b: int) -> int:

@@ -66,6 +66,7 @@ class CockpitState:
     pending: list[DecisionRequested] = field(default_factory=list)
     paused: bool = False
     stop_requested: bool = False
+    last_ts: float = 0.0  # time of the latest event (the "now" of a replay)
     other_tokens: int = 0  # calls not made by a team agent (e.g. the speaker selector)
     other_cost: float = 0.0
 
@@ -113,6 +114,7 @@ class CockpitState:
 
     def apply(self, event: Any) -> None:
         """Update the state with one engine event (unknown events are ignored)."""
+        self.last_ts = max(self.last_ts, getattr(event, "ts", 0.0) or 0.0)
         if isinstance(event, RunStarted):
             self.team, self.team_kind, self.task, self.run_id = (
                 event.team, event.team_kind, event.task, event.run_id)

@@ -186,12 +186,16 @@ class CockpitScreen(CockpitActions, Screen[None]):
         for event in events:
             self.handle_event(event)
 
+    def now(self) -> float:
+        """The time the status bar counts to: the clock when live, the latest event in a replay."""
+        return self.state.last_ts if self.replay else self.clock()
+
     def _flush_stream(self) -> None:
         self.feed.flush()
 
     def _tick(self) -> None:
         if not self.state.stopped:
-            self.query_one(StatusBar).show(self.state, self.clock())
+            self.query_one(StatusBar).show(self.state, self.now())
 
     # -- the current request ----------------------------------------------------------------------
     def pending(self) -> list[DecisionRequested]:
@@ -227,7 +231,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
                     tabbed.get_tab(f"tab-{i}").label = self._badge(name)
                 except Exception:  # noqa: BLE001 - tabs not composed yet
                     pass
-        self.query_one(StatusBar).show(self.state, self.clock())
+        self.query_one(StatusBar).show(self.state, self.now())
         current = self.current_request()
         self.query_one(RequestPanel).show(self.pending(), current, self.code_style)
         new_id = current.request.id if current else None
