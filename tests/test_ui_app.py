@@ -4,6 +4,15 @@ tabs, timeline, streaming, human input, inert text, bad input and a too-small te
 from __future__ import annotations
 
 from textual.widgets import TabbedContent, TextArea
+from ui_support import (
+    SIZE,
+    group_config,
+    make_app,
+    pair_config,
+    screen_text,
+    wait_until,
+    waiting,
+)
 
 from tuiagents.engine.decisions import RequestKind
 from tuiagents.testing import Fault, Rule
@@ -13,7 +22,6 @@ from tuiagents.ui.screens.help_screen import HelpScreen
 from tuiagents.ui.screens.prompt_screens import TextPromptScreen
 from tuiagents.ui.screens.start_screens import ProblemScreen, TaskScreen
 from tuiagents.ui.settings import UIOptions
-from ui_support import SIZE, group_config, make_app, pair_config, screen_text, wait_until, waiting
 
 
 async def test_no_task_asks_for_one_then_starts(server, make_config, tmp_path):

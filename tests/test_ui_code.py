@@ -10,11 +10,11 @@ import os
 
 import pytest
 from textual.widgets import TextArea
+from ui_support import SIZE, make_app, pair_config, screen_text, wait_until, waiting
 
 from tuiagents.engine.decisions import RequestKind
 from tuiagents.testing import Rule
 from tuiagents.ui.screens.edit_screen import EditScreen
-from ui_support import SIZE, make_app, pair_config, screen_text, wait_until, waiting
 
 CODE = "Run this:\n\n```python\nprint(6 * 7)\n```"
 

@@ -7,13 +7,21 @@ the requests the server received) and what the screen shows.
 from __future__ import annotations
 
 from textual.widgets import Input, OptionList, RadioButton, TextArea
+from ui_support import (
+    SIZE,
+    group_config,
+    make_app,
+    pair_config,
+    screen_text,
+    wait_until,
+    waiting,
+)
 
 from tuiagents.engine.decisions import RequestKind
 from tuiagents.testing import Rule
 from tuiagents.ui.screens.edit_screen import EditScreen
 from tuiagents.ui.screens.inject_screen import InjectScreen
 from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
-from ui_support import SIZE, group_config, make_app, pair_config, screen_text, wait_until, waiting
 
 
 def delivered(app, sender=None):

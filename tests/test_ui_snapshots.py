@@ -7,11 +7,23 @@ look at the SVGs in ``tests/__snapshots__/test_ui_snapshots/``.
 from __future__ import annotations
 
 import pytest
+from ui_support import (
+    SIZE,
+    T0,
+    code_request,
+    conversation,
+    fixed_clock,
+    message_request,
+)
 
-from tuiagents.engine.events import ExecutionOutput, ExecutionStarted, RunStopped, StopKind
+from tuiagents.engine.events import (
+    ExecutionOutput,
+    ExecutionStarted,
+    RunStopped,
+    StopKind,
+)
 from tuiagents.ui.app import TuiAgentsApp
 from tuiagents.ui.settings import UIOptions
-from ui_support import SIZE, T0, code_request, conversation, fixed_clock, message_request
 
 FIVE = ["user", "planner", "coder", "critic", "writer"]
 CODE = "from statistics import mean\n\ntemps = {'Lisbon': [19, 21, 22], 'Oslo': [4, 6, 5]}\n" \

@@ -6,9 +6,16 @@ from pathlib import Path
 
 import pytest
 from textual.app import App
+from ui_support import T0, conversation
 
 from tuiagents.engine.events import (
-    ExecutionFinished, MessageDelivered, RunStopped, StopKind, TokenDelta, TurnStarted, UsageRecorded,
+    ExecutionFinished,
+    MessageDelivered,
+    RunStopped,
+    StopKind,
+    TokenDelta,
+    TurnStarted,
+    UsageRecorded,
 )
 from tuiagents.engine.messages import Message
 from tuiagents.ui.bindings import check_keymap, known_ids
@@ -19,7 +26,6 @@ from tuiagents.ui.state import CockpitState
 from tuiagents.ui.themes import BUILTIN_THEMES, load_theme_file, load_themes
 from tuiagents.ui.widgets.status_bar import status_text
 from tuiagents.ui.widgets.transcript import Transcript
-from ui_support import T0, conversation
 
 
 # -- inert text ------------------------------------------------------------------------------------

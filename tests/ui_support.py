@@ -7,15 +7,28 @@ server; `synthetic_*` builds event sequences for snapshots, which must not depen
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from tuiagents.engine.decisions import CodeSnippet, DecisionKind, DecisionRequest, RequestKind
+from tuiagents.engine.decisions import (
+    CodeSnippet,
+    DecisionKind,
+    DecisionRequest,
+    RequestKind,
+)
 from tuiagents.engine.events import (
-    AgentInfo, CodeProposed, DecisionRequested, MessageDelivered, MessageDrafted, RunStarted, SpeakerSelected,
-    TurnStarted, UsageRecorded,
+    AgentInfo,
+    CodeProposed,
+    DecisionRequested,
+    MessageDelivered,
+    MessageDrafted,
+    RunStarted,
+    SpeakerSelected,
+    TurnStarted,
+    UsageRecorded,
 )
 from tuiagents.engine.messages import Message
 from tuiagents.ui.app import TuiAgentsApp

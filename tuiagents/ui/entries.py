@@ -11,8 +11,8 @@ nothing until it is scrolled into view. Every piece of untrusted text goes throu
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown

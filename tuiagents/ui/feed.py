@@ -9,13 +9,27 @@ the stream and is rendered once, in full, as Markdown.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import (
-    CodeProposed, DecisionRecorded, DecisionRequested, ExecutionFinished, ExecutionOutput, ExecutionStarted,
-    MessageDelivered, MessageDrafted, Notice, RunStarted, RunStopped, SpeakerSelected, TokenDelta,
-    ToolCallFinished, ToolCallStarted, TurnStarted,
+    CodeProposed,
+    DecisionRecorded,
+    DecisionRequested,
+    ExecutionFinished,
+    ExecutionOutput,
+    ExecutionStarted,
+    MessageDelivered,
+    MessageDrafted,
+    Notice,
+    RunStarted,
+    RunStopped,
+    SpeakerSelected,
+    TokenDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnStarted,
 )
 from tuiagents.ui.entries import CodeEntry, Entry, MessageEntry, NoticeEntry
 from tuiagents.ui.safe_text import one_line
@@ -97,7 +111,7 @@ class ConversationFeed:
         return entry
 
     # -- the entry point ------------------------------------------------------------------------
-    def apply(self, event: Any) -> None:  # noqa: C901 - one dispatch over the event types
+    def apply(self, event: Any) -> None:
         """Show one event."""
         if isinstance(event, TokenDelta):
             entry = self.live.get(event.agent)

@@ -23,7 +23,7 @@ class UIOptions:
     theme_dirs: list[Path] | None = None  # None: the project's and the user's theme folders
 
     @classmethod
-    def from_config(cls, config: Any | None) -> "UIOptions":
+    def from_config(cls, config: Any | None) -> UIOptions:
         """Options from an `AppConfig` (None: defaults)."""
         if config is None:
             return cls()

@@ -12,9 +12,21 @@ from typing import Any
 
 from tuiagents.engine.decisions import DecisionKind
 from tuiagents.engine.events import (
-    AgentInfo, DecisionRecorded, DecisionRequested, ExecutionFinished, ExecutionStarted, MessageDelivered,
-    MessageDrafted, RunStarted, RunStopped, SpeakerSelected, TokenDelta, ToolCallFinished, ToolCallStarted,
-    TurnStarted, UsageRecorded,
+    AgentInfo,
+    DecisionRecorded,
+    DecisionRequested,
+    ExecutionFinished,
+    ExecutionStarted,
+    MessageDelivered,
+    MessageDrafted,
+    RunStarted,
+    RunStopped,
+    SpeakerSelected,
+    TokenDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnStarted,
+    UsageRecorded,
 )
 
 IDLE, THINKING, STREAMING, WAITING, RUNNING_CODE, RUNNING_TOOL, DONE = (

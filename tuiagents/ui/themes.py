@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import tomllib
 from pathlib import Path
 
+import tomllib
 from textual.theme import Theme
 
 from tuiagents.paths import user_config_path

@@ -6,23 +6,37 @@ single entry point that replay also uses.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.containers import Container, Horizontal
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static, TabbedContent, TabPane
 
-from tuiagents.engine.events import AgentInfo, DecisionRequested, Notice, RunStarted, RunStopped, TokenDelta
+from tuiagents.engine.events import (
+    AgentInfo,
+    DecisionRequested,
+    Notice,
+    RunStarted,
+    RunStopped,
+    TokenDelta,
+)
 from tuiagents.ui.bindings import COCKPIT_BINDINGS, all_bindings
 from tuiagents.ui.engine_messages import EngineBridge, EngineEvent
 from tuiagents.ui.feed import ConversationFeed
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.screens.cockpit_actions import CockpitActions
-from tuiagents.ui.state import STATE_GLYPH, WAITING, AgentView, CockpitState
+from tuiagents.ui.state import (
+    RUNNING_CODE,
+    STATE_GLYPH,
+    WAITING,
+    AgentView,
+    CockpitState,
+)
 from tuiagents.ui.widgets.agent_pane import AgentPane
 from tuiagents.ui.widgets.request_panel import RequestPanel
 from tuiagents.ui.widgets.status_bar import StatusBar
@@ -63,6 +77,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         self._chrome_pending = False
         self._shown_request: str | None = None
         self._pane_root: Any = None
+        self._binding_signature: tuple = ()
         infos = list(agents or [])
         if run is not None:
             infos = infos or [a.info for a in run.agents.values()]
@@ -239,8 +254,11 @@ class CockpitScreen(CockpitActions, Screen[None]):
             self._shown_request = new_id
             if current is not None:
                 self._reveal(current.request.agent)
-            self.refresh_bindings()
-        elif current is None:
+        # the footer shows only the controls that apply: refresh it when what they depend on changes
+        signature = (new_id, self.state.stopped, self.state.is_group,
+                     any(a.state == RUNNING_CODE for a in self.state.agents.values()))
+        if signature != self._binding_signature:
+            self._binding_signature = signature
             self.refresh_bindings()
 
     def _reveal(self, agent: str) -> None:
@@ -249,38 +267,6 @@ class CockpitScreen(CockpitActions, Screen[None]):
         names = list(self.panes)
         if tabs and agent in names:
             tabs.first(TabbedContent).active = f"tab-{names.index(agent)}"
-
-    # -- views and focus ------------------------------------------------------------------------
-    def action_toggle_timeline(self) -> None:
-        """Switch between the agent panes and the merged timeline."""
-        switcher = self.query_one("#views", ContentSwitcher)
-        switcher.current = "timeline" if switcher.current == "panes-host" else "panes-host"
-        if switcher.current == "timeline":
-            self.timeline.focus()
-
-    def focused_agent(self) -> str | None:
-        """The agent whose pane has focus, if any."""
-        for name, pane in self.panes.items():
-            if self.focused is not None and (self.focused is pane.transcript or pane in self.focused.ancestors):
-                return name
-        return None
-
-    def _focus_pane(self, step: int) -> None:
-        names = list(self.panes)
-        if not names:
-            return
-        current = self.focused_agent()
-        i = (names.index(current) + step) % len(names) if current in names else 0
-        self._reveal(names[i])
-        self.panes[names[i]].transcript.focus()
-
-    def action_focus_next_pane(self) -> None:
-        """Focus the next agent's pane."""
-        self._focus_pane(1)
-
-    def action_focus_previous_pane(self) -> None:
-        """Focus the previous agent's pane."""
-        self._focus_pane(-1)
 
     # -- terminal size ------------------------------------------------------------------------------
     def on_resize(self) -> None:

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tuiagents.engine.decisions import ApprovalRule, Decision, DecisionKind, RequestKind, Scope
+from tuiagents.engine.decisions import (
+    ApprovalRule,
+    Decision,
+    DecisionKind,
+    RequestKind,
+    Scope,
+)
 from tuiagents.engine.events import DecisionRequested
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.screens.edit_screen import EditScreen
@@ -60,7 +66,7 @@ class CockpitActions:
     """Mixin of the cockpit's actions; needs `run`, `state`, `feed` and `current_request()`."""
 
     # -- what applies now -------------------------------------------------------------------------
-    def check_action(self: "CockpitScreen", action: str, parameters: tuple[object, ...]) -> bool | None:
+    def check_action(self: CockpitScreen, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide controls that do not apply to the run or the current request."""
         live = self.run is not None and not self.state.stopped
         if action in _NEEDS_REQUEST:
@@ -85,12 +91,12 @@ class CockpitActions:
             return live and any(a.state == RUNNING_CODE for a in self.state.agents.values())
         return True
 
-    def command_entries(self: "CockpitScreen") -> list[tuple[str, str, str]]:
+    def command_entries(self: CockpitScreen) -> list[tuple[str, str, str]]:
         """Palette entries (action, title, help) for the controls that apply now."""
         return [(a, t, h) for a, t, h in PALETTE if self.check_action(a, ()) is True]
 
     # -- answering --------------------------------------------------------------------------------
-    def _answer(self: "CockpitScreen", event: DecisionRequested | None, decision: Decision) -> bool:
+    def _answer(self: CockpitScreen, event: DecisionRequested | None, decision: Decision) -> bool:
         if event is None:
             self.notify("Nothing is waiting for you right now.", severity="warning")
             return False
@@ -104,15 +110,15 @@ class CockpitActions:
         self.refresh_chrome()
         return True
 
-    def action_approve(self: "CockpitScreen") -> None:
+    def action_approve(self: CockpitScreen) -> None:
         """Approve the current request as it is."""
         self._answer(self.current_request(), Decision.approve())
 
-    def action_run_code(self: "CockpitScreen") -> None:
+    def action_run_code(self: CockpitScreen) -> None:
         """Run the proposed code."""
         self._answer(self.current_request(), Decision.approve())
 
-    def action_approve_session(self: "CockpitScreen") -> None:
+    def action_approve_session(self: CockpitScreen) -> None:
         """Approve for the session; for code: always allow this agent and language."""
         current = self.current_request()
         if current is None:
@@ -125,11 +131,11 @@ class CockpitActions:
         else:
             self._answer(current, Decision.approve(scope=Scope.SESSION))
 
-    def action_skip(self: "CockpitScreen") -> None:
+    def action_skip(self: CockpitScreen) -> None:
         """Do not run the code or tool."""
         self._answer(self.current_request(), Decision.skip())
 
-    def action_edit(self: "CockpitScreen") -> None:
+    def action_edit(self: CockpitScreen) -> None:
         """Edit the draft (or the code, then run it); the diff is shown before sending."""
         current = self.current_request()
         if current is None:
@@ -144,7 +150,7 @@ class CockpitActions:
                                 send_label="Send edited message")
         self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.edit(text)))
 
-    def action_reject(self: "CockpitScreen") -> None:
+    def action_reject(self: CockpitScreen) -> None:
         """Reject the draft; your feedback goes back to the agent, which tries again."""
         current = self.current_request()
         if current is None:
@@ -155,7 +161,7 @@ class CockpitActions:
                                   send_label="Reject with feedback")
         self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reject(text)))
 
-    def action_reply(self: "CockpitScreen") -> None:
+    def action_reply(self: CockpitScreen) -> None:
         """Write the reply yourself."""
         current = self.current_request()
         if current is None:
@@ -166,7 +172,7 @@ class CockpitActions:
         self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reply(text)))
 
     # -- controls at any time ------------------------------------------------------------------
-    def action_inject(self: "CockpitScreen") -> None:
+    def action_inject(self: CockpitScreen) -> None:
         """Send your message to an agent or to all, queued for the next turn or now."""
         if self.run is None:
             return
@@ -177,7 +183,7 @@ class CockpitActions:
         self.app.push_screen(InjectScreen(list(self.state.agents), target=self.focused_agent() or "all", hint=hint + "."),
                              lambda result: result is not None and self._inject(result, current))
 
-    def _inject(self: "CockpitScreen", result: InjectRequest, current: DecisionRequested | None) -> None:
+    def _inject(self: CockpitScreen, result: InjectRequest, current: DecisionRequested | None) -> None:
         if self.run is None or self.state.stopped:
             return self.notify("The run has stopped; nothing can be injected.", severity="warning")
         if (result.now and current is not None and current.future is not None and not current.future.done()
@@ -192,7 +198,7 @@ class CockpitActions:
         self.feed.local_inject(result.text, result.target, result.now)
         self.notify(f"Message for {result.target} {'delivered now' if result.now else 'queued for the next turn'}.")
 
-    def action_next_speaker(self: "CockpitScreen") -> None:
+    def action_next_speaker(self: CockpitScreen) -> None:
         """Choose who speaks next (answers a speaker request, or overrides the next selection)."""
         current = self.current_request()
         if current is not None and current.request.kind == RequestKind.SPEAKER:
@@ -207,7 +213,7 @@ class CockpitActions:
                                         hint="Overrides the selection method for the next round."),
                              self._set_next_speaker)
 
-    def _set_next_speaker(self: "CockpitScreen", name: str | None) -> None:
+    def _set_next_speaker(self: CockpitScreen, name: str | None) -> None:
         if name is None or self.run is None:
             return
         try:
@@ -217,7 +223,7 @@ class CockpitActions:
         self.state.next_speaker, self.state.next_note = name, "your pick"
         self.refresh_chrome()
 
-    def action_pause(self: "CockpitScreen") -> None:
+    def action_pause(self: CockpitScreen) -> None:
         """Pause before the next turn, or resume."""
         if self.run is None:
             return
@@ -229,7 +235,7 @@ class CockpitActions:
         self.notify("Paused: the run holds before its next turn (p resumes)." if self.state.paused else "Resumed.")
         self.refresh_chrome()
 
-    def action_stop(self: "CockpitScreen") -> None:
+    def action_stop(self: CockpitScreen) -> None:
         """Stop the run."""
         if self.run is None or self.state.stopped:
             return
@@ -237,14 +243,48 @@ class CockpitActions:
         self.state.stop_requested = True
         self.refresh_chrome()
 
-    def action_cancel_execution(self: "CockpitScreen") -> None:
+    def action_cancel_execution(self: CockpitScreen) -> None:
         """Kill the running code block."""
         if self.run is not None and self.run.cancel_execution():
             self.notify("Cancelling the running code…")
         else:
             self.notify("No code is running.", severity="warning")
 
-    def action_select_request(self: "CockpitScreen", request_id: str) -> None:
+    def action_select_request(self: CockpitScreen, request_id: str) -> None:
         """Make a queued request the current one."""
         self.current_request_id = request_id
         self.refresh_chrome()
+
+    # -- views and focus ------------------------------------------------------------------------
+    def action_toggle_timeline(self: CockpitScreen) -> None:
+        """Switch between the agent panes and the merged timeline."""
+        from textual.widgets import ContentSwitcher
+
+        switcher = self.query_one("#views", ContentSwitcher)
+        switcher.current = "timeline" if switcher.current == "panes-host" else "panes-host"
+        if switcher.current == "timeline":
+            self.timeline.focus()
+
+    def focused_agent(self: CockpitScreen) -> str | None:
+        """The agent whose pane has focus, if any."""
+        for name, pane in self.panes.items():
+            if self.focused is not None and (self.focused is pane.transcript or pane in self.focused.ancestors):
+                return name
+        return None
+
+    def _focus_pane(self: CockpitScreen, step: int) -> None:
+        names = list(self.panes)
+        if not names:
+            return
+        current = self.focused_agent()
+        i = (names.index(current) + step) % len(names) if current in names else 0
+        self._reveal(names[i])
+        self.panes[names[i]].transcript.focus()
+
+    def action_focus_next_pane(self: CockpitScreen) -> None:
+        """Focus the next agent's pane."""
+        self._focus_pane(1)
+
+    def action_focus_previous_pane(self: CockpitScreen) -> None:
+        """Focus the previous agent's pane."""
+        self._focus_pane(-1)

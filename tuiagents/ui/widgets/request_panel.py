@@ -9,7 +9,7 @@ the panel is fully usable with the mouse; the keys themselves are screen binding
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import OrderedDict
+from collections.abc import Iterable
 from itertools import accumulate
-from typing import Any, Iterable
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -30,7 +31,7 @@ from tuiagents.ui.safe_text import inert
 class _Slot:
     """Render cache of one entry: strips for (width, version, look)."""
 
-    __slots__ = ("strips", "width", "version", "look", "height", "hwidth", "stream")
+    __slots__ = ("height", "hwidth", "look", "stream", "strips", "version", "width")
 
     def __init__(self) -> None:
         self.strips: list[Strip] | None = None
