@@ -129,6 +129,13 @@ class MessageDelivered(_Event):
     round: int = 0
 
 
+class MessageQueued(_Event):
+    """A human message waits for the next turn; MessageDelivered follows when it is delivered."""
+
+    type: Literal["message_queued"] = "message_queued"
+    message: Message
+
+
 class ToolCallStarted(_Event):
     """An approved tool call is running."""
 
@@ -163,6 +170,8 @@ class ExecutionStarted(_Event):
     language: str
     code: str
     executor: str
+    source_agent: str | None = None  # who proposed the code
+    block_index: int | None = None  # index in the CodeProposed event's blocks
 
 
 class ExecutionOutput(_Event):
@@ -232,7 +241,7 @@ class RunStopped(_Event):
 Event = Annotated[
     Union[
         RunStarted, TurnStarted, TokenDelta, MessageDrafted, DecisionRequested, DecisionRecorded,
-        MessageDelivered, ToolCallStarted, ToolCallFinished, CodeProposed, ExecutionStarted,
+        MessageDelivered, MessageQueued, ToolCallStarted, ToolCallFinished, CodeProposed, ExecutionStarted,
         ExecutionOutput, ExecutionFinished, SpeakerSelected, UsageRecorded, Notice, RunStopped,
     ],
     Field(discriminator="type"),

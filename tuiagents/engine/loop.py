@@ -46,6 +46,7 @@ async def _next_two_agent(run: "TeamRun") -> str:
 
 
 async def _deliver_queued(run: "TeamRun") -> None:
+    await run.announce_queued()
     while run.queued:
         await run.deliver(run.queued.pop(0))
 

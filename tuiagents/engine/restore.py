@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from tuiagents.engine.decisions import ApprovalRule, DecidedBy, DecisionKind, Scope
-from tuiagents.engine.events import DecisionRecorded, MessageDelivered, RunStopped, TurnStarted, UsageRecorded
+from tuiagents.engine.events import (
+    DecisionRecorded, MessageDelivered, MessageQueued, RunStopped, TurnStarted, UsageRecorded,
+)
 
 if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun
@@ -25,11 +27,16 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
     from tuiagents.engine.run import Usage
 
     stopped: RunStopped | None = None
+    waiting: list = []  # queued human messages not delivered before the log ends
     turns = 0
     last_round = 0
     for ev in events:
-        if isinstance(ev, MessageDelivered):
+        if isinstance(ev, MessageQueued):
+            waiting.append(ev.message)
+        elif isinstance(ev, MessageDelivered):
             run.transcript.append(ev.message)
+            if ev.message in waiting:
+                waiting.remove(ev.message)
         elif isinstance(ev, TurnStarted):
             turns += 1
             last_round = max(last_round, ev.round)
@@ -43,6 +50,7 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
         elif isinstance(ev, RunStopped):
             stopped = ev
             turns, last_round = 0, 0
+    run.queued = waiting
     run.round = last_round
     run.agent_turns = turns + (1 if stopped is None and run.transcript else 0)
     for agent in run.agents.values():

@@ -16,7 +16,7 @@ from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, DecisionRequest
 from tuiagents.engine.events import (
-    DecisionRecorded, DecisionRequested, MessageDelivered, Notice, RunStarted, RunStopped, StopKind,
+    DecisionRecorded, DecisionRequested, MessageDelivered, MessageQueued, Notice, RunStarted, RunStopped, StopKind,
     TurnStarted, UsageRecorded,
 )
 from tuiagents.engine.messages import Message
@@ -130,6 +130,7 @@ class TeamRun:
         # human controls
         self.pending: list[DecisionRequested] = []
         self.queued: list[Message] = []
+        self._unannounced: list[Message] = []
         self._deliveries: set[asyncio.Task] = set()  # `inject(now=True)` deliveries in flight
         self.forced_next: tuple[str, str] | None = None
         self.current_speaker: str | None = None
@@ -199,14 +200,29 @@ class TeamRun:
         message = Message(sender="human", content=text, origin="human",
                           recipient=None if target == "all" else target)
         if now:
-            # Keep a reference until it ran: the event loop holds tasks only weakly, so an
-            # unreferenced delivery could be garbage-collected before the message is delivered.
-            task = asyncio.get_running_loop().create_task(self.deliver(message))
-            self._deliveries.add(task)
-            task.add_done_callback(self._deliveries.discard)
+            self._spawn(self.deliver(message))
         else:
             self.queued.append(message)
+            self._unannounced.append(message)
+            self._spawn(self.announce_queued())
         return message
+
+    async def queue(self, message: Message) -> None:
+        """Hold a human message for the next turn, and say so."""
+        self.queued.append(message)
+        await self.emit(MessageQueued(message=message))
+
+    async def announce_queued(self) -> None:
+        """Emit MessageQueued for messages `inject` queued; always before they are delivered."""
+        while self._unannounced:
+            await self.emit(MessageQueued(message=self._unannounced.pop(0)))
+
+    def _spawn(self, coro: Any) -> None:
+        # Keep a reference until it ran: the event loop holds tasks only weakly, so an
+        # unreferenced delivery could be garbage-collected before the message is delivered.
+        task = asyncio.get_running_loop().create_task(coro)
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
 
     def pause(self) -> None:
         """Hold the run before its next turn."""

@@ -164,22 +164,23 @@ async def _code_turn(run: "TeamRun", agent: ConversableAgent, source: Message, b
                                                  + (f" {d.note}" if d.note and d.by != DecidedBy.HUMAN else "")))
     if d.kind == DecisionKind.EDIT:
         blocks = _blocks_from_edit(d.content or "", blocks)
-    return await run_code(run, agent, blocks)
+    return await run_code(run, agent, blocks, source=source.sender)
 
 
-async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list) -> Message:
+async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list, source: str | None = None) -> Message:
     """Run approved blocks in order (stopping at the first failure); deliver the result text."""
     from tuiagents.execution.base import EXIT_CANCELLED, format_result_for_agent, new_run_id
 
     executor = agent.code_executor
     results = []
     cancel = run.new_cancel_event()
-    for block in blocks:
+    for index, block in enumerate(blocks):
         if not block.runnable:
             continue
         exec_id = new_run_id()
         await run.emit(ExecutionStarted(exec_id=exec_id, agent=agent.name, language=block.language,
-                                        code=block.code, executor=executor.limits.describe()))
+                                        code=block.code, executor=executor.limits.describe(),
+                                        source_agent=source, block_index=index))
 
         async def on_output(text: str, exec_id: str = exec_id) -> None:
             await run.emit(ExecutionOutput(exec_id=exec_id, agent=agent.name, text=text))
@@ -244,8 +245,8 @@ async def _llm_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
             extra = []
             continue
         if d.kind == DecisionKind.INJECT:
-            run.queued.append(Message(sender="human", content=d.content or "", origin="human",
-                                      recipient=None if d.target in (None, "all") else d.target))
+            await run.queue(Message(sender="human", content=d.content or "", origin="human",
+                                    recipient=None if d.target in (None, "all") else d.target))
         if d.kind == DecisionKind.EDIT:
             return await run.deliver(Message(sender=agent.name, content=d.content or "",
                                              tool_calls=completion.tool_calls, human_edited=True,
