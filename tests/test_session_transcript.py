@@ -87,7 +87,7 @@ def log(tmp_path):
 def test_transcript_entries_counts_usage_and_stop(log):
     t = build_transcript(log)
     assert (t.turns, t.messages, t.rounds) == (2, 5, 2)
-    assert (t.usage.prompt_tokens, t.usage.completion_tokens, t.usage.total_tokens) == (150, 25, 175)
+    assert (t.usage.prompt_tokens, t.usage.completion_tokens, t.usage.total_tokens) == (100, 20, 120)  # the cache hit is a call, not billed tokens
     assert t.usage.cost == pytest.approx(0.012) and t.usage.cached_calls == 1
     assert t.usage.by_agent["runner"].calls == 1 and t.usage.by_model["m"].calls == 2
     assert t.status == "finished" and t.stop_reason == "the budget of $0.01 was reached"
@@ -131,7 +131,7 @@ def test_markdown_export(log):
     assert "exit code 3 in 1.2 s" in md and "Traceback: boom" in md
     assert "**lookup**" in md and "found <i>it</i>" in md
     assert "the budget of \\$0.01 was reached (cost\\_budget)" in md
-    assert "| **total** | 2 | 1 | 150 | 25 | \\$0.0120 |" in md
+    assert "| **total** | 2 | 1 | 100 | 20 | \\$0.0120 |" in md
     # content with backticks sits in a longer fence, so it cannot close it
     assert f"```````text\n{TICKS}\n{SCRIPT}\n```````" in md
     # outside fences, markup from content is escaped
@@ -163,7 +163,7 @@ def test_json_export_structure(log):
     data = json.loads(export_session(log, "json"))
     assert data["format"] == "tuiagents-export" and data["header"]["run_id"] == "r1"
     tr = data["transcript"]
-    assert tr["status"] == "finished" and tr["turns"] == 2 and tr["usage"]["total_tokens"] == 175
+    assert tr["status"] == "finished" and tr["turns"] == 2 and tr["usage"]["total_tokens"] == 120
     kinds = [e["kind"] for e in tr["entries"]]
     assert kinds[:3] == ["decision", "message", "decision"] and kinds[-1] == "stop"
     dec = tr["entries"][0]

@@ -161,9 +161,10 @@ class AgentUsage:
         return self.prompt_tokens + self.completion_tokens
 
     def add(self, ev: UsageRecorded) -> None:
-        """Count one LLM call."""
-        self.prompt_tokens += ev.prompt_tokens
-        self.completion_tokens += ev.completion_tokens
+        """Count one LLM call (a cache hit counts as a call, not as billed tokens)."""
+        if not ev.cached:
+            self.prompt_tokens += ev.prompt_tokens
+            self.completion_tokens += ev.completion_tokens
         self.cost += ev.cost
         self.calls += 1
         self.cached_calls += int(ev.cached)
@@ -308,8 +309,9 @@ def build_transcript(source: Iterable) -> Transcript:
 def _usage_totals(events: list[UsageRecorded]) -> UsageTotals:
     """Sum usage events (plain arithmetic first: pydantic attribute writes are slow in bulk)."""
     def total(evs: list[UsageRecorded]) -> dict:
-        return {"prompt_tokens": sum(e.prompt_tokens for e in evs),
-                "completion_tokens": sum(e.completion_tokens for e in evs),
+        # Cache hits made no call: counted as calls, but not as billed tokens (as the engine counts).
+        return {"prompt_tokens": sum(e.prompt_tokens for e in evs if not e.cached),
+                "completion_tokens": sum(e.completion_tokens for e in evs if not e.cached),
                 "cost": sum(e.cost for e in evs), "calls": len(evs),
                 "cached_calls": sum(1 for e in evs if e.cached)}
 
