@@ -4,7 +4,7 @@
 
     [keymap]
     approve = "ctrl+y"
-    toggle_timeline = "f2"
+    toggle_timeline = "f3"
 
 F1 lists them all with their current keys.
 """
@@ -43,6 +43,41 @@ APP_BINDINGS: list[Binding] = [
     Binding("q", "quit_app", "Quit", id="quit", tooltip="Quit (once the run has stopped)"),
     Binding("ctrl+p", "command_palette", "Commands", id="command_palette", show=False, priority=True,
             tooltip="Open the command palette (every control, themes, code styles)"),
+    Binding("f2", "open_sessions", "Sessions", id="sessions", show=False,
+            tooltip="Browse saved sessions: replay, resume, fork or delete one"),
+]
+
+#: The replay's controls (`tuiagents replay`); priority, so a focused pane does not take the arrows.
+REPLAY_BINDINGS: list[Binding] = [
+    Binding("space", "replay_toggle", "Play/pause", id="replay_play", priority=True,
+            tooltip="Play the replay from here, or pause it"),
+    Binding("left", "replay_back", "Step back", id="replay_step_back", key_display="←", priority=True,
+            tooltip="Un-show the last event"),
+    Binding("right", "replay_forward", "Step", id="replay_step_forward", key_display="→", priority=True,
+            tooltip="Show the next event"),
+    Binding("minus", "replay_slower", "Slower", id="replay_slower", key_display="-", priority=True,
+            tooltip="Play slower (down to 0.5x)"),
+    Binding("plus,equals_sign", "replay_faster", "Faster", id="replay_faster", key_display="+", priority=True,
+            tooltip="Play faster (up to 16x, then max)"),
+    Binding("g", "replay_jump", "Jump to turn", id="replay_jump", tooltip="Jump to turn N"),
+    Binding("home", "replay_start", "Start", id="replay_start", show=False, priority=True,
+            tooltip="Jump to the start of the replay"),
+    Binding("end", "replay_end", "End", id="replay_end", show=False, priority=True,
+            tooltip="Jump to the end of the replay"),
+    Binding("escape", "replay_close", "Close replay", id="replay_close",
+            tooltip="Close the replay and go back to the session list"),
+]
+
+#: The session browser's controls (F2).
+SESSIONS_BINDINGS: list[Binding] = [
+    Binding("enter,v", "replay", "Replay", id="sessions_replay", key_display="enter",
+            tooltip="Replay the selected session (no model or code is run)"),
+    Binding("r", "resume", "Resume", id="sessions_resume", tooltip="Continue the selected session live"),
+    Binding("f", "fork", "Fork at…", id="sessions_fork", tooltip="Start a new session from event N of this one"),
+    Binding("d,delete", "delete", "Delete…", id="sessions_delete", key_display="d",
+            tooltip="Delete the selected session (asks first)"),
+    Binding("ctrl+r", "refresh", "Refresh", id="sessions_refresh", show=False, tooltip="List the sessions again"),
+    Binding("escape", "close", "Close", id="sessions_close", tooltip="Back to where you were"),
 ]
 
 
@@ -52,16 +87,17 @@ def dialog_bindings() -> list[Binding]:
     from tuiagents.ui.screens.edit_screen import EditScreen
     from tuiagents.ui.screens.inject_screen import InjectScreen
     from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
+    from tuiagents.ui.screens.replay_dialogs import ConfirmScreen, NumberPromptScreen
 
     out: list[Binding] = []
-    for screen in (EditScreen, TextPromptScreen, InjectScreen, PickScreen):
+    for screen in (EditScreen, TextPromptScreen, InjectScreen, PickScreen, NumberPromptScreen, ConfirmScreen):
         out += [b for b in screen.BINDINGS if isinstance(b, Binding) and b.id]
     return out
 
 
 def all_bindings() -> list[Binding]:
-    """Every binding with an id: the cockpit's, the app's, then the dialogs'."""
-    return [*COCKPIT_BINDINGS, *APP_BINDINGS, *dialog_bindings()]
+    """Every binding with an id: the cockpit's, the app's, the replay's, the session browser's, the dialogs'."""
+    return [*COCKPIT_BINDINGS, *APP_BINDINGS, *REPLAY_BINDINGS, *SESSIONS_BINDINGS, *dialog_bindings()]
 
 
 def known_ids() -> set[str]:

@@ -9,7 +9,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from tuiagents.ui.bindings import APP_BINDINGS, COCKPIT_BINDINGS, dialog_bindings
+from tuiagents.ui.bindings import (
+    APP_BINDINGS,
+    COCKPIT_BINDINGS,
+    REPLAY_BINDINGS,
+    SESSIONS_BINDINGS,
+    dialog_bindings,
+)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -36,6 +42,7 @@ class HelpScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns("Key", "Id", "What it does", "Where")
         for where, bindings in (("cockpit", COCKPIT_BINDINGS), ("everywhere", APP_BINDINGS),
+                                ("replay", REPLAY_BINDINGS), ("sessions", SESSIONS_BINDINGS),
                                 ("dialogs", dialog_bindings())):
             for b in bindings:
                 keys = self.keymap.get(b.id or "", b.key)
