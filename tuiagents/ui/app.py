@@ -133,11 +133,20 @@ class TuiAgentsApp(App[int]):
         yield SystemCommand("Code style", "Choose the Pygments style of code blocks", self.action_pick_code_style)
         yield SystemCommand("Key bindings", "Every key, its id for [keymap], and what it does",
                             self.action_show_bindings)
+        yield SystemCommand("Sessions", "Saved sessions: replay, resume, fork or delete one (F2)",
+                            self.action_open_sessions)
 
     def action_show_bindings(self) -> None:
         """F1: the bindings table."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.keymap_overrides))
+
+    def action_open_sessions(self) -> None:
+        """F2: the session browser (replay, resume, fork or delete a saved session)."""
+        from tuiagents.ui.screens.sessions_screen import SessionsScreen
+
+        if not isinstance(self.screen, SessionsScreen):
+            self.push_screen(SessionsScreen.for_app(self))
 
     def action_pick_code_style(self) -> None:
         """Choose the Pygments style of code blocks."""

@@ -1,0 +1,172 @@
+"""What the session browser does with a session: replay, resume, fork, delete.
+
+Replay reads the log in the background and opens `ReplayScreen` over the browser (Esc comes back).
+Resume rebuilds the engine from the log (`prepare_resume`), opens the cockpit on that run and shows
+the history first, so the panes hold the conversation so far. Fork asks for the event number, writes
+the new log (the original is only read) and offers to replay or resume the fork. Delete asks first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tuiagents.session.catalog import SessionSummary, delete_session
+from tuiagents.session.log import SessionError
+from tuiagents.ui.safe_text import one_line
+from tuiagents.ui.screens.prompt_screens import PickScreen
+from tuiagents.ui.screens.replay_dialogs import ConfirmScreen, NumberPromptScreen
+from tuiagents.ui.state import IDLE
+
+if TYPE_CHECKING:
+    from tuiagents.ui.screens.sessions_screen import SessionsScreen
+
+
+def resume_run(path: Path, config: Any = None, approve: str = "ask") -> Any:
+    """A live run continuing the log at `path`: with the config saved in the log, else `config`."""
+    from tuiagents.config import ConfigError
+    from tuiagents.session.resume import prepare_resume
+
+    try:
+        return prepare_resume(path, approve=approve)
+    except ConfigError:
+        if config is None:
+            raise
+        return prepare_resume(path, config=config, approve=approve)
+
+
+def show_history(cockpit: Any, events: list[Any]) -> None:
+    """Show a resumed run's past events in `cockpit` before its live ones (no pop-ups, nothing pending)."""
+    cockpit.notify = lambda *args, **kw: None  # the history's notices were seen when they happened
+    try:
+        cockpit.handle_events(events)
+    finally:
+        del cockpit.notify
+    cockpit.feed.flush()
+    cockpit.state.pending.clear()  # the engine asks again what was still open
+    for view in cockpit.state.agents.values():
+        view.state = IDLE
+    cockpit.refresh_chrome()
+
+
+class SessionActions:
+    """Mixin of the browser's actions; needs `selected()`, `refresh_list()`, `folder` and `config`."""
+
+    def _readable(self: SessionsScreen) -> SessionSummary | None:
+        summary = self.selected()
+        if summary is None:
+            self.notify("Select a session first.", severity="warning")
+            return None
+        if summary.status == "corrupt":
+            self.notify(f"{summary.path.name} cannot be read: {one_line(summary.error or '?', 200)}. "
+                        "It can only be deleted (d).", severity="error", timeout=10)
+            return None
+        return summary
+
+    def _error(self: SessionsScreen, what: str, exc: BaseException) -> None:
+        self.notify(f"{what}: {one_line(str(exc), 300)}", severity="error", timeout=12)
+
+    # -- replay -----------------------------------------------------------------------------------
+    def action_replay(self: SessionsScreen) -> None:
+        """Replay the selected session (Esc closes the replay and comes back here)."""
+        summary = self._readable()
+        if summary is not None:
+            self.replay_path(summary.path)
+
+    def replay_path(self: SessionsScreen, path: Path) -> None:
+        """Open the replay of the log at `path` over the browser."""
+        from tuiagents.ui.replay import open_replay
+
+        open_replay(self.app, path, on_error=lambda exc: self._error(f"Cannot replay {path.name}", exc))
+
+    # -- resume -----------------------------------------------------------------------------------
+    def action_resume(self: SessionsScreen) -> None:
+        """Continue the selected session live, in the cockpit, appending to its log."""
+        summary = self._readable()
+        if summary is not None:
+            self.resume_path(summary.path)
+
+    def resume_path(self: SessionsScreen, path: Path) -> None:
+        """Resume the log at `path`: the cockpit on the rebuilt run, showing the history first."""
+        from tuiagents.config import ConfigError
+        from tuiagents.session.reader import read_session
+
+        app: Any = self.app
+        if getattr(app, "_run_active", lambda: False)():
+            self.notify("A run is still going in the cockpit: stop it (s) before resuming another session.",
+                        severity="warning", timeout=8)
+            return
+        try:
+            history = read_session(path).events
+            run = resume_run(path, self.config, getattr(app, "approve", "ask"))
+        except (ConfigError, SessionError, ValueError, OSError) as exc:
+            self._error(f"Cannot resume {path.name}", exc)
+            return
+        self.dismiss(None)
+        app._open_cockpit(run)
+        show_history(app.cockpit, history)
+        app.notify(f"Resumed {path.name}: the run goes on, appending to the same log.", timeout=6)
+
+    # -- fork -------------------------------------------------------------------------------------
+    def action_fork(self: SessionsScreen) -> None:
+        """Ask for N, then write a new session holding the first N events of the selected one."""
+        summary = self._readable()
+        if summary is None:
+            return
+        total = max(1, summary.events or 1)
+        hint = (f"The fork holds events 1 to N of {summary.path.name} ({total:,} events); "
+                "the original is left exactly as it is.")
+        self.app.push_screen(NumberPromptScreen("Fork at event", 1, total, initial=total, hint=hint,
+                                                accept_label="Fork"),
+                             lambda n: self._fork_at(summary, n))
+
+    def _fork_at(self: SessionsScreen, summary: SessionSummary, n: int | None) -> None:
+        from tuiagents.session.fork import fork_session
+
+        if n is None:
+            return
+        try:
+            dest = fork_session(summary.path, n)
+        except (SessionError, OSError) as exc:
+            self._error(f"Cannot fork {summary.path.name}", exc)
+            return
+        self.refresh_list(select=dest)
+        options = [("replay", "Replay the fork"), ("resume", "Resume the fork live"), ("stay", "Stay in the list")]
+        self.app.push_screen(PickScreen(f"Forked into {dest.name}", options, current="replay",
+                                        hint=f"Events 1 to {n:,} of {summary.path.name}. What now?"),
+                             lambda choice: self._after_fork(dest, choice))
+
+    def _after_fork(self: SessionsScreen, dest: Path, choice: str | None) -> None:
+        if choice == "replay":
+            self.replay_path(dest)
+        elif choice == "resume":
+            self.resume_path(dest)
+
+    # -- delete -----------------------------------------------------------------------------------
+    def action_delete(self: SessionsScreen) -> None:
+        """Delete the selected session (and its work folder), after asking."""
+        summary = self.selected()
+        if summary is None:
+            self.notify("Select a session first.", severity="warning")
+            return
+        work = summary.path.with_suffix(".work")
+        extra = f" and its work folder {work.name}/" if work.is_dir() else ""
+        self.app.push_screen(ConfirmScreen(f"Delete {summary.path.name}?",
+                                           f"{summary.path}{extra} will be deleted. This cannot be undone.",
+                                           action_label="Delete"),
+                             lambda ok: self._delete(summary, ok))
+
+    def _delete(self: SessionsScreen, summary: SessionSummary, ok: bool | None) -> None:
+        if not ok:
+            return
+        try:
+            delete_session(summary.path, work_dir=True)
+        except (SessionError, OSError) as exc:
+            self._error(f"Cannot delete {summary.path.name}", exc)
+            return
+        self.notify(f"Deleted {summary.path.name}.")
+        self.refresh_list()
+
+    def action_refresh(self: SessionsScreen) -> None:
+        """List the folder again."""
+        self.refresh_list()

@@ -1,0 +1,216 @@
+"""The session browser (F2): saved sessions in a table, to replay, resume, fork or delete.
+
+Each row is one log of the sessions folder: date, team, task, turns, cost and how it ended. A log
+that cannot be read is listed too, with its error, and only deleting applies to it. The actions
+themselves (reading, resuming, forking, deleting) are in `sessions_actions`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Label, Static
+
+from tuiagents.session.catalog import SessionSummary, list_sessions
+from tuiagents.ui.bindings import SESSIONS_BINDINGS
+from tuiagents.ui.safe_text import inert, one_line
+from tuiagents.ui.screens.sessions_actions import SessionActions
+from tuiagents.ui.widgets.agent_pane import format_cost, format_tokens
+
+COLUMNS = ("Date", "Team", "Task", "Turns", "Cost", "Status")
+#: actions that need a readable session selected
+_NEEDS_LOG = {"replay", "resume", "fork"}
+
+
+def when(summary: SessionSummary) -> str:
+    """The session's date and time, local, to the minute."""
+    if summary.created is None:
+        return "?"
+    return summary.created.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def status_of(summary: SessionSummary) -> Text:
+    """How the session ended, in words and colour (its error when it cannot be read)."""
+    if summary.status == "corrupt":
+        return Text(f"✗ cannot read: {one_line(summary.error or '?', 80)}", style="bold red")
+    if summary.status == "interrupted":
+        note = " · last line cut off" if summary.error else ""
+        return Text(f"… interrupted (no stop recorded){note}", style="yellow")
+    kind = f"[{summary.stop_kind}] " if summary.stop_kind else ""
+    style = "red" if summary.stop_kind == "error" else "green"
+    return Text(f"■ {kind}{one_line(summary.stop_reason or 'stopped', 80)}", style=style)
+
+
+def row_of(summary: SessionSummary) -> tuple[Any, ...]:
+    """The table cells of one session (text from logs stays inert)."""
+    turns = "—" if summary.turns is None else f"{summary.turns:,}"
+    cost = "—" if summary.cost is None else format_cost(summary.cost)
+    return (when(summary), Text(inert(one_line(summary.team or "?", 20))),
+            Text(inert(one_line(summary.task or "", 60))), turns, cost, status_of(summary))
+
+
+def file_size(size: int) -> str:
+    """`812 B`, `14.2 kB`, `27.0 MB`."""
+    if size < 1000:
+        return f"{size} B"
+    return f"{size / 1000:,.1f} kB" if size < 1_000_000 else f"{size / 1e6:,.1f} MB"
+
+
+def detail_of(summary: SessionSummary) -> Text:
+    """The lines under the table about the selected session."""
+    t = Text()
+    t.append(inert(str(summary.path)), "bold")
+    bits = [file_size(summary.size)]
+    if summary.events is not None:
+        bits.append(f"{summary.events:,} events")
+    if summary.tokens is not None:
+        bits.append(f"{format_tokens(summary.tokens)} tokens")
+    if summary.forked_from:
+        bits.append(f"forked from {summary.forked_from}")
+    if summary.imported_from:
+        bits.append(f"imported from {summary.imported_from}")
+    t.append("  " + " · ".join(inert(b) for b in bits), "dim")
+    if summary.error:
+        t.append(f"\n{inert(summary.error)}", "bold red" if summary.status == "corrupt" else "yellow")
+    return t
+
+
+class SessionsScreen(SessionActions, Screen[None]):
+    """The saved sessions of `folder`; `config` is used to resume a log that carries none."""
+
+    CSS_PATH = "sessions_screen.tcss"
+    BINDINGS = SESSIONS_BINDINGS
+
+    def __init__(self, folder: str | Path, *, config: Any = None, select: str | Path | None = None) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.config = config
+        self.summaries: dict[str, SessionSummary] = {}
+        self.loaded = False
+        self._select = str(select) if select is not None else None
+
+    @classmethod
+    def for_app(cls, app: Any) -> SessionsScreen:
+        """The browser of the app's sessions folder (`[session] dir`, else the user data folder)."""
+        from tuiagents.paths import sessions_dir
+
+        config = getattr(app, "config", None)
+        if config is None:  # as `tuiagents sessions` finds it
+            try:
+                from tuiagents.cli import load_app_config
+
+                config = load_app_config(None, required=False)
+            except Exception:  # noqa: BLE001 - a broken config: the default folder
+                config = None
+        session = getattr(config, "session", None)
+        return cls(sessions_dir(getattr(session, "dir", None)), config=config)
+
+    def compose(self) -> ComposeResult:
+        """Title, the table, the selected session's details, the action buttons, the footer."""
+        with Vertical(id="sessions-box"):
+            yield Label(Text(f"Saved sessions · {inert(str(self.folder))}"), id="sessions-title")
+            table: DataTable[Any] = DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
+            yield table
+            yield Static(Text("Reading the sessions folder…"), id="session-detail")
+            with Horizontal(id="sessions-buttons"):
+                for action, label, variant in (("replay", "Replay [enter]", "primary"), ("resume", "Resume [r]", "success"),
+                                               ("fork", "Fork at… [f]", "default"), ("delete", "Delete… [d]", "error"),
+                                               ("close", "Close [esc]", "default")):
+                    yield Button(Text(label), variant=variant, compact=True, action=f"screen.{action}",
+                                 id=f"sessions-{action}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Set up the table and list the sessions."""
+        table = self.query_one(DataTable)
+        table.add_columns(*COLUMNS)
+        table.focus()
+        self.refresh_list()
+
+    # -- listing ----------------------------------------------------------------------------------
+    def refresh_list(self, select: str | Path | None = None) -> None:
+        """List the folder again (in a thread: big logs are scanned), then select `select`."""
+        if select is not None:
+            self._select = str(select)
+        self._list()
+
+    @work(thread=True, exclusive=True, group="sessions-list", exit_on_error=False)
+    def _list(self) -> None:
+        try:
+            found = list_sessions(self.folder)
+        except OSError as exc:
+            self.app.call_from_thread(self._show_problem, f"Cannot list {self.folder}: {exc.strerror or exc}")
+            return
+        self.app.call_from_thread(self._fill, found)
+
+    def _show_problem(self, text: str) -> None:
+        self.query_one("#session-detail", Static).update(Text(text, style="bold red"))
+
+    def _fill(self, found: list[SessionSummary]) -> None:
+        table = self.query_one(DataTable)
+        wanted = self._select or (self.selected_key() if self.loaded else None)
+        row = table.cursor_row
+        table.clear()
+        self.summaries = {str(s.path): s for s in found}
+        for s in found:
+            table.add_row(*row_of(s), key=str(s.path))
+        self.loaded = True
+        self._select = None
+        if wanted in self.summaries:
+            table.move_cursor(row=table.get_row_index(wanted))
+        elif found:  # the selected one went (deleted): stay at the same place in the list
+            table.move_cursor(row=min(row, len(found) - 1))
+        detail = self.query_one("#session-detail", Static)
+        if not found:
+            detail.update(Text(f"No saved sessions in {inert(str(self.folder))} yet: every run writes one there.",
+                               style="italic"))
+        else:
+            self._show_detail()
+        self.refresh_bindings()
+
+    def selected_key(self) -> str | None:
+        """The path (as text) of the highlighted row, or None."""
+        table = self.query_one(DataTable)
+        if not self.summaries or table.row_count == 0:
+            return None
+        try:
+            return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        except Exception:  # noqa: BLE001 - no row under the cursor
+            return None
+
+    def selected(self) -> SessionSummary | None:
+        """The summary of the highlighted session, or None."""
+        key = self.selected_key()
+        return self.summaries.get(key) if key else None
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_detail()
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def _row_chosen(self) -> None:
+        self.action_replay()
+
+    def _show_detail(self) -> None:
+        summary = self.selected()
+        if summary is not None:
+            self.query_one("#session-detail", Static).update(detail_of(summary))
+
+    # -- which actions apply ------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Actions on a session need one selected (an unreadable one says why when asked to play)."""
+        if action in _NEEDS_LOG or action == "delete":
+            return True if self.selected() is not None else None
+        return True
+
+    def action_close(self) -> None:
+        """Back to the screen the browser was opened from."""
+        self.dismiss(None)
