@@ -42,7 +42,9 @@ async def test_no_task_asks_for_one_then_starts(server, make_config, tmp_path):
 
 
 async def test_no_model_says_what_to_set(tmp_path):
-    app = build_app(None, None, None, None)
+    from tuiagents.config import parse_config
+
+    app = build_app(parse_config({}), None, None, None)  # a config file without models
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, ProblemScreen), what="problem screen")
         shown = screen_text(app)

@@ -21,6 +21,7 @@ from tuiagents.ui.bindings import APP_BINDINGS, check_keymap
 from tuiagents.ui.screens.cockpit import CockpitScreen
 from tuiagents.ui.screens.help_screen import HelpScreen
 from tuiagents.ui.screens.prompt_screens import PickScreen
+from tuiagents.ui.screens.setup_screen import SetupResult, SetupScreen
 from tuiagents.ui.screens.start_screens import ProblemScreen, TaskScreen, TeamChoice
 from tuiagents.ui.settings import UIOptions, no_model_message, valid_code_style
 from tuiagents.ui.themes import BUILTIN_THEMES, DEFAULT_THEME, load_themes
@@ -40,8 +41,12 @@ class TuiAgentsApp(App[int]):
                  teams: Iterable[TeamChoice] = (), team: str | None = None, task: str | None = None,
                  problem: tuple[str, str] | None = None, options: UIOptions | None = None,
                  clock: Callable[[], float] = time.time, banner: str | None = None,
-                 events: Iterable[Any] | None = None) -> None:
+                 events: Iterable[Any] | None = None, setup: bool = False, approve: str = "ask") -> None:
         super().__init__()
+        self.setup = setup  # nothing configured: the first-run setup screen comes first
+        self.approve = approve
+        self.exit_note: str | None = None  # printed on the terminal once the app has quit
+        self.then_demo = False  # the setup chose the demo: run_app starts it after this app
         self.events = list(events) if events is not None else None
         self.options = options or UIOptions()
         self.prepared_run = run
@@ -91,7 +96,11 @@ class TuiAgentsApp(App[int]):
             problems.append(problem)
         for text in problems:
             self.notify(text, severity="warning", timeout=12)
-        if self.problem is not None:
+        if self.setup:
+            from tuiagents.paths import user_config_path
+
+            self.push_screen(SetupScreen(user_config_path() / "config.toml"), self._setup_done)
+        elif self.problem is not None:
             self.push_screen(ProblemScreen(*self.problem))
         elif self.prepared_run is not None:
             self._open_cockpit(self.prepared_run)
@@ -103,6 +112,20 @@ class TuiAgentsApp(App[int]):
         elif self.run_factory is not None:
             teams = self.teams or [TeamChoice(self.team or "team")]
             self.push_screen(TaskScreen(teams, self.team), self._task_chosen)
+
+    def _setup_done(self, result: SetupResult | None) -> None:
+        """After the first-run setup: ask for the task on the new config, or leave (then the demo)."""
+        if result is None or result.action != "go":
+            self.then_demo = result is not None and result.action == "demo"
+            self.exit(0)
+            return
+        self.teams = team_choices(result.config)
+        self.run_factory = config_run_factory(result.config, self.approve)
+        team = self.team if self.team in {t.name for t in self.teams} else self.teams[0].name
+        if self.initial_task:
+            self._start(team, self.initial_task)
+        else:
+            self.push_screen(TaskScreen(self.teams, team), self._task_chosen)
 
     def _task_chosen(self, choice: tuple[str, str] | None) -> None:
         if choice is not None:
@@ -224,40 +247,58 @@ def _print_session(app: TuiAgentsApp) -> None:
         print(f"Session log: {path}")
 
 
+def team_choices(config: Any) -> list[TeamChoice]:
+    """The teams of `config` as the task screen offers them."""
+    return [TeamChoice(t.name, f"{t.kind.replace('_', ' ')}: {', '.join(t.agents)}", t.task) for t in config.teams]
+
+
+def config_run_factory(config: Any, approve: str = "ask") -> RunFactory:
+    """Builds a run of `config`'s team on a task (what the app calls once the task is known)."""
+    def factory(team_name: str, task_text: str) -> Any:
+        from tuiagents.launch import prepare_run
+
+        return prepare_run(config, team_name, task_text, approve=approve)  # type: ignore[arg-type]
+
+    return factory
+
+
 def build_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask",
               **kw: Any) -> TuiAgentsApp:
     """The app `run_app` runs: on `team` and `task`, or asking for the task, or explaining what to set."""
     options = UIOptions.from_config(config)
     problem: tuple[str, str] | None = None
     teams: list[TeamChoice] = []
-    if config is None or not config.models:
+    if config is None:
+        kw.setdefault("setup", True)
+    elif not config.models:
         problem = ("No model configured", no_model_message(config_path))
     elif not config.teams:
         problem = ("No team configured", "Add a [[teams]] entry (name, kind, agents) to "
                    f"{config_path or 'config.toml'}; see config.toml.example.")
     else:
-        teams = [TeamChoice(t.name, f"{t.kind.replace('_', ' ')}: {', '.join(t.agents)}", t.task) for t in config.teams]
+        teams = team_choices(config)
         if team is not None and team not in {t.name for t in teams}:
             problem = ("Unknown team", f"There is no team named {team!r}. Teams: {', '.join(t.name for t in teams)}.")
 
-    def factory(team_name: str, task_text: str) -> Any:
-        from tuiagents.launch import prepare_run
-
-        return prepare_run(config, team_name, task_text, approve=approve)  # type: ignore[arg-type]
-
-    return TuiAgentsApp(run_factory=factory, teams=teams, team=team, task=task, problem=problem, options=options,
-                        **kw)
+    return TuiAgentsApp(run_factory=config_run_factory(config, approve), teams=teams, team=team, task=task,
+                        problem=problem, options=options, approve=approve, **kw)
 
 
 def run_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask") -> int:
     """`tuiagents` / `tuiagents run`: open the app on `team` (asking for the task when there is none).
 
-    With no config, no model or no team, the app opens on a screen that says what to set.
+    With no config at all, the first-run setup writes one; with no model or no team, the app says what to set.
     Returns the exit code: 0 when the run ended normally, 1 when it failed.
     """
     app = build_app(config, config_path, team, task, approve)
     code = app.run()
     _print_session(app)
+    if app.exit_note:
+        print(app.exit_note)
+    if app.then_demo:
+        from tuiagents.demo import demo_main
+
+        return demo_main()
     return code if isinstance(code, int) else app.exit_code()
 
 

@@ -1,0 +1,143 @@
+"""The parts of the first-run setup screen: one form per choice, and the overwrite question.
+
+Each form is a `Vertical` with the ids the setup screen reads (`#openai-model`, `#compat-url`, ...).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from tuiagents.ui.screens.setup_config import (
+    DEFAULT_KEY_ENV,
+    DEFAULT_OPENAI_MODEL,
+    backup_path,
+)
+
+#: (id, label) of each choice, in the order the screen lists them.
+CHOICES: list[tuple[str, str]] = [
+    ("openai", "OpenAI (API key)"),
+    ("compatible", "OpenAI-compatible URL"),
+    ("local", "Local GGUF model file"),
+    ("demo", "The scripted demo"),
+]
+
+
+def _row(label: str, field: Input) -> Horizontal:
+    return Horizontal(Label(Text(label)), field, classes="setup-row")
+
+
+def _hint(text: str, id: str | None = None) -> Static:
+    return Static(Text(text), classes="setup-hint", id=id)
+
+
+def llama_installed() -> bool:
+    """True when llama-cpp-python (the `tuiagents[local]` extra) can be imported."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+class OpenAIForm(Vertical):
+    """Model name and the name of the variable holding the key (never the key itself)."""
+
+    def compose(self) -> ComposeResult:
+        """Hint, model, key variable, key status."""
+        yield _hint("Agents talk to api.openai.com. Your key is never written to the config nor shown here: "
+                    "export it in the shell that starts tuiagents, for example\n"
+                    "export OPENAI_API_KEY=sk-…   (add it to ~/.bashrc to keep it)\n"
+                    "The config only names the variable (api_key_env).")
+        yield _row("Model", Input(DEFAULT_OPENAI_MODEL, placeholder="gpt-4o-mini", id="openai-model"))
+        yield _row("Key variable", Input(DEFAULT_KEY_ENV, placeholder="OPENAI_API_KEY", id="openai-key-env"))
+        yield _hint("", id="openai-key-status")
+
+
+class CompatibleForm(Vertical):
+    """Base URL, model name and an optional key variable of an OpenAI-compatible server."""
+
+    def compose(self) -> ComposeResult:
+        """Hint, URL, model, key variable, the result of the endpoint test."""
+        yield _hint("Any server speaking the OpenAI API. Usual URLs: Ollama http://127.0.0.1:11434/v1 · "
+                    "vLLM http://127.0.0.1:8000/v1 · LM Studio http://127.0.0.1:1234/v1 · "
+                    "llama.cpp http://127.0.0.1:8080/v1. Test it with ctrl+t (GET /models).")
+        yield _row("Base URL", Input(placeholder="http://127.0.0.1:11434/v1", id="compat-url"))
+        yield _row("Model", Input(placeholder="llama3.2", id="compat-model"))
+        yield _row("Key variable", Input(placeholder="optional: local servers need no key", id="compat-key-env"))
+        yield _hint("", id="compat-probe")
+
+
+class LocalForm(Vertical):
+    """The path of a GGUF file, served by llama.cpp when tuiagents starts with --local."""
+
+    def compose(self) -> ComposeResult:
+        """Hint, model path, whether llama.cpp is installed."""
+        yield _hint("A GGUF model file run by llama.cpp on this machine, no server or key needed. Setup "
+                    "writes [local] model_path; then start with `tuiagents --local`, which serves the "
+                    "model on 127.0.0.1 for the run and stops it afterwards.")
+        yield _row("Model file", Input(placeholder="~/models/model.gguf", id="local-path"))
+        status = ("✓ llama.cpp (llama-cpp-python) is installed." if llama_installed() else
+                  "! llama.cpp is not installed yet: pip install 'tuiagents[local]'")
+        yield _hint(status, id="local-status")
+
+
+class DemoForm(Vertical):
+    """What the demo is; nothing to fill in."""
+
+    def compose(self) -> ComposeResult:
+        """One explanation."""
+        yield _hint("No model or key needed: a planner, a coder and a critic solve a small data task with "
+                    "replies from a built-in script, and you try every control (approve, edit, reject, "
+                    "inject, next speaker, stop; the coder's code runs in the Docker sandbox after you "
+                    "approve it).\n\nNothing is written: run `tuiagents demo` any time, and `tuiagents` "
+                    "again to set up a model.")
+
+
+class DoneView(Vertical):
+    """What was written and what to do next, when the app cannot go on by itself."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(id="setup-done")
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        """The message and a quit button."""
+        yield Static(Text(self.message), id="setup-done-text")
+        yield Button(Text("Quit [ctrl+q]"), variant="primary", action="app.quit", id="setup-done-quit")
+
+    def on_mount(self) -> None:
+        """Focus the quit button (Enter quits)."""
+        self.query_one(Button).focus()
+
+
+class OverwriteScreen(ModalScreen[bool]):
+    """Asks before replacing an existing config file (the old one is kept as .bak)."""
+
+    CSS_PATH = "setup_screen.tcss"
+    BINDINGS = [Binding("escape", "keep", "Keep it", id="setup_keep")]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        """The question and two buttons."""
+        with Vertical(id="overwrite-dialog"):
+            yield Label(Text("A config file is already there"), id="overwrite-title")
+            yield Static(Text(f"{self.path} exists. Replace it? The current file is kept as "
+                              f"{backup_path(self.path).name}."))
+            with Horizontal(id="overwrite-buttons"):
+                yield Button(Text("Replace it"), variant="warning", id="overwrite-yes")
+                yield Button(Text("Keep it [esc]"), variant="primary", id="overwrite-no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Yes replaces, no keeps."""
+        self.dismiss(event.button.id == "overwrite-yes")
+
+    def action_keep(self) -> None:
+        """Keep the existing file."""
+        self.dismiss(False)
