@@ -87,8 +87,9 @@ def pick_image() -> tuple[str, str | None]:
             return image, None
         daemon = next((c for c in failed if "daemon" in c.name), None)
         if daemon is not None:
-            return image, (f"Docker is not available ({daemon.detail}), so the coder's code will not run. "
-                           f"Fix: {daemon.fix or 'start the Docker daemon'}. The demo goes on without it.")
+            fix = (daemon.fix or "start the Docker daemon").rstrip(".")
+            return image, (f"Docker is not available, so the coder's code will not run (the demo goes on "
+                           f"without it). Fix: {fix}.")
     return "tuiagents-sandbox:latest", ("No sandbox image is present, so the coder's code will not run. "
                                         "Fix: `tuiagents sandbox build` (offline) or `docker pull "
                                         "python:3.12-slim`. The demo goes on without it.")
