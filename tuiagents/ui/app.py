@@ -41,8 +41,10 @@ class TuiAgentsApp(App[int]):
                  teams: Iterable[TeamChoice] = (), team: str | None = None, task: str | None = None,
                  problem: tuple[str, str] | None = None, options: UIOptions | None = None,
                  clock: Callable[[], float] = time.time, banner: str | None = None,
-                 events: Iterable[Any] | None = None, setup: bool = False, approve: str = "ask") -> None:
+                 events: Iterable[Any] | None = None, setup: bool = False, approve: str = "ask",
+                 config: Any = None) -> None:
         super().__init__()
+        self.config = config  # the AppConfig in use, if any (the session browser's folder, resume)
         self.setup = setup  # nothing configured: the first-run setup screen comes first
         self.approve = approve
         self.exit_note: str | None = None  # printed on the terminal once the app has quit
@@ -120,6 +122,7 @@ class TuiAgentsApp(App[int]):
             self.exit(0)
             return
         self.teams = team_choices(result.config)
+        self.config = result.config
         self.run_factory = config_run_factory(result.config, self.approve)
         team = self.team if self.team in {t.name for t in self.teams} else self.teams[0].name
         if self.initial_task:
@@ -281,7 +284,7 @@ def build_app(config: Any, config_path: Any, team: str | None, task: str | None,
             problem = ("Unknown team", f"There is no team named {team!r}. Teams: {', '.join(t.name for t in teams)}.")
 
     return TuiAgentsApp(run_factory=config_run_factory(config, approve), teams=teams, team=team, task=task,
-                        problem=problem, options=options, approve=approve, **kw)
+                        problem=problem, options=options, approve=approve, config=config, **kw)
 
 
 def run_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask") -> int:
@@ -311,7 +314,7 @@ def run_prepared_app(run: Any, *, banner: str | None = None, config_path: Any = 
             config = load_config(config_path)
         except Exception:  # noqa: BLE001 - the run is built; defaults are fine for the look
             config = None
-    app = TuiAgentsApp(run=run, options=UIOptions.from_config(config), banner=banner)
+    app = TuiAgentsApp(run=run, options=UIOptions.from_config(config), banner=banner, config=config)
     code = app.run()
     _print_session(app)
     return code if isinstance(code, int) else app.exit_code()
