@@ -22,9 +22,9 @@ from tuiagents.session.sample import sample_events, write_sample_session
 from tuiagents.testing import Rule
 from tuiagents.ui.app import TuiAgentsApp
 from tuiagents.ui.replay import ReplayApp
+from tuiagents.ui.screens.prompt_screens import TextPromptScreen
 from tuiagents.ui.screens.replay_dialogs import NumberPromptScreen
 from tuiagents.ui.screens.replay_screen import ReplayScreen
-from tuiagents.ui.screens.prompt_screens import TextPromptScreen
 from tuiagents.ui.settings import UIOptions
 from tuiagents.ui.widgets.status_bar import status_text
 
@@ -230,6 +230,20 @@ async def test_player_controls_status_bar_and_palette(tmp_path):
         assert not any("Approve" in t for t in titles)
 
 
+async def test_replay_keys_are_remappable_by_id(tmp_path):
+    log = read_session(write_sample_session(tmp_path / "sample.jsonl", 2))
+    app = ReplayApp(log, options=UIOptions(bell=False, keymap={"replay_step_forward": "j",
+                                                               "replay_step_back": "k"}), autoplay=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot)
+        await pilot.press("j", "j", "right")
+        await pilot.pause()
+        assert screen.position == 2  # → is no longer bound
+        await pilot.press("k")
+        await wait_until(pilot, lambda: screen.player.position == 1, what="k to step back")
+        assert not any("not a binding id" in n.message for n in app._notifications)
+
+
 async def test_requests_are_history_and_approve_is_refused(server, make_config, tmp_path):
     path = tmp_path / "run.jsonl"
     await record_run(server, make_config, path)
@@ -278,8 +292,8 @@ async def test_a_resumed_log_keeps_the_panes_of_the_first_leg(tmp_path):
     later = [RunStarted(run_id="sample0001", team="pair", team_kind="two_agent", task="again",
                         agents=events[0].agents, resumed=True, ts=events[-1].ts + 1),
              MessageDelivered(message=Message(sender="coder", content="Second leg."), ts=events[-1].ts + 2)]
-    from tuiagents.session.sample import sample_header
     from tuiagents.session.log import SessionWriter
+    from tuiagents.session.sample import sample_header
 
     path = tmp_path / "resumed.jsonl"
     with SessionWriter(path, sample_header()) as writer:

@@ -101,7 +101,7 @@ class ReplayPlayer:
         c = self.cursor
         mark = "■ end" if c.at_end else ("▶" if self.playing else "⏸")
         return (f"{mark} {format_speed(c.speed)} · event {c.position:,} of {len(c):,} · "
-                f"turn {c.current_turn} of {c.turns}")
+                f"turn {c.current_turn:,} of {c.turns:,}")
 
     # -- playing -------------------------------------------------------------------------------
     def play(self) -> bool:

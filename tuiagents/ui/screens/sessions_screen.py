@@ -7,7 +7,6 @@ themselves (reading, resuming, forking, deleting) are in `sessions_actions`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
