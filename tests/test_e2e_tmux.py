@@ -50,7 +50,7 @@ class Terminal:
     def tmux(self, *args: str, check: bool = True) -> str:
         """Run a tmux command on this test's own server; returns its output."""
         done = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-                              capture_output=True, text=True, timeout=30)
+                              capture_output=True, text=True, timeout=30, check=False)
         if check and done.returncode != 0:
             raise AssertionError(f"tmux {' '.join(args)} failed: {done.stderr}")
         return done.stdout
