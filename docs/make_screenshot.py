@@ -51,13 +51,12 @@ async def render(output: Path = DEFAULT_OUTPUT) -> Path:
         app = TuiAgentsApp(run=run, options=UIOptions(bell=False), banner=BANNER)
         async with app.run_test(size=SIZE) as pilot:
             for agent in ("planner", "coder"):
-                await _wait(pilot, lambda: _waiting(app, "message") and
+                await _wait(pilot, lambda agent=agent: _waiting(app, "message") and
                             app.cockpit.current_request().request.agent == agent, f"{agent}'s draft")
                 await pilot.press("a")
             await _wait(pilot, lambda: _waiting(app, "code"), "the code confirmation")
             await pilot.pause(0.5)  # let the notifications fade and the panes settle
-            for notification in list(app._notifications):
-                app._unnotify(notification)
+            app.clear_notifications()
             await pilot.pause(0.3)
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(app.export_screenshot(title="tuiagents demo"), encoding="utf-8")
