@@ -179,7 +179,7 @@ class CockpitActions:
         current = self.current_request()
         hint = "Queued: delivered before the next turn. Now: delivered at once"
         if current is not None and current.request.kind == RequestKind.MESSAGE:
-            hint += f" ({one_line(current.request.agent, 20)} then rewrites its pending draft)."
+            hint += f" ({one_line(current.request.agent, 20)} then rewrites its pending draft)"
         self.app.push_screen(InjectScreen(list(self.state.agents), target=self.focused_agent() or "all", hint=hint + "."),
                              lambda result: result is not None and self._inject(result, current))
 

@@ -117,6 +117,8 @@ class SetupScreen(Screen[SetupResult]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer the endpoint test only for an OpenAI-compatible URL."""
+        if self.query("#setup-done"):
+            return action not in ("probe", "save")
         return self.choice == "compatible" if action == "probe" else True
 
     def on_mount(self) -> None:
@@ -231,11 +233,13 @@ class SetupScreen(Screen[SetupResult]):
             self.dismiss(SetupResult("go", config=config, path=self.target))
             return
         message = f"Wrote {self.target}.\n\nNext:\n{next_step}"
+        self.query_one("#setup-intro").display = False
         self.query_one("#setup-body").display = False
         self.query_one("#setup-buttons").display = False
         self._error("")
         self.query_one("#setup-dialog").mount(DoneView(message))
         self.app.exit_note = message  # type: ignore[attr-defined]  # printed again once the app has quit
+        self.call_after_refresh(self.refresh_bindings)
 
     def _next_step(self, choice: ModelChoice) -> str | None:
         """What the person must do before a run can start (None: nothing, go on now)."""
