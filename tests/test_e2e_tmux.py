@@ -205,11 +205,10 @@ def test_demo_reject_inject_next_speaker_then_terminate(terminal, tmp_path):
     else:
         assert "Docker daemon not reachable" in shown
 
-    terminal.keys("i")  # inject a message for everyone, queued for the next turn
-    terminal.wait_for("Inject a message from you")
+    terminal.keys("i")  # inject a message for everyone (the default target), queued for the next turn
+    shown = terminal.wait_for("Inject a message from you")
+    assert re.search(r"To:\s+▊\s+all\s", shown), shown
     terminal.type("Also mention the coldest city.")
-    terminal.keys("Tab")
-    terminal.type("all")
     terminal.keys("C-s")
     terminal.wait_for("Message for all queued for the next turn")
 

@@ -180,7 +180,9 @@ class CockpitActions:
         hint = "Queued: delivered before the next turn. Now: delivered at once"
         if current is not None and current.request.kind == RequestKind.MESSAGE:
             hint += f" ({one_line(current.request.agent, 20)} then rewrites its pending draft)"
-        self.app.push_screen(InjectScreen(list(self.state.agents), target=self.focused_agent() or "all", hint=hint + "."),
+        focused = self.state.agent(self.focused_agent())  # a user proxy is you: default to everyone then
+        target = focused.name if focused is not None and focused.info.kind != "user_proxy" else "all"
+        self.app.push_screen(InjectScreen(list(self.state.agents), target=target, hint=hint + "."),
                              lambda result: result is not None and self._inject(result, current))
 
     def _inject(self: CockpitScreen, result: InjectRequest, current: DecisionRequested | None) -> None:
