@@ -258,3 +258,17 @@ async def test_pending_requests_queue_visibly_and_can_be_picked():
         await wait_until(pilot, lambda: "Waiting for you (2 of 2) · code from coder" in screen_text(app),
                          what="picked request")
         assert "planner: message" in screen_text(app)
+
+
+async def test_queued_message_from_a_log_is_shown_as_queued():
+    from ui_support import conversation, fixed_clock
+
+    from tuiagents.engine.events import MessageQueued
+    from tuiagents.engine.messages import Message
+
+    note = Message(sender="human", content="Use the median, not the mean.", origin="human", recipient="coder")
+    events = conversation(["user", "planner", "coder"]) + [MessageQueued(message=note)]
+    app = TuiAgentsApp(events=events, options=UIOptions(bell=False), clock=fixed_clock())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "Use the median" in screen_text(app), what="queued note")
+        assert "queued for the next turn" in screen_text(app)

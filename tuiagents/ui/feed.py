@@ -15,6 +15,7 @@ from typing import Any
 from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import (
     CodeProposed,
+    MessageQueued,
     DecisionRecorded,
     DecisionRequested,
     ExecutionFinished,
@@ -110,6 +111,12 @@ class ConversationFeed:
         self.injected.append((entry, text, target))
         return entry
 
+    def _queued(self, event: MessageQueued) -> None:
+        # Live, the pane already shows what you typed (local_inject); a replay learns it here.
+        text, target = event.message.content, event.message.recipient or "all"
+        if not any(t == text and tg == target for _, t, tg in self.injected):
+            self.local_inject(text, target, now=False)
+
     # -- the entry point ------------------------------------------------------------------------
     def apply(self, event: Any) -> None:
         """Show one event."""
@@ -125,6 +132,8 @@ class ConversationFeed:
             self._drafted(event)
         elif isinstance(event, MessageDelivered):
             self._delivered(event)
+        elif isinstance(event, MessageQueued):
+            self._queued(event)
         elif isinstance(event, DecisionRequested):
             self._requested(event)
         elif isinstance(event, DecisionRecorded):
