@@ -194,3 +194,20 @@ async def test_resume_shows_the_history_then_continues_live_to_the_end(server, m
     assert second.events[: len(first_leg.events)] == first_leg.events  # appended to the same log
     assert [e.resumed for e in second.events if e.type == "run_started"] == [False, True]
     assert second.finished and len(second.events) > len(first_leg.events)
+
+
+async def test_app_opened_on_a_resumed_run_shows_its_history_first(server, make_config, tmp_path):
+    """`tuiagents resume SESSION.jsonl` opens the app on prepare_resume's run: history first."""
+    from tuiagents.session.resume import prepare_resume
+
+    path = tmp_path / "real.jsonl"
+    await record_run(server, make_config, path, max_turns=2)
+    server.load([{"agent": "coder", "reply": "live leg done TERMINATE"}, {"agent": "user", "reply": "go on"}])
+    run = prepare_resume(path, config=folder_config(make_config, tmp_path), approve="all")
+    app = TuiAgentsApp(run=run, options=UIOptions(bell=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.cockpit is not None and app.cockpit.state.stopped, what="the live leg")
+        coder = app.cockpit.panes["coder"].transcript.text()
+        assert "Plan:" in coder  # only the recorded first leg said this
+        assert coder.index("Plan:") < coder.index("live leg done")
+        assert app.cockpit.engine_error is None

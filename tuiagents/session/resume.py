@@ -55,6 +55,7 @@ def prepare_resume(path: str | Path, *, config: "AppConfig | None" = None, appro
                     run_id=log.header.run_id)
     stopped = restore_state(run, log.events)
     run.bus.seq = max((e.seq for e in log.events), default=0)
+    run.bus.history = [e for e in log.events if e.type != "token_delta"]  # what the UI shows first
     writer = SessionWriter.open_append(path, config=cfg)
     run.bus.subscribe(writer)
     run.session_path, run.session_writer = path, writer

@@ -106,6 +106,11 @@ class TuiAgentsApp(App[int]):
             self.push_screen(ProblemScreen(*self.problem))
         elif self.prepared_run is not None:
             self._open_cockpit(self.prepared_run)
+            if getattr(self.prepared_run, "resumed", False):
+                from tuiagents.ui.screens.sessions_actions import show_history
+
+                # A resumed run's bus holds the events restored from its log: show them first.
+                show_history(self.cockpit, list(self.prepared_run.bus.history))
         elif self.events is not None:
             self._open_cockpit(None)
             self.cockpit.handle_events(self.events)  # type: ignore[union-attr]
