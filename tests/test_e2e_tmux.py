@@ -74,9 +74,16 @@ class Terminal:
             time.sleep(0.15)
 
     def type(self, text: str) -> None:
-        """Type `text` literally."""
+        """Type `text` literally, and wait until the screen shows it."""
         self.tmux("send-keys", "-t", "e2e", "-l", text)
-        time.sleep(0.15)
+        self.wait_for(text[:40], timeout=10)
+
+    def dialog(self, title: str) -> str:
+        """Wait for a dialog titled `title`, then a moment for its input to take focus (keys typed
+        while a screen is still being pushed do not reach it)."""
+        shown = self.wait_for(title)
+        time.sleep(0.4)
+        return shown
 
     def wait_for(self, what: str | Callable[[str], bool], timeout: float = 45.0) -> str:
         """Poll the screen until it shows `what` (text, or a predicate); fail with the screen if not."""
@@ -191,7 +198,7 @@ def test_demo_reject_inject_next_speaker_then_terminate(terminal, tmp_path):
     terminal.wait_for("Deliver coder's message?")
 
     terminal.keys("r")  # reject with feedback: the coder writes a revised draft
-    terminal.wait_for("Reject coder's draft")
+    terminal.dialog("Reject coder's draft")
     terminal.type("Say that the data is inline.")
     terminal.keys("C-s")
     terminal.wait_for("Revised after your feedback")
@@ -206,14 +213,14 @@ def test_demo_reject_inject_next_speaker_then_terminate(terminal, tmp_path):
         assert "Docker daemon not reachable" in shown
 
     terminal.keys("i")  # inject a message for everyone (the default target), queued for the next turn
-    shown = terminal.wait_for("Inject a message from you")
+    shown = terminal.dialog("Inject a message from you")
     assert re.search(r"To:\s+▊\s+all\s", shown), shown
     terminal.type("Also mention the coldest city.")
     terminal.keys("C-s")
     terminal.wait_for("Message for all queued for the next turn")
 
     terminal.keys("n")  # pick the next speaker
-    terminal.wait_for("Who speaks next?")
+    terminal.dialog("Who speaks next?")
     terminal.keys("Down", "Enter")
     terminal.wait_for("next: planner (your pick)")
     terminal.keys("a")
@@ -229,7 +236,7 @@ def test_first_run_setup_onto_a_compatible_url_then_a_run(terminal, tmp_path):
     with ScriptedServer(Script(rules=[Rule(agent="assistant", reply="Hello from your own server.")])) as server:
         url = server.url
         terminal.start([], isolated_env(tmp_path))
-        terminal.wait_for("Welcome to tuiagents")
+        terminal.dialog("Welcome to tuiagents")
         terminal.keys("BTab", "Down", "Enter")  # from the model field to the choices: the second one
         terminal.wait_for("Base URL")
         terminal.keys("Tab")
@@ -239,7 +246,7 @@ def test_first_run_setup_onto_a_compatible_url_then_a_run(terminal, tmp_path):
         terminal.keys("C-t")
         terminal.wait_for("'scripted-model' is there")
         terminal.keys("C-s")
-        terminal.wait_for("what should the team do?")
+        terminal.dialog("what should the team do?")
         terminal.type("Say hello.")
         terminal.keys("C-s")
         terminal.wait_for("Hello from your own server.")
