@@ -232,3 +232,17 @@ async def test_an_existing_config_is_only_replaced_when_asked(target, monkeypatc
         await wait_until(pilot, lambda: isinstance(app.screen, TaskScreen), what="task screen")
     assert_team_config(target)
     assert (target.parent / "config.toml.bak").read_text() == "# mine\n"
+
+
+async def test_team_and_task_from_the_command_line_start_right_after_the_setup(target, server):
+    app = build_app(None, None, "crew", "Plan a picnic.")  # `tuiagents --team crew --task ...`, no config yet
+    async with app.run_test(size=SIZE) as pilot:
+        await open_setup(pilot, "compatible")
+        await type_into(pilot, "#compat-url", server.url)
+        await type_into(pilot, "#compat-model", "scripted-model")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.cockpit is not None, what="the cockpit")
+        assert (app.cockpit.run.team_name, app.cockpit.run.task) == ("crew", "Plan a picnic.")
+        assert set(app.cockpit.run.agents) == {"user", "planner", "coder", "critic"}
+        await app.stop_and_exit("test over")
+    assert_team_config(target)
