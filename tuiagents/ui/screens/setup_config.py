@@ -253,9 +253,13 @@ def probe_models(base_url: str, *, api_key: str | None = None, timeout: float = 
 def local_sandbox_image() -> str:
     """The offline sandbox image when this machine's Docker has it, else python:3.12-slim."""
     try:
-        from tuiagents.execution.docker_client import connect_docker
+        import docker
 
-        connect_docker().images.get(SANDBOX_IMAGE)
+        client = docker.from_env(timeout=3)  # DOCKER_HOST or the default socket; short: the app may be quitting
+        try:
+            client.images.get(SANDBOX_IMAGE)
+        finally:
+            client.close()
         return SANDBOX_IMAGE
     except Exception:  # noqa: BLE001 - no daemon, no image or no SDK: the normal default
         return FALLBACK_IMAGE
