@@ -181,3 +181,22 @@ async def test_stop_during_a_model_call_after_code_ran(server, make_config, huma
     result = await run_to_end(run, timeout=10)  # a stop that waited for the reply would time out
     assert result.stop_reason == "stopped by you"
     assert outputs(result) == ["exitcode: 0 (execution succeeded)\nCode output: 42"]
+
+
+async def test_a_note_queued_after_the_code_does_not_hide_it(server, make_config, human, run_to_end, tmp_path):
+    """A human note delivered between the code and the executor's turn: the code still runs."""
+    server.load([Rule(agent="assistant", replies=[f"Here:\n{PY}", "42 it is. TERMINATE"])])
+    cfg = make_config(
+        agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER", "code_execution": "local"},
+                {"name": "assistant", "kind": "assistant", "model": "default"}],
+        teams=[{"name": "pair", "agents": ["user", "assistant"], "max_turns": 4}],
+        local_execution={"timeout": 20})
+    run = human.attach(build_run(cfg, "pair", "compute", work_dir=tmp_path / "work"))
+    human.queue(RequestKind.MESSAGE, Decision.inject("thanks, run it", target="all"), Decision.approve())
+    human.queue(RequestKind.CODE, Decision.approve())
+    result = await run_to_end(run)
+
+    senders = [(m.sender, m.origin) for m in result.chat_history]
+    assert senders[:4] == [("user", "human"), ("assistant", "agent"), ("human", "human"), ("user", "execution")]
+    assert outputs(result) == ["exitcode: 0 (execution succeeded)\nCode output: 42"]
+    assert result.stop_reason == "assistant said TERMINATE"

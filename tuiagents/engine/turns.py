@@ -59,12 +59,10 @@ async def take_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
     if calls:
         return await _tool_turn(run, agent, calls)
 
-    if agent.code_executor is not None and replying_to is not None and replying_to.origin == "agent":
-        from tuiagents.execution.codeblocks import extract_code_blocks
-
-        blocks = extract_code_blocks(replying_to.content or "")
-        if any(b.runnable for b in blocks):
-            return await _code_turn(run, agent, replying_to, blocks)
+    if agent.code_executor is not None:
+        found = _code_to_run(run, agent)
+        if found is not None:
+            return await _code_turn(run, agent, *found)
 
     asks_human = agent.human_input_mode == HumanInputMode.ALWAYS or (
         agent.human_input_mode == HumanInputMode.TERMINATE and agent.auto_reply_limit_reached)
@@ -85,6 +83,25 @@ async def take_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
         return await run.deliver(Message(sender=agent.name, content=agent.default_auto_reply))
     raise _stop(StopKind.NO_REPLY, f"{agent.name} had nothing to reply (no human input, no code to run, "
                                    f"no model)")
+
+
+def _code_to_run(run: "TeamRun", agent: ConversableAgent) -> tuple[Message, list] | None:
+    """The newest agent message since `agent` last spoke that holds runnable code, and its blocks.
+
+    Like AutoGen's `last_n_messages="auto"`: a human note injected after the code (or a message
+    from a third agent) does not hide the code from the agent that runs it.
+    """
+    from tuiagents.execution.codeblocks import extract_code_blocks
+
+    for message in reversed(run.transcript):
+        if message.sender == agent.name:
+            return None
+        if message.origin != "agent":
+            continue
+        blocks = extract_code_blocks(message.content or "")
+        if any(b.runnable for b in blocks):
+            return message, blocks
+    return None
 
 
 def _pending_calls(run: "TeamRun", agent: ConversableAgent) -> list[ToolCall]:
