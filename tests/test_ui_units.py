@@ -148,6 +148,34 @@ def test_two_agent_status_names_the_next_speaker():
     assert "turn 1" in line and "speaking: coder" in line and "next: user" in line
 
 
+def test_the_agent_running_someone_elses_code_waits_for_you_too():
+    from tuiagents.engine.decisions import Decision, DecisionRequest, RequestKind
+    from tuiagents.engine.events import DecisionRecorded, DecisionRequested
+
+    state = CockpitState()
+    for event in conversation(["user", "coder"], kind="two_agent"):
+        state.apply(event)
+    state.apply(TurnStarted(agent="user", round=2))
+    request = DecisionRequest(kind=RequestKind.CODE, agent="coder")
+    state.apply(DecisionRequested(request=request))
+    assert state.agents["user"].state == "waiting for you" and state.agents["coder"].state == "waiting for you"
+    state.apply(DecisionRecorded(request_id=request.id, request_kind=RequestKind.CODE, agent="coder",
+                                 decision=Decision.approve()))
+    assert state.agents["user"].state == "thinking" and state.agents["coder"].state == "idle"
+
+
+def test_round_robin_status_names_the_next_speaker():
+    from tuiagents.engine.events import RunStarted
+
+    state = CockpitState()
+    events = conversation(["user", "planner", "coder"])
+    first = events[0]
+    events[0] = RunStarted(**{**first.model_dump(), "speaker_selection": "round_robin"})
+    for event in events:
+        state.apply(event)
+    assert "next: user (round robin)" in status_text(state, T0 + 5).plain
+
+
 # -- themes and keymap ------------------------------------------------------------------------------------
 def test_project_themes_load():
     themes, problems = load_themes()

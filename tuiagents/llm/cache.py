@@ -40,10 +40,10 @@ CREATE TABLE IF NOT EXISTS responses (
 
 
 def default_cache_dir() -> Path:
-    """The per-user cache folder of tuiagents (platform-specific)."""
-    import platformdirs
+    """The per-user cache folder of tuiagents (platform-specific; `$TUIAGENTS_CACHE_DIR` overrides)."""
+    from tuiagents.paths import user_cache_path
 
-    return Path(platformdirs.user_cache_dir("tuiagents"))
+    return user_cache_path()
 
 
 def cache_key(body: dict[str, Any], seed: int) -> str:

@@ -71,6 +71,7 @@ class CockpitState:
     speaker: str | None = None
     next_speaker: str | None = None
     next_note: str = ""
+    selection: str | None = None  # the group chat's speaker selection method
     started_ts: float | None = None
     stopped_ts: float | None = None
     stop_reason: str | None = None
@@ -130,6 +131,7 @@ class CockpitState:
         if isinstance(event, RunStarted):
             self.team, self.team_kind, self.task, self.run_id = (
                 event.team, event.team_kind, event.task, event.run_id)
+            self.selection = event.speaker_selection
             for info in event.agents:
                 self.agents.setdefault(info.name, AgentView(info=info)).info = info
             self.started_ts = event.ts
@@ -141,6 +143,10 @@ class CockpitState:
             self._set(event.agent, THINKING)
             if self.team_kind == "two_agent":
                 self.next_speaker, self.next_note = self._other(event.agent), ""
+            elif self.selection == "round_robin" and event.agent in self.agents:
+                names = list(self.agents)
+                self.next_speaker = names[(names.index(event.agent) + 1) % len(names)]
+                self.next_note = "round robin"
             elif self.next_speaker == event.agent:
                 self.next_speaker, self.next_note = None, ""
         elif isinstance(event, TokenDelta):
@@ -150,10 +156,15 @@ class CockpitState:
         elif isinstance(event, DecisionRequested):
             self.pending.append(event)
             self._set(event.request.agent, WAITING)
+            if self.speaker and not self.stopped:
+                self._set(self.speaker, WAITING)  # e.g. the proxy that will run the coder's code
         elif isinstance(event, DecisionRecorded):
             self.pending = [p for p in self.pending if p.request.id != event.request_id]
             if not any(p.request.agent == event.agent for p in self.pending):
                 self._set(event.agent, IDLE)
+            speaker = self.agent(self.speaker)
+            if speaker is not None and speaker.state == WAITING and not self.pending:
+                speaker.state = THINKING
             if event.decision.kind == DecisionKind.CHOOSE_SPEAKER and event.decision.target:
                 self.next_speaker, self.next_note = event.decision.target, "chosen by you"
         elif isinstance(event, MessageDelivered):
