@@ -94,8 +94,8 @@ def load_app_config(path: str | None, *, required: bool = True):
     found = find_config(path)
     if found is None:
         if required:
-            raise ConfigError("no config file found: pass --config FILE, set $TUIAGENTS_CONFIG, or "
-                              "copy config.toml.example to ./config.toml")
+            raise ConfigError("no config file found: pass --config FILE, set $TUIAGENTS_CONFIG, "
+                              "copy config.toml.example to ./config.toml, or run `tuiagents` once to set one up")
         return None
     return load_config(found)
 
