@@ -197,3 +197,23 @@ def test_headless_approve_ask_reads_decisions_from_the_console(server, capsys, t
     assert "assistant:\nshort draft" in out and "assistant:\na long rambling draft" not in out
     assert "be brief" in server.requests_for("assistant")[1].body["messages"][-1]["content"]
     assert "Stopped: stopped by you" in out
+
+
+def test_a_time_limit_ends_a_console_prompt_nobody_answers(server, tmp_path):
+    """--approve ask waiting on stdin: the team's time limit still ends the run and the process."""
+    server.load([Rule(agent="assistant", reply="A draft that nobody will approve.")])
+    config = write_config(tmp_path, server, teams='[[teams]]\nname = "pair"\nagents = ["user", "assistant"]\n'
+                                                  'timeout = 1.5\n')
+    read_end, write_end = os.pipe()  # we hold the write end open: the prompt never gets an answer
+    proc = subprocess.Popen([sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(config),
+                             "--task", "wait", "--approve", "ask", "--session", str(tmp_path / "t.jsonl")],
+                            stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env())
+    os.close(read_end)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        os.close(write_end)
+    assert proc.returncode == 0, err
+    assert "[a]pprove" in out and "Stopped: time limit 1.5 s reached" in out

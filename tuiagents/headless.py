@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from tuiagents.engine.decisions import ApprovalRule, Decision, DecisionRequest, RequestKind, Scope
@@ -159,10 +160,18 @@ def console_supervisor(stdin: TextIO | None = None, out: TextIO | None = None) -
     stdin = stdin or sys.stdin
     out = out or sys.stdout
 
-    async def on_event(event: Any) -> None:
-        if isinstance(event, DecisionRequested) and event.future is not None:
-            decision = await asyncio.to_thread(console_decide, event.request, stdin, out)
-            event.resolve(decision)
+    def on_event(event: Any) -> None:
+        if not isinstance(event, DecisionRequested) or event.future is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def ask() -> None:
+            decision = console_decide(event.request, stdin, out)
+            loop.call_soon_threadsafe(event.resolve, decision)
+
+        # A daemon thread, not the loop's executor: when the run stops while the prompt waits
+        # (a time limit, Ctrl+C), nothing has to wait for someone to press Enter.
+        threading.Thread(target=ask, name=f"ask-{event.request.id}", daemon=True).start()
 
     return on_event
 
