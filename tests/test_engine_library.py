@@ -31,7 +31,7 @@ async def test_library_two_agent_chat(server, run_to_end, tmp_path):
     assert isinstance(started, RunStarted)
     assert [(a.name, a.kind, a.human_input_mode) for a in started.agents] == [
         ("me", "user_proxy", "NEVER"), ("solver", "assistant", "NEVER")]
-    assert started.team_kind == "two_agent" and started.max_rounds == 5
+    assert started.team_kind == "two_agent" and started.max_turns == 5 and started.max_rounds is None
     # the assistant preset's system message is sent first
     assert server.requests_for("solver")[0].body["messages"][0]["content"] == solver.system_message
 

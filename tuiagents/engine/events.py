@@ -62,7 +62,8 @@ class RunStarted(_Event):
     task: str
     agents: list[AgentInfo]
     speaker_selection: str | None = None
-    max_rounds: int | None = None
+    max_rounds: int | None = None  # group chats
+    max_turns: int | None = None  # two-agent chats
     resumed: bool = False
 
 

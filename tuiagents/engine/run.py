@@ -324,7 +324,8 @@ class TeamRun:
                           task=self.task, agents=[a.info for a in self.agents.values()],
                           speaker_selection=self.speaker_selection if isinstance(self.speaker_selection, str)
                           else "custom",
-                          max_rounds=self.max_rounds if self.team_kind == "group_chat" else self.max_turns,
+                          max_rounds=self.max_rounds if self.team_kind == "group_chat" else None,
+                          max_turns=self.max_turns if self.team_kind == "two_agent" else None,
                           resumed=self.resumed)
 
     async def run(self) -> RunResult:
