@@ -291,3 +291,32 @@ async def test_reply_to_an_agent_running_its_own_tools_reaches_it_as_the_human(s
     assert messages[-1] == {"role": "user", "name": "human", "content": "no tools please"}
     assert {"role": "assistant", "content": "no tools please"} not in messages
     assert [m.sender for m in result.chat_history] == ["user", "assistant", "assistant", "human", "assistant"]
+
+
+async def test_a_speaker_picked_while_calls_are_pending_speaks_after_them(server, make_config, run_to_end,
+                                                                          tmp_path):
+    names = ["user", "coder", "critic"]
+    cfg = make_config(
+        agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER"},
+                {"name": "coder", "kind": "assistant", "model": "default"},
+                {"name": "critic", "kind": "assistant", "model": "default"}],
+        teams=[{"name": "crew", "kind": "group_chat", "agents": names, "speaker_selection": "round_robin",
+                "max_rounds": 4}])
+    server.load([Rule(agent="coder", replies=[Reply.tool("add", a=20, b=22), "it is 42"]),
+                 Rule(agent="critic", reply="agreed")])
+    run = build_run(cfg, "crew", "2 numbers", approve="all", work_dir=tmp_path)
+    run.agents["coder"].register_tool(add, executor=run.agents["user"])
+
+    def pick_critic(event):
+        if event.type == "message_delivered" and event.message.tool_calls:
+            run.set_next_speaker("critic")  # while the call is still pending
+
+    run.bus.subscribe(pick_critic)
+    result = await run_to_end(run)
+
+    selected = [(e.agent, e.method, e.note) for e in run.bus.history if isinstance(e, SpeakerSelected)]
+    assert selected[1] == ("user", "forced", "runs the pending tool calls")
+    assert selected[2][:2] == ("coder", "forced")  # the caller reads its results first
+    assert selected[3] == ("critic", "forced", "picked by you")
+    assert [m.sender for m in result.chat_history] == ["user", "coder", "user", "coder", "critic"]
+    assert_valid_sequence(server.requests_for("coder")[1].body["messages"])

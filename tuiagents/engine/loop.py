@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tuiagents.engine.events import SpeakerSelected, StopKind
 from tuiagents.engine.messages import Message
-from tuiagents.engine.speaker import select_speaker
+from tuiagents.engine.speaker import Selection, select_speaker
 from tuiagents.engine.termination import StopInfo
 from tuiagents.engine.turns import take_turn
 
@@ -85,9 +85,12 @@ async def run_loop(run: "TeamRun") -> StopInfo:
                 if run.round >= run.max_rounds:
                     return StopInfo(StopKind.MAX_ROUNDS, f"max rounds {run.max_rounds} reached")
                 forced = _pending_tool_target(run)
-                if forced and not run.forced_next:
-                    run.forced_next = (forced, "runs the pending tool calls")
-                selection = await select_speaker(run)
+                if forced:
+                    # Pending tool calls are answered first, or they would vanish from the
+                    # caller's history; a speaker you picked keeps its turn for the round after.
+                    selection = Selection(forced, "forced", "runs the pending tool calls")
+                else:
+                    selection = await select_speaker(run)
                 name = selection.agent
                 await run.emit(SpeakerSelected(agent=name, method=selection.method,
                                                round=run.round + 1, note=selection.note))
