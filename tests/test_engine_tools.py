@@ -320,3 +320,22 @@ async def test_a_speaker_picked_while_calls_are_pending_speaks_after_them(server
     assert selected[3] == ("critic", "forced", "picked by you")
     assert [m.sender for m in result.chat_history] == ["user", "coder", "user", "coder", "critic"]
     assert_valid_sequence(server.requests_for("coder")[1].body["messages"])
+
+
+async def test_a_message_injected_now_during_a_tool_approval_keeps_the_sequence_valid(
+        server, make_config, human, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("add", a=1), "2. TERMINATE"])])
+    run = human.attach(tool_run(make_config, tmp_path))
+
+    def inject_then_approve(request):
+        run.inject("use small numbers", target="assistant", now=True)
+        return Decision.approve()
+
+    human.queue(RequestKind.TOOL_CALL, inject_then_approve)
+    result = await run_to_end(run)
+
+    kinds = [("tool" if m.tool_results else m.sender) for m in result.chat_history]
+    assert kinds.index("human") < kinds.index("tool")  # the note landed between call and result
+    messages = server.requests_for("assistant")[1].body["messages"]
+    assert_valid_sequence(messages)
+    assert messages[-1]["role"] == "user" and messages[-1]["content"] == "use small numbers"

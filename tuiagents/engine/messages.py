@@ -78,7 +78,9 @@ def history_for(viewer: str, system_message: str, transcript: list[Message]) -> 
     """The OpenAI message list an agent's model receives: its system message, then the transcript.
 
     Tool calls that never got a result (for example a human interrupted them) would make the
-    request invalid, so they are dropped from the view rather than sent dangling.
+    request invalid, so they are dropped from the view rather than sent dangling; and results
+    are moved right after their calls, where the API requires them, even when a human message
+    was delivered in between (an inject "now" while the call waited for approval).
     """
     answered = {r.call_id for m in transcript for r in m.tool_results}
     out: list[dict[str, Any]] = []
@@ -90,4 +92,19 @@ def history_for(viewer: str, system_message: str, transcript: list[Message]) -> 
             if len(kept) != len(m.tool_calls):
                 m = m.model_copy(update={"tool_calls": kept})
         out.extend(m.to_openai(viewer))
-    return out
+    return _results_after_calls(out)
+
+
+def _results_after_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    results = {m["tool_call_id"]: m for m in messages if m["role"] == "tool"}
+    if not results:
+        return messages
+    ordered: list[dict[str, Any]] = []
+    for m in messages:
+        if m["role"] == "tool":
+            continue  # placed after its call below
+        ordered.append(m)
+        for call in m.get("tool_calls") or ():
+            if call["id"] in results:
+                ordered.append(results[call["id"]])
+    return ordered
