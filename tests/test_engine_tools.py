@@ -339,3 +339,27 @@ async def test_a_message_injected_now_during_a_tool_approval_keeps_the_sequence_
     messages = server.requests_for("assistant")[1].body["messages"]
     assert_valid_sequence(messages)
     assert messages[-1]["role"] == "user" and messages[-1]["content"] == "use small numbers"
+
+
+async def test_calls_for_two_executors_are_each_answered(server, make_config, run_to_end, tmp_path):
+    names = ["user", "coder", "critic"]
+    cfg = make_config(
+        agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER"},
+                {"name": "coder", "kind": "assistant", "model": "default"},
+                {"name": "critic", "kind": "assistant", "model": "default"}],
+        teams=[{"name": "crew", "kind": "group_chat", "agents": names, "speaker_selection": "round_robin",
+                "max_rounds": 4}])
+    both = Reply(tool_calls=[ToolCall(name="add", arguments={"a": 1, "b": 2}),
+                             ToolCall(name="weather", arguments={"city": "Oslo"})])
+    server.load([Rule(agent="coder", replies=[both, "3, and Oslo is mild. TERMINATE"])])
+    run = build_run(cfg, "crew", "two tools", approve="all", work_dir=tmp_path)
+    run.agents["coder"].register_tool(add, executor=run.agents["user"])
+    run.agents["coder"].register_tool(weather, executor=run.agents["critic"])
+    result = await run_to_end(run)
+
+    assert [m.sender for m in result.chat_history] == ["user", "coder", "user", "critic", "coder"]
+    answered = [(r.name, r.is_error) for m in result.chat_history for r in m.tool_results]
+    assert answered == [("add", False), ("weather", False)]
+    messages = server.requests_for("coder")[1].body["messages"]
+    assert_valid_sequence(messages)
+    assert [m["content"] for m in messages if m["role"] == "tool"] == ["3", '{"city": "Oslo", "temp": 21}']

@@ -9,6 +9,7 @@ from tuiagents.engine.events import SpeakerSelected, StopKind
 from tuiagents.engine.messages import Message
 from tuiagents.engine.speaker import Selection, select_speaker
 from tuiagents.engine.termination import StopInfo
+from tuiagents.engine.tools import open_tool_calls
 from tuiagents.engine.turns import take_turn
 
 if TYPE_CHECKING:
@@ -19,17 +20,19 @@ REFLECTION_PROMPT = ("Summarize the takeaway from the conversation above for the
 
 
 def _pending_tool_target(run: "TeamRun") -> str | None:
-    """Who must speak next because of tool calls or tool results in the last message."""
+    """Who must speak next: the executor of calls still open, else the caller reading its results."""
     if not run.transcript:
         return None
+    pending = open_tool_calls(run.transcript)
+    if pending is not None:
+        message, calls = pending
+        for name, agent in run.agents.items():
+            if name != message.sender and any(c.name in agent.executable_tools for c in calls):
+                return name
+        return message.sender  # it runs its own tools, or answers unknown ones with errors
     last = run.transcript[-1]
     if last.tool_results and last.recipient in run.agents:
         return last.recipient
-    if last.tool_calls:
-        for name, agent in run.agents.items():
-            if any(c.name in agent.executable_tools for c in last.tool_calls) and name != last.sender:
-                return name
-        return last.sender
     return None
 
 

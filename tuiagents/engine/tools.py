@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 
 from pydantic import TypeAdapter, ValidationError, validate_call
 
-from tuiagents.engine.messages import ToolCall, ToolResult
+from tuiagents.engine.messages import Message, ToolCall, ToolResult
 
 INTERRUPTED = "interrupted by the user: this call was not run"
 
@@ -125,6 +125,23 @@ async def execute_tool_call(call: ToolCall, tools: dict[str, Tool], offered: Ite
         return ToolResult(call_id=call.id, name=call.name, is_error=True,
                           content=f"Error: {call.name} raised {type(exc).__name__}: {exc}")
     return ToolResult(call_id=call.id, name=call.name, content=_stringify(value))
+
+
+def open_tool_calls(transcript: list[Message]) -> tuple[Message, list[ToolCall]] | None:
+    """The latest message with tool calls that are not all answered yet, and those calls.
+
+    Only tool results and human notes may follow it; once anything else was said, the calls are
+    history. Calls for several executors are answered one executor after another.
+    """
+    for index in range(len(transcript) - 1, -1, -1):
+        message = transcript[index]
+        if message.tool_calls:
+            answered = {r.call_id for m in transcript[index + 1:] for r in m.tool_results}
+            waiting = [c for c in message.tool_calls if c.id not in answered]
+            return (message, waiting) if waiting else None
+        if not (message.tool_results or message.origin == "human"):
+            return None
+    return None
 
 
 def interrupted_results(calls: list[ToolCall]) -> list[ToolResult]:

@@ -18,7 +18,7 @@ from tuiagents.engine.events import (
 )
 from tuiagents.engine.messages import Message, ToolCall, history_for
 from tuiagents.engine.termination import StopInfo
-from tuiagents.engine.tools import execute_tool_call, interrupted_results
+from tuiagents.engine.tools import execute_tool_call, interrupted_results, open_tool_calls
 
 if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun
@@ -55,9 +55,9 @@ async def take_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
                 return await _human_reply(run, agent, d.content or "")
         raise _stop(StopKind.TERMINATION_MESSAGE, said)
 
-    calls = _pending_calls(run, agent)
+    caller, calls, open_calls = _pending_calls(run, agent)
     if calls:
-        return await _tool_turn(run, agent, calls)
+        return await _tool_turn(run, agent, caller, calls, open_calls)
 
     if agent.code_executor is not None:
         found = _code_to_run(run, agent)
@@ -104,27 +104,29 @@ def _code_to_run(run: "TeamRun", agent: ConversableAgent) -> tuple[Message, list
     return None
 
 
-def _pending_calls(run: "TeamRun", agent: ConversableAgent) -> list[ToolCall]:
-    """Tool calls of the last message that this agent runs and nobody answered yet."""
-    if not run.transcript:
-        return []
-    last = run.transcript[-1]
-    mine = [c for c in last.tool_calls if c.name in agent.executable_tools]
-    if not mine and last.sender != agent.name:
-        return []
+def _pending_calls(run: "TeamRun", agent: ConversableAgent) -> tuple[str, list[ToolCall], list[ToolCall]]:
+    """(caller, the open calls this agent runs, every open call): empty when none are for it."""
+    pending = open_tool_calls(run.transcript)
+    if pending is None:
+        return "", [], []
+    message, calls = pending
+    mine = [c for c in calls if c.name in agent.executable_tools]
+    if not mine and message.sender != agent.name:
+        return message.sender, [], calls
     # Calls nobody can run (an unknown tool) are answered, with an error, by whoever answers the
     # message: left unanswered they would silently vanish from the caller's view.
-    return [c for c in last.tool_calls if c in mine or
-            not any(c.name in a.executable_tools for a in run.agents.values())]
+    nobody = [c for c in calls if not any(c.name in a.executable_tools for a in run.agents.values())]
+    return message.sender, [c for c in calls if c in mine or c in nobody], calls
 
 
-async def _tool_turn(run: "TeamRun", agent: ConversableAgent, calls: list[ToolCall]) -> Message:
-    caller = run.transcript[-1].sender
+async def _tool_turn(run: "TeamRun", agent: ConversableAgent, caller: str, calls: list[ToolCall],
+                     open_calls: list[ToolCall]) -> Message:
     shown = ", ".join(f"{c.name}({c.arguments})" for c in calls)
     d = await run.decide(DecisionRequest(kind=RequestKind.TOOL_CALL, agent=caller, tool_calls=calls,
                                          prompt=f"{caller} wants to call {shown}; {agent.name} runs it."))
     if d.kind == DecisionKind.REPLY:
-        await run.deliver(Message(sender=agent.name, tool_results=interrupted_results(calls),
+        # A person answering instead interrupts every open call, not only this agent's.
+        await run.deliver(Message(sender=agent.name, tool_results=interrupted_results(open_calls),
                                   recipient=caller, origin="tool"))
         if agent.name == caller:
             # The caller runs its own tools: the person's words must reach its model as theirs,
