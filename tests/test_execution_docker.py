@@ -268,6 +268,17 @@ async def test_close_removes_the_container(client, tmp_path) -> None:
     await executor.close()  # idempotent
 
 
+async def test_a_work_dir_that_does_not_exist_yet_is_created(client, tmp_path) -> None:
+    work = tmp_path / "sessions" / "new-session.work"  # a fresh session's dir, as prepare_run names it
+    executor = DockerExecutor(DockerSettings(image=IMAGE), work, f"fresh-{uuid.uuid4().hex[:8]}")
+    try:
+        result = await executor.run(block("python", "# filename: hello.py\nprint('hi')"))
+    finally:
+        await executor.close()
+    assert result.ok and result.output == "hi\n", result
+    assert (work / "hello.py").is_file()
+
+
 async def test_container_removed_at_process_exit(client, tmp_path) -> None:
     session = f"atexit-{uuid.uuid4().hex[:8]}"
     script = textwrap.dedent(f"""

@@ -91,8 +91,6 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
 
     run_id = run_id or uuid.uuid4().hex[:12]
     work_dir = work_dir or (user_data_path() / "work" / run_id)
-    if any((config.agent(n).code_execution or "none") != "none" for n in team.agents):
-        work_dir.mkdir(parents=True, exist_ok=True)
     executors: dict[str, Any] = {}
     agents = [build_agent(config.agent(n), llm, config, work_dir, run_id, executors) for n in team.agents]
     run = TeamRun(

@@ -181,6 +181,7 @@ class DockerExecutor(CodeExecutor):
         started = time.monotonic()
         run_id = new_run_id()
         try:
+            self.work_dir.mkdir(parents=True, exist_ok=True)  # a new session's dir may not exist yet
             script, saved_to = prepare_block(block, self.work_dir, run_id, self.owner)
         except (UnsafePathError, OSError) as exc:
             return not_run(block, str(exc))
