@@ -21,7 +21,7 @@ from tuiagents.engine.events import (
 )
 from tuiagents.engine.messages import Message
 from tuiagents.engine.speaker import SpeakerFunction, make_rng
-from tuiagents.engine.supervisor import ALLOWED, InvalidDecision, Supervisor
+from tuiagents.engine.supervisor import ALLOWED, InvalidDecision, Supervisor, inject_problem
 from tuiagents.engine.termination import StopInfo, TerminationCondition, enforced_timeout
 
 
@@ -193,10 +193,9 @@ class TeamRun:
 
     def inject(self, text: str, target: str = "all", now: bool = False) -> Message:
         """Add a human message for `target` (an agent or "all"), now or before the next turn."""
-        if not text.strip():
-            raise ValueError("an empty message has nothing to say; type some text")
-        if target != "all" and target not in self.agents:
-            raise ValueError(f"no agent named {target!r}; choose one of: all, {', '.join(self.agents)}")
+        problem = inject_problem(text, target, self.agents)
+        if problem:
+            raise ValueError(problem)
         message = Message(sender="human", content=text, origin="human",
                           recipient=None if target == "all" else target)
         if now:
@@ -293,10 +292,7 @@ class TeamRun:
             finally:
                 self.pending.remove(event)
             try:
-                self.supervisor.check(request, candidate)
-                if candidate.kind == DecisionKind.INJECT and candidate.target not in (None, "all", *self.agents):
-                    raise InvalidDecision(f"no agent named {candidate.target!r} to send the message to; "
-                                          f"choose one of: all, {', '.join(self.agents)}")
+                self.supervisor.check(request, candidate, self.agents)
                 decision = candidate
             except InvalidDecision as exc:
                 await self.notice(str(exc), "warning", request.agent)

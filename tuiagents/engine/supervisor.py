@@ -7,7 +7,7 @@ emits a `DecisionRequested` event and awaits the future a person resolves.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Iterable, Literal
 
 from tuiagents.engine.decisions import (
     ApprovalRule, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind, Scope,
@@ -30,6 +30,16 @@ ALLOWED: dict[RequestKind, list[DecisionKind]] = {
 
 class InvalidDecision(ValueError):
     """A decision that does not fit its request (an empty edit, an unknown speaker...)."""
+
+
+def inject_problem(text: str | None, target: str | None, agents: Iterable[str]) -> str | None:
+    """Why a human message cannot be sent to `target` ("all" or an agent), or None when it can."""
+    names = list(agents)
+    if not (text or "").strip():
+        return "an empty message has nothing to say; type some text"
+    if target not in (None, "all", *names):
+        return f"no agent named {target!r} to send the message to; choose one of: all, {', '.join(names)}"
+    return None
 
 
 class Supervisor:
@@ -59,8 +69,8 @@ class Supervisor:
             return Decision.skip(by=DecidedBy.POLICY, note="--approve none runs no code or tools")
         return Decision.approve(by=DecidedBy.POLICY, note=f"--approve {self.mode}")
 
-    def check(self, request: DecisionRequest, decision: Decision) -> None:
-        """Raise InvalidDecision when `decision` cannot answer `request`."""
+    def check(self, request: DecisionRequest, decision: Decision, agents: Iterable[str] = ()) -> None:
+        """Raise InvalidDecision when `decision` cannot answer `request` (`agents`: the team)."""
         allowed = request.allowed or ALLOWED[request.kind]
         if decision.kind not in allowed:
             names = ", ".join(k.value for k in allowed)
@@ -70,6 +80,10 @@ class Supervisor:
                              DecisionKind.REJECT) and not (decision.content or "").strip():
             raise InvalidDecision(f"an empty {decision.kind.value} has nothing to send; "
                                   f"write some text or choose another action")
+        if decision.kind == DecisionKind.INJECT:
+            problem = inject_problem(decision.content, decision.target, agents)
+            if problem:
+                raise InvalidDecision(problem)
         if decision.kind == DecisionKind.CHOOSE_SPEAKER and decision.target not in request.candidates:
             raise InvalidDecision(f"{decision.target!r} cannot speak next; candidates: "
                                   f"{', '.join(request.candidates)}")
