@@ -12,6 +12,7 @@ from tuiagents.engine.decisions import ApprovalRule, DecidedBy, DecisionKind, Sc
 from tuiagents.engine.events import (
     DecisionRecorded, MessageDelivered, MessageQueued, RunStopped, TurnStarted, UsageRecorded,
 )
+from tuiagents.engine.usage import Usage
 
 if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun
@@ -24,8 +25,6 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
     limits such as max_turns apply to the continuation. A crashed run keeps its counters and
     finishes where it would have.
     """
-    from tuiagents.engine.run import Usage
-
     stopped: RunStopped | None = None
     waiting: list = []  # queued human messages not delivered before the log ends
     turns = 0
@@ -42,7 +41,7 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
             last_round = max(last_round, ev.round)
         elif isinstance(ev, UsageRecorded):
             for u in (run.usage, run.usage_by_agent.setdefault(ev.agent, Usage())):
-                u.add(ev.prompt_tokens, ev.completion_tokens, ev.cost, ev.cached)
+                u.add_event(ev)
         elif isinstance(ev, DecisionRecorded):
             rule = _standing_rule(ev)
             if rule is not None:

@@ -23,6 +23,7 @@ from tuiagents.engine.messages import Message
 from tuiagents.engine.speaker import SpeakerFunction, make_rng
 from tuiagents.engine.supervisor import ALLOWED, InvalidDecision, Supervisor, inject_problem
 from tuiagents.engine.termination import StopInfo, TerminationCondition, enforced_timeout
+from tuiagents.engine.usage import Usage
 
 
 class RunStop(Exception):
@@ -31,32 +32,6 @@ class RunStop(Exception):
     def __init__(self, info: StopInfo) -> None:
         super().__init__(info.reason)
         self.info = info
-
-
-@dataclass
-class Usage:
-    """Token and cost totals, for the run and per agent."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    cached_calls: int = 0
-    calls: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        """Prompt plus completion tokens."""
-        return self.prompt_tokens + self.completion_tokens
-
-    def add(self, prompt: int, completion: int, cost: float, cached: bool) -> None:
-        """Count one LLM call."""
-        self.calls += 1
-        if cached:
-            self.cached_calls += 1
-            return
-        self.prompt_tokens += prompt
-        self.completion_tokens += completion
-        self.cost += cost
 
 
 @dataclass

@@ -21,6 +21,7 @@ from tuiagents.engine.events import (
     ToolCallFinished, ToolCallStarted, TurnStarted, UsageRecorded,
 )
 from tuiagents.engine.messages import ToolCall, ToolResult
+from tuiagents.engine.usage import Usage
 
 
 @dataclass(kw_only=True, slots=True)
@@ -145,37 +146,12 @@ TranscriptEntry = (MessageEntry | DecisionEntry | CodeEntry | ExecutionEntry | T
                    | NoticeEntry | StopEntry)
 
 
-@dataclass(kw_only=True, slots=True)
-class AgentUsage:
-    """Token and cost totals of one agent (or the whole run)."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    calls: int = 0
-    cached_calls: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        """Prompt plus completion tokens."""
-        return self.prompt_tokens + self.completion_tokens
-
-    def add(self, ev: UsageRecorded) -> None:
-        """Count one LLM call (a cache hit counts as a call, not as billed tokens)."""
-        if not ev.cached:
-            self.prompt_tokens += ev.prompt_tokens
-            self.completion_tokens += ev.completion_tokens
-        self.cost += ev.cost
-        self.calls += 1
-        self.cached_calls += int(ev.cached)
-
-
-@dataclass(kw_only=True, slots=True)
-class UsageTotals(AgentUsage):
+@dataclass
+class UsageTotals(Usage):
     """Run totals, with a breakdown per agent and per model."""
 
-    by_agent: dict[str, AgentUsage] = field(default_factory=dict)
-    by_model: dict[str, AgentUsage] = field(default_factory=dict)
+    by_agent: dict[str, Usage] = field(default_factory=dict)
+    by_model: dict[str, Usage] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -321,8 +297,8 @@ def _usage_totals(events: list[UsageRecorded]) -> UsageTotals:
         by_agent.setdefault(e.agent, []).append(e)
         by_model.setdefault(e.model, []).append(e)
     return UsageTotals(**total(events),
-                       by_agent={k: AgentUsage(**total(v)) for k, v in by_agent.items()},
-                       by_model={k: AgentUsage(**total(v)) for k, v in by_model.items()})
+                       by_agent={k: Usage(**total(v)) for k, v in by_agent.items()},
+                       by_model={k: Usage(**total(v)) for k, v in by_model.items()})
 
 
 def decision_verb(entry: DecisionEntry) -> str:
