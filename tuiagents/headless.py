@@ -16,7 +16,7 @@ from tuiagents.engine.events import (
     DecisionRecorded, DecisionRequested, ExecutionFinished, ExecutionOutput, MessageDelivered, Notice,
     RunStarted, RunStopped, SpeakerSelected, ToolCallFinished,
 )
-from tuiagents.ui.safe_text import inert
+from tuiagents.text import inert
 
 if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun

@@ -9,24 +9,16 @@ not a session log, a log from a newer tuiagents, an event number out of range).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
 
 from tuiagents.session.log import SessionError
+from tuiagents.text import one_line
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def _err(message: str) -> None:
     print(f"tuiagents: {message}", file=sys.stderr)
-
-
-def _inert(text: str) -> str:
-    """No control character from a log reaches the terminal."""
-    return _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())) if ord(m.group()) < 0x20 else "?", text)
 
 
 def _fail(exc: Exception) -> int:
@@ -88,11 +80,6 @@ def cli_export(path: str | os.PathLike, fmt: str = "md", out: str | os.PathLike 
     return EXIT_OK
 
 
-def _fit(text: str, width: int) -> str:
-    text = " ".join(_inert(text).split())
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
 def format_sessions_table(summaries: list, width: int = 120) -> str:
     """The `tuiagents sessions` table: newest first, one line per log."""
     rows = [("WHEN", "TEAM", "TURNS", "COST", "STATUS", "STOP REASON / TASK", "FILE")]
@@ -106,13 +93,13 @@ def format_sessions_table(summaries: list, width: int = 120) -> str:
         if s.status != "corrupt" and s.error:
             what = f"{s.error}; {what}"
         rows.append((when, s.team or "-", turns, cost, s.status, what or "", s.path.name))
-    fixed = [max(len(_fit(r[i], 24)) for r in rows) for i in range(5)]
+    fixed = [max(len(one_line(r[i], 24)) for r in rows) for i in range(5)]
     name_w = max(len(r[6]) for r in rows)
     what_w = max(20, width - sum(fixed) - name_w - 2 * 6)
     lines = []
     for r in rows:
-        cells = [_fit(r[0], 24).ljust(fixed[0]), _fit(r[1], 24).ljust(fixed[1]), r[2].rjust(fixed[2]),
-                 r[3].rjust(fixed[3]), r[4].ljust(fixed[4]), _fit(r[5], what_w).ljust(what_w), r[6]]
+        cells = [one_line(r[0], 24).ljust(fixed[0]), one_line(r[1], 24).ljust(fixed[1]), r[2].rjust(fixed[2]),
+                 r[3].rjust(fixed[3]), r[4].ljust(fixed[4]), one_line(r[5], what_w).ljust(what_w), r[6]]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
