@@ -9,7 +9,7 @@ from tuiagents.engine.agent import AssistantAgent, ConversableAgent, UserProxyAg
 from tuiagents.engine.run import TeamRun
 from tuiagents.engine.supervisor import ApproveMode, Supervisor
 from tuiagents.engine.termination import (
-    AnyOf, CostBudget, ExternalStop, MaxMessages, TerminationCondition, TextMention, Timeout, TokenBudget,
+    AnyOf, CostBudget, MaxMessages, TerminationCondition, TextMention, Timeout, TokenBudget,
 )
 from tuiagents.engine.tools import load_tool
 
@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 _KINDS = {"assistant": AssistantAgent, "user_proxy": UserProxyAgent, "conversable": ConversableAgent}
 
 
-def _termination(team: "TeamConfig") -> TerminationCondition:
-    parts: list[TerminationCondition] = [ExternalStop()]
+def _termination(team: "TeamConfig") -> TerminationCondition | None:
+    # Stopping from outside needs no condition here: the UI and Ctrl+C call run.request_stop().
+    parts: list[TerminationCondition] = []
     if team.termination_text:
         parts.append(TextMention(team.termination_text))
     if team.max_messages:
@@ -31,7 +32,7 @@ def _termination(team: "TeamConfig") -> TerminationCondition:
         parts.append(CostBudget(team.max_cost))
     if team.timeout:
         parts.append(Timeout(team.timeout))
-    return AnyOf(parts)
+    return AnyOf(parts) if parts else None
 
 
 def make_executor(kind: str, config: "AppConfig", work_dir: Path, session_id: str) -> Any:
