@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,7 @@ def build_agent(cfg: "AgentConfig", llm: Any, config: "AppConfig", work_dir: Pat
     model = cfg.model
     if model is None and cfg.kind == "assistant" and config.models:
         model = config.models[0].name
-    code = cfg.code_execution or ("none")
+    code = cfg.code_execution or "none"
     if code != "none":
         if code not in executors:
             executors[code] = make_executor(code, config, work_dir, session_id)
@@ -78,7 +79,6 @@ def build_agent(cfg: "AgentConfig", llm: Any, config: "AppConfig", work_dir: Pat
 def build_run(config: "AppConfig", team_name: str, task: str, *, approve: ApproveMode = "ask",
               work_dir: Path | None = None, run_id: str | None = None, seed: int | None = None) -> TeamRun:
     """A ready-to-run TeamRun for `team_name` of `config`, on `task`."""
-    from tuiagents.engine.bus import EventBus
     from tuiagents.paths import user_data_path
 
     team = config.team(team_name)
@@ -87,9 +87,6 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
         from tuiagents.llm.client import LLMClient
 
         llm = LLMClient(list(config.models), config.llm)
-    bus = EventBus()
-    import uuid
-
     run_id = run_id or uuid.uuid4().hex[:12]
     work_dir = work_dir or (user_data_path() / "work" / run_id)
     executors: dict[str, Any] = {}
@@ -100,7 +97,7 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
         allow_repeat_speaker=team.allow_repeat_speaker, allowed_transitions=team.allowed_transitions,
         disallowed_transitions=team.disallowed_transitions, selector_llm=llm,
         selector_model=team.selector_model, termination=_termination(team),
-        supervisor=Supervisor(approve), summary_method=team.summary_method, run_id=run_id, bus=bus,
+        supervisor=Supervisor(approve), summary_method=team.summary_method, run_id=run_id,
         seed=seed,
     )
     run.executors = list(executors.values())
