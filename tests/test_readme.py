@@ -41,9 +41,12 @@ def tuiagents_commands() -> list[list[str]]:
 def test_readme_has_the_two_setup_commands():
     commands = readme_commands()
     assert "pip install -e ." in commands and "tuiagents demo" in commands
-    test_command = "python3 -m pytest -q"
-    assert test_command in commands
-    assert test_command in (ROOT / ".ci" / "run").read_text(), ".ci/run must call the README's test command"
+    install_command, test_command = "python3 -m pip install -e '.[test]'", "python3 -m pytest -q"
+    assert install_command in commands and test_command in commands
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert install_command in ci, ".ci/run must call the README's install command as written"
+    assert test_command in ci, ".ci/run must call the README's test command as written"
+    assert ci.index(install_command) < ci.index(test_command)
 
 
 @pytest.mark.parametrize("argv", tuiagents_commands(), ids=lambda a: " ".join(a)[:50])
