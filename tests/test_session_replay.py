@@ -103,7 +103,7 @@ def test_cli_exit_codes_and_output(tmp_path, capsys):
 
     assert cli_sessions(tmp_path / "s") == 0
     table = capsys.readouterr().out
-    assert "1 session in" in table and "finished" in table and "a.jsonl" in table and "TURNS" in table
+    assert "1 session in" in table and "finished" in table and "sample0001" in table and "TURNS" in table
     assert cli_sessions(tmp_path / "empty") == 0 and "no sessions" in capsys.readouterr().out
     assert cli_sessions(path) == 2
 

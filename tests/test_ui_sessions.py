@@ -72,7 +72,8 @@ async def test_lists_sessions_and_unreadable_ones_with_their_error(server, make_
         assert screen.query_one(DataTable).row_count == 5
         text = screen_text(app)
         assert "Average 1, 2 and 3" in text and "pair" in text and "$0.0000" in text
-        assert "max_turns" in text  # how the real run ended
+        # how the real run ended, in words, not the log's stop code
+        assert "■ finished: max turns 3 reached" in text and "[max_turns]" not in text
         assert "interrupted" in text and "cannot read: not a tuiagents session log" in text
         assert "cannot read: the file is empty" in text and "upgrade tuiagents" in text
         await select(pilot, screen, folder / "notes.jsonl")

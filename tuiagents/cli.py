@@ -11,6 +11,8 @@ import sys
 from typing import Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SESSION_HELP = ("a session log: its path, its file name in the sessions folder, or its id "
+                "(as `tuiagents sessions` lists them)")
 
 
 def _err(message: str) -> None:
@@ -46,44 +48,65 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(run)
     run.add_argument("--headless", action="store_true", help="no UI: print the conversation")
 
-    sub.add_parser("demo", help="open the app on a built-in scripted scenario (no API key needed)") \
-        .add_argument("--headless", action="store_true", help="run the demo on the console")
+    demo = sub.add_parser("demo", help="open the app on a built-in scripted scenario (no API key needed)",
+                          description="A planner, a coder and a critic solve a small data task with replies "
+                                      "from a built-in script served on 127.0.0.1. In the app you approve "
+                                      "every step, and the coder's code runs in the Docker sandbox only "
+                                      "after you confirm it (the demo offers to prepare the sandbox image "
+                                      "if it is missing).")
+    demo.add_argument("--headless", action="store_true",
+                      help="run the demo on the console with every step approved: the coder's code runs "
+                           "in the Docker sandbox without asking (like `run --approve all`)")
 
     doctor = sub.add_parser("doctor", help="check Docker, the sandbox image, work dir and models")
-    doctor.add_argument("--config", metavar="FILE")
+    doctor.add_argument("--config", metavar="FILE", help="config whose [docker] settings and models "
+                        "to check (default: $TUIAGENTS_CONFIG, ./config.toml, then the user config dir)")
     doctor.add_argument("--clean", action="store_true", help="remove containers left by crashed runs")
 
     sandbox = sub.add_parser("sandbox", help="manage the code sandbox image")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
     build = sandbox_sub.add_parser("build", help="build a minimal Debian+python3 image offline "
                                                  "(debootstrap + docker import)")
-    build.add_argument("--tag", default="tuiagents-sandbox:latest")
-    build.add_argument("--suite", default="bookworm")
-    build.add_argument("--mirror", default=None)
+    build.add_argument("--tag", default="tuiagents-sandbox:latest",
+                       help="name of the image to build (default: %(default)s); set the same name as "
+                            "[docker] image in config.toml so runs use it")
+    build.add_argument("--suite", default="bookworm", help="Debian release to install (default: %(default)s)")
+    build.add_argument("--mirror", default=None, metavar="URL",
+                       help="Debian mirror to install from (default: the one apt uses, else "
+                            "http://deb.debian.org/debian)")
 
     replay = sub.add_parser("replay", help="replay a session log (no LLM or Docker calls)")
-    replay.add_argument("session", metavar="SESSION.jsonl")
+    replay.add_argument("session", metavar="SESSION", help=SESSION_HELP)
     replay.add_argument("--headless", action="store_true", help="print the transcript instead")
 
     resume = sub.add_parser("resume", help="continue a session live, appending to its log")
-    resume.add_argument("session", metavar="SESSION.jsonl")
-    resume.add_argument("--fork-at", type=int, metavar="N", help="start a new log from event N instead")
-    resume.add_argument("--config", metavar="FILE")
-    resume.add_argument("--approve", choices=["ask", "all", "none"], default=None)
-    resume.add_argument("--headless", action="store_true")
+    resume.add_argument("session", metavar="SESSION", help=SESSION_HELP)
+    resume.add_argument("--fork-at", type=int, metavar="N",
+                        help="copy the first N events into a new log and continue that one; the original "
+                             "stays untouched")
+    resume.add_argument("--config", metavar="FILE",
+                        help="use this config's models and agents instead of the copy saved in the log "
+                             "(API keys always come from the environment)")
+    resume.add_argument("--approve", choices=["ask", "all", "none"], default=None,
+                        help="ask: you decide at every gate; all: approve everything, code included; "
+                             "none: run no code or tools (default: ask)")
+    resume.add_argument("--headless", action="store_true", help="no UI: continue on the console")
     resume.add_argument("--task", metavar="TEXT", help="a human message to continue with")
 
     sessions = sub.add_parser("sessions", help="list saved sessions")
     sessions.add_argument("--dir", metavar="DIR", help="session folder (default: user data dir)")
 
     export = sub.add_parser("export", help="export a session to Markdown, HTML or JSON")
-    export.add_argument("session", metavar="SESSION.jsonl")
-    export.add_argument("--format", choices=["md", "html", "json"], default="md")
+    export.add_argument("session", metavar="SESSION", help=SESSION_HELP)
+    export.add_argument("--format", choices=["md", "html", "json"], default="md",
+                        help="md (Markdown), html or json (default: md)")
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
 
     imp = sub.add_parser("import", help="turn an AutoGen 0.2 chat history (JSON) into a session log")
-    imp.add_argument("history", metavar="HISTORY.json")
-    imp.add_argument("-o", "--output", metavar="FILE")
+    imp.add_argument("history", metavar="HISTORY.json", help="an AutoGen 0.2 chat history: a JSON list of "
+                     "messages, or an object with them under \"messages\" / \"chat_history\"")
+    imp.add_argument("-o", "--output", metavar="FILE",
+                     help="session log to write (default: a new file in the sessions folder)")
     return parser
 
 
@@ -98,6 +121,33 @@ def load_app_config(path: str | None, *, required: bool = True):
                               "copy config.toml.example to ./config.toml, or run `tuiagents` once to set one up")
         return None
     return load_config(found)
+
+
+def resolve_session(arg: str) -> str:
+    """The log a SESSION argument names: a path, else a file name or run id in the sessions folder.
+
+    Ids are what `tuiagents sessions` prints; a prefix is enough when only one log matches. An
+    argument that names nothing comes back unchanged, so the command says the file is missing.
+    """
+    from pathlib import Path
+
+    if Path(arg).expanduser().exists() or not arg or "/" in arg:
+        return arg
+    from tuiagents.paths import sessions_dir
+    from tuiagents.session.catalog import list_sessions
+
+    try:
+        cfg = load_app_config(None, required=False)
+    except Exception:  # noqa: BLE001 - a broken config must not hide the sessions folder
+        cfg = None
+    folder = sessions_dir(cfg.session.dir if cfg else None)
+    for name in (arg, f"{arg}.jsonl"):
+        if (folder / name).is_file():
+            return str(folder / name)
+    if not folder.is_dir():
+        return arg
+    matches = [s.path for s in list_sessions(folder, quick=True) if s.run_id and s.run_id.startswith(arg)]
+    return str(matches[0]) if len(matches) == 1 else arg
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -218,11 +268,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     """`tuiagents export`: Markdown, HTML or JSON."""
     from tuiagents.session.cli import cli_export
 
-    return cli_export(args.session, args.format, args.output)
+    return cli_export(resolve_session(args.session), args.format, args.output)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """`tuiagents replay`: the app fed from the log, or the transcript on the console."""
+    args.session = resolve_session(args.session)
     if args.headless:
         from tuiagents.session.cli import cli_replay_headless
 
@@ -236,6 +287,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     """`tuiagents resume`: continue (or fork) a session."""
     from tuiagents.session.resume import cli_resume
 
+    args.session = resolve_session(args.session)
     return cli_resume(args)
 
 

@@ -81,25 +81,33 @@ def cli_export(path: str | os.PathLike, fmt: str = "md", out: str | os.PathLike 
 
 
 def format_sessions_table(summaries: list, width: int = 120) -> str:
-    """The `tuiagents sessions` table: newest first, one line per log."""
-    rows = [("WHEN", "TEAM", "TURNS", "COST", "STATUS", "STOP REASON / TASK", "FILE")]
+    """The `tuiagents sessions` table: newest first, one line per log.
+
+    The ID column is what `replay`, `resume` and `export` accept from any folder; the stop reason
+    is kept whole and only the task after it is cut to the terminal's width.
+    """
+    from tuiagents.session.outcome import outcome_words
+
+    rows = [("WHEN", "TEAM", "TURNS", "COST", "STATUS", "ID", "STOP REASON — TASK")]
     for s in summaries:
         when = s.created.astimezone().strftime("%Y-%m-%d %H:%M") if s.created else "?"
         cost = "" if s.cost is None else f"${s.cost:.4f}" if s.cost < 1 else f"${s.cost:,.2f}"
         turns = "" if s.turns is None else str(s.turns)
         what = s.error if s.status == "corrupt" else (s.stop_reason or "(no stop: interrupted)")
-        if s.status != "corrupt" and s.task:
-            what = f"{what} — {s.task}"
         if s.status != "corrupt" and s.error:
             what = f"{s.error}; {what}"
-        rows.append((when, s.team or "-", turns, cost, s.status, what or "", s.path.name))
-    fixed = [max(len(one_line(r[i], 24)) for r in rows) for i in range(5)]
-    name_w = max(len(r[6]) for r in rows)
-    what_w = max(20, width - sum(fixed) - name_w - 2 * 6)
+        what = one_line(what or "", 200)
+        if s.status != "corrupt" and s.task:
+            what = f"{what} — {one_line(s.task, 200)}"
+        ident = s.run_id if s.run_id and s.status != "corrupt" else s.path.name
+        rows.append((when, s.team or "-", turns, cost, outcome_words(s.status, s.stop_kind), ident, what))
+    fixed = [max(len(one_line(r[i], 48)) for r in rows) for i in range(6)]
+    what_w = max(30, width - sum(fixed) - 2 * 6)
     lines = []
     for r in rows:
         cells = [one_line(r[0], 24).ljust(fixed[0]), one_line(r[1], 24).ljust(fixed[1]), r[2].rjust(fixed[2]),
-                 r[3].rjust(fixed[3]), r[4].ljust(fixed[4]), one_line(r[5], what_w).ljust(what_w), r[6]]
+                 r[3].rjust(fixed[3]), r[4].ljust(fixed[4]), one_line(r[5], 48).ljust(fixed[5]),
+                 one_line(r[6], what_w)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
@@ -121,7 +129,8 @@ def cli_sessions(folder: str | os.PathLike | None = None) -> int:
         print(f"no sessions in {d} yet; `tuiagents run` records one per run")
         return EXIT_OK
     width = shutil.get_terminal_size((120, 24)).columns
-    print(f"{len(summaries)} session{'s' if len(summaries) != 1 else ''} in {d}")
+    print(f"{len(summaries)} session{'s' if len(summaries) != 1 else ''} in {d} "
+          "(replay, resume or export one by its ID from any folder)")
     return _out(format_sessions_table(summaries, width))
 
 

@@ -42,9 +42,11 @@ def status_of(summary: SessionSummary) -> Text:
     if summary.status == "interrupted":
         note = " · last line cut off" if summary.error else ""
         return Text(f"… interrupted (no stop recorded){note}", style="yellow")
-    kind = f"[{summary.stop_kind}] " if summary.stop_kind else ""
+    from tuiagents.session.outcome import outcome_words
+
     style = "red" if summary.stop_kind == "error" else "green"
-    return Text(f"■ {kind}{one_line(summary.stop_reason or 'stopped', 80)}", style=style)
+    words = outcome_words(summary.status, summary.stop_kind)
+    return Text(f"■ {words}: {one_line(summary.stop_reason or 'stopped', 80)}", style=style)
 
 
 def row_of(summary: SessionSummary) -> tuple[Any, ...]:

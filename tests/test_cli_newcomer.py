@@ -1,0 +1,98 @@
+"""What a newcomer reads on the console: every option has help, `sessions` prints what the other
+commands accept, and how a run ended is said in words."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tuiagents.cli import build_parser
+from tuiagents.engine.events import RunStopped, StopKind
+from tuiagents.session.log import SessionWriter
+from tuiagents.session.sample import sample_events, sample_header, write_sample_session
+
+
+def _subparser(name: str, *more: str):
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    sub = action.choices[name]
+    for m in more:
+        sub = next(a for a in sub._actions if a.dest == "sandbox_command").choices[m]
+    return sub
+
+
+@pytest.mark.parametrize("command", [("doctor",), ("sandbox", "build"), ("resume",), ("import",),
+                                     ("export",), ("replay",), ("demo",), ("sessions",), ("run",)])
+def test_every_option_of_every_command_has_help(command):
+    sub = _subparser(*command)
+    for action in sub._actions:
+        if action.dest in ("help",):
+            continue
+        assert action.help, f"{' '.join(command)} {'/'.join(action.option_strings) or action.dest} has no help"
+
+
+def test_export_says_its_default_format_and_demo_headless_says_it_approves_everything():
+    export = _subparser("export").format_help()
+    assert "default: md" in " ".join(export.split())
+    demo = " ".join(_subparser("demo").format_help().split())
+    assert "every step approved" in demo and "without asking" in demo
+
+
+def test_testing_module_help_names_itself_and_describes_the_script():
+    done = subprocess.run([sys.executable, "-m", "tuiagents.testing", "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert text.startswith("usage: python -m tuiagents.testing ")
+    assert '"rules"' in text and '"agent"' in text and '"contains"' in text and '"reply"' in text
+
+
+def _stopped_by_you(path: Path) -> Path:
+    events = list(sample_events(3, run_id="byyou0001", stop=False))
+    events.append(RunStopped(seq=events[-1].seq + 1, ts=events[-1].ts + 1, reason="stopped by you (Ctrl+C)",
+                             kind=StopKind.STOPPED_BY_USER))
+    with SessionWriter(path, sample_header("byyou0001")) as w:
+        for ev in events:
+            w(ev)
+    return path
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ, TUIAGENTS_DATA_DIR=str(tmp_path / "data"), TUIAGENTS_CONFIG_DIR=str(tmp_path / "cfg"),
+               COLUMNS="100")
+    env.pop("TUIAGENTS_CONFIG", None)
+    return env
+
+
+def test_sessions_lists_ids_that_replay_export_and_resume_open_from_any_folder(tmp_path):
+    folder = tmp_path / "data" / "sessions"
+    folder.mkdir(parents=True)
+    write_sample_session(folder / "20231114-221320-pair-sample0001.jsonl", 3)
+    _stopped_by_you(folder / "20231114-221321-pair-byyou0001.jsonl")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def tui(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tuiagents", *argv], capture_output=True, text=True,
+                              timeout=60, env=_env(tmp_path), cwd=elsewhere)
+
+    listed = tui("sessions")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    by_you = next(line for line in lines if "byyou0001" in line)
+    assert "stopped by you" in by_you and "stopped by you (Ctrl+C)" in by_you  # status, then the whole reason
+    assert "finished" not in by_you
+    normal = next(line for line in lines if "sample0001" in line)
+    assert "reached max_rounds (3)" in normal  # the stop reason is never cut, even at 100 columns
+    for ident in ("sample0001", "20231114-221320-pair-sample0001.jsonl", "sample00"):
+        shown = tui("replay", ident, "--headless")
+        assert shown.returncode == 0, shown.stderr
+        assert "Plot the first 20 Fibonacci numbers" in shown.stdout
+    exported = tui("export", "byyou0001")
+    assert exported.returncode == 0 and exported.stdout.startswith("# Session pair")
+    missing = tui("replay", "nosuchid", "--headless")
+    assert missing.returncode == 2 and "nosuchid" in missing.stderr and "Traceback" not in missing.stderr
