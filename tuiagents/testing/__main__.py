@@ -1,5 +1,5 @@
-"""``python -m tuiagents.testing`` is ``python -m tuiagents.testing.server``."""
+"""``python -m tuiagents.testing``: run the scripted OpenAI-compatible server (see ``--help``)."""
 
 from tuiagents.testing.server import main
 
-raise SystemExit(main())
+raise SystemExit(main(prog="python -m tuiagents.testing"))

@@ -157,4 +157,6 @@ def rule_matches(rule: Rule, body: dict, agent: str | None, turn: int) -> bool:
         return False
     if rule.regex is not None and re.search(rule.regex, last_text(body)) is None:
         return False
+    if rule.history is not None and not any(rule.history in message_text(m) for m in _messages(body)):
+        return False
     return True

@@ -36,6 +36,8 @@ A reply written as a plain string is text content. Matchers (all optional, all m
   the ``user`` field, or the system message when there is none). Requests answered with a fatal
   fault (429, 500, drop, ...) do not count, so a retry sees the same turn.
 - ``contains`` / ``regex``: substring / ``re.search`` pattern in the last message's text content.
+- ``history``: substring of any message's text content (system messages included): it says how far
+  a conversation got, whoever asks and however often the server was restarted (a resumed session).
 - ``system``: substring of the system message(s).
 - ``model``: the requested model name (``fnmatch`` glob, so ``"gpt-4*"`` works).
 
@@ -60,6 +62,24 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 NO_MATCH_TEXT = "(scripted server: no rule matched)"
+
+#: The script format in brief, for ``--help`` (the module docstring has the full story).
+SCRIPT_HELP = """\
+script format (--script FILE.json or FILE.toml):
+  {"rules": [RULE, ...], "faults": [FAULT, ...], "default": REPLY, "models": ["scripted-model"]}
+  For each chat request the first rule whose matchers all match answers; otherwise "default".
+  RULE matchers (all optional): "agent" (the request's user field = the agent's name), "turn"
+  (0-based count of that agent's answered requests), "contains" / "regex" (the last message's
+  text), "history" (any message's text), "system" (the system message), "model" (a glob).
+  RULE answer: "reply": REPLY, or "replies": [REPLY, ...] (one per match), or "fault": FAULT;
+  "times": N limits how often the rule matches.
+  REPLY: a string, or {"content": "...", "tool_calls": [{"name": "f", "arguments": {...}}]}.
+  FAULT: {"kind": "rate_limit" | "server_error" | "drop" | "slow" | ..., "times": N}
+  (all kinds: python -c "import tuiagents.testing.faults as f; help(f)").
+example:
+  {"rules": [{"agent": "coder", "reply": "```python\\nprint(1)\\n```"},
+             {"contains": "Who speaks next", "reply": "coder"}]}
+"""
 
 
 class ToolCall(BaseModel):
@@ -129,6 +149,7 @@ class Rule(BaseModel):
     turn: int | None = Field(default=None, ge=0)
     contains: str | None = None
     regex: str | None = None
+    history: str | None = None
     system: str | None = None
     model: str | None = None
     reply: Reply | None = None

@@ -268,10 +268,13 @@ class ScriptedServer:
         return not (seconds > 0 and self._stopping.wait(seconds)) and not self._stopping.is_set()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m tuiagents.testing.server") -> int:
     """Run a scripted server from the command line until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m tuiagents.testing.server", description=__doc__.split("\n")[0])
-    parser.add_argument("--script", help="script file (.json or .toml); default: no rules")
+    from tuiagents.testing.script import SCRIPT_HELP
+
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0], epilog=SCRIPT_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--script", help="script file (.json or .toml, format below); default: no rules")
     parser.add_argument("--port", type=int, default=0, help="TCP port (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
