@@ -31,6 +31,7 @@ from tuiagents.execution.codeblocks import CodeBlock
 from tuiagents.execution.files import UnsafePathError
 from tuiagents.execution.output import OutputCapture
 from tuiagents.execution.settings import DockerSettings, LocalSettings
+from tuiagents.secrets import safe_environ
 
 # After the main process exits, how long to wait for output from processes it left behind.
 DRAIN_SECONDS = 1.0
@@ -82,7 +83,8 @@ class LocalExecutor(CodeExecutor):
         # PYTHONPATH: scripts live in .tuiagents/, yet must import files saved in the work dir.
         paths = (str(self.work_dir.resolve()), os.environ.get("PYTHONPATH"))
         path = os.pathsep.join(p for p in paths if p)
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path)
+        # The host's keys stay out of the code's reach (and so out of its output files).
+        env = dict(safe_environ(), PYTHONUNBUFFERED="1", PYTHONPATH=path)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self.interpreters[block.language], script,

@@ -5,7 +5,8 @@ tools, temperature, max_tokens, response_format, extra body fields, and ``user``
 plus the seed. ``stream`` and ``stream_options`` are left out, so a streamed and a non-streamed call
 share an entry. The agent name is kept in, so two agents never share an answer (the scripted test
 server answers per agent, and so may a real deployment). No API key or base URL is part of the key
-or of the stored value.
+or of the stored value, and the stored value goes through :func:`tuiagents.secrets.scrub` first, so
+a key that a model echoes is stored as ``[redacted]``.
 
 The database lives in ``platformdirs.user_cache_dir("tuiagents")/llm-cache.sqlite3`` unless a
 ``cache_dir`` is given. It uses WAL mode and a busy timeout so several processes can share it; in
@@ -25,6 +26,7 @@ from typing import Any
 
 from tuiagents.engine.messages import ToolCall
 from tuiagents.llm.streaming import Reply
+from tuiagents.secrets import scrub
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,7 @@ class ResponseCache:
     def put(self, key: str, reply: Reply) -> None:
         """Store ``reply`` under ``key`` (replacing any older value). Errors are ignored: a cache
         that cannot be written must not fail the call it was meant to speed up."""
-        value = json.dumps(
+        value = scrub(json.dumps(
             {
                 "content": reply.content,
                 "tool_calls": [c.model_dump() for c in reply.tool_calls],
@@ -115,7 +117,7 @@ class ResponseCache:
                 "completion_tokens": reply.completion_tokens,
                 "finish_reason": reply.finish_reason,
             }
-        )
+        ))
         try:
             self._connection().execute(
                 "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from tuiagents import secrets
+
 #: Key used for a local server (Ollama, llama.cpp, the scripted test server) that needs none.
 DUMMY_API_KEY = "not-needed"
 
@@ -29,7 +31,7 @@ class ModelEntry(BaseModel):
     a connection error, a 429 or a 5xx.
     """
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1, description="What agents refer to.")
     model: str = Field(min_length=1, description="Model id sent to the API.")
@@ -43,8 +45,8 @@ class ModelEntry(BaseModel):
     )
     tags: list[str] = Field(default_factory=list)
     timeout: float = Field(default=60.0, gt=0, description="Seconds per request (and per stream read).")
-    max_retries: int = Field(default=3, ge=0, description="Retries on this entry before falling back.")
-    temperature: float | None = None
+    max_retries: int = Field(default=3, ge=0, le=100, description="Retries on this entry before falling back.")
+    temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, gt=0)
     fallback: list[str] = Field(default_factory=list, description="Entries to fall back to, in order.")
     extra_headers: dict[str, str] | None = None
@@ -56,6 +58,19 @@ class ModelEntry(BaseModel):
         if value is not None and (value[0] < 0 or value[1] < 0):
             raise ValueError("price must be two non-negative numbers: USD per 1M prompt, completion tokens")
         return value
+
+    def model_post_init(self, __context: Any) -> None:
+        """Tell the process-wide scrubber every secret this entry knows, before anything is shown."""
+        self.register_secrets()
+
+    def register_secrets(self) -> None:
+        """Register the key, the key variable's value, URL credentials and credential headers."""
+        if self.api_key is not None:
+            secrets.register(self.api_key.get_secret_value())
+        if self.api_key_env:
+            secrets.register(os.environ.get(self.api_key_env))
+        secrets.register_url(self.base_url)
+        secrets.register_headers(self.extra_headers)
 
     def resolved_api_key(self) -> str | None:
         """The key to send, or None to let the ``openai`` client read its own environment.
@@ -70,6 +85,7 @@ class ModelEntry(BaseModel):
                     f"model entry {self.name!r}: environment variable {self.api_key_env} is not set; "
                     f"export it or remove api_key_env from the entry"
                 )
+            secrets.register(value)
             return value
         if self.api_key is not None:
             return self.api_key.get_secret_value()
@@ -111,7 +127,7 @@ class LLMSettings(BaseModel):
     unless the server sent ``Retry-After``, which is honoured up to ``retry_after_cap`` seconds.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     cache_seed: int | Literal[False] = 41
     cache_dir: str | None = None

@@ -1,0 +1,304 @@
+"""The one scrubbing point for secrets: every screen, console, log, export, cache and file goes through it.
+
+The process keeps a registry of the secret values it knows: API keys read from the config
+(``api_key_env`` variables, OAI_CONFIG_LIST entries), credentials in model URLs and credential-like
+header values. On top of those, every environment variable whose name looks like a secret's
+(``*_API_KEY``, ``*_TOKEN``, ...) and strings shaped like well-known keys (``sk-...``, ``ghp_...``)
+count, as do ``user:password@`` parts of any URL and secret-named query parameters
+(``?api_key=...``).
+
+- :func:`scrub` removes them (``[redacted]``): for what is written (logs, exports, the cache, files).
+- :func:`mask` shortens them to ``sk-…abcd``: for what is shown (the TUI, the console).
+- :func:`safe_environ` is the host environment without them, for code that runs on the host.
+
+This module sits below every layer and imports nothing of tuiagents.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import threading
+from typing import Callable, Iterable, Mapping
+from urllib.parse import parse_qsl, urlsplit
+
+REDACTED = "[redacted]"
+
+#: Environment variable name endings whose values are treated as secrets.
+SECRET_ENV_SUFFIXES = ("_API_KEY", "_APIKEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PASSWD",
+                       "_CREDENTIALS")
+#: Environment variables that hold secrets without a secret-looking name (AutoGen's config list).
+SECRET_ENV_NAMES = ("OAI_CONFIG_LIST", "OPENAI_CUSTOM_HEADERS")
+
+#: Shapes of well-known keys, matched anywhere (not preceded by a letter or digit).
+KEY_PATTERNS = (
+    r"sk-[A-Za-z0-9_\-]{16,}",  # OpenAI / Anthropic / many OpenAI-compatible servers
+    r"gh[pousr]_[A-Za-z0-9]{20,}",  # GitHub tokens
+    r"github_pat_[A-Za-z0-9_]{20,}",
+    r"xox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack
+    r"AKIA[0-9A-Z]{16}",  # AWS access key id
+    r"AIza[0-9A-Za-z_\-]{35}",  # Google API key
+    r"hf_[A-Za-z0-9]{30,}",  # Hugging Face
+)
+
+#: Query parameter names whose values are credentials.
+SECRET_QUERY_NAMES = r"api[-_]?key|apikey|key|token|access[-_]?token|auth|password|passwd|secret|sig|signature"
+#: Header names whose values are credentials.
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|passw|signature|credential", re.IGNORECASE)
+
+#: `user:password@` in any URL, and secret-named query parameters (also inside HTML, `&amp;`).
+_URL_PARTS = (
+    r"(?P<upre>://)(?P<ucred>[^\s/@:\"'<>]{1,256}:[^\s/@\"'<>]{1,256})(?P<upost>@)",
+    rf"(?P<qpre>[?&;](?i:{SECRET_QUERY_NAMES})=)(?P<qval>[^&#\s\"'<>]{{4,}})",
+)
+
+#: Values shorter than this are not treated as secrets (they would redact ordinary words).
+MIN_SECRET_LENGTH = 8
+
+_lock = threading.Lock()
+_registered: set[str] = set()
+_version = 0
+
+
+def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Values of environment variables whose names end like a secret's."""
+    env = os.environ if environ is None else environ
+    return [v for k, v in env.items()
+            if ("_" + k.upper()).endswith(SECRET_ENV_SUFFIXES) and len(v.strip()) >= MIN_SECRET_LENGTH]
+
+
+def register(*values: str | None) -> None:
+    """Remember secret values for the rest of the process (too short or empty ones are ignored)."""
+    global _version
+    fresh = {v.strip() for v in values if isinstance(v, str) and len(v.strip()) >= MIN_SECRET_LENGTH}
+    with _lock:
+        if fresh - _registered:
+            _registered.update(fresh)
+            _version += 1
+
+
+def register_url(url: str | None) -> None:
+    """Remember the credentials of `url`: user and password, and secret-named query values."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+        query = parse_qsl(parts.query, keep_blank_values=False)
+    except ValueError:
+        return
+    if password:
+        register(password, f"{user}:{password}" if user else None)
+    elif user and parts.netloc.count("@"):  # https://TOKEN@host: the user part is the token
+        register(user)
+    secret_name = re.compile(rf"(?i:{SECRET_QUERY_NAMES})")
+    register(*(v for k, v in query if secret_name.fullmatch(k)))
+
+
+def register_headers(headers: Mapping[str, str] | None) -> None:
+    """Remember the values of credential-like headers (Authorization, api-key, X-...-Token, ...)."""
+    for name, value in (headers or {}).items():
+        if not isinstance(value, str) or not _SECRET_HEADER.search(str(name)):
+            continue
+        scheme, _, token = value.strip().partition(" ")
+        register(value, token if scheme.lower() in ("bearer", "basic", "token") else None)
+
+
+def known_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every secret value known now: registered ones and those of secret-named variables."""
+    with _lock:
+        registered = list(_registered)
+    return [*env_secrets(environ), *registered]
+
+
+def _literal_forms(value: str) -> set[str]:
+    """The value as it may appear in text: raw, JSON-escaped (both ways) and HTML-escaped."""
+    return {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1], html.escape(value)}
+
+
+def mask_value(value: str) -> str:
+    """A secret shortened for the screen: `sk-…abcd` (long values), `…` otherwise."""
+    return f"{value[:3]}…{value[-4:]}" if len(value) >= 16 else "…"
+
+
+class Scrubber:
+    """Finds secrets in text: `scrub(text)` removes them, `mask(text)` shortens them.
+
+    Knows what the module registry knows (unless `registry=False`), the secret-named variables of
+    `environ` (default: the live `os.environ`), `extra` values, key shapes and URL credentials. It
+    follows later registrations and environment changes by itself. Literal secrets are matched
+    raw, JSON-escaped and HTML-escaped, so a secret is caught inside a serialized JSON line or an
+    HTML page, and the replacement keeps the line valid JSON.
+    """
+
+    def __init__(self, extra: Iterable[str] = (), *, environ: Mapping[str, str] | None = None,
+                 patterns: Iterable[str] = KEY_PATTERNS, registry: bool = True):
+        self._extra = tuple(v.strip() for v in extra if v and len(v.strip()) >= MIN_SECRET_LENGTH)
+        self._environ = environ
+        self._patterns = tuple(patterns)
+        self._registry = registry
+        self._key: tuple | None = None
+        self._re: re.Pattern[str] | None = None
+        self._bounded = re.compile("|".join(rf"(?<![A-Za-z0-9]){p}" for p in self._patterns) or "(?!)")
+
+    def _literals(self) -> list[str]:
+        values = [*env_secrets(self._environ), *self._extra]
+        if self._registry:
+            with _lock:
+                values += _registered
+        return values
+
+    def _pattern(self) -> re.Pattern[str]:
+        values = self._literals()
+        key = (_version if self._registry else 0, tuple(values))
+        if key != self._key or self._re is None:
+            literals: set[str] = set()
+            for value in values:
+                literals |= _literal_forms(value)
+            # Literals first (longest first), then key shapes and URL parts in named groups. The
+            # "not preceded by a letter or digit" check of key shapes is done in `_is_secret`: a
+            # leading look-behind would stop the regex engine from skipping ahead by first
+            # character, which is 20 times slower.
+            parts = [re.escape(s) for s in sorted(literals, key=len, reverse=True)]
+            if self._patterns:
+                parts.append("(?P<shape>" + "|".join(self._patterns) + ")")
+            parts += _URL_PARTS
+            self._re, self._key = re.compile("|".join(parts)), key
+        return self._re
+
+    @staticmethod
+    def _is_secret(m: re.Match) -> bool:
+        if m.lastgroup != "shape":
+            return True
+        start = m.start()
+        return start == 0 or not m.string[start - 1].isalnum()
+
+    def _sub(self, text: str, hide: Callable[[str], str]) -> str:
+        def replace(m: re.Match) -> str:
+            if m.group("ucred") is not None:
+                return m.group("upre") + hide(m.group("ucred")) + m.group("upost")
+            if m.group("qval") is not None:
+                return m.group("qpre") + hide(m.group("qval"))
+            if self._is_secret(m):
+                return hide(m.group(0))
+            # a key shape glued to a word ("task-sk-..."): look again inside, with the slow check
+            prev = m.string[m.start() - 1]
+            return self._bounded.sub(lambda k: hide(k.group(0)), prev + m.group(0))[1:]
+
+        return self._pattern().sub(replace, text)
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret replaced by `[redacted]`."""
+        if not text:
+            return text
+        return self._sub(text, lambda _: REDACTED)
+
+    __call__ = scrub
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret shortened to `sk-…abcd`, for the screen."""
+        if not text:
+            return text
+        return self._sub(text, mask_value)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where secrets are in `text`, as (start, end) offsets."""
+        out = []
+        for m in self._pattern().finditer(text):
+            for group in ("ucred", "qval"):
+                if m.group(group) is not None:
+                    out.append(m.span(group))
+                    break
+            else:
+                if self._is_secret(m):
+                    out.append(m.span())
+                else:
+                    base = m.start() - 1
+                    out += [(base + a, base + b) for a, b in
+                            (x.span() for x in self._bounded.finditer(text[base:m.end()])) if a > 0]
+        return out
+
+    def scrub_pieces(self, pieces: list[str]) -> list[str]:
+        """Scrub text that arrived in pieces (streamed tokens) as one text, keeping the pieces.
+
+        A key split over several pieces is still found; the piece where it starts carries
+        `[redacted]` and the others lose their part of it.
+        """
+        spans = self.spans("".join(pieces))
+        if not spans:
+            return list(pieces)
+        out: list[str] = []
+        pos = 0
+        for piece in pieces:
+            start, end = pos, pos + len(piece)
+            parts, cur = [], start
+            for a, b in spans:
+                if b <= cur or a >= end:
+                    continue
+                if a > cur:
+                    parts.append(piece[cur - start:a - start])
+                if a >= start:
+                    parts.append(REDACTED)
+                cur = min(b, end)
+            parts.append(piece[cur - start:])
+            out.append("".join(parts))
+            pos = end
+        return out
+
+
+_default = Scrubber()
+
+
+def scrub(text: str) -> str:
+    """`text` with every known secret replaced by `[redacted]`: for logs, exports, the cache, files."""
+    return _default.scrub(text)
+
+
+def mask(text: str) -> str:
+    """`text` with every known secret shortened to `sk-…abcd`: for the screen and the console."""
+    return _default.mask(text)
+
+
+def scrub_url(url: str | None) -> str | None:
+    """`url` with its `user:password@` part and every query value replaced by `[redacted]`."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return scrub(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = REDACTED + "@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(f"{k}={REDACTED}" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    out = parts._replace(netloc=netloc, query=query, fragment="").geturl()
+    return scrub(out)
+
+
+def scrub_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    """`headers` with every value replaced by `[redacted]` (names kept, to say what is sent)."""
+    if headers is None:
+        return None
+    return {str(k): REDACTED for k in headers}
+
+
+def safe_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment without secrets, for code run on the host.
+
+    Drops variables whose names look secret (and AutoGen's OAI_CONFIG_LIST), and any variable
+    whose value holds a known secret or URL credentials (an `OPENAI_BASE_URL` with a password,
+    an `api_key_env` variable with an ordinary name).
+    """
+    env = dict(os.environ if environ is None else environ)
+    finder = Scrubber(environ=env)
+    out = {}
+    for name, value in env.items():
+        upper = name.upper()
+        if ("_" + upper).endswith(SECRET_ENV_SUFFIXES) or upper in SECRET_ENV_NAMES:
+            continue
+        if finder.scrub(value) != value:
+            continue
+        out[name] = value
+    return out
