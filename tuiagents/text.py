@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from tuiagents.secrets import mask
+
 # C0 controls except \t and \n, DEL, and the C1 block; \r is handled separately (CRLF -> LF).
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -29,7 +31,7 @@ def inert(text: str) -> str:
     """
     if not text:
         return ""
-    text = text.replace("\r\n", "\n")
+    text = mask(text).replace("\r\n", "\n")  # known secrets show as sk-…abcd, never whole
     return _CONTROL.sub(_visible, text).expandtabs(4)
 
 
