@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from tuiagents.execution.settings import DockerSettings
 from tuiagents.execution.settings import LocalSettings as LocalExecutionSettings
 from tuiagents.llm.settings import LLMSettings, ModelEntry
 from tuiagents.paths import user_config_path
+from tuiagents.secrets import scrub_headers, scrub_url
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,7 +26,7 @@ else:  # pragma: no cover
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class AgentConfig(_Strict):
@@ -36,7 +38,8 @@ class AgentConfig(_Strict):
     system_message: str | None = None
     description: str = ""
     human_input_mode: Literal["ALWAYS", "TERMINATE", "NEVER"] | None = None
-    max_consecutive_auto_reply: int | None = None
+    # 0 is AutoGen's "never reply automatically"
+    max_consecutive_auto_reply: int | None = Field(default=None, ge=0)
     code_execution: Literal["none", "docker", "local"] | None = None
     is_termination_msg: str | None = None  # the keyword; default TERMINATE
     tools: list[str] = Field(default_factory=list)  # "module:function" to import
@@ -49,17 +52,17 @@ class TeamConfig(_Strict):
     name: str
     kind: Literal["two_agent", "group_chat"] = "two_agent"
     agents: list[str]
-    max_turns: int | None = None
+    max_turns: int | None = Field(default=None, ge=1)
     speaker_selection: Literal["auto", "round_robin", "random", "manual"] = "auto"
-    max_rounds: int = 12
+    max_rounds: int = Field(default=12, ge=1)
     allow_repeat_speaker: bool = True
     allowed_transitions: dict[str, list[str]] | None = None
     disallowed_transitions: dict[str, list[str]] | None = None
     selector_model: str | None = None
-    max_messages: int | None = None
-    max_tokens: int | None = None
-    max_cost: float | None = None
-    timeout: float | None = None  # wall-clock seconds
+    max_messages: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_cost: float | None = Field(default=None, gt=0)  # USD
+    timeout: float | None = Field(default=None, gt=0)  # wall-clock seconds
     termination_text: str | None = None  # stop when any message mentions this text
     summary_method: Literal["last_msg", "reflection"] = "last_msg"
     task: str | None = None  # default task when none is given
@@ -81,15 +84,15 @@ class UISettings(_Strict):
     theme: str = "tuiagents-dark"
     code_style: str = "monokai"
     bell: bool = True
-    stream_interval_ms: int = 50
+    stream_interval_ms: int = Field(default=50, ge=1, le=10_000)
 
 
 class LocalModelSettings(_Strict):
     """`[local]`: the llama.cpp server started by `tuiagents --local`."""
 
     model_path: str | None = None
-    port: int = 0
-    n_ctx: int = 4096
+    port: int = Field(default=0, ge=0, le=65535)  # 0: any free port
+    n_ctx: int = Field(default=4096, ge=1)
 
 
 class SessionSettings(_Strict):
@@ -129,6 +132,8 @@ class AppConfig(_Strict):
         data = self.model_dump(mode="json", exclude={"keymap"})
         for m in data.get("models", []):
             m.pop("api_key", None)
+            m["base_url"] = scrub_url(m.get("base_url"))
+            m["extra_headers"] = scrub_headers(m.get("extra_headers"))
         return data
 
 
@@ -184,6 +189,44 @@ def _key_path(loc: tuple) -> str:
     return out
 
 
+_BOUNDS = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}
+
+
+def _explain(err: dict[str, Any]) -> str:
+    """One pydantic error as a sentence saying what is allowed (ranges spelled out)."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown key; remove it or check its spelling (see config.toml.example)"
+    if kind in _BOUNDS:
+        got = err.get("input")
+        shown = f" (got {got!r})" if isinstance(got, (int, float)) and not isinstance(got, bool) else ""
+        allowed = _allowed_range(err["loc"]) or f"{_BOUNDS[kind]} {next(iter(ctx.values()), '?')}"
+        return f"must be {allowed}{shown}"
+    if kind == "finite_number":
+        return "must be a finite number (not inf or nan)"
+    return str(err["msg"])
+
+
+def _allowed_range(loc: tuple) -> str | None:
+    """The bounds of the field at `loc`, spelled like "≥ 1 and ≤ 10000" (None when not found)."""
+    model: Any = AppConfig
+    field = None
+    for part in loc:
+        if isinstance(part, int) or str(part).startswith("function-"):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        field = fields[part]
+        model = next((a for a in typing.get_args(field.annotation) if hasattr(a, "model_fields")),
+                     field.annotation)
+    if field is None:
+        return None
+    bounds = [f"{sign} {getattr(m, attr)}" for m in field.metadata
+              for attr, sign in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")) if hasattr(m, attr)]
+    return " and ".join(bounds) or None
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
     """Validate a config dict; raise ConfigError with every problem found."""
     try:
@@ -192,9 +235,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
         lines = []
         for err in exc.errors():
             loc = _key_path(err["loc"])
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key; remove it or check its spelling (see config.toml.example)"
+            msg = _explain(err)
             lines.append(f"  {loc or '(top level)'}: {msg}")
         raise ConfigError("invalid config:\n" + "\n".join(lines), path) from None
     problems = _cross_check(cfg)

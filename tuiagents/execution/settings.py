@@ -28,7 +28,7 @@ class DockerSettings(BaseModel):
     a loopback interface.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     image: str = Field(DEFAULT_IMAGE, min_length=1, description="image the sandbox runs")
     network: str = Field("none", description='Docker network mode, "none" disables networking')
@@ -65,7 +65,7 @@ class LocalSettings(BaseModel):
     The local executor runs code directly on the host: only a timeout and an output cap apply.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     timeout: float = Field(60.0, gt=0, description="seconds before a block is killed")
     output_limit: int = Field(DEFAULT_OUTPUT_LIMIT, ge=256, description="bytes shown to the model")

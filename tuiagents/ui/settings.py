@@ -22,6 +22,11 @@ class UIOptions:
     keymap: dict[str, str] = field(default_factory=dict)
     theme_dirs: list[Path] | None = None  # None: the project's and the user's theme folders
 
+    def __post_init__(self) -> None:
+        # the config checks this too; options built in code get the same rule
+        if not 1 <= self.stream_interval_ms <= 10_000:
+            raise ValueError(f"[ui] stream_interval_ms must be ≥ 1 and ≤ 10000 (got {self.stream_interval_ms})")
+
     @classmethod
     def from_config(cls, config: Any | None) -> UIOptions:
         """Options from an `AppConfig` (None: defaults)."""
