@@ -121,7 +121,8 @@ class TeamRun:
         self.work_dir: Any = None
         self.llm: Any = None
         self.session_path: Any = None
-        self.startup_notices: list[str] = []  # told right after RunStarted (e.g. "resumed from ...")
+        # told right after RunStarted (e.g. "resumed from ..."); a Notice keeps its level and agent
+        self.startup_notices: list[str | Notice] = []
         self.session_writer: Any = None
 
     # -- state other parts read ------------------------------------------------------------
@@ -305,8 +306,8 @@ class TeamRun:
 
         self.started_at = time.monotonic()
         await self.emit(self.started_event())
-        for text in self.startup_notices:
-            await self.notice(text)
+        for item in self.startup_notices:  # a Notice keeps its level and agent (shown in that pane)
+            await (self.emit(item) if isinstance(item, Notice) else self.notice(item))
         limit = enforced_timeout(self.termination)
         timer = None
         if limit is not None:  # also stop mid-turn (slow model, unanswered request), see Timeout
