@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuiagents.llm import LLMClient, LLMError, LLMSettings, ModelEntry, StreamInterrupted
+from tuiagents.llm import DraftDiscard, LLMClient, LLMError, LLMSettings, ModelEntry, StreamInterrupted
 from tuiagents.testing import Fault, Rule
 from tuiagents.testing.fixtures import scripted_server  # noqa: F401 - pytest fixture
 
@@ -289,3 +289,81 @@ async def test_server_refusing_stream_options_is_asked_again_without(scripted_se
     assert "stream_options" in bodies[0]
     assert all("stream_options" not in b and b["stream"] is True for b in bodies[1:])
     assert client.usage.totals().retries == 0
+
+
+BROKEN_MIDWAY = [
+    pytest.param(Fault.drop_mid_stream(after_chunks=3), "connection error", id="dropped"),
+    pytest.param(Fault.malformed_chunk(after_chunks=3), "stream broke", id="malformed-chunk"),
+    pytest.param(Fault.stream_error(after_chunks=3), "stream broke", id="error-event"),
+]
+
+
+@pytest.mark.parametrize(("fault", "short"), BROKEN_MIDWAY)
+async def test_stream_broken_after_deltas_is_discarded_and_retried(scripted_server, fault: Fault, short: str) -> None:
+    server = scripted_server([Rule(reply="alpha beta gamma delta epsilon")])
+    server.inject(fault)
+    shown: list[str] = []
+    discards: list[DraftDiscard] = []
+    notes = Notes()
+    client = LLMClient([ModelEntry(name="default", model="m", base_url=server.url)], LLMSettings(**FAST), notes)
+    result = await client.complete(ASK, agent="a", on_delta=shown.append, on_discard=discards.append)
+    await client.aclose()
+    assert result.content == "alpha beta gamma delta epsilon" and len(server.chat_requests) == 2
+    # what was shown before the break is taken back once, then the reply is shown from its start
+    assert [(d.entry, d.text) for d in discards] == [("default", "alpha beta ")]
+    assert discards[0].reason.startswith(short)
+    assert "".join(shown) == "alpha beta " + result.content
+    assert notes[0][1].startswith(f"{short} from default, retrying")
+    assert client.usage.totals().retries == 1
+
+
+async def test_stream_that_keeps_breaking_moves_to_the_fallback(scripted_server) -> None:
+    primary = scripted_server([Rule(reply="alpha beta gamma delta", fault=Fault.drop_mid_stream(after_chunks=2))])
+    backup = scripted_server([Rule(reply="the backup answers")])
+    shown: list[str] = []
+    discards: list[DraftDiscard] = []
+    notes = Notes()
+    client = LLMClient(_pair(primary.url, backup.url, max_retries=1), LLMSettings(**FAST), notes)
+    result = await client.complete(ASK, agent="a", on_delta=shown.append, on_discard=discards.append)
+    await client.aclose()
+    assert result.content == "the backup answers" and result.entry == "backup"
+    assert len(primary.chat_requests) == 2 and len(backup.chat_requests) == 1
+    assert [(d.entry, d.text) for d in discards] == [("default", "alpha "), ("default", "alpha ")]
+    assert "".join(shown) == "alpha alpha the backup answers"
+    assert notes[-1] == ("warning", "falling back from default to backup: connection error")
+
+
+async def test_last_broken_stream_is_discarded_before_the_error(scripted_server) -> None:
+    server = scripted_server([Rule(reply="alpha beta gamma", fault=Fault.stream_error(after_chunks=2))])
+    discards: list[DraftDiscard] = []
+    entry = ModelEntry(name="only", model="m", base_url=server.url, max_retries=1)
+    client = LLMClient([entry], LLMSettings(**FAST))
+    with pytest.raises(LLMError) as info:
+        await client.complete(ASK, on_delta=lambda text: None, on_discard=discards.append)
+    await client.aclose()
+    assert not isinstance(info.value, StreamInterrupted) and info.value.retryable
+    assert len(discards) == 2 and "stream broke x2" in str(info.value)
+
+
+async def test_timeout_limits_the_whole_request_not_each_read(scripted_server) -> None:
+    words = " ".join(f"w{i}" for i in range(30))
+    drip = scripted_server([Rule(reply=words, fault=Fault.slow(chunk_delay=0.05))])  # ~1.5 s in all
+    backup = scripted_server([Rule(reply="quick")])
+    notes = Notes()
+    discards: list[DraftDiscard] = []
+    client = LLMClient(_pair(drip.url, backup.url, timeout=0.5, max_retries=0), LLMSettings(**FAST), notes)
+    result = await client.complete(ASK, agent="a", on_delta=lambda text: None, on_discard=discards.append)
+    await client.aclose()
+    assert result.content == "quick" and result.entry == "backup"
+    assert notes.texts() == "falling back from default to backup: timeout"
+    assert len(discards) == 1 and discards[0].reason.startswith("timeout")
+    assert "0.5 s" in discards[0].reason
+
+
+async def test_timeout_limits_a_non_streamed_request(scripted_server) -> None:
+    slow = scripted_server([Rule(reply="late", fault=Fault.slow(delay=0.3))])
+    client = LLMClient([ModelEntry(name="d", model="m", base_url=slow.url, timeout=0.1, max_retries=0)],
+                       LLMSettings(**FAST))
+    with pytest.raises(LLMError, match="timeout"):
+        await client.complete(ASK, stream=False)
+    await client.aclose()

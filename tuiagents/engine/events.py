@@ -83,6 +83,16 @@ class TokenDelta(_Event):
     text: str
 
 
+class DraftDiscarded(_Event):
+    """The text streamed so far for `agent`'s reply is void: the stream broke (`reason`) after
+    `chars` characters and the reply is asked for again (or the run stops). Views drop the draft."""
+
+    type: Literal["draft_discarded"] = "draft_discarded"
+    agent: str
+    chars: int = 0
+    reason: str = ""
+
+
 class MessageDrafted(_Event):
     """An agent's reply is ready; it is delivered only once approved."""
 
@@ -241,7 +251,7 @@ class RunStopped(_Event):
 
 Event = Annotated[
     Union[
-        RunStarted, TurnStarted, TokenDelta, MessageDrafted, DecisionRequested, DecisionRecorded,
+        RunStarted, TurnStarted, TokenDelta, DraftDiscarded, MessageDrafted, DecisionRequested, DecisionRecorded,
         MessageDelivered, MessageQueued, ToolCallStarted, ToolCallFinished, CodeProposed, ExecutionStarted,
         ExecutionOutput, ExecutionFinished, SpeakerSelected, UsageRecorded, Notice, RunStopped,
     ],

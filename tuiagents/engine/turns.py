@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from tuiagents.engine.agent import ConversableAgent, HumanInputMode
 from tuiagents.engine.decisions import CodeSnippet, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind
 from tuiagents.engine.events import (
-    CodeProposed, ExecutionFinished, ExecutionOutput, ExecutionStarted, MessageDrafted, StopKind,
-    TokenDelta, ToolCallFinished, ToolCallStarted,
+    CodeProposed, DraftDiscarded, ExecutionFinished, ExecutionOutput, ExecutionStarted, MessageDrafted,
+    StopKind, TokenDelta, ToolCallFinished, ToolCallStarted,
 )
 from tuiagents.engine.messages import Message, ToolCall, history_for
 from tuiagents.engine.termination import StopInfo
@@ -22,6 +22,7 @@ from tuiagents.engine.tools import execute_tool_call, interrupted_results, open_
 
 if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun
+    from tuiagents.llm.streaming import DraftDiscard
 
 
 def _stop(kind: StopKind, reason: str):
@@ -240,9 +241,12 @@ async def _llm_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
             run.check_stop()
             await run.emit(TokenDelta(agent=agent.name, text=text))
 
+        async def on_discard(discard: DraftDiscard) -> None:  # a broken stream: its text is void, asked again
+            await run.emit(DraftDiscarded(agent=agent.name, chars=len(discard.text), reason=discard.reason))
+
         try:
             completion = await agent.llm.complete(messages, entry=agent.model, tools=tools,
-                                                  agent=agent.name, on_delta=on_delta)
+                                                  agent=agent.name, on_delta=on_delta, on_discard=on_discard)
         except LLMError as exc:
             raise _stop(StopKind.ERROR, f"{agent.name} got no reply from its model: {exc}") from None
         await run.record_usage(agent.name, completion)

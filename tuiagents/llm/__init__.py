@@ -24,6 +24,7 @@ _EXPORTS = {
     "Completion": "client",
     "LLMError": "errors",
     "StreamInterrupted": "errors",
+    "DraftDiscard": "streaming",
     "UsageTracker": "usage",
     "UsageTotals": "usage",
     "UsageRecord": "usage",
@@ -32,6 +33,7 @@ _EXPORTS = {
 __all__ = [
     "Completion",
     "ConfigListError",
+    "DraftDiscard",
     "LLMClient",
     "LLMError",
     "LLMSettings",
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from tuiagents.llm.config_list import ConfigListError, filter_entries, load_oai_config_list
     from tuiagents.llm.errors import LLMError, StreamInterrupted
     from tuiagents.llm.settings import LLMSettings, ModelEntry
+    from tuiagents.llm.streaming import DraftDiscard
     from tuiagents.llm.usage import UsageRecord, UsageTotals, UsageTracker
 
 

@@ -5,8 +5,10 @@ Each :class:`~tuiagents.llm.settings.ModelEntry` gets its own ``openai.AsyncOpen
 low-level ``client.post("/chat/completions", ...)`` rather than ``chat.completions.create()``: the
 latter re-validates and transforms the whole message history on every call, which grows with the
 conversation (see ``bench/bench_llm_overhead.py``), while ``post`` keeps the SDK's HTTP handling,
-error types and response types. The SDK's own retries are off (``max_retries=0``): this module
-retries so that every retry and fallback can be reported through ``notify``.
+error types and response types; a streamed reply is read from the raw response by
+:mod:`tuiagents.llm.sse`. The SDK's own retries are off (``max_retries=0``): this module retries
+so that every retry and fallback can be reported through ``notify``. An entry's ``timeout`` bounds
+each whole attempt (connecting, waiting, and reading every chunk), not each read.
 
 ``openai`` is imported lazily, inside methods, so importing this module stays cheap.
 """
@@ -27,22 +29,32 @@ from tuiagents.llm.endpoints import EndpointConfigError, build_body, make_sdk_cl
 from tuiagents.llm.endpoints import sdk as sdk_names
 from tuiagents.llm.errors import Attempt, LLMError, exhausted_error, final_error, interrupted_error
 from tuiagents.llm.pricing import cost_usd, price_for
-from tuiagents.llm.retry import Failure, MalformedResponse, backoff_delay, classify, scrub
+from tuiagents.llm.retry import Failure, MalformedResponse, RequestTimedOut, backoff_delay, classify, scrub
 from tuiagents.llm.settings import LLMSettings, ModelEntry
+from tuiagents.llm.sse import raw_response_type, read_sse
 from tuiagents.llm.streaming import (
     DeltaCallback,
+    DiscardCallback,
+    DraftDiscard,
     Reply,
     StreamProgress,
     call_maybe_async,
-    parse_completion,
     estimate_usage,
-    read_stream,
+    parse_completion,
 )
 from tuiagents.llm.usage import UsageRecord, UsageTracker
 
 log = logging.getLogger(__name__)
 
 NotifyCallback = Callable[[str, str], "Awaitable[None] | None"]
+
+
+async def _within(seconds: float, call: Awaitable[Reply]) -> Reply:
+    """Await ``call`` for at most ``seconds`` (``asyncio.TimeoutError`` after that)."""
+    if hasattr(asyncio, "timeout"):  # Python 3.11+: no extra task per call
+        async with asyncio.timeout(seconds):
+            return await call
+    return await asyncio.wait_for(call, seconds)
 
 
 class Completion(BaseModel):
@@ -121,6 +133,7 @@ class LLMClient:
         tools: list[dict[str, Any]] | None = None,
         agent: str = "",
         on_delta: DeltaCallback | None = None,
+        on_discard: DiscardCallback | None = None,
         stream: bool | None = None,
         response_format: Any = None,
     ) -> Completion:
@@ -128,7 +141,11 @@ class LLMClient:
 
         Starts at entry ``entry`` (default: the first configured), retries retryable failures with
         backoff, then falls back along :meth:`chain`. Text deltas go to ``on_delta`` as they arrive
-        (once, whole, for non-streamed and cached answers). ``agent`` is sent as the request's
+        (once, whole, for non-streamed and cached answers). A stream that breaks after some text
+        reached ``on_delta`` is retried like any other transient failure when ``on_discard`` is
+        given: it first hears a :class:`DraftDiscard` (that text is void; the next attempt starts
+        the reply again). Without ``on_discard`` such a break raises :class:`StreamInterrupted`,
+        since the text shown cannot be taken back. ``agent`` is sent as the request's
         ``user`` and used for usage accounting. ``response_format`` is an OpenAI response-format
         dict or a pydantic model class. Raises :class:`LLMError` when no endpoint could answer.
         """
@@ -143,7 +160,7 @@ class LLMClient:
             if key is not None and (hit := self._cache.get(key)) is not None:  # type: ignore[union-attr]
                 return await self._from_cache(hit, current, agent, on_delta)
             last = position + 1 == len(chain)
-            outcome = await self._try_entry(current, body, use_stream, agent, on_delta, attempts, last)
+            outcome = await self._try_entry(current, body, use_stream, agent, (on_delta, on_discard), attempts, last)
             if isinstance(outcome, Reply):
                 if key is not None:
                     self._cache.put(key, outcome)  # type: ignore[union-attr]
@@ -164,7 +181,7 @@ class LLMClient:
         body: dict[str, Any],
         use_stream: bool,
         agent: str,
-        on_delta: DeltaCallback | None,
+        callbacks: tuple[DeltaCallback | None, DiscardCallback | None],
         attempts: list[Attempt],
         last: bool,
     ) -> Reply | Failure:
@@ -173,6 +190,7 @@ class LLMClient:
 
         A server asking to wait longer than ``retry_after_cap`` (an exhausted quota, say) is not
         waited for when another entry can be tried (``last`` is False): we fall back at once."""
+        on_delta, on_discard = callbacks
         total = current.max_retries + 1
         failure = Failure("config", "not attempted")
         number = 0
@@ -191,7 +209,10 @@ class LLMClient:
                 attempts.append(Attempt(current.name, current.label(), failure))
                 log.info("LLM attempt %d/%d on %s failed: %s", number, total, current.name, failure.message)
                 if progress.delivered:
-                    raise interrupted_error(agent, current, attempts, progress.text) from None
+                    if on_discard is None:
+                        raise interrupted_error(agent, current, attempts, progress.text) from None
+                    discard = DraftDiscard(current.name, progress.text, f"{failure.short()}: {failure.message}")
+                    await call_maybe_async(on_discard, discard)
                 if failure.kind == "client" and self._drop_stream_options(current, body, failure):
                     attempts.pop()
                     number -= 1  # a changed request, not a retry
@@ -236,14 +257,31 @@ class LLMClient:
         on_delta: DeltaCallback | None,
         progress: StreamProgress,
     ) -> Reply:
-        """One HTTP request through ``client.post``, read to the end."""
+        """One HTTP request through ``client.post``, read to the end within the entry's ``timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + current.timeout
+        try:
+            return await _within(current.timeout, self._request(client, current, body, use_stream, on_delta, progress))
+        except asyncio.TimeoutError:
+            if loop.time() < deadline:
+                raise  # not ours: some other wait inside timed out
+            raise RequestTimedOut(current.timeout) from None
+
+    async def _request(
+        self,
+        client: Any,
+        current: ModelEntry,
+        body: dict[str, Any],
+        use_stream: bool,
+        on_delta: DeltaCallback | None,
+        progress: StreamProgress,
+    ) -> Reply:
         sdk = sdk_names()
         try:
             if use_stream:
-                response = await client.post(
-                    "/chat/completions", body=body, cast_to=sdk.ChatCompletion, stream=True, stream_cls=sdk.StreamCls
-                )
-                return await read_stream(response, current.model, on_delta, progress)
+                raw = raw_response_type(client)
+                response = await client.post("/chat/completions", body=body, cast_to=raw, stream=True)
+                return await read_sse(response, current.model, on_delta, progress)
             response = await client.post("/chat/completions", body=body, cast_to=sdk.ChatCompletion)
         except json.JSONDecodeError:
             raise MalformedResponse("the body is not valid JSON") from None

@@ -26,11 +26,9 @@ class EndpointConfigError(Exception):
 def sdk() -> SimpleNamespace:
     """The few ``openai`` names used per call, imported once, on first use."""
     import openai
-    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+    from openai.types.chat import ChatCompletion
 
-    return SimpleNamespace(
-        openai=openai, ChatCompletion=ChatCompletion, StreamCls=openai.AsyncStream[ChatCompletionChunk]
-    )
+    return SimpleNamespace(openai=openai, ChatCompletion=ChatCompletion)
 
 
 def make_sdk_client(entry: ModelEntry) -> tuple[Any, str | None]:

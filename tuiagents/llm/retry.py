@@ -40,6 +40,14 @@ class MalformedResponse(Exception):
     """A 200 response whose body is not a chat completion."""
 
 
+class RequestTimedOut(Exception):
+    """The whole request (sending, waiting, and reading every chunk) took longer than ``timeout``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no complete reply within the {seconds:g} s timeout")
+        self.seconds = seconds
+
+
 @dataclass(frozen=True)
 class Failure:
     """One failed attempt, described safely enough to show a user."""
@@ -109,6 +117,8 @@ def classify(exc: BaseException, secrets: Iterable[str] = ()) -> Failure | None:
         return Failure("client", message, status)
     if isinstance(exc, openai.APIError):  # error event inside a stream
         return Failure("stream", scrub(f"error event in the stream: {_api_message(exc)}", secrets))
+    if isinstance(exc, RequestTimedOut):
+        return Failure("timeout", str(exc))
     if isinstance(exc, StreamBroken):
         return Failure("stream", scrub(str(exc), secrets))
     if isinstance(exc, MalformedResponse):

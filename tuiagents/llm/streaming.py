@@ -1,25 +1,24 @@
 """Turning what the API sent (a ``ChatCompletion`` or a stream of chunks) into one :class:`Reply`.
 
-Streamed text reaches ``on_delta`` as each chunk arrives; tool calls are assembled from their
-fragments (keyed by ``index``; ``id`` and ``name`` arrive once, ``arguments`` in pieces); usage comes
-from the final chunk that ``stream_options.include_usage`` asks for. A stream that breaks, sends a
-chunk that is not JSON or of the wrong shape, or ends before any choice finished raises
-:class:`~tuiagents.llm.retry.StreamBroken`; what had already been handed to ``on_delta`` is kept
-in :class:`StreamProgress` so the caller can decide whether a retry is still invisible.
+Streamed chunks (read by :mod:`tuiagents.llm.sse`) are assembled by :class:`StreamAssembler`: tool
+calls from their fragments (keyed by ``index``; ``id`` and ``name`` arrive once, ``arguments`` in
+pieces), usage from the final chunk that ``stream_options.include_usage`` asks for. What had
+already been handed to ``on_delta`` is kept in :class:`StreamProgress`, so that when the stream
+breaks the caller can take it back (:class:`DraftDiscard`) before asking again.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tuiagents.engine.messages import ToolCall
-from tuiagents.llm.retry import MalformedResponse, StreamBroken
+from tuiagents.llm.retry import MalformedResponse
 
 DeltaCallback = Callable[[str], "Awaitable[None] | None"]
+DiscardCallback = Callable[["DraftDiscard"], "Awaitable[None] | None"]
 
 
 @dataclass
@@ -73,6 +72,16 @@ class StreamProgress:
         return bool(self.parts)
 
 
+@dataclass(frozen=True)
+class DraftDiscard:
+    """Streamed text taken back: the attempt on ``entry`` broke (``reason``) after ``text`` had
+    been handed to ``on_delta``; the next attempt (if any) streams the reply from its start."""
+
+    entry: str
+    text: str
+    reason: str
+
+
 async def call_maybe_async(callback: Callable[..., Any] | None, *args: Any) -> None:
     """Call a callback that may be a plain function or a coroutine function."""
     if callback is None:
@@ -83,7 +92,12 @@ async def call_maybe_async(callback: Callable[..., Any] | None, *args: Any) -> N
 
 
 class StreamAssembler:
-    """Accumulates chat-completion chunks (first choice only) into a :class:`Reply`."""
+    """Accumulates chat-completion chunks (plain JSON objects; first choice only) into a :class:`Reply`.
+
+    Only the fields used are read (``model``, ``usage``, ``choices[0].delta.content`` and
+    ``tool_calls``, ``finish_reason``); everything else a server adds is ignored. A field of the
+    wrong type raises ``TypeError``/``AttributeError``, which the reader reports as a broken stream.
+    """
 
     def __init__(self, fallback_model: str) -> None:
         self._text: list[str] = []
@@ -95,45 +109,51 @@ class StreamAssembler:
         self.finish_reason: str | None = None
         self.chunks = 0
 
-    def feed(self, chunk: Any) -> str:
+    def feed(self, chunk: dict[str, Any]) -> str:
         """Take one chunk; return its text delta ('' when it carries none)."""
         self.chunks += 1
-        if getattr(chunk, "model", None):
-            self.model = chunk.model
-        usage = getattr(chunk, "usage", None)
+        model = chunk.get("model")
+        if model:
+            self.model = _text(model)
+        usage = chunk.get("usage")
         if usage is not None:
-            self.prompt_tokens = int(usage.prompt_tokens or 0)
-            self.completion_tokens = int(usage.completion_tokens or 0)
+            self.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+            self.completion_tokens = int(usage.get("completion_tokens") or 0)
         text = ""
-        for choice in chunk.choices or []:
-            if (choice.index or 0) != 0:
+        for choice in chunk.get("choices") or ():
+            if (choice.get("index") or 0) != 0:
                 continue
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
-            delta = choice.delta
+            finish = choice.get("finish_reason")
+            if finish:
+                self.finish_reason = _text(finish)
+            delta = choice.get("delta")
             if delta is None:
                 continue
-            if delta.content:
-                text = delta.content
+            content = delta.get("content")
+            if content:
+                text = _text(content)
                 self._text.append(text)
-            for frag in delta.tool_calls or []:
+            for frag in delta.get("tool_calls") or ():
                 self._feed_tool(frag)
         return text
 
-    def _feed_tool(self, frag: Any) -> None:
-        index = getattr(frag, "index", None)
+    def _feed_tool(self, frag: dict[str, Any]) -> None:
+        index = frag.get("index")
+        call_id = frag.get("id")
         if index is None:  # some servers omit it: a new id starts a new call
-            index = self._last_index + 1 if (frag.id and frag.id not in self._ids()) else max(self._last_index, 0)
+            index = self._last_index + 1 if (call_id and call_id not in self._ids()) else max(self._last_index, 0)
+        index = int(index)
         self._last_index = index
         slot = self._tools.setdefault(index, {"id": "", "name": "", "arguments": ""})
-        if frag.id:
-            slot["id"] = frag.id
-        fn = frag.function
+        if call_id:
+            slot["id"] = _text(call_id)
+        fn = frag.get("function")
         if fn is not None:
-            if fn.name and not slot["name"]:
-                slot["name"] = fn.name
-            if fn.arguments:
-                slot["arguments"] += fn.arguments
+            name, arguments = fn.get("name"), fn.get("arguments")
+            if name and not slot["name"]:
+                slot["name"] = _text(name)
+            if arguments:
+                slot["arguments"] += _text(arguments)
 
     def _ids(self) -> set[str]:
         return {slot["id"] for slot in self._tools.values()}
@@ -154,36 +174,11 @@ class StreamAssembler:
         )
 
 
-async def read_stream(
-    stream: Any, model: str, on_delta: DeltaCallback | None, progress: StreamProgress
-) -> Reply:
-    """Consume an ``openai.AsyncStream[ChatCompletionChunk]`` into a :class:`Reply`.
-
-    SDK errors (timeouts, dropped connections, error events) propagate unchanged for the caller to
-    classify; malformed data becomes :class:`StreamBroken`. The stream is always closed.
-    """
-    assembler = StreamAssembler(model)
-    try:
-        iterator = stream.__aiter__()
-        while True:
-            try:
-                chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                break
-            except json.JSONDecodeError:
-                raise StreamBroken(f"malformed chunk (not JSON) after {assembler.chunks} chunks") from None
-            try:
-                delta = assembler.feed(chunk)
-            except (AttributeError, TypeError, KeyError, ValueError) as exc:
-                raise StreamBroken(f"malformed chunk ({type(exc).__name__}) after {assembler.chunks} chunks") from None
-            if delta and on_delta is not None:
-                progress.parts.append(delta)
-                await call_maybe_async(on_delta, delta)
-    finally:
-        await stream.close()
-    if assembler.finish_reason is None:
-        raise StreamBroken(f"the stream ended after {assembler.chunks} chunks without finishing the reply")
-    return assembler.result()
+def _text(value: Any) -> str:
+    """``value`` if it is a string; a chunk with anything else there is malformed."""
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
 
 
 def parse_completion(response: Any, model: str) -> Reply:

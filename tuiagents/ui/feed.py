@@ -18,6 +18,7 @@ from tuiagents.engine.events import (
     MessageQueued,
     DecisionRecorded,
     DecisionRequested,
+    DraftDiscarded,
     ExecutionFinished,
     ExecutionOutput,
     ExecutionStarted,
@@ -128,6 +129,8 @@ class ConversationFeed:
                 self._add(entry, self.pane(event.agent))
             entry.content += event.text
             self.dirty.add(entry)
+        elif isinstance(event, DraftDiscarded):
+            self._discarded(event)
         elif isinstance(event, MessageDrafted):
             self._drafted(event)
         elif isinstance(event, MessageDelivered):
@@ -203,6 +206,16 @@ class ConversationFeed:
             self._add(NoticeEntry(text=f"■ run stopped: {event.reason}", tone="error"), self.timeline)
 
     # -- per event type -------------------------------------------------------------------------
+    def _discarded(self, event: DraftDiscarded) -> None:
+        # The stream broke: its text stays visible but struck, and the next delta starts afresh.
+        entry = self.live.pop(event.agent, None)
+        if entry is None or not entry.streaming:
+            return
+        entry.streaming, entry.struck, entry.tone = False, True, "warning"
+        entry.tags = [f"discarded: {one_line(event.reason, 100)}"]
+        self.dirty.discard(entry)
+        self.changed(entry)
+
     def _drafted(self, event: MessageDrafted) -> None:
         entry = self.live.get(event.agent)
         if entry is None or entry.struck:

@@ -15,6 +15,7 @@ from tuiagents.engine.events import (
     AgentInfo,
     DecisionRecorded,
     DecisionRequested,
+    DraftDiscarded,
     ExecutionFinished,
     ExecutionStarted,
     MessageDelivered,
@@ -151,6 +152,8 @@ class CockpitState:
                 self.next_speaker, self.next_note = None, ""
         elif isinstance(event, TokenDelta):
             self._set(event.agent, STREAMING)
+        elif isinstance(event, DraftDiscarded):
+            self._set(event.agent, THINKING)  # asking again
         elif isinstance(event, MessageDrafted):
             self._set(event.agent, IDLE)
         elif isinstance(event, DecisionRequested):
