@@ -80,24 +80,32 @@ SESSIONS_BINDINGS: list[Binding] = [
     Binding("escape", "close", "Close", id="sessions_close", tooltip="Back to where you were"),
 ]
 
+#: A focused transcript's controls (agent panes, the timeline, the full view of a long message).
+TRANSCRIPT_BINDINGS: list[Binding] = [
+    Binding("v", "show_full_visible", "See all", id="show_full", show=False,
+            tooltip="Show all of a long message or code block that is cut on screen"),
+]
 
 
 def dialog_bindings() -> list[Binding]:
     """The bindings of the dialogs (edit, prompts, inject, pick), which have ids too."""
     from tuiagents.ui.screens.edit_screen import EditScreen
+    from tuiagents.ui.screens.full_text_screen import FullTextScreen
     from tuiagents.ui.screens.inject_screen import InjectScreen
     from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
     from tuiagents.ui.screens.replay_dialogs import ConfirmScreen, NumberPromptScreen
 
     out: list[Binding] = []
-    for screen in (EditScreen, TextPromptScreen, InjectScreen, PickScreen, NumberPromptScreen, ConfirmScreen):
+    for screen in (EditScreen, TextPromptScreen, InjectScreen, PickScreen, NumberPromptScreen, ConfirmScreen,
+                   FullTextScreen):
         out += [b for b in screen.BINDINGS if isinstance(b, Binding) and b.id]
     return out
 
 
 def all_bindings() -> list[Binding]:
     """Every binding with an id: the cockpit's, the app's, the replay's, the session browser's, the dialogs'."""
-    return [*COCKPIT_BINDINGS, *APP_BINDINGS, *REPLAY_BINDINGS, *SESSIONS_BINDINGS, *dialog_bindings()]
+    return [*COCKPIT_BINDINGS, *APP_BINDINGS, *REPLAY_BINDINGS, *SESSIONS_BINDINGS, *TRANSCRIPT_BINDINGS,
+            *dialog_bindings()]
 
 
 def known_ids() -> set[str]:

@@ -5,7 +5,9 @@ look (`RenderContext`: code style and named styles from the theme). The transcri
 renderable into cached line strips, and only for entries that are visible. `estimate(width)` gives a
 cheap height guess for entries that have not been rendered yet, so a long conversation costs almost
 nothing until it is scrolled into view. Every piece of untrusted text goes through
-:func:`~tuiagents.ui.safe_text.inert` and is never parsed as Rich markup.
+:func:`~tuiagents.ui.safe_text.inert` and is never parsed as Rich markup; messages and code are
+rendered by :mod:`tuiagents.render.message`, the renderer the request box and the exports share, and
+long ones are cut with a line that opens all of it (a click, or the `show_full` key).
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.style import Style
-from rich.syntax import Syntax
 from rich.text import Text
 
+from tuiagents.render.message import Cut, code_renderable, cut_for_view, message_renderable, more_text
 from tuiagents.ui.safe_text import inert
 
 _keys = itertools.count(1)
 
 OUTPUT_TAIL_LINES = 12  # lines of code output shown under a block
+OUTPUT_TAIL_CHARS = 4_000  # and at most this many characters of them
+CHUNK_CHARS = 2_000  # the full view of a long text is cut into entries of about this size
 
 
 @dataclass
@@ -34,10 +37,18 @@ class RenderContext:
     code_style: str = "monokai"
     styles: Callable[[str], Style] = lambda name: Style()
     agent_slot: Callable[[str], int] = lambda name: 0
+    full_key: str = "v"  # the key that shows a cut entry in full
 
     def style(self, name: str) -> Style:
         """The Rich style of a component class suffix such as ``"muted"`` or ``"agent-2"``."""
         return self.styles(name)
+
+    def more(self, key: str) -> Callable[[Cut], Text]:
+        """The line under a cut text of entry `key`: clicking it (or the key) shows all of it."""
+        def line(cut: Cut) -> Text:
+            style = self.style("warning") + Style(meta={"@click": f"show_full('{key}')"})
+            return more_text(cut, f"click here or press {self.full_key} to see all", style)
+        return line
 
 
 def _lines_estimate(text: str, width: int) -> int:
@@ -105,28 +116,37 @@ class MessageEntry(Entry):
         return head
 
     def renderable(self, ctx: RenderContext) -> RenderableType:
-        """Header plus body: Markdown once final, plain text while streaming."""
+        """Header plus body: Markdown once final, plain text while streaming (cut when long)."""
         body: RenderableType
-        text = inert(self.content)
-        if self.streaming or not self.markdown:
-            body = Text(text, style=ctx.style("muted") if self.struck else "")
-            if self.streaming:
-                body.append("▍", ctx.style("cursor"))
-        elif not text.strip():
-            body = Text("(empty message)", style=ctx.style("muted"))
+        empty = Text("(empty message)", style=ctx.style("muted"))
+        if self.streaming:
+            body = message_renderable(self.content, markdown=False, more=ctx.more(self.key))
+            body = Group(body, Text("▍", ctx.style("cursor")))
+        elif self.struck:
+            body = message_renderable(self.content, markdown=False, style=ctx.style("muted"),
+                                      more=ctx.more(self.key), empty=empty)
         else:
-            body = Markdown(text, code_theme=ctx.code_style, hyperlinks=False)
-            if self.struck:
-                body = Group(Text(text, style=ctx.style("muted")))
+            body = message_renderable(self.content, code_style=ctx.code_style, markdown=self.markdown,
+                                      more=ctx.more(self.key), empty=empty)
         notes = [Text(inert(n), style=ctx.style("code-title")) for n in self.notes]
         if not self.content.strip() and self.notes and not self.streaming:
             return Group(self.header(ctx), *notes, Text(""))
         return Group(self.header(ctx), body, *notes, Text(""))
 
+    @property
+    def is_cut(self) -> bool:
+        """True when the view shows only part of the message."""
+        return cut_for_view(self.content).cut
+
+    def full_text(self) -> tuple[str, str]:
+        """(title, text) of the full view."""
+        return f"{self.sender}: the whole message", self.content
+
     def estimate(self, width: int) -> int:
         """Header + wrapped body + notes + gap."""
         notes = sum(_lines_estimate(n, width) for n in self.notes)
-        return 2 + _lines_estimate(self.content or " ", width) + notes
+        cut = cut_for_view(self.content)
+        return 2 + _lines_estimate(cut.text or " ", width) + notes + (1 if cut.cut else 0)
 
     def plain_text(self) -> str:
         """Sender, tags and content."""
@@ -176,30 +196,86 @@ class CodeEntry(Entry):
         title.append(f"  {self.status}", ctx.style(self.tone))
         if self.executor:
             title.append(f"  on {inert(self.executor)}", ctx.style("muted"))
-        lexer = self.language if self.language not in ("", "text", "console") else "text"
-        try:
-            code: RenderableType = Syntax(inert(self.code).rstrip("\n") or " ", lexer, theme=ctx.code_style,
-                                          word_wrap=True, line_numbers=False)
-        except Exception:  # noqa: BLE001 - an unknown lexer or style must never crash the view
-            code = Text(inert(self.code))
+        code = code_renderable(self.code, self.language, code_style=ctx.code_style, more=ctx.more(self.key),
+                               warning_style=ctx.style("error"))
         parts: list[RenderableType] = [title, code]
         if self.output:
-            lines = inert(self.output).rstrip("\n").split("\n")
-            cut = len(lines) - OUTPUT_TAIL_LINES
-            if cut > 0:
-                parts.append(Text(f"  … {cut} earlier line{'s' if cut > 1 else ''}", style=ctx.style("muted")))
-                lines = lines[-OUTPUT_TAIL_LINES:]
-            parts.append(Text("\n".join(lines), style=ctx.style("output")))
+            parts += self._output_tail(ctx)
         if self.result:
             parts.append(Text(self.result, style=ctx.style(self.result_tone)))
         parts.append(Text(""))
         return Group(*parts)
 
+    def _output_tail(self, ctx: RenderContext) -> list[RenderableType]:
+        """The last lines of the output (at most OUTPUT_TAIL_CHARS characters), and what is left out."""
+        output = self.output.rstrip("\n")
+        tail = output[-OUTPUT_TAIL_CHARS:]
+        lines = tail.split("\n")
+        if len(tail) < len(output) and len(lines) > 1:
+            lines = lines[1:]  # drop the partial first line when a line end is near
+        lines = lines[-OUTPUT_TAIL_LINES:]
+        shown = "\n".join(lines)
+        hidden = output[: len(output) - len(shown)]
+        out: list[RenderableType] = []
+        if hidden:
+            n = hidden.count("\n")
+            what = f"{n} earlier line{'s' if n != 1 else ''}" if n else f"{len(hidden):,} earlier characters"
+            out.append(Text(f"  … {what}", style=ctx.style("muted")))
+        out.append(Text(inert(shown), style=ctx.style("output")))
+        return out
+
+    @property
+    def is_cut(self) -> bool:
+        """True when the view shows only part of the code."""
+        return cut_for_view(self.code).cut
+
+    def full_text(self) -> tuple[str, str]:
+        """(title, text) of the full view: the code, then its output."""
+        text = self.code + (f"\n\n── output ──\n{self.output}" if self.output else "")
+        return f"{self.language or 'code'} from {self.agent}: all of it", text
+
     def estimate(self, width: int) -> int:
         """Title, code, tail, result, gap."""
-        out = min(OUTPUT_TAIL_LINES + 1, _lines_estimate(self.output, width)) if self.output else 0
-        return 2 + _lines_estimate(self.code or " ", width) + out + (1 if self.result else 0)
+        out = min(OUTPUT_TAIL_LINES + 1, _lines_estimate(self.output[-OUTPUT_TAIL_CHARS:], width)) if self.output else 0
+        cut = cut_for_view(self.code)
+        return 2 + _lines_estimate(cut.text or " ", width) + out + (1 if self.result else 0) + (1 if cut.cut else 0)
 
     def plain_text(self) -> str:
         """Language, status, code, output and result."""
         return "\n".join(x for x in (f"{self.language} {self.status}", self.code, self.output, self.result) if x)
+
+
+@dataclass(eq=False)
+class TextChunkEntry(Entry):
+    """A piece of a long text in the full view: plain inert text, no gap after it."""
+
+    text: str = ""
+
+    def renderable(self, ctx: RenderContext) -> RenderableType:
+        """The piece, inert."""
+        return Text(inert(self.text))
+
+    def estimate(self, width: int) -> int:
+        """Wrapped rows."""
+        return _lines_estimate(self.text or " ", width)
+
+    def plain_text(self) -> str:
+        """The piece."""
+        return self.text
+
+
+def chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
+    """`text` cut into pieces of about `size` characters, at line ends where there are some, so
+    each piece renders on its own and the pieces together show every character and line."""
+    out: list[str] = []
+    start, n = 0, len(text)
+    while start < n:
+        end = min(n, start + size)
+        if end < n:
+            nl = text.rfind("\n", start, end)
+            if nl > start:
+                end = nl  # the newline starts the next piece's rows: split it off below
+        piece = text[start:end]
+        out.append(piece)
+        start = end + 1 if end < n and text[end] == "\n" else end
+    return out or [""]

@@ -79,7 +79,9 @@ class HistoryRequestPanel(RequestPanel):
         if self.shown_id == request.id:
             return
         self.shown_id = request.id
-        self.query_one("#request-body", Static).update(request_body(request, code_style))
+        body = self.query_one("#request-body", Static)
+        body.request = request  # type: ignore[attr-defined] - RequestBody: "see all" opens it
+        body.update(request_body(request, code_style))
         recorded = self.outcome(request.id)
         if recorded is None:
             line = "The log records no decision for it (the run ended first)."

@@ -1,8 +1,10 @@
 """The panel that asks you: the current request, its controls, and the queue behind it.
 
 A code request shows every block highlighted with its language and where it would run (the
-executor and its limits: image, network, memory, timeout). A message request points at the draft
-in the agent's pane and previews it. Every control is a button labelled with its current key, so
+executor and its limits: image, network, memory, timeout), with a warning line above any block that
+holds invisible or direction-changing characters (shown as ``⟨RLO⟩``...). A message request
+previews the draft with the renderer of the agent's pane (`tuiagents.render.message`), so what you
+approve reads the same in both places. Every control is a button labelled with its current key, so
 the panel is fully usable with the mouse; the keys themselves are screen bindings.
 """
 
@@ -12,7 +14,7 @@ import json
 from collections.abc import Callable
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,6 +22,8 @@ from textual.widgets import Button, Static
 
 from tuiagents.engine.decisions import DecisionKind, DecisionRequest, RequestKind
 from tuiagents.engine.events import DecisionRequested
+from tuiagents.render.message import Cut, code_renderable, message_renderable, more_text
+from tuiagents.text import hidden_warning
 from tuiagents.ui.safe_text import inert, one_line
 
 PREVIEW_LINES = 6
@@ -68,6 +72,13 @@ def controls_for(request: DecisionRequest) -> list[tuple[str, str, str]]:
     return out
 
 
+def _see_all(what: int) -> Callable[[Cut], Text]:
+    def line(cut: Cut) -> Text:
+        style = Style(color="yellow", bold=True, meta={"@click": f"show_full({what})"})
+        return more_text(cut, "click here to see all", style)
+    return line
+
+
 def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
     """What the request is about: code, tool calls, a draft preview or the prompt."""
     parts: list[RenderableType] = []
@@ -81,11 +92,8 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
             if not block.runnable:
                 head.append("  (not runnable: shown only)", "dim")
             parts.append(head)
-            try:
-                parts.append(Syntax(inert(block.code).rstrip("\n") or " ", block.language or "text",
-                                    theme=code_style, line_numbers=True, word_wrap=True))
-            except Exception:  # noqa: BLE001 - unknown lexer or style: show the code plainly
-                parts.append(Text(inert(block.code)))
+            parts.append(code_renderable(block.code, block.language or "text", code_style=code_style,
+                                         line_numbers=True, more=_see_all(i)))
         where = inert(request.executor or "no executor")
         parts.append(Text.assemble(("Runs on: ", "bold"),
                                    (where, "bold red" if "UNSANDBOXED" in where else "")))
@@ -95,20 +103,46 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
                 args = json.dumps(json.loads(call.arguments or "{}"), indent=2, ensure_ascii=False)
             except ValueError:
                 args = call.arguments
+            warning = hidden_warning(call.name + args)
+            if warning:
+                parts.append(Text(warning, style="bold red"))
             parts.append(Text.assemble((f"⚙ {inert(call.name)}", "bold"), "(", inert(args), ")"))
     elif request.kind == RequestKind.MESSAGE:
-        lines = inert(request.content).split("\n")
-        preview = "\n".join(lines[:PREVIEW_LINES])
-        more = len(lines) - PREVIEW_LINES
-        parts.append(Text(preview or "(empty draft)", style="italic"))
-        if more > 0:
-            parts.append(Text(f"… {more} more line{'s' if more > 1 else ''} in {inert(request.agent)}'s pane",
-                              style="dim"))
+        warning = hidden_warning(request.content)
+        if warning:
+            parts.append(Text(warning, style="bold red"))
+
+        def more(cut: Cut) -> Text:
+            style = Style(dim=True, meta={"@click": "show_full(0)"})
+            return more_text(cut, f"in {inert(request.agent)}'s pane; click here to see all", style)
+
+        parts.append(message_renderable(request.content, code_style=code_style, more=more,
+                                        empty=Text("(empty draft)", style="italic"), max_lines=PREVIEW_LINES))
         for call in request.tool_calls:
             parts.append(Text(f"⚙ then calls {inert(call.name)}({inert(call.arguments)})", style="bold"))
     elif request.kind == RequestKind.SPEAKER:
         parts.append(Text("Candidates: " + ", ".join(inert(c) for c in request.candidates)))
     return Group(*parts) if parts else Text("")
+
+
+class RequestBody(Static):
+    """The body of the shown request; a click on "see all" opens the whole draft or block."""
+
+    request: DecisionRequest | None = None
+
+    def action_show_full(self, what: int) -> None:
+        """Open the draft (`what` 0) or code block `what` (1-based) in full."""
+        from tuiagents.ui.screens.full_text_screen import FullTextScreen
+
+        request = self.request
+        if request is None:
+            return
+        if what and 0 < what <= len(request.code_blocks):
+            block = request.code_blocks[what - 1]
+            self.app.push_screen(FullTextScreen(f"{block.language or 'code'} from {request.agent}: all of it",
+                                                block.code))
+        else:
+            self.app.push_screen(FullTextScreen(f"{request.agent}'s draft: the whole message", request.content))
 
 
 class RequestPanel(Vertical):
@@ -137,7 +171,7 @@ class RequestPanel(Vertical):
         """Title, scrollable body, controls, queue."""
         yield Static(id="request-title")
         with VerticalScroll(id="request-scroll"):
-            yield Static(id="request-body")
+            yield RequestBody(id="request-body")
         yield Horizontal(id="request-buttons")
         yield Horizontal(id="request-queue")
 
@@ -157,7 +191,9 @@ class RequestPanel(Vertical):
         self.query_one("#request-title", Static).update(title)
         if self.shown_id != request.id:
             self.shown_id = request.id
-            self.query_one("#request-body", Static).update(request_body(request, code_style))
+            body = self.query_one("#request-body", RequestBody)
+            body.request = request
+            body.update(request_body(request, code_style))
             buttons = self.query_one("#request-buttons", Horizontal)
             buttons.remove_children()
             buttons.mount_all([

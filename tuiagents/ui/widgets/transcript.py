@@ -7,6 +7,8 @@ strips until the entry changes, the width changes or the theme changes. So 10,00
 estimates, not 10,000 Markdown renders, and the first paint touches only what is visible.
 
 It follows the end of the conversation while scrolled to the bottom and stays put when scrolled up.
+A long message or block is cut in the view; clicking the line under it, or the `show_full` key on
+the focused transcript, opens all of it in a scrollable screen.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tuiagents.render.message import VIEW_CHARS, VIEW_LINES, cut_for_view
+from tuiagents.ui.bindings import TRANSCRIPT_BINDINGS
 from tuiagents.ui.entries import Entry, MessageEntry, RenderContext
 from tuiagents.ui.safe_text import inert
 
@@ -45,6 +49,8 @@ class _Slot:
 
 class Transcript(ScrollView, can_focus=True):
     """A scrollable list of entries that renders only what is visible."""
+
+    BINDINGS = TRANSCRIPT_BINDINGS
 
     COMPONENT_CLASSES = {
         "transcript--muted", "transcript--warning", "transcript--error", "transcript--success",
@@ -181,7 +187,39 @@ class Transcript(ScrollView, can_focus=True):
     def _render_context(self) -> RenderContext:
         slots = self._agent_slots
         return RenderContext(code_style=self._code_style, styles=self._named_style,
-                             agent_slot=lambda n: slots.setdefault(n, len(slots)))
+                             agent_slot=lambda n: slots.setdefault(n, len(slots)), full_key=self._full_key())
+
+    def _full_key(self) -> str:
+        """The key shown in "press … to see all" (it follows a `[keymap]` remap)."""
+        for key, bindings in self._bindings.key_to_bindings.items():
+            if any(b.action == "show_full_visible" for b in bindings):
+                return key
+        return "v"
+
+    # -- seeing all of a long entry --------------------------------------------------------
+    def action_show_full(self, key: str) -> None:
+        """Open entry `key` in full (the click on the line under a cut entry)."""
+        entry = self.get(key)
+        if entry is not None and hasattr(entry, "full_text"):
+            from tuiagents.ui.screens.full_text_screen import FullTextScreen
+
+            title, text = entry.full_text()
+            self.app.push_screen(FullTextScreen(title, text))
+
+    def action_show_full_visible(self) -> None:
+        """Open the lowest cut entry on screen in full; say so when nothing on screen is cut."""
+        self._rebuild_offsets()
+        top, bottom = int(self.scroll_y), int(self.scroll_y) + max(1, self.scrollable_content_region.height)
+        i = max(0, bisect_right(self._offsets, top) - 1)
+        found = None
+        while i < len(self._entries) and self._offsets[i] < bottom:
+            if getattr(self._entries[i], "is_cut", False):
+                found = self._entries[i]
+            i += 1
+        if found is None:
+            self.notify("Nothing on screen here is cut: every message is shown in full.", timeout=3)
+            return
+        self.action_show_full(found.key)
 
     # -- layout -------------------------------------------------------------------------------
     def _schedule_layout(self) -> None:
@@ -254,9 +292,11 @@ class Transcript(ScrollView, can_focus=True):
         """
         ctx = self._render_context()
         content = entry.content
+        if len(content) > VIEW_CHARS or content.count("\n", 0, VIEW_CHARS) >= VIEW_LINES:
+            return self._render_long_stream(entry, slot, width, ctx)
         done = content.rfind("\n") + 1
         cache = slot.stream
-        if cache is None or cache[0] != width or cache[1] != self._look or done < cache[2]:
+        if cache is None or cache[0] != width or cache[1] != self._look or done < cache[2] or cache[2] < 0:
             cache = (width, self._look, 0, self._lines(entry.header(ctx), width), [])
         if done > cache[2]:
             fresh = "\n".join(line.rstrip("\r") for line in content[cache[2]:done - 1].split("\n"))
@@ -265,6 +305,18 @@ class Transcript(ScrollView, can_focus=True):
         tail = Text(inert(content[done:]))
         tail.append("▍", ctx.style("cursor"))
         return [*cache[3], *cache[4], *self._lines(tail, width), Strip.blank(width, self.rich_style)]
+
+    def _render_long_stream(self, entry: MessageEntry, slot: _Slot, width: int, ctx: RenderContext) -> list[Strip]:
+        """A growing message past the view's limit: its shown part is rendered once and kept; only
+        the line saying how much more has arrived changes."""
+        cut = cut_for_view(entry.content)
+        cache = slot.stream
+        if cache is None or cache[0] != width or cache[1] != self._look or cache[2] != -len(cut.text):
+            body = self._lines(Text(inert(cut.text)), width)
+            cache = (width, self._look, -len(cut.text), self._lines(entry.header(ctx), width), body)
+        slot.stream = cache
+        more = self._lines(ctx.more(entry.key)(cut), width)
+        return [*cache[3], *cache[4], *more, Strip.blank(width, self.rich_style)]
 
     def _measure(self, top: int, height: int, width: int) -> bool:
         """Render the entries overlapping rows [top, top+height); True if any height changed."""

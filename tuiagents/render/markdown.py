@@ -1,0 +1,166 @@
+"""One Markdown parser for every view of a message, and its HTML rendering for exports.
+
+The rules (the same on screen, in the request box and in the exports):
+
+- Markdown people expect is rendered: headings, lists, emphasis, strike-through, tables, block
+  quotes, fenced code (highlighted by Pygments).
+- Raw HTML is text: ``List<int>`` and ``<b>bold</b>`` are shown as typed, never dropped or obeyed.
+- A single newline is a line break; entities (``&amp;``) stay as typed.
+- Links and images are shown as their text followed by the URL; nothing is fetched or followed.
+- Every control, invisible or direction-changing character is made visible first (`inert`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from html import escape
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import TextLexer, get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from tuiagents.text import inert
+
+__all__ = ["code_html", "markdown_html", "parse"]
+
+
+def _configured() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.disable("entity")  # "&amp;" is shown as typed, not as "&"
+    return md
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return _configured()
+
+
+@lru_cache(maxsize=1)
+def _parser_without_tables() -> MarkdownIt:
+    return _configured().disable("table")
+
+
+def _cells(line: str) -> int:
+    """How many cells a table row holds (split at unescaped pipes, as GFM does)."""
+    s = line.strip()
+    s = s[1:] if s.startswith("|") else s
+    s = s[:-1] if s.endswith("|") and not s.endswith("\\|") else s
+    return len(re.split(r"(?<!\\)\|", s))
+
+
+def _drops_cells(tokens: list[Token], lines: list[str]) -> bool:
+    """True when a table row has more cells than its header: GFM drops them, we never drop text."""
+    for tok in tokens:
+        if tok.type == "table_open" and tok.map:
+            start, end = tok.map
+            header = _cells(lines[start])
+            if any(_cells(line) > header for line in lines[start + 2:end]):
+                return True
+    return False
+
+
+def _text(content: str) -> Token:
+    tok = Token("text", "", 0)
+    tok.content = content
+    return tok
+
+
+def _inline(children: list[Token]) -> list[Token]:
+    """Softbreaks become line breaks; links and images become their text and URL."""
+    out: list[Token] = []
+    links: list[tuple[str, bool]] = []
+    for tok in children:
+        if tok.type == "softbreak":
+            tok = Token("hardbreak", "br", 0)
+            out.append(tok)
+        elif tok.type == "link_open":
+            href = str(tok.attrs.get("href", ""))
+            links.append((href, tok.markup in ("autolink", "linkify")))
+        elif tok.type == "link_close":
+            href, auto = links.pop() if links else ("", True)
+            if not auto and href:
+                out.append(_text(f" ({href})"))
+        elif tok.type == "image":
+            alt = "".join(c.content for c in (tok.children or []) if c.type in ("text", "code_inline")) or tok.content
+            src = str(tok.attrs.get("src", ""))
+            out.append(_text(f"[image: {alt}]" + (f" ({src})" if src else "")))
+        else:
+            out.append(tok)
+    return out
+
+
+def parse(text: str) -> list[Token]:
+    """The tokens of `text` (made inert first) under the rules above."""
+    source = inert(text)
+    tokens = _parser().parse(source)
+    if _drops_cells(tokens, source.split("\n")):
+        tokens = _parser_without_tables().parse(source)
+    for tok in tokens:
+        if tok.type == "inline" and tok.children:
+            tok.children = _inline(tok.children)
+    return tokens
+
+
+# -- HTML ------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=8)
+def _formatter(style: str) -> HtmlFormatter:
+    try:
+        return HtmlFormatter(noclasses=True, style=style)
+    except ClassNotFound:
+        return HtmlFormatter(noclasses=True, style="monokai")
+
+
+@lru_cache(maxsize=64)
+def _lexer(language: str):
+    try:
+        return get_lexer_by_name(language or "text")
+    except ClassNotFound:
+        return TextLexer()
+
+
+@lru_cache(maxsize=512)
+def code_html(code: str, language: str, style: str = "monokai") -> str:
+    """Highlighted code with inline styles (unknown languages as plain text); `code` made inert."""
+    return f'<div class="hl">{highlight(inert(code, tabs=False), _lexer(language), _formatter(style))}</div>'
+
+
+def _fence(self, tokens: list[Token], idx: int, options, env) -> str:
+    tok = tokens[idx]
+    language = tok.info.strip().split(" ")[0] if tok.info else ""
+    return code_html(tok.content, language, (env or {}).get("code_style", "monokai"))
+
+
+def _ordered_list(self, tokens: list[Token], idx: int, options, env) -> str:
+    return '<ol class="typed">\n'
+
+
+def _list_item(self, tokens: list[Token], idx: int, options, env) -> str:
+    tok = tokens[idx]
+    marker = f'<span class="marker">{escape(tok.info + tok.markup)}</span> ' if tok.info else ""
+    return f"<li>{marker}"
+
+
+@lru_cache(maxsize=1)
+def _html_parser() -> MarkdownIt:
+    md = _configured()
+    md.add_render_rule("fence", _fence)
+    md.add_render_rule("ordered_list_open", _ordered_list)  # numbers shown as typed, like on screen
+    md.add_render_rule("list_item_open", _list_item)
+    return md
+
+
+def markdown_html(text: str, code_style: str = "monokai") -> str:
+    """`text` as an HTML fragment under the rules above (fenced code highlighted by Pygments)."""
+    md = _html_parser()
+    return md.renderer.render(parse(text), md.options, {"code_style": code_style})
+
+
+def plain_html(text: str) -> str:
+    """`text` inert and escaped in a ``<pre>`` (for output and arguments, which are not Markdown)."""
+    return f"<pre>{escape(inert(text, tabs=False))}</pre>"
