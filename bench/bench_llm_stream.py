@@ -1,0 +1,216 @@
+"""One streamed turn: tuiagents' ``LLMClient.complete()`` next to the raw ``openai`` stream loop and
+the SDK-less floor.
+
+A trivial keep-alive HTTP server on 127.0.0.1 (a child process, so it does not compete for the
+client's interpreter) answers every request with the same server-sent-event stream: a role chunk,
+``--words`` content chunks of one word each, a finish chunk and a usage chunk, shaped exactly like
+OpenAI's (``id``, ``object``, ``created``, ``model``, ``choices[].delta``, ``logprobs``, ...). Each
+variant sends a ``--messages``-message history and reads the whole reply; the variants run
+round-robin so drift (CPU frequency, other load) hits them alike, and the median is reported:
+
+- ``SSE read floor``: a bare ``httpx`` client (the one the SDK uses) posts the JSON body, splits
+  the stream into lines and ``json.loads`` each ``data:`` line: the work no client can avoid;
+- ``openai stream loop``: ``await client.chat.completions.create(..., stream=True)`` and
+  ``async for chunk in stream`` collecting ``delta.content``: what an SDK user writes (and what
+  AG2 and AgentChat do underneath);
+- ``tuiagents``: ``LLMClient.complete(..., on_delta=...)`` with the cache off: the full streamed
+  call (retries armed, text handed to ``on_delta`` piece by piece, usage and cost accounted);
+- ``AG2`` / ``AgentChat``: measured only when installed (``--others``); they are not installed on
+  the development machine, and the table says so.
+
+Run: ``python bench/bench_llm_stream.py [--quick] [--messages 200] [--words 100]``. Timing lives
+here, never in a test assertion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def sse_body(words: int) -> bytes:
+    """The chunked-encoded SSE stream the server sends (built once)."""
+    base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "bench-model", "system_fingerprint": None, "usage": None}
+
+    def chunk(delta: dict, finish: str | None = None) -> dict:
+        return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    events = [chunk({"role": "assistant", "content": ""})]
+    events += [chunk({"content": f"word{i} "}) for i in range(words)]
+    events.append(chunk({}, "stop"))
+    events.append({**base, "choices": [],
+                   "usage": {"prompt_tokens": 900, "completion_tokens": words, "total_tokens": 900 + words}})
+    out = bytearray()
+    for data in [json.dumps(e) for e in events] + ["[DONE]"]:
+        payload = f"data: {data}\n\n".encode()
+        out += f"{len(payload):X}\r\n".encode() + payload + b"\r\n"
+    return bytes(out + b"0\r\n\r\n")
+
+
+# -- the trivial server (child process) ------------------------------------------------------------
+async def _serve(words: int) -> None:
+    body = sse_body(words)
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in request.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                writer.write(head + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+# -- the client side -----------------------------------------------------------------------------
+def history(n: int) -> list[dict]:
+    """A plausible conversation: a system message, then alternating user/assistant turns."""
+    text = ("Here is a paragraph of a realistic length for a chat message between agents, with a few "
+            "clauses, a list of steps, and some code-ish words like `def main()` and `print(x)`. ") * 2
+    out = [{"role": "system", "content": "You are a helpful agent in a team."}]
+    for i in range(n - 1):
+        out.append({"role": "assistant" if i % 2 else "user", "content": f"{i}: {text}"})
+    return out
+
+
+def _http_module():
+    """The httpx flavour the installed SDK uses (``httpx2`` for openai 3, ``httpx`` before)."""
+    import openai
+
+    client = openai.AsyncOpenAI(base_url="http://127.0.0.1:1", api_key="x")
+    http = next(k for k in type(client._client).__mro__ if k.__module__.startswith("httpx"))
+    return sys.modules[http.__module__.split(".")[0]]
+
+
+async def _time_all(calls: dict, repeats: int) -> dict[str, float]:
+    """Median seconds per call of each variant, run round-robin so drift hits them all alike."""
+    for call in calls.values():  # warm-up: connections, lazy imports, caches
+        for _ in range(5):
+            await call()
+    gc.collect()
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            await call()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+async def bench(url: str, messages_n: int, words: int, repeats: int) -> dict[str, float]:
+    import openai
+
+    from tuiagents.llm import LLMClient, LLMSettings, ModelEntry
+
+    http = _http_module()
+    raw = http.AsyncClient(base_url=url)
+    sdk = openai.AsyncOpenAI(base_url=url, api_key="bench", max_retries=0)
+    ours = LLMClient([ModelEntry(name="bench", model="bench-model", base_url=url)],
+                     LLMSettings(cache_seed=False, stream=True))
+    messages = history(messages_n)
+    body = json.dumps({"model": "bench-model", "messages": messages, "stream": True,
+                       "stream_options": {"include_usage": True}},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+    expected = "".join(f"word{i} " for i in range(words))
+
+    async def floor() -> None:
+        parts = []
+        async with raw.stream("POST", "/chat/completions", content=body,
+                              headers={"Content-Type": "application/json"}) as response:
+            buffer = b""
+            async for data in response.aiter_bytes():
+                buffer += data
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if line.startswith(b"data: ") and line != b"data: [DONE]":
+                        chunk = json.loads(line[6:])
+                        for choice in chunk["choices"]:
+                            parts.append(choice["delta"].get("content") or "")
+        assert "".join(parts) == expected
+
+    async def sdk_loop() -> None:
+        stream = await sdk.chat.completions.create(model="bench-model", messages=messages, stream=True,
+                                                   stream_options={"include_usage": True})
+        parts = []
+        async for chunk in stream:
+            for choice in chunk.choices:
+                parts.append(choice.delta.content or "")
+        assert "".join(parts) == expected
+
+    async def on_delta(text: str) -> None:
+        pass
+
+    async def tuiagents() -> None:
+        result = await ours.complete(messages, agent="bench", on_delta=on_delta)
+        assert result.content == expected and result.completion_tokens == words
+
+    calls = {"SSE read floor (httpx, no SDK)": floor, "openai stream loop": sdk_loop, "tuiagents": tuiagents}
+    try:
+        return await _time_all(calls, repeats)
+    finally:
+        await raw.aclose()
+        await sdk.close()
+        await ours.aclose()
+
+
+def table(times: dict[str, float]) -> str:
+    """A Markdown table: median ms per streamed turn, and each as a multiple of the floor."""
+    floor = times["SSE read floor (httpx, no SDK)"]
+    lines = ["| variant | ms per streamed turn | x floor |", "|---|---|---|"]
+    for name, value in times.items():
+        lines.append(f"| {name} | {value * 1000:.2f} | {value / floor:.1f}x |")
+    for name, module in (("AG2", "autogen"), ("AgentChat", "autogen_agentchat")):
+        if importlib.util.find_spec(module) is None:
+            lines.append(f"| {name} | not installed here (no registry access for it in this bench) | |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    parser.add_argument("--messages", type=int, default=200, help="history length (default 200)")
+    parser.add_argument("--words", type=int, default=100, help="content chunks per reply (default 100)")
+    parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve is not None:
+        asyncio.run(_serve(args.serve))
+        return 0
+    repeats = 20 if args.quick else 200
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(args.words)],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        port = int(server.stdout.readline())
+        times = asyncio.run(bench(f"http://127.0.0.1:{port}", args.messages, args.words, repeats))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    print(f"Median wall time per streamed turn ({args.messages}-message history, {args.words}-word reply; "
+          f"openai {__import__('openai').__version__}, Python {sys.version.split()[0]}, "
+          f"loopback server in a child process, {repeats} interleaved rounds):\n")
+    print(table(times))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
