@@ -270,4 +270,6 @@ def load_config(path: str | os.PathLike) -> AppConfig:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", p) from None
+    except RecursionError:
+        raise ConfigError("not valid TOML: arrays or tables nested thousands deep", p) from None
     return parse_config(data, p)

@@ -24,6 +24,7 @@ from tuiagents.engine.messages import Message, ToolCall, ToolResult
 from tuiagents.session.log import SessionError, SessionHeader, SessionWriter, new_run_id, session_filename
 
 STEP = 0.5  # seconds between imported messages
+_TOO_DEEP = "the JSON is nested too deeply to be a chat history (thousands of levels); check the file"
 SHAPES = ('a list of messages, {"messages": [...]}, or a dict of agent name → list of messages '
           "(AutoGen's chat_messages)")
 
@@ -67,6 +68,25 @@ def _messages(data: Any, where: Path) -> list[tuple[dict, str | None]]:
     raise AutogenImportError(f"the JSON holds a {type(data).__name__}; expected {SHAPES}", where)
 
 
+def _obj(value: Any) -> dict:
+    """`value` when it is a JSON object, else an empty one (hostile files put anything anywhere)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list:
+    """`value` when it is a JSON list, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any, default: str) -> str:
+    """A name or id from the file: strings as they are, other scalars as text, else `default`."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return default
+
+
 def _convert(i: int, m: Any, peer: str | None, where: Path) -> Message:
     if not isinstance(m, dict):
         raise AutogenImportError(f"message {i} is a {type(m).__name__}, not an object with role and "
@@ -74,21 +94,21 @@ def _convert(i: int, m: Any, peer: str | None, where: Path) -> Message:
     if "role" not in m and "content" not in m:
         raise AutogenImportError(f"message {i} has neither 'role' nor 'content' (keys: "
                                  f"{', '.join(sorted(m)) or 'none'})", where)
-    role = str(m.get("role") or "user")
-    sender = m.get("name") or (peer if role == "user" and peer else role)
-    calls = [ToolCall(id=str(c.get("id") or f"call{i}_{k}"), name=str((c.get("function") or {}).get("name", "?")),
-                      arguments=str((c.get("function") or {}).get("arguments", "{}")))
-             for k, c in enumerate(m.get("tool_calls") or []) if isinstance(c, dict)]
+    role = _str(m.get("role"), "user")
+    sender = _str(m.get("name"), peer if role == "user" and peer else role)
+    calls = [ToolCall(id=_str(c.get("id"), f"call{i}_{k}"), name=_str(_obj(c.get("function")).get("name"), "?"),
+                      arguments=_text(_obj(c.get("function")).get("arguments", "{}")))
+             for k, c in enumerate(_items(m.get("tool_calls"))) if isinstance(c, dict)]
     if isinstance(m.get("function_call"), dict):
         fc = m["function_call"]
-        calls.append(ToolCall(id=f"fc{i}", name=str(fc.get("name", "?")), arguments=str(fc.get("arguments", "{}"))))
+        calls.append(ToolCall(id=f"fc{i}", name=_str(fc.get("name"), "?"), arguments=_text(fc.get("arguments", "{}"))))
     results: list[ToolResult] = []
     if role == "tool":
-        responses = m.get("tool_responses") or [m]
-        results = [ToolResult(call_id=str(r.get("tool_call_id", f"call{i}")), name=str(r.get("name") or "tool"),
+        responses = _items(m.get("tool_responses")) or [m]
+        results = [ToolResult(call_id=_str(r.get("tool_call_id"), f"call{i}"), name=_str(r.get("name"), "tool"),
                               content=_text(r.get("content"))) for r in responses if isinstance(r, dict)]
     elif role == "function":
-        results = [ToolResult(call_id=f"fc{i - 1}", name=str(m.get("name") or "function"),
+        results = [ToolResult(call_id=f"fc{i - 1}", name=_str(m.get("name"), "function"),
                               content=_text(m.get("content")))]
         sender = peer or "function"
     content = "" if results else _text(m.get("content"))
@@ -110,10 +130,15 @@ def load_autogen_history(src: str | os.PathLike) -> list[Message]:
     except json.JSONDecodeError as exc:
         raise AutogenImportError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
                                  "export the history with json.dump(chat_result.chat_history, f)", p) from None
+    except RecursionError:
+        raise AutogenImportError(_TOO_DEEP, p) from None
     pairs = _messages(data, p)
     if not pairs:
         raise AutogenImportError("the history holds no messages", p)
-    out = [_convert(i, m, peer, p) for i, (m, peer) in enumerate(pairs, 1)]
+    try:
+        out = [_convert(i, m, peer, p) for i, (m, peer) in enumerate(pairs, 1)]
+    except RecursionError:  # a message content nested too deeply to turn into text
+        raise AutogenImportError(_TOO_DEEP, p) from None
     calls = {c.id: (c.name, m.sender) for m in out for c in m.tool_calls}
     for m in out:  # name results after their calls, and address them to the caller
         for r in m.tool_results:
@@ -157,6 +182,36 @@ def import_autogen(src: str | os.PathLike, dest: str | os.PathLike | None = None
         events += [stamp(TurnStarted(agent=m.sender, round=rnd)), stamp(MessageDelivered(message=m, round=rnd))]
     events.append(stamp(RunStopped(reason=f"imported from AutoGen history {src_path.name} "
                                           f"({len(messages)} messages)", kind=StopKind.EXTERNAL)))
-    with SessionWriter(dest, header) as w:
-        w.write_many(events)
+    _write_whole(Path(dest), header, events)
     return Path(dest)
+
+
+def _write_whole(dest: Path, header: SessionHeader, events: list) -> None:
+    """Write the log to a hidden file beside `dest`, then link it into place: all or nothing.
+
+    `dest` is never overwritten (the link fails when it exists), and a write that fails part
+    way leaves no file behind.
+    """
+    if dest.exists():
+        raise SessionError("a file with this name already exists; it was left untouched", reason="exists",
+                           path=dest)
+    part = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+    try:
+        with SessionWriter(part, header) as w:
+            w.write_many(events)
+        try:
+            os.link(part, dest)
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links on this filesystem: claim the name, then move the file over it
+            os.close(os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            os.replace(part, dest)
+    except FileExistsError:
+        raise SessionError("a file with this name already exists; it was left untouched", reason="exists",
+                           path=dest) from None
+    except SessionError:
+        raise
+    except (OSError, ValueError) as exc:  # disk full, permissions, text the log cannot hold
+        raise AutogenImportError(f"cannot write the imported log: {exc}", dest) from None
+    finally:
+        part.unlink(missing_ok=True)
