@@ -69,7 +69,7 @@ def parse_header(line: bytes, path: Path, *, cut_off: bool = False) -> SessionHe
     """Check and parse a log's first line; raises `SessionError` with the reason."""
     try:
         data = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         if cut_off and line.lstrip().startswith(b'{"type":"session_header"'):
             raise SessionError("the header line is cut off (the run crashed while starting); "
                                "nothing can be recovered", reason="corrupt", path=path) from None
