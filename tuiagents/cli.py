@@ -288,6 +288,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from tuiagents.session.resume import cli_resume
 
     args.session = resolve_session(args.session)
+    from tuiagents.demo import demo_resume, is_demo_log
+
+    if is_demo_log(args.session):  # its scripted server ended with the demo: start the script again
+        return demo_resume(args)
     return cli_resume(args)
 
 

@@ -40,6 +40,9 @@ print("warmest:", max(averages, key=averages.get))
 
 REVISED = CODE.replace("I'll keep the data inline", "Revised after your feedback. I'll keep the data inline")
 
+REVISED_PLAN = "Thanks for the feedback: I have revised the plan with it in mind.\n\n" + PLAN.replace(
+    "4. I wrap up with the answer.", "4. I wrap up with the answer, and say how your feedback shaped it.")
+
 REVIEW = """I checked the output against the data:
 - Cairo: (30+31+29+33+32)/5 = 31.0 ✓
 - Lisbon: (19+21+22+20+23)/5 = 21.0 ✓
@@ -50,61 +53,68 @@ The ranking is right: **Cairo** was the warmest. The planner can wrap up."""
 NO_RUN_REVIEW = ("The code did not run, so I cannot check any output. Reading the code itself, the "
                  "means would be Cairo 31.0, Lisbon 21.0, Oslo 5.0: Cairo is warmest. The planner can wrap up.")
 
+REVISED_REVIEW = "Point taken: I went through it again with your feedback in mind.\n\n"
+
 WRAP_UP = """**Answer:** Cairo was the warmest city last week (average 31.0 °C), ahead of Lisbon (21.0 °C) and Oslo (5.0 °C).
 
 TERMINATE"""
 
-SPEAKERS = ["planner", "coder", "user", "critic", "planner"]
+REVISED_WRAP_UP = "Thanks, I have taken your feedback into account.\n\n" + WRAP_UP
+
+#: What the user agent says when the demo has no sandbox (so nobody is asked to run code).
+NO_SANDBOX_REPLY = "The code was not run: the demo has no Docker sandbox on this machine."
+
+#: Stages of the conversation, latest first. The conversation so far says who is next, whoever
+#: asks, so a resumed or forked demo (a new server, its turn counts at zero) goes on where it stood.
+NEXT_SPEAKER = [("The planner can wrap up", "planner"), ("exitcode:", "critic"), ("The code was not run", "critic"),
+                ("```python", "user"), ("Plan:", "coder")]
+
+BANNER = "SCRIPTED DEMO · replies come from a built-in script on 127.0.0.1, not from a model"
+SCRIPTED_MODEL = "scripted-model"
 
 
 def demo_script() -> Script:
-    """The scripted replies of the demo: rules keyed by agent and by what they just read."""
+    """The scripted replies of the demo: rules keyed by agent and by how far the conversation got.
+
+    A rejection is answered like a model would: the agent acknowledges the feedback and revises.
+    """
+    wrapped = "The planner can wrap up"
     rules = [
-        Rule(agent="planner", contains="temperatures", reply=PLAN, name="plan"),
-        Rule(agent="planner", reply=WRAP_UP, name="wrap-up"),
+        Rule(agent="planner", contains="rejected", history=wrapped, reply=REVISED_WRAP_UP, name="revised wrap-up"),
+        Rule(agent="planner", contains="rejected", reply=REVISED_PLAN, name="revised plan"),
+        Rule(agent="planner", history=wrapped, reply=WRAP_UP, name="wrap-up"),
+        Rule(agent="planner", reply=PLAN, name="plan"),
         Rule(agent="coder", contains="rejected", reply=REVISED, name="revised code"),
         Rule(agent="coder", reply=CODE, name="code"),
-        Rule(agent="critic", contains="not run", reply=NO_RUN_REVIEW, name="review without output"),
-        Rule(agent="critic", contains="exitcode: 0", reply=REVIEW, name="review"),
-        Rule(agent="critic", reply=NO_RUN_REVIEW, name="review (other)"),
+        Rule(agent="critic", contains="rejected", history="exitcode: 0", reply=REVISED_REVIEW + REVIEW,
+             name="revised review"),
+        Rule(agent="critic", contains="rejected", reply=REVISED_REVIEW + NO_RUN_REVIEW,
+             name="revised review (no output)"),
+        Rule(agent="critic", history="exitcode: 0", reply=REVIEW, name="review"),
+        Rule(agent="critic", reply=NO_RUN_REVIEW, name="review without output"),
     ]
-    rules += [Rule(agent="speaker_selector", turn=i, reply=Reply.speaker(name), name=f"select {name}")
-              for i, name in enumerate(SPEAKERS)]
+    rules += [Rule(agent="speaker_selector", history=marker, reply=Reply.speaker(name), name=f"select {name}")
+              for marker, name in NEXT_SPEAKER]
     rules.append(Rule(agent="speaker_selector", reply=Reply.speaker("planner"), name="select planner"))
-    return Script(rules=rules, default="(scripted demo: no scripted reply for this) TERMINATE")
+    return Script(rules=rules, models=[SCRIPTED_MODEL],
+                  default="(scripted demo: no scripted reply for this) TERMINATE")
 
 
-def pick_image() -> tuple[str, str | None]:
-    """The sandbox image to use and, when code cannot run, a sentence saying why and the fix."""
-    from tuiagents.execution.doctor import docker_checks
-    from tuiagents.execution.settings import DockerSettings
-    from tuiagents.paths import user_data_path
+def demo_config(base_url: str, image: str | None) -> Any:
+    """The demo's config: one scripted model, four agents, one group chat.
 
-    for image in ("tuiagents-sandbox:latest", "python:3.12-slim"):
-        checks = docker_checks(DockerSettings(image=image), user_data_path() / "work", smoke_test=False)
-        failed = [c for c in checks if not c.ok]
-        if not failed:
-            return image, None
-        daemon = next((c for c in failed if "daemon" in c.name), None)
-        if daemon is not None:
-            fix = (daemon.fix or "start the Docker daemon").rstrip(".")
-            return image, (f"Docker is not available, so the coder's code will not run (the demo goes on "
-                           f"without it). Fix: {fix}.")
-    return "tuiagents-sandbox:latest", ("No sandbox image is present, so the coder's code will not run. "
-                                        "Fix: `tuiagents sandbox build` (offline) or `docker pull "
-                                        "python:3.12-slim`. The demo goes on without it.")
-
-
-def demo_config(base_url: str, image: str) -> Any:
-    """The demo's config: one scripted model, four agents, one group chat."""
+    Without an `image` the user agent runs no code (so nobody is asked to run any) and says so.
+    """
     from tuiagents.config import parse_config
 
+    user: dict[str, Any] = ({"code_execution": "docker"} if image else
+                            {"code_execution": "none", "default_auto_reply": NO_SANDBOX_REPLY})
     return parse_config({
-        "models": [{"name": "scripted", "model": "scripted-model", "base_url": base_url,
+        "models": [{"name": "scripted", "model": SCRIPTED_MODEL, "base_url": base_url,
                     "price": [0.15, 0.60]}],
         "llm": {"cache_seed": False},
         "agents": [
-            {"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER", "code_execution": "docker",
+            {"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER", **user,
              "description": "Runs the code the coder writes, after your approval."},
             {"name": "planner", "kind": "conversable", "model": "scripted", "human_input_mode": "NEVER",
              "description": "Breaks the task into steps and wraps up.",
@@ -116,34 +126,136 @@ def demo_config(base_url: str, image: str) -> Any:
         ],
         "teams": [{"name": "demo", "kind": "group_chat", "agents": ["user", "planner", "coder", "critic"],
                    "speaker_selection": "auto", "max_rounds": 12, "task": TASK}],
-        "docker": {"image": image, "timeout": 30},
+        "docker": {"image": image or "tuiagents-sandbox:latest", "timeout": 30},
     })
 
 
-BANNER = "SCRIPTED DEMO · replies come from a built-in script on 127.0.0.1, not from a model"
+def configured_image() -> str | None:
+    """The `[docker] image` of the person's config, when they have one (the demo honours it)."""
+    from tuiagents.cli import load_app_config
+
+    try:
+        config = load_app_config(None, required=False)
+    except Exception:  # noqa: BLE001 - a broken config must not stop the demo; doctor reports it
+        return None
+    if config is None or "image" not in config.docker.model_fields_set:
+        return None
+    return config.docker.image
+
+
+def sandbox_notice(text: str) -> Any:
+    """The one notice, in the coder's pane, that the coder's code will not run."""
+    from tuiagents.engine.events import Notice
+
+    return Notice(level="warning", text=text, agent="coder")
+
+
+def _start_run(url: str, image: str | None, problem: str | None) -> Any:
+    from tuiagents.launch import prepare_run
+
+    run = prepare_run(demo_config(url, image), "demo", TASK, approve="ask")
+    run.startup_notices.append(BANNER)
+    if image is None and problem:
+        run.startup_notices.append(sandbox_notice(problem))
+    return run
 
 
 def demo_main(headless: bool = False) -> int:
-    """Start the scripted server, then the app (or the console) on the demo team."""
+    """Start the scripted server, get the sandbox ready (or say why not), then the app or the console."""
+    from tuiagents.demo_sandbox import sandbox_status
     from tuiagents.testing.server import ScriptedServer
 
-    image, problem = pick_image()
+    status = sandbox_status(configured_image())
     with ScriptedServer(demo_script()) as server:
-        config = demo_config(server.url, image)
         if headless:
-            from tuiagents.cli import run_headless_command
-
-            print(BANNER)
-            if problem:
-                print(f"! {problem}")
-            return run_headless_command(config, "demo", TASK, "all", None)
-        from tuiagents.launch import prepare_run
+            return _headless(server.url, status)
         from tuiagents.ui.app import run_prepared_app
 
-        run = prepare_run(config, "demo", TASK, approve="ask")
+        if status.image is not None or not status.can_prepare:
+            return run_prepared_app(_start_run(server.url, status.image, status.problem), banner=BANNER)
+        from tuiagents.demo_sandbox import sandbox_offer
+
+        def start(image: str | None) -> Any:
+            problem = None if image else declined(status)
+            return _start_run(server.url, image, problem)
+
+        return run_prepared_app(None, banner=BANNER, sandbox_offer=sandbox_offer(status), start_with_image=start)
+
+
+def declined(status: Any) -> str:
+    """The notice when the person went on without preparing the sandbox."""
+    fix = status.problem.split("Fix: ", 1)[-1] if status.problem else "`tuiagents doctor` says how"
+    return f"The sandbox image was not prepared, so the coder's code will not run. To prepare it later: {fix}"
+
+
+def _headless(url: str, status: Any) -> int:
+    from tuiagents.cli import run_headless_command
+
+    print(BANNER)
+    if status.image:
+        print(f"! --headless approves every step: the coder's code runs in the Docker sandbox ({status.image}) "
+              "without asking. Run `tuiagents demo` to decide each step yourself.")
+    else:
+        print(f"! {status.problem}")
+    return run_headless_command(demo_config(url, status.image), "demo", TASK, "all", None)
+
+
+def is_demo_log(path: Any) -> bool:
+    """True when `path` is a session log the demo wrote (its team on the demo's scripted model)."""
+    from tuiagents.session.log import SessionError
+    from tuiagents.session.reader import read_header
+
+    try:
+        header = read_header(path)
+    except (SessionError, OSError):
+        return False
+    models = header.config.get("models") or []
+    return header.team == "demo" and any(
+        isinstance(m, dict) and m.get("model") == SCRIPTED_MODEL and str(m.get("base_url", "")).startswith(
+            "http://127.0.0.1:") for m in models)
+
+
+def demo_resume(args: Any) -> int:
+    """`tuiagents resume` (or `--fork-at`) of a demo session: the demo's script answers again.
+
+    The server the log names is gone with the demo that started it; a new one serves the same
+    script, and the sandbox is looked for as the demo does (no code runs without an image).
+    """
+    from tuiagents.config import ConfigError
+    from tuiagents.demo_sandbox import sandbox_status
+    from tuiagents.session.log import SessionError
+    from tuiagents.session.resume import prepare_resume
+    from tuiagents.testing.server import ScriptedServer
+
+    if args.config:
+        print("tuiagents: a demo session resumes on the demo's own script; --config is ignored", file=sys.stderr)
+    path = args.session
+    status = sandbox_status(configured_image())
+    with ScriptedServer(demo_script()) as server:
+        try:
+            if args.fork_at is not None:
+                from tuiagents.session.fork import fork_session
+
+                path = fork_session(path, args.fork_at)
+                print(f"forked {args.session} at event {args.fork_at} into {path}")
+            run = prepare_resume(path, config=demo_config(server.url, status.image), approve=args.approve or "ask",
+                                 message=args.task)
+        except (ConfigError, SessionError, ValueError) as exc:
+            print(f"tuiagents: {exc}", file=sys.stderr)
+            return 2
         run.startup_notices.append(BANNER)
-        if problem:
-            run.startup_notices.append(problem)
+        if status.image is None and status.problem:
+            run.startup_notices.append(sandbox_notice(status.problem))
+        if args.headless:
+            import asyncio
+
+            from tuiagents.headless import run_headless
+
+            if status.problem and not status.image:
+                print(f"! {status.problem}")
+            return asyncio.run(run_headless(run, ask=(args.approve or "ask") == "ask"))
+        from tuiagents.ui.app import run_prepared_app
+
         return run_prepared_app(run, banner=BANNER)
 
 

@@ -42,8 +42,13 @@ class TuiAgentsApp(App[int]):
                  problem: tuple[str, str] | None = None, options: UIOptions | None = None,
                  clock: Callable[[], float] = time.time, banner: str | None = None,
                  events: Iterable[Any] | None = None, setup: bool = False, approve: str = "ask",
-                 config: Any = None) -> None:
+                 config: Any = None, sandbox_offer: Any = None,
+                 start_with_image: Callable[[str | None], Any] | None = None) -> None:
         super().__init__()
+        # The demo without its sandbox image: offer to prepare it, then build the run with
+        # `start_with_image(image or None)` (None: no code will run).
+        self.sandbox_offer = sandbox_offer
+        self.start_with_image = start_with_image
         self.config = config  # the AppConfig in use, if any (the session browser's folder, resume)
         self.setup = setup  # nothing configured: the first-run setup screen comes first
         self.approve = approve
@@ -104,6 +109,10 @@ class TuiAgentsApp(App[int]):
             self.push_screen(SetupScreen(user_config_path() / "config.toml"), self._setup_done)
         elif self.problem is not None:
             self.push_screen(ProblemScreen(*self.problem))
+        elif self.sandbox_offer is not None and self.start_with_image is not None:
+            from tuiagents.ui.screens.sandbox_screen import SandboxScreen
+
+            self.push_screen(SandboxScreen(self.sandbox_offer), self._sandbox_done)
         elif self.prepared_run is not None:
             self._open_cockpit(self.prepared_run)
             if getattr(self.prepared_run, "resumed", False):
@@ -119,6 +128,10 @@ class TuiAgentsApp(App[int]):
         elif self.run_factory is not None:
             teams = self.teams or [TeamChoice(self.team or "team")]
             self.push_screen(TaskScreen(teams, self.team), self._task_chosen)
+
+    def _sandbox_done(self, image: str | None) -> None:
+        """The sandbox is ready (`image`) or will not be: build the run and open the cockpit."""
+        self._open_cockpit(self.start_with_image(image))  # type: ignore[misc]
 
     def _setup_done(self, result: SetupResult | None) -> None:
         """After the first-run setup: ask for the task on the new config, or leave (then the demo)."""
@@ -310,8 +323,13 @@ def run_app(config: Any, config_path: Any, team: str | None, task: str | None, a
     return code if isinstance(code, int) else app.exit_code()
 
 
-def run_prepared_app(run: Any, *, banner: str | None = None, config_path: Any = None, config: Any = None) -> int:
-    """Open the app on a run that is already built (the demo, resume); returns the exit code."""
+def run_prepared_app(run: Any, *, banner: str | None = None, config_path: Any = None, config: Any = None,
+                     **kw: Any) -> int:
+    """Open the app on a run that is already built (the demo, resume); returns the exit code.
+
+    `sandbox_offer` and `start_with_image` (the demo) replace `run`: the run is built once the
+    sandbox is ready or declined.
+    """
     if config is None and config_path:
         try:
             from tuiagents.config import load_config
@@ -319,7 +337,7 @@ def run_prepared_app(run: Any, *, banner: str | None = None, config_path: Any = 
             config = load_config(config_path)
         except Exception:  # noqa: BLE001 - the run is built; defaults are fine for the look
             config = None
-    app = TuiAgentsApp(run=run, options=UIOptions.from_config(config), banner=banner, config=config)
+    app = TuiAgentsApp(run=run, options=UIOptions.from_config(config), banner=banner, config=config, **kw)
     code = app.run()
     _print_session(app)
     return code if isinstance(code, int) else app.exit_code()
