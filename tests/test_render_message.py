@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from render_support import EXAMPLE, PIECES, kept, subsequence, without_fence_info
+
 from tuiagents.render.markdown import markdown_html
 from tuiagents.render.message import VIEW_CHARS, code_renderable, cut_for_view, message_renderable
 from tuiagents.text import hidden_warning, inert
 
-EXAMPLE = ('In C# you write List<int> xs; in HTML <b>bold</b> or <div class="x">box</div>.\n'
-           "Line one of output\nLine two of output")
 
 
 def shown(renderable, width: int = 100) -> str:
@@ -85,32 +85,6 @@ def test_html_rendering_follows_the_same_rules():
 
 
 # -- the property: every non-markup character is on screen, in order --------------------------------
-
-PIECES = ["<b>", "</b>", "<div class=\"x\">", "</div>", "List<int>", "&amp;", "&lt;", "a & b", "**", "*", "_",
-          "`", "```", "```\n", "~~", "# ", "## ", "- ", "1. ", "> ", "| a | b |\n|---|---|\n", "|", "\\", "\\\\",
-          "\n", "\n\n", "  ", " ", "---", "===", "[", "]", "!", "漢字", "ｗｉｄｅ", "e\u0301", "a\u0308", "é",
-          "text", "word", "7", "Zz", "\"q\"", "'s", ";", "/", "<", ">", "<script>alert(1)</script>"]
-
-#: Characters no Markdown construct can consume (no ':' or '@' or '(' is generated, so no links).
-def kept(ch: str) -> bool:
-    cat = unicodedata.category(ch)
-    return ch in "<&\"';/" or cat.startswith("L") or cat.startswith("M") or cat == "Nd"
-
-
-def without_fence_info(text: str) -> str:
-    """The source without fence info strings (the language word after ``` is markup)."""
-    return re.sub(r"(?m)^( {0,3})(`{3,}|~{3,})([^\n]*)$", lambda m: m.group(1) + m.group(2), text)
-
-
-def subsequence(needles: list[str], hay: str) -> tuple[bool, int]:
-    pos = 0
-    for i, ch in enumerate(needles):
-        pos = hay.find(ch, pos)
-        if pos < 0:
-            return False, i
-        pos += 1
-    return True, len(needles)
-
 
 TEXTS = st.one_of(st.lists(st.sampled_from(PIECES), max_size=40).map("".join),
                   st.text(alphabet="<>&\\*_`#-+=|~![]\"';/. \n\tab7漢ｗ\u0301\u0308é", max_size=80))

@@ -1,0 +1,140 @@
+"""The app shows what the agent said: pane, request box and timeline agree (raw HTML as text, line
+breaks kept), hidden characters are visible where you approve, and a 5 MB line is cut in the view
+with a way to see all of it. Real Textual app under the pilot; the live test uses the real engine
+against the scripted server."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from render_support import EXAMPLE, kept, subsequence, without_fence_info
+from ui_support import SIZE, T0, code_request, conversation, fixed_clock, make_app, message_request, pair_config, \
+    screen_text, wait_until, waiting
+
+from tuiagents.engine.decisions import RequestKind
+from tuiagents.engine.events import MessageDelivered, TokenDelta, TurnStarted
+from tuiagents.engine.messages import Message
+from tuiagents.testing import Rule
+from tuiagents.text import inert
+from tuiagents.ui.app import TuiAgentsApp
+from tuiagents.ui.settings import UIOptions
+from tuiagents.ui.widgets.request_panel import RequestPanel
+
+
+def region_text(app, widget) -> str:
+    """The rows of the screen that `widget` covers, as text."""
+    r = widget.region
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strips[y].crop(r.x, r.x + r.width).text for y in range(r.y, min(r.y + r.height, len(strips))))
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def assert_shows_example(text: str, where: str) -> None:
+    assert 'In C# you write List<int> xs; in HTML <b>bold</b> or <div class="x">box</div>.' in flat(text), where
+    rows = text.split("\n")
+    one = [r for r in rows if "Line one of output" in r]
+    assert one and "Line two of output" not in one[0], f"{where}: the two output lines are joined:\n{text}"
+    assert any("Line two of output" in r for r in rows), where
+
+
+async def test_pane_request_box_and_timeline_show_the_same_text(server, make_config, tmp_path):
+    server.load([Rule(agent="coder", reply=EXAMPLE), Rule(agent="user", reply="ok")])
+    app = make_app(pair_config(make_config), "pair", "Talk", tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
+        await pilot.pause(0.2)
+        pane = app.cockpit.panes["coder"]
+        assert_shows_example(region_text(app, pane), "the draft in the pane")
+        assert_shows_example(region_text(app, app.cockpit.query_one(RequestPanel)), "the request box")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: "approved by you" in region_text(app, pane), what="approved")
+        await pilot.pause(0.2)
+        assert_shows_example(region_text(app, pane), "the approved message in the pane")
+        await pilot.press("t")
+        await pilot.pause(0.3)
+        assert_shows_example(screen_text(app), "the timeline")
+
+
+def app_for(events) -> TuiAgentsApp:
+    return TuiAgentsApp(events=events, options=UIOptions(bell=False), clock=fixed_clock())
+
+
+async def settle(pilot) -> None:
+    await pilot.pause(0.2)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.2)
+
+
+SAMPLES = [
+    "a <b>x</b> & y\n<script>alert(1)</script>\n漢字 e\u0301 &amp; 007) z",
+    "| a | b |\n|---|---|\n| 1 | 2 | 3 |\n\\<i> `List<int>` **w**",
+    "# Head <h1>\n> quote <q>\nplain\n\n```python\nx = '<b>'\n```\n- item <li>",
+]
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+async def test_the_pane_keeps_every_non_markup_character(text):
+    events = conversation(["user", "coder"], kind="two_agent")
+    events.append(MessageDelivered(message=Message(sender="coder", content=text), round=5, ts=T0 + 60))
+    app = app_for(events)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = unicodedata.normalize("NFC", region_text(app, app.cockpit.panes["coder"]))
+        expected = [ch for ch in unicodedata.normalize("NFC", without_fence_info(inert(text))) if kept(ch)]
+        ok, at = subsequence(expected, shown)
+        assert ok, f"lost {expected[at]!r} of {text!r}; pane:\n{shown}"
+
+
+async def test_code_request_makes_bidi_controls_visible_and_warns():
+    code = 'access = "user\u202e \u2066# admin only\u2069\u2066"\nif access == "user":\n    print("hi")\n'
+    app = app_for(conversation(["user", "planner", "coder"]) + code_request("coder", "user", code))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        box = region_text(app, app.cockpit.query_one(RequestPanel))
+        assert "⟨RLO⟩" in box and "⟨LRI⟩" in box and "⟨PDI⟩" in box
+        assert "may read differently from how it runs" in flat(box)
+        assert "⟨RLO⟩" in region_text(app, app.cockpit.panes["coder"])
+        assert "\u202e" not in screen_text(app)
+
+
+async def test_a_5mb_line_is_cut_in_the_view_and_can_be_seen_in_full():
+    from tuiagents.ui.screens.full_text_screen import FullTextScreen
+
+    big = "y" * 5_000_000
+    events = conversation(["user", "coder"], kind="two_agent") + [
+        MessageDelivered(message=Message(sender="coder", content="x" * 5_000_000), round=5, ts=T0 + 60),
+        TurnStarted(agent="user", round=6, ts=T0 + 61),
+        TokenDelta(agent="user", text=big, ts=T0 + 62),
+    ]
+    app = app_for(events)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        coder = app.cockpit.panes["coder"].transcript
+        entry = coder.entries[-1]
+        assert entry.content == "x" * 5_000_000  # the entry (like the log) keeps all of it
+        strips = coder._render_entry(coder.count - 1, coder._width)
+        assert len(strips) < 400  # the view holds a cut version
+        pane = region_text(app, app.cockpit.panes["coder"])
+        assert "more characters — click here or press v to see all" in flat(pane)
+        user = region_text(app, app.cockpit.panes["user"])  # a streaming 5 MB line is cut too
+        assert "more characters" in flat(user)
+        # the key: the focused pane shows its cut message in full
+        coder.focus()
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="the full view")
+        assert app.screen.text == "x" * 5_000_000
+        await pilot.pause(0.2)
+        assert "5,000,000 characters" in screen_text(app) and "xxxxxxxx" in screen_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, FullTextScreen), what="closed")
+        # the click on the line under the cut message
+        rows = screen_text(app).split("\n")
+        y = next(i for i, r in enumerate(rows) if "click here or press v" in r)
+        x = rows[y].index("click here")
+        await pilot.click(offset=(x + 2, y))
+        await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="the full view by click")
+        assert len(app.screen.text) == 5_000_000
