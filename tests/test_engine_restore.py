@@ -83,3 +83,76 @@ async def test_queued_inject_is_announced_before_delivery(make_config, server):
     queued = types.index(("message_queued", "a note"))
     delivered = types.index(("message_delivered", "a note"))
     assert queued < delivered
+
+
+def _code_events(*, finished: bool, delivered: bool) -> list:
+    """The coder proposes code, a person approves python from coder for the session, the block starts."""
+    from tuiagents.engine.events import ExecutionFinished, ExecutionStarted, RunStarted
+
+    code = Message(sender="coder", content="```python\nprint(1)\n```")
+    events = [
+        RunStarted(run_id="r", team="pair", team_kind="two_agent", task="task", agents=[]),
+        MessageDelivered(message=Message(sender="user", content="task", origin="human")),
+        MessageDelivered(message=code),
+        DecisionRecorded(request_id="r1", request_kind=RequestKind.CODE, agent="coder",
+                         decision=Decision.approve(scope=Scope.RULE, rule=ApprovalRule(
+                             kind=RequestKind.CODE, agent="coder", language="python"))),
+        ExecutionStarted(exec_id="x1", agent="user", language="python", code="print(1)", executor="local",
+                         source_agent="coder", block_index=0),
+    ]
+    if finished:
+        events.append(ExecutionFinished(exec_id="x1", agent="user", exit_code=0, duration=0.1))
+    if delivered:
+        events.append(MessageDelivered(message=Message(sender="user", content="exitcode: 0", origin="execution")))
+    return events
+
+
+def _code_request():
+    from tuiagents.engine.decisions import CodeSnippet, DecisionRequest
+
+    return DecisionRequest(kind=RequestKind.CODE, agent="coder", prompt="Run coder's code?",
+                           code_blocks=[CodeSnippet(language="python", code="print(1)")])
+
+
+def test_code_cut_off_by_a_crash_is_asked_again_whatever_the_rules():
+    from tuiagents.engine.restore import unfinished_code
+
+    for finished in (False, True):  # running when the process died, or ran but its result was lost
+        events = _code_events(finished=finished, delivered=False)
+        assert [s.exec_id for s, _ in unfinished_code(events)] == ["x1"]
+        run = _run()
+        assert restore_state(run, events) is None
+        request = _code_request()
+        assert run.supervisor.policy_decision(request) is None  # a person decides, not the rule
+        assert request.prompt.startswith("This code was running when tuiagents stopped" if not finished
+                                         else "This code had run when tuiagents stopped")
+        assert request.prompt.endswith("Run coder's code?")
+        assert run.supervisor.policy_decision(_code_request()) is not None  # later code: the rule again
+
+
+def test_the_approve_mode_still_answers_a_cut_off_block():
+    run = TeamRun([UserProxyAgent("user"), AssistantAgent("coder")], "task")
+    run.supervisor.mode = "none"
+    restore_state(run, _code_events(finished=False, delivered=False))
+    decision = run.supervisor.policy_decision(_code_request())
+    assert decision is not None and decision.kind.value == "skip"
+
+
+def test_code_whose_result_was_delivered_or_whose_run_stopped_is_not_open():
+    from tuiagents.engine.restore import unfinished_code
+
+    assert unfinished_code(_code_events(finished=True, delivered=True)) == []
+    stopped = _code_events(finished=True, delivered=False) + [RunStopped(reason="x", kind=StopKind.ERROR)]
+    assert unfinished_code(stopped) == []
+    run = _run()
+    restore_state(run, _code_events(finished=True, delivered=True))
+    assert run.supervisor.policy_decision(_code_request()).by.value == "session_rule"
+
+
+def test_a_crashed_second_leg_is_a_crash_not_the_first_legs_stop():
+    from tuiagents.engine.events import RunStarted
+
+    events = _events(stopped=True) + [
+        RunStarted(run_id="r", team="pair", team_kind="two_agent", task="task", agents=[], resumed=True),
+        TurnStarted(agent="coder", round=1)]
+    assert restore_state(_run(), events) is None

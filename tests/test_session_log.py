@@ -279,3 +279,98 @@ def test_header_from_run_uses_config_snapshot():
     h = SessionHeader.from_run(run, {"ui": {"theme": "x"}})
     assert (h.run_id, h.team, h.task, h.config) == (run.run_id, run.team, run.task, {"ui": {"theme": "x"}})
     assert h.created_at is not None
+
+
+# -- any text is logged, reversibly -------------------------------------------------------------------
+#: Text a model or code can produce that UTF-8 cannot hold as such: lone surrogates (JSON allows
+#: `\ud800`), bytes that are not UTF-8 (kept by `surrogateescape`), NUL, and text that only looks
+#: like an escape.
+ODD_TEXTS = ["lone \ud800 high", "lone \udfff low", "backwards pair \ude00\ud83d",
+             b"latin-1 caf\xe9 \xff\xfe".decode("utf-8", "surrogateescape"), "nul \x00 kept",
+             "looks escaped: \\ud800 \\u0000", "emoji 😀 and é"]
+
+
+def test_any_text_is_logged_and_read_back_exactly(tmp_path):
+    from tuiagents.session.catalog import summarize_session
+
+    path = tmp_path / "odd.jsonl"
+    events = [RunStarted(seq=1, run_id="odd", team="pair", team_kind="two_agent", task=ODD_TEXTS[0], agents=[])]
+    for text in ODD_TEXTS:
+        events += [TokenDelta(seq=len(events) + 1, agent="a", text=text),
+                   MessageDelivered(seq=len(events) + 2, message=Message(sender="a", content=text)),
+                   Notice(seq=len(events) + 3, text=text)]
+    events.append(RunStopped(seq=len(events) + 1, reason=ODD_TEXTS[1], kind=StopKind.ERROR, summary=ODD_TEXTS[2]))
+    with SessionWriter(path, sample_header(task=ODD_TEXTS[3])) as w:
+        for ev in events:
+            w(ev)
+    path.read_bytes().decode("utf-8")  # the file itself is valid UTF-8
+    log = read_session(path, strict=True)
+    assert log.notice is None and log.events == events
+    assert [e.message.content for e in log.events if isinstance(e, MessageDelivered)] == ODD_TEXTS
+    assert log.header.task == ODD_TEXTS[3]
+    summary = summarize_session(path)  # the fast listing reads the stop line too
+    assert summary.status == "finished" and summary.stop_reason == ODD_TEXTS[1]
+    assert summarize_session(path, quick=True).stop_reason == ODD_TEXTS[1]
+
+
+def test_a_surrogate_pair_split_over_two_pieces_reads_back_as_its_character(tmp_path):
+    """JSON gives an escaped high+low pair one meaning, the character: a reply streamed as two
+    halves of one emoji is logged as that emoji; each half alone is kept exactly."""
+    path = tmp_path / "pair.jsonl"
+    with SessionWriter(path, sample_header()) as w:
+        w(TokenDelta(seq=1, agent="a", text="half \ud83d"))
+        w(TokenDelta(seq=2, agent="a", text="\ude00 half"))
+        w(MessageDelivered(seq=3, message=Message(sender="a", content="half \ud83d\ude00 half")))
+    events = read_session(path, strict=True).events
+    assert [e.text for e in events[:2]] == ["half \ud83d", "\ude00 half"]
+    assert events[2].message.content == "half \U0001f600 half"
+
+
+async def test_a_reply_with_lone_surrogates_is_logged_and_replayed_as_shown(server, make_config, tmp_path):
+    """A real reply through the `openai` client: the run ends normally, the log keeps every
+    character, and the headless replay prints the message as the live console printed it."""
+    import io
+
+    from conftest import finish
+
+    from tuiagents.headless import ConsolePrinter
+    from tuiagents.launch import prepare_run
+    from tuiagents.session.replay import format_transcript_text
+    from tuiagents.testing import Rule
+
+    reply = "odd \ud800 and \udcff, nul \x00, fine é. TERMINATE"
+    server.load([Rule(agent="assistant", reply=reply)])
+    config = make_config(agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER"},
+                                 {"name": "assistant", "kind": "assistant", "model": "default"}],
+                         teams=[{"name": "pair", "kind": "two_agent", "agents": ["user", "assistant"]}])
+    path = tmp_path / "odd.jsonl"
+    run = prepare_run(config, "pair", "say something odd", approve="all", session_path=path)
+    live = io.StringIO()
+    run.bus.subscribe(ConsolePrinter(live))
+    result = await finish(run)
+    assert result.stop_kind == StopKind.TERMINATION_MESSAGE, result.stop_reason
+    log = read_session(path)
+    assert log.notice is None and log.finished
+    said = [e.message.content for e in log.events if isinstance(e, MessageDelivered)]
+    assert said == ["say something odd", reply]
+    assert "".join(e.text for e in log.events if isinstance(e, TokenDelta)) == reply
+    shown = next(line for line in live.getvalue().splitlines() if line.startswith("odd "))
+    assert shown in format_transcript_text(log).splitlines()
+
+
+def test_session_under_an_existing_file_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[models]]\nname = "m"\nmodel = "x"\nbase_url = "http://127.0.0.1:9/v1"\n'
+                   '[[agents]]\nname = "user"\nkind = "user_proxy"\n[[agents]]\nname = "a"\nkind = "assistant"\n'
+                   'model = "m"\n[[teams]]\nname = "pair"\nkind = "two_agent"\nagents = ["user", "a"]\n')
+    result = subprocess.run([sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(cfg),
+                             "--task", "t", "--session", str(blocker / "sub" / "run.jsonl")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and f"{blocker} is a file, not a folder" in result.stderr
+    assert blocker.read_text() == "not a folder"

@@ -17,7 +17,10 @@ class EventBus:
     """Delivers engine events to subscribers (session log, UI, console) in emit order.
 
     A subscriber that raises is reported once and dropped, so a broken view can never stall or
-    crash the run; the session log writer is subscribed first so it sees every event.
+    crash the run; the session log writer is subscribed first so it sees every event. A subscriber
+    whose `required` attribute is true (the session log) must see every event: when it fails, it
+    is dropped too and `on_required_failure(error)` is called, which the run answers by stopping,
+    so it never goes on with its record silently gone.
     """
 
     def __init__(self, start_seq: int = 0) -> None:
@@ -25,6 +28,9 @@ class EventBus:
         self.seq = start_seq
         self.history: list[Event] = []
         self.keep_history = True
+        self.on_required_failure: Callable[[Exception], None] | None = None
+        #: The first error of a required subscriber, once one failed.
+        self.required_failure: Exception | None = None
 
     def subscribe(self, callback: Subscriber) -> None:
         """Add a callback `cb(event)` (sync or async) called for every later event."""
@@ -46,7 +52,14 @@ class EventBus:
                 result = cb(event)
                 if inspect.isawaitable(result):
                     await result
-            except Exception:  # noqa: BLE001 - one bad subscriber must not stop the run
-                log.exception("event subscriber %r failed; unsubscribing it", cb)
+            except Exception as exc:  # noqa: BLE001 - one bad subscriber must not stop the run
                 self.unsubscribe(cb)
+                if not getattr(cb, "required", False):
+                    log.exception("event subscriber %r failed; unsubscribing it", cb)
+                    continue
+                log.info("required event subscriber %r failed", cb, exc_info=True)
+                if self.required_failure is None:
+                    self.required_failure = exc
+                    if self.on_required_failure is not None:
+                        self.on_required_failure(exc)
         return event

@@ -94,6 +94,8 @@ class TeamRun:
         self.summary_method = summary_method
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.bus = bus or EventBus()
+        if self.bus.on_required_failure is None:
+            self.bus.on_required_failure = self._record_lost
         self.rng = make_rng(seed)
         # state, rebuilt from a log on resume
         self.transcript: list[Message] = []
@@ -166,6 +168,10 @@ class TeamRun:
         self._running.set()
         if self._turn_task is not None and not self._turn_task.done() and not self.pending and not executing:
             self._turn_task.cancel()
+
+    def _record_lost(self, error: Exception) -> None:
+        """A required subscriber (the session log) failed: stop rather than go on unrecorded."""
+        self.request_stop(f"{error}; the run stopped so that it does not go on unrecorded", StopKind.ERROR)
 
     def inject(self, text: str, target: str = "all", now: bool = False) -> Message:
         """Add a human message for `target` (an agent or "all"), now or before the next turn."""

@@ -48,6 +48,17 @@ class Supervisor:
     def __init__(self, mode: ApproveMode = "ask", rules: list[ApprovalRule] | None = None) -> None:
         self.mode: ApproveMode = mode
         self.rules: list[ApprovalRule] = list(rules or [])
+        #: (kind, agent or None for any, why): the next such request is not answered by a rule
+        self.ask_first: list[tuple[RequestKind, str | None, str]] = []
+
+    def ask_again(self, kind: RequestKind, agent: str | None, why: str) -> None:
+        """Let no standing rule answer the next `kind` request from `agent` (None: any agent).
+
+        A resumed run uses this for code that was running when the process died: a rule given
+        before the crash approved new code, not running a half-run block again. The approve mode
+        still applies; `why` is put before the request's prompt so the person knows.
+        """
+        self.ask_first.append((kind, agent, why))
 
     def add_rule(self, rule: ApprovalRule) -> None:
         """Approve every later request matching `rule` without asking."""
@@ -56,7 +67,11 @@ class Supervisor:
 
     def policy_decision(self, request: DecisionRequest) -> Decision | None:
         """The decision a rule or the approve mode makes, or None when a person must answer."""
-        for rule in self.rules:
+        held = next((h for h in self.ask_first if h[0] == request.kind and h[1] in (None, request.agent)), None)
+        if held is not None:
+            self.ask_first.remove(held)
+            request.prompt = f"{held[2]} {request.prompt}".strip()
+        for rule in self.rules if held is None else ():
             if rule.matches(request):
                 return Decision.approve(by=DecidedBy.SESSION_RULE, rule=rule,
                                         note=f"rule: {rule.describe()}")

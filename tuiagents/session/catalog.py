@@ -19,9 +19,9 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from tuiagents.engine.events import RunStarted, RunStopped, parse_event
+from tuiagents.engine.events import RunStarted, RunStopped
 from tuiagents.session.log import LOG_SUFFIX, SessionError
-from tuiagents.session.reader import MAX_HEADER_BYTES, parse_header
+from tuiagents.session.reader import MAX_HEADER_BYTES, parse_header, parse_line
 
 Status = Literal["finished", "interrupted", "corrupt"]
 CHUNK = 1 << 20
@@ -61,7 +61,7 @@ _cache: dict[tuple[str, int, int, bool], SessionSummary] = {}
 
 def _stop_from(line: bytes) -> RunStopped | None:
     try:
-        ev = parse_event(line)
+        ev = parse_line(line)
     except ValidationError:
         return None
     return ev if isinstance(ev, RunStopped) else None
@@ -152,7 +152,7 @@ def summarize_session(path: str | os.PathLike, *, quick: bool = False) -> Sessio
         stop = _stop_from(stop_line) if stop_line else None
         if tail.strip():  # a last line without its newline: complete, or cut off by a crash
             try:
-                ev = parse_event(tail)
+                ev = parse_line(tail)
             except ValidationError:
                 s.error = "the last line is cut off (the run probably crashed)"
             else:
@@ -185,9 +185,11 @@ def delete_session(path: str | os.PathLike, *, work_dir: bool = False, force: bo
     """Delete a session log (and, with `work_dir`, its `<stem>.work/` folder); return what went.
 
     Refuses (SessionError) to delete a file that is not a session log unless `force` is set, so a
-    wrong path cannot destroy something else.
+    wrong path cannot destroy something else, and a log that a run is writing (reason `locked`).
     """
     from tuiagents.session.reader import read_header
+
+    from tuiagents.session.lock import locked
 
     p = Path(path)
     if not p.exists():
@@ -199,8 +201,10 @@ def delete_session(path: str | os.PathLike, *, work_dir: bool = False, force: bo
             if exc.reason in ("not_a_log", "bad_input"):
                 raise SessionError("not a session log; refusing to delete it", reason=exc.reason,
                                    path=p) from None
+    # A log a run is writing is refused, naming the run (deleted, the run would write into nothing).
+    with locked(p, "delete", exclusive=True):
+        p.unlink()
     removed = [p]
-    p.unlink()
     wd = p.with_suffix(".work")
     if work_dir and wd.is_dir():
         shutil.rmtree(wd)

@@ -30,15 +30,20 @@ def fork_session(src: str | os.PathLike, at_event: int, dest: str | os.PathLike 
                  log: SessionLog | None = None) -> Path:
     """Write a new log with the first `at_event` events of `src` (1-based, header not counted).
 
-    `dest` defaults to a free name next to `src`; an existing `dest` is never overwritten.
+    `dest` defaults to a free name next to `src`; an existing `dest` is never overwritten. A log
+    that another process (or this app's own run) is writing raises `SessionError` (reason `locked`).
     Raises `SessionError` (reason `bad_input`) when `at_event` is out of range. Pass `log` when
     `src` is already read (a replay forking where it stands) to skip reading it again.
     """
+    from tuiagents.session.lock import locked
+
     src_path = Path(src)
-    if log is None or log.path.resolve() != src_path.resolve():
-        # only the first N events are needed (an N past the end reads all, to say how many there are)
-        limit = at_event if isinstance(at_event, int) and at_event > 0 else None
-        log = read_session(src_path, max_events=limit)
+    # A log that a run still writes is refused (naming the run): its end is still moving.
+    with locked(src_path, "fork"):
+        if log is None or log.path.resolve() != src_path.resolve():
+            # only the first N events are needed (an N past the end reads all, to say how many there are)
+            limit = at_event if isinstance(at_event, int) and at_event > 0 else None
+            log = read_session(src_path, max_events=limit)
     total = len(log.events)
     if not isinstance(at_event, int) or not 1 <= at_event <= total:
         raise SessionError(f"cannot fork at event {at_event}: the log has {total} events "

@@ -60,6 +60,29 @@ class SessionLog:
         return self.run_stopped is not None
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_line(line: bytes | str) -> Event:
+    """One log line back into its typed event; raises `ValidationError` for a line that is not one.
+
+    The fast JSON parser rejects `\\ud800`-style escapes of lone surrogates, which the writer uses
+    for text that has them (`tuiagents.session.log.to_json`); such a line is decoded with the
+    standard library's parser instead, which gives back exactly the text that was written.
+    """
+    try:
+        return parse_event(line)
+    except ValidationError as exc:
+        if exc.errors()[0]["type"] != "json_invalid":
+            raise
+        try:
+            data = json.loads(line, parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # not JSON at all (UnicodeDecodeError included)
+            raise exc from None
+        return parse_event(data)
+
+
 def _not_a_log(path: Path, why: str) -> SessionError:
     return SessionError(f"not a tuiagents session log ({why}); session logs are the .jsonl files "
                         "listed by `tuiagents sessions`", reason="not_a_log", path=path)
@@ -181,7 +204,7 @@ def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas:
             pass
         for lineno, ln in chunk:  # a damaged line in this chunk: find it
             try:
-                events.append(parse_event(ln))
+                events.append(parse_line(ln))
             except ValidationError as exc:
                 if strict:
                     raise SessionError(f"line {lineno} is not a valid event ({_error_text(exc)})",
@@ -199,7 +222,7 @@ def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas:
     if tail.strip():
         lineno = len(lines) + 2
         try:
-            last = parse_event(tail)
+            last = parse_line(tail)
             if token_deltas or last.type != "token_delta":
                 events.append(last)
         except ValidationError:

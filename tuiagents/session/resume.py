@@ -26,21 +26,66 @@ def _config_for(log: Any, config: "AppConfig | None") -> "AppConfig":
         raise ConfigError(f"the config saved in the log no longer loads ({exc}); pass --config FILE") from None
 
 
+def resume_notice(log: Any, stopped: Any, n_msgs: int) -> str:
+    """What a resumed run tells first: where it picks up, and how the log it continues ended."""
+    msgs = f"{n_msgs} message{'' if n_msgs == 1 else 's'}"
+    origin = log.header.forked_from
+    if origin is not None and len(log.events) == origin.at_event:
+        # a fork that has not run yet: it ends where it was cut from its original, not in a crash
+        return f"forked from {Path(origin.path).name} at event {origin.at_event}; continuing after {msgs}"
+    if stopped is not None:
+        return f"resumed after {msgs}; the run had stopped: {stopped.reason}"
+    return f"resumed after {msgs}; the run had not stopped (crash?)"
+
+
+def _close_cut_off_blocks(run: "TeamRun", writer: Any, events: list) -> None:
+    """End, in the log and on screen, the story of blocks that were running when the process died."""
+    from tuiagents.engine.events import ExecutionFinished
+    from tuiagents.engine.restore import unfinished_code
+    from tuiagents.execution.base import EXIT_CANCELLED
+
+    for started, finished in unfinished_code(events):
+        if finished is not None:
+            continue
+        run.bus.seq += 1
+        ev = ExecutionFinished(seq=run.bus.seq, exec_id=started.exec_id, agent=started.agent, exit_code=EXIT_CANCELLED,
+                               duration=0.0, cancelled=True,
+                               error="interrupted: tuiagents stopped while this block ran (crash?); "
+                                     "its end is unknown and it was not run again")
+        writer.write(ev)
+        run.bus.history.append(ev)
+
+
 def prepare_resume(path: str | Path, *, config: "AppConfig | None" = None, approve: str = "ask",
                    message: str | None = None) -> "TeamRun":
     """A TeamRun holding the log's state, appending to the same log when it runs.
 
+    The log's lock is taken first: a log another process (or this app) still writes is refused
+    with `SessionError` (reason `locked`) naming that process, so two runs never share a log.
     API keys are never in the log: they come from the environment (or `config`) at resume time.
     """
+    from tuiagents.session.log import SessionWriter
+
+    path = Path(path)
+    writer = SessionWriter.open_append(path)  # locks, then reads under the lock
+    try:
+        run = _rebuild(path, writer, config, approve)
+    except BaseException:
+        writer.close()
+        raise
+    if message:
+        run.inject(message)
+    return run
+
+
+def _rebuild(path: Path, writer: Any, config: "AppConfig | None", approve: str) -> "TeamRun":
     from tuiagents.config import ConfigError
     from tuiagents.engine.factory import build_run
     from tuiagents.engine.restore import restore_state
-    from tuiagents.session.log import SessionWriter
-    from tuiagents.session.reader import read_session
 
-    path = Path(path)
-    log = read_session(path)
+    log = writer.log
     cfg = _config_for(log, config)
+    writer.use_config(cfg)
     team = log.header.team
     if team not in {t.name for t in cfg.teams}:
         if len(cfg.teams) != 1:
@@ -56,18 +101,12 @@ def prepare_resume(path: str | Path, *, config: "AppConfig | None" = None, appro
     stopped = restore_state(run, log.events)
     run.bus.seq = max((e.seq for e in log.events), default=0)
     run.bus.history = [e for e in log.events if e.type != "token_delta"]  # what the UI shows first
-    writer = SessionWriter.open_append(path, config=cfg)
+    _close_cut_off_blocks(run, writer, log.events)
     run.bus.subscribe(writer)
     run.session_path, run.session_writer = path, writer
-    n_msgs = len(run.transcript)
     if log.notice:
         run.startup_notices.append(log.notice)
-    if stopped is not None:
-        run.startup_notices.append(f"resumed after {n_msgs} messages; the run had stopped: {stopped.reason}")
-    else:
-        run.startup_notices.append(f"resumed after {n_msgs} messages; the run had not stopped (crash?)")
-    if message:
-        run.inject(message)
+    run.startup_notices.append(resume_notice(log, stopped, len(run.transcript)))
     return run
 
 

@@ -1,0 +1,94 @@
+"""A log that cannot be written stops the run, saying why; what was written stays readable.
+
+The failure is real: the log lives on a small tmpfs mounted for the test, which fills up while a
+headless run (the real `tuiagents` command against the scripted server) is writing it. Needs root
+(or CAP_SYS_ADMIN) to mount; skipped with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tuiagents.engine.events import MessageDelivered
+from tuiagents.session.reader import read_session
+from tuiagents.testing import Rule, ScriptedServer
+
+CONFIG = """
+[[models]]
+name = "default"
+model = "scripted-model"
+base_url = "{url}"
+max_retries = 0
+
+[llm]
+cache_seed = false
+
+[[agents]]
+name = "user"
+kind = "user_proxy"
+human_input_mode = "NEVER"
+default_auto_reply = "continue"
+
+[[agents]]
+name = "assistant"
+kind = "assistant"
+model = "default"
+
+[[teams]]
+name = "pair"
+kind = "two_agent"
+agents = ["user", "assistant"]
+max_turns = 12
+"""
+
+#: Room left on the file system for the log: a few turns' worth.
+ROOM = 24 * 1024
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs with only `ROOM` bytes free."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs to fill up (needs root): {done.stderr.strip()}")
+    try:
+        free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
+        (mount / "filler").write_bytes(b"\0" * (free - ROOM))
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_stops_the_run_saying_why_and_keeps_the_log_readable(small_disk, tmp_path):
+    words = " ".join(f"word{i}" for i in range(60))
+    with ScriptedServer([Rule(agent="assistant", reply=f"Reply: {words}")]) as server:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(CONFIG.format(url=server.url))
+        log = small_disk / "run.jsonl"
+        result = subprocess.run(
+            [sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(cfg), "--team", "pair",
+             "--task", "talk a lot", "--approve", "all", "--session", str(log)],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "TUIAGENTS_DATA_DIR": str(tmp_path)})
+        asked = len(server.requests_for("assistant"))
+
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    stopped = [line for line in result.stdout.splitlines() if line.startswith("Stopped:")]
+    assert len(stopped) == 1 and "No space left on device" in stopped[0], result.stdout
+    assert "does not go on unrecorded" in stopped[0]
+
+    written = read_session(log, strict=True)  # every line whole: nothing cut off, nothing skipped
+    assert written.notice is None and written.cut_off_at is None
+    seqs = [e.seq for e in written.events]
+    assert seqs == list(range(1, len(seqs) + 1))  # no gap: what was written is all there, in order
+    replies = [e for e in written.events if isinstance(e, MessageDelivered) and e.message.sender == "assistant"]
+    assert replies, "the disk filled up before the first reply: give the log more room"
+    # the run stopped at the failure: at most the reply it was writing went unlogged
+    assert asked <= len(replies) + 1 < 12, (asked, len(replies))
