@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tuiagents.execution.settings import DockerSettings
 from tuiagents.execution.settings import LocalSettings as LocalExecutionSettings
-from tuiagents.llm.settings import LLMSettings, ModelEntry
+from tuiagents.llm.settings import ConfigListSettings, LLMSettings, ModelEntry
 from tuiagents.paths import user_config_path
 from tuiagents.secrets import scrub_headers, scrub_url
 
@@ -114,6 +114,8 @@ class AppConfig(_Strict):
     local: LocalModelSettings = Field(default_factory=LocalModelSettings)
     local_execution: LocalExecutionSettings = Field(default_factory=LocalExecutionSettings)
     session: SessionSettings = Field(default_factory=SessionSettings)
+    #: AutoGen's OAI_CONFIG_LIST: looked for by default; with this section, it must be found.
+    config_list: ConfigListSettings | None = None
 
     def agent(self, name: str) -> AgentConfig:
         """The agent named `name` (the config was checked, so it exists)."""
@@ -157,7 +159,8 @@ def _cross_check(cfg: AppConfig) -> list[str]:
     for i, a in enumerate(cfg.agents):
         if a.model and a.model not in models:
             problems.append(f"agents[{i}].model: agent {a.name!r} names model {a.model!r}, "
-                            f"which is not defined; add a [[models]] entry named {a.model!r} "
+                            f"which is not defined; add a [[models]] entry named {a.model!r} (or an "
+                            f"OAI_CONFIG_LIST entry with that model or name) "
                             f"or use one of: {', '.join(sorted(models)) or '(no models defined)'}")
     for i, m in enumerate(cfg.models):
         for fb in m.fallback:
@@ -227,6 +230,25 @@ def _allowed_range(loc: tuple) -> str | None:
     return " and ".join(bounds) or None
 
 
+def _with_config_list(cfg: AppConfig, path: Path | None) -> AppConfig:
+    """`cfg` plus the models of AutoGen's OAI_CONFIG_LIST, when one is found.
+
+    A `[[models]]` entry wins over a list entry of the same name. Without a `[config_list]`
+    section a missing list is fine (the config may name its own models); with one, it is an error.
+    """
+    from tuiagents.llm.config_list import ConfigListError, load_config_list
+
+    settings = cfg.config_list or ConfigListSettings()
+    search = [Path.cwd()] + ([path.parent] if path is not None and path.parent.resolve() != Path.cwd().resolve() else [])
+    try:
+        entries, _ = load_config_list(settings, search, required=cfg.config_list is not None)
+    except ConfigListError as exc:
+        raise ConfigError(f"OAI_CONFIG_LIST: {exc}", path) from None
+    names = {m.name for m in cfg.models}
+    added = [e for e in entries if e.name not in names]
+    return cfg.model_copy(update={"models": [*cfg.models, *added]}) if added else cfg
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
     """Validate a config dict; raise ConfigError with every problem found."""
     try:
@@ -238,6 +260,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
             msg = _explain(err)
             lines.append(f"  {loc or '(top level)'}: {msg}")
         raise ConfigError("invalid config:\n" + "\n".join(lines), path) from None
+    cfg = _with_config_list(cfg, path)
     problems = _cross_check(cfg)
     if problems:
         raise ConfigError("invalid config:\n" + "\n".join("  " + p for p in problems), path)

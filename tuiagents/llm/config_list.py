@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from tuiagents.llm.settings import ModelEntry
+from tuiagents.llm.settings import ConfigListSettings, ModelEntry
 
 log = logging.getLogger(__name__)
 
@@ -37,29 +37,33 @@ class ConfigListError(ValueError):
 
 
 def load_oai_config_list(
-    env_or_file: str = "OAI_CONFIG_LIST", filter_dict: Mapping[str, Any] | None = None
+    env_or_file: str = "OAI_CONFIG_LIST", filter_dict: Mapping[str, Any] | None = None, *,
+    file_location: str | os.PathLike = "", exclude: bool = False,
 ) -> list[ModelEntry]:
-    """Load model entries from an AutoGen ``OAI_CONFIG_LIST``.
+    """Load model entries from an AutoGen ``OAI_CONFIG_LIST``, like ``config_list_from_json``.
 
-    ``env_or_file`` is an environment variable (holding JSON, or a path to a JSON file) or a file
-    path. ``filter_dict`` keeps AutoGen's semantics: ``{"model": ["gpt-4o"], "tags": ["fast"]}``
-    keeps entries whose value is one of the listed ones (for list values such as ``tags``: that
-    share at least one). Entries get ``name = model`` unless they carry a ``name``; a repeated
-    name gets a ``#2``, ``#3`` suffix.
+    ``env_or_file`` is an environment variable (holding JSON, or a path to a JSON file) or, when no
+    such variable is set, a file name looked up in ``file_location``. ``filter_dict`` keeps
+    AutoGen's semantics: ``{"model": ["gpt-4o"], "tags": ["fast"]}`` keeps entries whose value is
+    one of the listed ones (for list values such as ``tags``: that share at least one);
+    ``exclude=True`` keeps the entries that do not match instead. Entries get ``name = model``
+    unless they carry a ``name``; a repeated name gets a ``#2``, ``#3`` suffix.
     """
-    raw, source = _read_source(env_or_file)
+    raw, source = _read_source(env_or_file, file_location)
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigListError(
             f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
         ) from None
+    except RecursionError:
+        raise ConfigListError(f"{source} is nested too deeply to be a list of models") from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise ConfigListError(f"{source} must hold a JSON list of objects, one per model")
     if filter_dict:
-        data = [item for item in data if _matches(item, filter_dict)]
+        data = [item for item in data if _matches(item, filter_dict) != exclude]
     entries: list[ModelEntry] = []
     seen: dict[str, int] = {}
     for position, item in enumerate(data, start=1):
@@ -98,27 +102,63 @@ def _as_set(value: str | Iterable[str] | None) -> set[str] | None:
     return set(value)
 
 
-def _read_source(env_or_file: str) -> tuple[str, str]:
+def load_config_list(settings: ConfigListSettings, search: Iterable[str | os.PathLike] = (), *,
+                     required: bool = True) -> tuple[list[ModelEntry], str | None]:
+    """The entries of the ``OAI_CONFIG_LIST`` that ``settings`` describe, and where it was found.
+
+    A relative ``file_location`` is tried in each folder of ``search`` in turn (the working dir
+    first, as AutoGen does). When nothing is found: ``([], None)`` unless ``required``, then
+    :class:`ConfigListError`.
+    """
+    location = Path(settings.file_location).expanduser()
+    folders = [location] if location.is_absolute() else [Path(f) / location for f in search] or [location]
+    if settings.env_or_file not in os.environ:
+        found = next((f for f in folders if (f / settings.env_or_file).is_file()), None)
+        if found is None:
+            if not required:
+                return [], None
+            tried = ", ".join(str(f / settings.env_or_file) for f in folders)
+            raise ConfigListError(
+                f"no OAI_CONFIG_LIST found: ${settings.env_or_file} is not set and there is no file {tried}; "
+                f"export {settings.env_or_file} (a JSON list of models, or a file's path) or fix "
+                f"[config_list] file_location")
+        location = found
+    entries = load_oai_config_list(settings.env_or_file, settings.filter_dict, file_location=location,
+                                   exclude=settings.exclude)
+    return entries, _read_source(settings.env_or_file, location, describe_only=True)[1]
+
+
+def _read_source(env_or_file: str, file_location: str | os.PathLike = "", *,
+                 describe_only: bool = False) -> tuple[str, str]:
     """Return the JSON text and a description of where it came from (never its content)."""
     value = os.environ.get(env_or_file)
     if value is not None:
         stripped = value.strip()
         if stripped.startswith(("[", "{")):
-            return value, f"environment variable {env_or_file}"
+            return ("" if describe_only else value), f"environment variable {env_or_file}"
         path = Path(stripped).expanduser()
         if path.is_file():
-            return path.read_text(encoding="utf-8"), f"file {path} (named by ${env_or_file})"
+            return _read_file(path, describe_only), f"file {path} (named by ${env_or_file})"
         raise ConfigListError(
             f"environment variable {env_or_file} is neither JSON nor the path of an existing file; "
             f"set it to a JSON list of models or to the path of such a file"
         )
-    path = Path(env_or_file).expanduser()
+    path = Path(file_location).expanduser() / env_or_file
     if path.is_file():
-        return path.read_text(encoding="utf-8"), f"file {path}"
+        return _read_file(path, describe_only), f"file {path}"
     raise ConfigListError(
         f"no OAI_CONFIG_LIST found: {env_or_file!r} is neither a set environment variable nor an "
         f"existing file; export it with a JSON list of models, or pass the file's path"
     )
+
+
+def _read_file(path: Path, describe_only: bool) -> str:
+    if describe_only:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigListError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _matches(item: Mapping[str, Any], filter_dict: Mapping[str, Any]) -> bool:
@@ -129,7 +169,7 @@ def _matches(item: Mapping[str, Any], filter_dict: Mapping[str, Any]) -> bool:
         accepted_values = [accepted] if isinstance(accepted, (str, int, float, bool)) else list(accepted)
         value = item.get(key)
         if isinstance(value, (list, tuple, set)):
-            if not set(value).intersection(accepted_values):
+            if not any(v in accepted_values for v in value):
                 return False
         elif value not in accepted_values:
             return False
@@ -148,12 +188,14 @@ def _entry_from_autogen(item: Mapping[str, Any], source: str, position: int) -> 
         "base_url": item.get("base_url") or item.get("azure_endpoint"),
         "api_type": "azure" if api_type in _AZURE_TYPES else "openai",
         "api_version": item.get("api_version"),
-        "tags": list(item.get("tags") or []),
+        "tags": item.get("tags") or [],
     }
     price = item.get("price")
     if price is not None:
-        if not isinstance(price, (list, tuple)) or len(price) != 2:
-            raise ConfigListError(f"{source}: entry {position} ({model}): price must be [prompt, completion]")
+        if (not isinstance(price, (list, tuple)) or len(price) != 2
+                or not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in price)):
+            raise ConfigListError(f"{source}: entry {position} ({model}): price must be [prompt, completion], "
+                                  "two numbers in USD per 1K tokens")
         fields["price"] = (float(price[0]) * 1000.0, float(price[1]) * 1000.0)
     for key in ("temperature", "max_tokens", "timeout", "max_retries"):
         if item.get(key) is not None:

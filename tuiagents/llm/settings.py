@@ -142,3 +142,24 @@ class LLMSettings(BaseModel):
         if value is True:
             raise ValueError("cache_seed is an integer seed, or false to disable the cache")
         return value
+
+
+#: A value `filter_dict` accepts for a key: one value, or a list of them (AutoGen's form).
+FilterValue = str | int | float | bool
+
+
+class ConfigListSettings(BaseModel):
+    """Where AutoGen's ``OAI_CONFIG_LIST`` is found and which of its entries to keep (``[config_list]``).
+
+    Found the way AutoGen's ``config_list_from_json(env_or_file, file_location, filter_dict)`` finds
+    it: the environment variable ``env_or_file`` holding the JSON or a file's path, else the file
+    ``file_location/env_or_file``. ``filter_dict`` keeps entries whose value for every key is one of
+    the listed values (a list value such as ``tags``: shares one); ``exclude = true`` keeps the others.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    env_or_file: str = Field(default="OAI_CONFIG_LIST", min_length=1)
+    file_location: str = ""
+    filter_dict: dict[str, list[FilterValue] | FilterValue] | None = None
+    exclude: bool = False
