@@ -4,6 +4,8 @@ Replay reads the log in the background and opens `ReplayScreen` over the browser
 Resume rebuilds the engine from the log (`prepare_resume`), opens the cockpit on that run and shows
 the history first, so the panes hold the conversation so far. Fork asks for the event number, writes
 the new log (the original is only read) and offers to replay or resume the fork. Delete asks first.
+The log of the run going on in this app is never resumed, forked or deleted from here, and neither is
+one another process writes (the log's lock refuses it, naming that process).
 """
 
 from __future__ import annotations
@@ -49,8 +51,33 @@ def show_history(cockpit: Any, events: list[Any]) -> None:
     cockpit.refresh_chrome()
 
 
+def live_session(app: Any) -> Path | None:
+    """The log the app's own run is writing now, or None when no run of this app is going on."""
+    active = getattr(app, "_run_active", lambda: False)()
+    run = getattr(getattr(app, "cockpit", None), "run", None)
+    path = getattr(run, "session_path", None) if active else None
+    return Path(path) if path else None
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when `a` and `b` name the same file (however the paths are spelled)."""
+    try:
+        return a.resolve() == b.resolve() or a.samefile(b)
+    except OSError:
+        return False
+
+
 class SessionActions:
     """Mixin of the browser's actions; needs `selected()`, `refresh_list()`, `folder` and `config`."""
+
+    def _is_live(self: SessionsScreen, path: Path, what: str) -> bool:
+        """Say so and return True when `path` is the log of the run going on in this app."""
+        live = live_session(self.app)
+        if live is None or not same_file(live, path):
+            return False
+        self.notify(f"Cannot {what} {path.name}: it is the run going on in this app, still writing its log. "
+                    "Stop the run (s) first.", severity="warning", timeout=10)
+        return True
 
     def _readable(self: SessionsScreen) -> SessionSummary | None:
         summary = self.selected()
@@ -89,22 +116,23 @@ class SessionActions:
     def resume_path(self: SessionsScreen, path: Path) -> None:
         """Resume the log at `path`: the cockpit on the rebuilt run, showing the history first."""
         from tuiagents.config import ConfigError
-        from tuiagents.session.reader import read_session
 
         app: Any = self.app
+        if self._is_live(path, "resume"):
+            return
         if getattr(app, "_run_active", lambda: False)():
             self.notify("A run is still going in the cockpit: stop it (s) before resuming another session.",
                         severity="warning", timeout=8)
             return
         try:
-            history = read_session(path).events
             run = resume_run(path, self.config, getattr(app, "approve", "ask"))
         except (ConfigError, SessionError, ValueError, OSError) as exc:
             self._error(f"Cannot resume {path.name}", exc)
             return
         self.dismiss(None)
         app._open_cockpit(run)
-        show_history(app.cockpit, history)
+        # the events the resumed run was rebuilt from (and the ends it gave blocks cut off by a crash)
+        show_history(app.cockpit, list(run.bus.history))
         app.notify(f"Resumed {path.name}: the run goes on, appending to the same log.", timeout=6)
 
     # -- fork -------------------------------------------------------------------------------------
@@ -149,6 +177,8 @@ class SessionActions:
         if summary is None:
             self.notify("Select a session first.", severity="warning")
             return
+        if self._is_live(summary.path, "delete"):
+            return
         work = summary.path.with_suffix(".work")
         extra = f" and its work folder {work.name}/" if work.is_dir() else ""
         self.app.push_screen(ConfirmScreen(f"Delete {summary.path.name}?",
@@ -157,10 +187,10 @@ class SessionActions:
                              lambda ok: self._delete(summary, ok))
 
     def _delete(self: SessionsScreen, summary: SessionSummary, ok: bool | None) -> None:
-        if not ok:
+        if not ok or self._is_live(summary.path, "delete"):
             return
         try:
-            delete_session(summary.path, work_dir=True)
+            delete_session(summary.path, work_dir=True)  # refused, naming the process, when a run writes it
         except (SessionError, OSError) as exc:
             self._error(f"Cannot delete {summary.path.name}", exc)
             return
