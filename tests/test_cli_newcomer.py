@@ -96,3 +96,32 @@ def test_sessions_lists_ids_that_replay_export_and_resume_open_from_any_folder(t
     assert exported.returncode == 0 and exported.stdout.startswith("# Session pair")
     missing = tui("replay", "nosuchid", "--headless")
     assert missing.returncode == 2 and "nosuchid" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def _daemon_or_skip() -> None:
+    try:
+        from tuiagents.execution.docker_client import connect_docker
+
+        connect_docker().close()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no Docker daemon: {exc}")
+
+
+def test_doctor_advice_for_a_missing_image_makes_the_config_use_what_it_builds(tmp_path):
+    _daemon_or_skip()
+    config = tmp_path / "config.toml"
+    config.write_text('[docker]\nimage = "tuiagents-sandbox:not-built-yet"\n')
+    env = _env(tmp_path)
+
+    def doctor(*argv: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "tuiagents", "doctor", *argv], capture_output=True,
+                              text=True, timeout=120, env=env, cwd=tmp_path)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        return " ".join(done.stdout.split())
+
+    named = doctor("--config", str(config))
+    assert "sudo tuiagents sandbox build --tag tuiagents-sandbox:not-built-yet" in named
+    config.write_text('[docker]\nimage = "python:3.12-slim"\n')
+    if "python:3.12-slim is not present and cannot be pulled" in doctor("--config", str(config)):
+        default = doctor("--config", str(config))
+        assert f'set [docker] image = "tuiagents-sandbox:latest" in {config}' in default

@@ -54,13 +54,33 @@ def _env(name: str) -> str | None:
     return os.environ.get(name)
 
 
-def run_checks(config: "AppConfig | None", work_dir: Path) -> list[CheckResult]:
+def image_fix(image: str, config_path: Path | None) -> str:
+    """The complete fix for a missing sandbox image: a pull, or an offline build the config will use.
+
+    Building `tuiagents-sandbox:latest` helps only if `[docker] image` names it, so the advice
+    either builds the configured tag or says which line to set, and in which file.
+    """
+    from tuiagents.execution.sandbox_image import DEFAULT_SANDBOX_TAG
+    from tuiagents.execution.settings import DEFAULT_IMAGE
+
+    pull = f"`docker pull {image}` where a registry answers"
+    if image != DEFAULT_IMAGE:
+        return f"{pull}; offline: `sudo tuiagents sandbox build --tag {image}` (the tag your config names)"
+    where = str(config_path) if config_path else "config.toml (`tuiagents` creates one in the user config dir)"
+    return (f"{pull}; offline: `sudo tuiagents sandbox build` (builds {DEFAULT_SANDBOX_TAG}), then set "
+            f"[docker] image = \"{DEFAULT_SANDBOX_TAG}\" in {where}")
+
+
+def run_checks(config: "AppConfig | None", work_dir: Path, config_path: Path | None = None) -> list[CheckResult]:
     """Docker, image and work dir checks, then one check per configured model."""
     from tuiagents.execution.doctor import docker_checks
     from tuiagents.execution.settings import DockerSettings
 
     settings = config.docker if config else DockerSettings()
     checks = docker_checks(settings, work_dir)
+    for i, check in enumerate(checks):
+        if check.name == "sandbox image" and not check.ok:
+            checks[i] = check.model_copy(update={"fix": image_fix(settings.image, config_path)})
     if config is not None:
         async def models() -> list[CheckResult]:
             return list(await asyncio.gather(*(_model_check(m) for m in config.models)))
@@ -84,7 +104,10 @@ def doctor_main(config_path: str | None, clean: bool = False) -> int:
             print(f"could not clean up: {exc}", file=sys.stderr)
             return 1
         print(f"removed {removed} leftover sandbox container(s)")
+    from tuiagents.config import find_config
+
     try:
+        found = find_config(config_path)
         config = load_app_config(config_path, required=False)
     except ConfigError as exc:
         print(f"tuiagents: {exc}", file=sys.stderr)
@@ -92,7 +115,7 @@ def doctor_main(config_path: str | None, clean: bool = False) -> int:
     if config is None:
         print("· no config file found (using defaults; see config.toml.example)")
     work_dir = config.docker.work_dir if config and config.docker.work_dir else user_data_path() / "work"
-    checks = run_checks(config, work_dir)
+    checks = run_checks(config, work_dir, Path(found) if found else None)
     for c in checks:
         print(f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}")
         if not c.ok and c.fix:
