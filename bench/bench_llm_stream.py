@@ -128,13 +128,13 @@ async def bench(url: str, messages_n: int, words: int, repeats: int) -> dict[str
     ours = LLMClient([ModelEntry(name="bench", model="bench-model", base_url=url)],
                      LLMSettings(cache_seed=False, stream=True))
     messages = history(messages_n)
-    body = json.dumps({"model": "bench-model", "messages": messages, "stream": True,
-                       "stream_options": {"include_usage": True}},
-                      ensure_ascii=False, separators=(",", ":")).encode()
+    request = {"model": "bench-model", "messages": messages, "stream": True,
+               "stream_options": {"include_usage": True}}
     expected = "".join(f"word{i} " for i in range(words))
 
     async def floor() -> None:
         parts = []
+        body = json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()  # every client encodes
         async with raw.stream("POST", "/chat/completions", content=body,
                               headers={"Content-Type": "application/json"}) as response:
             buffer = b""
@@ -188,27 +188,32 @@ def table(times: dict[str, float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
-    parser.add_argument("--messages", type=int, default=200, help="history length (default 200)")
-    parser.add_argument("--words", type=int, default=100, help="content chunks per reply (default 100)")
+    parser.add_argument("--messages", type=int, default=None, help="history length (default: 200, then 10)")
+    parser.add_argument("--words", type=int, default=None, help="content chunks per reply (default: 100, then 20)")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         asyncio.run(_serve(args.serve))
         return 0
     repeats = 20 if args.quick else 200
+    if args.messages is None and args.words is None:
+        shapes = [(200, 100), (10, 20)]
+    else:
+        shapes = [(args.messages or 200, args.words or 100)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(args.words)],
-                              stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        port = int(server.stdout.readline())
-        times = asyncio.run(bench(f"http://127.0.0.1:{port}", args.messages, args.words, repeats))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    print(f"Median wall time per streamed turn ({args.messages}-message history, {args.words}-word reply; "
-          f"openai {__import__('openai').__version__}, Python {sys.version.split()[0]}, "
-          f"loopback server in a child process, {repeats} interleaved rounds):\n")
-    print(table(times))
+    for messages, words in shapes:
+        server = subprocess.Popen([sys.executable, __file__, "--serve", str(words)],
+                                  stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            port = int(server.stdout.readline())
+            times = asyncio.run(bench(f"http://127.0.0.1:{port}", messages, words, repeats))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        print(f"Median wall time per streamed turn ({messages}-message history, {words}-word reply; "
+              f"openai {__import__('openai').__version__}, Python {sys.version.split()[0]}, "
+              f"loopback server in a child process, {repeats} interleaved rounds):\n")
+        print(table(times) + "\n")
     return 0
 
 

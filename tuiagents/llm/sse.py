@@ -71,7 +71,8 @@ async def read_sse(response: Any, model: str, on_delta: DeltaCallback | None, pr
 
     assembler = StreamAssembler(model)
     timeouts, others = _transport_errors(type(response).__module__.split(".")[0])
-    chunks = response.aiter_bytes()
+    encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
+    chunks = response.aiter_bytes() if encoded else response.aiter_raw()  # raw: no decoder layer
     tail = b""  # an unfinished line from the previous read
     data: list[bytes] = []  # the data lines of the current event
     done = False
@@ -125,8 +126,8 @@ async def read_sse(response: Any, model: str, on_delta: DeltaCallback | None, pr
 def _feed(assembler: StreamAssembler, payload: bytes, response: Any) -> str:
     """Parse one event's data and hand it to ``assembler``; its text delta."""
     try:
-        chunk = json.loads(payload)
-    except ValueError:
+        chunk = json.loads(payload.decode("utf-8"))  # str: json skips guessing the encoding
+    except ValueError:  # UnicodeDecodeError included
         raise StreamBroken(f"malformed chunk (not JSON) after {assembler.chunks} chunks") from None
     if type(chunk) is not dict:
         raise StreamBroken(f"malformed chunk (not an object) after {assembler.chunks} chunks")
