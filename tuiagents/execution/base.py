@@ -8,6 +8,7 @@ it returns an :class:`ExecutionResult` whose ``error`` says what happened and wh
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
@@ -94,11 +95,13 @@ class CodeExecutor(ABC):
         block: CodeBlock,
         on_output: OnOutput | None = None,
         cancel: asyncio.Event | None = None,
+        approved_sha256: str | None = None,
     ) -> ExecutionResult:
         """Run ``block`` exactly as given, streaming its output to ``on_output``.
 
-        Setting ``cancel`` kills the block (``result.cancelled``). Never raises for run-time
-        failures; they come back as ``result.error``.
+        Setting ``cancel`` kills the block (``result.cancelled``). ``approved_sha256`` is the
+        hash recorded with the approval (:func:`code_sha256`): code that does not match it is
+        refused. Never raises for run-time failures; they come back as ``result.error``.
         """
 
     async def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
@@ -109,6 +112,25 @@ class CodeExecutor(ABC):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def code_sha256(code: str) -> str:
+    """The sha256 (hex) of a block's code as UTF-8: what an approval records and exec checks."""
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+def save_named_file(block: CodeBlock, work_dir: Path, owner: tuple[int, int] | None = None) -> str:
+    """Save a ``# filename:`` block under its name in the work dir; return that name.
+
+    Blocking (call it through :func:`~tuiagents.execution.files.off_loop`). Raises
+    :class:`UnsafePathError` for a refused name or a special file in its place.
+    """
+    assert block.filename is not None
+    if block.filename_error:
+        raise UnsafePathError(block.filename_error)
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
+    write_in_work_dir(work_dir, block.filename, block.code.encode("utf-8"), owner)
+    return block.filename
 
 
 def new_run_id() -> str:

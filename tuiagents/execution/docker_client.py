@@ -1,8 +1,9 @@
 """Talking to the Docker daemon: connecting, plain-words errors, and container cleanup.
 
 Every sandbox container carries labels (``tuiagents=1``, ``tuiagents.session``, and the owning
-process's pid and host) so leftovers of crashed sessions can be found and removed without
-touching the containers of sessions still running.
+process's host, pid and start time) so leftovers of crashed sessions can be found and removed
+without touching the containers of sessions still running. The start time tells a dead owner from
+a new process that got the same pid.
 """
 
 from __future__ import annotations
@@ -28,8 +29,21 @@ def container_labels(session_id: str) -> dict[str, str]:
         LABEL: "1",
         f"{LABEL}.session": session_id,
         f"{LABEL}.pid": str(os.getpid()),
+        f"{LABEL}.started": process_start(os.getpid()) or "",
         f"{LABEL}.host": socket.gethostname(),
     }
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or None if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses: fields are counted after the last ")".
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return fields[19].decode() if len(fields) > 19 else None
 
 
 def track_container(container_id: str, live: bool) -> None:
@@ -81,14 +95,15 @@ def owner_of(user: str) -> tuple[int, int] | None:
     return int(uid), int(gid or uid)
 
 
-def connect_docker():
+def connect_docker(timeout: float = 60):
     """A docker client for ``DOCKER_HOST`` (or the default socket), checked with a ping.
 
-    Raises ``docker.errors.DockerException`` when the daemon cannot be reached.
+    ``timeout`` bounds every API call of the client. Raises ``docker.errors.DockerException``
+    when the daemon cannot be reached.
     """
     import docker
 
-    client = docker.from_env(timeout=60)
+    client = docker.from_env(timeout=timeout)
     client.ping()
     return client
 
@@ -136,8 +151,50 @@ def is_orphaned(labels: dict[str, str]) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False
-    return False
+        pass
+    started = labels.get(f"{LABEL}.started")
+    now = process_start(pid)
+    # Alive, but if it started at another time it is a new process that reuses the pid.
+    return bool(started) and now is not None and now != started
+
+
+def reap_orphans() -> list[str]:
+    """Remove the sandbox containers whose owning process is gone; return their sessions.
+
+    For the start, resume, doctor and sandbox commands, which say how many they removed. Never
+    touches a container whose owner is alive (or on another host). Empty when no daemon answers.
+    """
+    import docker
+
+    try:
+        client = connect_docker(timeout=10)
+    except docker.errors.DockerException:
+        return []
+    removed: list[str] = []
+    try:
+        for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
+            labels = container.labels or {}
+            if not is_orphaned(labels):
+                continue
+            try:
+                container.remove(force=True)
+                removed.append(labels.get(f"{LABEL}.session", container.short_id))
+            except docker.errors.DockerException as exc:
+                log.debug("could not remove %s: %s", container.id, exc)
+    except docker.errors.DockerException as exc:
+        log.debug("could not list sandbox containers: %s", exc)
+    finally:
+        client.close()
+    return removed
+
+
+def reaped_message(sessions: list[str]) -> str | None:
+    """The line saying what :func:`reap_orphans` removed, or None when it removed nothing."""
+    if not sessions:
+        return None
+    shown = ", ".join(sessions[:3]) + (" …" if len(sessions) > 3 else "")
+    return (f"removed {len(sessions)} leftover sandbox container(s) of sessions whose process "
+            f"is gone ({shown})")
 
 
 @atexit.register

@@ -1,10 +1,14 @@
 """Run approved code in one long-lived, locked-down Docker container per session.
 
 The container is created on the first run: the session's work dir bind-mounted at /workspace,
-no network, memory/CPU/process limits, a non-root user, no capabilities, a read-only root file
-system and a tmpfs /tmp. It idles under a tiny reaper and every block runs through ``docker
-exec`` of :mod:`sandbox_runner`, which enforces the timeout, obeys cancel requests and kills
-everything the block started. Blocking docker SDK calls go through ``asyncio.to_thread``.
+no network, memory/CPU/process limits, a read-only root file system, size-limited tmpfs /tmp,
+and the watchdog (:mod:`sandbox_runner`) as PID 1, running as root with only the capabilities
+it needs. Blocks run as the unprivileged sandbox user. The host talks to the watchdog over the
+container's attached stdin/stdout (:mod:`sandbox_channel`): it sends the approved bytes with
+their sha256 and reads back the output and the outcome, which the code cannot forge.
+
+Nothing here blocks the event loop: Docker SDK calls and file work in the work dir run in
+threads with timeouts, and the channel is an asyncio stream.
 """
 
 from __future__ import annotations
@@ -12,21 +16,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import struct
 import time
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from tuiagents.execution.base import (
     EXIT_CANCELLED,
+    EXIT_NOT_RUN,
     EXIT_TIMEOUT,
+    SCRIPT_SUFFIX,
     CodeExecutor,
     ExecutionLimits,
     ExecutionResult,
     OnOutput,
+    code_sha256,
     new_run_id,
     not_run,
-    prepare_block,
+    save_named_file,
 )
 from tuiagents.execution.codeblocks import CodeBlock
 from tuiagents.execution.docker_client import (
@@ -36,12 +44,15 @@ from tuiagents.execution.docker_client import (
     daemon_unreachable_message,
     image_missing_message,
     owner_of,
+    reap_orphans,
+    reaped_message,
     sandbox_user,
     track_container,
 )
-from tuiagents.execution.files import CONTROL_DIR, UnsafePathError, share_dir, write_in_work_dir
-from tuiagents.execution.output import OutputCapture
-from tuiagents.execution.settings import DockerSettings
+from tuiagents.execution.files import UnsafePathError, off_loop, share_dir
+from tuiagents.execution.output import FULL_OUTPUT_LIMIT, OutputCapture
+from tuiagents.execution.sandbox_channel import ChannelClosed, SandboxChannel
+from tuiagents.execution.settings import DockerSettings, parse_size
 
 __all__ = ["DockerExecutor", "cleanup_leftovers"]
 
@@ -49,20 +60,22 @@ log = logging.getLogger(__name__)
 
 WORKSPACE = "/workspace"
 INTERPRETERS = {"python": ["python3", "-u"], "sh": ["sh"], "bash": ["bash"]}
-RUNNER_SOURCE = (Path(__file__).with_name("sandbox_runner.py")).read_text(encoding="utf-8")
-# PID 1: ignoring SIGCHLD makes the kernel reap orphans, so killed blocks leave no zombies
-# eating into the pids limit.
-REAPER = "import signal\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\nwhile True: signal.pause()"
+WATCHDOG_SOURCE = Path(__file__).with_name("sandbox_runner.py").read_text(encoding="utf-8")
+# What the root watchdog needs: kill any process, become the sandbox user, and walk folders the
+# code made unreadable (for the disk limit). setuid() clears them all for the code.
+CAPABILITIES = ["KILL", "SETUID", "SETGID", "DAC_READ_SEARCH"]
 ENVIRONMENT = {
     "HOME": "/tmp",
     "LANG": "C.UTF-8",
     "PYTHONUNBUFFERED": "1",
     "PYTHONDONTWRITEBYTECODE": "1",
     "MPLBACKEND": "Agg",
-    "PYTHONPATH": WORKSPACE,  # scripts run from .tuiagents/ but import files saved in /workspace
+    "PYTHONPATH": WORKSPACE,  # scripts run from the control dir but import files in /workspace
 }
-# If the in-container runner does not answer, how long before the host restarts the container.
+# If the watchdog does not answer, how long before the host restarts the container.
 RUNNER_GRACE = 10.0
+# Creating a container may pull its image: generous, but never forever.
+START_TIMEOUT = 300.0
 
 
 class DockerExecutor(CodeExecutor):
@@ -76,6 +89,7 @@ class DockerExecutor(CodeExecutor):
         self.session_id = session_id
         self.user = sandbox_user(settings.user)
         self.owner = owner_of(self.user)
+        self.disk_limit = parse_size(settings.disk_limit)
         self.limits = ExecutionLimits(
             kind="docker", image=settings.image, network=settings.network, memory=settings.memory,
             cpus=settings.cpus, pids_limit=settings.pids_limit, timeout=settings.timeout,
@@ -83,10 +97,13 @@ class DockerExecutor(CodeExecutor):
         )
         self._client: Any = None
         self._container: Any = None
+        self._channel: SandboxChannel | None = None
         self._lock = asyncio.Lock()
-        # The exec of a run whose task was cancelled: it stops within ~50 ms, but the next block
-        # must not start before (the ending runner kills every process in the container).
-        self._unfinished: asyncio.Future | None = None
+        # A block whose task was cancelled: its outcome must be read before the next one starts.
+        self._unfinished: str | None = None
+        self._reaped = False
+        #: What the first container start found and removed (leftovers of crashed sessions).
+        self.reaped_notice: str | None = None
 
     @property
     def container_id(self) -> str | None:
@@ -105,14 +122,12 @@ class DockerExecutor(CodeExecutor):
             except docker.errors.DockerException as exc:
                 raise _NotRun(daemon_unreachable_message(exc)) from exc
         client = self._client
-        if self._container is not None:
-            try:
-                self._container.reload()
-                if self._container.status == "running":
-                    return self._container
-            except docker.errors.NotFound:
-                pass
-            self._remove_container()
+        if not self._reaped:
+            self._reaped = True
+            self.reaped_notice = reaped_message(reap_orphans())
+            if self.reaped_notice:
+                log.warning("%s", self.reaped_notice)
+        self._remove_container()
         try:
             client.images.get(self.settings.image)
         except docker.errors.ImageNotFound:
@@ -123,15 +138,22 @@ class DockerExecutor(CodeExecutor):
         self.work_dir.mkdir(parents=True, exist_ok=True)
         share_dir(self.work_dir, self.owner)
         settings = self.settings
+        uid, _, gid = self.user.partition(":")
+        config = {"uid": int(uid) if uid.isdigit() else uid,
+                  "gid": int(gid) if gid.isdigit() else (gid or None), "workspace": WORKSPACE}
+        if config["gid"] is None:
+            config["gid"] = config["uid"]
         safe_session = "".join(c if c.isalnum() or c in "_.-" else "-" for c in self.session_id)
+        disk = self.disk_limit
         container = client.containers.run(
             settings.image,
-            command=["python3", "-I", "-S", "-c", REAPER],
+            command=["python3", "-I", "-S", "-c", WATCHDOG_SOURCE, json.dumps(config)],
             name=f"tuiagents-{safe_session[:40]}-{uuid.uuid4().hex[:6]}",
             detach=True,
+            stdin_open=True,
             labels=container_labels(self.session_id),
-            user=self.user,
-            working_dir=WORKSPACE,
+            user="0:0",
+            working_dir="/",
             volumes={str(self.work_dir.resolve()): {"bind": WORKSPACE, "mode": "rw"}},
             network_mode=settings.network,
             mem_limit=settings.memory,
@@ -140,9 +162,14 @@ class DockerExecutor(CodeExecutor):
             pids_limit=settings.pids_limit,
             security_opt=["no-new-privileges"],
             cap_drop=["ALL"],
+            cap_add=CAPABILITIES,
             read_only=True,
-            tmpfs={"/tmp": f"rw,nosuid,nodev,size={settings.memory},mode=1777"},
+            # tmpfs pages count as memory: /tmp never gets more than the memory limit
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={min(disk, parse_size(settings.memory))},mode=1777",
+                   # root-owned: the code can read its script here, never write it
+                   "/run/tuiagents": "rw,nosuid,nodev,noexec,size=64m,mode=0755"},
             environment=ENVIRONMENT,
+            log_config={"type": "none", "config": {}},  # output goes to us, not to a log file
         )
         track_container(container.id, live=True)
         self._container = container
@@ -158,13 +185,39 @@ class DockerExecutor(CodeExecutor):
         except Exception as exc:  # noqa: BLE001 - already gone or daemon down: nothing to keep
             log.debug("could not remove %s: %s", container.id, exc)
 
+    async def _restart(self) -> None:
+        """Drop the channel and the container; the next block starts a fresh one."""
+        channel, self._channel = self._channel, None
+        self._unfinished = None
+        if channel is not None:
+            channel.close()
+        await asyncio.to_thread(self._remove_container)
+
+    async def _ensure_channel(self) -> SandboxChannel:
+        if self._channel is not None and not self._channel.closed:
+            return self._channel
+        await self._restart()
+        container = await asyncio.wait_for(asyncio.to_thread(self._create_container),
+                                           START_TIMEOUT)
+        try:
+            self._channel = await SandboxChannel.open(self._client.api, container.id, 60)
+        except ChannelClosed as exc:
+            await asyncio.to_thread(self._remove_container)
+            raise _NotRun(f"the sandbox did not start: {exc}") from None
+        return self._channel
+
     async def close(self) -> None:
         """Remove the container (killing a block still running) and close the client.
 
         Does not wait for a running block: quitting must be immediate, and removing the
-        container ends that block's exec. The work dir stays; a later run starts a new container.
+        container ends that block. The work dir stays; a later run starts a new container.
         """
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            channel.closed_by_owner = True
         await asyncio.to_thread(self._remove_container)
+        if channel is not None:
+            channel.close()
         if self._client is not None and not self._lock.locked():
             client, self._client = self._client, None
             await asyncio.to_thread(client.close)
@@ -176,16 +229,22 @@ class DockerExecutor(CodeExecutor):
         block: CodeBlock,
         on_output: OnOutput | None = None,
         cancel: asyncio.Event | None = None,
+        approved_sha256: str | None = None,
     ) -> ExecutionResult:
         """Run ``block`` in the container; see :class:`CodeExecutor.run`."""
         started = time.monotonic()
-        run_id = new_run_id()
-        try:
-            self.work_dir.mkdir(parents=True, exist_ok=True)  # a new session's dir may not exist yet
-            script, saved_to = prepare_block(block, self.work_dir, run_id, self.owner)
-        except (UnsafePathError, OSError) as exc:
-            return not_run(block, str(exc))
-        if script is None:
+        code = block.code.encode("utf-8")
+        digest = code_sha256(block.code)
+        if approved_sha256 is not None and approved_sha256 != digest:
+            return not_run(block, "refused: this code is not the code that was approved "
+                                  "(its sha256 differs); it needs a new approval")
+        saved_to = None
+        if block.filename is not None:
+            try:
+                saved_to = await off_loop(save_named_file, block, self.work_dir, self.owner)
+            except (UnsafePathError, OSError) as exc:
+                return not_run(block, str(exc))
+        if not block.runnable:
             return ExecutionResult(exit_code=0, skipped=True, saved_to=saved_to)
         if block.language not in INTERPRETERS:
             return not_run(block, f"no interpreter for {block.language} blocks in the sandbox")
@@ -193,15 +252,19 @@ class DockerExecutor(CodeExecutor):
             return ExecutionResult(exit_code=EXIT_CANCELLED, cancelled=True, saved_to=saved_to,
                                    notes=["cancelled before it started"])
         async with self._lock:
-            await self._wait_for_unfinished()
             try:
-                container = await asyncio.to_thread(self._create_container)
+                await self._settle()
+                channel = await self._ensure_channel()
             except _NotRun as exc:
                 return not_run(block, str(exc), saved_to)
             except Exception as exc:  # noqa: BLE001 - any SDK/daemon failure becomes a message
                 return not_run(block, f"could not start the sandbox container: {exc}", saved_to)
             try:
-                result = await self._exec(container, block, script, run_id, on_output, cancel)
+                result = await self._exec(channel, block, code, digest, on_output, cancel)
+            except (UnsafePathError, OSError) as exc:
+                result = not_run(block, str(exc))
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:  # noqa: BLE001
                 log.exception("sandbox exec failed")
                 result = not_run(block, f"the sandbox failed while running the block: {exc}")
@@ -209,123 +272,137 @@ class DockerExecutor(CodeExecutor):
         result.duration = time.monotonic() - started
         return result
 
-    async def _wait_for_unfinished(self) -> None:
-        """Let a cancelled task's block finish stopping; restart the container if it won't."""
-        pending, self._unfinished = self._unfinished, None
-        if pending is None or pending.done():
+    async def _settle(self) -> None:
+        """Read the outcome of a block whose task was cancelled; restart if it does not come."""
+        pending, channel = self._unfinished, self._channel
+        if pending is None or channel is None:
             return
         try:
-            await asyncio.wait_for(asyncio.shield(pending), RUNNER_GRACE)
-        except asyncio.TimeoutError:
-            await asyncio.to_thread(self._remove_container)
-        except Exception:  # noqa: BLE001 - its stream broke: it is over either way
-            pass
-
-    async def _exec(
-        self,
-        container: Any,
-        block: CodeBlock,
-        script: str,
-        run_id: str,
-        on_output: OnOutput | None,
-        cancel: asyncio.Event | None,
-    ) -> ExecutionResult:
-        timeout = self.settings.timeout
-        cancel_file = f"{CONTROL_DIR}/{run_id}.cancel"
-        cmd = ["python3", "-I", "-S", "-c", RUNNER_SOURCE, f"{timeout:g}",
-               f"{WORKSPACE}/{cancel_file}", *INTERPRETERS[block.language], script]
-        capture = OutputCapture(self.settings.output_limit, self.work_dir, run_id, on_output,
-                                self.owner)
-        api = self._client.api
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[bytes | None, bytes | None] | None] = asyncio.Queue()
-
-        def pump() -> int | None:
-            """Thread: start the exec, forward its frames, return its exit code."""
-            try:
-                exec_id = api.exec_create(container.id, cmd, user=self.user, workdir=WORKSPACE,
-                                          environment=ENVIRONMENT, stdin=False, tty=False)["Id"]
-                for frame in api.exec_start(exec_id, stream=True, demux=True):
-                    loop.call_soon_threadsafe(queue.put_nowait, frame)
-                return api.exec_inspect(exec_id).get("ExitCode")
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
-
-        pump_task = asyncio.ensure_future(asyncio.to_thread(pump))
-        status_text = b""
-        asked_at: float | None = None  # when we asked the runner to stop (cancel)
-        deadline = time.monotonic() + timeout + RUNNER_GRACE
-        restarted = False
-        try:
+            end = time.monotonic() + RUNNER_GRACE
             while True:
-                try:
-                    frame = await asyncio.wait_for(queue.get(), 0.1)
-                except asyncio.TimeoutError:
-                    frame = ()
-                if frame is None:
+                kind, payload = await asyncio.wait_for(channel.next_frame(),
+                                                       max(0.0, end - time.monotonic()))
+                if kind == b"X" and json.loads(payload).get("id") == pending:
                     break
-                if frame:
-                    out, err = frame
-                    if out:
-                        await capture.feed(out)
-                    if err:
-                        status_text += err
-                if cancel is not None and cancel.is_set() and asked_at is None:
-                    asked_at = time.monotonic()
-                    write_in_work_dir(self.work_dir, cancel_file, b"", self.owner)
-                late = (asked_at is not None and time.monotonic() - asked_at > RUNNER_GRACE)
-                if not restarted and (late or time.monotonic() > deadline):
-                    # The runner is stuck or dead: killing the container is the only sure stop.
-                    restarted = True
-                    await asyncio.to_thread(self._remove_container)
+            self._unfinished = None
+        except (asyncio.TimeoutError, ChannelClosed):
+            await self._restart()
+
+    async def _exec(self, channel: SandboxChannel, block: CodeBlock, code: bytes, digest: str,
+                    on_output: OnOutput | None, cancel: asyncio.Event | None) -> ExecutionResult:
+        timeout = self.settings.timeout
+        run_id = new_run_id()
+        # The saved full output lands in the work dir: it must fit well within the disk limit.
+        save_limit = min(FULL_OUTPUT_LIMIT, self.disk_limit // 4)
+        capture = await OutputCapture.create(self.settings.output_limit, self.work_dir, run_id,
+                                             on_output, self.owner, save_limit)
+        name = (PurePosixPath(block.filename).name if block.filename
+                else "block" + SCRIPT_SUFFIX.get(block.language, ".txt"))
+        header = json.dumps({
+            "id": run_id, "argv": INTERPRETERS[block.language], "name": name, "sha256": digest,
+            "timeout": timeout, "disk_limit": self.disk_limit,
+            "forward_limit": save_limit, "tail": self.settings.output_limit,
+        }).encode()
+        outcome: dict | None = None
+        lost: str | None = None
+        asked = False
+        deadline = time.monotonic() + timeout + RUNNER_GRACE
+        cancel_wait = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
+        getter: asyncio.Future | None = None
+        try:
+            channel.send(b"B", struct.pack(">I", len(header)) + header + code)
+            self._unfinished = run_id
+            while outcome is None:
+                if getter is None:
+                    getter = asyncio.ensure_future(channel.next_frame())
+                waiting = {getter} if asked or cancel_wait is None else {getter, cancel_wait}
+                left = deadline - time.monotonic()
+                done, _ = await asyncio.wait(waiting, timeout=max(0.0, left),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    getter.cancel()
+                    lost = "timeout"
+                    break
+                if cancel_wait is not None and cancel_wait in done and not asked:
+                    asked = True
+                    channel.send(b"C", run_id.encode())
+                    deadline = min(deadline, time.monotonic() + RUNNER_GRACE)
+                if getter not in done:
+                    continue
+                try:
+                    kind, payload = getter.result()
+                except ChannelClosed:
+                    lost = "closed"
+                    break
+                getter = None
+                if kind == b"O":
+                    await capture.feed(payload)
+                elif kind == b"T":
+                    capture.skip(struct.unpack(">Q", payload[:8])[0])
+                    await capture.feed(payload[8:])
+                elif kind == b"X":
+                    candidate = json.loads(payload)
+                    if candidate.get("id") == run_id:
+                        outcome = candidate
+            if outcome is not None:
+                self._unfinished = None
         except asyncio.CancelledError:
-            write_in_work_dir(self.work_dir, cancel_file, b"", self.owner)
-            self._unfinished = pump_task
+            if not channel.closed:
+                channel.send(b"C", run_id.encode())
+            capture.finish()
             raise
         finally:
-            full_path = capture.finish()
-        try:
-            exec_exit = await pump_task
-        except Exception:  # noqa: BLE001 - the stream broke (container removed)
-            exec_exit = None
-        outcome = _parse_outcome(status_text)
+            if cancel_wait is not None:
+                cancel_wait.cancel()
+            if getter is not None:
+                getter.cancel()
+        full_path = await off_loop(capture.finish)
         result = ExecutionResult(exit_code=1, output=capture.text(), truncated=capture.truncated,
                                  full_output_path=full_path)
         if outcome is not None:
-            result.exit_code = outcome["exit_code"]
-            result.timed_out = outcome["timed_out"]
-            result.cancelled = outcome["cancelled"]
-            if outcome["oom"]:
-                result.notes.append(f"killed: out of memory (limit {self.settings.memory})")
-        elif not restarted and self._container is not container:
-            result.cancelled = True  # close() removed the container under the running block
+            return self._from_outcome(result, outcome, timeout)
+        if lost == "closed" and getattr(channel, "closed_by_owner", False):
+            result.cancelled, result.exit_code = True, EXIT_CANCELLED
             result.notes.append("stopped: the sandbox was closed while the block ran")
+            return result
+        await self._restart()
+        if lost == "timeout" and not asked:
+            result.timed_out, result.exit_code = True, EXIT_TIMEOUT
+            result.notes += [f"timed out after {timeout:g} s",
+                             "the sandbox did not answer; the container was restarted"]
+        elif asked:
+            result.cancelled, result.exit_code = True, EXIT_CANCELLED
+            result.notes += ["cancelled by the supervisor",
+                             "the sandbox did not answer; the container was restarted"]
         else:
-            result.timed_out = asked_at is None and restarted
-            result.cancelled = asked_at is not None
-            result.exit_code = exec_exit if exec_exit not in (None, 0) else 1
-            result.notes.append("the sandbox runner was lost; the container was restarted"
-                                if restarted else "the sandbox runner ended without a status")
-        if result.timed_out:
-            result.exit_code = EXIT_TIMEOUT
+            result.notes.append("the sandbox container ended while the block ran (its exit "
+                                "status is unknown); a new container starts for the next block")
+        return result
+
+    def _from_outcome(self, result: ExecutionResult, outcome: dict, timeout: float) -> ExecutionResult:
+        if outcome.get("error"):
+            result.exit_code, result.error = EXIT_NOT_RUN, outcome["error"]
+            return result
+        result.exit_code = outcome["exit_code"]
+        if outcome.get("oom"):
+            result.notes.append(f"killed: out of memory (limit {self.settings.memory})")
+        if outcome.get("disk"):
+            result.notes.append(f"disk limit reached: the block wrote more than "
+                                f"{self.settings.disk_limit} to /workspace and was stopped")
+        if outcome.get("tmp_full"):
+            result.notes.append(f"disk limit reached: /tmp is full ({self.settings.disk_limit})")
+        if outcome.get("clean") is False and self._channel is not None:
+            self._channel.close()
+            result.notes.append("some processes of the block would not die; the container "
+                                "will be restarted")
+        if outcome.get("timed_out"):
+            result.timed_out, result.exit_code = True, EXIT_TIMEOUT
             result.notes.insert(0, f"timed out after {timeout:g} s")
-        elif result.cancelled:
-            result.exit_code = EXIT_CANCELLED
-            if not any(n.startswith("stopped:") for n in result.notes):
-                result.notes.insert(0, "cancelled by the supervisor")
+        elif outcome.get("cancelled"):
+            result.cancelled, result.exit_code = True, EXIT_CANCELLED
+            result.notes.insert(0, "cancelled by the supervisor")
         return result
 
 
 class _NotRun(Exception):
     """Internal: the block cannot run; the message is for the user."""
-
-
-def _parse_outcome(status_text: bytes) -> dict | None:
-    for line in reversed(status_text.decode("utf-8", errors="replace").splitlines()):
-        try:
-            outcome = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(outcome, dict) and "exit_code" in outcome:
-            return outcome
-    return None

@@ -1,15 +1,22 @@
 """Write files into a session's work dir without ever following a path out of it.
 
 Code running in the sandbox can rewrite the work dir (it is bind-mounted), for example replace a
-folder with a symlink to ``/etc``. tuiagents writes into that same folder on the host, possibly
-as root, so every write walks the path one component at a time with ``O_NOFOLLOW`` directory
-file descriptors: a symlink anywhere on the way is refused instead of followed.
+folder with a symlink to ``/etc``, or leave a FIFO, a socket or a device node where the next
+block's ``# filename:`` goes. tuiagents writes into that same folder on the host, possibly as
+root, so every write walks the path one component at a time with ``O_NOFOLLOW`` directory file
+descriptors (a symlink anywhere on the way is refused instead of followed), and every open is
+``O_NONBLOCK`` and checked with ``fstat``: anything but a regular file is refused with a message,
+never opened for real (a FIFO would block until someone reads it). Callers on the event loop go
+through :func:`off_loop`, so a slow or hung file system cannot freeze the app either.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
+import stat
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from tuiagents.execution.codeblocks import check_filename
@@ -18,8 +25,40 @@ from tuiagents.execution.codeblocks import check_filename
 CONTROL_DIR = ".tuiagents"
 
 
+# How long host-side file work in the work dir may take before the block is refused.
+FILE_TIMEOUT = 10.0
+
+_KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a device node", stat.S_IFBLK: "a device node", stat.S_IFDIR: "a folder",
+          stat.S_IFLNK: "a symbolic link"}
+
+
 class UnsafePathError(ValueError):
-    """A path would leave the work dir (absolute, ``..``, or through a symlink)."""
+    """A path would leave the work dir (absolute, ``..``, through a symlink) or is not a file."""
+
+
+async def off_loop(func: Callable, *args, timeout: float = FILE_TIMEOUT):
+    """Run blocking file work in a thread, giving up after ``timeout`` seconds.
+
+    Raises :class:`UnsafePathError` with a message when the work does not finish in time.
+    """
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(func, *args), timeout)
+    except asyncio.TimeoutError:
+        raise UnsafePathError(
+            f"gave up on the work dir after {timeout:g} s: the file system did not answer"
+        ) from None
+
+
+def _refuse_special(fd: int, relative: str) -> None:
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        raise UnsafePathError(
+            f"refused to use {relative!r}: it is {kind} left in the work dir; delete it or "
+            "pick another file name"
+        )
 
 
 def _share(fd: int, owner: tuple[int, int] | None, is_dir: bool) -> None:
@@ -35,7 +74,7 @@ def _share(fd: int, owner: tuple[int, int] | None, is_dir: bool) -> None:
 
 
 def _open_dir(parent_fd: int, name: str, shown: str, create: bool, owner) -> int:
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK
     try:
         return os.open(name, flags, dir_fd=parent_fd)
     except FileNotFoundError:
@@ -59,8 +98,10 @@ def open_in_work_dir(
 ) -> int:
     """Open ``work_dir/relative`` safely and return the file descriptor.
 
-    Missing folders are created. ``flags`` are ``os.open`` flags (``O_NOFOLLOW`` is added).
-    Raises :class:`UnsafePathError` with a message for the agent when the path could escape.
+    Missing folders are created. ``flags`` are ``os.open`` flags (``O_NOFOLLOW`` and
+    ``O_NONBLOCK`` are added, and the file must turn out to be a regular one). Raises
+    :class:`UnsafePathError` with a message for the agent when the path could escape or is a
+    FIFO, socket, device node or symlink.
     """
     problem = check_filename(relative) if not relative.startswith(CONTROL_DIR + "/") else None
     if problem:
@@ -68,7 +109,7 @@ def open_in_work_dir(
     parts = PurePosixPath(relative.replace("\\", "/")).parts
     if not parts or ".." in parts or parts[0] == "/":
         raise UnsafePathError(f"refused to use {relative!r}: not a path inside the work dir")
-    fd = os.open(Path(work_dir).resolve(), os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(Path(work_dir).resolve(), os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK)
     try:
         for part in parts[:-1]:
             if part == ".":
@@ -77,8 +118,13 @@ def open_in_work_dir(
             os.close(fd)
             fd = next_fd
         try:
-            file_fd = os.open(parts[-1], flags | os.O_NOFOLLOW, 0o644, dir_fd=fd)
+            file_fd = os.open(parts[-1], flags | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644, dir_fd=fd)
         except OSError as exc:
+            if exc.errno in (errno.ENXIO, errno.ENODEV, errno.EOPNOTSUPP):  # FIFO, socket
+                raise UnsafePathError(
+                    f"refused to use {relative!r}: it is a FIFO, socket or device node left in "
+                    "the work dir; delete it or pick another file name"
+                ) from None
             if exc.errno == errno.ELOOP:
                 raise UnsafePathError(
                     f"refused to write {relative!r}: it is a symbolic link, which could point "
@@ -87,6 +133,8 @@ def open_in_work_dir(
             if exc.errno == errno.EISDIR:
                 raise UnsafePathError(f"refused to write {relative!r}: it is a folder") from None
             raise
+        _refuse_special(file_fd, relative)
+        os.set_blocking(file_fd, True)
         if flags & os.O_CREAT:
             _share(file_fd, owner, is_dir=False)
         return file_fd

@@ -23,6 +23,7 @@ from tuiagents.execution.base import (
     ExecutionLimits,
     ExecutionResult,
     OnOutput,
+    code_sha256,
     new_run_id,
     not_run,
     prepare_block,
@@ -63,9 +64,13 @@ class LocalExecutor(CodeExecutor):
         block: CodeBlock,
         on_output: OnOutput | None = None,
         cancel: asyncio.Event | None = None,
+        approved_sha256: str | None = None,
     ) -> ExecutionResult:
         """Run ``block`` on the host; see :class:`CodeExecutor.run`."""
         started = time.monotonic()
+        if approved_sha256 is not None and approved_sha256 != code_sha256(block.code):
+            return not_run(block, "refused: this code is not the code that was approved "
+                                  "(its sha256 differs); it needs a new approval")
         run_id = new_run_id()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         try:

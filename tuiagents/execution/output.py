@@ -15,7 +15,12 @@ import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tuiagents.execution.files import CONTROL_DIR, open_in_work_dir, remove_in_work_dir
+from tuiagents.execution.files import (
+    CONTROL_DIR,
+    off_loop,
+    open_in_work_dir,
+    remove_in_work_dir,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,8 @@ class OutputCapture:
         run_id: str,
         on_output: OutputCallback | None = None,
         owner: tuple[int, int] | None = None,
+        fd: int | None = None,
+        save_limit: int = FULL_OUTPUT_LIMIT,
     ) -> None:
         self.limit = limit
         self.total = 0
@@ -47,10 +54,31 @@ class OutputCapture:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._on_output = on_output
         self._streamed = 0
-        self._fd: int | None = open_in_work_dir(
-            work_dir, self.relative_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, owner
+        self._fd: int | None = fd if fd is not None else open_in_work_dir(
+            work_dir, self.relative_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, owner
         )
         self._saved = 0
+        self.save_limit = save_limit
+
+    @classmethod
+    async def create(
+        cls,
+        limit: int,
+        work_dir: Path,
+        run_id: str,
+        on_output: OutputCallback | None = None,
+        owner: tuple[int, int] | None = None,
+        save_limit: int = FULL_OUTPUT_LIMIT,
+    ) -> OutputCapture:
+        """Like the constructor, but the full-output file is opened off the event loop."""
+        relative = f"{CONTROL_DIR}/{run_id}.out"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        fd = await off_loop(open_in_work_dir, work_dir, relative, flags, owner)
+        return cls(limit, work_dir, run_id, on_output, owner, fd=fd, save_limit=save_limit)
+
+    def skip(self, count: int) -> None:
+        """Count ``count`` bytes the sandbox dropped in the middle (only the tail follows)."""
+        self.total += count
 
     async def feed(self, data: bytes) -> None:
         """Record ``data`` and pass its text to the live callback."""
@@ -63,8 +91,8 @@ class OutputCapture:
         self._tail += data
         if len(self._tail) > self._tail_size:
             del self._tail[: len(self._tail) - self._tail_size]
-        if self._fd is not None and self._saved < FULL_OUTPUT_LIMIT:
-            chunk = data[: FULL_OUTPUT_LIMIT - self._saved]
+        if self._fd is not None and self._saved < self.save_limit:
+            chunk = data[: self.save_limit - self._saved]
             os.write(self._fd, chunk)
             self._saved += len(chunk)
         if self._on_output is not None and self._streamed < STREAM_LIMIT:
@@ -88,7 +116,7 @@ class OutputCapture:
         head = bytes(self._head[:head_size]).decode("utf-8", errors="ignore")
         tail = bytes(self._tail).decode("utf-8", errors="ignore")
         omitted = self.total - head_size - len(self._tail)
-        saved = "" if self._saved >= self.total else f" (first {FULL_OUTPUT_LIMIT} bytes saved)"
+        saved = "" if self._saved >= self.total else f" (first {self.save_limit} bytes saved)"
         return (
             f"{head}\n[… {omitted} bytes of output omitted; the full output is in "
             f"{self.relative_path}{saved} …]\n{tail}"

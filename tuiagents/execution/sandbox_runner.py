@@ -1,28 +1,46 @@
-"""Runs inside the sandbox container as ``python3 -I -S -c <this file> TIMEOUT CANCEL_FILE CMD…``.
+"""The sandbox watchdog: PID 1 of the sandbox container, run as root, started as
+``python3 -I -S -c <this file> CONFIG_JSON``.
 
-Why a runner instead of exec'ing the interpreter directly: the code runs in its own session and
-process group, and this already-running watchdog kills that group on timeout, on cancel (the
-host creates CANCEL_FILE in the bind-mounted work dir) and when the block's main process ends,
-then every other process but PID 1, so nothing a block started outlives it. Killing from a
-process that already exists matters: under a fork bomb the pids limit forbids starting a new
-``kill`` process.
+Why root and PID 1: the code of a block runs as the unprivileged sandbox user, so it cannot
+signal, ptrace or open ``/proc/1/fd`` of this process, and cannot write the channel the outcome
+travels on (our stdin/stdout, attached by the host through the Docker API). If this process
+dies anyway, the container stops and the kernel kills every process in it. The container keeps
+only the capabilities needed here (KILL, SETUID, SETGID, DAC_READ_SEARCH); ``setuid`` drops
+them all for the code, and no-new-privileges stops it from getting any back.
 
-Protocol: the program's stdout+stderr (one pipe, so their order is kept) are copied to our
-stdout; at the end one JSON line with the outcome is written to our stderr.
+Per block: the host sends the approved bytes and their sha256; we refuse them if the hash does
+not match, write them read-only into a root-owned tmpfs (``/run/tuiagents``), check the hash of
+that file again right before the exec, and run it as the sandbox user in its own session with
+its stdout+stderr on a pipe. When the main process ends, times out or is cancelled, every other
+process in the container is killed (``kill(-1)`` from PID 1, repeated until /proc is empty), so
+nothing a block starts outlives it, and the outcome is sent from here.
+
+Frames, both ways: one kind byte, a 4-byte big-endian length, the payload.
+host -> us: ``P`` ping; ``B`` block (4-byte header length, JSON header, code); ``C`` cancel.
+us -> host: ``R`` ready; ``O`` output; ``T`` 8-byte count of bytes not sent + the tail;
+``X`` outcome JSON.
 
 Standard library only, Python >= 3.6: this file is sent to whatever python3 the image has.
 """
 
+import hashlib
 import json
 import os
+import resource
 import select
 import signal
+import struct
 import sys
 import time
 
-# After the main process exits, how long to wait for the pipe to close (a process that left
-# our process group may still hold it).
-DRAIN_SECONDS = 1.0
+CONTROL = "/run/tuiagents"
+HEAD = struct.Struct(">cI")
+
+
+def send(kind, payload=b""):
+    data = HEAD.pack(kind, len(payload)) + payload
+    while data:
+        data = data[os.write(1, data):]
 
 
 def oom_kills():
@@ -39,103 +57,315 @@ def oom_kills():
     return None
 
 
-def kill_group(pgid):
+def others():
+    """Pids in this container other than ours."""
+    return [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+
+
+def reap(block):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if block is not None and pid == block["pid"] and block["status"] is None:
+            block["status"] = status
+
+
+def kill_everything(block, limit=5.0):
+    """Kill every process but us until none is left; False if some would not die in time."""
+    end = time.monotonic() + limit
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        reap(block)
+        if not others():
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.001)
+
+
+def disk_usage(root, cap=2000000):
+    """Bytes allocated under root, never following symlinks."""
+    total, seen, stack = 0, 0, [root]
+    while stack and seen < cap:
+        try:
+            entries = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                seen += 1
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                total += st.st_blocks * 512
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+    return total
+
+
+def tmp_full():
     try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        st = os.statvfs("/tmp")
+    except OSError:
+        return False
+    return st.f_blocks > 0 and st.f_bavail * st.f_frsize < 64 * 1024
 
 
-def kill_all_but_init():
-    """Kill every process we may signal except PID 1 (the reaper) and ourselves.
-
-    Catches processes that left the block's process group (``setsid cmd &``). Only sound
-    because this runs in the sandbox container, where blocks run one at a time.
-    """
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def start(cmd, write_end, read_end):
+def spawn(config, argv, path, fsize):
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid:
-        return pid
+        os.close(write_end)
+        os.set_blocking(read_end, False)
+        return pid, read_end
     try:
-        os.setsid()  # new session and process group whose id is our pid
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
         os.dup2(write_end, 1)
         os.dup2(write_end, 2)
-        os.close(write_end)
-        os.close(read_end)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # python ignores it; programs expect it
-        os.execvp(cmd[0], cmd)
+        # Every other fd of ours (the host channel, pipes) is close-on-exec: nothing leaks.
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)  # python ignores some; programs expect defaults
+        signal.set_wakeup_fd(-1)
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("1000")  # under memory pressure the code goes first, not the watchdog
+        except OSError:
+            pass
+        if fsize:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        os.setgroups([])
+        os.setgid(config["gid"])
+        os.setuid(config["uid"])
+        os.chdir(config["workspace"])
+        os.execvp(argv[0], argv + [path])
     except BaseException as exc:  # noqa: BLE001 - report anything, then leave the child
-        os.write(2, ("cannot start %s: %s\n" % (cmd[0], exc)).encode())
+        os.write(2, ("cannot start %s: %s\n" % (argv[0], exc)).encode())
     os._exit(127)
 
 
-def main():
-    timeout = float(sys.argv[1])
-    cancel_file = sys.argv[2]
-    cmd = sys.argv[3:]
-    oom_before = oom_kills()
-    read_end, write_end = os.pipe()
-    pid = start(cmd, write_end, read_end)
-    os.close(write_end)
-    deadline = time.monotonic() + timeout
-    reason = None
-    status = None
-    ended = None
-    pipe_open = True
-    stdout_open = True
-    while True:
-        if status is None and reason is None:
-            if time.monotonic() >= deadline:
-                reason = "timeout"
-            elif os.path.exists(cancel_file):
-                reason = "cancel"
-            if reason:
-                kill_group(pid)
-        if status is not None:
-            kill_group(pid)  # the block is over: stragglers and background jobs go too
-            kill_all_but_init()
-            if not pipe_open or time.monotonic() - ended > DRAIN_SECONDS:
+def sha256_of(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class Watchdog:
+    def __init__(self, config):
+        self.config = config
+        self.block = None
+        self.inbox = b""
+
+    def start(self, header, code):
+        block_id = header["id"]
+        if hashlib.sha256(code).hexdigest() != header["sha256"]:
+            return self.refuse(block_id, "the code does not match its approved hash")
+        if not kill_everything(None):
+            return self.refuse(block_id, "processes of an earlier block would not die")
+        folder = os.path.join(CONTROL, "".join(c for c in block_id if c.isalnum()))
+        name = "".join(c for c in header["name"] if c.isalnum() or c in "._-") or "block"
+        path = os.path.join(folder, name.lstrip("."))
+        os.mkdir(folder, 0o755)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o444)
+        with os.fdopen(fd, "wb") as f:
+            f.write(code)
+        if sha256_of(path) != header["sha256"]:  # what exec will read, right before it
+            return self.refuse(block_id, "the code changed before it could run")
+        limit = header.get("disk_limit") or 0
+        block = {
+            "id": block_id, "folder": folder, "path": path, "status": None, "reason": None,
+            "oom_before": oom_kills(), "tmp_before": tmp_full(), "deadline": time.monotonic() + header["timeout"],
+            "disk_limit": limit, "disk_base": disk_usage(self.config["workspace"]) if limit else 0,
+            "disk_next": 0.0, "disk_every": 0.02, "disk_hit": False,
+            "forward": header["forward_limit"], "tail_size": header["tail"], "sent": 0,
+            "skipped": 0, "tail": bytearray(), "open": True,
+        }
+        block["pid"], block["pipe"] = spawn(self.config, header["argv"], path, limit)
+        self.block = block
+
+    def refuse(self, block_id, message):
+        send(b"X", json.dumps({"id": block_id, "exit_code": -1, "error": message}).encode())
+
+    def output(self, data):
+        block = self.block
+        room = block["forward"] - block["sent"]
+        if room > 0:
+            send(b"O", data[:room])
+            block["sent"] += min(room, len(data))
+            data = data[room:]
+        if data:
+            block["tail"] += data
+            extra = len(block["tail"]) - block["tail_size"]
+            if extra > 0:
+                del block["tail"][:extra]
+                block["skipped"] += extra
+
+    def read_pipe(self):
+        block = self.block
+        while block["open"]:
+            try:
+                data = os.read(block["pipe"], 65536)
+            except BlockingIOError:
+                return
+            if not data:
+                block["open"] = False
+                os.close(block["pipe"])
+                return
+            self.output(data)
+
+    def stop(self, reason):
+        if self.block["reason"] is None and self.block["status"] is None:
+            self.block["reason"] = reason
+            kill_everything(self.block)
+
+    def check_disk(self, now):
+        block = self.block
+        if not block["disk_limit"] or now < block["disk_next"]:
+            return
+        began = time.monotonic()
+        total = disk_usage(self.config["workspace"])
+        cost = time.monotonic() - began
+        block["disk_every"] = min(1.0, max(0.02, cost * 20))
+        block["disk_next"] = time.monotonic() + block["disk_every"]
+        if total - block["disk_base"] >= block["disk_limit"]:
+            block["disk_hit"] = True
+            self.stop("disk")
+
+    def finish(self):
+        block = self.block
+        clean = kill_everything(block)
+        end = time.monotonic() + 2.0
+        while block["open"] and time.monotonic() < end:
+            select.select([block["pipe"]], [], [], 0.05)
+            self.read_pipe()
+        if block["open"]:
+            os.close(block["pipe"])
+        if block["status"] is None:  # killed everything: our child must be a zombie by now
+            try:
+                block["status"] = os.waitpid(block["pid"], 0)[1]
+            except ChildProcessError:
+                block["status"] = signal.SIGKILL
+        if block["disk_limit"] and not block["disk_hit"]:
+            total = disk_usage(self.config["workspace"])
+            block["disk_hit"] = total - block["disk_base"] >= block["disk_limit"]
+        status = block["status"]
+        signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        after = oom_kills()
+        if block["tail"]:
+            send(b"T", struct.pack(">Q", block["skipped"]) + bytes(block["tail"]))
+        outcome = {
+            "id": block["id"],
+            "exit_code": 128 + signal_number if signal_number else os.WEXITSTATUS(status),
+            "signal": signal_number,
+            "timed_out": block["reason"] == "timeout",
+            "cancelled": block["reason"] == "cancel",
+            "oom": block["oom_before"] is not None and after is not None
+            and after > block["oom_before"],
+            "disk": block["disk_hit"] or signal_number == signal.SIGXFSZ,
+            "tmp_full": tmp_full() and not block["tmp_before"],
+            "clean": clean,
+        }
+        for name in (block["path"], block["folder"]):
+            try:
+                os.rmdir(name) if name == block["folder"] else os.unlink(name)
+            except OSError:
+                pass
+        self.block = None
+        send(b"X", json.dumps(outcome).encode())
+
+    def handle(self, kind, payload):
+        if kind == b"P":
+            send(b"R", json.dumps({"python": sys.version.split()[0]}).encode())
+        elif kind == b"B":
+            (size,) = struct.unpack(">I", payload[:4])
+            header = json.loads(payload[4:4 + size].decode())
+            if self.block is not None:
+                return self.refuse(header["id"], "another block is still running")
+            try:
+                self.start(header, payload[4 + size:])
+            except OSError as exc:
+                self.refuse(header["id"], "the sandbox could not start the block: %s" % exc)
+        elif kind == b"C" and self.block is not None:
+            if payload.decode() == self.block["id"]:
+                self.stop("cancel")
+
+    def read_host(self):
+        data = os.read(0, 1 << 20)
+        if not data:
+            kill_everything(self.block)
+            sys.exit(0)  # the host is gone: so is the container
+        self.inbox += data
+        while len(self.inbox) >= HEAD.size:
+            kind, size = HEAD.unpack(self.inbox[:HEAD.size])
+            if len(self.inbox) < HEAD.size + size:
                 break
-        if pipe_open:
-            ready, _, _ = select.select([read_end], [], [], 0.05)
-            data = os.read(read_end, 65536) if ready else None
-            if data == b"":
-                pipe_open = False  # every writer is gone; the process may still run
-                os.close(read_end)
-            elif data and stdout_open:
+            payload = self.inbox[HEAD.size:HEAD.size + size]
+            self.inbox = self.inbox[HEAD.size + size:]
+            self.handle(kind, payload)
+
+    def loop(self):
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_read, False)
+        os.set_blocking(wake_write, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select through the wakeup fd
+        signal.set_wakeup_fd(wake_write)
+        while True:
+            block = self.block
+            watched = [0, wake_read]
+            timeout = None
+            if block is not None:
+                if block["open"]:
+                    watched.append(block["pipe"])
+                now = time.monotonic()
+                timeout = max(0.0, block["deadline"] - now)
+                if block["disk_limit"]:
+                    timeout = min(timeout, max(0.0, block["disk_next"] - now))
+            ready, _, _ = select.select(watched, [], [], timeout)
+            if wake_read in ready:
                 try:
-                    while data:
-                        data = data[os.write(1, data):]
-                except OSError:  # the host stopped listening: nobody will read the rest
-                    stdout_open = False
-                    reason = reason or "cancel"
-                    kill_group(pid)
-        else:
-            time.sleep(0.05)
-        if status is None:
-            done, st = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status, ended = st, time.monotonic()
-    if status is None:
-        status = os.waitpid(pid, 0)[1]
-    signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    exit_code = 128 + signal_number if signal_number else os.WEXITSTATUS(status)
-    oom_after = oom_kills()
-    outcome = {
-        "exit_code": exit_code,
-        "signal": signal_number,
-        "timed_out": reason == "timeout",
-        "cancelled": reason == "cancel",
-        "oom": oom_before is not None and oom_after is not None and oom_after > oom_before,
-    }
-    os.write(2, (json.dumps(outcome) + "\n").encode())
+                    os.read(wake_read, 4096)
+                except BlockingIOError:
+                    pass
+            reap(self.block)
+            if 0 in ready:
+                self.read_host()
+            block = self.block
+            if block is None:
+                continue
+            if block["open"]:
+                self.read_pipe()
+            now = time.monotonic()
+            if block["status"] is None and block["reason"] is None:
+                if now >= block["deadline"]:
+                    self.stop("timeout")
+                else:
+                    self.check_disk(now)
+            if block["status"] is not None or block["reason"] is not None:
+                self.finish()
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    if not isinstance(config["uid"], int):  # a user name: look it up in the image
+        import pwd
+        entry = pwd.getpwnam(config["uid"])
+        config["uid"] = entry.pw_uid
+        if not isinstance(config["gid"], int):
+            config["gid"] = entry.pw_gid
+    if config["uid"] == 0:
+        sys.exit("the sandbox user must not be root")
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    os.chdir("/")
+    os.umask(0o022)
+    Watchdog(config).loop()
 
 
 if __name__ == "__main__":

@@ -37,14 +37,15 @@ class DockerSettings(BaseModel):
     pids_limit: int = Field(256, ge=8, description="maximum number of processes")
     timeout: float = Field(60.0, gt=0, description="seconds before a block is killed")
     output_limit: int = Field(DEFAULT_OUTPUT_LIMIT, ge=256, description="bytes shown to the model")
+    disk_limit: str = Field("1g", description="what a block may write to /workspace and /tmp")
     user: str | None = Field(None, description='"uid:gid" inside the container; empty = auto')
     work_dir: Path | None = Field(None, description="where session work dirs live")
 
-    @field_validator("memory")
+    @field_validator("memory", "disk_limit")
     @classmethod
     def _check_memory(cls, value: str) -> str:
         if not _MEMORY.match(value.strip()):
-            raise ValueError(f"memory must look like 512m or 2g, not {value!r}")
+            raise ValueError(f"sizes look like 512m or 2g, not {value!r}")
         return value.strip().lower()
 
     @field_validator("user")
@@ -57,6 +58,15 @@ class DockerSettings(BaseModel):
         if value.split(":")[0] in ("0", "root"):
             raise ValueError("the sandbox must not run as root; pick another uid")
         return value.strip()
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as ``512m``, ``2g`` or ``1.5gb`` (Docker's binary units)."""
+    value = text.strip().lower().rstrip("b")
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    if value and value[-1] in units:
+        return int(float(value[:-1]) * units[value[-1]])
+    return int(float(value or 0))
 
 
 class LocalSettings(BaseModel):

@@ -1,0 +1,327 @@
+"""Hostile code against the real Docker sandbox: every attack a malicious model could write.
+
+Each test runs an attack block, then checks the three promises of the trust design:
+- the reported outcome is the true one (not what the block forged),
+- the next block runs exactly its approved code,
+- nothing the block started is left (only the sandbox's watchdog runs in the container), and
+  the executor's container is removed at the end.
+
+Needs a reachable Docker daemon and the sandbox image (see tests/test_execution_docker.py);
+marked ``docker`` and ``hostile``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import textwrap
+import uuid
+
+import pytest
+import pytest_asyncio
+
+from tuiagents.execution import DockerExecutor, DockerSettings, extract_code_blocks
+from tuiagents.execution.codeblocks import CodeBlock
+from tuiagents.execution.docker_client import LABEL, connect_docker, docker_host
+
+IMAGE = os.environ.get("SANDBOX_IMAGE", "tuiagents-sandbox:latest")
+
+pytestmark = [pytest.mark.docker, pytest.mark.hostile, pytest.mark.asyncio(loop_scope="module"),
+              pytest.mark.timeout(120)]
+
+
+def block(lang: str, code: str) -> CodeBlock:
+    (found,) = extract_code_blocks(f"```{lang}\n{textwrap.dedent(code).strip()}\n```")
+    return found
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A docker client, or a skip saying why the daemon is not usable (a failure on CI)."""
+    import docker
+
+    try:
+        client = connect_docker()
+    except docker.errors.DockerException as exc:
+        reason = f"Docker daemon not reachable at {docker_host()}: {exc}"
+        if os.environ.get("TUIAGENTS_REQUIRE_DOCKER") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        client.images.get(IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"sandbox image {IMAGE} is missing: run `tuiagents sandbox build` (as root)")
+    yield client
+    client.close()
+
+
+def _labelled(client, session_id: str) -> list:
+    return client.containers.list(all=True, filters={"label": f"{LABEL}.session={session_id}"})
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def sandbox(client, tmp_path_factory):
+    """One executor with small limits, shared by the module; its container must not outlive it."""
+    settings = DockerSettings(image=IMAGE, timeout=4, memory="96m", pids_limit=64,
+                              output_limit=4096, disk_limit="32m")
+    executor = DockerExecutor(settings, tmp_path_factory.mktemp("hostile"),
+                              f"hostile-{uuid.uuid4().hex[:8]}")
+    yield executor
+    await executor.close()
+    assert _labelled(client, executor.session_id) == [], "close() left the container behind"
+
+
+def processes(client, executor: DockerExecutor) -> list[str]:
+    """The command lines running in the executor's container, seen from the host."""
+    if executor.container_id is None:
+        return []
+    top = client.api.top(executor.container_id, ps_args="-eo pid,args")
+    return [" ".join(p) for p in top.get("Processes") or []]
+
+
+async def assert_clean_and_next_runs_as_approved(client, executor: DockerExecutor) -> None:
+    """Only the watchdog is left, and a benign block runs exactly as approved, twice over."""
+    left = processes(client, executor)
+    assert len(left) <= 1, f"processes outlived the block: {left}"
+    for name in (None, "benign.py"):
+        header = f"# filename: {name}\n" if name else ""
+        result = await executor.run(block("python", header + "print('benign')"))
+        assert result.exit_code == 0 and result.output == "benign\n", result
+    assert len(processes(client, executor)) <= 1
+
+
+async def test_fake_outcome_line_through_proc_is_not_believed(client, sandbox) -> None:
+    result = await sandbox.run(block("python", """
+        import json, os
+        fake = json.dumps({"exit_code": 0, "signal": None, "timed_out": False,
+                           "cancelled": False, "oom": False})
+        for target in (os.getppid(), 1):
+            for fd in (1, 2):
+                try:
+                    with open(f"/proc/{target}/fd/{fd}", "w") as f:
+                        f.write("\\n" + fake + "\\n")
+                    print("WROTE", target, fd)
+                except OSError as exc:
+                    print("refused", target, fd, type(exc).__name__)
+        raise SystemExit(3)
+    """))
+    assert result.exit_code == 3 and not result.ok, result
+    assert "WROTE" not in result.output, result.output
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_killing_the_watchdog_fails(client, sandbox) -> None:
+    result = await sandbox.run(block("python", """
+        import os, signal, time
+        for target in (os.getppid(), 1, -1):
+            try:
+                os.kill(target, signal.SIGKILL)
+                print("signalled", target)
+            except OSError as exc:
+                print("refused", target, type(exc).__name__)
+        time.sleep(0.3)
+        print("still here")
+        raise SystemExit(4)
+    """))
+    assert result.exit_code == 4, result
+    assert "still here" in result.output
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_tracing_or_reading_the_watchdog_is_refused(client, sandbox) -> None:
+    result = await sandbox.run(block("python", """
+        import ctypes, os
+        for path in (f"/proc/{os.getppid()}/fd", f"/proc/{os.getppid()}/mem", "/proc/1/environ"):
+            try:
+                os.listdir(path) if path.endswith("fd") else open(path, "rb").read(1)
+                print("OPENED", path)
+            except OSError as exc:
+                print("refused", path, type(exc).__name__)
+        libc = ctypes.CDLL(None, use_errno=True)
+        print("ptrace", libc.ptrace(16, os.getppid(), 0, 0))  # PTRACE_ATTACH
+    """))
+    assert "OPENED" not in result.output, result.output
+    assert "ptrace -1" in result.output, result.output
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+SURVIVOR = """
+    import os, signal, sys, time
+    watchdog = os.getppid()
+    def rewrite_everything():
+        end = time.time() + 20
+        while time.time() < end:
+            try:
+                os.kill(watchdog, signal.SIGKILL)
+            except OSError:
+                pass
+            if os.fork():  # a new pid every round: a single sweep of kill(-1) misses it
+                os._exit(0)
+            for root in ("/workspace", "/tmp", "/run"):
+                for folder, dirs, files in os.walk(root):
+                    for name in files:
+                        if name.endswith((".py", ".sh")):
+                            try:
+                                with open(os.path.join(folder, name), "w") as f:
+                                    f.write("print('PWNED')\\n")
+                            except OSError:
+                                pass
+            time.sleep(0.005)
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            rewrite_everything()
+        os._exit(0)
+    if os.fork() == 0:
+        os.setpgid(0, 0)
+        rewrite_everything()
+    print("planted")
+"""
+
+
+async def test_survivors_cannot_rewrite_the_next_blocks_code(client, sandbox) -> None:
+    result = await sandbox.run(block("python", SURVIVOR))
+    assert result.ok and "planted" in result.output, result
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_process_group_and_session_escapes_are_killed(client, sandbox) -> None:
+    result = await sandbox.run(block("sh", """
+        (setsid sleep 1000 &) ; (sleep 1001 &)
+        nohup sleep 1002 >/dev/null 2>&1 &
+        python3 -c 'import os, time; os.setpgid(0, 0); os.fork(); time.sleep(1003)' &
+        echo done
+    """))
+    assert result.ok and result.output == "done\n", result
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "socket"])
+async def test_special_files_named_like_the_next_block_are_refused(client, sandbox, kind) -> None:
+    name = f"next_{kind}.py"
+    make = {
+        "fifo": f"os.mkfifo({name!r})",
+        "symlink": f"os.symlink('/etc/passwd', {name!r})",
+        "socket": f"s = socket.socket(socket.AF_UNIX); s.bind({name!r})",
+    }[kind]
+    planted = await sandbox.run(block("python", f"import os, socket\n{make}\nprint('planted')"))
+    assert planted.ok, planted
+    result = await asyncio.wait_for(
+        sandbox.run(block("python", f"# filename: {name}\nprint('benign')")), 60)
+    assert result.exit_code == -1 and result.error, result
+    assert "refused" in result.error and name in result.error, result.error
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_no_network_egress(client, sandbox) -> None:
+    result = await sandbox.run(block("python", """
+        import socket
+        for host, port in (("1.1.1.1", 53), ("172.17.0.1", 2375), ("10.0.0.1", 80)):
+            s = socket.socket()
+            s.settimeout(2)
+            try:
+                s.connect((host, port))
+                print("CONNECTED", host)
+            except OSError as exc:
+                print("no route", host)
+    """))
+    assert result.ok and "CONNECTED" not in result.output, result
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_fork_bomb(client, sandbox) -> None:
+    result = await sandbox.run(block("sh", "bomb() { bomb | bomb & }; bomb; sleep 2; echo survived"))
+    assert not result.ok or "survived" in result.output
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_memory_bomb(client, sandbox) -> None:
+    result = await sandbox.run(block("python", """
+        hog = []
+        while True:
+            hog.append(bytearray(8 * 1024 * 1024))
+    """))
+    assert not result.ok
+    assert result.exit_code == 137 or "MemoryError" in result.output, result
+    if result.exit_code == 137:
+        assert any("out of memory" in n for n in result.notes), result.notes
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_infinite_loop_with_detached_children_times_out(client, sandbox) -> None:
+    result = await sandbox.run(block("python", """
+        import os, subprocess
+        subprocess.Popen(["sh", "-c", "while :; do :; done"], start_new_session=True)
+        if os.fork() == 0:
+            os.setsid()
+            while True:
+                pass
+        print("looping", flush=True)
+        while True:
+            pass
+    """))
+    assert result.timed_out and result.exit_code == 124, result
+    assert result.output.startswith("looping")
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_100_mb_of_output(client, sandbox) -> None:
+    result = await sandbox.run(block("sh", "head -c 100000000 /dev/zero | tr '\\0' 'x'; echo; echo END"))
+    assert result.truncated and result.output.rstrip().endswith("END"), result.output[-200:]
+    assert len(result.output.encode()) < 4096 + 300
+    assert "bytes of output omitted" in result.output
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_closing_stdout_keeps_the_true_outcome(client, sandbox) -> None:
+    result = await sandbox.run(block("python", """
+        import os, time
+        print("before close", flush=True)
+        os.close(1); os.close(2)
+        time.sleep(0.5)
+        os._exit(7)
+    """))
+    assert result.exit_code == 7 and result.output == "before close\n", result
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_disk_fill_of_the_work_dir_is_stopped(client, sandbox) -> None:
+    result = await sandbox.run(block("python", """
+        import os
+        chunk = b"x" * (1 << 20)
+        for i in range(1000):
+            with open(f"fill-{i}.bin", "wb") as f:
+                for _ in range(4):
+                    f.write(chunk)
+        print("FILLED")
+    """))
+    assert not result.ok and "FILLED" not in result.output, result
+    assert any("disk limit reached" in n for n in result.notes), result.notes
+    used = sum(p.stat().st_size for p in sandbox.work_dir.glob("fill-*.bin"))
+    assert used < 256 * 1024 * 1024
+    for p in sandbox.work_dir.glob("fill-*.bin"):
+        p.unlink()
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_one_big_file_and_a_full_tmp_are_stopped(client, sandbox) -> None:
+    result = await sandbox.run(block("sh", "dd if=/dev/zero of=big.bin bs=1M count=200 2>&1; echo dd=$?"))
+    assert any("disk limit reached" in n for n in result.notes), result
+    assert (sandbox.work_dir / "big.bin").stat().st_size <= 40 * 1024 * 1024
+    (sandbox.work_dir / "big.bin").unlink()
+    result = await sandbox.run(block("sh", "dd if=/dev/zero of=/tmp/big bs=1M count=200 2>&1; echo dd=$?"))
+    assert "dd=0" not in result.output, result
+    assert any("disk limit reached" in n for n in result.notes), result
+    assert (await sandbox.run(block("sh", "rm /tmp/big && echo removed"))).output == "removed\n"
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_code_cannot_write_the_control_dir_or_cancel_files(client, sandbox) -> None:
+    result = await sandbox.run(block("sh", """
+        for d in /run/tuiagents /workspace/.tuiagents; do
+            touch "$d/probe" 2>/dev/null && echo "wrote $d" || echo "refused $d"
+        done
+        id -u
+    """))
+    assert "wrote /run/tuiagents" not in result.output, result.output
+    await assert_clean_and_next_runs_as_approved(client, sandbox)

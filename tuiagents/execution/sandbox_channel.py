@@ -1,0 +1,124 @@
+"""The host's end of the line to the sandbox watchdog: the container's stdin/stdout, attached.
+
+The watchdog (:mod:`sandbox_runner`) is the container's PID 1 and runs as root; only the Docker
+daemon and that process hold its stdin/stdout, so nothing a block runs can write what comes back
+on this line. Docker multiplexes the container's stdout and stderr on the attach stream (8-byte
+headers); inside the stdout bytes are the watchdog's own frames (kind byte, 4-byte length,
+payload). Everything here runs on the event loop with asyncio streams: no thread per block and
+no Docker API round trip per block, which is what makes a block cheaper than a ``docker exec``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import struct
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+HEAD = struct.Struct(">cI")
+DOCKER_HEAD = struct.Struct(">BxxxI")
+
+
+class ChannelClosed(Exception):
+    """The attach stream ended: the container (and so the watchdog) is gone."""
+
+
+class SandboxChannel:
+    """Frames to and from one container's watchdog; ``frames`` yields what it sends."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, keep: Any) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._keep = keep  # the SDK's socket wrapper: closing it would close our socket
+        self.frames: asyncio.Queue[tuple[bytes, bytes] | None] = asyncio.Queue()
+        self.stderr = bytearray()  # the watchdog's own complaints, for error messages
+        self.closed = False
+        self.closed_by_owner = False  # close() of the executor, not a crash
+        self._task = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def open(cls, api: Any, container_id: str, timeout: float) -> SandboxChannel:
+        """Attach to the container's stdin/stdout/stderr and wait for the watchdog's hello."""
+
+        def attach() -> Any:
+            params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            return api.attach_socket(container_id, params=params)
+
+        wrapper = await asyncio.wait_for(asyncio.to_thread(attach), timeout)
+        sock = getattr(wrapper, "_sock", wrapper)
+        sock.setblocking(False)
+        reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 22)
+        channel = cls(reader, writer, wrapper)
+        channel.send(b"P")
+        try:
+            kind, payload = await asyncio.wait_for(channel.next_frame(), timeout)
+        except (asyncio.TimeoutError, ChannelClosed):
+            channel.close()
+            raise ChannelClosed("the sandbox watchdog did not start: "
+                                + channel.stderr.decode(errors="replace")[-500:]) from None
+        if kind != b"R":
+            channel.close()
+            raise ChannelClosed(f"unexpected first frame from the sandbox watchdog: {kind!r}")
+        log.debug("sandbox watchdog ready: %s", json.loads(payload))
+        return channel
+
+    def send(self, kind: bytes, payload: bytes = b"") -> None:
+        """Queue one frame for the watchdog (the transport writes it without blocking)."""
+        if self.closed:
+            raise ChannelClosed("the sandbox is gone")
+        self._writer.write(HEAD.pack(kind, len(payload)) + payload)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait until what was sent is handed to the daemon."""
+        await asyncio.wait_for(self._writer.drain(), timeout)
+
+    async def next_frame(self) -> tuple[bytes, bytes]:
+        """The next frame from the watchdog; raises :class:`ChannelClosed` at the end."""
+        frame = await self.frames.get()
+        if frame is None:
+            self.frames.put_nowait(None)  # every later reader sees the end too
+            raise ChannelClosed("the sandbox container ended")
+        return frame
+
+    async def _read(self) -> None:
+        buffer = bytearray()
+        reader = self._reader
+        try:
+            while True:
+                stream, size = DOCKER_HEAD.unpack(await reader.readexactly(DOCKER_HEAD.size))
+                data = await reader.readexactly(size)
+                if stream != 1:
+                    self.stderr += data
+                    del self.stderr[:-4096]
+                    continue
+                buffer += data
+                while len(buffer) >= HEAD.size:
+                    kind, length = HEAD.unpack_from(buffer)
+                    if len(buffer) < HEAD.size + length:
+                        break
+                    payload = bytes(buffer[HEAD.size:HEAD.size + length])
+                    del buffer[:HEAD.size + length]
+                    self.frames.put_nowait((kind, payload))
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self.closed = True
+            self.frames.put_nowait(None)
+
+    def close(self) -> None:
+        """Drop the line (the container's stdin closes: the watchdog exits)."""
+        self.closed = True
+        self._task.cancel()
+        try:
+            self._writer.close()
+        except Exception:  # noqa: BLE001 - already closed
+            pass
+        try:
+            self._keep.close()
+        except Exception:  # noqa: BLE001
+            pass
