@@ -32,3 +32,61 @@ def test_pieces_keep_their_boundaries():
     s = Scrubber(["supersecretvalue"], environ={})
     assert s.scrub_pieces(["a super", "secret", "value b"]) == ["a " + REDACTED, "", " b"]
     assert s.scrub_pieces(["nothing", " here"]) == ["nothing", " here"]
+
+
+# -- the process-wide registry and its helpers (tuiagents.secrets) --------------------------------
+
+def test_registered_url_credentials_query_tokens_and_headers_are_found_anywhere():
+    from tuiagents import secrets
+
+    secrets.register_url("https://robot:pw-7f3k29sl1q@llm.example/v1?api_key=qk-88d1c0ffee&v=1")
+    secrets.register_headers({"Authorization": "Bearer bt-99aa77cc55", "X-Title": "my app title"})
+    text = "pw-7f3k29sl1q and qk-88d1c0ffee and bt-99aa77cc55 and my app title"
+    assert secrets.scrub(text) == f"{REDACTED} and {REDACTED} and {REDACTED} and my app title"
+    # JSON- and HTML-escaped forms too
+    secrets.register('pa"s<s>&word-1')
+    assert secrets.scrub('{"v": "pa\\"s<s>&word-1"}') == f'{{"v": "{REDACTED}"}}'
+    assert secrets.scrub("<p>pa&quot;s&lt;s&gt;&amp;word-1</p>") == f"<p>{REDACTED}</p>"
+
+
+def test_url_shapes_are_found_without_registration():
+    from tuiagents.secrets import scrub
+
+    assert scrub("see https://u:p@h.example/x") == f"see https://{REDACTED}@h.example/x"
+    assert scrub("GET /v1?x=1&apikey=abcdef&y=2") == f"GET /v1?x=1&apikey={REDACTED}&y=2"
+    assert scrub("a&amp;token=abcdef") == f"a&amp;token={REDACTED}"
+    assert scrub("git@github.com:me/repo and ?page=2") == "git@github.com:me/repo and ?page=2"
+
+
+def test_mask_keeps_a_hint_of_long_keys_only():
+    from tuiagents.secrets import mask, mask_value
+
+    assert mask_value("sk-abcdefghijklmnop1234") == "sk-…1234"
+    assert mask_value("short-secret") == "…"
+    assert mask("key sk-abcdefghijklmnop1234.") == "key sk-…1234."
+
+
+def test_safe_environ_drops_keys_and_what_holds_them():
+    from tuiagents import secrets
+
+    secrets.register("ordinary-name-value-42")
+    env = {"PATH": "/usr/bin", "OPENAI_API_KEY": "sk-x", "OAI_CONFIG_LIST": "[]", "MY_LLM": "ordinary-name-value-42",
+           "OPENAI_BASE_URL": "https://u:secretpw@h/v1", "HOME": "/root"}
+    assert secrets.safe_environ(env) == {"PATH": "/usr/bin", "HOME": "/root"}
+
+
+def test_scrub_url_and_headers_for_snapshots():
+    from tuiagents.secrets import scrub_headers, scrub_url
+
+    assert scrub_url("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
+    assert scrub_url("https://a:b@h/v1?k=v#frag") == f"https://{REDACTED}@h/v1?k={REDACTED}"
+    assert scrub_headers({"api-key": "x"}) == {"api-key": REDACTED} and scrub_headers(None) is None
+
+
+def test_a_scrubber_follows_later_registrations():
+    from tuiagents import secrets
+
+    s = Scrubber(environ={})
+    assert s.scrub("late-secret-value-77") == "late-secret-value-77"
+    secrets.register("late-secret-value-77")
+    assert s.scrub("late-secret-value-77") == REDACTED
