@@ -151,3 +151,14 @@ def test_the_example_config_shows_a_working_config_list_section(server, monkeypa
     cfg = parse_config(section)
     # both keys must match: scripted-model is fast but not listed, gpt-4o is listed but not fast
     assert [m.name for m in cfg.models] == ["gpt-4o-mini"]
+
+
+def test_keys_of_filtered_out_entries_are_never_shown(monkeypatch):
+    from tuiagents.secrets import mask, scrub
+
+    hidden = "zq8-filtered-out-key-0c4e1d"
+    monkeypatch.setenv("OAI_CONFIG_LIST", json.dumps([{"model": "a", "api_key": hidden},
+                                                      {"model": "b", "api_key": "zq8-kept-key-99812a"}]))
+    cfg = parse_config({"config_list": {"filter_dict": {"model": ["b"]}}})
+    assert [m.name for m in cfg.models] == ["b"]
+    assert hidden not in scrub(f"echo {hidden}") and hidden not in mask(f"echo {hidden}")

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
+from tuiagents import secrets
 from tuiagents.llm.settings import ConfigListSettings, ModelEntry
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def load_oai_config_list(
         data = [data]
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise ConfigListError(f"{source} must hold a JSON list of objects, one per model")
+    for item in data:  # filtered-out entries' keys are known to the process too: never show them
+        _register_secrets(item)
     if filter_dict:
         data = [item for item in data if _matches(item, filter_dict) != exclude]
     entries: list[ModelEntry] = []
@@ -159,6 +162,19 @@ def _read_file(path: Path, describe_only: bool) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigListError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _register_secrets(item: Mapping[str, Any]) -> None:
+    """Tell the scrubber an entry's key, URL credentials and header values (whatever their types)."""
+    key = item.get("api_key")
+    if isinstance(key, str):
+        secrets.register(key)
+    for url_key in ("base_url", "azure_endpoint"):
+        if isinstance(item.get(url_key), str):
+            secrets.register_url(item[url_key])
+    headers = item.get("default_headers")
+    if isinstance(headers, dict):
+        secrets.register_headers({str(k): v for k, v in headers.items() if isinstance(v, str)})
 
 
 def _matches(item: Mapping[str, Any], filter_dict: Mapping[str, Any]) -> bool:
