@@ -22,11 +22,6 @@ def kept(ch: str) -> bool:
     return ch in "<&\"';/" or cat.startswith("L") or cat.startswith("M") or cat == "Nd"
 
 
-def without_fence_info(text: str) -> str:
-    """The source without fence info strings (the language word after ``` is markup)."""
-    return re.sub(r"(?m)^( {0,3})(`{3,}|~{3,})([^\n]*)$", lambda m: m.group(1) + m.group(2), text)
-
-
 def subsequence(needles: list[str], hay: str) -> tuple[bool, int]:
     pos = 0
     for i, ch in enumerate(needles):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from render_support import EXAMPLE, PIECES, kept, subsequence, without_fence_info
+from render_support import EXAMPLE, PIECES, kept, subsequence
 
 from tuiagents.render.markdown import markdown_html
 from tuiagents.render.message import VIEW_CHARS, code_renderable, cut_for_view, message_renderable
@@ -93,7 +93,7 @@ TEXTS = st.one_of(st.lists(st.sampled_from(PIECES), max_size=40).map("".join),
 @settings(max_examples=400, deadline=None)
 @given(TEXTS, st.integers(min_value=24, max_value=120))
 def test_every_non_markup_character_is_shown_in_order(text, width):
-    source = without_fence_info(inert(text))
+    source = inert(text)
     expected = [ch for ch in unicodedata.normalize("NFC", source) if kept(ch)]
     out = unicodedata.normalize("NFC", shown(message_renderable(text), width=width))
     ok, at = subsequence(expected, out)
@@ -105,7 +105,7 @@ def test_every_non_markup_character_is_shown_in_order(text, width):
 def test_html_keeps_every_non_markup_character_in_order(text):
     from html import unescape
 
-    source = without_fence_info(inert(text))
+    source = inert(text)
     expected = [ch for ch in source if kept(ch)]
     visible = unescape(re.sub(r"<[^>]*>", "", markdown_html(text)))
     ok, at = subsequence(expected, visible)

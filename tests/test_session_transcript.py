@@ -155,7 +155,7 @@ def test_html_export_is_standalone_and_escaped(log):
     assert "found &lt;i&gt;it&lt;/i&gt;" in html and "hi &lt;b&gt;" in html
     assert 'style="' in html and "class=\"hl\"" in html  # pygments inline styles
     assert "coder&#x27;s message: edited by human" in html
-    assert f"Original:</div><div class=\"orig\"><pre>{DRAFT}</pre>" in html
+    assert f"Original:</div><div class=\"orig\"><div class=\"md\"><p>{DRAFT}</p>" in html  # Markdown, rendered
     assert "exit code 3 in 1.2 s" in html and "the budget of $0.01 was reached" in html
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from render_support import EXAMPLE, kept, subsequence, without_fence_info
+from render_support import EXAMPLE, kept, subsequence
 from ui_support import SIZE, T0, code_request, conversation, fixed_clock, make_app, message_request, pair_config, \
     screen_text, wait_until, waiting
 
@@ -84,7 +84,7 @@ async def test_the_pane_keeps_every_non_markup_character(text):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         shown = unicodedata.normalize("NFC", region_text(app, app.cockpit.panes["coder"]))
-        expected = [ch for ch in unicodedata.normalize("NFC", without_fence_info(inert(text))) if kept(ch)]
+        expected = [ch for ch in unicodedata.normalize("NFC", inert(text)) if kept(ch)]
         ok, at = subsequence(expected, shown)
         assert ok, f"lost {expected[at]!r} of {text!r}; pane:\n{shown}"
 

@@ -1,7 +1,10 @@
 """The headless console: runs a team without the UI, prints the conversation, asks on stdin.
 
-Everything printed comes from the same typed events the UI renders, and every text from a model or
-from code output is made inert (no escape sequences reach the terminal).
+Everything printed comes from the same typed events the UI renders, and every line goes through
+:func:`say`, which makes it inert: no escape sequence, bidi control or invisible character reaches
+the terminal live (they are shown as ``␛``, ``⟨RLO⟩``...). Messages are printed as sent, every
+character and line break kept; where you approve something, a warning line names any invisible or
+direction-changing characters in it.
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ from tuiagents.engine.events import (
     DecisionRecorded, DecisionRequested, ExecutionFinished, ExecutionOutput, MessageDelivered, Notice,
     RunStarted, RunStopped, SpeakerSelected, ToolCallFinished,
 )
-from tuiagents.text import inert
+from tuiagents.text import hidden_warning, inert
 
 if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun
 
 RULE = "─" * 72
+
+
+def say(text: str, out: TextIO, end: str = "\n") -> None:
+    """Print `text` inert (the one way the console writes anything that came from a run)."""
+    print(inert(text), end=end, file=out, flush=True)
 
 
 class ConsolePrinter:
@@ -34,17 +42,17 @@ class ConsolePrinter:
         self._held: DecisionRecorded | None = None
 
     def _p(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
+        say(text, self.out)
 
     def _decision(self, event: DecisionRecorded) -> None:
-        self._p(f"  · {event.request_kind.value} of {event.agent}: {inert(event.decision.describe())}")
+        self._p(f"  · {event.request_kind.value} of {event.agent}: {event.decision.describe()}")
 
     def __call__(self, event: Any) -> None:
         """Print one event (the event-bus subscriber interface)."""
         if isinstance(event, RunStarted):
             names = ", ".join(f"{a.name} ({a.kind})" for a in event.agents)
             self._p(f"tuiagents · team {event.team} ({event.team_kind}) · {names}")
-            self._p(f"task: {inert(event.task)}")
+            self._p(f"task: {event.task}")
         elif isinstance(event, MessageDelivered):
             held, self._held = self._held, None
             m = event.message
@@ -53,12 +61,12 @@ class ConsolePrinter:
             self._p(RULE)
             self._p(f"{m.sender}{to}{tag}:")
             if m.content:
-                self._p(inert(m.content))
+                self._p(m.content)
             for c in m.tool_calls:
-                self._p(f"  ⚙ calls {c.name}({inert(c.arguments)})")
+                self._p(f"  ⚙ calls {c.name}({c.arguments})")
             for r in m.tool_results:
                 mark = "✗" if r.is_error else "↳"
-                self._p(f"  {mark} {r.name}: {inert(r.content)}")
+                self._p(f"  {mark} {r.name}: {r.content}")
             if held is not None:
                 self._decision(held)
         elif isinstance(event, DecisionRecorded):
@@ -77,20 +85,20 @@ class ConsolePrinter:
         elif isinstance(event, ToolCallFinished):
             pass
         elif isinstance(event, Notice):
-            self._p(f"  ! {event.level}: {inert(event.text)}")
+            self._p(f"  ! {event.level}: {event.text}")
         elif isinstance(event, RunStopped):
             self._p(RULE)
-            self._p(f"Stopped: {inert(event.reason)}")
+            self._p(f"Stopped: {event.reason}")
 
 
 def _read(prompt: str, stdin: TextIO, out: TextIO) -> str | None:
-    print(prompt, end="", file=out, flush=True)
+    say(prompt, out, end="")
     line = stdin.readline()
     return None if line == "" else line.rstrip("\n")
 
 
 def _read_block(prompt: str, stdin: TextIO, out: TextIO) -> str:
-    print(f"{prompt} (end with a line holding a single '.')", file=out, flush=True)
+    say(f"{prompt} (end with a line holding a single '.')", out)
     lines: list[str] = []
     while True:
         line = stdin.readline()
@@ -102,17 +110,29 @@ def _read_block(prompt: str, stdin: TextIO, out: TextIO) -> str:
 def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Decision:
     """Ask on the console until the answer is valid for `request`; EOF stops the run."""
     kind = request.kind
-    print(f"\n? {inert(request.prompt)}", file=out)
+    say(f"\n? {request.prompt}", out)
     if kind == RequestKind.CODE:
         for b in request.code_blocks:
-            print(f"  ```{b.language}{' (guessed)' if b.guessed else ''}\n{inert(b.code)}\n  ```", file=out)
-        print(f"  runs on: {request.executor}", file=out)
+            warning = hidden_warning(b.code)
+            if warning:
+                say(f"  {warning}", out)
+            say(f"  ```{b.language}{' (guessed)' if b.guessed else ''}\n{b.code}\n  ```", out)
+        say(f"  runs on: {request.executor}", out)
     elif kind == RequestKind.MESSAGE:
-        print(inert(request.content), file=out)
+        warning = hidden_warning(request.content)
+        if warning:
+            say(f"  {warning}", out)
+        say(request.content, out)
+    elif kind == RequestKind.TOOL_CALL:
+        for call in request.tool_calls:
+            warning = hidden_warning(call.name + call.arguments)
+            if warning:
+                say(f"  {warning}", out)
+            say(f"  ⚙ {call.name}({call.arguments})", out)
     while True:
         if kind == RequestKind.SPEAKER:
             for i, name in enumerate(request.candidates, 1):
-                print(f"  {i}. {name}", file=out)
+                say(f"  {i}. {name}", out)
             answer = _read("speaker number (s = stop): ", stdin, out)
             if answer is None or answer.strip() == "s":
                 return Decision.stop()
@@ -143,16 +163,16 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             text = _read_block("new text", stdin, out)
             if text.strip():
                 return Decision.edit(text)
-            print("  an empty edit has nothing to send; choose again", file=out)
+            say("  an empty edit has nothing to send; choose again", out)
         elif choice == "r" and kind == RequestKind.MESSAGE:
             feedback = _read("feedback for the agent: ", stdin, out) or ""
             if feedback.strip():
                 return Decision.reject(feedback)
-            print("  feedback is empty; choose again", file=out)
+            say("  feedback is empty; choose again", out)
         elif choice == "n" and kind != RequestKind.MESSAGE:
             return Decision.skip()
         else:
-            print(f"  {choice!r} is not an option here", file=out)
+            say(f"  {choice!r} is not an option here", out)
 
 
 def console_supervisor(stdin: TextIO | None = None, out: TextIO | None = None) -> Callable[[Any], Any]:
@@ -188,5 +208,5 @@ async def run_headless(run: "TeamRun", *, ask: bool, out: TextIO | None = None) 
     finally:
         await run.aclose()
     if run.session_path:
-        print(f"Session log: {run.session_path}", file=out or sys.stdout)
+        say(f"Session log: {run.session_path}", out or sys.stdout)
     return 1 if result.stop_kind == StopKind.ERROR else 0

@@ -90,6 +90,23 @@ def hidden_warning(text: str) -> str | None:
     return f"⚠ {len(found)} {what} character{plural} shown as {names}.{risk} Check before approving."
 
 
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # JSON escapes astral characters as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def json_inert(text: str) -> str:
+    """Serialized JSON with every control, invisible or direction-changing character (and lone
+    surrogate) written as a ``\\uXXXX`` escape: the same data, and nothing live on a terminal.
+
+    Only valid on JSON text: such characters can only appear inside its strings.
+    """
+    return _ODD.sub(_json_escape, text)
+
+
 def one_line(text: str, limit: int = 80) -> str:
     """A single inert line of `text` for headers and lists, cut at `limit` characters."""
     flat = " ".join(inert(text).split())

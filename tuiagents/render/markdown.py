@@ -7,6 +7,7 @@ The rules (the same on screen, in the request box and in the exports):
 - Raw HTML is text: ``List<int>`` and ``<b>bold</b>`` are shown as typed, never dropped or obeyed.
 - A single newline is a line break; entities (``&amp;``) stay as typed.
 - Links and images are shown as their text followed by the URL; nothing is fetched or followed.
+- A fenced block shows its info string (``python``, and anything typed after it) above the code.
 - Every control, invisible or direction-changing character is made visible first (`inert`).
 """
 
@@ -132,8 +133,9 @@ def code_html(code: str, language: str, style: str = "monokai") -> str:
 
 def _fence(self, tokens: list[Token], idx: int, options, env) -> str:
     tok = tokens[idx]
-    language = tok.info.strip().split(" ")[0] if tok.info else ""
-    return code_html(tok.content, language, (env or {}).get("code_style", "monokai"))
+    info = tok.info.strip() if tok.info else ""
+    label = f'<div class="lang">{escape(info)}</div>' if info else ""  # shown, like on screen
+    return label + code_html(tok.content, info.split(" ")[0], (env or {}).get("code_style", "monokai"))
 
 
 def _ordered_list(self, tokens: list[Token], idx: int, options, env) -> str:

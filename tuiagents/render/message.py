@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from markdown_it.token import Token
 from rich._loop import loop_first
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.markdown import ListElement, ListItem, Markdown
+from rich.markdown import CodeBlock, ListElement, ListItem, Markdown
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
@@ -110,11 +110,28 @@ class _List(ListElement):
             yield from item.render_marker(console, options, marker, width)
 
 
+class _CodeBlock(CodeBlock):
+    """A fenced block that shows its info string (the language, and anything after it) above the code."""
+
+    info = ""
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> "_CodeBlock":
+        block = cls((token.info or "").partition(" ")[0] or "text", markdown.code_theme)
+        block.info = (token.info or "").strip()
+        return block
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.info:
+            yield Text(self.info, style="dim")
+        yield from super().__rich_console__(console, options)
+
+
 class MessageMarkdown(Markdown):
     """Rich's Markdown renderable fed by our parser (raw HTML as text, line breaks kept)."""
 
     elements = {**Markdown.elements, "bullet_list_open": _List, "ordered_list_open": _List,
-                "list_item_open": _ListItem}
+                "list_item_open": _ListItem, "fence": _CodeBlock, "code_block": _CodeBlock}
 
     def __init__(self, text: str, code_theme: str = "monokai") -> None:
         super().__init__("", code_theme=code_theme, hyperlinks=False)

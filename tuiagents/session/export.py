@@ -4,7 +4,11 @@ All three show the same things: the conversation, every decision with who made i
 the original next to the edited text, a rejection its feedback), code with its output and exit
 code, tool calls with their results, the stop reason and the usage. Secrets are scrubbed from the
 result once more, and content can never break the document: Markdown fences are longer than any
-run of backticks inside them, HTML escapes every text.
+run of backticks inside them, HTML escapes every text. Nothing live reaches a terminal or a viewer:
+every control, invisible or direction-changing character is made visible (`tuiagents.text.inert`;
+JSON writes them as ``\\uXXXX`` escapes, the same data). The HTML export renders each message's
+Markdown with the rules of the screen (`tuiagents.render.markdown`); the Markdown export keeps each
+message verbatim in a fence, so every character and line break reads as it was sent.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Literal
 from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
 from tuiagents.session.reader import SessionLog, read_session
 from tuiagents.session.secrets import Scrubber
+from tuiagents.text import inert, json_inert
 from tuiagents.session.transcript import (
     CodeEntry, DecisionEntry, ExecutionEntry, MessageEntry, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
     Transcript, build_transcript,
@@ -223,9 +228,11 @@ def export_session(log: SessionLog | str | os.PathLike, fmt: ExportFormat = "md"
     if fmt == "md":
         text = export_markdown(log, t)
     elif fmt == "json":
-        text = export_json(log, t)
+        return json_inert(Scrubber().scrub(export_json(log, t)))
     else:
         from tuiagents.session.export_html import export_html
 
         text = export_html(log, t)
-    return Scrubber().scrub(text)
+    # The last step, over the whole document: whatever a message, a name or a path held, no escape
+    # sequence, bidi control or lone surrogate is written (or printed, with no -o) live.
+    return inert(Scrubber().scrub(text), tabs=False)

@@ -1,23 +1,22 @@
 """The HTML export: one standalone file (inline CSS, no scripts, no external assets).
 
-Every piece of text is HTML-escaped; code is highlighted by Pygments with inline styles, so the
-file looks right when opened from anywhere, mailed, or attached to a ticket.
+Every piece of text is HTML-escaped; each message's Markdown is rendered with the rules of the
+screen (`tuiagents.render.markdown`: raw HTML shown as text, line breaks kept, fenced code
+highlighted); code is highlighted by Pygments with inline styles, so the file looks right when
+opened from anywhere, mailed, or attached to a ticket. Output and tool arguments stay verbatim.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from html import escape
 
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import TextLexer, get_lexer_by_name
-from pygments.util import ClassNotFound
-
-from tuiagents.engine.decisions import DecisionKind
+from tuiagents.engine.decisions import DecisionKind, RequestKind
+from tuiagents.render.markdown import code_html as _code_html
+from tuiagents.render.markdown import markdown_html
 from tuiagents.session.export import clock, decision_line, execution_line, money
 from tuiagents.session.export import title as task_title
 from tuiagents.session.reader import SessionLog
+from tuiagents.session.secrets import scrub
 from tuiagents.session.transcript import (
     CodeEntry, DecisionEntry, ExecutionEntry, MessageEntry, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
     Transcript,
@@ -41,6 +40,11 @@ pre{white-space:pre-wrap;word-wrap:break-word;margin:.3rem 0;padding:.5rem;backg
 font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .hl pre{background:#272822;color:#f8f8f2}
 .label{font-size:.85em;color:#555;margin-top:.4rem}.orig pre{background:#fef2f2}.edited pre{background:#f0fdf4}
+.md{overflow-wrap:anywhere}.md p{margin:.3rem 0}.md code{font:13px ui-monospace,Menlo,Consolas,monospace;
+background:#f3f4f6;padding:0 .2rem;border-radius:3px}.md pre code{background:none;padding:0}
+.md blockquote{margin:.3rem 0;padding-left:.8rem;border-left:3px solid #ddd;color:#444}
+.md ol.typed{list-style:none;padding-left:1rem}.md .marker{color:#666}.md .lang{font-size:.8em;color:#666}
+.md h1,.md h2,.md h3{font-size:1.1rem;margin:.5rem 0}.orig .md{background:#fef2f2}.edited .md{background:#f0fdf4}
 """
 
 
@@ -48,25 +52,21 @@ def _pre(text: str, cls: str = "") -> str:
     return f'<div class="{cls}"><pre>{escape(text)}</pre></div>' if cls else f"<pre>{escape(text)}</pre>"
 
 
-_FORMATTER = HtmlFormatter(noclasses=True, style=CODE_STYLE)
+def _md(text: str, cls: str = "") -> str:
+    """A message's Markdown, rendered as on screen (secrets removed first: the renderer would only
+    mask them, as the screen does)."""
+    inner = f'<div class="md">{markdown_html(scrub(text), CODE_STYLE)}</div>'
+    return f'<div class="{cls}">{inner}</div>' if cls else inner
 
 
-@lru_cache(maxsize=64)
-def _lexer(language: str):
-    try:
-        return get_lexer_by_name(language or "text")
-    except ClassNotFound:
-        return TextLexer()
-
-
-@lru_cache(maxsize=512)
 def code_html(code: str, language: str) -> str:
     """Highlighted code (inline styles); unknown languages are shown as plain text."""
-    return f'<div class="hl">{highlight(code, _lexer(language), _FORMATTER)}</div>'
+    return _code_html(scrub(code), language, CODE_STYLE)
 
 
-def _labelled(label: str, text: str, cls: str = "") -> str:
-    return f'<div class="label">{escape(label)}</div>{_pre(text, cls)}'
+def _labelled(label: str, text: str, cls: str = "", markdown: bool = False) -> str:
+    body = _md(text, cls) if markdown else _pre(text, cls)
+    return f'<div class="label">{escape(label)}</div>{body}'
 
 
 def _entry(e, shown: set[str]) -> str:
@@ -80,9 +80,9 @@ def _entry(e, shown: set[str]) -> str:
         parts = [f'<div class="entry message {"human" if e.origin == "human" else ""}">'
                  f'<div><span class="who">{escape(e.sender)}{to}</span>{tag} {at}</div>']
         if e.content:
-            parts.append(_pre(e.content))
+            parts.append(_md(e.content) if e.origin in ("agent", "human") else _pre(e.content))
         if e.human_edited and e.original is not None and e.original not in shown:
-            parts.append(_labelled("Original, before the edit:", e.original, "orig"))
+            parts.append(_labelled("Original, before the edit:", e.original, "orig", markdown=True))
         for c in e.tool_calls:
             parts.append(_labelled(f"Calls tool {c.name} with:", c.arguments))
         for r in e.tool_results:
@@ -93,14 +93,15 @@ def _entry(e, shown: set[str]) -> str:
         parts = [f'<div class="entry decision"><span class="who">Decision</span> {at} '
                  f"{escape(decision_line(e))}"]
         if d.kind == DecisionKind.EDIT:
+            markdown = e.request_kind != RequestKind.CODE
             if e.proposed is not None:
-                parts.append(_labelled("Original:", e.proposed, "orig"))
+                parts.append(_labelled("Original:", e.proposed, "orig", markdown))
                 shown.add(e.proposed)
-            parts.append(_labelled("Edited to:", d.content or "", "edited"))
+            parts.append(_labelled("Edited to:", d.content or "", "edited", markdown))
         elif d.kind in (DecisionKind.REJECT, DecisionKind.INJECT, DecisionKind.REPLY) and d.content:
             label = {DecisionKind.REJECT: "Feedback:", DecisionKind.INJECT: "Message:",
                      DecisionKind.REPLY: "Reply:"}[d.kind]
-            parts.append(_labelled(label, d.content))
+            parts.append(_labelled(label, d.content, markdown=True))
         return "".join(parts) + "</div>"
     if isinstance(e, CodeEntry):
         where = f" (would run on {escape(e.executor)})" if e.executor else ""
@@ -146,7 +147,7 @@ def _summary(log: SessionLog, t: Transcript) -> str:
         rows.append(("Imported from", h.imported_from))
     table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     note = f'<p class="entry notice warning">{escape(log.notice)}</p>' if log.notice else ""
-    return f"<table>{table}</table>{note}<h2>Task</h2>{_pre(h.task)}"
+    return f"<table>{table}</table>{note}<h2>Task</h2>{_md(h.task)}"
 
 
 def _usage(t: Transcript) -> str:
@@ -156,7 +157,7 @@ def _usage(t: Transcript) -> str:
                     f"<td class=n>{u.prompt_tokens:,}</td><td class=n>{u.completion_tokens:,}</td>"
                     f"<td class=n>{money(u.cost)}</td></tr>")
     stop = escape(t.stop_reason) + (f" ({escape(t.stop.stop_kind.value)})" if t.stop else "")
-    summary = _labelled("Summary:", t.stop.summary) if t.stop and t.stop.summary else ""
+    summary = _labelled("Summary:", t.stop.summary, markdown=True) if t.stop and t.stop.summary else ""
     return (f"<h2>Stop reason</h2><p>{stop}</p>{summary}<h2>Usage</h2><table><tr><th>Agent</th><th>Calls</th>"
             "<th>Cached</th><th>Prompt tokens</th><th>Completion tokens</th><th>Cost</th></tr>"
             f"{''.join(rows)}</table>")
