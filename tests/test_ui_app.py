@@ -272,3 +272,38 @@ async def test_queued_message_from_a_log_is_shown_as_queued():
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "Use the median" in screen_text(app), what="queued note")
         assert "queued for the next turn" in screen_text(app)
+
+
+async def test_palette_shows_our_key_bindings_entry_whole_and_not_textuals_keys(server, make_config, tmp_path):
+    server.load([Rule(agent="coder", reply="Hi.")])
+    app = make_app(pair_config(make_config), "pair", "Task", tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
+        assert "Keys" not in {c.title for c in app.get_system_commands(app.cockpit)}
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"Key bindings")
+        await wait_until(pilot, lambda: "Every key, its id for [keymap], and what it does" in screen_text(app),
+                         what="the palette entry's help, [keymap] included")
+
+
+async def test_f1_wraps_descriptions_at_whole_words_at_80x24(server, make_config, tmp_path):
+    from tuiagents.ui.bindings import COCKPIT_BINDINGS
+
+    server.load([Rule(agent="coder", reply="Hi.")])
+    app = make_app(pair_config(make_config), "pair", "Task", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        header = next(line for line in lines if "What it does" in line)
+        start, end = header.index("What it does"), header.index("Where")
+        for binding in COCKPIT_BINDINGS[:4]:  # approve_session has the longest description
+            row = next(i for i, line in enumerate(lines) if f" {binding.id} " in line)
+            cell = [lines[row][start:end].strip()]
+            for line in lines[row + 1:]:
+                if line[start - 25:start].strip():  # the next binding's key or id
+                    break
+                cell.append(line[start:end].strip())
+            assert " ".join(c for c in cell if c) == binding.tooltip, cell

@@ -170,12 +170,14 @@ class TuiAgentsApp(App[int]):
     # -- commands -----------------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The usual commands, every cockpit control that applies now, and the code style picker."""
-        yield from super().get_system_commands(screen)
+        # Textual's own "Keys" panel would sit beside ours ("Key bindings", F1), with less in it.
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
         if isinstance(screen, CockpitScreen):
             for action, title, help_text in screen.command_entries():
                 yield SystemCommand(title, help_text, partial(screen.run_action, action))
         yield SystemCommand("Code style", "Choose the Pygments style of code blocks", self.action_pick_code_style)
-        yield SystemCommand("Key bindings", "Every key, its id for [keymap], and what it does",
+        # the help text is markup: "\\[" keeps "[keymap]" as text
+        yield SystemCommand("Key bindings", "Every key, its id for \\[keymap], and what it does (F1)",
                             self.action_show_bindings)
         yield SystemCommand("Sessions", "Saved sessions: replay, resume, fork or delete one (F2)",
                             self.action_open_sessions)

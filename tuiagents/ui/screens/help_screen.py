@@ -40,13 +40,23 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         """Fill the table."""
         table = self.query_one(DataTable)
-        table.add_columns("Key", "Id", "What it does", "Where")
-        for where, bindings in (("cockpit", COCKPIT_BINDINGS), ("everywhere", APP_BINDINGS),
-                                ("replay", REPLAY_BINDINGS), ("sessions", SESSIONS_BINDINGS),
-                                ("dialogs", dialog_bindings())):
-            for b in bindings:
-                keys = self.keymap.get(b.id or "", b.key)
-                table.add_row(Text(keys, style="bold"), b.id or "", Text(b.tooltip or b.description), where)
+        groups = (("cockpit", COCKPIT_BINDINGS), ("everywhere", APP_BINDINGS), ("replay", REPLAY_BINDINGS),
+                  ("sessions", SESSIONS_BINDINGS), ("dialogs", dialog_bindings()))
+        rows = [(self.keymap.get(b.id or "", b.key).replace(",", " "), b.id or "", b.tooltip or b.description, where)
+                for where, bindings in groups for b in bindings]
+        key_w = min(max(len(r[0]) for r in rows), 9)  # "plus equals_sign" folds onto two lines
+        id_w = max(len(r[1]) for r in rows)
+        where_w = max(len(r[3]) for r in rows)
+        # The descriptions wrap (whole words, rows grow) in what the other columns leave of the dialog.
+        dialog = min(110, int(self.app.size.width * 0.95)) - 4  # border and padding
+        text_w = max(20, dialog - key_w - id_w - where_w - 2 * 4 - 2)
+        table.add_column("Key", width=key_w)
+        table.add_column("Id", width=id_w)
+        table.add_column("What it does", width=text_w)
+        table.add_column("Where", width=where_w)
+        for keys, bid, text, where in rows:
+            table.add_row(Text(keys, style="bold", overflow="fold"), bid, Text(text, overflow="fold"), where,
+                          height=None)
         table.focus()
 
     def action_dismiss_help(self) -> None:
