@@ -138,3 +138,28 @@ async def test_a_5mb_line_is_cut_in_the_view_and_can_be_seen_in_full():
         await pilot.click(offset=(x + 2, y))
         await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="the full view by click")
         assert len(app.screen.text) == 5_000_000
+
+
+async def test_an_autogen_import_keeps_script_text_and_line_breaks(tmp_path):
+    import json
+
+    from tuiagents.session.autogen_import import import_autogen
+    from tuiagents.session.export import export_session
+    from tuiagents.session.reader import read_session
+
+    history = [{"role": "user", "name": "user_proxy", "content": "Show <script>alert(1)</script> as text"},
+               {"role": "assistant", "name": "assistant", "content": "Sure: <script>alert(1)</script> is a tag."},
+               {"role": "user", "name": "user_proxy", "content": "exitcode: 0 (execution succeeded)\nCode output: 5050"}]
+    src = tmp_path / "history.json"
+    src.write_text(json.dumps(history))
+    log_path = import_autogen(src, tmp_path / "imported.jsonl")
+    app = app_for(read_session(log_path).events)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assistant = region_text(app, app.cockpit.panes["assistant"])
+        assert "Sure: <script>alert(1)</script> is a tag." in flat(assistant)
+        proxy = region_text(app, app.cockpit.panes["user_proxy"]).split("\n")
+        row = next(r for r in proxy if "exitcode: 0" in r)
+        assert "Code output: 5050" not in row and any("Code output: 5050" in r for r in proxy)
+    html = export_session(log_path, "html")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script" not in html
