@@ -282,3 +282,22 @@ async def test_edit_in_external_editor(server, make_config, tmp_path, monkeypatc
         await pilot.press("ctrl+s", "ctrl+s")
         await wait_until(pilot, lambda: delivered(app, "coder"), what="delivery")
         assert delivered(app, "coder")[0].content == "Edited outside.\n" and delivered(app, "coder")[0].human_edited
+
+
+async def test_after_terminate_the_button_says_it_ends_the_run(server, make_config, tmp_path):
+    # the setup's pair team: a user who is always asked, and an assistant
+    server.load([Rule(agent="assistant", reply="5050. TERMINATE")])
+    config = make_config(agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "ALWAYS"},
+                                 {"name": "assistant", "kind": "assistant", "model": "default"}],
+                         teams=[{"name": "pair", "kind": "two_agent", "agents": ["user", "assistant"]}])
+    app = make_app(config, "pair", "Sum 1..100", tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="assistant's draft")
+        await pilot.press("a")
+        ask = await wait_until(pilot, lambda: waiting(app, RequestKind.HUMAN_INPUT), what="the user's turn")
+        assert "approve to end the run" in ask.request.prompt
+        text = screen_text(app)
+        assert "End the run [a]" in text and "Let it answer" not in text
+        await pilot.press("a")
+        await wait_until(pilot, lambda: app.cockpit.state.stop_reason, what="the run ended")
+        assert "TERMINATE" in app.cockpit.state.stop_reason

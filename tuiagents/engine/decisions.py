@@ -193,6 +193,7 @@ class DecisionRequest(BaseModel):
     candidates: list[str] = Field(default_factory=list)  # speaker choices
     executor: str | None = None  # description of where code would run and its limits
     allowed: list[DecisionKind] = Field(default_factory=list)
+    ends_run: bool = False  # approving ends the run (an agent said TERMINATE; replying goes on)
 
     @property
     def languages(self) -> set[str]:

@@ -50,7 +50,7 @@ async def take_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
         said = f"{replying_to.sender} said {agent.termination_keyword}"
         if agent.human_input_mode != HumanInputMode.NEVER:
             d = await run.decide(DecisionRequest(
-                kind=RequestKind.HUMAN_INPUT, agent=agent.name,
+                kind=RequestKind.HUMAN_INPUT, agent=agent.name, ends_run=True,
                 prompt=f"{said}. Reply as {agent.name} to continue, or approve to end the run."))
             if d.kind == DecisionKind.REPLY:
                 return await _human_reply(run, agent, d.content or "")

@@ -52,7 +52,7 @@ def controls_for(request: DecisionRequest) -> list[tuple[str, str, str]]:
         if DecisionKind.REPLY in allowed:
             out.append(("reply", "Reply…", "primary"))
         if DecisionKind.APPROVE in allowed:
-            out.append(("approve", "Let it answer", "success"))
+            out.append(("approve", "End the run" if request.ends_run else "Let it answer", "success"))
     else:
         if DecisionKind.APPROVE in allowed:
             out += [("approve", "Approve" if kind == RequestKind.MESSAGE else "Run tool", "success"),
