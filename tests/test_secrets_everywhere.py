@@ -29,7 +29,7 @@ def _values() -> dict[str, str]:
 
 def _echo(v: dict[str, str]) -> str:
     return (f"The key is {v['key']} and the URL password {v['url']}, token {v['query']}, "
-            f"header {v['header']}.\n{FENCE}python\nimport os\nprint(dict(os.environ))\n{FENCE}")
+            f"header {v['header']}.\n{FENCE}python\nimport os\nprint('x' * 600)\nprint(dict(os.environ))\nprint('y' * 600)\n{FENCE}")
 
 
 def _config(tmp_path: Path, server, v: dict[str, str], executor: str = "local") -> Path:
@@ -70,6 +70,7 @@ max_turns = 4
 
 [local_execution]
 timeout = 20
+output_limit = 256   # the full output, with the environment, goes to a file in the work dir
 '''
     path = tmp_path / "cfg" / "config.toml"
     path.parent.mkdir()
@@ -95,8 +96,9 @@ def test_headless_run_files_exports_cache_and_console_hold_no_secret(server, cap
     out, err = capsys.readouterr()
     assert code == 0, err
     assert server.chat_requests, "the model was asked"
-    # the code did run and printed the environment it got (without the key)
-    assert "PYTHONUNBUFFERED" in out
+    # the code did run and the full output file holds the environment it got (without the keys)
+    full = [p for p in tmp_path.rglob("*.out") if b"PYTHONUNBUFFERED" in p.read_bytes()]
+    assert full, "the block's full output was kept in a file"
     assert _leaks(out + err, v) == [], out + err
     assert f"{v['key'][:3]}…{v['key'][-4:]}" in out  # shown masked, so a person sees which key
 
