@@ -103,6 +103,9 @@ class Decision(BaseModel):
     rule: ApprovalRule | None = None
     by: DecidedBy = DecidedBy.HUMAN
     note: str = ""
+    # Approving or editing code: the sha256 of each runnable block that will run, in order;
+    # the executor refuses bytes that do not match (set by the engine when it records the decision).
+    code_sha256: list[str] = Field(default_factory=list)
 
     @classmethod
     def approve(cls, scope: Scope = Scope.ONCE, rule: ApprovalRule | None = None, **kw) -> "Decision":

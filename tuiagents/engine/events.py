@@ -183,6 +183,7 @@ class ExecutionStarted(_Event):
     executor: str
     source_agent: str | None = None  # who proposed the code
     block_index: int | None = None  # index in the CodeProposed event's blocks
+    code_sha256: str | None = None  # of the bytes that run; matches the decision's code_sha256
 
 
 class ExecutionOutput(_Event):

@@ -256,8 +256,12 @@ class TeamRun:
         if self._stop is not None:
             raise RunStop(self._stop)
 
-    async def decide(self, request: DecisionRequest) -> Decision:
-        """Get a decision from a policy or, failing that, from a person; record it."""
+    async def decide(self, request: DecisionRequest, code_hashes: Any = None) -> Decision:
+        """Get a decision from a policy or, failing that, from a person; record it.
+
+        ``code_hashes(decision)``, for code requests, gives the sha256 of the blocks an
+        approval or edit will run; they are recorded with the decision.
+        """
         self.check_stop()
         request.allowed = request.allowed or list(ALLOWED[request.kind])
         decision = self.supervisor.policy_decision(request)
@@ -278,6 +282,8 @@ class TeamRun:
                 decision = candidate
             except InvalidDecision as exc:
                 await self.notice(str(exc), "warning", request.agent)
+        if code_hashes is not None and decision.kind in (DecisionKind.APPROVE, DecisionKind.EDIT):
+            decision = decision.model_copy(update={"code_sha256": code_hashes(decision)})
         rule = self.supervisor.remember(request, decision)
         if rule is not None:
             await self.notice(f"approved for this session: {rule.describe()}", agent=request.agent)

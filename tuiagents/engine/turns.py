@@ -172,24 +172,35 @@ async def _code_turn(run: "TeamRun", agent: ConversableAgent, source: Message, b
                             runnable=b.runnable) for b in blocks]
     await run.emit(CodeProposed(agent=source.sender, blocks=snippets, executor=limits))
     where = "UNSANDBOXED on this machine" if executor.kind == "local" else "in the Docker sandbox"
+    from tuiagents.execution.base import code_sha256
+
+    def to_run(d: Decision) -> list:
+        return _blocks_from_edit(d.content or "", blocks) if d.kind == DecisionKind.EDIT else blocks
+
     d = await run.decide(DecisionRequest(
         kind=RequestKind.CODE, agent=source.sender, code_blocks=snippets, executor=limits,
         content="\n\n".join(b.code for b in blocks if b.runnable),
-        prompt=f"Run {source.sender}'s code {where} as {agent.name}?"))
+        prompt=f"Run {source.sender}'s code {where} as {agent.name}?"),
+        code_hashes=lambda d: [code_sha256(b.code) for b in to_run(d) if b.runnable])
     if d.kind == DecisionKind.REPLY:
         return await _human_reply(run, agent, d.content or "")
     if d.kind == DecisionKind.SKIP:
         return await run.deliver(Message(sender=agent.name, origin="execution",
                                          content=f"The code was not run: skipped by {_who(d)}."
                                                  + (f" {d.note}" if d.note and d.by != DecidedBy.HUMAN else "")))
-    if d.kind == DecisionKind.EDIT:
-        blocks = _blocks_from_edit(d.content or "", blocks)
-    return await run_code(run, agent, blocks, source=source.sender)
+    return await run_code(run, agent, to_run(d), source=source.sender, approved=d.code_sha256)
 
 
-async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list, source: str | None = None) -> Message:
-    """Run approved blocks in order (stopping at the first failure); deliver the result text."""
-    from tuiagents.execution.base import EXIT_CANCELLED, format_result_for_agent, new_run_id
+async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list, source: str | None = None,
+                   approved: list[str] | None = None) -> Message:
+    """Run approved blocks in order (stopping at the first failure); deliver the result text.
+
+    ``approved`` holds the sha256 recorded with the approval, one per runnable block: the
+    executor refuses a block whose bytes no longer match it.
+    """
+    from tuiagents.execution.base import EXIT_CANCELLED, code_sha256, format_result_for_agent, new_run_id
+
+    hashes = iter(approved or [])
 
     executor = agent.code_executor
     results = []
@@ -198,16 +209,19 @@ async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list, source
         if not block.runnable:
             continue
         exec_id = new_run_id()
+        expected = next(hashes, None)
         await run.emit(ExecutionStarted(exec_id=exec_id, agent=agent.name, language=block.language,
                                         code=block.code, executor=executor.limits.describe(),
-                                        source_agent=source, block_index=index))
+                                        source_agent=source, block_index=index,
+                                        code_sha256=code_sha256(block.code)))
 
         async def on_output(text: str, exec_id: str = exec_id) -> None:
             await run.emit(ExecutionOutput(exec_id=exec_id, agent=agent.name, text=text))
 
         started = time.monotonic()
         try:
-            result = await executor.run(block, on_output=on_output, cancel=cancel)
+            result = await executor.run(block, on_output=on_output, cancel=cancel,
+                                        approved_sha256=expected)
         except asyncio.CancelledError:
             # The run was stopped mid-block (its turn was cancelled; the executor killed the
             # code): still end the block's story, or the log and the UI show it running forever.
