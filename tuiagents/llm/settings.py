@@ -69,7 +69,7 @@ class ModelEntry(BaseModel):
             secrets.register(self.api_key.get_secret_value())
         if self.api_key_env:
             secrets.register(os.environ.get(self.api_key_env))
-        secrets.register_url(self.base_url)
+        secrets.register_url(self.effective_base_url())  # OPENAI_BASE_URL too, when it is the one used
         secrets.register_headers(self.extra_headers)
 
     def resolved_api_key(self) -> str | None:
