@@ -15,11 +15,14 @@ round-robin so drift (CPU frequency, other load) hits them alike, and the median
   AG2 and AgentChat do underneath);
 - ``tuiagents``: ``LLMClient.complete(..., on_delta=...)`` with the cache off: the full streamed
   call (retries armed, text handed to ``on_delta`` piece by piece, usage and cost accounted);
-- ``AG2`` / ``AgentChat``: measured only when installed (``--others``); they are not installed on
-  the development machine, and the table says so.
+- ``AG2``: ``ConversableAgent.generate_reply()`` with ``stream: True`` in its config, when an
+  interpreter that has AG2 is given with ``--ag2-python`` (it pins its own ``openai``, so it lives
+  in its own virtualenv, e.g. ``python -m venv /tmp/ag2 && /tmp/ag2/bin/pip install 'ag2[openai]==0.14.0'``).
+  It runs in a worker process that times one turn per request from this process, in the same
+  rounds as the others. AgentChat is not measured here (not installed); the table says so.
 
-Run: ``python bench/bench_llm_stream.py [--quick] [--messages 200] [--words 100]``. Timing lives
-here, never in a test assertion.
+Run: ``python bench/bench_llm_stream.py [--quick] [--messages 200] [--words 100] [--ag2-python PATH]``.
+Timing lives here, never in a test assertion.
 """
 
 from __future__ import annotations
@@ -82,6 +85,65 @@ async def _serve(words: int) -> None:
         await server.serve_forever()
 
 
+# -- AG2, in its own interpreter (worker process) -------------------------------------------------
+def _ag2_worker(url: str, messages_n: int, words: int) -> None:
+    """Time one AG2 streamed turn per line read from stdin; print the seconds it took."""
+    import contextlib
+    import io
+    import logging
+
+    from autogen import ConversableAgent
+
+    logging.disable(logging.WARNING)
+    entry = {"model": "bench-model", "base_url": url, "api_key": "bench", "stream": True, "price": [0, 0]}
+    agent = ConversableAgent("bench", llm_config={"config_list": [entry], "cache_seed": None},
+                             human_input_mode="NEVER")
+    messages = history(messages_n)[1:]  # the agent adds its own system message
+    expected = "".join(f"word{i} " for i in range(words))
+    sink = io.StringIO()  # AG2 prints streamed tokens to stdout
+    for line in sys.stdin:
+        if not line.strip():
+            break
+        with contextlib.redirect_stdout(sink):
+            start = time.perf_counter()
+            reply = agent.generate_reply(messages=messages)
+            took = time.perf_counter() - start
+        text = reply if isinstance(reply, str) else (reply or {}).get("content")
+        if text != expected:
+            print(f"error: unexpected AG2 reply {text!r:.80}", flush=True)
+            return
+        sink.seek(0)
+        sink.truncate()
+        print(took, flush=True)
+
+
+class AG2Worker:
+    """The parent's handle on the AG2 worker: ``turn()`` asks for one timed turn."""
+
+    def __init__(self, python: str, url: str, messages_n: int, words: int) -> None:
+        self.proc = subprocess.Popen([python, __file__, "--ag2-worker", url, str(messages_n), str(words)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def turn(self) -> float:
+        """Seconds the worker took for one streamed turn (measured inside the worker)."""
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        try:
+            return float(line)
+        except ValueError:
+            raise RuntimeError(f"the AG2 worker failed: {line.strip() or 'no answer'}") from None
+
+    def close(self) -> None:
+        """Stop the worker."""
+        try:
+            self.proc.stdin.write("\n")
+            self.proc.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+        self.proc.wait(timeout=10)
+
+
 # -- the client side -----------------------------------------------------------------------------
 def history(n: int) -> list[dict]:
     """A plausible conversation: a system message, then alternating user/assistant turns."""
@@ -102,22 +164,28 @@ def _http_module():
     return sys.modules[http.__module__.split(".")[0]]
 
 
-async def _time_all(calls: dict, repeats: int) -> dict[str, float]:
+async def _time_all(calls: dict, repeats: int, worker: AG2Worker | None = None) -> dict[str, float]:
     """Median seconds per call of each variant, run round-robin so drift hits them all alike."""
     for call in calls.values():  # warm-up: connections, lazy imports, caches
         for _ in range(5):
             await call()
+    for _ in range(5 if worker else 0):
+        worker.turn()
     gc.collect()
     samples: dict[str, list[float]] = {name: [] for name in calls}
+    if worker is not None:
+        samples["AG2 0.14 generate_reply (stream)"] = []
     for _ in range(repeats):
         for name, call in calls.items():
             start = time.perf_counter()
             await call()
             samples[name].append(time.perf_counter() - start)
+        if worker is not None:
+            samples["AG2 0.14 generate_reply (stream)"].append(worker.turn())
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-async def bench(url: str, messages_n: int, words: int, repeats: int) -> dict[str, float]:
+async def bench(url: str, messages_n: int, words: int, repeats: int, ag2_python: str | None = None) -> dict[str, float]:
     import openai
 
     from tuiagents.llm import LLMClient, LLMSettings, ModelEntry
@@ -165,9 +233,12 @@ async def bench(url: str, messages_n: int, words: int, repeats: int) -> dict[str
         assert result.content == expected and result.completion_tokens == words
 
     calls = {"SSE read floor (httpx, no SDK)": floor, "openai stream loop": sdk_loop, "tuiagents": tuiagents}
+    worker = AG2Worker(ag2_python, url, messages_n, words) if ag2_python else None
     try:
-        return await _time_all(calls, repeats)
+        return await _time_all(calls, repeats, worker)
     finally:
+        if worker is not None:
+            worker.close()
         await raw.aclose()
         await sdk.close()
         await ours.aclose()
@@ -177,11 +248,18 @@ def table(times: dict[str, float]) -> str:
     """A Markdown table: median ms per streamed turn, and each as a multiple of the floor."""
     floor = times["SSE read floor (httpx, no SDK)"]
     lines = ["| variant | ms per streamed turn | x floor |", "|---|---|---|"]
+    ag2 = next((v for k, v in times.items() if k.startswith("AG2")), None)
+    if ag2 is None:
+        lines = ["| variant | ms per streamed turn | x floor |", "|---|---|---|"]
+    else:
+        lines = ["| variant | ms per streamed turn | x floor | x AG2 |", "|---|---|---|---|"]
     for name, value in times.items():
-        lines.append(f"| {name} | {value * 1000:.2f} | {value / floor:.1f}x |")
-    for name, module in (("AG2", "autogen"), ("AgentChat", "autogen_agentchat")):
-        if importlib.util.find_spec(module) is None:
-            lines.append(f"| {name} | not installed here (no registry access for it in this bench) | |")
+        extra = "" if ag2 is None else f" {value / ag2:.2f}x |"
+        lines.append(f"| {name} | {value * 1000:.2f} | {value / floor:.1f}x |{extra}")
+    if ag2 is None:
+        lines.append("| AG2 | not measured (give --ag2-python) | |")
+    if importlib.util.find_spec("autogen_agentchat") is None:
+        lines.append("| AgentChat | not installed here | |" + ("" if ag2 is None else " |"))
     return "\n".join(lines)
 
 
@@ -190,10 +268,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     parser.add_argument("--messages", type=int, default=None, help="history length (default: 200, then 10)")
     parser.add_argument("--words", type=int, default=None, help="content chunks per reply (default: 100, then 20)")
+    parser.add_argument("--ag2-python", default=None, help="an interpreter with ag2[openai]==0.14 installed")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--ag2-worker", nargs=3, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         asyncio.run(_serve(args.serve))
+        return 0
+    if args.ag2_worker is not None:
+        url, messages_n, words = args.ag2_worker
+        _ag2_worker(url, int(messages_n), int(words))
         return 0
     repeats = 20 if args.quick else 200
     if args.messages is None and args.words is None:
@@ -206,7 +290,7 @@ def main() -> int:
                                   stdout=subprocess.PIPE, text=True, env=env)
         try:
             port = int(server.stdout.readline())
-            times = asyncio.run(bench(f"http://127.0.0.1:{port}", messages, words, repeats))
+            times = asyncio.run(bench(f"http://127.0.0.1:{port}", messages, words, repeats, args.ag2_python))
         finally:
             server.terminate()
             server.wait(timeout=10)
