@@ -3,8 +3,9 @@
 :class:`LLMError` says which endpoints were tried, what failed on each and what to do next. Its
 text is built only from entry names, model ids, redacted URLs and scrubbed API messages, so it never
 contains an API key. :class:`StreamInterrupted` is the special case of a stream that broke after
-part of the reply had already been shown: it carries that partial text instead of silently retrying
-(which would show the start of the reply twice); the engine may discard the draft and call again.
+part of the reply had already been shown to a caller that gave no ``on_discard`` to take it back:
+it carries that partial text instead of silently retrying (which would show the start of the reply
+twice). Callers that pass ``on_discard`` (the engine does) get retries and fallback instead.
 """
 
 from __future__ import annotations
