@@ -303,7 +303,7 @@ async def test_cleanup_leftovers_removes_only_orphans(client, sandbox: DockerExe
                 f"{LABEL}.host": socket.gethostname()},
     )
     try:
-        assert cleanup_leftovers() >= 1
+        cleanup_leftovers()  # (a run starting meanwhile may have reaped it first: same result)
         assert _labelled(client, "orphan") == []
         if sandbox.container_id:  # our live session's container is not a leftover
             assert _labelled(client, sandbox.session_id)

@@ -325,3 +325,21 @@ async def test_code_cannot_write_the_control_dir_or_cancel_files(client, sandbox
     """))
     assert "wrote /run/tuiagents" not in result.output, result.output
     await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_a_lost_watchdog_is_noticed_and_the_next_block_gets_a_fresh_sandbox(client, sandbox) -> None:
+    # The code cannot kill the watchdog (see above), but the daemon or the OOM killer can.
+    await sandbox.run(block("sh", "true"))
+    first = sandbox.container_id
+    started = asyncio.Event()
+    running = asyncio.create_task(sandbox.run(
+        block("python", "import time\nprint('up', flush=True)\ntime.sleep(30)"),
+        on_output=lambda text: started.set()))
+    await asyncio.wait_for(started.wait(), 30)
+    await asyncio.to_thread(client.api.kill, first)
+    result = await asyncio.wait_for(running, 30)
+    assert not result.ok and result.exit_code != 0, result
+    assert any("ended while the block ran" in n for n in result.notes), result.notes
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+    assert sandbox.container_id != first
+    assert [c.id for c in _labelled(client, sandbox.session_id)] == [sandbox.container_id]

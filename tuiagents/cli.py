@@ -241,7 +241,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """`tuiagents sandbox build`: the offline sandbox image."""
+    from tuiagents.execution.docker_client import reap_orphans, reaped_message
     from tuiagents.execution.sandbox_image import SandboxBuildError, build_sandbox_image
+
+    cleaned = reaped_message(reap_orphans())  # leftovers of crashed sessions go, and we say so
+    if cleaned:
+        print(cleaned)
 
     try:
         build_sandbox_image(args.tag, suite=args.suite, mirror=args.mirror)

@@ -205,6 +205,9 @@ async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list, source
     executor = agent.code_executor
     results = []
     cancel = run.new_cancel_event()
+    cleaned = executor.pop_notice() if hasattr(executor, "pop_notice") else None
+    if cleaned:  # leftovers of crashed sessions were removed as this run started
+        await run.notice(cleaned, "warning", agent.name)
     for index, block in enumerate(blocks):
         if not block.runnable:
             continue

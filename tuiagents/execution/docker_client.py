@@ -12,6 +12,8 @@ import atexit
 import logging
 import os
 import socket
+import threading
+from concurrent.futures import Future
 
 from tuiagents.execution.settings import NOBODY
 
@@ -186,6 +188,33 @@ def reap_orphans() -> list[str]:
     finally:
         client.close()
     return removed
+
+
+_reaper: Future | None = None
+_reaper_lock = threading.Lock()
+
+
+def start_reaper() -> Future:
+    """Reap orphans in a background thread (one at a time); the future holds the message.
+
+    Started when a session's sandbox executor is made (a run starts or resumes), so leftovers
+    of crashed sessions go without delaying the start; the result is :func:`reaped_message`.
+    """
+    global _reaper
+    with _reaper_lock:
+        if _reaper is None or _reaper.done():
+            _reaper = Future()
+            future = _reaper
+
+            def work() -> None:
+                try:
+                    future.set_result(reaped_message(reap_orphans()))
+                except Exception as exc:  # noqa: BLE001 - reaping is best effort
+                    log.debug("reaping failed: %s", exc)
+                    future.set_result(None)
+
+            threading.Thread(target=work, name="tuiagents-reaper", daemon=True).start()
+        return _reaper
 
 
 def reaped_message(sessions: list[str]) -> str | None:

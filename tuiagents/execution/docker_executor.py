@@ -44,9 +44,8 @@ from tuiagents.execution.docker_client import (
     daemon_unreachable_message,
     image_missing_message,
     owner_of,
-    reap_orphans,
-    reaped_message,
     sandbox_user,
+    start_reaper,
     track_container,
 )
 from tuiagents.execution.files import UnsafePathError, off_loop, share_dir
@@ -101,9 +100,17 @@ class DockerExecutor(CodeExecutor):
         self._lock = asyncio.Lock()
         # A block whose task was cancelled: its outcome must be read before the next one starts.
         self._unfinished: str | None = None
-        self._reaped = False
-        #: What the first container start found and removed (leftovers of crashed sessions).
-        self.reaped_notice: str | None = None
+        # Leftover containers of crashed sessions are removed in the background as the run
+        # starts or resumes; pop_notice() says so once.
+        self._reaper = start_reaper()
+        self._notice_shown = False
+
+    def pop_notice(self) -> str | None:
+        """Once: what the start-up cleanup removed (None if nothing, or not finished yet)."""
+        if self._notice_shown or not self._reaper.done():
+            return None
+        self._notice_shown = True
+        return self._reaper.result()
 
     @property
     def container_id(self) -> str | None:
@@ -122,11 +129,6 @@ class DockerExecutor(CodeExecutor):
             except docker.errors.DockerException as exc:
                 raise _NotRun(daemon_unreachable_message(exc)) from exc
         client = self._client
-        if not self._reaped:
-            self._reaped = True
-            self.reaped_notice = reaped_message(reap_orphans())
-            if self.reaped_notice:
-                log.warning("%s", self.reaped_notice)
         self._remove_container()
         try:
             client.images.get(self.settings.image)

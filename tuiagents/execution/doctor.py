@@ -12,14 +12,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from tuiagents.execution.docker_client import (
-    LABEL,
     cleanup_leftovers,
     connect_docker,
     daemon_unreachable_message,
     docker_host,
     image_missing_message,
-    is_orphaned,
-    sandbox_user,
+    reap_orphans,
+    reaped_message,
 )
 from tuiagents.execution.settings import DockerSettings
 
@@ -72,18 +71,14 @@ def docker_checks(
         version = client.version().get("Version", "?")
         checks.append(CheckResult(name="docker daemon", ok=True,
                                   detail=f"{docker_host()} · Docker {version}"))
+        # Leftovers of sessions whose process is gone are removed here, and the check says so.
+        removed = reap_orphans()
+        checks.append(CheckResult(name="leftover sandbox containers", ok=True,
+                                  detail=reaped_message(removed) or "none"))
         image_ok = _image_check(client, settings, checks)
         if image_ok and smoke_test:
-            checks.append(_smoke_check(client, settings))
+            checks.append(_smoke_check(settings))
         checks.append(work_dir_check(work_dir))
-        leftovers = [c for c in client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
-                     if is_orphaned(c.labels or {})]
-        checks.append(CheckResult(
-            name="leftover sandbox containers", ok=not leftovers,
-            detail=f"{len(leftovers)} container(s) from sessions that are gone" if leftovers
-            else "none",
-            fix="run `tuiagents doctor --clean` to remove them" if leftovers else None,
-        ))
     finally:
         client.close()
     return checks
@@ -114,21 +109,30 @@ def _image_check(client, settings: DockerSettings, checks: list[CheckResult]) ->
     return False
 
 
-def _smoke_check(client, settings: DockerSettings) -> CheckResult:
-    import docker
+def _smoke_check(settings: DockerSettings) -> CheckResult:
+    """Run one block through the real sandbox (watchdog, limits, user) in a throwaway folder."""
+    import asyncio
+
+    from tuiagents.execution.codeblocks import CodeBlock
+    from tuiagents.execution.docker_executor import DockerExecutor
 
     name = "sandbox starts"
-    try:
-        output = client.containers.run(
-            settings.image, ["python3", "-c", "import os; print(os.getuid())"], remove=True,
-            user=sandbox_user(settings.user), network_mode=settings.network,
-            mem_limit=settings.memory, pids_limit=settings.pids_limit, read_only=True,
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], labels={LABEL: "doctor"},
-        )
-    except docker.errors.DockerException as exc:
-        return CheckResult(name=name, ok=False, detail=str(exc).strip()[:300],
+
+    async def probe():
+        with tempfile.TemporaryDirectory(prefix="tuiagents-doctor-") as folder:
+            executor = DockerExecutor(settings, Path(folder), "doctor")
+            try:
+                return await executor.run(CodeBlock(
+                    language="python", code="import os; print(os.getuid())", runnable=True))
+            finally:
+                await executor.close()
+
+    result = asyncio.run(probe())
+    if not result.ok:
+        detail = (result.error or result.output or f"exit code {result.exit_code}").strip()
+        return CheckResult(name=name, ok=False, detail=detail[:300],
                            fix="the image needs python3: build one with `tuiagents sandbox build`, "
                            "or adjust the [docker] limits the daemon refused")
-    uid = output.decode(errors="replace").strip()
+    uid = result.output.strip()
     return CheckResult(name=name, ok=uid != "0", detail=f"python3 runs as uid {uid}",
                        fix=None if uid != "0" else "set [docker] user to a non-root uid")
