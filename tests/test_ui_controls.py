@@ -301,3 +301,31 @@ async def test_after_terminate_the_button_says_it_ends_the_run(server, make_conf
         await pilot.press("a")
         await wait_until(pilot, lambda: app.cockpit.state.stop_reason, what="the run ended")
         assert "TERMINATE" in app.cockpit.state.stop_reason
+
+
+async def test_timeline_shows_code_after_its_approval_and_a_block_that_never_started_as_not_run(
+        server, make_config, tmp_path):
+    from tuiagents.execution.docker_client import connect_docker
+
+    try:
+        connect_docker().close()
+    except Exception as exc:  # noqa: BLE001
+        import pytest
+
+        pytest.skip(f"no Docker daemon: {exc}")
+    server.load([Rule(agent="coder", reply="```python\nprint(1)\n```"), Rule(agent="user", reply="ok")])
+    config = pair_config(make_config, code="docker", max_turns=2)
+    config.docker.image = "tuiagents-sandbox:does-not-exist"  # no registry answers: it never starts
+    app = make_app(config, "pair", "Print 1", tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: waiting(app, RequestKind.CODE), what="the code request")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "not run" in app.cockpit.timeline.text(), what="the block's outcome")
+        timeline = app.cockpit.timeline.text()
+        assert "exit code -1" not in timeline and "finished" not in timeline.split("code of coder")[-1]
+        approval = timeline.index("code of coder: approved")
+        block = timeline.index("print(1)", timeline.index("code of coder"))
+        assert approval < block, timeline  # the outcome never reads before its approval
+        assert "✗ not run:" in timeline

@@ -19,7 +19,8 @@ from tuiagents.engine.events import (
     DecisionRecorded, DecisionRequested, ExecutionFinished, ExecutionOutput, MessageDelivered, Notice,
     RunStarted, RunStopped, SpeakerSelected, ToolCallFinished,
 )
-from tuiagents.text import hidden_warning, inert
+from tuiagents.execution.base import EXIT_NOT_RUN
+from tuiagents.text import hidden_warning, inert, one_line
 
 if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun
@@ -80,8 +81,11 @@ class ConsolePrinter:
         elif isinstance(event, ExecutionOutput) and self.show_output:
             pass  # the full output arrives in the execution message; streaming it twice is noise
         elif isinstance(event, ExecutionFinished):
-            how = "timed out" if event.timed_out else "cancelled" if event.cancelled else f"exit code {event.exit_code}"
-            self._p(f"  · code ran: {how} in {event.duration:.1f} s")
+            if event.exit_code == EXIT_NOT_RUN:  # never started: there is no exit code to report
+                self._p(f"  · code not run: {one_line(event.error or 'the executor could not start it', 200)}")
+            else:
+                how = "timed out" if event.timed_out else "cancelled" if event.cancelled else f"exit code {event.exit_code}"
+                self._p(f"  · code ran: {how} in {event.duration:.1f} s")
         elif isinstance(event, ToolCallFinished):
             pass
         elif isinstance(event, Notice):

@@ -33,6 +33,7 @@ from tuiagents.engine.events import (
     ToolCallStarted,
     TurnStarted,
 )
+from tuiagents.execution.base import EXIT_NOT_RUN
 from tuiagents.ui.entries import CodeEntry, Entry, MessageEntry, NoticeEntry
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.widgets.transcript import Transcript
@@ -47,6 +48,8 @@ def _who(by: DecidedBy) -> str:
 def result_line(event: ExecutionFinished) -> tuple[str, str]:
     """The line under a finished block, and its tone."""
     took = f"{event.duration:.2f} s"
+    if event.exit_code == EXIT_NOT_RUN:  # the sandbox never started it: no exit code to speak of
+        return f"✗ not run: {one_line(event.error or 'the executor could not start it', 200)}", "error"
     if event.cancelled:
         return f"■ cancelled after {took} (exit code {event.exit_code})", "warning"
     if event.timed_out:
@@ -146,7 +149,9 @@ class ConversationFeed:
                 entry = CodeEntry(agent=event.agent, language=block.language, code=block.code,
                                   executor=event.executor, status="proposed" if block.runnable else "not runnable",
                                   tone="muted")
-                self._add(entry, self.pane(event.agent), self.timeline)
+                # A runnable block joins the timeline once decided, after the decision, so its
+                # outcome never reads before its approval there.
+                self._add(entry, self.pane(event.agent), None if block.runnable else self.timeline)
                 if block.runnable:
                     self.waiting_code.append(entry)
         elif isinstance(event, ExecutionStarted):
@@ -160,7 +165,7 @@ class ConversationFeed:
             entry = self.running.pop(event.exec_id, None)
             if entry is not None:
                 entry.result, entry.result_tone = result_line(event)
-                entry.status, entry.tone = "finished", "muted"
+                entry.status, entry.tone = ("not run", "error") if event.exit_code == EXIT_NOT_RUN else ("finished", "muted")
                 self.dirty.discard(entry)
                 self.changed(entry)
         elif isinstance(event, ToolCallStarted):
@@ -199,6 +204,7 @@ class ConversationFeed:
                     self.changed(entry)
             self.live.clear()
             for entry in self.waiting_code + list(self.running.values()):
+                self._add(entry, self.timeline)
                 if entry.status not in ("finished", "skipped"):
                     entry.status, entry.tone = "not run: the run stopped", "muted"
                     self.changed(entry)
@@ -313,6 +319,7 @@ class ConversationFeed:
                 DecisionKind.STOP: ("not run: stopped", "error"),
             }.get(d.kind, (d.kind.value, "muted"))
             for entry in [e for e in self.waiting_code if e.agent == event.agent]:
+                self._add(entry, self.timeline)
                 entry.status, entry.tone = status, tone
                 if d.kind not in (DecisionKind.APPROVE, DecisionKind.EDIT):
                     self.waiting_code.remove(entry)
@@ -331,5 +338,5 @@ class ConversationFeed:
         entry.executor, entry.exec_id = event.executor, event.exec_id
         entry.status, entry.tone = f"▶ running {'your edited code ' if edited else ''}as {event.agent}", "warning"
         self.running[event.exec_id] = entry
-        self._add(entry, self.pane(event.agent))
+        self._add(entry, self.pane(event.agent), self.timeline)
         self.changed(entry)
