@@ -115,3 +115,34 @@ def test_doctor_reaps_and_says_so(client, tmp_path: Path) -> None:
     assert leftovers.ok and gone in leftovers.detail and leftovers.detail.startswith("removed ")
     assert not exists(client, gone)
     assert checks["sandbox starts"].ok, checks["sandbox starts"]
+
+
+def test_a_killed_owner_leaves_nothing_running_and_its_container_is_reaped(client, tmp_path) -> None:
+    import signal
+    import sys
+    import textwrap
+    import time
+
+    session = f"crash-{uuid.uuid4().hex[:8]}"
+    script = textwrap.dedent(f"""
+        import asyncio, sys
+        from tuiagents.execution import DockerExecutor, DockerSettings, extract_code_blocks
+        ex = DockerExecutor(DockerSettings(image={IMAGE!r}), {str(tmp_path)!r}, {session!r})
+        (b,) = extract_code_blocks("```sh\\necho up; sleep 60\\n```")
+        asyncio.run(ex.run(b, on_output=lambda t: print(t, end="", flush=True)))
+    """)
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout.readline() == "up\n"
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    [container] = client.containers.list(all=True, filters={"label": f"{LABEL}.session={session}"})
+    for _ in range(100):  # the watchdog sees its stdin close, kills the block and exits
+        container.reload()
+        if container.status != "running":
+            break
+        time.sleep(0.1)
+    assert container.status != "running"
+    assert session in reap_orphans()
+    assert not exists(client, session)

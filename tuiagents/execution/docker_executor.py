@@ -147,16 +147,9 @@ class DockerExecutor(CodeExecutor):
             config["gid"] = config["uid"]
         safe_session = "".join(c if c.isalnum() or c in "_.-" else "-" for c in self.session_id)
         disk = self.disk_limit
-        container = client.containers.run(
-            settings.image,
-            command=["python3", "-I", "-S", "-c", WATCHDOG_SOURCE, json.dumps(config)],
-            name=f"tuiagents-{safe_session[:40]}-{uuid.uuid4().hex[:6]}",
-            detach=True,
-            stdin_open=True,
-            labels=container_labels(self.session_id),
-            user="0:0",
-            working_dir="/",
-            volumes={str(self.work_dir.resolve()): {"bind": WORKSPACE, "mode": "rw"}},
+        api = client.api
+        host_config = api.create_host_config(
+            binds={str(self.work_dir.resolve()): {"bind": WORKSPACE, "mode": "rw"}},
             network_mode=settings.network,
             mem_limit=settings.memory,
             memswap_limit=settings.memory,  # same as the memory limit: no swap on top
@@ -170,11 +163,26 @@ class DockerExecutor(CodeExecutor):
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={min(disk, parse_size(settings.memory))},mode=1777",
                    # root-owned: the code can read its script here, never write it
                    "/run/tuiagents": "rw,nosuid,nodev,noexec,size=64m,mode=0755"},
-            environment=ENVIRONMENT,
             log_config={"type": "none", "config": {}},  # output goes to us, not to a log file
         )
+        created = api.create_container(
+            settings.image,
+            command=["python3", "-I", "-S", "-c", WATCHDOG_SOURCE, json.dumps(config)],
+            name=f"tuiagents-{safe_session[:40]}-{uuid.uuid4().hex[:6]}",
+            # stdin closes when our attach does (we crashed or closed): the watchdog then kills
+            # everything and exits, so a crash never leaves a block running
+            stdin_open=True,
+            detach=False,  # the SDK's way to set StdinOnce (and AttachStdin) with stdin_open
+            labels=container_labels(self.session_id),
+            user="0:0",
+            working_dir="/",
+            environment=ENVIRONMENT,
+            host_config=host_config,
+        )
+        container = client.containers.prepare_model({"Id": created["Id"]})
         track_container(container.id, live=True)
         self._container = container
+        api.start(container.id)
         return container
 
     def _remove_container(self) -> None:
