@@ -97,7 +97,7 @@ def _ag2_worker(url: str, messages_n: int, words: int) -> None:
     logging.disable(logging.WARNING)
     entry = {"model": "bench-model", "base_url": url, "api_key": "bench", "stream": True, "price": [0, 0]}
     agent = ConversableAgent("bench", llm_config={"config_list": [entry], "cache_seed": None},
-                             human_input_mode="NEVER")
+                             human_input_mode="NEVER", max_consecutive_auto_reply=10**9)  # default: 100
     messages = history(messages_n)[1:]  # the agent adds its own system message
     expected = "".join(f"word{i} " for i in range(words))
     sink = io.StringIO()  # AG2 prints streamed tokens to stdout
