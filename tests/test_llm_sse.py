@@ -123,3 +123,9 @@ async def test_only_the_first_choice_and_text_after_done_is_ignored() -> None:
     late = {"choices": [{"index": 0, "delta": {"content": "late"}}]}
     got, shown, _ = await _read([_sse([json.dumps(other), json.dumps(mine), "[DONE]", json.dumps(late)])])
     assert (got.content, shown, got.prompt_tokens, got.completion_tokens) == ("mine", ["mine"], 3, 1)
+
+
+async def test_an_endless_event_is_refused_not_buffered() -> None:
+    start = b'data: {"choices": [{"index": 0, "delta": {"content": "'
+    with pytest.raises(StreamBroken, match="MiB"):
+        await _read([start] + [b"x" * 65536] * 200)  # 12.5 MiB without a line end

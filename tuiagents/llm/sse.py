@@ -28,6 +28,7 @@ from tuiagents.llm.retry import StreamBroken
 from tuiagents.llm.streaming import DeltaCallback, Reply, StreamAssembler, StreamProgress, call_maybe_async
 
 DRAIN_SECONDS = 0.1  # after [DONE]: how long to wait for the end of the body before dropping it
+MAX_EVENT_BYTES = 8 * 1024 * 1024  # a server streaming one endless line or event is broken, not trusted
 
 
 @functools.cache
@@ -73,7 +74,8 @@ async def read_sse(response: Any, model: str, on_delta: DeltaCallback | None, pr
     timeouts, others = _transport_errors(type(response).__module__.split(".")[0])
     encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
     chunks = response.aiter_bytes() if encoded else response.aiter_raw()  # raw: no decoder layer
-    tail = b""  # an unfinished line from the previous read
+    tail: list[bytes] = []  # an unfinished line, in the pieces it came in
+    pending = 0  # bytes of the current event so far (its data lines and the unfinished line)
     data: list[bytes] = []  # the data lines of the current event
     done = False
     try:
@@ -86,15 +88,23 @@ async def read_sse(response: Any, model: str, on_delta: DeltaCallback | None, pr
                 raise openai.APITimeoutError(request=response.request) from None
             except others as exc:
                 raise openai.APIConnectionError(request=response.request) from exc
+            pending += len(raw)
+            if pending > MAX_EVENT_BYTES:
+                raise StreamBroken(f"an event of more than {MAX_EVENT_BYTES >> 20} MiB after {assembler.chunks} chunks")
+            if b"\n" not in raw and b"\r" not in raw:
+                tail.append(raw)  # joined once its line ends: no quadratic copying of a long line
+                continue
             if tail:
-                raw = tail + raw
+                tail.append(raw)
+                raw = b"".join(tail)
             if b"\r" in raw:
-                raw, tail = _lf_lines(raw)
+                raw, rest = _lf_lines(raw)
                 lines = raw.split(b"\n")
                 lines.pop()
             else:
                 lines = raw.split(b"\n")
-                tail = lines.pop()
+                rest = lines.pop()
+            tail = [rest] if rest else []
             for line in lines:
                 if line:
                     if line.startswith(b"data:"):
@@ -104,6 +114,7 @@ async def read_sse(response: Any, model: str, on_delta: DeltaCallback | None, pr
                     continue
                 payload = data[0] if len(data) == 1 else b"\n".join(data)
                 data = []
+                pending = len(rest)
                 if payload.startswith(b"[DONE]"):
                     done = True
                     break
