@@ -361,9 +361,9 @@ async def test_timeout_limits_the_whole_request_not_each_read(scripted_server) -
 
 
 async def test_timeout_limits_a_non_streamed_request(scripted_server) -> None:
-    slow = scripted_server([Rule(reply="late", fault=Fault.slow(delay=0.3))])
-    client = LLMClient([ModelEntry(name="d", model="m", base_url=slow.url, timeout=0.1, max_retries=0)],
+    drip = scripted_server([Rule(reply="late", fault=Fault.slow(chunk_delay=0.1))])  # ten pieces, ~0.9 s
+    client = LLMClient([ModelEntry(name="d", model="m", base_url=drip.url, timeout=0.3, max_retries=0)],
                        LLMSettings(**FAST))
-    with pytest.raises(LLMError, match="timeout"):
+    with pytest.raises(LLMError, match="no complete reply within the 0.3 s timeout"):
         await client.complete(ASK, stream=False)
     await client.aclose()

@@ -411,3 +411,10 @@ def test_command_line_server_prints_its_url_and_serves_the_script(tmp_path):
         proc.wait(timeout=10)
     assert proc.returncode == 0
     assert "RuntimeWarning" not in proc.stderr.read()
+
+
+def test_slow_non_stream_body_drips_in_pieces(scripted_server):
+    server = scripted_server([Rule(reply="dripped whole", fault=Fault.slow(chunk_delay=0.05))])
+    # ten pieces 0.05 s apart: longer than the client's timeout in all, but no single read waits that long
+    assert content_of(server.client(max_retries=0, timeout=0.2)) == "dripped whole"
+    assert server.chat_requests[0].fault == "slow"

@@ -21,7 +21,8 @@ Kinds (``kind`` in JSON):
 ``stream_error``    Streaming: after ``after_chunks`` chunks send an OpenAI-style
                     ``data: {"error": {...}}`` event and stop (the client raises ``APIError``).
 ``slow``            The normal reply, but only after ``delay`` seconds, and with ``chunk_delay``
-                    seconds between stream chunks.
+                    seconds between stream chunks (a non-stream body is then sent in ten
+                    pieces, ``chunk_delay`` apart: a slow drip that no per-read timeout catches).
 ==================  ==========================================================================
 
 ``delay`` (seconds before the first byte) and ``chunk_delay`` work with every kind, so a slow 429
@@ -63,7 +64,7 @@ class Fault(BaseModel):
     retry_after: float | None = Field(default=None, description="Retry-After header, seconds.")
     message: str | None = Field(default=None, description="Error message in the error body.")
     delay: float = Field(default=0.0, ge=0, description="Seconds to wait before the first byte.")
-    chunk_delay: float = Field(default=0.0, ge=0, description="Seconds between stream chunks.")
+    chunk_delay: float = Field(default=0.0, ge=0, description="Seconds between stream chunks (or body pieces).")
     after_chunks: int = Field(default=2, ge=0, description="Good chunks sent before a mid-stream fault.")
     times: int = Field(default=1, ge=1, description="Requests affected (global faults only).")
 

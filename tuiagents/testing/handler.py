@@ -22,6 +22,7 @@ log = logging.getLogger("tuiagents.testing")
 MALFORMED = '{"id": "chatcmpl-broken", "object": "chat.completion.chunk", "choices": [{"delta": '
 MID_STREAM_KINDS = ("drop_mid_stream", "malformed_chunk", "stream_error")
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+DRIP_PIECES = 10  # a non-streamed body under a ``chunk_delay`` is sent in this many pieces
 
 
 class _Stopped(Exception):
@@ -118,6 +119,8 @@ class ScriptedHandler(BaseHTTPRequestHandler):
                 self._send_head(200, "application/json", {"Content-Length": str(len(data))})
                 self.wfile.write(data[: len(data) // 2])
                 self._drop()
+            elif fault is not None and fault.chunk_delay > 0:
+                self._drip(owner, data, fault.chunk_delay)
             else:
                 self._send_bytes(200, data, "application/json")
 
@@ -158,6 +161,16 @@ class ScriptedHandler(BaseHTTPRequestHandler):
     def _write_chunk(self, payload: bytes) -> None:
         self.wfile.write(f"{len(payload):X}\r\n".encode() + payload + b"\r\n")
         self.wfile.flush()
+
+    def _drip(self, owner: Any, data: bytes, pause: float) -> None:
+        """Send a JSON body in DRIP_PIECES pieces, ``pause`` seconds apart (a slow, steady server)."""
+        self._send_head(200, "application/json", {"Content-Length": str(len(data))})
+        step = -(-len(data) // DRIP_PIECES)
+        for start in range(0, len(data), step):
+            if start:
+                self._wait(owner, pause)
+            self.wfile.write(data[start : start + step])
+            self.wfile.flush()
 
     # -- plumbing ----------------------------------------------------------------------------------
     def _wait(self, owner: Any, seconds: float) -> None:
