@@ -343,3 +343,33 @@ async def test_a_lost_watchdog_is_noticed_and_the_next_block_gets_a_fresh_sandbo
     await assert_clean_and_next_runs_as_approved(client, sandbox)
     assert sandbox.container_id != first
     assert [c.id for c in _labelled(client, sandbox.session_id)] == [sandbox.container_id]
+
+
+async def test_data_hidden_below_path_max_still_counts_against_the_disk_limit(client, sandbox) -> None:
+    result = await sandbox.run(block("python", """
+        import os
+        os.mkdir("deep"); os.chdir("deep")
+        for _ in range(120):  # about 6,000 characters of path: longer than PATH_MAX
+            os.mkdir("d" * 50); os.chdir("d" * 50)
+        chunk = b"x" * (1 << 20)
+        for i in range(1000):  # 1 GB in all, if nobody stops it
+            with open(f"part-{i}", "wb") as f:
+                f.write(chunk)
+        print("HIDDEN")
+    """))
+    assert "HIDDEN" not in result.output and not result.ok, result
+    assert any("disk limit reached" in n for n in result.notes), result.notes
+    cleaned = await sandbox.run(block("sh", "rm -rf deep && echo cleaned"))
+    assert cleaned.output == "cleaned\n", cleaned
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_a_broken_control_folder_does_not_stop_later_blocks(client, sandbox) -> None:
+    broken = await sandbox.run(block("sh", "rm -rf .tuiagents && mkfifo .tuiagents && echo broken"))
+    assert broken.output == "broken\n", broken
+    result = await asyncio.wait_for(sandbox.run(block("python", "print('x' * 9000)")), 60)
+    assert result.exit_code == 0 and result.truncated, result
+    assert "could not be saved" in result.output and result.full_output_path is None
+    fixed = await sandbox.run(block("sh", "rm .tuiagents && echo fixed"))
+    assert fixed.output == "fixed\n", fixed
+    await assert_clean_and_next_runs_as_approved(client, sandbox)

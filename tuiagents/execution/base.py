@@ -68,6 +68,7 @@ class ExecutionResult(BaseModel):
     truncated: bool = False
     timed_out: bool = False
     cancelled: bool = False
+    disk_full: bool = Field(False, description="the block hit the disk limit (see notes)")
     duration: float = 0.0
     error: str | None = None
     full_output_path: str | None = None
@@ -79,7 +80,7 @@ class ExecutionResult(BaseModel):
     def ok(self) -> bool:
         """True when the block ran (or was only saved) and exited 0."""
         return (self.exit_code == 0 and self.error is None and not self.timed_out
-                and not self.cancelled)
+                and not self.cancelled and not self.disk_full)
 
 
 class CodeExecutor(ABC):

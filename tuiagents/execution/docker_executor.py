@@ -375,6 +375,8 @@ class DockerExecutor(CodeExecutor):
             result.cancelled, result.exit_code = True, EXIT_CANCELLED
             result.notes.append("stopped: the sandbox was closed while the block ran")
             return result
+        if channel.stderr:  # the watchdog's own last words, for whoever debugs this
+            log.warning("sandbox watchdog: %s", channel.stderr.decode(errors="replace")[-1000:])
         await self._restart()
         if lost == "timeout" and not asked:
             result.timed_out, result.exit_code = True, EXIT_TIMEOUT
@@ -396,9 +398,13 @@ class DockerExecutor(CodeExecutor):
         result.exit_code = outcome["exit_code"]
         if outcome.get("oom"):
             result.notes.append(f"killed: out of memory (limit {self.settings.memory})")
+        if outcome.get("disk") or outcome.get("tmp_full"):
+            result.disk_full = True
         if outcome.get("disk"):
+            ending = ("and was stopped" if outcome.get("disk_stopped")
+                      else "(what it wrote is kept: delete what is not needed)")
             result.notes.append(f"disk limit reached: the block wrote more than "
-                                f"{self.settings.disk_limit} to /workspace and was stopped")
+                                f"{self.settings.disk_limit} to /workspace {ending}")
         if outcome.get("tmp_full"):
             result.notes.append(f"disk limit reached: /tmp is full ({self.settings.disk_limit})")
         if outcome.get("clean") is False and self._channel is not None:

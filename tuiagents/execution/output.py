@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tuiagents.execution.files import (
     CONTROL_DIR,
+    UnsafePathError,
     off_loop,
     open_in_work_dir,
     remove_in_work_dir,
@@ -59,6 +60,8 @@ class OutputCapture:
         )
         self._saved = 0
         self.save_limit = save_limit
+        #: Why the full output could not be kept (the block still runs), or None.
+        self.unsaved: str | None = None
 
     @classmethod
     async def create(
@@ -70,10 +73,19 @@ class OutputCapture:
         owner: tuple[int, int] | None = None,
         save_limit: int = FULL_OUTPUT_LIMIT,
     ) -> OutputCapture:
-        """Like the constructor, but the full-output file is opened off the event loop."""
+        """Like the constructor, but the full-output file is opened off the event loop.
+
+        If a block left something unusable in its place (``.tuiagents`` made a FIFO or a
+        symlink), the output is still captured, only not saved: a later block can fix the folder.
+        """
         relative = f"{CONTROL_DIR}/{run_id}.out"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        fd = await off_loop(open_in_work_dir, work_dir, relative, flags, owner)
+        try:
+            fd = await off_loop(open_in_work_dir, work_dir, relative, flags, owner)
+        except (UnsafePathError, OSError) as exc:
+            capture = cls(limit, work_dir, run_id, on_output, owner, fd=-1, save_limit=save_limit)
+            capture._fd, capture.unsaved = None, str(exc)
+            return capture
         return cls(limit, work_dir, run_id, on_output, owner, fd=fd, save_limit=save_limit)
 
     def skip(self, count: int) -> None:
@@ -117,16 +129,17 @@ class OutputCapture:
         tail = bytes(self._tail).decode("utf-8", errors="ignore")
         omitted = self.total - head_size - len(self._tail)
         saved = "" if self._saved >= self.total else f" (first {self.save_limit} bytes saved)"
-        return (
-            f"{head}\n[… {omitted} bytes of output omitted; the full output is in "
-            f"{self.relative_path}{saved} …]\n{tail}"
-        )
+        where = (f"the full output is in {self.relative_path}{saved}" if self.unsaved is None
+                 else f"the full output could not be saved: {self.unsaved}")
+        return f"{head}\n[… {omitted} bytes of output omitted; {where} …]\n{tail}"
 
     def finish(self) -> str | None:
         """Close the full-output file; return its host path if kept (output truncated)."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self.unsaved is not None:
+            return None
         if self.truncated:
             return str(Path(self._work_dir).resolve() / self.relative_path)
         remove_in_work_dir(self._work_dir, self.relative_path)

@@ -91,23 +91,35 @@ def kill_everything(block, limit=5.0):
 
 
 def disk_usage(root, cap=2000000):
-    """Bytes allocated under root, never following symlinks."""
-    total, seen, stack = 0, 0, [root]
-    while stack and seen < cap:
+    """Bytes allocated under root, never following symlinks.
+
+    Walks with directory fds (openat), so no path is ever too long to look into: a block cannot
+    hide data below PATH_MAX. Past ``cap`` entries the count stops (the block pays for the walk).
+    """
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK
+    total, seen = 0, 0
+    try:
+        top = os.open(root, flags)
+    except OSError:
+        return 0
+    stack = [(top, os.scandir(top))]
+    while stack:
+        fd, entries = stack[-1]
+        entry = next(entries, None) if seen < cap else None
+        if entry is None:
+            entries.close()
+            os.close(fd)
+            stack.pop()
+            continue
+        seen += 1
         try:
-            entries = os.scandir(stack.pop())
+            st = entry.stat(follow_symlinks=False)
+            total += st.st_blocks * 512
+            if entry.is_dir(follow_symlinks=False):
+                child = os.open(entry.name, flags, dir_fd=fd)
+                stack.append((child, os.scandir(child)))
         except OSError:
             continue
-        with entries:
-            for entry in entries:
-                seen += 1
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                total += st.st_blocks * 512
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
     return total
 
 
@@ -270,6 +282,7 @@ class Watchdog:
             "oom": block["oom_before"] is not None and after is not None
             and after > block["oom_before"],
             "disk": block["disk_hit"] or signal_number == signal.SIGXFSZ,
+            "disk_stopped": block["reason"] == "disk",
             "tmp_full": tmp_full() and not block["tmp_before"],
             "clean": clean,
         }
