@@ -307,3 +307,28 @@ async def test_f1_wraps_descriptions_at_whole_words_at_80x24(server, make_config
                     break
                 cell.append(line[start:end].strip())
             assert " ".join(c for c in cell if c) == binding.tooltip, cell
+
+
+async def test_at_80x24_the_cockpit_keeps_totals_every_button_and_who_waits(tmp_path):
+    from ui_support import code_request, conversation, fixed_clock, message_request
+
+    from tuiagents.ui.settings import UIOptions
+
+    for request in (message_request("planner", "Plan:\n1. a\n2. b"),
+                    code_request("coder", "user", "print(1)\n" * 30)):
+        events = conversation(["user", "planner", "coder", "critic"]) + request
+        app = TuiAgentsApp(events=events, options=UIOptions(bell=False), clock=fixed_clock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.3)
+            lines = screen_text(app).splitlines()
+            headers = lines[:3]
+            assert all(line.count("tok") == 4 and line.count("$") == 4 for line in headers[2:3]), headers
+            assert headers[1].count("○") + headers[1].count("◉") == 4  # every agent's state
+            assert "◉ waiting for you" in headers[1] or "waiting for you" in " ".join(headers)
+            text = "\n".join(lines)
+            assert "Stop run [s]" in text, text
+            status = lines[-2]
+            assert "⏳ 1 waiting for you" in status and "⏱" in status, status
+            for button in app.cockpit.query("#request-buttons Button"):
+                assert button.region.right <= 80 and button.region.bottom <= 22, (button.label, button.region)
+                assert str(button.label) in text  # shown whole: label and key

@@ -50,6 +50,10 @@ class CockpitScreen(CockpitActions, Screen[None]):
     """Supervise one run (`run`), or show events fed to `handle_event` (replay: `run=None`)."""
 
     CSS_PATH = "cockpit.tcss"
+    # Below 120 columns the screen is "-narrow": buttons wrap onto rows, the banner wraps.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    # Below 36 rows it is "-short": the request's body scrolls in fewer rows.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     BINDINGS = COCKPIT_BINDINGS
 
     def __init__(self, run: Any = None, *, code_style: str = "monokai", bell: bool = True,

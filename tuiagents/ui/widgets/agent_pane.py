@@ -27,10 +27,16 @@ def format_cost(cost: float) -> str:
 
 
 class PaneHeader(Static):
-    """Two lines: name and model; state, tokens and cost."""
+    """Two lines: name and model; state, tokens and cost. Three when the pane is narrow.
+
+    A narrow pane gives tokens and cost a line of their own rather than cutting them; the
+    model is what gets cut first, never the name or the state (waiting for you).
+    """
 
     DEFAULT_CSS = """
-    PaneHeader { height: 2; padding: 0 1; background: $panel; color: $foreground; }
+    PaneHeader { height: 2; padding: 0 1; background: $panel; color: $foreground;
+                 text-wrap: nowrap; text-overflow: ellipsis; }
+    PaneHeader.-narrow { height: 3; }
     PaneHeader.-waiting { background: $warning 30%; }
     PaneHeader.-active { background: $primary 25%; }
     """
@@ -43,13 +49,25 @@ class PaneHeader(Static):
         if view.info.code_execution and view.info.code_execution != "none":
             detail += f" · runs code ({view.info.code_execution})"
         name.append(f"  {inert(detail)}", "dim")
-        status = Text(no_wrap=True, overflow="ellipsis")
-        status.append(f"{STATE_GLYPH.get(view.state, '·')} {view.state}",
-                      "bold" if view.state == WAITING else "")
-        status.append(f"  {format_tokens(view.tokens)} tok  {format_cost(view.cost)}", "dim")
+        state = Text(f"{STATE_GLYPH.get(view.state, '·')} {view.state}", "bold" if view.state == WAITING else "",
+                     no_wrap=True, overflow="ellipsis")
+        totals = Text(f"{format_tokens(view.tokens)} tok  {format_cost(view.cost)}", "dim",
+                      no_wrap=True, overflow="ellipsis")
+        self._last = (view, active)
+        width = self.size.width - 2  # padding 0 1
+        narrow = 0 < width < state.cell_len + 2 + totals.cell_len
+        self.set_class(narrow, "-narrow")
         self.set_class(view.state == WAITING, "-waiting")
         self.set_class(active and view.state != WAITING, "-active")
-        self.update(Text("\n").join([name, status]))
+        lines = [name, state, totals] if narrow else [name, Text.assemble(state, "  ", totals)]
+        # each line is cut with an ellipsis, never wrapped onto the next (which would push it out)
+        self.update(Text("\n", no_wrap=True, overflow="ellipsis").join(lines))
+
+    def on_resize(self) -> None:
+        """Fit the lines to the new width."""
+        last = getattr(self, "_last", None)
+        if last is not None:
+            self.show(*last)
 
 
 class AgentPane(Vertical):

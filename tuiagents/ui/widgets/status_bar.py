@@ -18,42 +18,62 @@ def format_elapsed(seconds: float) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
-def status_text(state: CockpitState, now: float, pending_note: str = "") -> Text:
-    """The status line for `state` at time `now` (pure, so tests can read it)."""
-    t = Text(no_wrap=True, overflow="ellipsis")
-    sep = ("  │  ", "dim")
+def _segments(state: CockpitState, now: float, pending_note: str) -> list[tuple[int, Text]]:
+    """(rank, piece) in display order; rank 0 is never dropped, higher ranks go first."""
+    out: list[tuple[int, Text]] = []
     label = "round" if state.is_group else "turn"
-    t.append(f"{label} {state.round}", "bold")
+    out.append((1, Text(f"{label} {state.round}", "bold")))
     if state.speaker and not state.stopped:
-        t.append(*sep)
-        t.append("speaking: ")
-        t.append(one_line(state.speaker, 24), "bold")
+        out.append((4, Text.assemble("speaking: ", (one_line(state.speaker, 24), "bold"))))
     if not state.stopped:
-        t.append(*sep)
-        t.append("next: ")
+        nxt = Text("next: ")
         if state.next_speaker:
-            t.append(one_line(state.next_speaker, 24), "bold")
+            nxt.append(one_line(state.next_speaker, 24), "bold")
             if state.next_note:
-                t.append(f" ({one_line(state.next_note, 24)})", "dim")
+                nxt.append(f" ({one_line(state.next_note, 24)})", "dim")
         else:
-            t.append("chosen after this turn" if state.is_group else "—", "dim")
-    t.append(*sep)
-    t.append(f"{format_tokens(state.total_tokens)} tok  {format_cost(state.total_cost)}")
-    t.append(*sep)
-    t.append(f"⏱ {format_elapsed(state.elapsed(now))}")
+            nxt.append("chosen after this turn" if state.is_group else "—", "dim")
+        out.append((5, nxt))
+    out.append((3, Text(f"{format_tokens(state.total_tokens)} tok  {format_cost(state.total_cost)}")))
+    out.append((2, Text(f"⏱ {format_elapsed(state.elapsed(now))}")))
     if pending_note and not state.stopped:
-        t.append(*sep)
-        t.append(pending_note, "bold reverse")
+        out.append((0, Text(pending_note, "bold reverse")))
     if state.paused and not state.stopped:
-        t.append(*sep)
-        t.append("⏸ paused (before the next turn)", "bold")
+        out.append((0, Text("⏸ paused (before the next turn)", "bold")))
     elif state.stop_requested and not state.stopped:
-        t.append(*sep)
-        t.append("stopping…", "bold")
+        out.append((0, Text("stopping…", "bold")))
     if state.stopped:
-        t.append(*sep)
-        t.append(f"■ stopped: {one_line(state.stop_reason or '', 120)}", "bold")
-    return t
+        out.append((0, Text(f"■ stopped: {one_line(state.stop_reason or '', 120)}", "bold")))
+    return out
+
+
+def status_text(state: CockpitState, now: float, pending_note: str = "", width: int | None = None) -> Text:
+    """The status line for `state` at time `now` (pure, so tests can read it).
+
+    Given the `width` it has, the line first narrows its separators, then drops the least
+    important pieces (who is next, who speaks, the totals, the clock), never the fact that
+    someone waits for you, a pause or why the run stopped.
+    """
+    pieces = _segments(state, now, pending_note)
+    wide, narrow = ("  │  ", "dim"), (" │ ", "dim")
+
+    def join(items: list[tuple[int, Text]], sep: tuple[str, str]) -> Text:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        for i, (_rank, piece) in enumerate(items):
+            if i:
+                t.append(*sep)
+            t.append_text(piece)
+        return t
+
+    line = join(pieces, wide)
+    if width is None or line.cell_len <= width:
+        return line
+    line = join(pieces, narrow)
+    while line.cell_len > width and any(rank for rank, _ in pieces):
+        worst = max(rank for rank, _ in pieces)
+        pieces = [p for p in pieces if p[0] != worst]
+        line = join(pieces, narrow)
+    return line
 
 
 class StatusBar(Static):
@@ -71,4 +91,5 @@ class StatusBar(Static):
         note = f"⏳ {n} waiting for you" if n else ""
         self.set_class(state.stopped, "-stopped")
         self.set_class(bool(n) and not state.stopped, "-waiting")
-        self.update(status_text(state, now, note))
+        width = self.size.width - 2 if self.size.width > 2 else None  # padding 0 1
+        self.update(status_text(state, now, note, width))
