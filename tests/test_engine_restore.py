@@ -156,3 +156,21 @@ def test_a_crashed_second_leg_is_a_crash_not_the_first_legs_stop():
         RunStarted(run_id="r", team="pair", team_kind="two_agent", task="task", agents=[], resumed=True),
         TurnStarted(agent="coder", round=1)]
     assert restore_state(_run(), events) is None
+
+
+def test_a_turn_cut_off_by_a_crash_is_not_counted_twice():
+    """The crash cut the coder's reply: resume gives that turn again, so it must not count already
+    (a max_turns=1 chat would otherwise stop at once, the coder never having replied)."""
+    from tuiagents.engine.events import RunStarted
+
+    task = Message(sender="user", content="task", origin="human")
+    events = [RunStarted(run_id="r", team="pair", team_kind="two_agent", task="task", agents=[]),
+              MessageDelivered(message=task), TurnStarted(agent="coder", round=1),
+              UsageRecorded(agent="coder", model="m", prompt_tokens=10, completion_tokens=5)]
+    run = _run()
+    assert restore_state(run, events) is None
+    assert (run.round, run.agent_turns) == (0, 1)  # as right after the task was delivered
+    done = events + [MessageDelivered(message=Message(sender="coder", content="reply"))]
+    run = _run()
+    restore_state(run, done)
+    assert (run.round, run.agent_turns) == (1, 2)

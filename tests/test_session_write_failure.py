@@ -92,3 +92,15 @@ def test_a_full_disk_stops_the_run_saying_why_and_keeps_the_log_readable(small_d
     assert replies, "the disk filled up before the first reply: give the log more room"
     # the run stopped at the failure: at most the reply it was writing went unlogged
     assert asked <= len(replies) + 1 < 12, (asked, len(replies))
+
+
+def test_a_fork_onto_a_full_disk_fails_cleanly_with_exit_1(small_disk, tmp_path, capsys):
+    from tuiagents.session.cli import cli_fork
+    from tuiagents.session.sample import write_sample_session
+
+    src = write_sample_session(tmp_path / "big.jsonl", 200)
+    assert src.stat().st_size > 2 * ROOM
+    assert cli_fork(src, 800, small_disk / "fork.jsonl") == 1  # failed, not bad input
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and err.count("\n") == 1
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]  # no partial fork left behind

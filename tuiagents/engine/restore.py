@@ -26,13 +26,15 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
 
     A run that had stopped continues as a new leg: its turn and round counters start again, so
     limits such as max_turns apply to the continuation. A crashed run keeps its counters and
-    finishes where it would have.
+    finishes where it would have; a turn the crash cut off before it delivered a message is not
+    counted, since the resumed run gives it again.
     """
     events = list(events)
     stopped: RunStopped | None = None
     waiting: list = []  # queued human messages not delivered before the log ends
     turns = 0
     last_round = 0
+    settled = (0, 0)  # (turns, round) when the last message was delivered
     for ev in events:
         if isinstance(ev, MessageQueued):
             waiting.append(ev.message)
@@ -40,6 +42,7 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
             run.transcript.append(ev.message)
             if ev.message in waiting:
                 waiting.remove(ev.message)
+            settled = (turns, last_round)
         elif isinstance(ev, TurnStarted):
             turns += 1
             last_round = max(last_round, ev.round)
@@ -53,8 +56,12 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
         elif isinstance(ev, RunStopped):
             stopped = ev
             turns, last_round = 0, 0
+            settled = (0, 0)
         elif isinstance(ev, RunStarted):
             stopped = None  # a new leg: only its own stop counts
+    if stopped is None:
+        # a turn the crash cut off before it delivered anything is given again: not counted yet
+        turns, last_round = settled
     run.queued = waiting
     run.round = last_round
     run.agent_turns = turns + (1 if stopped is None and run.transcript else 0)

@@ -24,7 +24,7 @@ def _err(message: str) -> None:
 def _fail(exc: Exception) -> int:
     _err(str(exc))
     if isinstance(exc, SessionError):
-        return EXIT_FAILED if exc.reason == "closed" else EXIT_BAD_INPUT
+        return EXIT_FAILED if exc.reason in ("closed", "write_failed") else EXIT_BAD_INPUT
     return EXIT_FAILED
 
 
