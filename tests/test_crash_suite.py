@@ -231,6 +231,8 @@ def test_seeded_kill_9_trials_lose_nothing_and_resume_to_the_end(tmp_path):
             assert said == expected, (trial, kind, said)
             seqs = [e.seq for e in final.events]
             assert seqs == sorted(set(seqs)), trial
+            ids = [e.request_id for e in final.events if e.type == "decision_recorded"]
+            assert len(set(ids)) == len(ids), (trial, ids)
             starts = [e.resumed for e in final.events if isinstance(e, RunStarted)]
             assert starts in ([False], [False, True]), (trial, starts)
 

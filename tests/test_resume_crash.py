@@ -103,6 +103,9 @@ def test_kill_9_then_resume_finishes(crash_server, tmp_path):
     assert [s.resumed for s in starts] == [False, True]
     seqs = [e.seq for e in after.events]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    # the resumed process numbers its requests after the log's: a replay matches each to its decision
+    ids = [e.request_id for e in after.events if e.type == "decision_recorded"]
+    assert len(ids) >= 2 and len(set(ids)) == len(ids), ids
 
 
 def test_resume_missing_file_is_usage_error(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from enum import Enum
-from typing import Literal
+from typing import Iterable, Literal
 
 from pydantic import BaseModel, Field
 
@@ -169,8 +169,16 @@ _ids = itertools.count(1)
 
 
 def next_request_id() -> str:
-    """A short id for a request, unique within a process."""
+    """A short id for a request, unique within a process (and within a resumed log, see below)."""
     return f"r{next(_ids)}"
+
+
+def reserve_request_ids(used: Iterable[str]) -> None:
+    """Number later requests after every id in `used`: a resumed run's log already holds them,
+    and a request id must name one request in the whole log."""
+    global _ids
+    top = max((int(i[1:]) for i in used if i[:1] == "r" and i[1:].isdigit()), default=0)
+    _ids = itertools.count(max(next(_ids), top + 1))
 
 
 class CodeSnippet(BaseModel):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from tuiagents.engine.decisions import ApprovalRule, DecidedBy, DecisionKind, RequestKind, Scope
+from tuiagents.engine.decisions import (
+    ApprovalRule, DecidedBy, DecisionKind, RequestKind, Scope, reserve_request_ids,
+)
 from tuiagents.engine.events import (
     DecisionRecorded, ExecutionFinished, ExecutionStarted, MessageDelivered, MessageQueued, RunStarted,
     RunStopped, TurnStarted, UsageRecorded,
@@ -68,6 +70,8 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
     for agent in run.agents.values():
         agent.consecutive_auto_replies = _trailing_auto_replies(run, agent.name)
     run.resumed = True
+    reserve_request_ids(getattr(ev, "request_id", None) or getattr(getattr(ev, "request", None), "id", "")
+                        for ev in events)
     cut: dict[str | None, bool] = {}  # source agent -> a block was cut off mid-run
     for started, finished in unfinished_code(events):
         cut[started.source_agent] = cut.get(started.source_agent, False) or finished is None
