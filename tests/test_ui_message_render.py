@@ -163,3 +163,21 @@ async def test_an_autogen_import_keeps_script_text_and_line_breaks(tmp_path):
         assert "Code output: 5050" not in row and any("Code output: 5050" in r for r in proxy)
     html = export_session(log_path, "html")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script" not in html
+
+
+async def test_v_shows_a_cut_message_whichever_pane_has_focus():
+    from tuiagents.ui.screens.full_text_screen import FullTextScreen
+
+    long = "\n".join(f"row {i}: <b>kept</b>" for i in range(2000))
+    events = conversation(["user", "coder"], kind="two_agent") + [
+        MessageDelivered(message=Message(sender="coder", content=long), round=5, ts=T0 + 60)]
+    app = app_for(events)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.cockpit.panes["user"].transcript.focus()
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="the full view")
+        assert app.screen.text == long
+        app.screen.transcript.scroll_end(animate=False)
+        await pilot.pause(0.2)
+        assert "row 1999: <b>kept</b>" in screen_text(app)  # the last line too, as typed

@@ -206,8 +206,10 @@ class Transcript(ScrollView, can_focus=True):
             title, text = entry.full_text()
             self.app.push_screen(FullTextScreen(title, text))
 
-    def action_show_full_visible(self) -> None:
-        """Open the lowest cut entry on screen in full; say so when nothing on screen is cut."""
+    def cut_on_screen(self) -> Entry | None:
+        """The lowest entry on screen that the view cuts, or None."""
+        if not self.is_attached or not self.display or self.region.height <= 0:
+            return None
         self._rebuild_offsets()
         top, bottom = int(self.scroll_y), int(self.scroll_y) + max(1, self.scrollable_content_region.height)
         i = max(0, bisect_right(self._offsets, top) - 1)
@@ -216,10 +218,21 @@ class Transcript(ScrollView, can_focus=True):
             if getattr(self._entries[i], "is_cut", False):
                 found = self._entries[i]
             i += 1
-        if found is None:
-            self.notify("Nothing on screen here is cut: every message is shown in full.", timeout=3)
+        return found
+
+    def action_show_full_visible(self) -> None:
+        """Open in full the lowest cut entry on screen: in this transcript first, else in another one
+        on screen (so the key works whichever pane has focus); say so when nothing is cut."""
+        found = self.cut_on_screen()
+        if found is not None:
+            self.action_show_full(found.key)
             return
-        self.action_show_full(found.key)
+        for other in self.screen.query(Transcript):
+            entry = other.cut_on_screen() if other is not self else None
+            if entry is not None:
+                other.action_show_full(entry.key)
+                return
+        self.notify("Nothing on screen is cut: every message here is shown in full.", timeout=3)
 
     # -- layout -------------------------------------------------------------------------------
     def _schedule_layout(self) -> None:
