@@ -373,3 +373,25 @@ async def test_a_broken_control_folder_does_not_stop_later_blocks(client, sandbo
     fixed = await sandbox.run(block("sh", "rm .tuiagents && echo fixed"))
     assert fixed.output == "fixed\n", fixed
     await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_planted_startup_hooks_do_not_run_with_later_blocks(client, sandbox) -> None:
+    # Files persist between blocks by design; interpreter start-up hooks must not come from them.
+    planted = await sandbox.run(block("python", """
+        import os, site, sys
+        hook = "print('PWNED')\\n"
+        user_site = site.getusersitepackages()
+        os.makedirs(user_site, exist_ok=True)
+        for path in (os.path.join(user_site, "usercustomize.py"), "sitecustomize.py",
+                     "usercustomize.py", os.path.join(user_site, "evil.pth"), "json.py"):
+            with open(path, "w") as f:
+                f.write("import builtins; print('PWNED')\\n" if path.endswith(".pth") else hook)
+        print("planted", user_site)
+    """))
+    assert planted.ok and "planted" in planted.output, planted
+    result = await sandbox.run(block("python", "import json\nprint('benign')"))
+    assert result.output == "benign\n", result
+    nested = await sandbox.run(block("sh", "python3 -c \"print('benign')\""))
+    assert nested.output == "benign\n", nested
+    await sandbox.run(block("sh", "rm -rf sitecustomize.py usercustomize.py json.py /tmp/.local"))
+    await assert_clean_and_next_runs_as_approved(client, sandbox)

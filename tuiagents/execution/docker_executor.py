@@ -58,7 +58,29 @@ __all__ = ["DockerExecutor", "cleanup_leftovers"]
 log = logging.getLogger(__name__)
 
 WORKSPACE = "/workspace"
-INTERPRETERS = {"python": ["python3", "-u"], "sh": ["sh"], "bash": ["bash"]}
+# Python blocks start isolated (-I: no PYTHON* variables, no user site, no script or current
+# folder on sys.path), so nothing an earlier block left in /workspace or /tmp (sitecustomize.py,
+# usercustomize.py, a .pth file, json.py) runs before or instead of the approved code. The
+# work dir is put at the END of sys.path: its modules import, but never shadow the standard
+# library or installed packages. A traceback starts at the approved script, as with python3 FILE.
+PYTHON_BOOT = """\
+import runpy, sys
+path = sys.argv[1]
+del sys.argv[0]
+sys.path.append("/workspace")
+sys.dont_write_bytecode = True
+try:
+    runpy.run_path(path, run_name="__main__")
+except SystemExit:
+    raise
+except BaseException as exc:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != path:
+        tb = tb.tb_next
+    sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+    sys.exit(1)
+"""
+INTERPRETERS = {"python": ["python3", "-u", "-I", "-c", PYTHON_BOOT], "sh": ["sh"], "bash": ["bash"]}
 WATCHDOG_SOURCE = Path(__file__).with_name("sandbox_runner.py").read_text(encoding="utf-8")
 # What the root watchdog needs: kill any process, become the sandbox user, and walk folders the
 # code made unreadable (for the disk limit). setuid() clears them all for the code.
@@ -68,8 +90,8 @@ ENVIRONMENT = {
     "LANG": "C.UTF-8",
     "PYTHONUNBUFFERED": "1",
     "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONNOUSERSITE": "1",  # python3 started by a shell block ignores /tmp/.local hooks too
     "MPLBACKEND": "Agg",
-    "PYTHONPATH": WORKSPACE,  # scripts run from the control dir but import files in /workspace
 }
 # If the watchdog does not answer, how long before the host restarts the container.
 RUNNER_GRACE = 10.0
