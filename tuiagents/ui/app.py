@@ -272,7 +272,8 @@ def _print_session(app: TuiAgentsApp) -> None:
 
 def team_choices(config: Any) -> list[TeamChoice]:
     """The teams of `config` as the task screen offers them."""
-    return [TeamChoice(t.name, f"{t.kind.replace('_', ' ')}: {', '.join(t.agents)}", t.task) for t in config.teams]
+    kinds = {"two_agent": "two-agent chat", "group_chat": "group chat"}
+    return [TeamChoice(t.name, f"{kinds.get(t.kind, t.kind)}: {', '.join(t.agents)}", t.task) for t in config.teams]
 
 
 def config_run_factory(config: Any, approve: str = "ask") -> RunFactory:

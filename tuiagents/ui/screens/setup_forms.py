@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from tuiagents.ui.screens.setup_config import (
     DEFAULT_KEY_ENV,
@@ -28,6 +28,31 @@ CHOICES: list[tuple[str, str]] = [
     ("local", "Local GGUF model file"),
     ("demo", "The scripted demo"),
 ]
+
+
+class ChoiceSet(RadioSet):
+    """Radio buttons where the arrows move the choice itself (not only a highlight to confirm)."""
+
+    def action_next_button(self) -> None:
+        """Choose the next option."""
+        super().action_next_button()
+        self._choose()
+
+    def action_previous_button(self) -> None:
+        """Choose the previous option."""
+        super().action_previous_button()
+        self._choose()
+
+    def _choose(self) -> None:
+        if self._selected is not None:
+            button = self._nodes[self._selected]
+            if isinstance(button, RadioButton) and not button.value:
+                button.value = True
+
+
+def field(value: str | None = None, *, placeholder: str = "", id: str) -> Input:
+    """An input that keeps its text when focused (typing adds to it, never replaces it)."""
+    return Input(value, placeholder=placeholder, id=id, select_on_focus=False)
 
 
 def _row(label: str, field: Input) -> Horizontal:
@@ -52,8 +77,8 @@ class OpenAIForm(Vertical):
                     "export it in the shell that starts tuiagents, for example\n"
                     "export OPENAI_API_KEY=sk-…   (add it to ~/.bashrc to keep it)\n"
                     "The config only names the variable (api_key_env).")
-        yield _row("Model", Input(DEFAULT_OPENAI_MODEL, placeholder="gpt-4o-mini", id="openai-model"))
-        yield _row("Key variable", Input(DEFAULT_KEY_ENV, placeholder="OPENAI_API_KEY", id="openai-key-env"))
+        yield _row("Model", field(DEFAULT_OPENAI_MODEL, placeholder="e.g. gpt-4o-mini", id="openai-model"))
+        yield _row("Key variable", field(DEFAULT_KEY_ENV, placeholder="e.g. OPENAI_API_KEY", id="openai-key-env"))
         yield _hint("", id="openai-key-status")
 
 
@@ -65,10 +90,13 @@ class CompatibleForm(Vertical):
         yield _hint("Any server speaking the OpenAI API. Usual URLs: Ollama http://127.0.0.1:11434/v1 · "
                     "vLLM http://127.0.0.1:8000/v1 · LM Studio http://127.0.0.1:1234/v1 · "
                     "llama.cpp http://127.0.0.1:8080/v1. Test it with ctrl+t (GET /models).")
-        yield _row("Base URL", Input(placeholder="http://127.0.0.1:11434/v1", id="compat-url"))
-        yield _row("Model", Input(placeholder="llama3.2", id="compat-model"))
-        yield _row("Key variable", Input(placeholder="optional: local servers need no key", id="compat-key-env"))
+        yield _row("Base URL", field(placeholder="e.g. http://127.0.0.1:11434/v1", id="compat-url"))
+        yield _row("Model", field(placeholder="e.g. llama3.2 (ctrl+t lists the served ones)", id="compat-model"))
+        yield _row("Key variable", field(placeholder="optional: local servers need no key", id="compat-key-env"))
         yield _hint("", id="compat-probe")
+        served = Select[str]([], prompt="Pick a served model", allow_blank=True, id="compat-models")
+        served.display = False  # shown once a test of the URL found models
+        yield served
 
 
 class LocalForm(Vertical):
@@ -79,7 +107,7 @@ class LocalForm(Vertical):
         yield _hint("A GGUF model file run by llama.cpp on this machine, no server or key needed. Setup "
                     "writes [local] model_path; then start with `tuiagents --local`, which serves the "
                     "model on 127.0.0.1 for the run and stops it afterwards.")
-        yield _row("Model file", Input(placeholder="~/models/model.gguf", id="local-path"))
+        yield _row("Model file", field(placeholder="e.g. ~/models/model.gguf", id="local-path"))
         status = ("✓ llama.cpp (llama-cpp-python) is installed." if llama_installed() else
                   "! llama.cpp is not installed yet: pip install 'tuiagents[local]'")
         yield _hint(status, id="local-status")

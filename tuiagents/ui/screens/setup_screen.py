@@ -28,6 +28,7 @@ from textual.widgets import (
     Label,
     RadioButton,
     RadioSet,
+    Select,
     Static,
 )
 
@@ -43,6 +44,7 @@ from tuiagents.ui.screens.setup_config import (
 )
 from tuiagents.ui.screens.setup_forms import (
     CHOICES,
+    ChoiceSet,
     CompatibleForm,
     DemoForm,
     DoneView,
@@ -99,7 +101,7 @@ class SetupScreen(Screen[SetupResult]):
                 "explains every key. (Config search order: --config FILE, $TUIAGENTS_CONFIG, ./config.toml, "
                 "then that file.)"), id="setup-intro")
             with Horizontal(id="setup-body"):
-                with RadioSet(id="setup-choice"):
+                with ChoiceSet(id="setup-choice"):
                     for i, (cid, label) in enumerate(CHOICES):
                         yield RadioButton(Text(label), value=i == 0, id=f"choice-{cid}")
                 with ContentSwitcher(initial="form-openai", id="setup-forms"):
@@ -125,7 +127,8 @@ class SetupScreen(Screen[SetupResult]):
         """Show the key status, hide what does not apply, find the sandbox image in the background."""
         self._refresh_key_status()
         self._show_choice("openai")
-        self.query_one("#openai-model", Input).focus()
+        # The choice comes first: arrows move it, tab goes on to its fields.
+        self.query_one("#setup-choice", RadioSet).focus()
         if self.image is None:
             self._find_image()
 
@@ -276,7 +279,19 @@ class SetupScreen(Screen[SetupResult]):
                 sentence += f" ! {model!r} is not among them: check the model name."
             elif model:
                 sentence += f" ✓ {model!r} is there."
-        self.app.call_from_thread(self._probe_done, ("✓ " if ok else "✗ ") + sentence)
+            sentence += " Pick one below."
+        self.app.call_from_thread(self._probe_done, ("✓ " if ok else "✗ ") + sentence, models if ok else [])
 
-    def _probe_done(self, text: str) -> None:
+    def _probe_done(self, text: str, models: list[str] | None = None) -> None:
         self.query_one("#compat-probe", Static).update(Text(text))
+        served = self.query_one("#compat-models", Select)
+        served.set_options([(m, m) for m in models or []])
+        served.display = bool(models)
+        current = self.query_one("#compat-model", Input).value.strip()
+        if models and current in models:
+            served.value = current
+
+    @on(Select.Changed, "#compat-models")
+    def _served_model_picked(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.query_one("#compat-model", Input).value = event.value
