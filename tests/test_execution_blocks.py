@@ -300,3 +300,18 @@ def _running(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state not in ("Z", "X")
+
+
+async def test_local_executor_refuses_a_fifo_named_like_the_next_file(tmp_path) -> None:
+    import os
+
+    from tuiagents.execution import LocalExecutor, LocalSettings
+    from tuiagents.execution.codeblocks import CodeBlock, extract_code_blocks
+
+    os.mkfifo(tmp_path / "next.py")
+    executor = LocalExecutor(LocalSettings(timeout=10), tmp_path)
+    (block,) = extract_code_blocks("```python\n# filename: next.py\nprint('hi')\n```")
+    result = await asyncio.wait_for(executor.run(block), 30)
+    assert result.exit_code == -1 and "FIFO" in (result.error or ""), result
+    ok = await executor.run(CodeBlock(language="sh", code="echo fine", runnable=True))
+    assert ok.output == "fine\n"

@@ -29,7 +29,7 @@ from tuiagents.execution.base import (
     prepare_block,
 )
 from tuiagents.execution.codeblocks import CodeBlock
-from tuiagents.execution.files import UnsafePathError
+from tuiagents.execution.files import UnsafePathError, off_loop
 from tuiagents.execution.output import OutputCapture
 from tuiagents.execution.settings import DockerSettings, LocalSettings
 from tuiagents.secrets import safe_environ
@@ -74,7 +74,8 @@ class LocalExecutor(CodeExecutor):
         run_id = new_run_id()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         try:
-            script, saved_to = prepare_block(block, self.work_dir, run_id)
+            # Off the event loop: a FIFO left where the file goes must not freeze the app.
+            script, saved_to = await off_loop(prepare_block, block, self.work_dir, run_id)
         except (UnsafePathError, OSError) as exc:
             return not_run(block, str(exc))
         if script is None:
@@ -84,7 +85,8 @@ class LocalExecutor(CodeExecutor):
         if cancel is not None and cancel.is_set():
             return ExecutionResult(exit_code=EXIT_CANCELLED, cancelled=True, saved_to=saved_to,
                                    notes=["cancelled before it started"])
-        capture = OutputCapture(self.settings.output_limit, self.work_dir, run_id, on_output)
+        capture = await OutputCapture.create(self.settings.output_limit, self.work_dir, run_id,
+                                             on_output)
         # PYTHONPATH: scripts live in .tuiagents/, yet must import files saved in the work dir.
         paths = (str(self.work_dir.resolve()), os.environ.get("PYTHONPATH"))
         path = os.pathsep.join(p for p in paths if p)
