@@ -82,7 +82,7 @@ def test_listing_refreshes_after_a_change(tmp_path):
     events = list(sample_events(2, token_deltas=False))
     for ev in events[:-1]:
         w(ev)
-    assert list_sessions(tmp_path)[0].status == "interrupted"
+    assert list_sessions(tmp_path)[0].status == "running"  # its writer holds it
     w(events[-1])
     w.close()
     assert list_sessions(tmp_path)[0].status == "finished"
@@ -157,3 +157,21 @@ def test_fork_from_an_already_read_log(tmp_path):
     log = read_session(src)
     dest = fork_session(src, 7, log=log)
     assert read_session(dest).events == log.events[:7]
+
+
+def test_a_log_being_written_is_listed_as_running_with_its_writer(tmp_path):
+    import os
+
+    from tuiagents.session.cli import format_sessions_table
+    from tuiagents.session.log import SessionWriter
+    from tuiagents.session.sample import sample_events, sample_header
+
+    path = tmp_path / "live.jsonl"
+    writer = SessionWriter(path, sample_header())
+    writer.write_many(sample_events(3, stop=False))
+    [live] = list_sessions(tmp_path)
+    assert live.status == "running" and f"pid {os.getpid()}" in live.writer
+    assert "running" in format_sessions_table([live])
+    writer.close()
+    [after] = list_sessions(tmp_path)  # same size and mtime: the cached summary, asked anew
+    assert after.status == "interrupted" and after.writer is None

@@ -39,6 +39,7 @@ async def test_the_live_runs_own_log_cannot_be_deleted_resumed_or_forked(server,
         await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="the first draft")
         screen = await browser(pilot)
         await select(pilot, screen, live)
+        assert "● running: written by this process" in screen_text(app)
 
         await pilot.press("d")
         await pilot.pause()

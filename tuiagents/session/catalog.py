@@ -23,7 +23,8 @@ from tuiagents.engine.events import RunStarted, RunStopped
 from tuiagents.session.log import LOG_SUFFIX, SessionError
 from tuiagents.session.reader import MAX_HEADER_BYTES, parse_header, parse_line
 
-Status = Literal["finished", "interrupted", "corrupt"]
+#: `running`: a process holds the log's lock and is writing it now
+Status = Literal["finished", "interrupted", "running", "corrupt"]
 CHUNK = 1 << 20
 TAIL = 64 << 10
 _TURN = b'"type":"turn_started"'
@@ -54,6 +55,8 @@ class SessionSummary:
     imported_from: str | None = None
     #: Why the log is corrupt, or what a cut-off last line means.
     error: str | None = None
+    #: Who writes the log now (`pid 1234 (python3 -m tuiagents run ...)`), when it is running.
+    writer: str | None = None
 
 
 _cache: dict[tuple[str, int, int, bool], SessionSummary] = {}
@@ -122,8 +125,24 @@ def _scan_tail(f, size: int, start: int) -> tuple[bytes, bytes]:
 
 
 def summarize_session(path: str | os.PathLike, *, quick: bool = False) -> SessionSummary:
-    """The listing line of one log; never raises for a bad log (its status is `corrupt`)."""
-    p = Path(path)
+    """The listing line of one log; never raises for a bad log (its status is `corrupt`).
+
+    A log without a stop that a process is still writing is `running` (with its `writer`), not
+    `interrupted`; that is asked anew every time, since the lock changes without the file.
+    """
+    from dataclasses import replace
+
+    from tuiagents.session.lock import writer_of
+
+    s = _summary(Path(path), quick)
+    if s.status == "interrupted":
+        holder = writer_of(s.path)
+        if holder is not None:
+            return replace(s, status="running", writer=holder.describe())
+    return s
+
+
+def _summary(p: Path, quick: bool) -> SessionSummary:
     st = p.stat()
     key = (str(p), st.st_size, st.st_mtime_ns, quick)
     if key in _cache:

@@ -152,7 +152,10 @@ def writer_of(path: str | os.PathLike) -> LockHolder | None:
     except SessionError as exc:
         if exc.reason != "locked":
             return None
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:  # gone meanwhile
+        return None
     try:
         return holder_of(fd)
     finally:

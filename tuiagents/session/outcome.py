@@ -26,6 +26,8 @@ def outcome_words(status: str, stop_kind: str | None) -> str:
     """A short phrase for how a run ended: its stop kind in words, "interrupted" or "unreadable"."""
     if status == "corrupt":
         return "unreadable"
+    if status == "running":
+        return "running"
     if status == "interrupted" or not stop_kind:
         return "interrupted" if status == "interrupted" else "stopped"
     return _WORDS.get(stop_kind, stop_kind.replace("_", " "))

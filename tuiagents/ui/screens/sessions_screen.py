@@ -39,6 +39,8 @@ def status_of(summary: SessionSummary) -> Text:
     """How the session ended, in words and colour (its error when it cannot be read)."""
     if summary.status == "corrupt":
         return Text(f"✗ cannot read: {one_line(summary.error or '?', 80)}", style="bold red")
+    if summary.status == "running":
+        return Text(f"● running: written by {one_line(summary.writer or 'another process', 60)}", style="bold cyan")
     if summary.status == "interrupted":
         note = " · last line cut off" if summary.error else ""
         return Text(f"… interrupted (no stop recorded){note}", style="yellow")
