@@ -8,6 +8,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from render_support import EXAMPLE, kept, subsequence
 from ui_support import SIZE, T0, code_request, conversation, fixed_clock, make_app, message_request, pair_config, \
     screen_text, wait_until, waiting
@@ -181,3 +183,12 @@ async def test_v_shows_a_cut_message_whichever_pane_has_focus():
         app.screen.transcript.scroll_end(animate=False)
         await pilot.pause(0.2)
         assert "row 1999: <b>kept</b>" in screen_text(app)  # the last line too, as typed
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab\n漢", max_size=200), st.integers(min_value=1, max_value=30))
+def test_the_full_view_pieces_hold_every_character_and_line_break(text, size):
+    from tuiagents.ui.entries import chunks
+
+    rebuilt = "".join(piece + ("" if continues else "\n") for piece, continues in chunks(text, size))
+    assert rebuilt[:-1] == text or (not text and rebuilt == "\n")

@@ -27,7 +27,7 @@ _keys = itertools.count(1)
 
 OUTPUT_TAIL_LINES = 12  # lines of code output shown under a block
 OUTPUT_TAIL_CHARS = 4_000  # and at most this many characters of them
-CHUNK_CHARS = 2_000  # the full view of a long text is cut into entries of about this size
+CHUNK_CHARS = 8_000  # the full view of a long text is cut into entries of about this size
 
 
 @dataclass
@@ -247,13 +247,18 @@ class CodeEntry(Entry):
 
 @dataclass(eq=False)
 class TextChunkEntry(Entry):
-    """A piece of a long text in the full view: plain inert text, no gap after it."""
+    """A piece of a long text in the full view: plain inert text, no gap after it. A piece cut in
+    the middle of a line ends with a dim ``↪`` (the line goes on in the next row, no line break)."""
 
     text: str = ""
+    continues: bool = False
 
     def renderable(self, ctx: RenderContext) -> RenderableType:
         """The piece, inert."""
-        return Text(inert(self.text))
+        text = Text(inert(self.text))
+        if self.continues:
+            text.append("↪", ctx.style("muted"))
+        return text
 
     def estimate(self, width: int) -> int:
         """Wrapped rows."""
@@ -264,18 +269,24 @@ class TextChunkEntry(Entry):
         return self.text
 
 
-def chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
+def chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[str, bool]]:
     """`text` cut into pieces of about `size` characters, at line ends where there are some, so
-    each piece renders on its own and the pieces together show every character and line."""
-    out: list[str] = []
+    each piece renders on its own and the pieces together show every character and line; each
+    piece comes with True when it ends in the middle of a line."""
+    out: list[tuple[str, bool]] = []
     start, n = 0, len(text)
     while start < n:
         end = min(n, start + size)
         if end < n:
             nl = text.rfind("\n", start, end)
             if nl > start:
-                end = nl  # the newline starts the next piece's rows: split it off below
-        piece = text[start:end]
-        out.append(piece)
-        start = end + 1 if end < n and text[end] == "\n" else end
-    return out or [""]
+                end = nl  # the line break between two pieces is the break between their rows
+        at_break = end >= n or text[end] == "\n"
+        out.append((text[start:end], not at_break))
+        if end < n and text[end] == "\n":
+            start = end + 1
+            if start == n:  # the text ends with the line break just taken: an empty last row
+                out.append(("", False))
+        else:
+            start = end
+    return out or [("", False)]

@@ -51,7 +51,7 @@ class FullTextScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         """Fill the transcript (cheap: pieces are only estimated until they are on screen)."""
-        self.transcript.extend(TextChunkEntry(text=piece) for piece in chunks(self.text))
+        self.transcript.extend(TextChunkEntry(text=piece, continues=cont) for piece, cont in chunks(self.text))
         self.transcript.focus()
 
     def action_close(self) -> None:
