@@ -233,9 +233,12 @@ class DockerExecutor(CodeExecutor):
                                            START_TIMEOUT)
         try:
             self._channel = await SandboxChannel.open(self._client.api, container.id, 60)
-        except ChannelClosed as exc:
+        except Exception as exc:  # noqa: BLE001 - closed, refused or timed out: same advice
             await asyncio.to_thread(self._remove_container)
-            raise _NotRun(f"the sandbox did not start: {exc}") from None
+            raise _NotRun(
+                f"the sandbox watchdog did not start in {self.settings.image} ({exc}); the image "
+                "needs python3 (>= 3.6): build one with `tuiagents sandbox build` or pick another "
+                "[docker] image; `tuiagents doctor` checks it") from None
         return self._channel
 
     async def close(self) -> None:

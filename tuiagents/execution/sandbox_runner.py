@@ -373,6 +373,9 @@ def main():
         config["uid"] = entry.pw_uid
         if not isinstance(config["gid"], int):
             config["gid"] = entry.pw_gid
+    if not isinstance(config["gid"], int):
+        import grp
+        config["gid"] = grp.getgrnam(config["gid"]).gr_gid
     if config["uid"] == 0:
         sys.exit("the sandbox user must not be root")
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
