@@ -192,3 +192,20 @@ def test_the_full_view_pieces_hold_every_character_and_line_break(text, size):
 
     rebuilt = "".join(piece + ("" if continues else "\n") for piece, continues in chunks(text, size))
     assert rebuilt[:-1] == text or (not text and rebuilt == "\n")
+
+
+async def test_a_rejected_draft_is_rendered_like_the_others():
+    from tuiagents.engine.decisions import Decision
+    from tuiagents.engine.events import DecisionRecorded
+
+    draft = EXAMPLE + "\n\nSome **bold** words."
+    events = conversation(["user", "coder"], kind="two_agent") + message_request("coder", draft) + [
+        DecisionRecorded(request_id="rq-msg", request_kind=RequestKind.MESSAGE, agent="coder",
+                         decision=Decision.reject("shorter, please"), ts=T0 + 70)]
+    app = app_for(events)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = region_text(app, app.cockpit.panes["coder"])
+        assert "rejected by you" in pane
+        assert_shows_example(pane, "the rejected draft")
+        assert "Some bold words." in flat(pane) and "**bold**" not in pane

@@ -133,8 +133,8 @@ class MessageMarkdown(Markdown):
     elements = {**Markdown.elements, "bullet_list_open": _List, "ordered_list_open": _List,
                 "list_item_open": _ListItem, "fence": _CodeBlock, "code_block": _CodeBlock}
 
-    def __init__(self, text: str, code_theme: str = "monokai") -> None:
-        super().__init__("", code_theme=code_theme, hyperlinks=False)
+    def __init__(self, text: str, code_theme: str = "monokai", style: Style | str = "none") -> None:
+        super().__init__("", code_theme=code_theme, hyperlinks=False, style=style or "none")
         self.markup = text
         self.parsed = parse(text)
 
@@ -152,7 +152,7 @@ def message_renderable(text: str, *, code_style: str = "monokai", markdown: bool
             return empty
     body: RenderableType
     if markdown and shown.strip():
-        body = MessageMarkdown(shown, code_theme=code_style)
+        body = MessageMarkdown(shown, code_theme=code_style, style=style)
     else:
         body = Text(inert(shown), style=style)
     if not cut.cut:

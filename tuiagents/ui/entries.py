@@ -122,11 +122,9 @@ class MessageEntry(Entry):
         if self.streaming:
             body = message_renderable(self.content, markdown=False, more=ctx.more(self.key))
             body = Group(body, Text("▍", ctx.style("cursor")))
-        elif self.struck:
-            body = message_renderable(self.content, markdown=False, style=ctx.style("muted"),
-                                      more=ctx.more(self.key), empty=empty)
-        else:
+        else:  # drafts, approved, edited and rejected (dimmed) messages: one renderer
             body = message_renderable(self.content, code_style=ctx.code_style, markdown=self.markdown,
+                                      style=ctx.style("muted") if self.struck else "",
                                       more=ctx.more(self.key), empty=empty)
         notes = [Text(inert(n), style=ctx.style("code-title")) for n in self.notes]
         if not self.content.strip() and self.notes and not self.streaming:
