@@ -35,7 +35,8 @@ LIVE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae
 def assert_inert(data: bytes | str, where: str) -> None:
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     m = LIVE.search(raw.replace(b"\r\n", b"\n"))
-    assert m is None, f"{where} carries a live control {m.group()!r} at {m.start()}: {raw[max(0, m.start() - 40):m.end() + 20]!r}"
+    context = raw[max(0, m.start() - 40):m.end() + 20] if m else b""
+    assert m is None, f"{where} carries a live control {m.group()!r} at {m.start()}: {context!r}"
 
 
 @pytest.fixture

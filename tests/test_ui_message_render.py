@@ -151,7 +151,8 @@ async def test_an_autogen_import_keeps_script_text_and_line_breaks(tmp_path):
 
     history = [{"role": "user", "name": "user_proxy", "content": "Show <script>alert(1)</script> as text"},
                {"role": "assistant", "name": "assistant", "content": "Sure: <script>alert(1)</script> is a tag."},
-               {"role": "user", "name": "user_proxy", "content": "exitcode: 0 (execution succeeded)\nCode output: 5050"}]
+               {"role": "user", "name": "user_proxy",
+                "content": "exitcode: 0 (execution succeeded)\nCode output: 5050"}]
     src = tmp_path / "history.json"
     src.write_text(json.dumps(history))
     log_path = import_autogen(src, tmp_path / "imported.jsonl")

@@ -161,7 +161,8 @@ def message_renderable(text: str, *, code_style: str = "monokai", markdown: bool
 
 
 def code_renderable(code: str, language: str, *, code_style: str = "monokai", line_numbers: bool = False,
-                    more: Callable[[Cut], Text] | None = None, warning_style: Style | str = "bold red") -> RenderableType:
+                    more: Callable[[Cut], Text] | None = None,
+                    warning_style: Style | str = "bold red") -> RenderableType:
     """Highlighted code, every hidden character visible, a warning line above it when there are any,
     cut for the view like a message."""
     parts: list[RenderableType] = []
