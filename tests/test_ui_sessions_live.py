@@ -95,3 +95,51 @@ async def test_a_log_another_writer_holds_is_refused_naming_it(tmp_path):
     finally:
         writer.close()
     assert held.read_bytes() == before
+
+
+async def test_a_block_cut_off_by_a_crash_shows_interrupted_and_is_asked_again(server, make_config, tmp_path):
+    """The log ends while the user proxy ran the coder's block, approved for the session: the
+    resumed cockpit marks the block interrupted and asks before running it again."""
+    from tuiagents.engine.decisions import ApprovalRule, Decision, Scope
+    from tuiagents.engine.events import (
+        DecisionRecorded, ExecutionStarted, MessageDelivered, RunStarted, TurnStarted,
+    )
+    from tuiagents.engine.messages import Message
+    from tuiagents.session.log import SessionHeader, SessionWriter
+    from tuiagents.session.resume import prepare_resume
+    from ui_support import pair_config
+
+    config = pair_config(make_config, code="local")
+    code = "print('half way')"
+    events = [
+        RunStarted(run_id="crash1", team="pair", team_kind="two_agent", task="Print it", agents=[]),
+        MessageDelivered(message=Message(sender="user", content="Print it", origin="human")),
+        TurnStarted(agent="coder", round=1),
+        MessageDelivered(message=Message(sender="coder", content=f"Here:\n```python\n{code}\n```"), round=1),
+        TurnStarted(agent="user", round=2),
+        DecisionRecorded(request_id="r1", request_kind=RequestKind.CODE, agent="coder",
+                         decision=Decision.approve(scope=Scope.RULE, rule=ApprovalRule(
+                             kind=RequestKind.CODE, agent="coder", language="python"))),
+        ExecutionStarted(exec_id="x1", agent="user", language="python", code=code, executor="local",
+                         source_agent="coder", block_index=0),
+    ]
+    for n, ev in enumerate(events, 1):
+        ev.seq = n
+    path = tmp_path / "crashed.jsonl"
+    with SessionWriter(path, SessionHeader.from_run(events[0], config)) as w:
+        w.write_many(events)
+
+    run = prepare_resume(path, config=config, approve="ask")
+    app = TuiAgentsApp(run=run, options=UIOptions(bell=False), config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        request = await wait_until(pilot, lambda: waiting(app, RequestKind.CODE), what="the code request")
+        assert request.request.prompt.startswith("This code was running when tuiagents stopped (crash?)")
+        shown = app.cockpit.panes["user"].transcript.text() + app.cockpit.timeline.text()
+        assert "interrupted: tuiagents stopped while this block ran" in shown
+        await wait_until(pilot, lambda: "This code was running when tuiagents stopped" in screen_text(app),
+                         what="the reason in the request box")
+        await pilot.press("x")  # do not run it again
+        await wait_until(pilot, lambda: not waiting(app, RequestKind.CODE), what="the skip")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.cockpit.state.stopped, what="the stop")
+    assert not list(tmp_path.glob("**/half way"))

@@ -44,12 +44,14 @@ def _close_cut_off_blocks(run: "TeamRun", writer: Any, events: list) -> None:
     from tuiagents.engine.restore import unfinished_code
     from tuiagents.execution.base import EXIT_CANCELLED
 
+    last_ts = max((e.ts for e in events), default=0.0)
     for started, finished in unfinished_code(events):
         if finished is not None:
             continue
         run.bus.seq += 1
+        # it ran at least until the last event the dead process logged
         ev = ExecutionFinished(seq=run.bus.seq, exec_id=started.exec_id, agent=started.agent, exit_code=EXIT_CANCELLED,
-                               duration=0.0, cancelled=True,
+                               duration=max(0.0, last_ts - started.ts), cancelled=True,
                                error="interrupted: tuiagents stopped while this block ran (crash?); "
                                      "its end is unknown and it was not run again")
         writer.write(ev)

@@ -50,8 +50,9 @@ def result_line(event: ExecutionFinished) -> tuple[str, str]:
     took = f"{event.duration:.2f} s"
     if event.exit_code == EXIT_NOT_RUN:  # the sandbox never started it: no exit code to speak of
         return f"✗ not run: {one_line(event.error or 'the executor could not start it', 200)}", "error"
-    if event.cancelled:
-        return f"■ cancelled after {took} (exit code {event.exit_code})", "warning"
+    if event.cancelled:  # by you, by a stop, or by a crash (resume then says why in `error`)
+        why = f" · {one_line(event.error, 200)}" if event.error else ""
+        return f"■ cancelled after {took} (exit code {event.exit_code}){why}", "warning"
     if event.timed_out:
         return f"■ timed out after {took} (exit code {event.exit_code})", "error"
     text = f"{'✓' if event.exit_code == 0 else '✗'} exit code {event.exit_code} · {took}"
