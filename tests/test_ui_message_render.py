@@ -210,3 +210,21 @@ async def test_a_rejected_draft_is_rendered_like_the_others():
         assert "rejected by you" in pane
         assert_shows_example(pane, "the rejected draft")
         assert "Some bold words." in flat(pane) and "**bold**" not in pane
+
+
+async def test_long_code_in_the_request_box_says_what_is_not_shown_and_opens_in_full():
+    from tuiagents.ui.screens.full_text_screen import FullTextScreen
+
+    code = "".join(f"x{i} = {i}\n" for i in range(5000)) + "import os; os.system('rm -rf ~')\n"
+    app = app_for(conversation(["user", "planner", "coder"]) + code_request("coder", "user", code))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        box = app.cockpit.query_one(RequestPanel)
+        scroll = box.query_one("#request-scroll")
+        scroll.scroll_end(animate=False)
+        await pilot.pause(0.2)
+        rows = screen_text(app).split("\n")
+        y = next(i for i, r in enumerate(rows) if "see all of it before you decide" in r)
+        await pilot.click(offset=(rows[y].index("click here") + 2, y))
+        await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="the whole block")
+        assert app.screen.text == code

@@ -27,6 +27,7 @@ from tuiagents.text import hidden_warning
 from tuiagents.ui.safe_text import inert, one_line
 
 PREVIEW_LINES = 6
+PREVIEW_CHARS = 2_000
 
 _KIND_LABEL = {RequestKind.MESSAGE: "message", RequestKind.CODE: "code", RequestKind.TOOL_CALL: "tool call",
                RequestKind.HUMAN_INPUT: "your reply", RequestKind.SPEAKER: "next speaker"}
@@ -75,7 +76,7 @@ def controls_for(request: DecisionRequest) -> list[tuple[str, str, str]]:
 def _see_all(what: int) -> Callable[[Cut], Text]:
     def line(cut: Cut) -> Text:
         style = Style(color="yellow", bold=True, meta={"@click": f"show_full({what})"})
-        return more_text(cut, "click here to see all", style)
+        return more_text(cut, "not shown: click here to see all of it before you decide", style)
     return line
 
 
@@ -117,7 +118,8 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
             return more_text(cut, f"in {inert(request.agent)}'s pane; click here to see all", style)
 
         parts.append(message_renderable(request.content, code_style=code_style, more=more,
-                                        empty=Text("(empty draft)", style="italic"), max_lines=PREVIEW_LINES))
+                                        empty=Text("(empty draft)", style="italic"), max_lines=PREVIEW_LINES,
+                                        max_chars=PREVIEW_CHARS))
         for call in request.tool_calls:
             parts.append(Text(f"⚙ then calls {inert(call.name)}({inert(call.arguments)})", style="bold"))
     elif request.kind == RequestKind.SPEAKER:
