@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ui_support import screen_text, wait_until
+
 from tuiagents.cli import main
 from tuiagents.engine.events import (
     AgentInfo, DraftDiscarded, MessageDelivered, MessageDrafted, Notice, RunStarted, TokenDelta,
@@ -80,10 +82,11 @@ async def test_the_cockpit_drops_a_discarded_draft():
               TokenDelta(agent="coder", text="a whole reply")]
     app = TuiAgentsApp(events=events, options=UIOptions(bell=False))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await wait_until(pilot, lambda: "a whole reply" in screen_text(app), what="the new stream")
         screen = app.screen
         feed = screen.feed
         assert feed.live["coder"].content == "a whole reply" and feed.live["coder"].streaming
+        assert "discarded: connection error" in screen_text(app)  # the notice is on screen
         entries = feed.pane("coder").entries
         broken = [e for e in entries if getattr(e, "struck", False)]
         assert len(broken) == 1 and broken[0].content == "half of "
