@@ -374,3 +374,29 @@ def test_session_under_an_existing_file_is_a_clear_error(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.count("\n") == 1 and f"{blocker} is a file, not a folder" in result.stderr
     assert blocker.read_text() == "not a folder"
+
+
+def _as_json_reads_it(text: str) -> str:
+    """`text` with every adjacent high+low surrogate pair joined into its character (JSON's reading)."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def test_property_any_text_round_trips(tmp_path_factory):
+    """Generated text of every kind, surrogates and control characters included, reads back as written."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    texts = st.text(st.characters(blacklist_categories=()), max_size=40)
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(texts, texts)
+    def check(content: str, delta: str) -> None:
+        path = tmp_path_factory.mktemp("prop") / "p.jsonl"
+        with SessionWriter(path, sample_header()) as w:
+            w(TokenDelta(seq=1, agent="a", text=delta))
+            w(MessageDelivered(seq=2, message=Message(sender="a", content=content)))
+        events = read_session(path, strict=True).events
+        assert events[0].text == _as_json_reads_it(delta)
+        assert events[1].message.content == _as_json_reads_it(content)
+
+    check()

@@ -104,3 +104,28 @@ def test_a_fork_onto_a_full_disk_fails_cleanly_with_exit_1(small_disk, tmp_path,
     err = capsys.readouterr().err
     assert "No space left on device" in err and err.count("\n") == 1
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]  # no partial fork left behind
+
+
+@pytest.mark.parametrize("where", ["read-only", "folder"])
+def test_a_log_that_cannot_be_created_is_a_one_line_error(where, tmp_path):
+    """A read-only file system (mounted for the test) or a folder given as the log: exit 2, no traceback."""
+    target = tmp_path / "ro"
+    target.mkdir()
+    if where == "read-only":
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(target)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a read-only tmpfs (needs root): {done.stderr.strip()}")
+        session, expected = target / "run.jsonl", "Read-only file system"
+    else:
+        session, expected = target, "is a folder; give the session log a file name inside it"
+    try:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(CONFIG.format(url="http://127.0.0.1:9/v1"))
+        result = subprocess.run([sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(cfg),
+                                 "--task", "t", "--session", str(session)], capture_output=True, text=True, timeout=60)
+    finally:
+        if where == "read-only":
+            subprocess.run(["umount", "-l", str(target)], check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr

@@ -205,6 +205,9 @@ class SessionWriter:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
+            if path.is_dir():
+                raise SessionError("is a folder; give the session log a file name inside it "
+                                   f"(for example {path / 'run.jsonl'})", reason="bad_input", path=path) from None
             holder = writer_of(path) if path.is_file() else None
             why = f"; {held_message(path, holder, 'overwrite')}" if holder is not None else ""
             raise SessionError(f"a file with this name already exists; it was left untouched{why}",
