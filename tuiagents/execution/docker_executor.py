@@ -1,6 +1,6 @@
 """Run approved code in one long-lived, locked-down Docker container per session.
 
-The container is created on the first run: the session's work dir bind-mounted at /workspace,
+The container (:mod:`sandbox_container`) is created on the first run: the session's work dir bind-mounted at /workspace,
 no network, memory/CPU/process limits, a read-only root file system, size-limited tmpfs /tmp,
 and the watchdog (:mod:`sandbox_runner`) as PID 1, running as root with only the capabilities
 it needs. Blocks run as the unprivileged sandbox user. The host talks to the watchdog over the
@@ -18,7 +18,6 @@ import json
 import logging
 import struct
 import time
-import uuid
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -40,7 +39,6 @@ from tuiagents.execution.codeblocks import CodeBlock
 from tuiagents.execution.docker_client import (
     cleanup_leftovers,
     connect_docker,
-    container_labels,
     daemon_unreachable_message,
     image_missing_message,
     owner_of,
@@ -51,48 +49,13 @@ from tuiagents.execution.docker_client import (
 from tuiagents.execution.files import UnsafePathError, off_loop, share_dir
 from tuiagents.execution.output import FULL_OUTPUT_LIMIT, OutputCapture
 from tuiagents.execution.sandbox_channel import ChannelClosed, SandboxChannel
+from tuiagents.execution.sandbox_container import INTERPRETERS, create_sandbox_container
 from tuiagents.execution.settings import DockerSettings, parse_size
 
 __all__ = ["DockerExecutor", "cleanup_leftovers"]
 
 log = logging.getLogger(__name__)
 
-WORKSPACE = "/workspace"
-# Python blocks start isolated (-I: no PYTHON* variables, no user site, no script or current
-# folder on sys.path), so nothing an earlier block left in /workspace or /tmp (sitecustomize.py,
-# usercustomize.py, a .pth file, json.py) runs before or instead of the approved code. The
-# work dir is put at the END of sys.path: its modules import, but never shadow the standard
-# library or installed packages. A traceback starts at the approved script, as with python3 FILE.
-PYTHON_BOOT = """\
-import runpy, sys
-path = sys.argv[1]
-del sys.argv[0]
-sys.path.append("/workspace")
-sys.dont_write_bytecode = True
-try:
-    runpy.run_path(path, run_name="__main__")
-except SystemExit:
-    raise
-except BaseException as exc:
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename != path:
-        tb = tb.tb_next
-    sys.excepthook(type(exc), exc.with_traceback(tb), tb)
-    sys.exit(1)
-"""
-INTERPRETERS = {"python": ["python3", "-u", "-I", "-c", PYTHON_BOOT], "sh": ["sh"], "bash": ["bash"]}
-WATCHDOG_SOURCE = Path(__file__).with_name("sandbox_runner.py").read_text(encoding="utf-8")
-# What the root watchdog needs: kill any process, become the sandbox user, and walk folders the
-# code made unreadable (for the disk limit). setuid() clears them all for the code.
-CAPABILITIES = ["KILL", "SETUID", "SETGID", "DAC_READ_SEARCH"]
-ENVIRONMENT = {
-    "HOME": "/tmp",
-    "LANG": "C.UTF-8",
-    "PYTHONUNBUFFERED": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHONNOUSERSITE": "1",  # python3 started by a shell block ignores /tmp/.local hooks too
-    "MPLBACKEND": "Agg",
-}
 # If the watchdog does not answer, how long before the host restarts the container.
 RUNNER_GRACE = 10.0
 # Creating a container may pull its image: generous, but never forever.
@@ -161,46 +124,8 @@ class DockerExecutor(CodeExecutor):
                 raise _NotRun(image_missing_message(self.settings.image, exc)) from exc
         self.work_dir.mkdir(parents=True, exist_ok=True)
         share_dir(self.work_dir, self.owner)
-        settings = self.settings
-        uid, _, gid = self.user.partition(":")
-        config = {"uid": int(uid) if uid.isdigit() else uid,
-                  "gid": int(gid) if gid.isdigit() else (gid or None), "workspace": WORKSPACE}
-        if config["gid"] is None:
-            config["gid"] = config["uid"]
-        safe_session = "".join(c if c.isalnum() or c in "_.-" else "-" for c in self.session_id)
-        disk = self.disk_limit
-        api = client.api
-        host_config = api.create_host_config(
-            binds={str(self.work_dir.resolve()): {"bind": WORKSPACE, "mode": "rw"}},
-            network_mode=settings.network,
-            mem_limit=settings.memory,
-            memswap_limit=settings.memory,  # same as the memory limit: no swap on top
-            nano_cpus=int(settings.cpus * 1e9),
-            pids_limit=settings.pids_limit,
-            security_opt=["no-new-privileges"],
-            cap_drop=["ALL"],
-            cap_add=CAPABILITIES,
-            read_only=True,
-            # tmpfs pages count as memory: /tmp never gets more than the memory limit
-            tmpfs={"/tmp": f"rw,nosuid,nodev,size={min(disk, parse_size(settings.memory))},mode=1777",
-                   # root-owned: the code can read its script here, never write it
-                   "/run/tuiagents": "rw,nosuid,nodev,noexec,size=64m,mode=0755"},
-            log_config={"type": "none", "config": {}},  # output goes to us, not to a log file
-        )
-        created = api.create_container(
-            settings.image,
-            command=["python3", "-I", "-S", "-c", WATCHDOG_SOURCE, json.dumps(config)],
-            name=f"tuiagents-{safe_session[:40]}-{uuid.uuid4().hex[:6]}",
-            # stdin closes when our attach does (we crashed or closed): the watchdog then kills
-            # everything and exits, so a crash never leaves a block running
-            stdin_open=True,
-            detach=False,  # the SDK's way to set StdinOnce (and AttachStdin) with stdin_open
-            labels=container_labels(self.session_id),
-            user="0:0",
-            working_dir="/",
-            environment=ENVIRONMENT,
-            host_config=host_config,
-        )
+        created = create_sandbox_container(client.api, self.settings, self.work_dir,
+                                           self.session_id, self.user, self.disk_limit)
         container = client.containers.prepare_model({"Id": created["Id"]})
         track_container(container.id, live=True)
         self._container = container

@@ -1,0 +1,97 @@
+"""How the sandbox container is made: the watchdog as root PID 1, the code's interpreters, limits.
+
+See :mod:`sandbox_runner` for the watchdog and :mod:`docker_executor` for how blocks are run.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tuiagents.execution.docker_client import container_labels
+from tuiagents.execution.settings import DockerSettings, parse_size
+
+WORKSPACE = "/workspace"
+# Python blocks start isolated (-I: no PYTHON* variables, no user site, no script or current
+# folder on sys.path), so nothing an earlier block left in /workspace or /tmp (sitecustomize.py,
+# usercustomize.py, a .pth file, json.py) runs before or instead of the approved code. The
+# work dir is put at the END of sys.path: its modules import, but never shadow the standard
+# library or installed packages. A traceback starts at the approved script, as with python3 FILE.
+PYTHON_BOOT = """\
+import runpy, sys
+path = sys.argv[1]
+del sys.argv[0]
+sys.path.append("/workspace")
+sys.dont_write_bytecode = True
+try:
+    runpy.run_path(path, run_name="__main__")
+except SystemExit:
+    raise
+except BaseException as exc:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != path:
+        tb = tb.tb_next
+    sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+    sys.exit(1)
+"""
+INTERPRETERS = {"python": ["python3", "-u", "-I", "-c", PYTHON_BOOT], "sh": ["sh"], "bash": ["bash"]}
+WATCHDOG_SOURCE = Path(__file__).with_name("sandbox_runner.py").read_text(encoding="utf-8")
+# What the root watchdog needs: kill any process, become the sandbox user, and walk folders the
+# code made unreadable (for the disk limit). setuid() clears them all for the code.
+CAPABILITIES = ["KILL", "SETUID", "SETGID", "DAC_READ_SEARCH"]
+ENVIRONMENT = {
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONNOUSERSITE": "1",  # python3 started by a shell block ignores /tmp/.local hooks too
+    "MPLBACKEND": "Agg",
+}
+
+
+def create_sandbox_container(api: Any, settings: DockerSettings, work_dir: Path, session_id: str,
+                             user: str, disk_limit: int) -> dict:
+    """Blocking: create (not start) the session's sandbox container; return the API's answer.
+
+    ``user`` is the sandbox user (``uid[:gid]`` or a name in the image) the code runs as.
+    """
+    uid, _, gid = user.partition(":")
+    config = {"uid": int(uid) if uid.isdigit() else uid,
+              "gid": int(gid) if gid.isdigit() else (gid or None), "workspace": WORKSPACE}
+    if config["gid"] is None:
+        config["gid"] = config["uid"]
+    safe_session = "".join(c if c.isalnum() or c in "_.-" else "-" for c in session_id)
+    host_config = api.create_host_config(
+        binds={str(work_dir.resolve()): {"bind": WORKSPACE, "mode": "rw"}},
+        network_mode=settings.network,
+        mem_limit=settings.memory,
+        memswap_limit=settings.memory,  # same as the memory limit: no swap on top
+        nano_cpus=int(settings.cpus * 1e9),
+        pids_limit=settings.pids_limit,
+        security_opt=["no-new-privileges"],
+        cap_drop=["ALL"],
+        cap_add=CAPABILITIES,
+        read_only=True,
+        # tmpfs pages count as memory: /tmp never gets more than the memory limit
+        tmpfs={"/tmp": f"rw,nosuid,nodev,size={min(disk_limit, parse_size(settings.memory))},mode=1777",
+               # root-owned: the code can read its script here, never write it
+               "/run/tuiagents": "rw,nosuid,nodev,noexec,size=64m,mode=0755"},
+        log_config={"type": "none", "config": {}},  # output goes to us, not to a log file
+    )
+    created = api.create_container(
+        settings.image,
+        command=["python3", "-I", "-S", "-c", WATCHDOG_SOURCE, json.dumps(config)],
+        name=f"tuiagents-{safe_session[:40]}-{uuid.uuid4().hex[:6]}",
+        # stdin closes when our attach does (we crashed or closed): the watchdog then kills
+        # everything and exits, so a crash never leaves a block running
+        stdin_open=True,
+        detach=False,  # the SDK's way to set StdinOnce (and AttachStdin) with stdin_open
+        labels=container_labels(session_id),
+        user="0:0",
+        working_dir="/",
+        environment=ENVIRONMENT,
+        host_config=host_config,
+    )
+    return created
