@@ -167,3 +167,11 @@ def test_demo_sessions_resume_and_fork_on_the_demos_script(tmp_path):
     assert "connection" not in (out + forked.stderr).lower()
     after = out.split("resumed after", 1)[-1]
     assert "\ncoder:\n" in after and "\ncritic:\n" in after and "Stopped: planner said TERMINATE" in after
+
+
+def test_build_progress_grows_with_the_lines_logged_and_ends_at_one():
+    from tuiagents.demo_sandbox import BUILD_LINES, build_fraction
+
+    shares = [build_fraction(n) for n in range(BUILD_LINES + 5)]
+    assert shares[0] == 0 and shares[-1] == 1.0
+    assert all(a <= b for a, b in zip(shares, shares[1:]))

@@ -18,9 +18,21 @@ from typing import Any
 from tuiagents.execution.sandbox_image import DEFAULT_SANDBOX_TAG
 
 PULLED_IMAGE = "python:3.12-slim"
-#: Lines `tuiagents sandbox build` logs for bookworm minbase + python3 (539 measured, see
-#: bench/bench_sandbox_build.py); progress is the share of them seen so far.
+#: Lines `tuiagents sandbox build` logs for bookworm minbase + python3 (539-540 measured, see
+#: bench/bench_sandbox_build.py).
 BUILD_LINES = 540
+#: (lines logged, share of the build's time) measured on one build: resolving dependencies is
+#: slow and logs little, unpacking is quick and logs a lot, so lines map to time piecewise.
+BUILD_CURVE = [(0, 0.0), (7, 0.03), (10, 0.21), (100, 0.23), (150, 0.36), (230, 0.38), (320, 0.48),
+               (409, 0.61), (450, 0.63), (500, 0.89), (536, 0.96), (540, 1.0)]
+
+
+def build_fraction(lines: int) -> float:
+    """The share of a build done once it has logged `lines` lines (see BUILD_CURVE)."""
+    for (x0, y0), (x1, y1) in zip(BUILD_CURVE, BUILD_CURVE[1:]):
+        if lines <= x1:
+            return y0 + (y1 - y0) * (lines - x0) / (x1 - x0)
+    return 1.0
 #: What a build took on the development machine with a near mirror (46 s), for the first estimate.
 BUILD_SECONDS = 50.0
 
@@ -135,10 +147,7 @@ def build_image(tag: str, on_progress: Callable[[Progress], object]) -> str:
     def log(line: str) -> None:
         nonlocal seen
         seen += 1
-        if line.startswith("importing "):
-            fraction = 0.97
-        else:
-            fraction = min(seen / BUILD_LINES, 0.96)
+        fraction = 0.97 if line.startswith("importing ") else min(build_fraction(seen), 0.96)
         on_progress(Progress(fraction, estimate.left(fraction), line.strip()[:120]))
 
     build_sandbox_image(tag, log=log)
