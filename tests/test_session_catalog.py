@@ -175,3 +175,20 @@ def test_a_log_being_written_is_listed_as_running_with_its_writer(tmp_path):
     writer.close()
     [after] = list_sessions(tmp_path)  # same size and mtime: the cached summary, asked anew
     assert after.status == "interrupted" and after.writer is None
+
+
+def test_a_fifo_named_like_a_log_does_not_block_the_listing(tmp_path):
+    import threading
+
+    os.mkfifo(tmp_path / "trap.jsonl")
+    write_sample_session(tmp_path / "real.jsonl", 1)
+    found: list = []
+    worker = threading.Thread(target=lambda: found.extend(list_sessions(tmp_path)), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "listing blocked on the FIFO"
+    statuses = {s.path.name: (s.status, s.error) for s in found}
+    assert statuses["trap.jsonl"] == ("corrupt", "not a regular file, so not a session log")
+    assert statuses["real.jsonl"][0] == "finished"
+    with pytest.raises(SessionError, match="not a regular file"):
+        delete_session(tmp_path / "trap.jsonl")  # refused at once, not blocked reading it

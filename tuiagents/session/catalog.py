@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -149,6 +150,9 @@ def _summary(p: Path, quick: bool) -> SessionSummary:
         return _cache[key]
     s = SessionSummary(path=p, status="corrupt", size=st.st_size,
                        created=datetime.fromtimestamp(st.st_mtime, timezone.utc))
+    if not stat.S_ISREG(st.st_mode):  # a FIFO named *.jsonl would block the listing forever
+        s.error = "not a regular file, so not a session log"
+        return s
     try:
         with open(p, "rb") as f:
             first = f.readline(MAX_HEADER_BYTES)
@@ -214,6 +218,9 @@ def delete_session(path: str | os.PathLike, *, work_dir: bool = False, force: bo
     if not p.exists():
         raise SessionError("no such file", reason="missing", path=p)
     if not force:
+        if not p.is_file():  # a FIFO would block the read below
+            raise SessionError("not a regular file, so not a session log; refusing to delete it",
+                               reason="not_a_log", path=p)
         try:
             read_header(p)
         except SessionError as exc:
