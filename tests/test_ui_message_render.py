@@ -228,3 +228,16 @@ async def test_long_code_in_the_request_box_says_what_is_not_shown_and_opens_in_
         await pilot.click(offset=(rows[y].index("click here") + 2, y))
         await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="the whole block")
         assert app.screen.text == code
+
+
+async def test_the_see_all_key_follows_the_keymap():
+    from tuiagents.ui.screens.full_text_screen import FullTextScreen
+
+    events = conversation(["user", "coder"], kind="two_agent") + [
+        MessageDelivered(message=Message(sender="coder", content="x" * 50_000), round=5, ts=T0 + 60)]
+    app = TuiAgentsApp(events=events, options=UIOptions(bell=False, keymap={"show_full": "f6"}), clock=fixed_clock())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "click here or press f6 to see all" in flat(region_text(app, app.cockpit.panes["coder"]))
+        await pilot.press("f6")
+        await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="the full view")

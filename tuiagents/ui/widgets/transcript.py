@@ -190,11 +190,10 @@ class Transcript(ScrollView, can_focus=True):
                              agent_slot=lambda n: slots.setdefault(n, len(slots)), full_key=self._full_key())
 
     def _full_key(self) -> str:
-        """The key shown in "press … to see all" (it follows a `[keymap]` remap)."""
-        for key, bindings in self._bindings.key_to_bindings.items():
-            if any(b.action == "show_full_visible" for b in bindings):
-                return key
-        return "v"
+        """The key shown in "press … to see all" (after a `[keymap]` remap of `show_full`)."""
+        keymap = getattr(self.app, "keymap_overrides", {}) if self.is_attached else {}
+        default = next((b.key for b in TRANSCRIPT_BINDINGS if b.id == "show_full"), "v")
+        return str(keymap.get("show_full", default)).split(",")[0].strip()
 
     # -- seeing all of a long entry --------------------------------------------------------
     def action_show_full(self, key: str) -> None:
