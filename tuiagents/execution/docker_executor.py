@@ -129,7 +129,7 @@ class DockerExecutor(CodeExecutor):
         container = client.containers.prepare_model({"Id": created["Id"]})
         track_container(container.id, live=True)
         self._container = container
-        api.start(container.id)
+        client.api.start(container.id)
         return container
 
     def _remove_container(self) -> None:
