@@ -17,20 +17,23 @@ round-robin so drift (CPU frequency, other load) hits them alike, and the median
   call (retries armed, text handed to ``on_delta`` piece by piece, usage and cost accounted);
 - ``AG2``: ``ConversableAgent.generate_reply()`` with ``stream: True`` in its config, when an
   interpreter that has AG2 is given with ``--ag2-python`` (it pins its own ``openai``, so it lives
-  in its own virtualenv, e.g. ``python -m venv /tmp/ag2 && /tmp/ag2/bin/pip install 'ag2[openai]==0.14.0'``).
-  It runs in a worker process that times one turn per request from this process, in the same
-  rounds as the others. AgentChat is not measured here (not installed); the table says so.
+  in its own virtualenv: ``python -m venv /tmp/ag2 && /tmp/ag2/bin/pip install 'ag2[openai]==0.14.0'``);
+- ``AgentChat``: ``AssistantAgent.on_messages()`` with ``model_client_stream=True``, given
+  ``--agentchat-python`` (``pip install 'autogen-agentchat==0.7.5' 'autogen-ext[openai]==0.7.5'``).
 
-Run: ``python bench/bench_llm_stream.py [--quick] [--messages 200] [--words 100] [--ag2-python PATH]``.
-Timing lives here, never in a test assertion.
+Each framework runs in a worker process that times one turn whenever this process asks, so it is
+measured in the same rounds as the others; without its interpreter the table says it was not measured.
+
+Run: ``python bench/bench_llm_stream.py [--quick] [--messages 200] [--words 100] [--ag2-python PATH]
+[--agentchat-python PATH]``. Timing lives here, never in a test assertion.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import gc
-import importlib.util
 import json
 import os
 import statistics
@@ -85,43 +88,90 @@ async def _serve(words: int) -> None:
         await server.serve_forever()
 
 
-# -- AG2, in its own interpreter (worker process) -------------------------------------------------
-def _ag2_worker(url: str, messages_n: int, words: int) -> None:
-    """Time one AG2 streamed turn per line read from stdin; print the seconds it took."""
-    import contextlib
-    import io
+# -- AG2 and AgentChat, each in its own interpreter (worker processes) -------------------------------
+def _worker(kind: str, url: str, messages_n: int, words: int) -> None:
+    """Time one streamed turn of ``kind`` per line read from stdin; print the seconds it took."""
     import logging
 
-    from autogen import ConversableAgent
-
     logging.disable(logging.WARNING)
-    entry = {"model": "bench-model", "base_url": url, "api_key": "bench", "stream": True, "price": [0, 0]}
-    agent = ConversableAgent("bench", llm_config={"config_list": [entry], "cache_seed": None},
-                             human_input_mode="NEVER", max_consecutive_auto_reply=10**9)  # default: 100
     messages = history(messages_n)[1:]  # the agent adds its own system message
     expected = "".join(f"word{i} " for i in range(words))
-    sink = io.StringIO()  # AG2 prints streamed tokens to stdout
+    turn = _ag2_turn(url, messages) if kind == "ag2" else _agentchat_turn(url, messages)
     for line in sys.stdin:
         if not line.strip():
             break
+        took, text = turn()
+        if text != expected:
+            print(f"error: unexpected {kind} reply {text!r:.80}", flush=True)
+            return
+        print(took, flush=True)
+
+
+def _ag2_turn(url: str, messages: list[dict]):
+    """AG2 0.14: ``ConversableAgent.generate_reply()`` over the whole history, streaming."""
+    import contextlib
+    import io
+
+    from autogen import ConversableAgent
+
+    entry = {"model": "bench-model", "base_url": url, "api_key": "bench", "stream": True, "price": [0, 0]}
+    agent = ConversableAgent("bench", llm_config={"config_list": [entry], "cache_seed": None},
+                             human_input_mode="NEVER", max_consecutive_auto_reply=10**9)  # default: 100
+
+    def turn() -> tuple[float, str]:
+        sink = io.StringIO()  # AG2 prints streamed tokens to stdout
         with contextlib.redirect_stdout(sink):
             start = time.perf_counter()
             reply = agent.generate_reply(messages=messages)
             took = time.perf_counter() - start
-        text = reply if isinstance(reply, str) else (reply or {}).get("content")
-        if text != expected:
-            print(f"error: unexpected AG2 reply {text!r:.80}", flush=True)
-            return
-        sink.seek(0)
-        sink.truncate()
-        print(took, flush=True)
+        return took, reply if isinstance(reply, str) else (reply or {}).get("content")
+
+    return turn
 
 
-class AG2Worker:
-    """The parent's handle on the AG2 worker: ``turn()`` asks for one timed turn."""
+def _agentchat_turn(url: str, messages: list[dict]):
+    """AgentChat 0.7: ``AssistantAgent.on_messages()`` with ``model_client_stream``; its model
+    context holds the history, reset to it before every turn (outside the timing)."""
+    from autogen_agentchat.agents import AssistantAgent
+    from autogen_agentchat.messages import TextMessage
+    from autogen_core import CancellationToken
+    from autogen_core.model_context import UnboundedChatCompletionContext
+    from autogen_core.models import AssistantMessage, UserMessage
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
 
-    def __init__(self, python: str, url: str, messages_n: int, words: int) -> None:
-        self.proc = subprocess.Popen([python, __file__, "--ag2-worker", url, str(messages_n), str(words)],
+    info = {"vision": False, "function_calling": True, "json_output": False, "family": "unknown",
+            "structured_output": False}
+    client = OpenAIChatCompletionClient(model="bench-model", base_url=url, api_key="bench", model_info=info)
+    context = UnboundedChatCompletionContext()
+    agent = AssistantAgent("bench", model_client=client, model_client_stream=True, model_context=context)
+    history_msgs = [UserMessage(content=m["content"], source="user") if m["role"] == "user"
+                    else AssistantMessage(content=m["content"], source="bench") for m in messages[:-1]]
+    last = TextMessage(content=messages[-1]["content"], source="user")
+    loop = asyncio.new_event_loop()
+
+    async def one() -> tuple[float, str]:
+        await context.clear()
+        for message in history_msgs:
+            await context.add_message(message)
+        start = time.perf_counter()
+        response = await agent.on_messages([last], CancellationToken())
+        return time.perf_counter() - start, response.chat_message.content
+
+    def close() -> None:
+        loop.run_until_complete(client.close())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+    atexit.register(close)
+    return lambda: loop.run_until_complete(one())
+
+
+class Worker:
+    """The parent's handle on a worker process: ``turn()`` asks for one timed turn."""
+
+    def __init__(self, kind: str, python: str, url: str, messages_n: int, words: int) -> None:
+        self.kind = kind
+        self.proc = subprocess.Popen([python, __file__, "--worker", kind, url, str(messages_n), str(words)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def turn(self) -> float:
@@ -132,7 +182,7 @@ class AG2Worker:
         try:
             return float(line)
         except ValueError:
-            raise RuntimeError(f"the AG2 worker failed: {line.strip() or 'no answer'}") from None
+            raise RuntimeError(f"the {self.kind} worker failed: {line.strip() or 'no answer'}") from None
 
     def close(self) -> None:
         """Stop the worker."""
@@ -142,6 +192,9 @@ class AG2Worker:
         except (BrokenPipeError, ValueError):
             pass
         self.proc.wait(timeout=10)
+
+
+WORKER_LABELS = {"ag2": "AG2 0.14 generate_reply (stream)", "agentchat": "AgentChat 0.7 on_messages (stream)"}
 
 
 # -- the client side -----------------------------------------------------------------------------
@@ -164,28 +217,27 @@ def _http_module():
     return sys.modules[http.__module__.split(".")[0]]
 
 
-async def _time_all(calls: dict, repeats: int, worker: AG2Worker | None = None) -> dict[str, float]:
+async def _time_all(calls: dict, repeats: int, workers: list[Worker]) -> dict[str, float]:
     """Median seconds per call of each variant, run round-robin so drift hits them all alike."""
     for call in calls.values():  # warm-up: connections, lazy imports, caches
         for _ in range(5):
             await call()
-    for _ in range(5 if worker else 0):
-        worker.turn()
+    for worker in workers:
+        for _ in range(5):
+            worker.turn()
     gc.collect()
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    if worker is not None:
-        samples["AG2 0.14 generate_reply (stream)"] = []
+    samples: dict[str, list[float]] = {name: [] for name in [*calls, *(WORKER_LABELS[w.kind] for w in workers)]}
     for _ in range(repeats):
         for name, call in calls.items():
             start = time.perf_counter()
             await call()
             samples[name].append(time.perf_counter() - start)
-        if worker is not None:
-            samples["AG2 0.14 generate_reply (stream)"].append(worker.turn())
+        for worker in workers:
+            samples[WORKER_LABELS[worker.kind]].append(worker.turn())
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-async def bench(url: str, messages_n: int, words: int, repeats: int, ag2_python: str | None = None) -> dict[str, float]:
+async def bench(url: str, messages_n: int, words: int, repeats: int, pythons: dict[str, str]) -> dict[str, float]:
     import openai
 
     from tuiagents.llm import LLMClient, LLMSettings, ModelEntry
@@ -233,11 +285,11 @@ async def bench(url: str, messages_n: int, words: int, repeats: int, ag2_python:
         assert result.content == expected and result.completion_tokens == words
 
     calls = {"SSE read floor (httpx, no SDK)": floor, "openai stream loop": sdk_loop, "tuiagents": tuiagents}
-    worker = AG2Worker(ag2_python, url, messages_n, words) if ag2_python else None
+    workers = [Worker(kind, python, url, messages_n, words) for kind, python in pythons.items()]
     try:
-        return await _time_all(calls, repeats, worker)
+        return await _time_all(calls, repeats, workers)
     finally:
-        if worker is not None:
+        for worker in workers:
             worker.close()
         await raw.aclose()
         await sdk.close()
@@ -256,10 +308,11 @@ def table(times: dict[str, float]) -> str:
     for name, value in times.items():
         extra = "" if ag2 is None else f" {value / ag2:.2f}x |"
         lines.append(f"| {name} | {value * 1000:.2f} | {value / floor:.1f}x |{extra}")
+    pad = "" if ag2 is None else " |"
     if ag2 is None:
         lines.append("| AG2 | not measured (give --ag2-python) | |")
-    if importlib.util.find_spec("autogen_agentchat") is None:
-        lines.append("| AgentChat | not installed here | |" + ("" if ag2 is None else " |"))
+    if not any(k.startswith("AgentChat") for k in times):
+        lines.append("| AgentChat | not measured (give --agentchat-python) | |" + pad)
     return "\n".join(lines)
 
 
@@ -269,16 +322,19 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=None, help="history length (default: 200, then 10)")
     parser.add_argument("--words", type=int, default=None, help="content chunks per reply (default: 100, then 20)")
     parser.add_argument("--ag2-python", default=None, help="an interpreter with ag2[openai]==0.14 installed")
+    parser.add_argument("--agentchat-python", default=None,
+                        help="an interpreter with autogen-agentchat and autogen-ext[openai] 0.7 installed")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--ag2-worker", nargs=3, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=4, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         asyncio.run(_serve(args.serve))
         return 0
-    if args.ag2_worker is not None:
-        url, messages_n, words = args.ag2_worker
-        _ag2_worker(url, int(messages_n), int(words))
+    if args.worker is not None:
+        kind, url, messages_n, words = args.worker
+        _worker(kind, url, int(messages_n), int(words))
         return 0
+    pythons = {k: v for k, v in (("ag2", args.ag2_python), ("agentchat", args.agentchat_python)) if v}
     repeats = 20 if args.quick else 200
     if args.messages is None and args.words is None:
         shapes = [(200, 100), (10, 20)]
@@ -290,7 +346,7 @@ def main() -> int:
                                   stdout=subprocess.PIPE, text=True, env=env)
         try:
             port = int(server.stdout.readline())
-            times = asyncio.run(bench(f"http://127.0.0.1:{port}", messages, words, repeats, args.ag2_python))
+            times = asyncio.run(bench(f"http://127.0.0.1:{port}", messages, words, repeats, pythons))
         finally:
             server.terminate()
             server.wait(timeout=10)
