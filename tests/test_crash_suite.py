@@ -94,6 +94,7 @@ class Figures:
     """What the suite measured, for the README's reliability table."""
 
     trials: int = 0
+    docker_trials: int = 0
     killed: dict[str, int] = field(default_factory=dict)
     finished_before_kill: int = 0
     cut_off_lines: int = 0
@@ -104,7 +105,8 @@ class Figures:
 
     def report(self) -> str:
         where = ", ".join(f"{k} {v}" for k, v in sorted(self.killed.items()))
-        return (f"crash suite: {self.trials} trials (killed: {where}; ended before the kill: "
+        return (f"crash suite: {self.trials} trials, {self.docker_trials} of them with the Docker sandbox "
+                f"(killed: {where}; ended before the kill: "
                 f"{self.finished_before_kill}); {self.cut_off_lines} cut-off last lines dropped; "
                 f"{self.events_before_kill} events written before the kills, {self.events_lost} lost; "
                 f"{self.duplicate_messages} duplicate and {self.missing_messages} missing messages")
@@ -200,6 +202,7 @@ def test_seeded_kill_9_trials_lose_nothing_and_resume_to_the_end(tmp_path):
             killed = kill_at_random(proc, log, server, rng, kind)
             proc.stderr.close()
             figures.trials += 1
+            figures.docker_trials += code == "docker"
             if not killed:
                 proc.wait()
                 figures.finished_before_kill += 1
