@@ -48,7 +48,10 @@ async def test_the_live_runs_own_log_cannot_be_deleted_resumed_or_forked(server,
         await pilot.press("r")
         await pilot.pause()
         assert "Cannot resume live.jsonl: it is the run going on in this app" in notes(app)
-        assert app.screen is screen and live.exists()
+        await pilot.press("f")
+        await pilot.pause()
+        assert "Cannot fork live.jsonl: it is the run going on in this app" in notes(app)
+        assert app.screen is screen and live.exists() and not list(folder.glob("live-fork*"))
 
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, CockpitScreen), what="back to the cockpit")

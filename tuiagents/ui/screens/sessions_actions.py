@@ -139,7 +139,7 @@ class SessionActions:
     def action_fork(self: SessionsScreen) -> None:
         """Ask for N, then write a new session holding the first N events of the selected one."""
         summary = self._readable()
-        if summary is None:
+        if summary is None or self._is_live(summary.path, "fork"):
             return
         total = max(1, summary.events or 1)
         hint = (f"The fork holds events 1 to N of {summary.path.name} ({total:,} events); "
