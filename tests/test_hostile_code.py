@@ -431,3 +431,35 @@ async def test_a_conversation_goes_on_after_an_attack_with_true_outcomes(client,
     assert decided == started and all(decided)
     assert result.stop_reason == "assistant said TERMINATE"
     assert _labelled(client, run.run_id) == []
+
+
+async def test_many_small_hogs_cannot_get_the_watchdog_oom_killed(client, sandbox) -> None:
+    await sandbox.run(block("sh", "true"))
+    before = sandbox.container_id
+    result = await sandbox.run(block("python", """
+        import os, time
+        for _ in range(24):  # each stays smaller than the watchdog, so it looks the biggest
+            if os.fork() == 0:
+                try:
+                    with open("/proc/self/oom_score_adj", "w") as f:
+                        f.write("0")
+                    print("LOWERED", flush=True)
+                except OSError:
+                    pass
+                hog = []
+                while True:
+                    hog.append(bytearray(1 << 20))
+                    time.sleep(0.002)
+        time.sleep(3)
+        print("main done", flush=True)
+    """))
+    if sandbox.oom_pinned:  # the daemon could grant SYS_RESOURCE: scores are pinned
+        assert "LOWERED" not in result.output, result
+        assert any("out of memory" in n for n in result.notes), result
+        assert sandbox.container_id == before  # the watchdog lived: same sandbox
+    elif sandbox.container_id != before:  # the watchdog was picked: said so, and replaced
+        assert any("ended while the block ran" in n for n in result.notes), result
+    else:
+        assert any("out of memory" in n for n in result.notes), result
+    assert not result.ok
+    await assert_clean_and_next_runs_as_approved(client, sandbox)

@@ -89,6 +89,8 @@ class DockerExecutor(CodeExecutor):
         # starts or resumes; pop_notice() says so once.
         self._reaper = start_reaper()
         self._notice_shown = False
+        #: Whether the OOM killer spares the watchdog for sure (the daemon granted SYS_RESOURCE).
+        self.oom_pinned = False
 
     def pop_notice(self) -> str | None:
         """Once: what the start-up cleanup removed (None if nothing, or not finished yet)."""
@@ -124,13 +126,25 @@ class DockerExecutor(CodeExecutor):
                 raise _NotRun(image_missing_message(self.settings.image, exc)) from exc
         self.work_dir.mkdir(parents=True, exist_ok=True)
         share_dir(self.work_dir, self.owner)
-        created = create_sandbox_container(client.api, self.settings, self.work_dir,
-                                           self.session_id, self.user, self.disk_limit)
-        container = client.containers.prepare_model({"Id": created["Id"]})
-        track_container(container.id, live=True)
-        self._container = container
-        client.api.start(container.id)
-        return container
+        while True:
+            created = create_sandbox_container(client.api, self.settings, self.work_dir,
+                                               self.session_id, self.user, self.disk_limit,
+                                               pin_oom=_pin_oom[0])
+            container = client.containers.prepare_model({"Id": created["Id"]})
+            track_container(container.id, live=True)
+            self._container = container
+            try:
+                client.api.start(container.id)
+            except docker.errors.APIError as exc:
+                if not _pin_oom[0] or "caps" not in str(exc):
+                    raise
+                # A daemon without SYS_RESOURCE to give (nested or restricted): run without
+                # pinned OOM scores; a lost watchdog is still noticed and the sandbox restarted.
+                _pin_oom[0] = False
+                self._remove_container()
+                continue
+            self.oom_pinned = _pin_oom[0]
+            return container
 
     def _remove_container(self) -> None:
         container, self._container = self._container, None
@@ -368,6 +382,10 @@ class DockerExecutor(CodeExecutor):
             result.cancelled, result.exit_code = True, EXIT_CANCELLED
             result.notes.insert(0, "cancelled by the supervisor")
         return result
+
+
+# Whether this daemon lets the watchdog pin OOM scores (SYS_RESOURCE); learnt on first start.
+_pin_oom = [True]
 
 
 class _NotRun(Exception):

@@ -38,9 +38,11 @@ except BaseException as exc:
 """
 INTERPRETERS = {"python": ["python3", "-u", "-I", "-c", PYTHON_BOOT], "sh": ["sh"], "bash": ["bash"]}
 WATCHDOG_SOURCE = Path(__file__).with_name("sandbox_runner.py").read_text(encoding="utf-8")
-# What the root watchdog needs: kill any process, become the sandbox user, and walk folders the
-# code made unreadable (for the disk limit). setuid() clears them all for the code.
+# What the root watchdog needs: kill any process, become the sandbox user, walk folders the
+# code made unreadable (for the disk limit), and pin OOM scores (itself never, the code first,
+# for good). setuid() clears them all for the code.
 CAPABILITIES = ["KILL", "SETUID", "SETGID", "DAC_READ_SEARCH"]
+PIN_OOM = "SYS_RESOURCE"  # added where the daemon can grant it
 ENVIRONMENT = {
     "HOME": "/tmp",
     "LANG": "C.UTF-8",
@@ -52,10 +54,12 @@ ENVIRONMENT = {
 
 
 def create_sandbox_container(api: Any, settings: DockerSettings, work_dir: Path, session_id: str,
-                             user: str, disk_limit: int) -> dict:
+                             user: str, disk_limit: int, pin_oom: bool = True) -> dict:
     """Blocking: create (not start) the session's sandbox container; return the API's answer.
 
     ``user`` is the sandbox user (``uid[:gid]`` or a name in the image) the code runs as.
+    ``pin_oom`` grants the watchdog SYS_RESOURCE, so it can make itself unkillable by the OOM
+    killer and the code's OOM score both maximal and not lowerable.
     """
     uid, _, gid = user.partition(":")
     config = {"uid": int(uid) if uid.isdigit() else uid,
@@ -72,7 +76,7 @@ def create_sandbox_container(api: Any, settings: DockerSettings, work_dir: Path,
         pids_limit=settings.pids_limit,
         security_opt=["no-new-privileges"],
         cap_drop=["ALL"],
-        cap_add=CAPABILITIES,
+        cap_add=CAPABILITIES + ([PIN_OOM] if pin_oom else []),
         read_only=True,
         # tmpfs pages count as memory: /tmp never gets more than the memory limit
         tmpfs={"/tmp": f"rw,nosuid,nodev,size={min(disk_limit, parse_size(settings.memory))},mode=1777",

@@ -5,7 +5,8 @@ Why root and PID 1: the code of a block runs as the unprivileged sandbox user, s
 signal, ptrace or open ``/proc/1/fd`` of this process, and cannot write the channel the outcome
 travels on (our stdin/stdout, attached by the host through the Docker API). If this process
 dies anyway, the container stops and the kernel kills every process in it. The container keeps
-only the capabilities needed here (KILL, SETUID, SETGID, DAC_READ_SEARCH); ``setuid`` drops
+only the capabilities needed here (KILL, SETUID, SETGID, DAC_READ_SEARCH,
+SYS_RESOURCE); ``setuid`` drops
 them all for the code, and no-new-privileges stops it from getting any back.
 
 Per block: the host sends the approved bytes and their sha256; we refuse them if the hash does
@@ -148,11 +149,9 @@ def spawn(config, argv, path, fsize):
         for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)  # python ignores some; programs expect defaults
         signal.set_wakeup_fd(-1)
-        try:
-            with open("/proc/self/oom_score_adj", "w") as f:
-                f.write("1000")  # under memory pressure the code goes first, not the watchdog
-        except OSError:
-            pass
+        # Under memory pressure the code goes first. Written while we still hold SYS_RESOURCE,
+        # it is also the floor: the code cannot lower it again after setuid.
+        set_oom_score(1000)
         if fsize:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         os.setgroups([])
@@ -163,6 +162,14 @@ def spawn(config, argv, path, fsize):
     except BaseException as exc:  # noqa: BLE001 - report anything, then leave the child
         os.write(2, ("cannot start %s: %s\n" % (argv[0], exc)).encode())
     os._exit(127)
+
+
+def set_oom_score(value):
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(value))
+    except OSError:
+        pass
 
 
 def sha256_of(path):
@@ -379,6 +386,7 @@ def main():
     if config["uid"] == 0:
         sys.exit("the sandbox user must not be root")
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    set_oom_score(-1000)  # the OOM killer never picks the watchdog
     os.chdir("/")
     os.umask(0o022)
     Watchdog(config).loop()
