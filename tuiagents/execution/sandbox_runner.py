@@ -5,9 +5,9 @@ Why root and PID 1: the code of a block runs as the unprivileged sandbox user, s
 signal, ptrace or open ``/proc/1/fd`` of this process, and cannot write the channel the outcome
 travels on (our stdin/stdout, attached by the host through the Docker API). If this process
 dies anyway, the container stops and the kernel kills every process in it. The container keeps
-only the capabilities needed here (KILL, SETUID, SETGID, DAC_READ_SEARCH,
-SYS_RESOURCE); ``setuid`` drops
-them all for the code, and no-new-privileges stops it from getting any back.
+only the capabilities needed here (KILL, SETUID, SETGID, DAC_READ_SEARCH, and SYS_RESOURCE where
+the daemon can grant it, to pin OOM scores); ``setuid`` drops them all for the code, and
+no-new-privileges stops it from getting any back.
 
 Per block: the host sends the approved bytes and their sha256; we refuse them if the hash does
 not match, write them read-only into a root-owned tmpfs (``/run/tuiagents``), check the hash of
