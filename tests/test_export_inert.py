@@ -102,3 +102,13 @@ def test_headless_console_prints_inert_and_warns_about_hidden_characters():
     assert_inert(printed, "the headless console")
     assert "⟨RLO⟩" in printed and "may read differently from how it runs" in printed
     assert "Line one of output\nLine two of output" in printed
+
+
+def test_markdown_export_renders_in_a_viewer_like_the_screen(hostile_log):
+    from markdown_it import MarkdownIt
+
+    md = export_session(hostile_log, "md")
+    html = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(md)
+    assert "List&lt;int&gt; xs; in HTML &lt;b&gt;bold&lt;/b&gt;." in html and "<b>bold" not in html
+    assert re.search(r"Line one of output<br\s*/?>\s*Line two of output", html)
+    assert '<code class="language-python">print(' in html  # the fence is a fence, highlighted by viewers

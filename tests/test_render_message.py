@@ -110,3 +110,41 @@ def test_html_keeps_every_non_markup_character_in_order(text):
     visible = unescape(re.sub(r"<[^>]*>", "", markdown_html(text)))
     ok, at = subsequence(expected, visible)
     assert ok, f"lost {expected[at]!r} (#{at}) of {text!r}; html text:\n{visible}"
+
+
+# -- Markdown for the Markdown export: a standard viewer shows it like the screen ---------------------
+
+def viewer_html(markdown: str) -> str:
+    """What a typical Markdown viewer makes of `markdown` (CommonMark + GFM tables, raw HTML on)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(markdown)
+
+
+def visible(html: str) -> str:
+    from html import unescape
+
+    return "".join(unescape(re.sub(r"<[^>]*>", "", html)).split())
+
+
+def test_the_markdown_export_form_of_the_example_renders_like_the_screen():
+    from tuiagents.render.markdown_out import safe_markdown
+
+    md = safe_markdown(EXAMPLE + "\n\n```python\nprint('<b>')\n```", quote=True)
+    html = viewer_html(md)
+    assert "<b>" not in html.replace("<blockquote>", "") and "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert re.search(r"Line one of output<br\s*/?>\s*Line two of output", html)
+    assert '<code class="language-python">' in html and md.startswith("> ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_markdown_for_viewers_shows_the_same_text_or_falls_back(text):
+    from tuiagents.render.markdown_out import safe_markdown
+
+    md = safe_markdown(text)
+    if md is None:
+        return  # the export keeps such a message verbatim in a fence
+    # list numbers and a fence's language: the screen shows them as typed, a viewer draws its own
+    markup = re.compile(r'<span class="marker">[^<]*</span>|<div class="lang">[^<]*</div>')
+    assert visible(viewer_html(md)) == visible(markup.sub("", markdown_html(text)))

@@ -124,7 +124,7 @@ def test_interrupted_and_resumed_runs(log):
 def test_markdown_export(log):
     md = export_session(log, "md")
     assert "coder's message: edited by human" in md
-    assert f"Original:\n\n```text\n{DRAFT}\n```" in md and f"Edited to:\n\n```text\n{EDITED}\n```" in md
+    assert f"Original:\n\n> {DRAFT}" in md and f"Edited to:\n\n> {EDITED}" in md  # Markdown, quoted
     assert "runner's message: rejected by human" in md and "too vague, name the file" in md
     assert "coder's code: approved by policy (for this session: python code from coder)" in md
     assert "```python\nimport sys" in md
@@ -132,8 +132,9 @@ def test_markdown_export(log):
     assert "**lookup**" in md and "found <i>it</i>" in md
     assert "the budget of \\$0.01 was reached (cost\\_budget)" in md
     assert "| **total** | 2 | 1 | 100 | 20 | \\$0.0120 |" in md
-    # content with backticks sits in a longer fence, so it cannot close it
-    assert f"```````text\n{TICKS}\n{SCRIPT}\n```````" in md
+    # a message is Markdown a viewer renders like the screen: backticks and raw HTML escaped, the
+    # line break kept (verbatim fences are tested below, with md_fence)
+    assert "> use \\`\\`\\` fences or \\`\\`\\`\\` even four: \\`\\`\\`\\`\\`\\`\\\n> \\<script\\>" in md
     # outside fences, markup from content is escaped
     assert "Task with \\<script\\>" in md
 

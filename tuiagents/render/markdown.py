@@ -5,6 +5,7 @@ The rules (the same on screen, in the request box and in the exports):
 - Markdown people expect is rendered: headings, lists, emphasis, strike-through, tables, block
   quotes, fenced code (highlighted by Pygments).
 - Raw HTML is text: ``List<int>`` and ``<b>bold</b>`` are shown as typed, never dropped or obeyed.
+- A line like ``[x]: https://...`` is text too (Markdown would hide it as a link definition).
 - A single newline is a line break; entities (``&amp;``) stay as typed.
 - Links and images are shown as their text followed by the URL; nothing is fetched or followed.
 - A fenced block shows its info string (``python``, and anything typed after it) above the code.
@@ -33,6 +34,7 @@ def _configured() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.disable("entity")  # "&amp;" is shown as typed, not as "&"
+    md.disable("reference")  # "[x]: url" is a line of text in a chat, not a hidden definition
     return md
 
 

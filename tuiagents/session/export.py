@@ -6,9 +6,10 @@ code, tool calls with their results, the stop reason and the usage. Secrets are 
 result once more, and content can never break the document: Markdown fences are longer than any
 run of backticks inside them, HTML escapes every text. Nothing live reaches a terminal or a viewer:
 every control, invisible or direction-changing character is made visible (`tuiagents.text.inert`;
-JSON writes them as ``\\uXXXX`` escapes, the same data). The HTML export renders each message's
-Markdown with the rules of the screen (`tuiagents.render.markdown`); the Markdown export keeps each
-message verbatim in a fence, so every character and line break reads as it was sent.
+JSON writes them as ``\\uXXXX`` escapes, the same data). Both the HTML and the Markdown export show
+each message with the rules of the screen (`tuiagents.render`): the HTML export renders it, the
+Markdown export writes it as Markdown any viewer renders that way (raw HTML escaped, line breaks
+kept, in a block quote), or verbatim in a fence when that cannot be guaranteed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Literal
 
 from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
 from tuiagents.session.reader import SessionLog, read_session
-from tuiagents.session.secrets import Scrubber
+from tuiagents.render.markdown_out import safe_markdown
+from tuiagents.session.secrets import Scrubber, scrub
 from tuiagents.text import inert, json_inert
 from tuiagents.session.transcript import (
     CodeEntry, DecisionEntry, ExecutionEntry, MessageEntry, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
@@ -102,6 +104,18 @@ def md_fence(text: str, lang: str = "text") -> str:
     return f"{bar}{lang}\n{text.rstrip(chr(10))}\n{bar}"
 
 
+#: Longer messages go verbatim into a fence (writing them again would cost seconds for nothing).
+MD_MESSAGE_LIMIT = 200_000
+
+
+def md_message(text: str) -> str:
+    """A message as Markdown a viewer renders like the screen does (in a block quote), or verbatim
+    in a fence. Secrets are removed first: the renderer would only mask them, as the screen does."""
+    text = scrub(text)
+    out = safe_markdown(text, quote=True) if len(text) <= MD_MESSAGE_LIMIT else None
+    return out if out is not None else md_fence(text)
+
+
 def _md_header(log: SessionLog, t: Transcript) -> list[str]:
     h = log.header
     agents = ", ".join(f"{a.name} ({a.kind}{', ' + a.model if a.model else ''})" for a in h.agents)
@@ -120,7 +134,7 @@ def _md_header(log: SessionLog, t: Transcript) -> list[str]:
     out += [f"| {k} | {md_inline(v)} |" for k, v in rows]
     if log.notice:
         out += ["", f"> **Note:** {md_inline(log.notice)}"]
-    out += ["", "## Task", "", md_fence(h.task), "", "## Conversation", ""]
+    out += ["", "## Task", "", md_message(h.task), "", "## Conversation", ""]
     return out
 
 
@@ -135,9 +149,9 @@ def _md_entry(e, shown: set[str]) -> list[str]:
             tags.append("edited by a human")
         out = [f"### {md_inline(e.sender)}{to}" + (f" ({', '.join(tags)})" if tags else "") + f" · {at}", ""]
         if e.content:
-            out += [md_fence(e.content), ""]
+            out += [md_message(e.content) if e.origin in ("agent", "human") else md_fence(e.content), ""]
         if e.human_edited and e.original is not None and e.original not in shown:
-            out += ["Original, before the edit:", "", md_fence(e.original), ""]
+            out += ["Original, before the edit:", "", md_message(e.original), ""]
         for c in e.tool_calls:
             out += [f"Calls tool **{md_inline(c.name)}** with:", "", md_fence(c.arguments, "json"), ""]
         for r in e.tool_results:
@@ -148,14 +162,15 @@ def _md_entry(e, shown: set[str]) -> list[str]:
         out = [f"> **Decision** · {at} · {md_inline(decision_line(e))}", ""]
         d = e.decision
         if d.kind == DecisionKind.EDIT:
+            as_md = md_fence if e.request_kind == RequestKind.CODE else md_message
             if e.proposed is not None:
-                out += ["Original:", "", md_fence(e.proposed), ""]
+                out += ["Original:", "", as_md(e.proposed), ""]
                 shown.add(e.proposed)
-            out += ["Edited to:", "", md_fence(d.content or ""), ""]
+            out += ["Edited to:", "", as_md(d.content or ""), ""]
         elif d.kind in (DecisionKind.REJECT, DecisionKind.INJECT, DecisionKind.REPLY) and d.content:
             label = {DecisionKind.REJECT: "Feedback", DecisionKind.INJECT: "Message",
                      DecisionKind.REPLY: "Reply"}[d.kind]
-            out += [f"{label}:", "", md_fence(d.content), ""]
+            out += [f"{label}:", "", md_message(d.content), ""]
         return out
     if isinstance(e, CodeEntry):
         where = f" (would run on {md_inline(e.executor)})" if e.executor else ""
@@ -188,7 +203,7 @@ def _md_usage(t: Transcript) -> list[str]:
     out = ["## Stop reason", "", f"{md_inline(t.stop_reason)}" +
            (f" ({md_inline(t.stop.stop_kind.value)})" if t.stop else ""), ""]
     if t.stop and t.stop.summary:
-        out += ["Summary:", "", md_fence(t.stop.summary), ""]
+        out += ["Summary:", "", md_message(t.stop.summary), ""]
     out += ["## Usage", "", "| Agent | Calls | Cached | Prompt tokens | Completion tokens | Cost |",
             "|---|---:|---:|---:|---:|---:|"]
     for name, u in [*t.usage.by_agent.items(), ("**total**", t.usage)]:
