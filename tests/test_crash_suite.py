@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 
 from tuiagents.engine.events import MessageDelivered, RunStarted, StopKind
 from tuiagents.session.reader import read_session

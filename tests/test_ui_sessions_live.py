@@ -3,7 +3,6 @@ still writing it, whether that run is this app's own or another process's."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from test_ui_replay import rules

@@ -21,7 +21,9 @@ from typing import Any
 
 from tuiagents.engine.events import AgentInfo, MessageDelivered, RunStarted, RunStopped, StopKind, TurnStarted
 from tuiagents.engine.messages import Message, ToolCall, ToolResult
-from tuiagents.session.log import SessionError, SessionHeader, SessionWriter, new_run_id, session_filename
+from tuiagents.session.log import (
+    SessionError, SessionHeader, SessionWriter, exists_error, new_run_id, session_filename,
+)
 
 STEP = 0.5  # seconds between imported messages
 _TOO_DEEP = "the JSON is nested too deeply to be a chat history (thousands of levels); check the file"
@@ -193,8 +195,7 @@ def _write_whole(dest: Path, header: SessionHeader, events: list) -> None:
     way leaves no file behind.
     """
     if dest.exists():
-        raise SessionError("a file with this name already exists; it was left untouched", reason="exists",
-                           path=dest)
+        raise exists_error(dest)  # names the run writing it, if one does
     part = dest.with_name(f".{dest.name}.{os.getpid()}.part")
     try:
         with SessionWriter(part, header) as w:
@@ -207,8 +208,7 @@ def _write_whole(dest: Path, header: SessionHeader, events: list) -> None:
             os.close(os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
             os.replace(part, dest)
     except FileExistsError:
-        raise SessionError("a file with this name already exists; it was left untouched", reason="exists",
-                           path=dest) from None
+        raise exists_error(dest) from None
     except SessionError:
         raise
     except (OSError, ValueError) as exc:  # disk full, permissions, text the log cannot hold

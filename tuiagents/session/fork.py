@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tuiagents import __version__
-from tuiagents.session.log import LOG_SUFFIX, ForkOrigin, SessionError, SessionWriter, new_run_id
+from tuiagents.session.log import LOG_SUFFIX, ForkOrigin, SessionError, SessionWriter, exists_error, new_run_id
 from tuiagents.session.reader import SessionLog, read_session
 
 
@@ -60,15 +60,13 @@ def fork_session(src: str | os.PathLike, at_event: int, dest: str | os.PathLike 
     })
     tmp = dest_path.with_name(f".{dest_path.name}.partial")
     if dest_path.exists():
-        raise SessionError("a file with this name already exists; it was left untouched",
-                           reason="exists", path=dest_path)
+        raise exists_error(dest_path)
     tmp.unlink(missing_ok=True)  # left by an earlier fork that crashed
     try:
         with SessionWriter(tmp, header) as w:
             w.write_many(log.events[:at_event])
         if dest_path.exists():  # appeared meanwhile: still never overwrite
-            raise SessionError("a file with this name already exists; it was left untouched",
-                               reason="exists", path=dest_path)
+            raise exists_error(dest_path)
         os.replace(tmp, dest_path)
     finally:
         tmp.unlink(missing_ok=True)

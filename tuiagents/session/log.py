@@ -129,6 +129,16 @@ def config_secrets(config: Any) -> list[str]:
     return out
 
 
+def exists_error(path: Path) -> SessionError:
+    """Why a new log cannot go to `path`, which exists: never overwritten, and who writes it, if anyone."""
+    from tuiagents.session.lock import held_message, writer_of
+
+    holder = writer_of(path) if path.is_file() else None
+    why = f"; {held_message(path, holder, 'overwrite')}" if holder is not None else ""
+    return SessionError(f"a file with this name already exists; it was left untouched{why}",
+                        reason="exists", path=path)
+
+
 def _blocking_file(path: Path) -> Path | None:
     """The nearest existing ancestor of `path` that is not a folder (it stops the log's folder being made)."""
     for parent in path.parents:
@@ -195,7 +205,7 @@ class SessionWriter:
     @staticmethod
     def _create(path: Path) -> int:
         """Create the log (never over an existing file) and take its lock; a clear error otherwise."""
-        from tuiagents.session.lock import held_message, try_lock, writer_of
+        from tuiagents.session.lock import try_lock
 
         blocker = _blocking_file(path)
         if blocker is not None:
@@ -208,10 +218,7 @@ class SessionWriter:
             if path.is_dir():
                 raise SessionError("is a folder; give the session log a file name inside it "
                                    f"(for example {path / 'run.jsonl'})", reason="bad_input", path=path) from None
-            holder = writer_of(path) if path.is_file() else None
-            why = f"; {held_message(path, holder, 'overwrite')}" if holder is not None else ""
-            raise SessionError(f"a file with this name already exists; it was left untouched{why}",
-                               reason="exists", path=path) from None
+            raise exists_error(path) from None
         except OSError as exc:
             raise SessionError(f"cannot create the session log: {exc.strerror or exc}; choose another path",
                                reason="bad_input", path=path) from None
