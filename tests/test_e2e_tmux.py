@@ -194,6 +194,7 @@ def test_demo_reject_inject_next_speaker_then_terminate(terminal, tmp_path):
     terminal.start(["demo"], isolated_env(tmp_path, **({} if docker else {"DOCKER_HOST": "unix:///nonexistent.sock"})))
     shown = terminal.wait_for("Deliver planner's message?")
     assert "SCRIPTED DEMO" in shown and all(name in shown for name in ("user", "planner", "coder", "critic"))
+    assert docker or "Docker is not available" in shown
     terminal.keys("a")
     terminal.wait_for("Deliver coder's message?")
 
@@ -204,10 +205,15 @@ def test_demo_reject_inject_next_speaker_then_terminate(terminal, tmp_path):
     terminal.wait_for("Revised after your feedback")
 
     terminal.keys("a")
-    terminal.wait_for("Run coder's code in the Docker sandbox")
-    terminal.keys("y")
-    output = ("warmest: Cairo", "exit code 0") if docker else ("Docker daemon not reachable",)
-    terminal.wait_for(lambda s: "Deliver critic's message?" in s and all(text in s for text in output), timeout=90)
+    if docker:
+        terminal.wait_for("Run coder's code in the Docker sandbox")
+        terminal.keys("y")
+        output = ("warmest: Cairo", "exit code 0")
+    else:  # no code is offered (the coder's pane said why when the run started): the critic says so
+        output = ("The code did not run",)
+    shown = terminal.wait_for(lambda s: "Deliver critic's message?" in s and all(text in s for text in output),
+                              timeout=90)
+    assert docker or "Run coder's code" not in shown
 
     terminal.keys("i")  # inject a message for everyone (the default target), queued for the next turn
     shown = terminal.dialog("Inject a message from you")
@@ -227,6 +233,33 @@ def test_demo_reject_inject_next_speaker_then_terminate(terminal, tmp_path):
     log = quit_and_session_log(terminal)
     text = log.read_text()
     assert log.is_file() and "Also mention the coldest city." in text and "Say that the data is inline." in text
+
+
+def test_demo_without_its_image_offers_the_sandbox_then_declined_runs_without_code(terminal, tmp_path):
+    try:
+        from tuiagents.execution.docker_client import connect_docker
+
+        connect_docker().close()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no Docker daemon: {exc}")
+    config = tmp_path / "config.toml"
+    config.write_text('[docker]\nimage = "tuiagents-sandbox:does-not-exist"\n')
+    terminal.start(["demo"], isolated_env(tmp_path, TUIAGENTS_CONFIG=str(config)))
+    shown = terminal.wait_for("The demo's Docker sandbox is not ready")
+    assert "Go on without running code [n]" in shown
+    terminal.keys("n")
+    shown = terminal.wait_for("Deliver planner's message?")
+    assert shown.count("will not run") == 1, shown  # said once, in the coder's pane
+    coder_column = [line.split("▕")[2] for line in shown.splitlines() if line.count("▕") >= 3]
+    assert "will not run" in " ".join(" ".join(coder_column).split())
+    for agent in ("planner", "coder", "critic"):
+        terminal.wait_for(f"Deliver {agent}'s message?")
+        terminal.keys("a")
+    shown = terminal.wait_for("Deliver planner's message?")
+    assert "Run coder's code" not in shown
+    terminal.keys("a")
+    terminal.wait_for("stopped: planner said TERMINATE")
+    quit_and_session_log(terminal)
 
 
 def test_first_run_setup_onto_a_compatible_url_then_a_run(terminal, tmp_path):
