@@ -267,7 +267,7 @@ def test_first_run_setup_onto_a_compatible_url_then_a_run(terminal, tmp_path):
         url = server.url
         terminal.start([], isolated_env(tmp_path))
         terminal.dialog("Welcome to tuiagents")
-        terminal.keys("BTab", "Down", "Enter")  # from the model field to the choices: the second one
+        terminal.keys("Down")  # the focus starts on the choices: the arrow picks the second one
         terminal.wait_for("Base URL")
         terminal.keys("Tab")
         terminal.type(server.url)
