@@ -228,7 +228,17 @@ def reaped_message(sessions: list[str]) -> str | None:
 
 @atexit.register
 def _remove_live_containers() -> None:
-    """At interpreter exit, remove the containers of executors nobody closed."""
+    """At interpreter exit, remove the containers of executors nobody closed.
+
+    A start-up reaping still under way is waited for (briefly): a short resume must not exit
+    with the crashed run's container left behind.
+    """
+    reaper = _reaper
+    if reaper is not None and not reaper.done():
+        try:
+            reaper.result(timeout=15)
+        except Exception:  # noqa: BLE001 - exiting anyway
+            pass
     if not _LIVE:
         return
     try:
