@@ -48,16 +48,18 @@ async def test_pane_request_box_and_timeline_show_the_same_text(server, make_con
     app = make_app(pair_config(make_config), "pair", "Talk", tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
-        await pilot.pause(0.2)
         pane = app.cockpit.panes["coder"]
+        await wait_until(pilot, lambda: "Line two of output" in region_text(app, app.cockpit.query_one(RequestPanel))
+                         and "Line two of output" in region_text(app, pane), what="the draft on screen")
         assert_shows_example(region_text(app, pane), "the draft in the pane")
         assert_shows_example(region_text(app, app.cockpit.query_one(RequestPanel)), "the request box")
         await pilot.press("a")
-        await wait_until(pilot, lambda: "approved by you" in region_text(app, pane), what="approved")
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: "approved by you" in region_text(app, pane)
+                         and "Line two of output" in region_text(app, pane), what="approved")
         assert_shows_example(region_text(app, pane), "the approved message in the pane")
         await pilot.press("t")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: app.cockpit.timeline.region.height > 0
+                         and "Line two of output" in screen_text(app), what="the timeline")
         assert_shows_example(screen_text(app), "the timeline")
 
 
@@ -120,6 +122,8 @@ async def test_a_5mb_line_is_cut_in_the_view_and_can_be_seen_in_full():
         assert entry.content == "x" * 5_000_000  # the entry (like the log) keeps all of it
         strips = coder._render_entry(coder.count - 1, coder._width)
         assert len(strips) < 400  # the view holds a cut version
+        await wait_until(pilot, lambda: "more characters" in region_text(app, app.cockpit.panes["coder"]),
+                         what="the cut message")
         pane = region_text(app, app.cockpit.panes["coder"])
         assert "more characters — click here or press v to see all" in flat(pane)
         user = region_text(app, app.cockpit.panes["user"])  # a streaming 5 MB line is cut too
