@@ -148,3 +148,22 @@ def test_markdown_for_viewers_shows_the_same_text_or_falls_back(text):
     # list numbers and a fence's language: the screen shows them as typed, a viewer draws its own
     markup = re.compile(r'<span class="marker">[^<]*</span>|<div class="lang">[^<]*</div>')
     assert visible(viewer_html(md)) == visible(markup.sub("", markdown_html(text)))
+
+
+def test_the_renderer_sits_below_the_session_and_ui_layers():
+    import ast
+    from pathlib import Path
+
+    import tuiagents
+
+    root = Path(tuiagents.__file__).parent
+    allowed = ("tuiagents.render", "tuiagents.text", "tuiagents.secrets")
+    for path in [*sorted((root / "render").glob("*.py")), root / "text.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            for name in names:
+                assert not name.startswith("textual"), f"{path.name} imports {name}"
+                assert not name.startswith("tuiagents") or name.startswith(allowed), f"{path.name} imports {name}"
+    for path in (root / "session").glob("export*.py"):
+        assert "tuiagents.ui" not in path.read_text(), f"{path.name} imports the UI"
