@@ -363,3 +363,21 @@ async def test_cancelling_the_task_stops_the_block(sandbox: DockerExecutor) -> N
     result = await sandbox.run(block("sh", "sleep 0.3; cat /proc/[0-9]*/cmdline | tr '\\0' ' '"))
     assert result.ok, result
     assert "python3 -u" not in result.output
+
+
+async def test_a_saved_script_knows_itself_by_its_place_in_the_work_dir(sandbox: DockerExecutor) -> None:
+    (sandbox.work_dir / "app").mkdir(exist_ok=True)
+    (sandbox.work_dir / "app" / "data.txt").write_text("beside me")
+    os.chmod(sandbox.work_dir / "app", 0o777)
+    result = await sandbox.run(block("python", """
+        # filename: app/main.py
+        import os, sys
+        print(__name__, __file__, sys.argv)
+        print(open(os.path.join(os.path.dirname(__file__), "data.txt")).read())
+        raise ValueError("traceback names the saved file")
+    """))
+    lines = result.output.splitlines()
+    assert lines[0] == "__main__ /workspace/app/main.py ['/workspace/app/main.py']", result.output
+    assert lines[1] == "beside me"
+    assert lines[2:4] == ["Traceback (most recent call last):",
+                          '  File "/workspace/app/main.py", line 5, in <module>'], result.output

@@ -49,7 +49,11 @@ from tuiagents.execution.docker_client import (
 from tuiagents.execution.files import UnsafePathError, off_loop, share_dir
 from tuiagents.execution.output import FULL_OUTPUT_LIMIT, OutputCapture
 from tuiagents.execution.sandbox_channel import ChannelClosed, SandboxChannel
-from tuiagents.execution.sandbox_container import INTERPRETERS, create_sandbox_container
+from tuiagents.execution.sandbox_container import (
+    INTERPRETERS,
+    WORKSPACE,
+    create_sandbox_container,
+)
 from tuiagents.execution.settings import DockerSettings, parse_size
 
 __all__ = ["DockerExecutor", "cleanup_leftovers"]
@@ -212,22 +216,24 @@ class DockerExecutor(CodeExecutor):
         if approved_sha256 is not None and approved_sha256 != digest:
             return not_run(block, "refused: this code is not the code that was approved "
                                   "(its sha256 differs); it needs a new approval")
-        saved_to = None
-        if block.filename is not None:
-            try:
-                saved_to = await off_loop(save_named_file, block, self.work_dir, self.owner)
-            except (UnsafePathError, OSError) as exc:
-                return not_run(block, str(exc))
-        if not block.runnable:
-            return ExecutionResult(exit_code=0, skipped=True, saved_to=saved_to)
-        if block.language not in INTERPRETERS:
-            return not_run(block, f"no interpreter for {block.language} blocks in the sandbox")
-        if cancel is not None and cancel.is_set():
-            return ExecutionResult(exit_code=EXIT_CANCELLED, cancelled=True, saved_to=saved_to,
-                                   notes=["cancelled before it started"])
         async with self._lock:
+            # Saved only once no block of ours runs (after _settle): nothing can change the file
+            # between this write and the next block.
+            saved_to = None
             try:
                 await self._settle()
+                if block.filename is not None:
+                    saved_to = await off_loop(save_named_file, block, self.work_dir, self.owner)
+            except (UnsafePathError, OSError) as exc:
+                return not_run(block, str(exc))
+            if not block.runnable:
+                return ExecutionResult(exit_code=0, skipped=True, saved_to=saved_to)
+            if block.language not in INTERPRETERS:
+                return not_run(block, f"no interpreter for {block.language} blocks in the sandbox")
+            if cancel is not None and cancel.is_set():
+                return ExecutionResult(exit_code=EXIT_CANCELLED, cancelled=True, saved_to=saved_to,
+                                       notes=["cancelled before it started"])
+            try:
                 channel = await self._ensure_channel()
             except _NotRun as exc:
                 return not_run(block, str(exc), saved_to)
@@ -272,8 +278,11 @@ class DockerExecutor(CodeExecutor):
                                              on_output, self.owner, save_limit)
         name = (PurePosixPath(block.filename).name if block.filename
                 else "block" + SCRIPT_SUFFIX.get(block.language, ".txt"))
+        argv = list(INTERPRETERS[block.language])
+        if block.language == "python":  # the name the code sees itself by (see PYTHON_BOOT)
+            argv.append(f"{WORKSPACE}/{block.filename}" if block.filename else "")
         header = json.dumps({
-            "id": run_id, "argv": INTERPRETERS[block.language], "name": name, "sha256": digest,
+            "id": run_id, "argv": argv, "name": name, "sha256": digest,
             "timeout": timeout, "disk_limit": self.disk_limit,
             "forward_limit": save_limit, "tail": self.settings.output_limit,
         }).encode()

@@ -18,20 +18,27 @@ WORKSPACE = "/workspace"
 # folder on sys.path), so nothing an earlier block left in /workspace or /tmp (sitecustomize.py,
 # usercustomize.py, a .pth file, json.py) runs before or instead of the approved code. The
 # work dir is put at the END of sys.path: its modules import, but never shadow the standard
-# library or installed packages. A traceback starts at the approved script, as with python3 FILE.
+# library or installed packages. The code is read from the watchdog's read-only copy, but a
+# `# filename:` block is named by its place in /workspace (``__file__``, sys.argv[0], tracebacks),
+# as if run with python3 FILE; a traceback starts at the approved script.
 PYTHON_BOOT = """\
-import runpy, sys
-path = sys.argv[1]
-del sys.argv[0]
+import sys, types
+shown, path = sys.argv[1] or sys.argv[2], sys.argv[2]
+sys.argv = [shown]
 sys.path.append("/workspace")
 sys.dont_write_bytecode = True
+with open(path, "rb") as f:
+    source = f.read()
+main = types.ModuleType("__main__")
+main.__file__, main.__builtins__ = shown, __builtins__
+sys.modules["__main__"] = main
 try:
-    runpy.run_path(path, run_name="__main__")
+    exec(compile(source, shown, "exec", dont_inherit=True), main.__dict__)
 except SystemExit:
     raise
 except BaseException as exc:
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename != path:
+    while tb is not None and tb.tb_frame.f_code.co_filename != shown:
         tb = tb.tb_next
     sys.excepthook(type(exc), exc.with_traceback(tb), tb)
     sys.exit(1)
