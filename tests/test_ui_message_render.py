@@ -247,3 +247,28 @@ async def test_the_see_all_key_follows_the_keymap():
         assert "click here or press f6 to see all" in flat(region_text(app, app.cockpit.panes["coder"]))
         await pilot.press("f6")
         await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="the full view")
+
+
+async def test_huge_tool_arguments_are_cut_in_the_request_box():
+    import json as _json
+
+    from tuiagents.engine.decisions import DecisionKind, DecisionRequest
+    from tuiagents.engine.events import DecisionRequested
+    from tuiagents.engine.messages import ToolCall
+    from tuiagents.ui.screens.full_text_screen import FullTextScreen
+
+    args = _json.dumps({"blob": "z" * 2_000_000})
+    request = DecisionRequest(id="rq-tool", kind=RequestKind.TOOL_CALL, agent="coder", prompt="Run the tool?",
+                              tool_calls=[ToolCall(id="c1", name="store", arguments=args)],
+                              allowed=[DecisionKind.APPROVE, DecisionKind.SKIP, DecisionKind.STOP])
+    app = app_for(conversation(["user", "coder"], kind="two_agent") + [DecisionRequested(request=request, ts=T0 + 65)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        box = app.cockpit.query_one(RequestPanel)
+        box.query_one("#request-scroll").scroll_end(animate=False)
+        await wait_until(pilot, lambda: "see all of it before you decide" in screen_text(app), what="the cut")
+        rows = screen_text(app).split("\n")
+        y = next(i for i, r in enumerate(rows) if "see all of it before you decide" in r)
+        await pilot.click(offset=(rows[y].index("click here") + 2, y))
+        await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="all the arguments")
+        assert app.screen.text == args

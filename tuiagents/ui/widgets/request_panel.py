@@ -22,12 +22,13 @@ from textual.widgets import Button, Static
 
 from tuiagents.engine.decisions import DecisionKind, DecisionRequest, RequestKind
 from tuiagents.engine.events import DecisionRequested
-from tuiagents.render.message import Cut, code_renderable, message_renderable, more_text
+from tuiagents.render.message import Cut, code_renderable, cut_for_view, message_renderable, more_text
 from tuiagents.text import hidden_warning
 from tuiagents.ui.safe_text import inert, one_line
 
 PREVIEW_LINES = 6
 PREVIEW_CHARS = 2_000
+TOOL_BASE = 1000  # "see all" of tool call n is show_full(TOOL_BASE + n); of code block i, show_full(i)
 
 _KIND_LABEL = {RequestKind.MESSAGE: "message", RequestKind.CODE: "code", RequestKind.TOOL_CALL: "tool call",
                RequestKind.HUMAN_INPUT: "your reply", RequestKind.SPEAKER: "next speaker"}
@@ -99,7 +100,7 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
         parts.append(Text.assemble(("Runs on: ", "bold"),
                                    (where, "bold red" if "UNSANDBOXED" in where else "")))
     elif request.kind == RequestKind.TOOL_CALL:
-        for call in request.tool_calls:
+        for n, call in enumerate(request.tool_calls):
             try:
                 args = json.dumps(json.loads(call.arguments or "{}"), indent=2, ensure_ascii=False)
             except ValueError:
@@ -107,7 +108,10 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
             warning = hidden_warning(call.name + args)
             if warning:
                 parts.append(Text(warning, style="bold red"))
-            parts.append(Text.assemble((f"⚙ {inert(call.name)}", "bold"), "(", inert(args), ")"))
+            cut = cut_for_view(args)
+            parts.append(Text.assemble((f"⚙ {inert(call.name)}", "bold"), "(", inert(cut.text), ")"))
+            if cut.cut:
+                parts.append(_see_all(TOOL_BASE + n)(cut))
     elif request.kind == RequestKind.MESSAGE:
         warning = hidden_warning(request.content)
         if warning:
@@ -121,7 +125,8 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
                                         empty=Text("(empty draft)", style="italic"), max_lines=PREVIEW_LINES,
                                         max_chars=PREVIEW_CHARS))
         for call in request.tool_calls:
-            parts.append(Text(f"⚙ then calls {inert(call.name)}({inert(call.arguments)})", style="bold"))
+            parts.append(Text(f"⚙ then calls {one_line(call.name, 60)}({one_line(call.arguments[:2000], 300)})",
+                              style="bold"))
     elif request.kind == RequestKind.SPEAKER:
         parts.append(Text("Candidates: " + ", ".join(inert(c) for c in request.candidates)))
     return Group(*parts) if parts else Text("")
@@ -133,13 +138,16 @@ class RequestBody(Static):
     request: DecisionRequest | None = None
 
     def action_show_full(self, what: int) -> None:
-        """Open the draft (`what` 0) or code block `what` (1-based) in full."""
+        """Open the draft (`what` 0), code block `what` (1-based) or tool call `what - TOOL_BASE` in full."""
         from tuiagents.ui.screens.full_text_screen import FullTextScreen
 
         request = self.request
         if request is None:
             return
-        if what and 0 < what <= len(request.code_blocks):
+        if what >= TOOL_BASE and what - TOOL_BASE < len(request.tool_calls):
+            call = request.tool_calls[what - TOOL_BASE]
+            self.app.push_screen(FullTextScreen(f"{call.name} from {request.agent}: all its arguments", call.arguments))
+        elif what and 0 < what <= len(request.code_blocks):
             block = request.code_blocks[what - 1]
             self.app.push_screen(FullTextScreen(f"{block.language or 'code'} from {request.agent}: all of it",
                                                 block.code))
