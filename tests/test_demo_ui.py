@@ -175,3 +175,33 @@ def test_build_progress_grows_with_the_lines_logged_and_ends_at_one():
     shares = [build_fraction(n) for n in range(BUILD_LINES + 5)]
     assert shares[0] == 0 and shares[-1] == 1.0
     assert all(a <= b for a, b in zip(shares, shares[1:]))
+
+
+async def test_a_demo_session_resumes_from_the_session_browser_on_the_demos_script(tmp_path, make_config):
+    from test_ui_sessions import browser, folder_config, select
+
+    from tuiagents.demo import install_app_hooks
+    from tuiagents.session.fork import fork_session
+
+    folder = tmp_path / "sessions"
+    env = isolated_env(tmp_path, DOCKER_HOST="unix:///nonexistent.sock")
+    done = subprocess.run([sys.executable, "-m", "tuiagents", "demo", "--headless"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = next((tmp_path / "data" / "sessions").glob("*demo*.jsonl"))
+    lines = log.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if '"message_delivered"' in line and '"sender":"planner"' in line)
+    folder.mkdir()
+    fork = fork_session(log, at, folder / "demo-fork.jsonl")
+    install_app_hooks()
+    try:
+        app = TuiAgentsApp(events=[], options=UIOptions(bell=False), config=folder_config(make_config, folder))
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await browser(pilot)
+            await select(pilot, screen, fork)
+            await pilot.press("r")
+            draft = await wait_until(pilot, lambda: (w := waiting(app, RequestKind.MESSAGE)) and w,
+                                     what="the coder's draft from the demo's script", timeout=30)
+            assert draft.request.agent == "coder" and "```python" in draft.request.content
+    finally:
+        TuiAgentsApp.resume_override = None

@@ -150,6 +150,14 @@ def resolve_session(arg: str) -> str:
     return str(matches[0]) if len(matches) == 1 else arg
 
 
+def _app_hooks(args: argparse.Namespace) -> None:
+    """Before a command opens the app: its session browser (F2) resumes demo sessions too."""
+    if not getattr(args, "headless", False):
+        from tuiagents.demo import install_app_hooks
+
+        install_app_hooks()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """`tuiagents run`: the app, or the console with --headless (on a local model with --local)."""
     from tuiagents.config import ConfigError
@@ -331,8 +339,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args.headless = False
+        _app_hooks(args)
         return cmd_run(args)
     try:
+        if args.command in ("run", "replay", "resume", "demo"):
+            _app_hooks(args)
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("\nStopped by you (Ctrl+C).", file=sys.stderr)

@@ -215,6 +215,40 @@ def is_demo_log(path: Any) -> bool:
             "http://127.0.0.1:") for m in models)
 
 
+_servers: list[Any] = []  # scripted servers started for demo sessions resumed in the app
+
+
+def resume_in_app(path: Any, approve: str = "ask") -> Any:
+    """The session browser's resume of a demo session (None for any other log).
+
+    A scripted server with the demo's script is started for it and stopped when the process exits.
+    """
+    if not is_demo_log(path):
+        return None
+    import atexit
+
+    from tuiagents.demo_sandbox import sandbox_status
+    from tuiagents.session.resume import prepare_resume
+    from tuiagents.testing.server import ScriptedServer
+
+    if not _servers:
+        _servers.append(ScriptedServer(demo_script()).start())
+        atexit.register(_servers[0].stop)
+    status = sandbox_status(configured_image())
+    run = prepare_resume(path, config=demo_config(_servers[0].url, status.image), approve=approve)
+    run.startup_notices.append(BANNER)
+    if status.image is None and status.problem:
+        run.startup_notices.append(sandbox_notice(status.problem))
+    return run
+
+
+def install_app_hooks() -> None:
+    """Let the app's session browser resume demo sessions on the demo's script."""
+    from tuiagents.ui.app import TuiAgentsApp
+
+    TuiAgentsApp.resume_override = staticmethod(resume_in_app)
+
+
 def demo_resume(args: Any) -> int:
     """`tuiagents resume` (or `--fork-at`) of a demo session: the demo's script answers again.
 

@@ -36,6 +36,9 @@ class TuiAgentsApp(App[int]):
 
     TITLE = "tuiagents"
     BINDINGS = APP_BINDINGS
+    #: Set by the entry points: `(log path, approve) -> run`, or None for a log the session
+    #: browser resumes as usual (a demo session needs the demo's scripted server again).
+    resume_override: Callable[[Any, str], Any] | None = None
 
     def __init__(self, *, run: Any = None, run_factory: RunFactory | None = None,
                  teams: Iterable[TeamChoice] = (), team: str | None = None, task: str | None = None,

@@ -24,11 +24,18 @@ if TYPE_CHECKING:
     from tuiagents.ui.screens.sessions_screen import SessionsScreen
 
 
-def resume_run(path: Path, config: Any = None, approve: str = "ask") -> Any:
-    """A live run continuing the log at `path`: with the config saved in the log, else `config`."""
+def resume_run(path: Path, config: Any = None, approve: str = "ask", override: Any = None) -> Any:
+    """A live run continuing the log at `path`: with the config saved in the log, else `config`.
+
+    `override(path, approve)` (the app's `resume_override`, set by the entry points) builds the run
+    of a log that needs more than its config, such as a demo session and its scripted server.
+    """
     from tuiagents.config import ConfigError
     from tuiagents.session.resume import prepare_resume
 
+    run = override(path, approve) if override is not None else None
+    if run is not None:
+        return run
     try:
         return prepare_resume(path, approve=approve)
     except ConfigError:
@@ -125,7 +132,7 @@ class SessionActions:
                         severity="warning", timeout=8)
             return
         try:
-            run = resume_run(path, self.config, getattr(app, "approve", "ask"))
+            run = resume_run(path, self.config, getattr(app, "approve", "ask"), getattr(app, "resume_override", None))
         except (ConfigError, SessionError, ValueError, OSError) as exc:
             self._error(f"Cannot resume {path.name}", exc)
             return
