@@ -104,7 +104,7 @@ def md_fence(text: str, lang: str = "text") -> str:
     return f"{bar}{lang}\n{text.rstrip(chr(10))}\n{bar}"
 
 
-#: Longer messages go verbatim into a fence (writing them again would cost seconds for nothing).
+#: Longer messages are exported verbatim (a fence, a <pre>): rendering them would cost seconds.
 MD_MESSAGE_LIMIT = 200_000
 
 

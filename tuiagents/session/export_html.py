@@ -13,7 +13,7 @@ from html import escape
 from tuiagents.engine.decisions import DecisionKind, RequestKind
 from tuiagents.render.markdown import code_html as _code_html
 from tuiagents.render.markdown import markdown_html
-from tuiagents.session.export import clock, decision_line, execution_line, money
+from tuiagents.session.export import MD_MESSAGE_LIMIT, clock, decision_line, execution_line, money
 from tuiagents.session.export import title as task_title
 from tuiagents.session.reader import SessionLog
 from tuiagents.session.secrets import scrub
@@ -54,7 +54,9 @@ def _pre(text: str, cls: str = "") -> str:
 
 def _md(text: str, cls: str = "") -> str:
     """A message's Markdown, rendered as on screen (secrets removed first: the renderer would only
-    mask them, as the screen does)."""
+    mask them, as the screen does); a message longer than MD_MESSAGE_LIMIT verbatim."""
+    if len(text) > MD_MESSAGE_LIMIT:  # rendering would take seconds: verbatim, every character kept
+        return _pre(text, cls)
     inner = f'<div class="md">{markdown_html(scrub(text), CODE_STYLE)}</div>'
     return f'<div class="{cls}">{inner}</div>' if cls else inner
 
