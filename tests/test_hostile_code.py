@@ -370,6 +370,14 @@ async def test_a_broken_control_folder_does_not_stop_later_blocks(client, sandbo
     result = await asyncio.wait_for(sandbox.run(block("python", "print('x' * 9000)")), 60)
     assert result.exit_code == 0 and result.truncated, result
     assert "could not be saved" in result.output and result.full_output_path is None
+    # A symlink to a folder of the host in its place: the host writes nothing through it.
+    host_dir = sandbox.work_dir.parent / f"host-only-{uuid.uuid4().hex[:6]}"
+    host_dir.mkdir()
+    relinked = await sandbox.run(block("sh", f"rm .tuiagents && ln -s {host_dir} .tuiagents && echo ln"))
+    assert relinked.output == "ln\n", relinked
+    result = await sandbox.run(block("python", "print('y' * 9000)"))
+    assert result.exit_code == 0 and "could not be saved" in result.output, result
+    assert list(host_dir.iterdir()) == []
     fixed = await sandbox.run(block("sh", "rm .tuiagents && echo fixed"))
     assert fixed.output == "fixed\n", fixed
     await assert_clean_and_next_runs_as_approved(client, sandbox)
