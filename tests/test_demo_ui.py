@@ -4,7 +4,6 @@ offered and the coder's pane says why, once), and a demo session resumes on the 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
