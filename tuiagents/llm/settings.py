@@ -44,7 +44,9 @@ class ModelEntry(BaseModel):
         default=None, description="USD per 1M prompt tokens, per 1M completion tokens."
     )
     tags: list[str] = Field(default_factory=list)
-    timeout: float = Field(default=60.0, gt=0, description="Seconds per request (and per stream read).")
+    timeout: float = Field(
+        default=600.0, gt=0,
+        description="Seconds for a whole request, from sending it to its last streamed token.")
     max_retries: int = Field(default=3, ge=0, le=100, description="Retries on this entry before falling back.")
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, gt=0)
