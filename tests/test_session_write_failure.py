@@ -129,3 +129,32 @@ def test_a_log_that_cannot_be_created_is_a_one_line_error(where, tmp_path):
             subprocess.run(["umount", "-l", str(target)], check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr
+
+
+async def test_the_cockpit_stops_the_run_and_says_why_when_the_disk_fills(small_disk, server, make_config):
+    """The same failure under the app: the run stops at once, the status bar and the timeline say
+    why, and the app goes on working (no traceback, the log readable)."""
+    from ui_support import SIZE, pair_config, screen_text, wait_until
+
+    from tuiagents.launch import prepare_run
+    from tuiagents.ui.app import TuiAgentsApp
+    from tuiagents.ui.settings import UIOptions
+
+    words = " ".join(f"word{i}" for i in range(60))
+    server.load([Rule(agent="coder", reply=f"Reply: {words}"), Rule(agent="user", reply=f"More: {words}")])
+    config = pair_config(make_config, max_turns=12)
+    log = small_disk / "app.jsonl"
+    run = prepare_run(config, "pair", "talk a lot", approve="all", session_path=log)
+    app = TuiAgentsApp(run=run, options=UIOptions(bell=False), config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.cockpit.state.stopped, what="the stop", timeout=60)
+        assert app.cockpit.state.stop_kind == "error"
+        await wait_until(pilot, lambda: "No space left on device" in screen_text(app) + app.cockpit.timeline.text(),
+                         what="the reason on screen")
+        assert app.cockpit.engine_error is None
+    assert run.stopped.kind.value == "error" and "does not go on unrecorded" in run.stopped.reason
+    written = read_session(log, strict=True)
+    assert written.notice is None
+    asked = len(server.requests_for("coder")) + len(server.requests_for("user"))
+    delivered = sum(isinstance(e, MessageDelivered) for e in written.events)
+    assert asked <= delivered + 1 < 24
