@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from markdown_it.token import Token
-from rich._loop import loop_first
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.markdown import CodeBlock, ListElement, ListItem, Markdown
 from rich.segment import Segment
@@ -88,8 +87,8 @@ class _ListItem(ListItem):
                                      style=self.style) or [[]]
         style = console.get_style("markdown.item.number", default="none")
         padding = Segment(" " * width, style)
-        for first, line in loop_first(lines):
-            yield Segment(marker.rjust(width - 1) + " ", style) if first else padding
+        for i, line in enumerate(lines):
+            yield Segment(marker.rjust(width - 1) + " ", style) if i == 0 else padding
             yield from line
             yield Segment("\n")
 
