@@ -100,6 +100,8 @@ async def test_declining_the_sandbox_says_so_once_in_the_coders_pane_and_never_o
             await wait_until(pilot, lambda: app.cockpit.state.stop_reason, what="the end")
             coder_pane = app.cockpit.panes["coder"].transcript.text()
             assert coder_pane.count("coder's code will not run") == 1
+            # said once: the pane on screen shows it, so no toast repeats it over the request
+            assert not any("will not run" in n.message for n in app._notifications)
             assert NO_SANDBOX_REPLY in app.cockpit.panes["user"].transcript.text()
             logged = (tmp_path / "demo.jsonl").read_text()
             assert '"code_proposed"' not in logged and '"request_kind":"code"' not in logged

@@ -194,7 +194,7 @@ def sandbox_offer(status: SandboxStatus) -> Any:
     if status.pull:
         choices.append(("pull", f"Pull {status.pull} from the registry", "p"))
     if status.build:
-        choices.append(("build", f"Build {status.build} offline (debootstrap, about a minute)", "b"))
+        choices.append(("build", f"Build {status.build} offline (about a minute)", "b"))
         lines.append(f"The offline build installs a minimal Debian with python3 from the Debian mirror apt "
                      f"uses, like `tuiagents sandbox build`.")
     lines += [f"({note})" for note in status.notes]

@@ -193,7 +193,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         if isinstance(event, DecisionRequested):
             if self.bell_enabled and not self.replay and event.future is not None:
                 self.app.bell()
-        elif isinstance(event, Notice) and event.level in ("warning", "error"):
+        elif isinstance(event, Notice) and event.level in ("warning", "error") and not self._in_sight(event.agent):
             self.notify(one_line(event.text, 300), severity=event.level, timeout=8)
         elif isinstance(event, RunStopped):
             self.feed.flush()
@@ -264,6 +264,13 @@ class CockpitScreen(CockpitActions, Screen[None]):
         if signature != self._binding_signature:
             self._binding_signature = signature
             self.refresh_bindings()
+
+    def _in_sight(self, agent: str | None) -> bool:
+        """True when `agent`'s pane is on screen now, so a notice there needs no toast besides."""
+        if agent not in self.panes or self.query_one("#views", ContentSwitcher).current != "panes-host":
+            return False
+        tabs = self.query("#pane-tabs")
+        return not tabs or tabs.first(TabbedContent).active == f"tab-{list(self.panes).index(agent)}"
 
     def _reveal(self, agent: str) -> None:
         """Bring `agent`'s pane into view (its tab, when panes are tabs)."""
