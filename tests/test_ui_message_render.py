@@ -272,3 +272,22 @@ async def test_huge_tool_arguments_are_cut_in_the_request_box():
         await pilot.click(offset=(rows[y].index("click here") + 2, y))
         await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="all the arguments")
         assert app.screen.text == args
+
+
+async def test_long_code_output_can_be_seen_in_full():
+    from tuiagents.engine.events import ExecutionOutput, ExecutionStarted
+    from tuiagents.ui.screens.full_text_screen import FullTextScreen
+
+    code = "for i in range(100): print(i)"
+    output = "".join(f"out {i}\n" for i in range(100))
+    events = conversation(["user", "planner", "coder"]) + code_request("coder", "user", code)[:1] + [
+        ExecutionStarted(exec_id="x1", agent="user", language="python", code=code, executor="docker", ts=T0),
+        ExecutionOutput(exec_id="x1", agent="user", text=output, ts=T0)]
+    app = app_for(events)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_until(pilot, lambda: "earlier lines — click here or press v" in screen_text(app), what="the tail")
+        app.cockpit.panes["user"].transcript.focus()
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, FullTextScreen), what="the whole output")
+        assert output in app.screen.text and code in app.screen.text

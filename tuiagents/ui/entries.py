@@ -218,14 +218,18 @@ class CodeEntry(Entry):
         if hidden:
             n = hidden.count("\n")
             what = f"{n} earlier line{'s' if n != 1 else ''}" if n else f"{len(hidden):,} earlier characters"
-            out.append(Text(f"  … {what}", style=ctx.style("muted")))
+            click = Style(meta={"@click": f"show_full('{self.key}')"})
+            out.append(Text(f"  … {what} — click here or press {ctx.full_key} to see all",
+                            style=ctx.style("muted") + click))
         out.append(Text(inert(shown), style=ctx.style("output")))
         return out
 
     @property
     def is_cut(self) -> bool:
-        """True when the view shows only part of the code."""
-        return cut_for_view(self.code).cut
+        """True when the view shows only part of the code or of its output."""
+        output = self.output.rstrip("\n")
+        return cut_for_view(self.code).cut or output.count("\n") >= OUTPUT_TAIL_LINES \
+            or len(output) > OUTPUT_TAIL_CHARS
 
     def full_text(self) -> tuple[str, str]:
         """(title, text) of the full view: the code, then its output."""
