@@ -6,13 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tuiagents.llm.types import ToolCall  # the model's calls are the engine's calls
 
-class ToolCall(BaseModel):
-    """A function call an agent's model asked for (OpenAI `tool_calls` shape, flattened)."""
-
-    id: str
-    name: str
-    arguments: str = "{}"
+__all__ = ["Message", "ToolCall", "ToolResult", "history_for"]
 
 
 class ToolResult(BaseModel):

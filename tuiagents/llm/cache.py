@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tuiagents.engine.messages import ToolCall
 from tuiagents.llm.streaming import Reply
+from tuiagents.llm.types import ToolCall
 from tuiagents.secrets import scrub
 
 log = logging.getLogger(__name__)

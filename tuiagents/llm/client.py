@@ -23,7 +23,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from tuiagents.engine.messages import ToolCall
 from tuiagents.llm.cache import ResponseCache, cache_key
 from tuiagents.llm.endpoints import EndpointConfigError, build_body, make_sdk_client
 from tuiagents.llm.endpoints import sdk as sdk_names
@@ -42,6 +41,7 @@ from tuiagents.llm.streaming import (
     estimate_usage,
     parse_completion,
 )
+from tuiagents.llm.types import ToolCall
 from tuiagents.llm.usage import UsageRecord, UsageTracker
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuiagents.engine.messages import ToolCall
 from tuiagents.llm.retry import MalformedResponse
+from tuiagents.llm.types import ToolCall
 
 DeltaCallback = Callable[[str], "Awaitable[None] | None"]
 DiscardCallback = Callable[["DraftDiscard"], "Awaitable[None] | None"]
