@@ -59,7 +59,13 @@ class PaneHeader(Static):
         self.set_class(narrow, "-narrow")
         self.set_class(view.state == WAITING, "-waiting")
         self.set_class(active and view.state != WAITING, "-active")
-        lines = [name, state, totals] if narrow else [name, Text.assemble(state, "  ", totals)]
+        if narrow:
+            lines = [name, state, totals]
+        else:
+            status = Text(no_wrap=True, overflow="ellipsis")
+            status.append(state.plain, state.style)
+            status.append(f"  {totals.plain}", "dim")
+            lines = [name, status]
         # each line is cut with an ellipsis, never wrapped onto the next (which would push it out)
         self.update(Text("\n", no_wrap=True, overflow="ellipsis").join(lines))
 
