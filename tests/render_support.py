@@ -12,11 +12,11 @@ EXAMPLE = ('In C# you write List<int> xs; in HTML <b>bold</b> or <div class="x">
 PIECES = ["<b>", "</b>", "<div class=\"x\">", "</div>", "List<int>", "&amp;", "&lt;", "a & b", "**", "*", "_",
           "`", "```", "```\n", "~~", "# ", "## ", "- ", "1. ", "> ", "| a | b |\n|---|---|\n", "|", "\\", "\\\\",
           "\n", "\n\n", "  ", " ", "---", "===", "[", "]", "!", "漢字", "ｗｉｄｅ", "e\u0301", "a\u0308", "é",
-          "text", "word", "7", "Zz", "\"q\"", "'s", ";", "/", "<", ">", "<script>alert(1)</script>"]
+          "text", "word", "7", "Zz", "\"q\"", "'s", ";", "/", "<", ">", "<script>alert(1)</script>", ">" * 25, "- " * 25,
+          "[x](http://u/ü \"t\")", "![i](p%20q.png)", "<http://a.b>", "[r]: http://r", "[r]", "a@b.c", ":"]
 
 
-#: Characters no Markdown construct can consume (no ':' or '@' is generated and no piece starts with
-#: '(', so there are no links).
+#: Characters no Markdown construct can consume.
 def kept(ch: str) -> bool:
     cat = unicodedata.category(ch)
     return ch in "<&\"';/" or cat.startswith("L") or cat.startswith("M") or cat == "Nd"

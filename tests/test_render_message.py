@@ -43,7 +43,7 @@ def test_markdown_people_expect_is_rendered():
     out = shown(message_renderable(text))
     assert "**" not in out and "~~" not in out and "# Title" not in out  # markup is rendered
     assert "Title" in out and "bold" in out and "code<x>" in out and "• one" in out
-    assert "docs (https://example.com/x)" in out and "[image: chart] (c.png)" in out
+    assert "[docs](https://example.com/x)" in out and "![chart](c.png)" in out  # as typed
     assert "&amp;" in out  # entities stay as typed
     assert "print(1 < 2)" in out and "```" not in out
     assert re.search(r"a\s+│?\s*b", out)  # a table, not pipes
@@ -167,3 +167,11 @@ def test_the_renderer_sits_below_the_session_and_ui_layers():
                 assert not name.startswith("tuiagents") or name.startswith(allowed), f"{path.name} imports {name}"
     for path in (root / "session").glob("export*.py"):
         assert "tuiagents.ui" not in path.read_text(), f"{path.name} imports the UI"
+
+
+def test_text_markdown_would_lose_is_shown_plain_instead():
+    for text in (">" * 30 + " hidden payload", "- " * 30 + "hidden payload", "> " * 25 + "hidden payload"):
+        assert "hidden payload" in shown(message_renderable(text), width=200)
+        assert "hidden payload" in markdown_html(text)
+    out = shown(message_renderable("[docs](https://x/%20?a=1&b=2 \"t\") and <https://y>"), width=200)
+    assert '[docs](https://x/%20?a=1&b=2 "t") and <https://y>' in out  # links exactly as typed

@@ -7,7 +7,8 @@ The rules (the same on screen, in the request box and in the exports):
 - Raw HTML is text: ``List<int>`` and ``<b>bold</b>`` are shown as typed, never dropped or obeyed.
 - A line like ``[x]: https://...`` is text too (Markdown would hide it as a link definition).
 - A single newline is a line break; entities (``&amp;``) stay as typed.
-- Links and images are shown as their text followed by the URL; nothing is fetched or followed.
+- Links and images are shown as typed (``[text](url)``): text and URL exactly as written, nothing
+  fetched or followed.
 - A fenced block shows its info string (``python``, and anything typed after it) above the code.
 - Every control, invisible or direction-changing character is made visible first (`inert`).
 """
@@ -27,7 +28,7 @@ from pygments.util import ClassNotFound
 
 from tuiagents.text import inert
 
-__all__ = ["code_html", "markdown_html", "parse"]
+__all__ = ["code_html", "keeps_every_character", "markdown_html", "parse"]
 
 
 def _configured() -> MarkdownIt:
@@ -35,6 +36,9 @@ def _configured() -> MarkdownIt:
     md.enable(["table", "strikethrough"])
     md.disable("entity")  # "&amp;" is shown as typed, not as "&"
     md.disable("reference")  # "[x]: url" is a line of text in a chat, not a hidden definition
+    # Links and images stay as typed, "[text](url)": the URL is seen exactly as written (a parsed
+    # link would decode or drop parts of it), and nothing is ever fetched.
+    md.disable(["link", "image", "autolink"])
     return md
 
 
@@ -67,34 +71,9 @@ def _drops_cells(tokens: list[Token], lines: list[str]) -> bool:
     return False
 
 
-def _text(content: str) -> Token:
-    tok = Token("text", "", 0)
-    tok.content = content
-    return tok
-
-
 def _inline(children: list[Token]) -> list[Token]:
-    """Softbreaks become line breaks; links and images become their text and URL."""
-    out: list[Token] = []
-    links: list[tuple[str, bool]] = []
-    for tok in children:
-        if tok.type == "softbreak":
-            tok = Token("hardbreak", "br", 0)
-            out.append(tok)
-        elif tok.type == "link_open":
-            href = str(tok.attrs.get("href", ""))
-            links.append((href, tok.markup in ("autolink", "linkify")))
-        elif tok.type == "link_close":
-            href, auto = links.pop() if links else ("", True)
-            if not auto and href:
-                out.append(_text(f" ({href})"))
-        elif tok.type == "image":
-            alt = "".join(c.content for c in (tok.children or []) if c.type in ("text", "code_inline")) or tok.content
-            src = str(tok.attrs.get("src", ""))
-            out.append(_text(f"[image: {alt}]" + (f" ({src})" if src else "")))
-        else:
-            out.append(tok)
-    return out
+    """Softbreaks become line breaks."""
+    return [Token("hardbreak", "br", 0) if tok.type == "softbreak" else tok for tok in children]
 
 
 def parse(text: str) -> list[Token]:
@@ -107,6 +86,42 @@ def parse(text: str) -> list[Token]:
         if tok.type == "inline" and tok.children:
             tok.children = _inline(tok.children)
     return tokens
+
+
+def _shown_text(tokens: list[Token]) -> str:
+    out: list[str] = []
+    for tok in tokens:
+        if tok.type == "fence" or (tok.type == "list_item_open" and tok.info):
+            out.append(tok.info)  # shown above the code, before the item
+        if tok.children:
+            out.append(_shown_text(tok.children))
+        elif tok.type in ("text", "code_inline", "fence", "code_block"):
+            out.append(tok.content)
+    return "".join(out)
+
+
+def keeps_every_character(source: str, tokens: list[Token]) -> bool:
+    """True when every letter, digit, ``<`` and ``&`` of `source` is in what `tokens` show, in order.
+
+    The parser drops text in a few corners (content nested deeper than its limit, for one); a view
+    that gets False shows the message as plain text instead, so nothing is ever lost.
+    """
+    shown = _shown_text(tokens)
+    pos = 0
+    find = shown.find
+    for ch in source:
+        if ch.isalnum() or ch in "<&":
+            pos = find(ch, pos)
+            if pos < 0:
+                return False
+            pos += 1
+    return True
+
+
+def parse_checked(text: str) -> list[Token] | None:
+    """`parse(text)`, or None when the tokens would not show every character (see above)."""
+    tokens = parse(text)
+    return tokens if keeps_every_character(inert(text), tokens) else None
 
 
 # -- HTML ------------------------------------------------------------------------------------------
@@ -160,9 +175,13 @@ def _html_parser() -> MarkdownIt:
 
 
 def markdown_html(text: str, code_style: str = "monokai") -> str:
-    """`text` as an HTML fragment under the rules above (fenced code highlighted by Pygments)."""
+    """`text` as an HTML fragment under the rules above (fenced code highlighted by Pygments); as
+    plain text with its line breaks when Markdown would lose some of it."""
     md = _html_parser()
-    return md.renderer.render(parse(text), md.options, {"code_style": code_style})
+    tokens = parse_checked(text)
+    if tokens is None:
+        return "<p>" + escape(inert(text, tabs=False)).replace("\n", "<br />\n") + "</p>\n"
+    return md.renderer.render(tokens, md.options, {"code_style": code_style})
 
 
 def plain_html(text: str) -> str:

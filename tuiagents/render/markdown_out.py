@@ -19,13 +19,13 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
-from tuiagents.render.markdown import parse
+from tuiagents.render.markdown import parse_checked
 
 __all__ = ["safe_markdown"]
 
-#: Marks that can start markup anywhere in a line, and at the start of a line. Brackets are left
-#: alone: they make a link only with a URL or a definition, which the check below would catch.
-_PUNCT = re.compile(r"([\\`*_<>&|~])")
+#: Marks that can start markup anywhere in a line, and at the start of a line ("[" would start a
+#: link or an image in a viewer; the screen shows them as typed).
+_PUNCT = re.compile(r"([\\`*_<>&|~\[])")
 _LINE_START = re.compile(r"^(\d+)([.)])|^([-+=>#])")
 
 
@@ -65,7 +65,7 @@ def _inline(node: SyntaxTreeNode) -> str:
         elif kind in ("em", "strong", "s"):
             mark = child.markup or {"em": "*", "strong": "**", "s": "~~"}[kind]
             out.append(f"{mark}{_inline(child)}{mark}")
-        else:  # links and images are text already (see markdown.parse); anything else: its text
+        else:  # anything else (there is nothing else today): its text
             out.append(_escape(child.content or "".join(c.content for c in child.children), line_start))
         line_start = False
     return "".join(out)
@@ -151,7 +151,9 @@ def safe_markdown(text: str, quote: bool = False) -> str | None:
     """`text` as Markdown a standard viewer renders like the screen does, or None when that cannot
     be guaranteed (the caller then keeps the text verbatim in a fence). `quote` puts it in a block
     quote, so its headings cannot break the outline of the document around it."""
-    tokens = parse(text)
+    tokens = parse_checked(text)
+    if tokens is None:
+        return None
     try:
         out = _blocks(SyntaxTreeNode(tokens))
     except Exception:  # noqa: BLE001 - an odd tree: the verbatim fence is always right

@@ -20,7 +20,7 @@ from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Text
 
-from tuiagents.render.markdown import parse
+from tuiagents.render.markdown import parse_checked
 from tuiagents.text import hidden_warning, inert
 
 #: A message longer than this (characters or lines) is cut in the view.
@@ -132,10 +132,11 @@ class MessageMarkdown(Markdown):
     elements = {**Markdown.elements, "bullet_list_open": _List, "ordered_list_open": _List,
                 "list_item_open": _ListItem, "fence": _CodeBlock, "code_block": _CodeBlock}
 
-    def __init__(self, text: str, code_theme: str = "monokai", style: Style | str = "none") -> None:
+    def __init__(self, text: str, tokens: list[Token], code_theme: str = "monokai",
+                 style: Style | str = "none") -> None:
         super().__init__("", code_theme=code_theme, hyperlinks=False, style=style or "none")
         self.markup = text
-        self.parsed = parse(text)
+        self.parsed = tokens
 
 
 def message_renderable(text: str, *, code_style: str = "monokai", markdown: bool = True,
@@ -150,9 +151,10 @@ def message_renderable(text: str, *, code_style: str = "monokai", markdown: bool
         if empty is not None and not cut.cut:
             return empty
     body: RenderableType
-    if markdown and shown.strip():
-        body = MessageMarkdown(shown, code_theme=code_style, style=style)
-    else:
+    tokens = parse_checked(shown) if markdown and shown.strip() else None
+    if tokens is not None:
+        body = MessageMarkdown(shown, tokens, code_theme=code_style, style=style)
+    else:  # plain text: asked for, or Markdown would lose some of it
         body = Text(inert(shown), style=style)
     if not cut.cut:
         return body
