@@ -155,7 +155,7 @@ async def test_auto_falls_back_to_round_robin_and_says_so(server, make_config, r
                     approve="all", work_dir=tmp_path)
     result = await run_to_end(run)
 
-    assert len(server.requests_for("speaker_selector")) == run.selector_attempts == 3
+    assert len(server.requests_for("speaker_selector")) == run.settings.selector_attempts == 3
     event = speakers(run)[0]
     assert event.method == "round_robin"
     assert "did not name a valid speaker" in event.note and "fell back to round robin" in event.note
@@ -180,7 +180,7 @@ async def test_python_callable_selects(server, make_config, run_to_end, tmp_path
         return {"planner": "critic", "critic": "coder", "coder": "nobody"}[last]
 
     run = build_run(make_config(**crew(max_rounds=3)), "crew", "t", approve="all", work_dir=tmp_path)
-    run.speaker_selection = pick
+    run.settings.speaker_selection = pick
     result = await run_to_end(run)
 
     assert seen == ["planner", "critic", "coder"]

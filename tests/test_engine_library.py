@@ -7,6 +7,7 @@ from tuiagents.engine.agent import AssistantAgent, HumanInputMode, UserProxyAgen
 from tuiagents.engine.events import MessageDrafted, Notice, RunStarted, TokenDelta
 from tuiagents.engine.factory import build_run
 from tuiagents.engine.run import TeamRun
+from tuiagents.engine.settings import RunResources, RunSettings
 from tuiagents.engine.supervisor import Supervisor
 from tuiagents.llm import LLMClient, LLMSettings, ModelEntry
 from tuiagents.testing import Fault, Rule
@@ -20,8 +21,8 @@ async def test_library_two_agent_chat(server, run_to_end, tmp_path):
     solver = AssistantAgent("solver", llm=llm)
     assert solver.human_input_mode == HumanInputMode.NEVER and solver.code_executor is None
     assert user.llm is None and UserProxyAgent("u").human_input_mode == HumanInputMode.ALWAYS
-    run = TeamRun([user, solver], "solve x + 1 = 5", max_turns=5, supervisor=Supervisor("all"))
-    run.llm = llm  # released by aclose()
+    run = TeamRun([user, solver], "solve x + 1 = 5", RunSettings(max_turns=5), supervisor=Supervisor("all"),
+                  resources=RunResources(llm=llm))  # released by aclose()
     result = await run_to_end(run)
 
     assert [(m.sender, m.content) for m in result.chat_history] == [

@@ -36,6 +36,5 @@ def prepare_run(config: "AppConfig", team: str, task: str, *, approve: "ApproveM
     run = build_run(config, team, task, approve=approve, work_dir=work_dir, run_id=run_id, seed=seed)
     writer = SessionWriter(path, config=config)
     run.bus.subscribe(writer)
-    run.session_path = path
-    run.session_writer = writer
+    run.attach_session(path, writer)
     return run

@@ -109,6 +109,13 @@ class DecisionRequested(_Event):
     request: DecisionRequest
     _future: asyncio.Future | None = PrivateAttr(default=None)
 
+    @classmethod
+    def awaiting(cls, request: DecisionRequest) -> "DecisionRequested":
+        """A request the engine will await: its future lives on the running event loop."""
+        event = cls(request=request)
+        event._future = asyncio.get_running_loop().create_future()
+        return event
+
     @property
     def future(self) -> asyncio.Future | None:
         """The future the engine awaits; None when read back from a log."""

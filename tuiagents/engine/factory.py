@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuiagents.engine.agent import AssistantAgent, ConversableAgent, UserProxyAgent
 from tuiagents.engine.run import TeamRun
+from tuiagents.engine.settings import RunResources, RunSettings
 from tuiagents.engine.supervisor import ApproveMode, Supervisor
 from tuiagents.engine.termination import (
     AnyOf, CostBudget, MaxMessages, TerminationCondition, TextMention, Timeout, TokenBudget,
@@ -91,18 +92,14 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
     work_dir = work_dir or (user_data_path() / "work" / run_id)
     executors: dict[str, Any] = {}
     agents = [build_agent(config.agent(n), llm, config, work_dir, run_id, executors) for n in team.agents]
-    run = TeamRun(
-        agents, task, kind=team.kind, team_name=team.name, max_turns=team.max_turns,
-        max_rounds=team.max_rounds, speaker_selection=team.speaker_selection,
-        allow_repeat_speaker=team.allow_repeat_speaker, allowed_transitions=team.allowed_transitions,
-        disallowed_transitions=team.disallowed_transitions, selector_llm=llm,
-        selector_model=team.selector_model, termination=_termination(team),
-        supervisor=Supervisor(approve), summary_method=team.summary_method, run_id=run_id,
-        seed=seed,
-    )
-    run.executors = list(executors.values())
-    run.work_dir = work_dir
-    run.llm = llm
+    settings = RunSettings(
+        kind=team.kind, team_name=team.name, max_turns=team.max_turns, max_rounds=team.max_rounds,
+        speaker_selection=team.speaker_selection, allow_repeat_speaker=team.allow_repeat_speaker,
+        allowed_transitions=team.allowed_transitions, disallowed_transitions=team.disallowed_transitions,
+        selector_model=team.selector_model, summary_method=team.summary_method, seed=seed)
+    run = TeamRun(agents, task, settings, termination=_termination(team), supervisor=Supervisor(approve),
+                  selector_llm=llm, run_id=run_id,
+                  resources=RunResources(executors=list(executors.values()), work_dir=work_dir, llm=llm))
     if llm is not None:
         async def notify(level: str, text: str) -> None:
             await run.notice(text, level if level in ("info", "warning", "error") else "info")

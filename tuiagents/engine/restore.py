@@ -64,12 +64,12 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
     if stopped is None:
         # a turn the crash cut off before it delivered anything is given again: not counted yet
         turns, last_round = settled
-    run.queued = waiting
-    run.round = last_round
-    run.agent_turns = turns + (1 if stopped is None and run.transcript else 0)
+    run.state.queued = waiting
+    run.state.round = last_round
+    run.state.agent_turns = turns + (1 if stopped is None and run.transcript else 0)
     for agent in run.agents.values():
         agent.consecutive_auto_replies = _trailing_auto_replies(run, agent.name)
-    run.resumed = True
+    run.state.resumed = True
     reserve_request_ids(getattr(ev, "request_id", None) or getattr(getattr(ev, "request", None), "id", "")
                         for ev in events)
     cut: dict[str | None, bool] = {}  # source agent -> a block was cut off mid-run

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Union
 
+from tuiagents.engine.core import RunCore
 from tuiagents.engine.decisions import DecisionRequest, RequestKind
 from tuiagents.engine.messages import _safe_name
+from tuiagents.engine.settings import SpeakerFunction
 
-if TYPE_CHECKING:
-    from tuiagents.engine.run import TeamRun
-
-SpeakerFunction = Callable[[str, "TeamRun"], Union[str, None]]
+__all__ = ["RETRY_PROMPT", "SELECT_PROMPT", "Selection", "SpeakerFunction", "candidates", "parse_name",
+           "round_robin", "select_speaker"]
 
 SELECT_PROMPT = """You are choosing who speaks next in a team conversation.
 The team members are:
@@ -33,20 +31,21 @@ class Selection:
     note: str = ""
 
 
-def candidates(run: "TeamRun", last: str | None) -> list[str]:
+def candidates(run: RunCore, last: str | None) -> list[str]:
     """Who may speak after `last`, honouring transitions and `allow_repeat_speaker`."""
     names = list(run.agents)
     allowed = names
-    if last and run.allowed_transitions is not None:
-        allowed = [n for n in names if n in run.allowed_transitions.get(last, [])]
-    elif last and run.disallowed_transitions is not None:
-        allowed = [n for n in names if n not in run.disallowed_transitions.get(last, [])]
-    if last and not run.allow_repeat_speaker:
+    settings = run.settings
+    if last and settings.allowed_transitions is not None:
+        allowed = [n for n in names if n in settings.allowed_transitions.get(last, [])]
+    elif last and settings.disallowed_transitions is not None:
+        allowed = [n for n in names if n not in settings.disallowed_transitions.get(last, [])]
+    if last and not settings.allow_repeat_speaker:
         allowed = [n for n in allowed if n != last]
     return allowed or [n for n in names if n != last] or names
 
 
-def round_robin(run: "TeamRun", last: str | None, pool: list[str]) -> str:
+def round_robin(run: RunCore, last: str | None, pool: list[str]) -> str:
     """The first candidate after `last` in team order."""
     names = list(run.agents)
     start = names.index(last) + 1 if last in names else 0
@@ -67,7 +66,7 @@ def parse_name(answer: str, pool: list[str]) -> str | None:
     return mentioned[0] if len(mentioned) == 1 else None
 
 
-async def _ask_llm(run: "TeamRun", pool: list[str]) -> Selection:
+async def _ask_llm(run: RunCore, pool: list[str]) -> Selection:
     roles = "\n".join(f"- {n}: {run.agents[n].description or 'no description'}" for n in pool)
     names = ", ".join(pool)
     # `name` must fit OpenAI's [a-zA-Z0-9_-] pattern, whatever the agents are called
@@ -76,7 +75,7 @@ async def _ask_llm(run: "TeamRun", pool: list[str]) -> Selection:
     messages = [{"role": "system", "content": SELECT_PROMPT.format(roles=roles, names=names)}, *history,
                 {"role": "user", "content": f"Who speaks next? Answer with one of: {names}."}]
     attempts = []
-    for _ in range(run.selector_attempts):
+    for _ in range(run.settings.selector_attempts):
         completion = await run.selector_llm.complete(messages, entry=run.selector_model,
                                                      agent="speaker_selector", stream=False)
         await run.record_usage("speaker_selector", completion)
@@ -94,14 +93,14 @@ async def _ask_llm(run: "TeamRun", pool: list[str]) -> Selection:
                      f"the model did not name a valid speaker ({shown}); fell back to round robin")
 
 
-async def select_speaker(run: "TeamRun") -> Selection:
+async def select_speaker(run: RunCore) -> Selection:
     """Pick who speaks next with the team's method, after any override or pending tool call."""
     last = run.last_speaker
     pool = candidates(run, last)
-    if run.forced_next:
-        (name, note), run.forced_next = run.forced_next, None
-        return Selection(name, "forced", note)
-    method = run.speaker_selection
+    forced = run.state.take_forced_next()
+    if forced:
+        return Selection(forced[0], "forced", forced[1])
+    method = run.settings.speaker_selection
     if callable(method):
         name = method(last or "", run)
         if name in run.agents:
@@ -122,8 +121,3 @@ async def select_speaker(run: "TeamRun") -> Selection:
         return Selection(round_robin(run, last, pool), "round_robin",
                          "no model for auto selection; used round robin")
     return await _ask_llm(run, pool)
-
-
-def make_rng(seed: int | None) -> random.Random:
-    """A random source for `random` selection (seeded in tests and replays)."""
-    return random.Random(seed)

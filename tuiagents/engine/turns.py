@@ -11,23 +11,22 @@ import time
 from typing import TYPE_CHECKING
 
 from tuiagents.engine.agent import ConversableAgent, HumanInputMode
+from tuiagents.engine.control import RunStop
+from tuiagents.engine.core import RunCore
 from tuiagents.engine.decisions import CodeSnippet, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind
 from tuiagents.engine.events import (
     CodeProposed, DraftDiscarded, ExecutionFinished, ExecutionOutput, ExecutionStarted, MessageDrafted,
     StopKind, TokenDelta, ToolCallFinished, ToolCallStarted,
 )
-from tuiagents.engine.messages import Message, ToolCall, history_for
+from tuiagents.engine.messages import Message, ToolCall, ToolResult, history_for
 from tuiagents.engine.termination import StopInfo
 from tuiagents.engine.tools import execute_tool_call, interrupted_results, open_tool_calls
 
 if TYPE_CHECKING:
-    from tuiagents.engine.run import TeamRun
     from tuiagents.llm.streaming import DraftDiscard
 
 
-def _stop(kind: StopKind, reason: str):
-    from tuiagents.engine.run import RunStop
-
+def _stop(kind: StopKind, reason: str) -> RunStop:
     return RunStop(StopInfo(kind, reason))
 
 
@@ -36,12 +35,12 @@ def _who(decision: Decision) -> str:
             DecidedBy.POLICY: "policy"}[decision.by]
 
 
-async def _human_reply(run: "TeamRun", agent: ConversableAgent, text: str) -> Message:
+async def _human_reply(run: RunCore, agent: ConversableAgent, text: str) -> Message:
     agent.consecutive_auto_replies = 0
     return await run.deliver(Message(sender=agent.name, content=text, origin="human"))
 
 
-async def take_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
+async def take_turn(run: RunCore, agent: ConversableAgent) -> Message:
     """Produce and deliver `agent`'s next message; raise RunStop to end the run."""
     last = run.transcript[-1] if run.transcript else None
     replying_to = last if last is not None and last.sender != agent.name else None
@@ -86,7 +85,7 @@ async def take_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
                                    f"no model)")
 
 
-def _code_to_run(run: "TeamRun", agent: ConversableAgent) -> tuple[Message, list] | None:
+def _code_to_run(run: RunCore, agent: ConversableAgent) -> tuple[Message, list] | None:
     """The newest agent message since `agent` last spoke that holds runnable code, and its blocks.
 
     Like AutoGen's `last_n_messages="auto"`: a human note injected after the code (or a message
@@ -105,7 +104,7 @@ def _code_to_run(run: "TeamRun", agent: ConversableAgent) -> tuple[Message, list
     return None
 
 
-def _pending_calls(run: "TeamRun", agent: ConversableAgent) -> tuple[str, list[ToolCall], list[ToolCall]]:
+def _pending_calls(run: RunCore, agent: ConversableAgent) -> tuple[str, list[ToolCall], list[ToolCall]]:
     """(caller, the open calls this agent runs, every open call): empty when none are for it."""
     pending = open_tool_calls(run.transcript)
     if pending is None:
@@ -120,7 +119,7 @@ def _pending_calls(run: "TeamRun", agent: ConversableAgent) -> tuple[str, list[T
     return message.sender, [c for c in calls if c in mine or c in nobody], calls
 
 
-async def _tool_turn(run: "TeamRun", agent: ConversableAgent, caller: str, calls: list[ToolCall],
+async def _tool_turn(run: RunCore, agent: ConversableAgent, caller: str, calls: list[ToolCall],
                      open_calls: list[ToolCall]) -> Message:
     shown = ", ".join(f"{c.name}({c.arguments})" for c in calls)
     d = await run.decide(DecisionRequest(kind=RequestKind.TOOL_CALL, agent=caller, tool_calls=calls,
@@ -132,15 +131,13 @@ async def _tool_turn(run: "TeamRun", agent: ConversableAgent, caller: str, calls
         if agent.name == caller:
             # The caller runs its own tools: the person's words must reach its model as theirs,
             # not as something the agent said itself, and the caller answers them next.
-            run.forced_next = (caller, "answers you")
+            run.state.forced_next = (caller, "answers you")
             return await run.deliver(Message(sender="human", content=d.content or "", origin="human",
                                              recipient=caller))
         return await _human_reply(run, agent, d.content or "")
     results = []
     for call in calls:
         if d.kind == DecisionKind.SKIP:
-            from tuiagents.engine.messages import ToolResult
-
             result = ToolResult(call_id=call.id, name=call.name, is_error=True,
                                 content=f"not run: skipped by {_who(d)}")
         else:
@@ -165,7 +162,7 @@ def _blocks_from_edit(text: str, original: list) -> list:
                       tag=first.tag)]
 
 
-async def _code_turn(run: "TeamRun", agent: ConversableAgent, source: Message, blocks: list) -> Message:
+async def _code_turn(run: RunCore, agent: ConversableAgent, source: Message, blocks: list) -> Message:
     executor = agent.code_executor
     limits = executor.limits.describe()
     snippets = [CodeSnippet(language=b.language, code=b.code, filename=b.filename, guessed=b.guessed,
@@ -191,7 +188,7 @@ async def _code_turn(run: "TeamRun", agent: ConversableAgent, source: Message, b
     return await run_code(run, agent, to_run(d), source=source.sender, approved=d.code_sha256)
 
 
-async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list, source: str | None = None,
+async def run_code(run: RunCore, agent: ConversableAgent, blocks: list, source: str | None = None,
                    approved: list[str] | None = None) -> Message:
     """Run approved blocks in order (stopping at the first failure); deliver the result text.
 
@@ -204,7 +201,7 @@ async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list, source
 
     executor = agent.code_executor
     results = []
-    cancel = run.new_cancel_event()
+    cancel = run.control.code_started()
     cleaned = executor.pop_notice() if hasattr(executor, "pop_notice") else None
     if cleaned:  # leftovers of crashed sessions were removed as this run started
         await run.notice(cleaned, "warning", agent.name)
@@ -240,13 +237,13 @@ async def run_code(run: "TeamRun", agent: ConversableAgent, blocks: list, source
         results.append((block, result))
         if not result.ok:
             break
-    run._cancel_exec = None  # nothing runs any more: a stop may cancel the turn again
+    run.control.code_finished()  # nothing runs any more: a stop may cancel the turn again
     text = format_result_for_agent([b for b, _ in results], [r for _, r in results])
     run.check_stop()
     return await run.deliver(Message(sender=agent.name, content=text, origin="execution"))
 
 
-async def _llm_turn(run: "TeamRun", agent: ConversableAgent) -> Message:
+async def _llm_turn(run: RunCore, agent: ConversableAgent) -> Message:
     from tuiagents.llm.errors import LLMError
 
     extra: list[dict] = []

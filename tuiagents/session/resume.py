@@ -105,7 +105,7 @@ def _rebuild(path: Path, writer: Any, config: "AppConfig | None", approve: str) 
     run.bus.history = [e for e in log.events if e.type != "token_delta"]  # what the UI shows first
     _close_cut_off_blocks(run, writer, log.events)
     run.bus.subscribe(writer)
-    run.session_path, run.session_writer = path, writer
+    run.attach_session(path, writer)
     if log.notice:
         run.startup_notices.append(log.notice)
     run.startup_notices.append(resume_notice(log, stopped, len(run.transcript)))

@@ -1,0 +1,218 @@
+"""RunCore: what a turn works with — the team, the run's state, its gate, its controls and its events.
+
+The loop, the turns and speaker selection take a RunCore; `TeamRun` (run.py) builds on it with the
+human controls and the run itself. Keeping them apart is what lets loop, turns and speaker be
+imported by run.py without importing it back.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tuiagents.engine.agent import ConversableAgent
+from tuiagents.engine.bus import EventBus
+from tuiagents.engine.control import RunControl, RunStop
+from tuiagents.engine.decisions import DecidedBy, Decision, DecisionRequest
+from tuiagents.engine.events import (
+    DecisionRequested, Event, MessageDelivered, MessageQueued, Notice, StopKind, TurnStarted, UsageRecorded,
+)
+from tuiagents.engine.gate import CodeHashes, DecisionGate
+from tuiagents.engine.messages import Message
+from tuiagents.engine.settings import RunSettings
+from tuiagents.engine.state import RunState
+from tuiagents.engine.supervisor import Supervisor
+from tuiagents.engine.termination import StopInfo, TerminationCondition
+from tuiagents.engine.usage import Usage
+
+if TYPE_CHECKING:
+    from tuiagents.llm.client import Completion, LLMClient
+
+
+class RunCore:
+    """A team on a task with its state (`state`), gate (`gate`), controls (`control`) and `bus`."""
+
+    def __init__(self, agents: Sequence[ConversableAgent], task: str, settings: RunSettings | None = None, *,
+                 termination: TerminationCondition | None = None, supervisor: Supervisor | None = None,
+                 selector_llm: "LLMClient | None" = None, run_id: str | None = None,
+                 bus: EventBus | None = None) -> None:
+        self.settings = settings or RunSettings()
+        if self.settings.kind == "two_agent" and len(agents) != 2:
+            raise ValueError("a two-agent chat needs exactly two agents")
+        self.agents: dict[str, ConversableAgent] = {a.name: a for a in agents}
+        if len(self.agents) != len(agents):
+            raise ValueError("agent names must be unique")
+        self.task = task
+        self.termination = termination
+        self.selector_llm = selector_llm or next((a.llm for a in agents if a.llm), None)
+        self.selector_model = self.settings.selector_model or next((a.model for a in agents if a.llm), None)
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.bus = bus or EventBus()
+        if self.bus.on_required_failure is None:
+            self.bus.on_required_failure = self._record_lost
+        self.rng = random.Random(self.settings.seed)
+        self.state = RunState()
+        self.control = RunControl()
+        self._unannounced: list[Message] = []  # held by `hold`, MessageQueued not yet emitted
+        self.gate = DecisionGate(supervisor or Supervisor(), self.agents, self.bus, self.control,
+                                 on_stop=self.request_stop)
+
+    # -- what other parts read ---------------------------------------------------------------
+    @property
+    def supervisor(self) -> Supervisor:
+        """The approval policy and the rules the person granted."""
+        return self.gate.supervisor
+
+    @property
+    def team_kind(self) -> str:
+        """"two_agent" or "group_chat"."""
+        return self.settings.kind
+
+    @property
+    def team_name(self) -> str:
+        """The team's name in the config."""
+        return self.settings.team_name
+
+    @property
+    def transcript(self) -> list[Message]:
+        """Every delivered message, in order."""
+        return self.state.transcript
+
+    @property
+    def round(self) -> int:
+        """Turns given so far in this leg (group-chat rounds)."""
+        return self.state.round
+
+    @property
+    def agent_turns(self) -> int:
+        """Agent messages counted against max_turns (the task counts as one)."""
+        return self.state.agent_turns
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens and cost of the whole run."""
+        return self.state.usage
+
+    @property
+    def usage_by_agent(self) -> dict[str, Usage]:
+        """Tokens and cost per agent (and the speaker selector)."""
+        return self.state.usage_by_agent
+
+    @property
+    def resumed(self) -> bool:
+        """True when the run continues a log."""
+        return self.state.resumed
+
+    @property
+    def queued(self) -> list[Message]:
+        """Human messages held for the next turn."""
+        return self.state.queued
+
+    @property
+    def forced_next(self) -> tuple[str, str] | None:
+        """(agent, note) who speaks next, when a person or a tool reply decided it."""
+        return self.state.forced_next
+
+    @property
+    def pending(self) -> list[DecisionRequested]:
+        """Requests waiting for a decision."""
+        return self.gate.pending
+
+    @property
+    def paused(self) -> bool:
+        """True while the run waits for `resume()` before its next turn."""
+        return self.control.paused
+
+    @property
+    def started_at(self) -> float:
+        """`time.monotonic()` when the run started (for time limits)."""
+        return self.state.started_at
+
+    @property
+    def total_tokens(self) -> int:
+        """Tokens used so far (for budgets)."""
+        return self.state.total_tokens
+
+    @property
+    def total_cost(self) -> float:
+        """USD spent so far (for budgets)."""
+        return self.state.total_cost
+
+    @property
+    def last_speaker(self) -> str | None:
+        """The agent who sent the last agent message (human injections do not count)."""
+        return self.state.last_sender_among(self.agents)
+
+    # -- stopping ------------------------------------------------------------------------------
+    def request_stop(self, reason: str = "stopped by you", kind: StopKind = StopKind.STOPPED_BY_USER) -> None:
+        """End the run as soon as possible: answers pending requests, kills running code."""
+        self.control.ask_stop(StopInfo(kind, reason))
+        # a person's stop is theirs; a time limit or another program's stop is not
+        by = DecidedBy.HUMAN if kind == StopKind.STOPPED_BY_USER else DecidedBy.POLICY
+        self.gate.answer_all(reason, by)
+        self.control.interrupt(waiting_for_decision=bool(self.gate.pending))
+
+    def _record_lost(self, error: Exception) -> None:
+        """A required subscriber (the session log) failed: stop rather than go on unrecorded."""
+        self.request_stop(f"{error}; the run stopped so that it does not go on unrecorded", StopKind.ERROR)
+
+    def check_stop(self) -> None:
+        """Raise RunStop when someone asked the run to stop."""
+        self.control.check()
+
+    def check_termination(self, message: Message | None) -> None:
+        """Raise RunStop when the team's termination condition fires."""
+        if self.termination is not None:
+            info = self.termination.check(self, message)
+            if info:
+                raise RunStop(info)
+
+    # -- what turns do -------------------------------------------------------------------------
+    async def emit(self, event: Event) -> Event:
+        """Send an event to the bus."""
+        return await self.bus.emit(event)
+
+    async def notice(self, text: str, level: str = "info", agent: str | None = None) -> None:
+        """Tell whoever watches something worth knowing."""
+        await self.emit(Notice(text=text, level=level, agent=agent))
+
+    async def decide(self, request: DecisionRequest, code_hashes: CodeHashes | None = None) -> Decision:
+        """Get a decision through the gate (a policy, else a person); see `DecisionGate.decide`."""
+        return await self.gate.decide(request, code_hashes)
+
+    async def deliver(self, message: Message) -> Message:
+        """Append a message to the conversation and announce it."""
+        self.state.transcript.append(message)
+        await self.emit(MessageDelivered(message=message, round=self.state.round))
+        return message
+
+    async def queue(self, message: Message) -> None:
+        """Hold a human message for the next turn, and say so."""
+        self.state.queued.append(message)
+        await self.emit(MessageQueued(message=message))
+
+    def hold(self, message: Message) -> None:
+        """Queue a human message for the next turn now; `announce_queued` says so later."""
+        self.state.queued.append(message)
+        self._unannounced.append(message)
+
+    async def announce_queued(self) -> None:
+        """Emit MessageQueued for messages `hold` queued; always before they are delivered."""
+        while self._unannounced:
+            await self.emit(MessageQueued(message=self._unannounced.pop(0)))
+
+    async def record_usage(self, agent: str, completion: "Completion") -> None:
+        """Count an LLM call's tokens and cost, for the run and the agent."""
+        self.state.count_usage(agent, completion.prompt_tokens, completion.completion_tokens, completion.cost,
+                               completion.cached)
+        await self.emit(UsageRecorded(agent=agent, model=completion.model,
+                                      prompt_tokens=completion.prompt_tokens,
+                                      completion_tokens=completion.completion_tokens,
+                                      cost=completion.cost, cached=completion.cached,
+                                      estimated=completion.usage_estimated))
+
+    async def start_turn(self, agent: ConversableAgent) -> None:
+        """Announce a turn."""
+        await self.emit(TurnStarted(agent=agent.name, round=self.state.round))

@@ -1,0 +1,79 @@
+"""The supervisor gate: where the engine emits a request and awaits the Decision that answers it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from tuiagents.engine.agent import ConversableAgent
+from tuiagents.engine.bus import EventBus
+from tuiagents.engine.control import RunControl
+from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, DecisionRequest
+from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Notice
+from tuiagents.engine.supervisor import ALLOWED, InvalidDecision, Supervisor
+
+#: Given the decision that approved (or edited) code, the sha256 of each block it will run.
+CodeHashes = Callable[[Decision], list[str]]
+
+
+class DecisionGate:
+    """Asks a policy, else a person, for each decision; checks, remembers and records it.
+
+    The requests waiting for an answer are `pending` (their futures are resolved by whoever
+    supervises, through `DecisionRequested.resolve`). A STOP decision calls `on_stop(reason)`.
+    """
+
+    def __init__(self, supervisor: Supervisor, agents: Mapping[str, ConversableAgent], bus: EventBus,
+                 control: RunControl, on_stop: Callable[[str], None]) -> None:
+        self.supervisor = supervisor
+        self.pending: list[DecisionRequested] = []
+        self._agents = agents
+        self._bus = bus
+        self._control = control
+        self._on_stop = on_stop
+
+    def answer_all(self, reason: str, by: DecidedBy) -> None:
+        """Answer every pending request with a stop (the run is stopping)."""
+        for event in list(self.pending):
+            event.resolve(Decision.stop(note=reason, by=by))
+
+    async def decide(self, request: DecisionRequest, code_hashes: CodeHashes | None = None) -> Decision:
+        """Get a decision from a policy or, failing that, from a person; record it.
+
+        ``code_hashes(decision)``, for code requests, gives the sha256 of the blocks an
+        approval or edit will run; they are recorded with the decision.
+        """
+        self._control.check()
+        request.allowed = request.allowed or list(ALLOWED[request.kind])
+        decision = self.supervisor.policy_decision(request)
+        while decision is None:
+            candidate = await self._ask(request)
+            try:
+                self.supervisor.check(request, candidate, self._agents)
+                decision = candidate
+            except InvalidDecision as exc:
+                await self._bus.emit(Notice(text=str(exc), level="warning", agent=request.agent))
+        if code_hashes is not None and decision.kind in (DecisionKind.APPROVE, DecisionKind.EDIT):
+            decision = decision.model_copy(update={"code_sha256": code_hashes(decision)})
+        rule = self.supervisor.remember(request, decision)
+        if rule is not None:
+            await self._bus.emit(Notice(text=f"approved for this session: {rule.describe()}", agent=request.agent))
+        await self._bus.emit(DecisionRecorded(request_id=request.id, request_kind=request.kind,
+                                              agent=request.agent, decision=decision))
+        if decision.kind == DecisionKind.STOP:
+            info = self._control.stop_info
+            self._on_stop(info.reason if info else "stopped by you")
+            self._control.check()
+        return decision
+
+    async def _ask(self, request: DecisionRequest) -> Decision:
+        """Emit the request and wait for its answer (a stop answers it at once)."""
+        event = DecisionRequested.awaiting(request)
+        self.pending.append(event)
+        try:
+            await self._bus.emit(event)
+            info = self._control.stop_info
+            if info is not None:
+                event.resolve(Decision.stop(note=info.reason))
+            return await event.future
+        finally:
+            self.pending.remove(event)
