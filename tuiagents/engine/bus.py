@@ -32,6 +32,19 @@ class EventBus:
         #: The first error of a required subscriber, once one failed.
         self.required_failure: Exception | None = None
 
+    def continue_after(self, events: list[Event]) -> None:
+        """Continue a recorded run: number after its last event and keep `events` as the history."""
+        self.seq = max((e.seq for e in events), default=0)
+        self.history = [e for e in events if e.type != "token_delta"]
+
+    def record(self, event: Event) -> Event:
+        """Number `event` and keep it in the history without delivering it (its writer has it)."""
+        self.seq += 1
+        event.seq = self.seq
+        if self.keep_history:
+            self.history.append(event)
+        return event
+
     def subscribe(self, callback: Subscriber) -> None:
         """Add a callback `cb(event)` (sync or async) called for every later event."""
         self._subscribers.append(callback)

@@ -48,14 +48,12 @@ def _close_cut_off_blocks(run: "TeamRun", writer: Any, events: list) -> None:
     for started, finished in unfinished_code(events):
         if finished is not None:
             continue
-        run.bus.seq += 1
         # it ran at least until the last event the dead process logged
-        ev = ExecutionFinished(seq=run.bus.seq, exec_id=started.exec_id, agent=started.agent, exit_code=EXIT_CANCELLED,
+        ev = ExecutionFinished(exec_id=started.exec_id, agent=started.agent, exit_code=EXIT_CANCELLED,
                                duration=max(0.0, last_ts - started.ts), cancelled=True,
                                error="interrupted: tuiagents stopped while this block ran (crash?); "
                                      "its end is unknown and it was not run again")
-        writer.write(ev)
-        run.bus.history.append(ev)
+        writer.write(run.bus.record(ev))
 
 
 def prepare_resume(path: str | Path, *, config: "AppConfig | None" = None, approve: str = "ask",
@@ -101,8 +99,7 @@ def _rebuild(path: Path, writer: Any, config: "AppConfig | None", approve: str) 
     run = build_run(cfg, team, log.header.task, approve=approve, work_dir=path.with_suffix(".work"),
                     run_id=log.header.run_id)
     stopped = restore_state(run, log.events)
-    run.bus.seq = max((e.seq for e in log.events), default=0)
-    run.bus.history = [e for e in log.events if e.type != "token_delta"]  # what the UI shows first
+    run.bus.continue_after(log.events)  # its history is what the UI shows first
     _close_cut_off_blocks(run, writer, log.events)
     run.bus.subscribe(writer)
     run.attach_session(path, writer)
