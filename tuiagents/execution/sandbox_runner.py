@@ -172,6 +172,14 @@ def set_oom_score(value):
         pass
 
 
+def remove_script(path, folder):
+    for remove, name in ((os.unlink, path), (os.rmdir, folder)):
+        try:
+            remove(name)
+        except OSError:
+            pass
+
+
 def sha256_of(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -190,18 +198,20 @@ class Watchdog:
         if not kill_everything(None):
             return self.refuse(block_id, "processes of an earlier block would not die")
         folder = os.path.join(CONTROL, "".join(c for c in block_id if c.isalnum()))
-        name = "".join(c for c in header["name"] if c.isalnum() or c in "._-") or "block"
-        path = os.path.join(folder, name.lstrip("."))
+        name = "".join(c for c in header["name"] if c.isalnum() or c in "._-").lstrip(".")
+        path = os.path.join(folder, name or "block")
         os.mkdir(folder, 0o755)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o444)
         with os.fdopen(fd, "wb") as f:
             f.write(code)
         if sha256_of(path) != header["sha256"]:  # what exec will read, right before it
+            remove_script(path, folder)
             return self.refuse(block_id, "the code changed before it could run")
         limit = header.get("disk_limit") or 0
         block = {
             "id": block_id, "folder": folder, "path": path, "status": None, "reason": None,
-            "oom_before": oom_kills(), "tmp_before": tmp_full(), "deadline": time.monotonic() + header["timeout"],
+            "oom_before": oom_kills(), "tmp_before": tmp_full(),
+            "deadline": time.monotonic() + header["timeout"],
             "disk_limit": limit, "disk_base": disk_usage(self.config["workspace"]) if limit else 0,
             "disk_next": 0.0, "disk_every": 0.02, "disk_hit": False,
             "forward": header["forward_limit"], "tail_size": header["tail"], "sent": 0,
@@ -294,11 +304,7 @@ class Watchdog:
             "tmp_full": tmp_full() and not block["tmp_before"],
             "clean": clean,
         }
-        for name in (block["path"], block["folder"]):
-            try:
-                os.rmdir(name) if name == block["folder"] else os.unlink(name)
-            except OSError:
-                pass
+        remove_script(block["path"], block["folder"])
         self.block = None
         send(b"X", json.dumps(outcome).encode())
 
