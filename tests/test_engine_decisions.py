@@ -185,3 +185,10 @@ async def test_run_inject_rejects_bad_input(server, make_config, tmp_path):
     with pytest.raises(ValueError, match="no agent named 'ghost'"):
         run.set_next_speaker("ghost")
     await run.aclose()
+
+
+def test_who_decided_reads_the_same_on_screen_in_exports_and_to_agents():
+    assert [b.words() for b in DecidedBy] == ["you", "session rule", "policy"]
+    assert DecidedBy.HUMAN.words(human="human") == "human"  # an export is read by others
+    assert DecidedBy.SESSION_RULE.words(article=True) == "a session rule"  # a sentence an agent reads
+    assert Decision.skip(by=DecidedBy.POLICY).describe() == "skipped (by policy)"

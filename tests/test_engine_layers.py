@@ -28,3 +28,8 @@ def test_engine_modules_form_no_import_circle(graph):
 def test_the_loop_turns_and_speaker_selection_do_not_import_the_run(graph):
     for module in ("tuiagents.engine.loop", "tuiagents.engine.turns", "tuiagents.engine.speaker"):
         assert graph.find_shortest_chain(importer=module, imported="tuiagents.engine.run") is None
+
+
+def test_the_markdown_and_html_exports_form_no_import_circle(graph):
+    assert graph.find_shortest_chain(importer="tuiagents.session.export_html",
+                                     imported="tuiagents.session.export") is None

@@ -102,3 +102,10 @@ async def test_cached_calls_cost_nothing_and_are_counted_apart(server, make_conf
     assert (second.usage.calls, second.usage.cached_calls) == (2, 2)
     assert second.usage.total_tokens == 0 and second.usage.cost == 0
     assert all(e.cached and e.cost == 0 for e in run.bus.history if isinstance(e, UsageRecorded))
+
+
+def test_money_is_written_one_way():
+    from tuiagents.engine.usage import format_cost
+
+    assert [format_cost(c) for c in (0, 0.00123, 0.5, 1, 1234.5)] == [
+        "$0.0000", "$0.0012", "$0.5000", "$1.00", "$1,234.50"]

@@ -54,6 +54,17 @@ class DecidedBy(str, Enum):
     SESSION_RULE = "session_rule"
     POLICY = "policy"
 
+    def words(self, human: str = "you", article: bool = False) -> str:
+        """Who decided, for people: `human` ("you" on screen), "session rule" or "policy".
+
+        `article` reads "a session rule" (in sentences an agent is told).
+        """
+        if self is DecidedBy.HUMAN:
+            return human
+        if self is DecidedBy.SESSION_RULE:
+            return "a session rule" if article else "session rule"
+        return "policy"
+
 
 class ApprovalRule(BaseModel):
     """A standing approval: every request matching all the set fields is approved."""
@@ -150,8 +161,7 @@ class Decision(BaseModel):
 
     def describe(self) -> str:
         """One line for transcripts: what was decided and by whom."""
-        who = {DecidedBy.HUMAN: "you", DecidedBy.SESSION_RULE: "session rule",
-               DecidedBy.POLICY: "policy"}[self.by]
+        who = self.by.words()
         text = {
             DecisionKind.APPROVE: "approved" + (" for this session" if self.scope != Scope.ONCE else ""),
             DecisionKind.EDIT: "edited",

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from tuiagents.engine.events import StopKind
 from tuiagents.engine.messages import Message
+from tuiagents.engine.usage import format_cost
 
 
 @dataclass
@@ -139,7 +140,7 @@ class CostBudget(TerminationCondition):
     def check(self, state, message):
         if state.total_cost >= self.limit:
             return StopInfo(StopKind.COST_BUDGET,
-                            f"cost budget ${self.limit:.4f} reached (${state.total_cost:.4f} spent)")
+                            f"cost budget {format_cost(self.limit)} reached ({format_cost(state.total_cost)} spent)")
         return None
 
 

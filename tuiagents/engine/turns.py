@@ -30,11 +30,6 @@ def _stop(kind: StopKind, reason: str) -> RunStop:
     return RunStop(StopInfo(kind, reason))
 
 
-def _who(decision: Decision) -> str:
-    return {DecidedBy.HUMAN: "you", DecidedBy.SESSION_RULE: "a session rule",
-            DecidedBy.POLICY: "policy"}[decision.by]
-
-
 async def _human_reply(run: RunCore, agent: ConversableAgent, text: str) -> Message:
     agent.consecutive_auto_replies = 0
     return await run.deliver(Message(sender=agent.name, content=text, origin="human"))
@@ -139,7 +134,7 @@ async def _tool_turn(run: RunCore, agent: ConversableAgent, caller: str, calls: 
     for call in calls:
         if d.kind == DecisionKind.SKIP:
             result = ToolResult(call_id=call.id, name=call.name, is_error=True,
-                                content=f"not run: skipped by {_who(d)}")
+                                content=f"not run: skipped by {d.by.words(article=True)}")
         else:
             await run.emit(ToolCallStarted(agent=agent.name, call=call))
             tools = dict(agent.executable_tools)
@@ -183,7 +178,7 @@ async def _code_turn(run: RunCore, agent: ConversableAgent, source: Message, blo
         return await _human_reply(run, agent, d.content or "")
     if d.kind == DecisionKind.SKIP:
         return await run.deliver(Message(sender=agent.name, origin="execution",
-                                         content=f"The code was not run: skipped by {_who(d)}."
+                                         content=f"The code was not run: skipped by {d.by.words(article=True)}."
                                                  + (f" {d.note}" if d.note and d.by != DecidedBy.HUMAN else "")))
     return await run_code(run, agent, to_run(d), source=source.sender, approved=d.code_sha256)
 

@@ -35,3 +35,8 @@ class Usage:
     def add_event(self, event: UsageRecorded) -> None:
         """Count the call a UsageRecorded event reports."""
         self.add(event.prompt_tokens, event.completion_tokens, event.cost, event.cached)
+
+
+def format_cost(cost: float) -> str:
+    """A cost in USD for people, the same everywhere: $0.0012 below a dollar, $1,234.50 above."""
+    return f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"

@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from tuiagents.engine.usage import format_cost
 from tuiagents.session.log import SessionError
 from tuiagents.text import one_line
 
@@ -91,7 +92,7 @@ def format_sessions_table(summaries: list, width: int = 120) -> str:
     rows = [("WHEN", "TEAM", "TURNS", "COST", "STATUS", "ID", "STOP REASON — TASK")]
     for s in summaries:
         when = s.created.astimezone().strftime("%Y-%m-%d %H:%M") if s.created else "?"
-        cost = "" if s.cost is None else f"${s.cost:.4f}" if s.cost < 1 else f"${s.cost:,.2f}"
+        cost = "" if s.cost is None else format_cost(s.cost)
         turns = "" if s.turns is None else str(s.turns)
         what = s.error if s.status == "corrupt" else (s.stop_reason or "(no stop: interrupted)")
         if s.status != "corrupt" and s.error:

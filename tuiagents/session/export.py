@@ -17,13 +17,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime, timezone
 from typing import Literal
 
-from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
+from tuiagents.engine.decisions import DecisionKind, RequestKind
+from tuiagents.engine.usage import format_cost
 from tuiagents.session.reader import SessionLog, read_session
 from tuiagents.render.markdown_out import safe_markdown
 from tuiagents.session.secrets import Scrubber, scrub
+from tuiagents.session.export_lines import MD_MESSAGE_LIMIT, clock, decision_line, execution_line, title
 from tuiagents.text import inert, json_inert
 from tuiagents.session.transcript import (
     CodeEntry, DecisionEntry, ExecutionEntry, MessageEntry, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
@@ -32,58 +33,6 @@ from tuiagents.session.transcript import (
 
 ExportFormat = Literal["md", "html", "json"]
 FORMATS: tuple[str, ...] = ("md", "html", "json")
-
-WHO = {DecidedBy.HUMAN: "human", DecidedBy.SESSION_RULE: "session rule", DecidedBy.POLICY: "policy"}
-WHAT = {RequestKind.MESSAGE: "message", RequestKind.CODE: "code", RequestKind.TOOL_CALL: "tool call",
-        RequestKind.HUMAN_INPUT: "input request", RequestKind.SPEAKER: "speaker choice"}
-VERB = {DecisionKind.APPROVE: "approved", DecisionKind.EDIT: "edited", DecisionKind.REJECT: "rejected",
-        DecisionKind.INJECT: "injected a message", DecisionKind.CHOOSE_SPEAKER: "chose the next speaker",
-        DecisionKind.STOP: "stopped the run", DecisionKind.REPLY: "replied", DecisionKind.SKIP: "skipped"}
-
-
-def decision_line(e: DecisionEntry) -> str:
-    """One plain line: "coder's code: approved by human (for this session)"."""
-    d = e.decision
-    text = f"{e.agent}'s {WHAT.get(e.request_kind, e.request_kind.value)}: {VERB[d.kind]} by {WHO[d.by]}"
-    if d.kind == DecisionKind.APPROVE and d.scope.value != "once":
-        text += f" (for this session: {d.rule.describe()})" if d.rule else " (for this session)"
-    if d.kind in (DecisionKind.CHOOSE_SPEAKER, DecisionKind.INJECT) and d.target:
-        text += f" ({'for ' if d.kind == DecisionKind.INJECT else ''}{d.target})"
-    if d.note:
-        text += f" — {d.note}"
-    return text
-
-
-def execution_line(e: ExecutionEntry) -> str:
-    """How a block ended: "exit code 0 in 0.4 s", "timed out after 30.0 s", "still running"."""
-    if not e.finished:
-        return "no end recorded (the run stopped while it ran)"
-    took = f" after {e.duration:.1f} s" if e.duration is not None else ""
-    how = ("timed out" if e.timed_out else "cancelled" if e.cancelled
-           else f"exit code {e.exit_code}" + (f" in {e.duration:.1f} s" if e.duration is not None else ""))
-    if e.timed_out or e.cancelled:
-        how += took
-    if e.truncated:
-        how += " (output truncated)"
-    if e.error:
-        how += f" — {e.error}"
-    return how
-
-
-def clock(ts: float) -> str:
-    """`HH:MM:SS` (UTC) of an event timestamp."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%H:%M:%S")
-
-
-def title(task: str, width: int = 80) -> str:
-    """The first line of a task, shortened for a heading."""
-    first = task.strip().splitlines()[0] if task.strip() else "(no task)"
-    return first if len(first) <= width else first[: width - 1].rstrip() + "…"
-
-
-def money(cost: float) -> str:
-    """A cost in USD for people."""
-    return f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"
 
 
 # -- Markdown -------------------------------------------------------------------------------------
@@ -104,10 +53,6 @@ def md_fence(text: str, lang: str = "text") -> str:
     return f"{bar}{lang}\n{text.rstrip(chr(10))}\n{bar}"
 
 
-#: Longer messages are exported verbatim (a fence, a <pre>): rendering them would cost seconds.
-MD_MESSAGE_LIMIT = 200_000
-
-
 def md_message(text: str) -> str:
     """A message as Markdown a viewer renders like the screen does (in a block quote), or verbatim
     in a fence. Secrets are removed first: the renderer would only mask them, as the screen does."""
@@ -124,7 +69,7 @@ def _md_header(log: SessionLog, t: Transcript) -> list[str]:
             ("Turns", str(t.turns)), ("Messages", str(t.messages)),
             ("Tokens", f"{t.usage.total_tokens:,} ({t.usage.prompt_tokens:,} prompt + "
                        f"{t.usage.completion_tokens:,} completion)"),
-            ("Cost", money(t.usage.cost)), ("tuiagents", h.tuiagents_version)]
+            ("Cost", format_cost(t.usage.cost)), ("tuiagents", h.tuiagents_version)]
     if h.forked_from:
         rows.append(("Forked from", f"{h.forked_from.path} at event {h.forked_from.at_event}"))
     if h.imported_from:
@@ -208,7 +153,7 @@ def _md_usage(t: Transcript) -> list[str]:
             "|---|---:|---:|---:|---:|---:|"]
     for name, u in [*t.usage.by_agent.items(), ("**total**", t.usage)]:
         out.append(f"| {name if name == '**total**' else md_inline(name)} | {u.calls} | {u.cached_calls} | "
-                   f"{u.prompt_tokens:,} | {u.completion_tokens:,} | {md_inline(money(u.cost))} |")
+                   f"{u.prompt_tokens:,} | {u.completion_tokens:,} | {md_inline(format_cost(u.cost))} |")
     return out + [""]
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from html import escape
 
 from tuiagents.engine.decisions import DecisionKind, RequestKind
+from tuiagents.engine.usage import format_cost
 from tuiagents.render.markdown import code_html as _code_html
 from tuiagents.render.markdown import markdown_html
-from tuiagents.session.export import MD_MESSAGE_LIMIT, clock, decision_line, execution_line, money
-from tuiagents.session.export import title as task_title
+from tuiagents.session.export_lines import MD_MESSAGE_LIMIT, clock, decision_line, execution_line
+from tuiagents.session.export_lines import title as task_title
 from tuiagents.session.reader import SessionLog
 from tuiagents.session.secrets import scrub
 from tuiagents.session.transcript import (
@@ -141,7 +142,7 @@ def _summary(log: SessionLog, t: Transcript) -> str:
     rows = [("Run", h.run_id), ("Created", h.created), ("Team", f"{h.team} ({h.team_kind})"),
             ("Agents", agents or ", ".join(t.agents)), ("Status", f"{t.status}: {t.stop_reason}"),
             ("Turns", str(t.turns)), ("Messages", str(t.messages)),
-            ("Tokens", f"{t.usage.total_tokens:,}"), ("Cost", money(t.usage.cost)),
+            ("Tokens", f"{t.usage.total_tokens:,}"), ("Cost", format_cost(t.usage.cost)),
             ("tuiagents", h.tuiagents_version)]
     if h.forked_from:
         rows.append(("Forked from", f"{h.forked_from.path} at event {h.forked_from.at_event}"))
@@ -157,7 +158,7 @@ def _usage(t: Transcript) -> str:
     for name, u in [*t.usage.by_agent.items(), ("total", t.usage)]:
         rows.append(f"<tr><td>{escape(name)}</td><td class=n>{u.calls}</td><td class=n>{u.cached_calls}</td>"
                     f"<td class=n>{u.prompt_tokens:,}</td><td class=n>{u.completion_tokens:,}</td>"
-                    f"<td class=n>{money(u.cost)}</td></tr>")
+                    f"<td class=n>{format_cost(u.cost)}</td></tr>")
     stop = escape(t.stop_reason) + (f" ({escape(t.stop.stop_kind.value)})" if t.stop else "")
     summary = _labelled("Summary:", t.stop.summary, markdown=True) if t.stop and t.stop.summary else ""
     return (f"<h2>Stop reason</h2><p>{stop}</p>{summary}<h2>Usage</h2><table><tr><th>Agent</th><th>Calls</th>"

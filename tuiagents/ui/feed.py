@@ -42,7 +42,7 @@ HUMAN = "you"
 
 
 def _who(by: DecidedBy) -> str:
-    return {DecidedBy.HUMAN: "you", DecidedBy.SESSION_RULE: "session rule", DecidedBy.POLICY: "policy"}[by]
+    return by.words()
 
 
 def result_line(event: ExecutionFinished) -> tuple[str, str]:

@@ -17,11 +17,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
+from tuiagents.engine.usage import format_cost
 from tuiagents.session.catalog import SessionSummary, list_sessions
 from tuiagents.ui.bindings import SESSIONS_BINDINGS
 from tuiagents.ui.safe_text import inert, one_line
 from tuiagents.ui.screens.sessions_actions import SessionActions
-from tuiagents.ui.widgets.agent_pane import format_cost, format_tokens
+from tuiagents.ui.widgets.agent_pane import format_tokens
 
 COLUMNS = ("Date", "Team", "Task", "Turns", "Cost", "Status")
 #: actions that need a readable session selected

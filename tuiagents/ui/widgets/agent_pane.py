@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from tuiagents.engine.usage import format_cost
 from tuiagents.ui.safe_text import inert
 from tuiagents.ui.state import STATE_GLYPH, WAITING, AgentView
 from tuiagents.ui.widgets.transcript import Transcript
@@ -19,11 +20,6 @@ def format_tokens(n: int) -> str:
     if n < 1_000_000:
         return f"{n / 1000:.1f}k"
     return f"{n / 1_000_000:.1f}M"
-
-
-def format_cost(cost: float) -> str:
-    """USD for headers: $0.0012, $1.23."""
-    return f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"
 
 
 class PaneHeader(Static):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tuiagents.engine.usage import format_cost
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.state import CockpitState
-from tuiagents.ui.widgets.agent_pane import format_cost, format_tokens
+from tuiagents.ui.widgets.agent_pane import format_tokens
 
 
 def format_elapsed(seconds: float) -> str:
