@@ -9,7 +9,7 @@ from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import DecisionRecorded, MessageDelivered, RunStopped, StopKind, TurnStarted
 from tuiagents.engine.factory import build_run
 from tuiagents.engine.termination import (
-    AllOf, AnyOf, ExternalStop, MaxMessages, TextMention, TokenBudget,
+    AllOf, AnyOf, MaxMessages, TextMention, TokenBudget,
 )
 from tuiagents.testing import Fault, Reply, Rule, Usage
 
@@ -124,15 +124,13 @@ async def test_wall_clock_timeout(server, make_config, run_to_end, tmp_path):
     assert [m.sender for m in result.chat_history] == ["user"]  # the slow reply never arrived
 
 
-async def test_external_stop_condition(server, make_config, run_to_end, tmp_path):
+async def test_another_program_stops_the_run_saying_why(server, make_config, run_to_end, tmp_path):
     server.load([Rule(agent="assistant", reply="working")])
     run = build_run(make_config(agents=AGENTS, teams=team()), "pair", "t", approve="all", work_dir=tmp_path)
-    stop = ExternalStop()
-    run.termination = stop | MaxMessages(50)
 
     def on_event(event):
         if isinstance(event, MessageDelivered) and event.message.sender == "assistant":
-            stop.set("the budget service said no")
+            run.request_stop("the budget service said no", StopKind.EXTERNAL)
 
     run.bus.subscribe(on_event)
     result = await run_to_end(run)

@@ -175,23 +175,6 @@ def enforced_timeout(condition: TerminationCondition | None) -> Timeout | None:
     return None
 
 
-@dataclass
-class ExternalStop(TerminationCondition):
-    """Stops when `set()` is called from outside the run (a button, a signal, another task)."""
-
-    _info: StopInfo | None = None
-
-    def set(self, reason: str = "stopped from outside") -> None:
-        """Ask the run to stop at its next check."""
-        self._info = StopInfo(StopKind.EXTERNAL, reason)
-
-    def check(self, state, message):
-        return self._info
-
-    def reset(self):
-        self._info = None
-
-
 def is_termination_text(content: str | None, keyword: str = "TERMINATE") -> bool:
     """AutoGen's default predicate: the stripped text is, or ends with, the keyword."""
     text = (content or "").strip()

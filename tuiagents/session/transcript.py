@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter
 
-from tuiagents.engine.decisions import CodeSnippet, Decision, DecidedBy, DecisionKind, RequestKind
+from tuiagents.engine.decisions import CodeSnippet, Decision, DecidedBy, RequestKind
 from tuiagents.engine.events import (
     CodeProposed, DecisionRecorded, DecisionRequested, ExecutionFinished, ExecutionOutput,
     ExecutionStarted, MessageDelivered, Notice, RunStarted, RunStopped, SpeakerSelected, StopKind,
@@ -300,10 +300,3 @@ def _usage_totals(events: list[UsageRecorded]) -> UsageTotals:
                        by_agent={k: Usage(**total(v)) for k, v in by_agent.items()},
                        by_model={k: Usage(**total(v)) for k, v in by_model.items()})
 
-
-def decision_verb(entry: DecisionEntry) -> str:
-    """A short word for a decision's kind: approved, edited, rejected, ..."""
-    return {DecisionKind.APPROVE: "approved", DecisionKind.EDIT: "edited", DecisionKind.REJECT: "rejected",
-            DecisionKind.INJECT: "injected", DecisionKind.CHOOSE_SPEAKER: "chose speaker",
-            DecisionKind.STOP: "stopped", DecisionKind.REPLY: "replied", DecisionKind.SKIP: "skipped",
-            }[entry.decision.kind]
