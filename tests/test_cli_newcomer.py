@@ -63,7 +63,7 @@ def _stopped_by_you(path: Path) -> Path:
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ, TUIAGENTS_DATA_DIR=str(tmp_path / "data"), TUIAGENTS_CONFIG_DIR=str(tmp_path / "cfg"),
-               COLUMNS="100")
+               COLUMNS="80")
     env.pop("TUIAGENTS_CONFIG", None)
     return env
 
@@ -87,7 +87,7 @@ def test_sessions_lists_ids_that_replay_export_and_resume_open_from_any_folder(t
     assert "stopped by you" in by_you and "stopped by you (Ctrl+C)" in by_you  # status, then the whole reason
     assert "finished" not in by_you
     normal = next(line for line in lines if "sample0001" in line)
-    assert "reached max_rounds (3)" in normal  # the stop reason is never cut, even at 100 columns
+    assert "reached max_rounds (3)" in normal  # the stop reason is never cut, even at 80 columns
     for ident in ("sample0001", "20231114-221320-pair-sample0001.jsonl", "sample00"):
         shown = tui("replay", ident, "--headless")
         assert shown.returncode == 0, shown.stderr

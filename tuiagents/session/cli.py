@@ -89,7 +89,7 @@ def format_sessions_table(summaries: list, width: int = 120) -> str:
     """
     from tuiagents.session.outcome import outcome_words
 
-    rows = [("WHEN", "TEAM", "TURNS", "COST", "STATUS", "ID", "STOP REASON — TASK")]
+    rows = [("WHEN", "TEAM", "TURNS", "COST", "STATUS", "ID", "STOP REASON — TASK", "")]
     for s in summaries:
         when = s.created.astimezone().strftime("%Y-%m-%d %H:%M") if s.created else "?"
         cost = "" if s.cost is None else format_cost(s.cost)
@@ -97,18 +97,19 @@ def format_sessions_table(summaries: list, width: int = 120) -> str:
         what = s.error if s.status == "corrupt" else (s.stop_reason or "(no stop: interrupted)")
         if s.status != "corrupt" and s.error:
             what = f"{s.error}; {what}"
-        what = one_line(what or "", 200)
-        if s.status != "corrupt" and s.task:
-            what = f"{what} — {one_line(s.task, 200)}"
+        task = one_line(s.task, 200) if s.status != "corrupt" and s.task else ""
         ident = s.run_id if s.run_id and s.status != "corrupt" else s.path.name
-        rows.append((when, s.team or "-", turns, cost, outcome_words(s.status, s.stop_kind), ident, what))
+        rows.append((when, s.team or "-", turns, cost, outcome_words(s.status, s.stop_kind), ident,
+                     one_line(what or "", 200), task))
     fixed = [max(len(one_line(r[i], 48)) for r in rows) for i in range(6)]
     what_w = max(30, width - sum(fixed) - 2 * 6)
     lines = []
     for r in rows:
+        # the stop reason is never cut; the task after it gets what is left of the width
+        task_w = what_w - len(r[6]) - 3
+        tail = f" — {one_line(r[7], task_w)}" if r[7] and task_w >= 8 else ""
         cells = [one_line(r[0], 24).ljust(fixed[0]), one_line(r[1], 24).ljust(fixed[1]), r[2].rjust(fixed[2]),
-                 r[3].rjust(fixed[3]), r[4].ljust(fixed[4]), one_line(r[5], 48).ljust(fixed[5]),
-                 one_line(r[6], what_w)]
+                 r[3].rjust(fixed[3]), r[4].ljust(fixed[4]), one_line(r[5], 48).ljust(fixed[5]), r[6] + tail]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
