@@ -17,6 +17,8 @@ from tuiagents.engine.tools import load_tool
 
 if TYPE_CHECKING:
     from tuiagents.config import AgentConfig, AppConfig, TeamConfig
+    from tuiagents.execution.base import CodeExecutor
+    from tuiagents.llm.client import LLMClient
 
 _KINDS = {"assistant": AssistantAgent, "user_proxy": UserProxyAgent, "conversable": ConversableAgent}
 
@@ -37,7 +39,7 @@ def _termination(team: "TeamConfig") -> TerminationCondition | None:
     return AnyOf(parts) if parts else None
 
 
-def make_executor(kind: str, config: "AppConfig", work_dir: Path, session_id: str) -> Any:
+def make_executor(kind: str, config: "AppConfig", work_dir: Path, session_id: str) -> "CodeExecutor | None":
     """The code executor an agent's `code_execution` setting asks for (None for "none")."""
     if kind == "docker":
         from tuiagents.execution.docker_executor import DockerExecutor
@@ -50,8 +52,8 @@ def make_executor(kind: str, config: "AppConfig", work_dir: Path, session_id: st
     return None
 
 
-def build_agent(cfg: "AgentConfig", llm: Any, config: "AppConfig", work_dir: Path, session_id: str,
-                executors: dict[str, Any]) -> ConversableAgent:
+def build_agent(cfg: "AgentConfig", llm: "LLMClient | None", config: "AppConfig", work_dir: Path,
+                session_id: str, executors: "dict[str, CodeExecutor | None]") -> ConversableAgent:
     """One agent from its `[[agents]]` entry."""
     cls = _KINDS[cfg.kind]
     kw: dict[str, Any] = {"description": cfg.description} if cfg.description else {}
@@ -90,7 +92,7 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
         llm = LLMClient(list(config.models), config.llm)
     run_id = run_id or uuid.uuid4().hex[:12]
     work_dir = work_dir or (user_data_path() / "work" / run_id)
-    executors: dict[str, Any] = {}
+    executors: dict[str, CodeExecutor | None] = {}
     agents = [build_agent(config.agent(n), llm, config, work_dir, run_id, executors) for n in team.agents]
     settings = RunSettings(
         kind=team.kind, team_name=team.name, max_turns=team.max_turns, max_rounds=team.max_rounds,
@@ -99,7 +101,8 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
         selector_model=team.selector_model, summary_method=team.summary_method, seed=seed)
     run = TeamRun(agents, task, settings, termination=_termination(team), supervisor=Supervisor(approve),
                   selector_llm=llm, run_id=run_id,
-                  resources=RunResources(executors=list(executors.values()), work_dir=work_dir, llm=llm))
+                  resources=RunResources(executors=[e for e in executors.values() if e is not None],
+                                         work_dir=work_dir, llm=llm))
     if llm is not None:
         async def notify(level: str, text: str) -> None:
             await run.notice(text, level if level in ("info", "warning", "error") else "info")

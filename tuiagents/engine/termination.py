@@ -23,7 +23,7 @@ class StopInfo:
     reason: str
 
 
-class RunState(Protocol):
+class RunFacts(Protocol):
     """What conditions may look at (TeamRun provides it)."""
 
     transcript: list[Message]
@@ -35,7 +35,7 @@ class RunState(Protocol):
 class TerminationCondition:
     """Base class: `check` returns a StopInfo once the run should stop, else None."""
 
-    def check(self, state: RunState, message: Message | None) -> StopInfo | None:
+    def check(self, state: RunFacts, message: Message | None) -> StopInfo | None:
         """Look at the run after `message` was delivered."""
         raise NotImplementedError
 
