@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
+from tuiagents.text import hidden_warning
 from tuiagents.ui.safe_text import inert
 
 
@@ -59,6 +60,8 @@ class EditScreen(ModalScreen[str | None]):
         """Title, editor, diff (hidden at first), error line, buttons."""
         with Vertical(id="edit-dialog"):
             yield Label(Text(self.title_text), id="edit-title")
+            # The editor shows hidden characters raw (zero-width ones not at all): say so.
+            yield Static(Text(""), id="edit-hidden")
             area = TextArea(self.original, id="edit-area", soft_wrap=True, show_line_numbers=bool(self.language),
                             tab_behavior="indent")
             if self.language:
@@ -79,6 +82,7 @@ class EditScreen(ModalScreen[str | None]):
     def on_mount(self) -> None:
         """Focus the editor."""
         self._set_reviewing(False)
+        self._show_hidden(self.original)
         area = self.query_one(TextArea)
         area.move_cursor(area.document.end)  # most edits add to the end of the draft
         area.focus()
@@ -149,6 +153,13 @@ class EditScreen(ModalScreen[str | None]):
             except OSError:
                 pass
 
+    def _show_hidden(self, text: str) -> None:
+        warning = hidden_warning(text)
+        label = self.query_one("#edit-hidden", Static)
+        label.display = warning is not None
+        label.update(Text(warning or ""))
+
     @on(TextArea.Changed)
-    def _clear_error(self) -> None:
+    def _text_changed(self) -> None:
         self._error("")
+        self._show_hidden(self.text)
