@@ -25,7 +25,7 @@ def main() -> None:
 
     import docker
 
-    from tuiagents.demo_sandbox import BUILD_LINES, Progress, build_image
+    from tuiagents.app.demo_sandbox import BUILD_LINES, Progress, build_image
 
     reports: list[tuple[float, Progress]] = []
     start = time.monotonic()

@@ -35,7 +35,7 @@ def frame(app) -> str:
 
 async def measure(path: Path, n: int) -> dict:
     """Replay the log at `path` (`n` messages) and time the steps above."""
-    from tuiagents.ui.replay import ReplayApp
+    from tuiagents.app.replay import ReplayApp
     from tuiagents.ui.screens.replay_screen import ReplayScreen
     from tuiagents.ui.settings import UIOptions
 

@@ -38,8 +38,8 @@ def _waiting(app, kind: str) -> bool:
 
 async def render(output: Path = DEFAULT_OUTPUT) -> Path:
     """Drive the demo to the coder's code confirmation and save the screen as SVG at `output`."""
-    from tuiagents.demo import BANNER, TASK, demo_config, demo_script
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.demo import BANNER, TASK, demo_config, demo_script
+    from tuiagents.app.launch import prepare_run
     from tuiagents.testing.server import ScriptedServer
     from tuiagents.ui.app import TuiAgentsApp
     from tuiagents.ui.settings import UIOptions

@@ -7,7 +7,7 @@ import json
 from tuiagents.engine.events import MessageDelivered, RunStopped, StopKind
 from tuiagents.session.autogen_import import import_autogen
 from tuiagents.session.reader import read_session
-from tuiagents.session.replay import format_transcript_text
+from tuiagents.app.replay import format_transcript_text
 from tuiagents.session.resume import prepare_resume
 
 HISTORY = [
@@ -46,7 +46,7 @@ async def test_imported_history_replays_and_resumes(tmp_path, make_config, serve
 
 
 def test_resume_of_an_import_without_config_explains(tmp_path, capsys):
-    from tuiagents.cli import main
+    from tuiagents.app.cli import main
 
     src = tmp_path / "history.json"
     src.write_text(json.dumps(HISTORY))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tuiagents.cli import build_parser
+from tuiagents.app.cli import build_parser
 from tuiagents.engine.events import RunStopped, StopKind
 from tuiagents.session.log import SessionWriter
 from tuiagents.session.sample import sample_events, sample_header, write_sample_session

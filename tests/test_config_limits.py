@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuiagents.cli import main
+from tuiagents.app.cli import main
 from tuiagents.config import ConfigError, parse_config
 from tuiagents.ui.settings import UIOptions
 

@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import ProgressBar, TextArea
 from ui_support import SIZE, screen_text, wait_until, waiting
 
-from tuiagents.demo import (
+from tuiagents.app.demo import (
     BANNER,
     NO_SANDBOX_REPLY,
     PLAN,
@@ -23,9 +23,9 @@ from tuiagents.demo import (
     demo_script,
     sandbox_notice,
 )
-from tuiagents.demo_sandbox import Progress, sandbox_offer, sandbox_status
+from tuiagents.app.demo_sandbox import Progress, sandbox_offer, sandbox_status
 from tuiagents.engine.decisions import RequestKind
-from tuiagents.launch import prepare_run
+from tuiagents.app.launch import prepare_run
 from tuiagents.testing import ScriptedServer
 from tuiagents.ui.app import TuiAgentsApp
 from tuiagents.ui.screens.prompt_screens import TextPromptScreen
@@ -171,7 +171,7 @@ def test_demo_sessions_resume_and_fork_on_the_demos_script(tmp_path):
 
 
 def test_build_progress_grows_with_the_lines_logged_and_ends_at_one():
-    from tuiagents.demo_sandbox import BUILD_LINES, build_fraction
+    from tuiagents.app.demo_sandbox import BUILD_LINES, build_fraction
 
     shares = [build_fraction(n) for n in range(BUILD_LINES + 5)]
     assert shares[0] == 0 and shares[-1] == 1.0
@@ -181,7 +181,7 @@ def test_build_progress_grows_with_the_lines_logged_and_ends_at_one():
 async def test_a_demo_session_resumes_from_the_session_browser_on_the_demos_script(tmp_path, make_config):
     from test_ui_sessions import browser, folder_config, select
 
-    from tuiagents.demo import install_app_hooks
+    from tuiagents.app.demo import install_app_hooks
     from tuiagents.session.fork import fork_session
 
     folder = tmp_path / "sessions"

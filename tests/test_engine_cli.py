@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tuiagents import __version__
-from tuiagents.cli import main
+from tuiagents.app.cli import main
 from tuiagents.session.reader import read_session
 from tuiagents.testing import Fault, Rule
 
@@ -157,7 +157,7 @@ def _env() -> dict[str, str]:
 
 
 def test_help_imports_neither_openai_nor_textual():
-    code = ("import sys\nfrom tuiagents.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit as e:\n"
+    code = ("import sys\nfrom tuiagents.app.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit as e:\n"
             "    assert e.code == 0\nheavy = sorted(m for m in ('openai', 'textual', 'docker') if m in sys.modules)\n"
             "print('HEAVY', heavy, file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60)

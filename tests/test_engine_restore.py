@@ -61,7 +61,7 @@ def test_stopped_run_continues_as_a_new_leg():
 
 
 async def test_queued_inject_is_announced_before_delivery(make_config, server):
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.launch import prepare_run
 
     server.load([{"agent": "assistant", "reply": "done TERMINATE"}])
     config = make_config(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tuiagents.engine.decisions import Decision, RequestKind
 from tuiagents.engine.events import DecisionRequested, MessageDelivered, RunStarted, RunStopped
-from tuiagents.launch import prepare_run
+from tuiagents.app.launch import prepare_run
 from tuiagents.session.reader import read_session
 from tuiagents.testing import Reply, Rule
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ui_support import screen_text, wait_until
 
-from tuiagents.cli import main
+from tuiagents.app.cli import main
 from tuiagents.engine.events import (
     AgentInfo, DraftDiscarded, MessageDelivered, MessageDrafted, Notice, RunStarted, TokenDelta,
 )

@@ -81,7 +81,7 @@ def test_html_export_renders_markdown_and_highlights_fenced_code(hostile_log):
 def test_cli_export_and_headless_replay_print_nothing_live(hostile_log):
     for args in (["export", str(hostile_log)], ["export", str(hostile_log), "--format", "html"],
                  ["export", str(hostile_log), "--format", "json"], ["replay", str(hostile_log), "--headless"]):
-        done = subprocess.run([sys.executable, "-m", "tuiagents.cli", *args], capture_output=True, timeout=120)
+        done = subprocess.run([sys.executable, "-m", "tuiagents.app.cli", *args], capture_output=True, timeout=120)
         assert done.returncode == 0, done.stderr.decode(errors="replace")
         assert_inert(done.stdout, f"tuiagents {' '.join(args[:1] + args[2:])} on stdout")
         assert b"Line two of output" in done.stdout

@@ -30,8 +30,8 @@ def _require_llama():
 def test_two_agent_run_on_gemma_270m(tmp_path):
     _require_llama()
     from tuiagents.config import parse_config
-    from tuiagents.launch import prepare_run
-    from tuiagents.local_model import find_model_path, llama_server, local_config
+    from tuiagents.app.launch import prepare_run
+    from tuiagents.app.local_model import find_model_path, llama_server, local_config
 
     path, note = find_model_path(None, None)
     assert note and "tiny" in note

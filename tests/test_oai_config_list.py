@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tuiagents.cli import main
+from tuiagents.app.cli import main
 from tuiagents.config import ConfigError, load_config, parse_config
 from tuiagents.session.reader import read_session
 from tuiagents.testing import Rule

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tuiagents.cli import build_parser
+from tuiagents.app.cli import build_parser
 from tuiagents.testing import Rule, ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -109,7 +109,7 @@ def test_kill_9_then_resume_finishes(crash_server, tmp_path):
 
 
 def test_resume_missing_file_is_usage_error(tmp_path):
-    from tuiagents.cli import main
+    from tuiagents.app.cli import main
 
     assert main(["resume", str(tmp_path / "nope.jsonl"), "--headless"]) == 2
 
@@ -180,7 +180,7 @@ async def test_a_block_running_at_a_crash_is_shown_interrupted_and_asked_again(t
 async def test_a_fork_of_a_cleanly_ended_run_does_not_claim_a_crash(tmp_path):
     from conftest import finish
 
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.launch import prepare_run
     from tuiagents.session.fork import fork_session
     from tuiagents.session.resume import prepare_resume
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ui_support import SIZE, screen_text, wait_until
 
-from tuiagents.cli import main
+from tuiagents.app.cli import main
 from tuiagents.config import parse_config
 from tuiagents.testing import Rule
 
@@ -129,7 +129,7 @@ def test_config_snapshot_hides_url_credentials_query_and_header_values(monkeypat
 
 async def test_tui_shows_echoed_keys_masked(server, tmp_path, monkeypatch):
     """The pane, the request box and the timeline show `zq8…abcd`, never the key."""
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.launch import prepare_run
     from tuiagents.ui.app import TuiAgentsApp
     from tuiagents.ui.settings import UIOptions
 

@@ -162,7 +162,7 @@ def test_fork_from_an_already_read_log(tmp_path):
 def test_a_log_being_written_is_listed_as_running_with_its_writer(tmp_path):
     import os
 
-    from tuiagents.session.cli import format_sessions_table
+    from tuiagents.session.commands import format_sessions_table
     from tuiagents.session.log import SessionWriter
     from tuiagents.session.sample import sample_events, sample_header
 

@@ -334,8 +334,8 @@ async def test_a_reply_with_lone_surrogates_is_logged_and_replayed_as_shown(serv
     from conftest import finish
 
     from tuiagents.headless import ConsolePrinter
-    from tuiagents.launch import prepare_run
-    from tuiagents.session.replay import format_transcript_text
+    from tuiagents.app.launch import prepare_run
+    from tuiagents.app.replay import format_transcript_text
     from tuiagents.testing import Rule
 
     reply = "odd \ud800 and \udcff, nul \x00, fine é. TERMINATE"

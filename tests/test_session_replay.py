@@ -7,12 +7,11 @@ import json
 
 import pytest
 
+from tuiagents.app.replay import cli_replay_headless, format_transcript_text
 from tuiagents.engine.events import TurnStarted
-from tuiagents.session.cli import cli_delete, cli_export, cli_fork, cli_import, cli_replay_headless, cli_sessions
+from tuiagents.session.commands import cli_delete, cli_export, cli_fork, cli_import, cli_sessions
 from tuiagents.session.reader import read_session
-from tuiagents.session.replay import (
-    MAX_GAP, SPEEDS, ReplayCursor, delay_between, format_transcript_text, replay_events,
-)
+from tuiagents.session.replay import MAX_GAP, SPEEDS, ReplayCursor, delay_between, replay_events
 from tuiagents.session.sample import sample_events, sample_header, write_sample_session
 
 

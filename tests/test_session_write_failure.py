@@ -95,7 +95,7 @@ def test_a_full_disk_stops_the_run_saying_why_and_keeps_the_log_readable(small_d
 
 
 def test_a_fork_onto_a_full_disk_fails_cleanly_with_exit_1(small_disk, tmp_path, capsys):
-    from tuiagents.session.cli import cli_fork
+    from tuiagents.session.commands import cli_fork
     from tuiagents.session.sample import write_sample_session
 
     src = write_sample_session(tmp_path / "big.jsonl", 200)
@@ -136,7 +136,7 @@ async def test_the_cockpit_stops_the_run_and_says_why_when_the_disk_fills(small_
     why, and the app goes on working (no traceback, the log readable)."""
     from ui_support import SIZE, pair_config, screen_text, wait_until
 
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.launch import prepare_run
     from tuiagents.ui.app import TuiAgentsApp
     from tuiagents.ui.settings import UIOptions
 

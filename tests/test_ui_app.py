@@ -17,7 +17,8 @@ from ui_support import (
 from tuiagents.engine.decisions import RequestKind
 from tuiagents.testing import Fault, Rule
 from tuiagents.testing.script import Reply
-from tuiagents.ui.app import TuiAgentsApp, build_app
+from tuiagents.app.tui import build_app
+from tuiagents.ui.app import TuiAgentsApp
 from tuiagents.ui.screens.help_screen import HelpScreen
 from tuiagents.ui.screens.prompt_screens import TextPromptScreen
 from tuiagents.ui.screens.start_screens import ProblemScreen, TaskScreen
@@ -27,7 +28,7 @@ from tuiagents.ui.settings import UIOptions
 async def test_no_task_asks_for_one_then_starts(server, make_config, tmp_path):
     server.load([Rule(agent="coder", reply="On it.")])
     config = pair_config(make_config)
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.launch import prepare_run
 
     app = TuiAgentsApp(run_factory=lambda team, task: prepare_run(config, team, task, session_path=tmp_path / "s.jsonl"),
                        options=UIOptions(bell=False), team="pair")

@@ -21,7 +21,7 @@ from tuiagents.session.reader import read_session
 from tuiagents.session.sample import sample_events, write_sample_session
 from tuiagents.testing import Rule
 from tuiagents.ui.app import TuiAgentsApp
-from tuiagents.ui.replay import ReplayApp
+from tuiagents.app.replay import ReplayApp
 from tuiagents.ui.screens.prompt_screens import TextPromptScreen
 from tuiagents.ui.screens.replay_dialogs import NumberPromptScreen
 from tuiagents.ui.screens.replay_screen import ReplayScreen
@@ -42,7 +42,7 @@ async def record_run(server: Any, make_config: Any, path: Path, *, max_turns: in
     """Record a real run with the engine and a scripted human who approves everything."""
     from conftest import ScriptedHuman, finish
 
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.launch import prepare_run
 
     server.load(rules())
     run = prepare_run(pair_config(make_config, max_turns=max_turns), "pair", "Average 1, 2 and 3",
@@ -83,7 +83,7 @@ def pane_lines(app: Any) -> list[str]:
 async def test_replay_equals_the_live_run(server, make_config, tmp_path):
     path = tmp_path / "live.jsonl"
     server.load(rules())
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.launch import prepare_run
 
     run = prepare_run(pair_config(make_config), "pair", "Average 1, 2 and 3", approve="ask", session_path=path)
     live = TuiAgentsApp(run=run, options=UIOptions(bell=False), banner="banner")
@@ -309,7 +309,7 @@ async def test_a_resumed_log_keeps_the_panes_of_the_first_leg(tmp_path):
 
 
 def test_newer_format_and_missing_logs_exit_2_with_a_message(tmp_path, capsys):
-    from tuiagents.cli import main
+    from tuiagents.app.cli import main
 
     path = write_sample_session(tmp_path / "new.jsonl", 2)
     lines = path.read_text().split("\n")

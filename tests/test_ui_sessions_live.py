@@ -25,7 +25,7 @@ def notes(app: Any) -> str:
 
 
 async def test_the_live_runs_own_log_cannot_be_deleted_resumed_or_forked(server, make_config, tmp_path):
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.launch import prepare_run
 
     folder = tmp_path / "sessions"
     folder.mkdir()

@@ -14,7 +14,7 @@ from ui_support import SIZE, screen_text, wait_until
 
 from tuiagents.config import load_config
 from tuiagents.testing import Rule
-from tuiagents.ui.app import build_app
+from tuiagents.app.tui import build_app
 from tuiagents.ui.screens.setup_config import FALLBACK_IMAGE
 from tuiagents.ui.screens.setup_forms import OverwriteScreen
 from tuiagents.ui.screens.setup_screen import SetupScreen

@@ -68,7 +68,7 @@ def group_config(make_config: Callable[..., Any], names: list[str], selection: s
 
 def make_app(config: Any, team: str, task: str, tmp_path: Path, **options: Any) -> TuiAgentsApp:
     """The app on a real run of `team` (session log in `tmp_path`), bell off unless asked."""
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.launch import prepare_run
 
     run = prepare_run(config, team, task, approve="ask", session_path=tmp_path / "session.jsonl")
     options.setdefault("bell", False)

@@ -1,4 +1,4 @@
 """Lets `python -m tuiagents` behave like the `tuiagents` command."""
-from tuiagents.cli import main
+from tuiagents.app.cli import main
 
 raise SystemExit(main())

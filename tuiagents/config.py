@@ -296,3 +296,14 @@ def load_config(path: str | os.PathLike) -> AppConfig:
     except RecursionError:
         raise ConfigError("not valid TOML: arrays or tables nested thousands deep", p) from None
     return parse_config(data, p)
+
+
+def load_app_config(path: str | os.PathLike | None, *, required: bool = True) -> AppConfig | None:
+    """The config to use (see the search order), or None when none exists and none is required."""
+    found = find_config(path)
+    if found is None:
+        if required:
+            raise ConfigError("no config file found: pass --config FILE, set $TUIAGENTS_CONFIG, "
+                              "copy config.toml.example to ./config.toml, or run `tuiagents` once to set one up")
+        return None
+    return load_config(found)

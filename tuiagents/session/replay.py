@@ -1,14 +1,12 @@
 """Replay a session log without calling any model or running any code.
 
-Headless: `format_transcript_text(log)` prints a log through the same `ConsolePrinter` a headless
-run uses, so the text is the same as what the run printed. For the UI: `ReplayCursor` walks the
-events (step forward/back, jump to a turn) and says how long to wait between two events at a
-given speed, from their recorded timestamps, with long idle gaps capped.
+`ReplayCursor` walks the events (step forward/back, jump to a turn) and says how long to wait
+between two events at a given speed, from their recorded timestamps, with long idle gaps capped.
+The console transcript of a log is `tuiagents.app.replay.format_transcript_text`.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from typing import Iterator, Literal
 
@@ -30,18 +28,6 @@ def _as_log(log: SessionLog | str | os.PathLike, token_deltas: bool = True) -> S
 def replay_events(log: SessionLog | str | os.PathLike) -> Iterator:
     """The log's events in order, as typed events (a path is read first)."""
     yield from _as_log(log).events
-
-
-def format_transcript_text(log: SessionLog | str | os.PathLike) -> str:
-    """The console transcript of a run, as `tuiagents run --headless` printed it."""
-    from tuiagents.headless import ConsolePrinter
-
-    log = _as_log(log, token_deltas=False)
-    out = io.StringIO()
-    printer = ConsolePrinter(out)
-    for ev in log.events:
-        printer(ev)
-    return out.getvalue()
 
 
 def delay_between(a, b, speed: Speed = 1, max_gap: float = MAX_GAP) -> float:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,32 +105,3 @@ def _rebuild(path: Path, writer: Any, config: "AppConfig | None", approve: str) 
         run.startup_notices.append(log.notice)
     run.startup_notices.append(resume_notice(log, stopped, len(run.transcript)))
     return run
-
-
-def cli_resume(args: argparse.Namespace) -> int:
-    """`tuiagents resume SESSION [--fork-at N]`: continue live, in the app or headless."""
-    import asyncio
-
-    from tuiagents.cli import load_app_config
-    from tuiagents.config import ConfigError
-    from tuiagents.session.log import SessionError
-
-    path = Path(args.session)
-    try:
-        config = load_app_config(args.config, required=False) if args.config else None
-        if args.fork_at is not None:
-            from tuiagents.session.fork import fork_session
-
-            path = fork_session(path, args.fork_at)
-            print(f"forked {args.session} at event {args.fork_at} into {path}")
-        run = prepare_resume(path, config=config, approve=args.approve or "ask", message=args.task)
-    except (ConfigError, SessionError, ValueError) as exc:
-        print(f"tuiagents: {exc}", file=sys.stderr)
-        return 2
-    if not args.headless:
-        from tuiagents.ui.app import run_prepared_app
-
-        return run_prepared_app(run, config_path=args.config)
-    from tuiagents.headless import run_headless
-
-    return asyncio.run(run_headless(run, ask=(args.approve or "ask") == "ask"))

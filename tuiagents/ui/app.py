@@ -1,8 +1,9 @@
-"""The Textual app: themes, keymap, the task screen, the cockpit, and the CLI entry points.
+"""The Textual app: themes, keymap, the task screen and the cockpit.
 
 `TuiAgentsApp` takes either a prepared run (`run=`) or a factory (`run_factory(team, task)`) that
-builds one once the task is known; with neither task nor run it asks for the task first. Tests build
-it directly; the CLI calls `run_app` (or `run_prepared_app` for the demo and resume).
+builds one once the task is known; with neither task nor run it asks for the task first. After the
+first-run setup it builds the factory with `factory_for(config, approve)`, which the composition
+root passes in. Tests build it directly; the CLI opens it through `tuiagents.app.tui`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from tuiagents.ui.settings import UIOptions, no_model_message, valid_code_style
 from tuiagents.ui.themes import BUILTIN_THEMES, DEFAULT_THEME, load_themes
 
 RunFactory = Callable[[str, str], Any]
+#: `(config, approve) -> RunFactory`: how runs of a config are built (the composition root's).
+FactoryFor = Callable[[Any, str], RunFactory]
 INTERRUPT_WINDOW = 2.0  # seconds between two Ctrl+C presses
 STOP_GRACE = 10.0  # seconds a stopping run gets to record why before the app quits
 
@@ -46,8 +49,10 @@ class TuiAgentsApp(App[int]):
                  clock: Callable[[], float] = time.time, banner: str | None = None,
                  events: Iterable[Any] | None = None, setup: bool = False, approve: str = "ask",
                  config: Any = None, sandbox_offer: Any = None,
-                 start_with_image: Callable[[str | None], Any] | None = None) -> None:
+                 start_with_image: Callable[[str | None], Any] | None = None,
+                 factory_for: FactoryFor | None = None) -> None:
         super().__init__()
+        self.factory_for = factory_for  # builds the run factory of the config the setup writes
         # The demo without its sandbox image: offer to prepare it, then build the run with
         # `start_with_image(image or None)` (None: no code will run).
         self.sandbox_offer = sandbox_offer
@@ -144,7 +149,11 @@ class TuiAgentsApp(App[int]):
             return
         self.teams = team_choices(result.config)
         self.config = result.config
-        self.run_factory = config_run_factory(result.config, self.approve)
+        if self.factory_for is None:
+            self.push_screen(ProblemScreen("Cannot start the run", "This app was opened without a way to "
+                                           "build runs; start it with the `tuiagents` command."))
+            return
+        self.run_factory = self.factory_for(result.config, self.approve)
         team = self.team if self.team in {t.name for t in self.teams} else self.teams[0].name
         if self.initial_task:
             self._start(team, self.initial_task)
@@ -265,85 +274,7 @@ class TuiAgentsApp(App[int]):
         return 0
 
 
-# -- entry points for the CLI --------------------------------------------------------------------------
-def _print_session(app: TuiAgentsApp) -> None:
-    run = app.prepared_run
-    path = getattr(run, "session_path", None) if run is not None else None
-    if path:
-        print(f"Session log: {path}")
-
-
 def team_choices(config: Any) -> list[TeamChoice]:
     """The teams of `config` as the task screen offers them."""
     kinds = {"two_agent": "two-agent chat", "group_chat": "group chat"}
     return [TeamChoice(t.name, f"{kinds.get(t.kind, t.kind)}: {', '.join(t.agents)}", t.task) for t in config.teams]
-
-
-def config_run_factory(config: Any, approve: str = "ask") -> RunFactory:
-    """Builds a run of `config`'s team on a task (what the app calls once the task is known)."""
-    def factory(team_name: str, task_text: str) -> Any:
-        from tuiagents.launch import prepare_run
-
-        return prepare_run(config, team_name, task_text, approve=approve)  # type: ignore[arg-type]
-
-    return factory
-
-
-def build_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask",
-              **kw: Any) -> TuiAgentsApp:
-    """The app `run_app` runs: on `team` and `task`, or asking for the task, or explaining what to set."""
-    options = UIOptions.from_config(config)
-    problem: tuple[str, str] | None = None
-    teams: list[TeamChoice] = []
-    if config is None:
-        kw.setdefault("setup", True)
-    elif not config.models:
-        problem = ("No model configured", no_model_message(config_path))
-    elif not config.teams:
-        problem = ("No team configured", "Add a [[teams]] entry (name, kind, agents) to "
-                   f"{config_path or 'config.toml'}; see config.toml.example.")
-    else:
-        teams = team_choices(config)
-        if team is not None and team not in {t.name for t in teams}:
-            problem = ("Unknown team", f"There is no team named {team!r}. Teams: {', '.join(t.name for t in teams)}.")
-
-    return TuiAgentsApp(run_factory=config_run_factory(config, approve), teams=teams, team=team, task=task,
-                        problem=problem, options=options, approve=approve, config=config, **kw)
-
-
-def run_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask") -> int:
-    """`tuiagents` / `tuiagents run`: open the app on `team` (asking for the task when there is none).
-
-    With no config at all, the first-run setup writes one; with no model or no team, the app says what to set.
-    Returns the exit code: 0 when the run ended normally, 1 when it failed.
-    """
-    app = build_app(config, config_path, team, task, approve)
-    code = app.run()
-    _print_session(app)
-    if app.exit_note:
-        print(app.exit_note)
-    if app.then_demo:
-        from tuiagents.demo import demo_main
-
-        return demo_main()
-    return code if isinstance(code, int) else app.exit_code()
-
-
-def run_prepared_app(run: Any, *, banner: str | None = None, config_path: Any = None, config: Any = None,
-                     **kw: Any) -> int:
-    """Open the app on a run that is already built (the demo, resume); returns the exit code.
-
-    `sandbox_offer` and `start_with_image` (the demo) replace `run`: the run is built once the
-    sandbox is ready or declined.
-    """
-    if config is None and config_path:
-        try:
-            from tuiagents.config import load_config
-
-            config = load_config(config_path)
-        except Exception:  # noqa: BLE001 - the run is built; defaults are fine for the look
-            config = None
-    app = TuiAgentsApp(run=run, options=UIOptions.from_config(config), banner=banner, config=config, **kw)
-    code = app.run()
-    _print_session(app)
-    return code if isinstance(code, int) else app.exit_code()

@@ -108,7 +108,7 @@ class SessionsScreen(SessionActions, Screen[None]):
         config = getattr(app, "config", None)
         if config is None:  # as `tuiagents sessions` finds it
             try:
-                from tuiagents.cli import load_app_config
+                from tuiagents.config import load_app_config
 
                 config = load_app_config(None, required=False)
             except Exception:  # noqa: BLE001 - a broken config: the default folder

@@ -132,7 +132,7 @@ def demo_config(base_url: str, image: str | None) -> Any:
 
 def configured_image() -> str | None:
     """The `[docker] image` of the person's config, when they have one (the demo honours it)."""
-    from tuiagents.cli import load_app_config
+    from tuiagents.config import load_app_config
 
     try:
         config = load_app_config(None, required=False)
@@ -151,7 +151,7 @@ def sandbox_notice(text: str) -> Any:
 
 
 def _start_run(url: str, image: str | None, problem: str | None) -> Any:
-    from tuiagents.launch import prepare_run
+    from tuiagents.app.launch import prepare_run
 
     run = prepare_run(demo_config(url, image), "demo", TASK, approve="ask")
     run.startup_notices.append(BANNER)
@@ -162,18 +162,18 @@ def _start_run(url: str, image: str | None, problem: str | None) -> Any:
 
 def demo_main(headless: bool = False) -> int:
     """Start the scripted server, get the sandbox ready (or say why not), then the app or the console."""
-    from tuiagents.demo_sandbox import sandbox_status
+    from tuiagents.app.demo_sandbox import sandbox_status
     from tuiagents.testing.server import ScriptedServer
 
     status = sandbox_status(configured_image())
     with ScriptedServer(demo_script()) as server:
         if headless:
             return _headless(server.url, status)
-        from tuiagents.ui.app import run_prepared_app
+        from tuiagents.app.tui import run_prepared_app
 
         if status.image is not None or not status.can_prepare:
             return run_prepared_app(_start_run(server.url, status.image, status.problem), banner=BANNER)
-        from tuiagents.demo_sandbox import sandbox_offer
+        from tuiagents.app.demo_sandbox import sandbox_offer
 
         def start(image: str | None) -> Any:
             problem = None if image else declined(status)
@@ -189,7 +189,7 @@ def declined(status: Any) -> str:
 
 
 def _headless(url: str, status: Any) -> int:
-    from tuiagents.cli import run_headless_command
+    from tuiagents.app.launch import run_headless_command
 
     print(BANNER)
     if status.image:
@@ -227,7 +227,7 @@ def resume_in_app(path: Any, approve: str = "ask") -> Any:
         return None
     import atexit
 
-    from tuiagents.demo_sandbox import sandbox_status
+    from tuiagents.app.demo_sandbox import sandbox_status
     from tuiagents.session.resume import prepare_resume
     from tuiagents.testing.server import ScriptedServer
 
@@ -256,7 +256,7 @@ def demo_resume(args: Any) -> int:
     script, and the sandbox is looked for as the demo does (no code runs without an image).
     """
     from tuiagents.config import ConfigError
-    from tuiagents.demo_sandbox import sandbox_status
+    from tuiagents.app.demo_sandbox import sandbox_status
     from tuiagents.session.log import SessionError
     from tuiagents.session.resume import prepare_resume
     from tuiagents.testing.server import ScriptedServer
@@ -288,7 +288,7 @@ def demo_resume(args: Any) -> int:
             if status.problem and not status.image:
                 print(f"! {status.problem}")
             return asyncio.run(run_headless(run, ask=(args.approve or "ask") == "ask"))
-        from tuiagents.ui.app import run_prepared_app
+        from tuiagents.app.tui import run_prepared_app
 
         return run_prepared_app(run, banner=BANNER)
 

@@ -110,19 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_app_config(path: str | None, *, required: bool = True):
-    """The config to use (see the search order), or None when none exists and none is required."""
-    from tuiagents.config import ConfigError, find_config, load_config
-
-    found = find_config(path)
-    if found is None:
-        if required:
-            raise ConfigError("no config file found: pass --config FILE, set $TUIAGENTS_CONFIG, "
-                              "copy config.toml.example to ./config.toml, or run `tuiagents` once to set one up")
-        return None
-    return load_config(found)
-
-
 def resolve_session(arg: str) -> str:
     """The log a SESSION argument names: a path, else a file name or run id in the sessions folder.
 
@@ -133,6 +120,7 @@ def resolve_session(arg: str) -> str:
 
     if Path(arg).expanduser().exists() or not arg or "/" in arg:
         return arg
+    from tuiagents.config import load_app_config
     from tuiagents.paths import sessions_dir
     from tuiagents.session.catalog import list_sessions
 
@@ -153,14 +141,14 @@ def resolve_session(arg: str) -> str:
 def _app_hooks(args: argparse.Namespace) -> None:
     """Before a command opens the app: its session browser (F2) resumes demo sessions too."""
     if not getattr(args, "headless", False):
-        from tuiagents.demo import install_app_hooks
+        from tuiagents.app.demo import install_app_hooks
 
         install_app_hooks()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`tuiagents run`: the app, or the console with --headless (on a local model with --local)."""
-    from tuiagents.config import ConfigError
+    from tuiagents.config import ConfigError, load_app_config
 
     try:
         config = load_app_config(args.config, required=args.headless and not args.local)
@@ -174,14 +162,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, config) -> int:
     if not args.headless:
-        from tuiagents.ui.app import run_app
+        from tuiagents.app.demo import demo_main
+        from tuiagents.app.tui import run_app
 
-        return run_app(config, args.config, args.team, args.task, approve=args.approve or "ask")
+        return run_app(config, args.config, args.team, args.task, approve=args.approve or "ask",
+                       then_demo=demo_main)
+    from tuiagents.app.launch import run_headless_command
+
     return run_headless_command(config, args.team, args.task, args.approve or "ask", args.session)
 
 
 def _run_local(args: argparse.Namespace, config) -> int:
-    from tuiagents.local_model import LocalModelError, find_model_path, llama_server, local_config
+    from tuiagents.app.local_model import LocalModelError, find_model_path, llama_server, local_config
 
     try:
         path, note = find_model_path(args.model_path, config)
@@ -197,52 +189,9 @@ def _run_local(args: argparse.Namespace, config) -> int:
         return EXIT_USAGE
 
 
-def run_headless_command(config, team: str | None, task: str | None, approve: str, session: str | None) -> int:
-    """Run a team on the console; the shared path of `run --headless` and `demo --headless`."""
-    import asyncio
-
-    from tuiagents.config import ConfigError
-    from tuiagents.headless import run_headless
-    from tuiagents.launch import prepare_run
-    from tuiagents.session.log import SessionError
-
-    if not config.teams:
-        _err("the config defines no [[teams]]; add one (see config.toml.example)")
-        return EXIT_USAGE
-    team_name = team or config.teams[0].name
-    try:
-        team_cfg = config.team(team_name)
-    except ConfigError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-    task = task or team_cfg.task
-    if not task:
-        _err("no task: pass --task TEXT (or set task = \"...\" on the team)")
-        return EXIT_USAGE
-    try:
-        run = prepare_run(config, team_name, task, approve=approve, session_path=session)
-    except (SessionError, ValueError) as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-
-    async def main() -> int:
-        task_ = asyncio.ensure_future(run_headless(run, ask=approve == "ask"))
-        try:
-            return await asyncio.shield(task_)
-        except asyncio.CancelledError:
-            run.request_stop("stopped by you (Ctrl+C)")
-            return await task_
-
-    try:
-        return asyncio.run(main())
-    except KeyboardInterrupt:
-        print("\nStopped by you (Ctrl+C).", file=sys.stderr)
-        return EXIT_FAILED
-
-
 def cmd_doctor(args: argparse.Namespace) -> int:
     """`tuiagents doctor`: preflight checks, each failure with its fix."""
-    from tuiagents.doctor import doctor_main
+    from tuiagents.app.preflight import doctor_main
 
     return doctor_main(args.config, clean=args.clean)
 
@@ -267,8 +216,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def cmd_sessions(args: argparse.Namespace) -> int:
     """`tuiagents sessions`: the saved runs."""
+    from tuiagents.config import load_app_config
     from tuiagents.paths import sessions_dir
-    from tuiagents.session.cli import cli_sessions
+    from tuiagents.session.commands import cli_sessions
 
     folder = args.dir
     if folder is None:
@@ -279,7 +229,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """`tuiagents export`: Markdown, HTML or JSON."""
-    from tuiagents.session.cli import cli_export
+    from tuiagents.session.commands import cli_export
 
     return cli_export(resolve_session(args.session), args.format, args.output)
 
@@ -288,20 +238,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """`tuiagents replay`: the app fed from the log, or the transcript on the console."""
     args.session = resolve_session(args.session)
     if args.headless:
-        from tuiagents.session.cli import cli_replay_headless
+        from tuiagents.app.replay import cli_replay_headless
 
         return cli_replay_headless(args.session)
-    from tuiagents.ui.replay import run_replay_app
+    from tuiagents.app.replay import run_replay_app
 
     return run_replay_app(args.session)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """`tuiagents resume`: continue (or fork) a session."""
-    from tuiagents.session.resume import cli_resume
+    from tuiagents.app.resume import cli_resume
 
     args.session = resolve_session(args.session)
-    from tuiagents.demo import demo_resume, is_demo_log
+    from tuiagents.app.demo import demo_resume, is_demo_log
 
     if is_demo_log(args.session):  # its scripted server ended with the demo: start the script again
         return demo_resume(args)
@@ -310,14 +260,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """`tuiagents import`: an AutoGen 0.2 history as a session log."""
-    from tuiagents.session.cli import cli_import
+    from tuiagents.session.commands import cli_import
 
     return cli_import(args.history, args.output)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """`tuiagents demo`: the scripted scenario."""
-    from tuiagents.demo import demo_main
+    from tuiagents.app.demo import demo_main
 
     return demo_main(headless=args.headless)
 

@@ -91,7 +91,7 @@ def run_checks(config: "AppConfig | None", work_dir: Path, config_path: Path | N
 
 def doctor_main(config_path: str | None, clean: bool = False) -> int:
     """Print the checks; exit 0 when all pass, 1 otherwise (2 for a bad config)."""
-    from tuiagents.cli import load_app_config
+    from tuiagents.config import load_app_config
     from tuiagents.config import ConfigError
     from tuiagents.paths import user_data_path
 

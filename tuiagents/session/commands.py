@@ -1,5 +1,5 @@
-"""Entry functions of the session commands (`tuiagents replay --headless`, `export`, `sessions`,
-`import`, `resume --fork-at` and session deletion), wired into the `tuiagents` command.
+"""Entry functions of the session commands (`export`, `sessions`, `import`, `resume --fork-at` and
+session deletion), wired into the `tuiagents` command (`replay --headless` is `tuiagents.app.replay`).
 
 Each prints its result to stdout, explains problems on stderr and returns an exit code:
 0 done, 1 failed (for example the output file cannot be written), 2 bad input (a missing file,
@@ -18,18 +18,22 @@ from tuiagents.session.log import SessionError
 from tuiagents.text import one_line
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
 def _err(message: str) -> None:
     print(f"tuiagents: {message}", file=sys.stderr)
 
 
-def _fail(exc: Exception) -> int:
+def fail(exc: Exception) -> int:
+    """Say what went wrong on stderr; the exit code it deserves (1 failed, 2 bad input)."""
     _err(str(exc))
     if isinstance(exc, SessionError):
         return EXIT_FAILED if exc.reason in ("closed", "write_failed") else EXIT_BAD_INPUT
     return EXIT_FAILED
 
 
-def _out(text: str) -> int:
+def write_out(text: str) -> int:
+    """Print `text` (a closed pipe, as with `| head`, is not an error); exit code 0."""
     try:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
@@ -39,20 +43,6 @@ def _out(text: str) -> int:
         except OSError:
             pass
     return EXIT_OK
-
-
-def cli_replay_headless(path: str | os.PathLike) -> int:
-    """Print a session's transcript as its headless run printed it."""
-    from tuiagents.session.reader import read_session
-    from tuiagents.session.replay import format_transcript_text
-
-    try:
-        log = read_session(path, token_deltas=False)
-    except SessionError as exc:
-        return _fail(exc)
-    if log.notice:
-        _err(f"{path}: {log.notice}")
-    return _out(format_transcript_text(log))
 
 
 def cli_export(path: str | os.PathLike, fmt: str = "md", out: str | os.PathLike | None = None) -> int:
@@ -66,12 +56,12 @@ def cli_export(path: str | os.PathLike, fmt: str = "md", out: str | os.PathLike 
     try:
         log = read_session(path, token_deltas=False)
     except SessionError as exc:
-        return _fail(exc)
+        return fail(exc)
     if log.notice:
         _err(f"{path}: {log.notice}")
     text = export_session(log, fmt)  # type: ignore[arg-type]
     if out is None or str(out) == "-":
-        return _out(text)
+        return write_out(text)
     try:
         Path(out).write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -133,7 +123,7 @@ def cli_sessions(folder: str | os.PathLike | None = None) -> int:
     width = shutil.get_terminal_size((120, 24)).columns
     print(f"{len(summaries)} session{'s' if len(summaries) != 1 else ''} in {d} "
           "(replay, resume or export one by its ID from any folder)")
-    return _out(format_sessions_table(summaries, width))
+    return write_out(format_sessions_table(summaries, width))
 
 
 def cli_fork(path: str | os.PathLike, at: int, dest: str | os.PathLike | None = None) -> int:
@@ -143,7 +133,7 @@ def cli_fork(path: str | os.PathLike, at: int, dest: str | os.PathLike | None = 
     try:
         new = fork_session(path, at, dest)
     except SessionError as exc:
-        return _fail(exc)
+        return fail(exc)
     except OSError as exc:
         _err(f"cannot write the fork: {exc}")
         return EXIT_FAILED
@@ -161,7 +151,7 @@ def cli_import(history: str | os.PathLike, output: str | os.PathLike | None = No
     try:
         path = import_autogen(history, output, sessions_dir=sessions_dir)
     except SessionError as exc:
-        return _fail(exc)
+        return fail(exc)
     except OSError as exc:
         _err(f"cannot write the session log: {exc}")
         return EXIT_FAILED
@@ -177,7 +167,7 @@ def cli_delete(path: str | os.PathLike, work_dir: bool = False) -> int:
     try:
         removed = delete_session(path, work_dir=work_dir)
     except SessionError as exc:
-        return _fail(exc)
+        return fail(exc)
     except OSError as exc:
         _err(f"cannot delete: {exc}")
         return EXIT_FAILED
