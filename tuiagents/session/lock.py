@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from tuiagents.session.log import SessionError
+from tuiagents.session.header import SessionError
 
 #: How long taking a lock retries before it gives up: a listing or a fork holds a shared lock
 #: for a moment, which must not make a resume fail.

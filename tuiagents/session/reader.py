@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from tuiagents import __version__
 from tuiagents.engine.events import Event, RunStarted, RunStopped, parse_event
-from tuiagents.session.log import FORMAT_VERSION, HEADER_TYPE, SessionError, SessionHeader
+from tuiagents.session.header import FORMAT_VERSION, HEADER_TYPE, SessionError, SessionHeader
 
 _events_adapter: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 

@@ -1,0 +1,78 @@
+"""What every session module shares: the log's header line, its format version, and `SessionError`.
+
+The writer (`log.py`), the reader (`reader.py`) and the lock (`lock.py`) all import this module,
+and it imports none of them.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tuiagents import __version__
+from tuiagents.engine.events import AgentInfo, RunStarted
+
+#: The log format this tuiagents writes and reads.
+FORMAT_VERSION = 1
+HEADER_TYPE = "session_header"
+
+
+class SessionError(Exception):
+    """A session log cannot be used; the message says why and what to do.
+
+    `reason` is one of: missing, empty, not_a_log, newer_format, corrupt, exists, closed,
+    bad_input, import, locked (another process writes the log), write_failed (the disk is full,
+    permissions, ...). The CLI maps every reason except `closed` and `write_failed` to exit code 2
+    (bad input).
+    """
+
+    def __init__(self, message: str, *, reason: str = "corrupt", path: str | os.PathLike | None = None):
+        self.reason = reason
+        self.path = Path(path) if path is not None else None
+        super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+class ForkOrigin(BaseModel):
+    """Where a forked log came from: the source log and how many of its events were kept."""
+
+    path: str
+    at_event: int
+
+
+class SessionHeader(BaseModel):
+    """The first line of a session log: what ran, with which config (no secrets) and agents."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["session_header"] = HEADER_TYPE
+    format_version: int = FORMAT_VERSION
+    tuiagents_version: str = __version__
+    created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    run_id: str
+    team: str
+    team_kind: str = "two_agent"
+    task: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+    agents: list[AgentInfo] = Field(default_factory=list)
+    forked_from: ForkOrigin | None = None
+    imported_from: str | None = None
+
+    @classmethod
+    def from_run(cls, run: RunStarted, config: Any = None, **kw: Any) -> "SessionHeader":
+        """A header for the run `run` announces; `config` is an AppConfig or a snapshot dict."""
+        snap = config.snapshot() if hasattr(config, "snapshot") else dict(config or {})
+        return cls(run_id=run.run_id, team=run.team, team_kind=run.team_kind, task=run.task,
+                   agents=list(run.agents), config=snap, **kw)
+
+    @property
+    def created_at(self) -> datetime | None:
+        """`created` as an aware datetime, or None when it does not parse."""
+        try:
+            dt = datetime.fromisoformat(self.created)
+        except ValueError:
+            return None
+        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
