@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -280,9 +281,9 @@ class LLMClient:
         try:
             if use_stream:
                 raw = raw_response_type(client)
-                response = await client.post("/chat/completions", body=body, cast_to=raw, stream=True)
+                response = await _post(client, body, cast_to=raw, stream=True)
                 return await read_sse(response, current.model, on_delta, progress)
-            response = await client.post("/chat/completions", body=body, cast_to=sdk.ChatCompletion)
+            response = await _post(client, body, cast_to=sdk.ChatCompletion)
         except json.JSONDecodeError:
             raise MalformedResponse("the body is not valid JSON") from None
         reply = parse_completion(response, current.model)
@@ -357,3 +358,36 @@ class LLMClient:
         if self._cache is not None:
             self._cache.close()
 
+
+async def _post(client: Any, body: dict[str, Any], **kwargs: Any) -> Any:
+    """``client.post`` of a chat request; a history holding lone surrogates is sent as U+FFFD.
+
+    A model may send a lone surrogate (JSON allows ``\\ud800``); UTF-8 cannot carry one, so
+    the request body could not be encoded and the run would fail on the next turn.
+    """
+    try:
+        return await client.post("/chat/completions", body=body, **kwargs)
+    except UnicodeEncodeError:
+        return await client.post("/chat/completions", body=utf8_safe(body), **kwargs)
+
+
+def utf8_safe(value: Any) -> Any:
+    """A copy of a JSON-like value whose strings hold no lone surrogate (each becomes U+FFFD)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _has_surrogate(value) else value
+    if isinstance(value, dict):
+        return {key: utf8_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [utf8_safe(item) for item in value]
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
