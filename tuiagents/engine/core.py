@@ -7,6 +7,7 @@ imported by run.py without importing it back.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import Sequence
@@ -17,7 +18,8 @@ from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunControl, RunStop
 from tuiagents.engine.decisions import DecidedBy, Decision, DecisionRequest
 from tuiagents.engine.events import (
-    DecisionRequested, Event, MessageDelivered, MessageQueued, Notice, StopKind, TurnStarted, UsageRecorded,
+    DecisionRequested, Event, MessageDelivered, MessageQueued, Notice, StopKind, StopRequested, TurnStarted,
+    UsageRecorded,
 )
 from tuiagents.engine.gate import CodeHashes, DecisionGate
 from tuiagents.engine.messages import Message
@@ -56,6 +58,7 @@ class RunCore:
         self.state = RunState()
         self.control = RunControl()
         self._unannounced: list[Message] = []  # held by `hold`, MessageQueued not yet emitted
+        self._announcing: set[asyncio.Task] = set()  # control events emitted from sync calls
         self.gate = DecisionGate(supervisor or Supervisor(), self.agents, self.bus, self.control,
                                  on_stop=self.request_stop)
 
@@ -147,10 +150,15 @@ class RunCore:
 
     # -- stopping ------------------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped by you", kind: StopKind = StopKind.STOPPED_BY_USER) -> None:
-        """End the run as soon as possible: answers pending requests, kills running code."""
+        """End the run as soon as possible: answers pending requests, kills running code.
+
+        The first request is announced as a `StopRequested` event (who asked, and why)."""
+        first = not self.control.stopping
         self.control.ask_stop(StopInfo(kind, reason))
         # a person's stop is theirs; a time limit or another program's stop is not
         by = DecidedBy.HUMAN if kind == StopKind.STOPPED_BY_USER else DecidedBy.POLICY
+        if first:
+            self.announce(StopRequested(reason=reason, kind=kind, by=by))
         self.gate.answer_all(reason, by)
         self.control.interrupt(waiting_for_decision=bool(self.gate.pending))
 
@@ -173,6 +181,24 @@ class RunCore:
     async def emit(self, event: Event) -> Event:
         """Send an event to the bus."""
         return await self.bus.emit(event)
+
+    def announce(self, event: Event) -> None:
+        """Emit a control event from sync code (a UI's key, a timer); `announced()` waits for it.
+
+        Outside a running event loop (a library caller before `run()`) nothing watches yet, so
+        nothing is emitted."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self.emit(event))
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    async def announced(self) -> None:
+        """Wait until every announced control event is emitted (before the run's last event)."""
+        while self._announcing:
+            await asyncio.gather(*list(self._announcing), return_exceptions=True)
 
     async def notice(self, text: str, level: str = "info", agent: str | None = None) -> None:
         """Tell whoever watches something worth knowing."""

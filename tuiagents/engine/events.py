@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
-from tuiagents.engine.decisions import CodeSnippet, Decision, DecisionRequest, RequestKind
+from tuiagents.engine.decisions import CodeSnippet, DecidedBy, Decision, DecisionRequest, RequestKind
 from tuiagents.engine.messages import Message, ToolCall, ToolResult
 
 
@@ -148,10 +148,43 @@ class MessageDelivered(_Event):
 
 
 class MessageQueued(_Event):
-    """A human message waits for the next turn; MessageDelivered follows when it is delivered."""
+    """A human message waits for the next turn (an inject queued); the MessageDelivered with the
+    same `message.id` follows when it is delivered."""
 
     type: Literal["message_queued"] = "message_queued"
     message: Message
+    by: DecidedBy = DecidedBy.HUMAN
+
+
+class RunPaused(_Event):
+    """The run holds before its next turn (a control, emitted by the engine when asked)."""
+
+    type: Literal["run_paused"] = "run_paused"
+    by: DecidedBy = DecidedBy.HUMAN
+
+
+class RunResumed(_Event):
+    """A paused run goes on."""
+
+    type: Literal["run_resumed"] = "run_resumed"
+    by: DecidedBy = DecidedBy.HUMAN
+
+
+class NextSpeakerForced(_Event):
+    """`agent` speaks next, overriding the usual order once."""
+
+    type: Literal["next_speaker_forced"] = "next_speaker_forced"
+    agent: str
+    by: DecidedBy = DecidedBy.HUMAN
+
+
+class StopRequested(_Event):
+    """Someone asked the run to stop; `RunStopped` follows once it has."""
+
+    type: Literal["stop_requested"] = "stop_requested"
+    reason: str
+    kind: StopKind
+    by: DecidedBy = DecidedBy.HUMAN
 
 
 class ToolCallStarted(_Event):
@@ -262,6 +295,7 @@ Event = Annotated[
         RunStarted, TurnStarted, TokenDelta, DraftDiscarded, MessageDrafted, DecisionRequested, DecisionRecorded,
         MessageDelivered, MessageQueued, ToolCallStarted, ToolCallFinished, CodeProposed, ExecutionStarted,
         ExecutionOutput, ExecutionFinished, SpeakerSelected, UsageRecorded, Notice, RunStopped,
+        RunPaused, RunResumed, NextSpeakerForced, StopRequested,
     ],
     Field(discriminator="type"),
 ]

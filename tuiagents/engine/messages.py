@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -20,6 +21,11 @@ class ToolResult(BaseModel):
     is_error: bool = False
 
 
+def new_message_id() -> str:
+    """A message id, unique in a log (views find a message by it, never by its text)."""
+    return "m" + uuid.uuid4().hex[:12]
+
+
 class Message(BaseModel):
     """One delivered message of the conversation.
 
@@ -27,6 +33,7 @@ class Message(BaseModel):
     messages too, so the OpenAI message protocol stays valid when the history is replayed.
     """
 
+    id: str = Field(default_factory=new_message_id)
     sender: str
     content: str = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)

@@ -18,7 +18,10 @@ from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunStop
 from tuiagents.engine.core import RunCore
-from tuiagents.engine.events import Notice, RunStarted, RunStopped, StopKind
+from tuiagents.engine.decisions import DecidedBy
+from tuiagents.engine.events import (
+    NextSpeakerForced, Notice, RunPaused, RunResumed, RunStarted, RunStopped, StopKind,
+)
 from tuiagents.engine.loop import run_loop, summarize
 from tuiagents.engine.messages import Message
 from tuiagents.engine.settings import RunResources, RunSettings, SessionSink
@@ -115,19 +118,24 @@ class TeamRun(RunCore):
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
 
-    def pause(self) -> None:
-        """Hold the run before its next turn."""
-        self.control.pause()
+    def pause(self, by: DecidedBy = DecidedBy.HUMAN) -> None:
+        """Hold the run before its next turn (announced as `RunPaused`)."""
+        if not self.control.paused:
+            self.control.pause()
+            self.announce(RunPaused(by=by))
 
-    def resume(self) -> None:
-        """Let a paused run go on."""
-        self.control.resume()
+    def resume(self, by: DecidedBy = DecidedBy.HUMAN) -> None:
+        """Let a paused run go on (announced as `RunResumed`)."""
+        if self.control.paused:
+            self.control.resume()
+            self.announce(RunResumed(by=by))
 
-    def set_next_speaker(self, name: str) -> None:
+    def set_next_speaker(self, name: str, by: DecidedBy = DecidedBy.HUMAN) -> None:
         """Make `name` speak next (group and two-agent chats), overriding the usual order once."""
         if name not in self.agents:
             raise ValueError(f"no agent named {name!r}; choose one of: {', '.join(self.agents)}")
         self.state.forced_next = (name, "picked by you")
+        self.announce(NextSpeakerForced(agent=name, by=by))
 
     def cancel_execution(self) -> bool:
         """Kill the code block that is running, if any."""
@@ -165,6 +173,7 @@ class TeamRun(RunCore):
             if timer is not None:
                 timer.cancel()
         summary = await summarize(self)
+        await self.announced()  # a stop or pause asked for just now is in the log before the end
         self.stopped = await self.emit(RunStopped(reason=info.reason, kind=info.kind, summary=summary))
         return RunResult(run_id=self.run_id, chat_history=list(self.transcript), summary=summary,
                          stop_reason=info.reason, stop_kind=info.kind, usage=self.usage,
