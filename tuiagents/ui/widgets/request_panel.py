@@ -18,14 +18,19 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.timer import Timer
 from textual.widgets import Button, Static
 
-from tuiagents.engine.decisions import DecisionKind, DecisionRequest, RequestKind
+from tuiagents.engine.decisions import Decision, DecisionKind, DecisionRequest, RequestKind
 from tuiagents.engine.events import DecisionRequested
 from tuiagents.render.message import Cut, code_renderable, cut_for_view, message_renderable, more_text
 from tuiagents.text import hidden_warning
 from tuiagents.ui.safe_text import inert, one_line
 
+#: Seconds an answered request's box stays on screen in its answered state (unless another request
+#: or the end of the run replaces it first): the answer shows in the next frame, without the
+#: whole-screen re-layout that hiding the box costs (about 45 ms at 160x48), and the engine's work follows.
+ANSWERED_HOLD = 1.5
 PREVIEW_LINES = 6
 PREVIEW_CHARS = 2_000
 TOOL_BASE = 1000  # "see all" of tool call n is show_full(TOOL_BASE + n); of code block i, show_full(i)
@@ -169,6 +174,8 @@ class RequestPanel(Vertical):
     RequestPanel Button { margin: 0 1 0 0; min-width: 8; }
     RequestPanel #request-queue { color: $text-muted; }
     RequestPanel #request-queue Button { background: $panel; }
+    RequestPanel.-answered { border-top: thick $success; }
+    RequestPanel.-answered #request-title { color: $success; }
     """
 
     def __init__(self, key_for: Callable[[str], str], id: str | None = None) -> None:
@@ -176,6 +183,8 @@ class RequestPanel(Vertical):
         self.key_for = key_for
         self.shown_id: str | None = None
         self._queue_ids: list[str] = []
+        self._shown_event: DecisionRequested | None = None
+        self._hold: Timer | None = None
 
     def compose(self) -> ComposeResult:
         """Title, scrollable body, controls, queue."""
@@ -186,11 +195,15 @@ class RequestPanel(Vertical):
         yield Horizontal(id="request-queue")
 
     def show(self, pending: list[DecisionRequested], current: DecisionRequested | None, code_style: str) -> None:
-        """Show `current` (one of `pending`), or hide when nothing is pending."""
-        self.set_class(current is not None, "-shown")
+        """Show `current` (one of `pending`); when nothing is pending, the answered state, then nothing."""
         if current is None:
-            self.shown_id = None
+            if not self._show_answered():
+                self.set_class(False, "-shown")
+                self.shown_id, self._shown_event = None, None
             return
+        self._end_hold()
+        self.set_class(True, "-shown")
+        self._shown_event = current
         request = current.request
         n = len(pending)
         pos = next((i for i, p in enumerate(pending) if p is current), 0) + 1
@@ -224,3 +237,55 @@ class RequestPanel(Vertical):
                            compact=True, action=f"screen.select_request('{p.request.id}')")
                     for p in others
                 ])
+
+    # -- the answered state -------------------------------------------------------------------------
+    def _show_answered(self) -> bool:
+        """Keep the request just answered on screen, saying how, with its buttons disabled.
+
+        The box keeps its size, so the answer is one small repaint; it hides `ANSWERED_HOLD`
+        seconds later (or at once when the same request is shown again in that state).
+        """
+        event = self._shown_event
+        future = event.future if event is not None else None
+        if future is None or not future.done() or future.cancelled() or not self.has_class("-shown"):
+            return False
+        if self.has_class("-answered"):
+            return True  # already showing it: the hold timer hides it
+        decision = future.result()
+        self.query_one("#request-title", Static).update(answered_title(event, decision))
+        for button in self.query("#request-buttons Button, #request-queue Button"):
+            button.disabled = True
+        self.add_class("-answered")
+        self._hold = self.set_timer(ANSWERED_HOLD, self._release)
+        return True
+
+    def _release(self) -> None:
+        """The hold is over: hide the answered box (unless a new request took its place)."""
+        self._hold = None
+        if self.has_class("-answered"):
+            self.remove_class("-answered")
+            self.set_class(False, "-shown")
+            self.shown_id, self._shown_event = None, None
+
+    def _end_hold(self) -> None:
+        """A request is shown (again): leave the answered state."""
+        if self._hold is not None:
+            self._hold.stop()
+            self._hold = None
+        if self.has_class("-answered"):
+            self.remove_class("-answered")
+            self.shown_id = None  # rebuild the buttons (they were disabled)
+
+
+def answered_title(event: DecisionRequested, decision: Decision) -> Text:
+    """The answered box's title: what was decided on whose request, and that the run goes on."""
+    request = event.request
+    what = _KIND_LABEL.get(request.kind, request.kind.value)
+    verb = _ANSWERED_VERB.get(decision.kind, decision.kind.value)
+    return Text(f"✓ {verb}: {what} from {one_line(request.agent, 24)} — the run goes on…")
+
+
+_ANSWERED_VERB = {DecisionKind.APPROVE: "Approved", DecisionKind.EDIT: "Edited and sent",
+                  DecisionKind.REJECT: "Rejected, feedback sent", DecisionKind.INJECT: "Message injected",
+                  DecisionKind.CHOOSE_SPEAKER: "Speaker chosen", DecisionKind.STOP: "Stopping the run",
+                  DecisionKind.REPLY: "Reply sent", DecisionKind.SKIP: "Skipped"}
