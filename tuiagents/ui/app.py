@@ -15,17 +15,21 @@ from functools import partial
 from typing import Any
 
 from pygments.styles import get_all_styles
+from rich.markup import escape
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from tuiagents.ui.bindings import APP_BINDINGS, check_keymap
+from tuiagents.ui.actions import Where, palette
+from tuiagents.ui.bindings import APP_BINDINGS, check_keymap, known_ids
 from tuiagents.ui.screens.cockpit import CockpitScreen
+from tuiagents.ui.screens.full_text_screen import FullTextScreen
 from tuiagents.ui.screens.help_screen import HelpScreen
 from tuiagents.ui.screens.prompt_screens import PickScreen
 from tuiagents.ui.screens.setup_screen import SetupResult, SetupScreen
 from tuiagents.ui.screens.start_screens import ProblemScreen, TaskScreen, TeamChoice
 from tuiagents.ui.settings import UIOptions, no_model_message, valid_code_style
 from tuiagents.ui.themes import BUILTIN_THEMES, DEFAULT_THEME, load_themes
+from tuiagents.ui.widgets.transcript import Transcript
 
 RunFactory = Callable[[str, str], Any]
 #: `(config, approve) -> RunFactory`: how runs of a config are built (the composition root's).
@@ -100,8 +104,6 @@ class TuiAgentsApp(App[int]):
         """Apply the keymap, report config problems, then show the first screen."""
         problems = list(self._startup_problems)
         problems += check_keymap(self.options.keymap)
-        from tuiagents.ui.bindings import known_ids
-
         self.keymap_overrides = {k: v for k, v in self.options.keymap.items() if k in known_ids() and str(v).strip()}
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
@@ -188,11 +190,13 @@ class TuiAgentsApp(App[int]):
             for action, title, help_text in screen.command_entries():
                 yield SystemCommand(title, help_text, partial(screen.run_action, action))
         yield SystemCommand("Code style", "Choose the Pygments style of code blocks", self.action_pick_code_style)
-        # the help text is markup: "\\[" keeps "[keymap]" as text
-        yield SystemCommand("Key bindings", "Every key, its id for \\[keymap], and what it does (F1)",
-                            self.action_show_bindings)
-        yield SystemCommand("Sessions", "Saved sessions: replay, resume, fork or delete one (F2)",
-                            self.action_open_sessions)
+        for spec in palette(Where.APP):  # the help text is markup: escaped, so "[keymap]" stays text
+            yield SystemCommand(spec.title or spec.label, escape(f"{spec.text} ({spec.keys.upper()})"),
+                                getattr(self, f"action_{spec.name}"))
+
+    def on_transcript_show_full(self, message: Transcript.ShowFull) -> None:
+        """A pane, the timeline or a replay asks for all of a long message: the full view shows it."""
+        self.push_screen(FullTextScreen(message.title, message.text))
 
     def action_show_bindings(self) -> None:
         """F1: the bindings table."""

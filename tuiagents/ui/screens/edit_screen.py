@@ -16,12 +16,12 @@ import tempfile
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
 from tuiagents.text import hidden_warning
+from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.safe_text import inert
 
 
@@ -42,11 +42,7 @@ class EditScreen(ModalScreen[str | None]):
     """Edit `original`; returns the edited text once its diff was reviewed, or None."""
 
     CSS_PATH = "edit_screen.tcss"
-    BINDINGS = [
-        Binding("ctrl+s", "review", "Review diff / send", id="edit_review", priority=True),
-        Binding("ctrl+o", "external", "Open in $EDITOR", id="edit_external"),
-        Binding("escape", "cancel", "Cancel", id="edit_cancel"),
-    ]
+    BINDINGS = bindings_of(Where.DIALOG, "edit")
 
     def __init__(self, original: str, title: str, *, language: str | None = None, send_label: str = "Send") -> None:
         super().__init__()

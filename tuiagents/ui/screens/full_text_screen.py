@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.entries import TextChunkEntry, chunks
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.widgets.transcript import Transcript
@@ -22,8 +22,7 @@ from tuiagents.ui.widgets.transcript import Transcript
 class FullTextScreen(ModalScreen[None]):
     """A title line, the whole text, and how to close it."""
 
-    BINDINGS = [Binding("escape,q", "close", "Close", id="full_text_close", key_display="escape",
-                        tooltip="Close the full view of a long message")]
+    BINDINGS = bindings_of(Where.DIALOG, "full_text")
 
     DEFAULT_CSS = """
     FullTextScreen { align: center middle; }

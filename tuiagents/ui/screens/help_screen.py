@@ -1,4 +1,4 @@
-"""F1: every key binding with its current key, its id (for `[keymap]`) and what it does."""
+"""F1: every action of the registry with its current key, its id (for `[keymap]`) and what it does."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from tuiagents.ui.bindings import (
-    APP_BINDINGS,
-    COCKPIT_BINDINGS,
-    REPLAY_BINDINGS,
-    SESSIONS_BINDINGS,
-    dialog_bindings,
-)
+from tuiagents.ui.actions import Where, actions_of
 
 
 class HelpScreen(ModalScreen[None]):
@@ -40,10 +34,8 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         """Fill the table."""
         table = self.query_one(DataTable)
-        groups = (("cockpit", COCKPIT_BINDINGS), ("everywhere", APP_BINDINGS), ("replay", REPLAY_BINDINGS),
-                  ("sessions", SESSIONS_BINDINGS), ("dialogs", dialog_bindings()))
-        rows = [(self.keymap.get(b.id or "", b.key).replace(",", " "), b.id or "", b.tooltip or b.description, where)
-                for where, bindings in groups for b in bindings]
+        rows = [(self.keymap.get(a.id, a.keys).replace(",", " "), a.id, a.text, where.value)
+                for where in Where for a in actions_of(where)]
         key_w = min(max(len(r[0]) for r in rows), 9)  # "plus equals_sign" folds onto two lines
         id_w = max(len(r[1]) for r in rows)
         where_w = max(len(r[3]) for r in rows)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
@@ -19,6 +18,8 @@ from textual.widgets import (
     Static,
     TextArea,
 )
+
+from tuiagents.ui.actions import Where, bindings_of
 
 
 @dataclass
@@ -45,10 +46,7 @@ class InjectScreen(ModalScreen[InjectRequest | None]):
     """Asks for the message, the target and the delivery; validates both inline."""
 
     CSS_PATH = "prompt_screens.tcss"
-    BINDINGS = [
-        Binding("ctrl+s", "send", "Send", id="inject_send", priority=True),
-        Binding("escape", "cancel", "Cancel", id="inject_cancel"),
-    ]
+    BINDINGS = bindings_of(Where.DIALOG, "inject")
 
     def __init__(self, agents: list[str], *, target: str = "all", now: bool = False, hint: str = "") -> None:
         super().__init__()

@@ -8,12 +8,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.safe_text import one_line
 
 
@@ -21,10 +21,7 @@ class TextPromptScreen(ModalScreen[str | None]):
     """Asks for a non-empty text: `title` says what for; ctrl+s sends, Esc cancels."""
 
     CSS_PATH = "prompt_screens.tcss"
-    BINDINGS = [
-        Binding("ctrl+s", "send", "Send", id="prompt_send", priority=True),
-        Binding("escape", "cancel", "Cancel", id="prompt_cancel"),
-    ]
+    BINDINGS = bindings_of(Where.DIALOG, "prompt")
 
     def __init__(self, title: str, *, hint: str = "", empty_error: str = "Type some text, or press Esc to cancel.",
                  initial: str = "", send_label: str = "Send") -> None:
@@ -68,7 +65,7 @@ class PickScreen(ModalScreen[str | None]):
     """Pick one of `options` (value, label); Enter or a click picks, Esc cancels."""
 
     CSS_PATH = "prompt_screens.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick_cancel")]
+    BINDINGS = bindings_of(Where.DIALOG, "pick")
 
     def __init__(self, title: str, options: list[tuple[str, str]], *, current: str | None = None,
                  hint: str = "") -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.safe_text import inert
 
 
@@ -22,7 +22,7 @@ class NumberPromptScreen(ModalScreen[int | None]):
     """Asks for a whole number from `low` to `high`; Enter accepts, Esc cancels."""
 
     CSS_PATH = "replay_dialogs.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="number_cancel")]
+    BINDINGS = bindings_of(Where.DIALOG, "number")
 
     def __init__(self, title: str, low: int, high: int, *, hint: str = "", initial: int | None = None,
                  accept_label: str = "Go") -> None:
@@ -79,10 +79,7 @@ class ConfirmScreen(ModalScreen[bool]):
     """Asks whether to go ahead with `action_label`; y or the button confirms, n or Esc cancels."""
 
     CSS_PATH = "replay_dialogs.tcss"
-    BINDINGS = [
-        Binding("y", "confirm", "Yes", id="confirm_yes"),
-        Binding("n,escape", "cancel", "No", id="confirm_no"),
-    ]
+    BINDINGS = bindings_of(Where.DIALOG, "confirm")
 
     def __init__(self, title: str, message: str, *, action_label: str = "Yes", danger: bool = True) -> None:
         super().__init__()

@@ -23,6 +23,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -51,6 +52,14 @@ class Transcript(ScrollView, can_focus=True):
     """A scrollable list of entries that renders only what is visible."""
 
     BINDINGS = TRANSCRIPT_BINDINGS
+
+    class ShowFull(Message):
+        """All of a long entry is wanted (its title and text): the app opens the full view."""
+
+        def __init__(self, title: str, text: str) -> None:
+            super().__init__()
+            self.title = title
+            self.text = text
 
     COMPONENT_CLASSES = {
         "transcript--muted", "transcript--warning", "transcript--error", "transcript--success",
@@ -200,10 +209,8 @@ class Transcript(ScrollView, can_focus=True):
         """Open entry `key` in full (the click on the line under a cut entry)."""
         entry = self.get(key)
         if entry is not None and hasattr(entry, "full_text"):
-            from tuiagents.ui.screens.full_text_screen import FullTextScreen
-
             title, text = entry.full_text()
-            self.app.push_screen(FullTextScreen(title, text))
+            self.post_message(self.ShowFull(title, text))  # the app opens the full view
 
     def cut_on_screen(self) -> Entry | None:
         """The lowest entry on screen that the view cuts, or None."""
