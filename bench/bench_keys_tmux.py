@@ -6,7 +6,10 @@ undoes what it opened (Escape) when the key opened a screen. Reported per key: m
 over all samples, in milliseconds, which include one capture-pane round trip (about 2–4 ms here).
 
 - ``first frame``: from spawning ``tuiagents demo`` to the first capture that shows the cockpit;
-- ``approve``: ``a`` on a waiting message until its request box leaves the screen or changes;
+- ``approve``: ``a`` on a waiting message until its request box changes (its "Waiting for you"
+  title is replaced: by the answered state, or by the next request);
+- ``reject``, ``edit``, ``inject``: ``r``, ``e``, ``i`` on a waiting message until their dialog shows
+  (then Escape, and the request is still waiting);
 - ``help``, ``palette``, ``sessions``: F1, Ctrl+P, F2 until their screen shows (then Escape);
 - ``timeline``: ``t`` until the merged timeline (or the panes again) shows.
 
@@ -52,6 +55,18 @@ def wait_for(test: Callable[[str], bool], timeout: float = 10.0) -> tuple[float,
         time.sleep(0.001)
 
 
+def close(title: str) -> None:
+    """Press Escape until the dialog titled `title` is gone (the edit dialog's text area takes the first)."""
+    for _ in range(5):
+        send("Escape")
+        try:
+            wait_for(lambda s: title not in s, timeout=1.0)
+            return
+        except TimeoutError:
+            continue
+    raise TimeoutError(f"{title!r} did not close")
+
+
 def timed_key(key: str, test: Callable[[str], bool]) -> float:
     """Send `key` and return the seconds until the screen satisfies `test`."""
     start = time.perf_counter()
@@ -80,9 +95,18 @@ def one_round(samples: dict[str, list[float]], data_dir: str) -> None:
             wait_for(lambda s: "Search for commands" not in s)
             samples["timeline"].append(timed_key("t", lambda s: "· team demo" in s))
             samples["timeline"].append(timed_key("t", lambda s: "· team demo" not in s))
-        samples["sessions"].append(timed_key("F2", lambda s: "Saved sessions" in s))
-        send("Escape")
-        wait_for(lambda s: "Saved sessions" not in s)
+        screen = wait_for(lambda s: "Waiting for you (" in s and "message from" in s, timeout=30)[1]
+        line = next(x for x in screen.splitlines() if "Waiting for you (" in x)
+        agent = line.split("message from ", 1)[1].split(":", 1)[0]
+        for _ in range(3):
+            for name, key, title in (("reject", "r", f"Reject {agent}'s draft"), ("edit", "e", f"Edit {agent}'s draft"),
+                                     ("inject", "i", "Inject a message from you")):
+                samples[name].append(timed_key(key, lambda s, t=title: t in s))
+                close(title)
+        for _ in range(3):
+            samples["sessions"].append(timed_key("F2", lambda s: "Saved sessions" in s))
+            send("Escape")
+            wait_for(lambda s: "Saved sessions" not in s)
         for _ in range(5):
             before = wait_for(lambda s: "Waiting for you (" in s, timeout=30)[1]
             first = next(line for line in before.splitlines() if "Waiting for you (" in line)
@@ -100,8 +124,8 @@ def main() -> None:
     if not shutil.which("tmux"):
         sys.exit("tmux is not installed")
     samples: dict[str, list[float]] = {k: [] for k in
-                                       ("first frame", "approve", "run code", "help", "palette", "sessions",
-                                        "timeline")}
+                                       ("first frame", "approve", "run code", "reject", "edit", "inject", "help",
+                                        "palette", "sessions", "timeline")}
     with tempfile.TemporaryDirectory() as data_dir:
         for _ in range(args.rounds):
             one_round(samples, os.path.join(data_dir, "d"))
