@@ -25,7 +25,9 @@ from tuiagents.engine.decisions import Decision, DecisionKind, DecisionRequest, 
 from tuiagents.engine.events import DecisionRequested
 from tuiagents.render.message import Cut, code_renderable, cut_for_view, message_renderable, more_text
 from tuiagents.text import hidden_warning
+from tuiagents.ui.actions import BY_ID
 from tuiagents.ui.safe_text import inert, one_line
+from tuiagents.ui.widgets.transcript import Transcript
 
 #: Seconds an answered request's box stays on screen in its answered state (unless another request
 #: or the end of the run replaces it first): the answer shows in the next frame, without the
@@ -39,43 +41,41 @@ _KIND_LABEL = {RequestKind.MESSAGE: "message", RequestKind.CODE: "code", Request
                RequestKind.HUMAN_INPUT: "your reply", RequestKind.SPEAKER: "next speaker"}
 
 
-def controls_for(request: DecisionRequest) -> list[tuple[str, str, str]]:
-    """(binding id, label, variant) of the buttons a request offers, in order."""
-    allowed = set(request.allowed) if request.allowed else set(DecisionKind)
-    out: list[tuple[str, str, str]] = []
+#: The buttons of each kind of request, in order (the registry says which apply and their usual words).
+_BUTTONS: dict[RequestKind, tuple[str, ...]] = {
+    RequestKind.CODE: ("run_code", "approve_session", "edit", "skip", "reply", "stop"),
+    RequestKind.SPEAKER: ("next_speaker", "stop"),
+    RequestKind.HUMAN_INPUT: ("reply", "approve", "stop"),
+    RequestKind.MESSAGE: ("approve", "approve_session", "edit", "reject", "skip", "inject", "stop"),
+    RequestKind.TOOL_CALL: ("approve", "approve_session", "edit", "reject", "skip", "reply", "stop"),
+}
+
+
+def _words(bid: str, request: DecisionRequest) -> tuple[str, str] | None:
+    """A button's label and variant where this request says it better than the registry's words."""
     kind = request.kind
-    if kind == RequestKind.CODE:
+    if kind == RequestKind.CODE and bid == "approve_session":
         langs = ", ".join(sorted(request.languages)) or "code"
-        if DecisionKind.APPROVE in allowed:
-            out += [("run_code", "Run", "success"),
-                    ("approve_session", f"Always allow {one_line(request.agent, 16)}'s {langs}", "primary")]
-        if DecisionKind.EDIT in allowed:
-            out.append(("edit", "Edit, then run", "default"))
-        if DecisionKind.SKIP in allowed:
-            out.append(("skip", "Skip", "warning"))
-    elif kind == RequestKind.SPEAKER:
-        out.append(("next_speaker", "Choose speaker…", "primary"))
-    elif kind == RequestKind.HUMAN_INPUT:
-        if DecisionKind.REPLY in allowed:
-            out.append(("reply", "Reply…", "primary"))
-        if DecisionKind.APPROVE in allowed:
-            out.append(("approve", "End the run" if request.ends_run else "Let it answer", "success"))
-    else:
-        if DecisionKind.APPROVE in allowed:
-            out += [("approve", "Approve" if kind == RequestKind.MESSAGE else "Run tool", "success"),
-                    ("approve_session", "Approve for session", "primary")]
-        if DecisionKind.EDIT in allowed:
-            out.append(("edit", "Edit", "default"))
-        if DecisionKind.REJECT in allowed:
-            out.append(("reject", "Reject…", "warning"))
-        if DecisionKind.SKIP in allowed:
-            out.append(("skip", "Skip", "warning"))
-    if kind in (RequestKind.CODE, RequestKind.TOOL_CALL) and DecisionKind.REPLY in allowed:
-        out.append(("reply", "Reply instead…", "default"))
-    if kind == RequestKind.MESSAGE and DecisionKind.INJECT in allowed:
-        out.append(("inject", "Inject…", "default"))
-    if DecisionKind.STOP in allowed:
-        out.append(("stop", "Stop run", "error"))
+        return f"Always allow {one_line(request.agent, 16)}'s {langs}", "primary"
+    if kind == RequestKind.CODE and bid == "edit":
+        return "Edit, then run", "default"
+    if kind == RequestKind.HUMAN_INPUT and bid == "approve":
+        return ("End the run" if request.ends_run else "Let it answer"), "success"
+    if kind == RequestKind.TOOL_CALL and bid == "approve":
+        return "Run tool", "success"
+    if kind in (RequestKind.CODE, RequestKind.TOOL_CALL) and bid == "reply":
+        return "Reply instead…", "default"
+    return None
+
+
+def controls_for(request: DecisionRequest) -> list[tuple[str, str, str]]:
+    """(binding id, label, variant) of the buttons a request offers, in order: the actions that answer it."""
+    out: list[tuple[str, str, str]] = []
+    for bid in _BUTTONS.get(request.kind, ()):
+        spec = BY_ID[bid]
+        if spec.answers_request(request):
+            label, variant = _words(bid, request) or (spec.button, spec.variant)
+            out.append((bid, label, variant))
     return out
 
 
@@ -144,20 +144,18 @@ class RequestBody(Static):
 
     def action_show_full(self, what: int) -> None:
         """Open the draft (`what` 0), code block `what` (1-based) or tool call `what - TOOL_BASE` in full."""
-        from tuiagents.ui.screens.full_text_screen import FullTextScreen
-
         request = self.request
         if request is None:
             return
         if what >= TOOL_BASE and what - TOOL_BASE < len(request.tool_calls):
             call = request.tool_calls[what - TOOL_BASE]
-            self.app.push_screen(FullTextScreen(f"{call.name} from {request.agent}: all its arguments", call.arguments))
+            self.post_message(Transcript.ShowFull(f"{call.name} from {request.agent}: all its arguments", call.arguments))
         elif what and 0 < what <= len(request.code_blocks):
             block = request.code_blocks[what - 1]
-            self.app.push_screen(FullTextScreen(f"{block.language or 'code'} from {request.agent}: all of it",
-                                                block.code))
+            self.post_message(Transcript.ShowFull(f"{block.language or 'code'} from {request.agent}: all of it",
+                                                  block.code))
         else:
-            self.app.push_screen(FullTextScreen(f"{request.agent}'s draft: the whole message", request.content))
+            self.post_message(Transcript.ShowFull(f"{request.agent}'s draft: the whole message", request.content))
 
 
 class RequestPanel(Vertical):
