@@ -448,8 +448,7 @@ def _token_delta(v: RunView, e: TokenDelta) -> None:
 def _draft_discarded(v: RunView, e: DraftDiscarded) -> None:
     entry = v.draft_of(e.agent)
     if entry is not None and entry.status == EntryStatus.STREAMING:
-        entry.status, entry.discard_reason = EntryStatus.DISCARDED, e.reason
-        v.drafts.pop(e.agent, None)
+        entry.status, entry.discard_reason = EntryStatus.DISCARDED, e.reason  # stays the agent's draft
     v._set(e.agent, AgentState.THINKING)  # asking again
 
 
@@ -495,8 +494,6 @@ def _decision_recorded(v: RunView, e: DecisionRecorded) -> None:
             entry.decision, entry.decided_by, entry.request_id = d, d.by, e.request_id
             entry.status = {DecisionKind.REJECT: EntryStatus.REJECTED,
                             DecisionKind.STOP: EntryStatus.NOT_DELIVERED}.get(d.kind, EntryStatus.DECIDED)
-            if d.kind in (DecisionKind.REJECT, DecisionKind.STOP):
-                v.drafts.pop(e.agent, None)
     elif e.request_kind == RequestKind.CODE:
         proposal = v._open_proposal(e.agent)
         for block in v.open_blocks(e.agent):
@@ -579,7 +576,10 @@ def _code_proposed(v: RunView, e: CodeProposed) -> None:
 
 def _execution_started(v: RunView, e: ExecutionStarted) -> None:
     run = ExecutionView(started=e)
-    waiting = v.open_blocks(e.source_agent or e.agent)
+    if e.source_agent is not None:
+        waiting = v.open_blocks(e.source_agent)
+    else:  # an older log that did not say whose code it was: the open proposal
+        waiting = next((bs for p in reversed(v.proposals.values()) if (bs := v.open_blocks(p.agent))), [])
     block = next((b for b in waiting if b.index == e.block_index), None) or (waiting[0] if waiting else None)
     if block is not None:
         block.exec_id, block.status, run.block_id = e.exec_id, "running", block.id

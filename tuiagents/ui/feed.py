@@ -1,10 +1,11 @@
-"""Turns engine events into transcript entries: agent panes and the merged timeline.
+"""Renders the run view into transcript entries: agent panes and the merged timeline.
 
-`ConversationFeed.apply(event)` is the visual half of the cockpit's single event entry point
-(`CockpitState` is the bookkeeping half). Streamed tokens only append to a buffer; `flush()`, called
-on a timer (every 50 ms by default), pushes the grown entries to their transcripts, so a fast
-stream costs one re-render per interval, not one per token. A drafted or delivered message replaces
-the stream and is rendered once, in full, as Markdown.
+`ConversationFeed.apply(event)` is the visual half of the cockpit's single event entry point; the
+state is the engine's one fold (`RunView`, the cockpit's `state`), applied first. The feed keeps
+no state of its own about the run: it maps the view's ids (entry ids, code block ids, tool call
+ids) to the entries it shows, and renders what the view says. Streamed tokens only mark an entry
+dirty; `flush()`, called on a timer (every 50 ms by default), copies the joined text into the
+grown entries, so a fast stream costs one re-render per interval and no quadratic copying.
 """
 
 from __future__ import annotations
@@ -12,27 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
+from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, RequestKind
 from tuiagents.engine.events import (
-    CodeProposed,
-    MessageQueued,
-    DecisionRecorded,
-    DecisionRequested,
-    DraftDiscarded,
-    ExecutionFinished,
-    ExecutionOutput,
-    ExecutionStarted,
-    MessageDelivered,
-    MessageDrafted,
-    Notice,
-    RunStarted,
-    RunStopped,
-    SpeakerSelected,
-    TokenDelta,
-    ToolCallFinished,
+    CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished, ExecutionOutput,
+    ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice, RunPaused,
+    RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
     ToolCallStarted,
-    TurnStarted,
 )
+from tuiagents.engine.view import EntryStatus, MessageView, RunView
 from tuiagents.execution.base import EXIT_NOT_RUN
 from tuiagents.ui.entries import CodeEntry, Entry, MessageEntry, NoticeEntry
 from tuiagents.ui.safe_text import one_line
@@ -63,20 +51,59 @@ def result_line(event: ExecutionFinished) -> tuple[str, str]:
     return text, "success" if event.exit_code == 0 and not event.error else "error"
 
 
-class ConversationFeed:
-    """Maps events to entries; `panes` maps agent names to their transcripts."""
+def control_line(event: Any) -> str:
+    """A human control in words, the same live and in replay: who paused, picked, asked to stop."""
+    who = event.by.words()
+    if isinstance(event, RunPaused):
+        return f"⏸ paused by {who}: the run holds before its next turn"
+    if isinstance(event, RunResumed):
+        return f"▶ resumed by {who}"
+    if isinstance(event, NextSpeakerForced):
+        return f"→ {event.agent} speaks next (picked by {who})"
+    return f"■ stop requested by {who}: {one_line(event.reason, 200)}"
 
-    def __init__(self, panes: Callable[[], dict[str, Transcript]], timeline: Transcript) -> None:
+
+def _message_tags(entry: MessageView, decision: Decision | None) -> tuple[list[str], str]:
+    """Tags and tone of a draft once decided (from the decision itself, never from old tags)."""
+    d = decision
+    if d is None:
+        return ["draft"], "muted"
+    if d.kind == DecisionKind.REJECT:
+        return [f"rejected by you: {one_line(d.content or '', 100)}"], "error"
+    if d.kind == DecisionKind.EDIT:
+        return ["edited by you · delivering"], "warning"
+    if d.kind == DecisionKind.APPROVE:
+        scope = " for this session" if d.scope.value != "once" else ""
+        return [f"approved{scope} by {_who(d.by)}"], "success"
+    if d.kind == DecisionKind.INJECT:
+        return ["you injected a message"], "warning"
+    if d.kind == DecisionKind.STOP:
+        return ["not delivered: stopped"], "error"
+    return [d.kind.value], "muted"
+
+
+class ConversationFeed:
+    """Shows the view: `panes` maps agent names to their transcripts, `view` is the run's fold."""
+
+    def __init__(self, panes: Callable[[], dict[str, Transcript]], timeline: Transcript,
+                 view: RunView | None = None) -> None:
         self._panes = panes
         self.timeline = timeline
-        self.live: dict[str, MessageEntry] = {}  # agent -> its streaming or drafted message
-        self.dirty: set[MessageEntry | CodeEntry] = set()
-        self.waiting_code: list[CodeEntry] = []
-        self.running: dict[str, CodeEntry] = {}
-        self.injected: list[tuple[MessageEntry, str, str]] = []  # (entry, text, target) not yet delivered
-        self.tools: dict[str, NoticeEntry] = {}
+        self.view = view if view is not None else RunView()
+        self.shown: dict[str, Entry] = {}  # view id (entry, code block, tool call) -> the entry shown
+        self.dirty: set[str] = set()  # view ids of streams and outputs grown since the last flush
         self.owners: dict[str, list[Transcript]] = {}
-        self.messages = 0  # delivered messages shown
+
+    @property
+    def live(self) -> dict[str, MessageEntry]:
+        """The entry shown for each agent's open draft (streaming, drafted or waiting)."""
+        out: dict[str, MessageEntry] = {}
+        for agent in self.view.drafts:
+            entry = self.view.draft_of(agent)
+            shown = self.shown.get(entry.id) if entry is not None else None
+            if isinstance(shown, MessageEntry):
+                out[agent] = shown
+        return out
 
     # -- helpers ------------------------------------------------------------------------------
     def pane(self, agent: str | None) -> Transcript | None:
@@ -100,195 +127,128 @@ class ConversationFeed:
     def _note(self, agent: str | None, text: str, tone: str = "muted", timeline: bool = True) -> None:
         self._add(NoticeEntry(text=text, tone=tone), self.pane(agent), self.timeline if timeline else None)
 
+    def _panes_for(self, target: str) -> list[Transcript | None]:
+        return list(self._panes().values()) if target == "all" else [self.pane(target)]
+
     def flush(self) -> int:
-        """Push streamed text and code output gathered since the last flush; returns entries updated."""
+        """Copy streamed text and code output gathered since the last flush; returns entries updated."""
         dirty, self.dirty = self.dirty, set()
-        for entry in dirty:
-            self.changed(entry)
+        for vid in dirty:
+            shown = self.shown.get(vid)
+            if isinstance(shown, MessageEntry):
+                entry = self.view.entries.get(vid)
+                if entry is not None:
+                    shown.content = entry.content
+            elif isinstance(shown, CodeEntry) and shown.exec_id in self.view.executions:
+                shown.output = self.view.executions[shown.exec_id].output
+            if shown is not None:
+                self.changed(shown)
         return len(dirty)
 
-    def local_inject(self, text: str, target: str, now: bool) -> MessageEntry:
-        """Show a message you injected before the engine delivers it (queued or being delivered)."""
-        entry = MessageEntry(sender=HUMAN, content=text, human=True, tone="warning",
-                             tags=[f"→ {target}", "delivering now" if now else "queued for the next turn"])
-        panes = list(self._panes().values()) if target == "all" else [self.pane(target)]
-        self._add(entry, *panes, self.timeline)
-        self.injected.append((entry, text, target))
-        return entry
-
-    def _queued(self, event: MessageQueued) -> None:
-        # Live, the pane already shows what you typed (local_inject); a replay learns it here.
-        text, target = event.message.content, event.message.recipient or "all"
-        if not any(t == text and tg == target for _, t, tg in self.injected):
-            self.local_inject(text, target, now=False)
+    def _message(self, entry: MessageView, *where: Transcript | None, **fields: Any) -> MessageEntry:
+        shown = self.shown.get(entry.id)
+        if not isinstance(shown, MessageEntry):
+            shown = self.shown[entry.id] = MessageEntry(sender=entry.sender, **fields)
+        self._add(shown, *where)
+        return shown
 
     # -- the entry point ------------------------------------------------------------------------
     def apply(self, event: Any) -> None:
-        """Show one event."""
-        if isinstance(event, TokenDelta):
-            entry = self.live.get(event.agent)
-            if entry is None or not entry.streaming:
-                entry = MessageEntry(sender=event.agent, streaming=True, tags=["streaming…"])
-                self.live[event.agent] = entry
-                self._add(entry, self.pane(event.agent))
-            entry.content += event.text
-            self.dirty.add(entry)
-        elif isinstance(event, DraftDiscarded):
-            self._discarded(event)
-        elif isinstance(event, MessageDrafted):
-            self._drafted(event)
-        elif isinstance(event, MessageDelivered):
-            self._delivered(event)
-        elif isinstance(event, MessageQueued):
-            self._queued(event)
-        elif isinstance(event, DecisionRequested):
-            self._requested(event)
-        elif isinstance(event, DecisionRecorded):
-            self._recorded(event)
-        elif isinstance(event, CodeProposed):
-            for block in event.blocks:
-                entry = CodeEntry(agent=event.agent, language=block.language, code=block.code,
-                                  executor=event.executor, status="proposed" if block.runnable else "not runnable",
-                                  tone="muted")
-                # A runnable block joins the timeline once decided, after the decision, so its
-                # outcome never reads before its approval there.
-                self._add(entry, self.pane(event.agent), None if block.runnable else self.timeline)
-                if block.runnable:
-                    self.waiting_code.append(entry)
-        elif isinstance(event, ExecutionStarted):
-            self._exec_started(event)
-        elif isinstance(event, ExecutionOutput):
-            entry = self.running.get(event.exec_id)
-            if entry is not None:
-                entry.output += event.text
-                self.dirty.add(entry)
-        elif isinstance(event, ExecutionFinished):
-            entry = self.running.pop(event.exec_id, None)
-            if entry is not None:
-                entry.result, entry.result_tone = result_line(event)
-                entry.status, entry.tone = ("not run", "error") if event.exit_code == EXIT_NOT_RUN else ("finished", "muted")
-                self.dirty.discard(entry)
-                self.changed(entry)
-        elif isinstance(event, ToolCallStarted):
-            note = NoticeEntry(text=f"⚙ running {event.call.name}({one_line(event.call.arguments, 120)})…",
-                               tone="warning")
-            self.tools[event.call.id] = note
-            self._add(note, self.pane(event.agent), self.timeline)
-        elif isinstance(event, ToolCallFinished):
-            note = self.tools.pop(event.result.call_id, None)
-            text = f"{'✗' if event.result.is_error else '↳'} {event.result.name}: {one_line(event.result.content, 160)}"
-            if note is None:
-                self._note(event.agent, text, "error" if event.result.is_error else "success")
-            else:
-                note.text, note.tone = text, "error" if event.result.is_error else "success"
-                self.changed(note)
-        elif isinstance(event, Notice):
-            tone = {"info": "muted", "warning": "warning", "error": "error"}[event.level]
-            self._note(event.agent, f"{event.level}: {event.text}" if event.level != "info" else event.text, tone)
-        elif isinstance(event, SpeakerSelected):
-            note = f" ({event.note})" if event.note else ""
-            self._add(NoticeEntry(text=f"round {event.round}: {event.agent} speaks next [{event.method}]{note}"),
-                      self.timeline)
-        elif isinstance(event, TurnStarted):
-            entry = self.live.get(event.agent)
-            if entry is not None and not entry.streaming and entry.struck:
-                self.live.pop(event.agent, None)
-        elif isinstance(event, RunStarted):
-            names = ", ".join(a.name for a in event.agents)
-            kind = "group chat" if event.team_kind == "group_chat" else "two-agent chat"
-            self._add(NoticeEntry(text=f"team {event.team} ({kind}: {names})"
-                                       + (" · resumed" if event.resumed else "")), self.timeline)
-        elif isinstance(event, RunStopped):
-            for entry in self.live.values():
-                if entry.streaming:
-                    entry.streaming, entry.tags = False, ["interrupted"]
-                    self.changed(entry)
-            self.live.clear()
-            for entry in self.waiting_code + list(self.running.values()):
-                self._add(entry, self.timeline)
-                if entry.status not in ("finished", "skipped"):
-                    entry.status, entry.tone = "not run: the run stopped", "muted"
-                    self.changed(entry)
-            self.waiting_code.clear()
-            self._add(NoticeEntry(text=f"■ run stopped: {event.reason}", tone="error"), self.timeline)
+        """Show one event (already folded into the view)."""
+        render = _RENDER.get(type(event))
+        if render is not None:
+            render(self, event)
 
     # -- per event type -------------------------------------------------------------------------
+    def _token(self, event: TokenDelta) -> None:
+        entry = self.view.draft_of(event.agent)
+        if entry is None:
+            return
+        if entry.id not in self.shown:
+            self._message(entry, self.pane(event.agent), streaming=True, tags=["streaming…"])
+        self.dirty.add(entry.id)
+
     def _discarded(self, event: DraftDiscarded) -> None:
         # The stream broke: its text stays visible but struck, and the next delta starts afresh.
-        entry = self.live.pop(event.agent, None)
-        if entry is None or not entry.streaming:
+        entry = self.view.draft_of(event.agent)
+        shown = self.shown.get(entry.id) if entry is not None else None
+        if entry is None or entry.status != EntryStatus.DISCARDED or not isinstance(shown, MessageEntry):
             return
-        entry.streaming, entry.struck, entry.tone = False, True, "warning"
-        entry.tags = [f"discarded: {one_line(event.reason, 100)}"]
-        self.dirty.discard(entry)
-        self.changed(entry)
+        shown.content = entry.content
+        shown.streaming, shown.struck, shown.tone = False, True, "warning"
+        shown.tags = [f"discarded: {one_line(entry.discard_reason, 100)}"]
+        self.dirty.discard(entry.id)
+        self.changed(shown)
 
     def _drafted(self, event: MessageDrafted) -> None:
-        entry = self.live.get(event.agent)
-        if entry is None or entry.struck:
-            entry = MessageEntry(sender=event.agent)
-            self.live[event.agent] = entry
-            self._add(entry, self.pane(event.agent))
-        entry.content, entry.streaming, entry.tags, entry.tone = event.content, False, ["draft"], "muted"
-        entry.notes = [f"⚙ calls {c.name}({one_line(c.arguments, 160)})" for c in event.tool_calls]
-        self.dirty.discard(entry)
-        self.changed(entry)
+        entry = self.view.draft_of(event.agent)
+        if entry is None:
+            return
+        shown = self._message(entry, self.pane(event.agent))
+        shown.content, shown.streaming, shown.tags, shown.tone = entry.content, False, ["draft"], "muted"
+        shown.notes = [f"⚙ calls {c.name}({one_line(c.arguments, 160)})" for c in entry.tool_calls]
+        self.dirty.discard(entry.id)
+        self.changed(shown)
+
+    def _queued(self, event: MessageQueued) -> None:
+        entry = self.view.entry_for_message(event.message.id)
+        if entry is None:
+            return
+        target = event.message.recipient or "all"
+        shown = self._message(entry, *self._panes_for(target), self.timeline, human=True, tone="warning")
+        shown.sender, shown.human, shown.content = HUMAN, True, entry.content
+        shown.tags = [f"→ {target}", "queued for the next turn"]
+        self.changed(shown)
 
     def _delivered(self, event: MessageDelivered) -> None:
         m = event.message
-        self.messages += 1
+        entry = self.view.entry_for_message(m.id)
+        if entry is None:
+            return
         notes = [f"⚙ calls {c.name}({one_line(c.arguments, 160)})" for c in m.tool_calls]
         notes += [f"{'✗' if r.is_error else '↳'} {r.name}: {one_line(r.content, 200)}" for r in m.tool_results]
         if m.sender == "human" or (m.origin == "human" and m.sender not in self._panes()):
             target = m.recipient or "all"
-            for i, (entry, text, tgt) in enumerate(self.injected):
-                if text == m.content and tgt == target:
-                    del self.injected[i]
-                    entry.tags, entry.tone = [f"→ {target}", "delivered"], "success"
-                    self.changed(entry)
-                    return
-            entry = MessageEntry(sender=HUMAN, content=m.content, human=True, tags=[f"→ {target}", "delivered"],
-                                 notes=notes, tone="success")
-            panes = list(self._panes().values()) if target == "all" else [self.pane(target)]
-            self._add(entry, *panes, self.timeline)
+            shown = self._message(entry, *self._panes_for(target), self.timeline)
+            shown.sender, shown.human, shown.content, shown.notes = HUMAN, True, m.content, notes
+            shown.tags, shown.tone = [f"→ {target}", "delivered"], "success"
+            self.changed(shown)
             return
-        entry = self.live.pop(m.sender, None) if m.origin == "agent" else None
-        if entry is None or entry.struck:
-            entry = MessageEntry(sender=m.sender)
-            self._add(entry, self.pane(m.sender))
-        approval = [t for t in entry.tags if t.startswith("approved")]
-        entry.content, entry.streaming, entry.notes, entry.struck = m.content, False, notes, False
-        entry.markdown = m.origin in ("agent", "human")
-        entry.human = False
-        entry.tone = "muted"
+        shown = self._message(entry, self.pane(m.sender))
+        shown.content, shown.streaming, shown.notes, shown.struck = m.content, False, notes, False
+        shown.markdown, shown.human, shown.tone = m.origin in ("agent", "human"), False, "muted"
+        d = entry.decision
         if m.human_edited:
-            entry.tags, entry.tone = ["edited by you"], "warning"
+            shown.tags, shown.tone = ["edited by you"], "warning"
         elif m.origin == "human":
-            entry.tags = ["task"] if self.messages == 1 else ["written by you"]
+            shown.tags = ["task"] if len(self.view.messages) == 1 else ["written by you"]
         elif m.origin == "execution":
-            entry.tags = ["code result → team"]
+            shown.tags = ["code result → team"]
         elif m.origin == "tool":
-            entry.tags = [f"tool result → {m.recipient}" if m.recipient else "tool result"]
+            shown.tags = [f"tool result → {m.recipient}" if m.recipient else "tool result"]
         else:
-            entry.tags = ([f"→ {m.recipient}"] if m.recipient else []) + approval
-            entry.tone = "success" if approval else "muted"
-        self.dirty.discard(entry)
-        self._add(entry, self.timeline)
-        self.changed(entry)
+            approval = _message_tags(entry, d)[0] if d is not None and d.kind == DecisionKind.APPROVE else []
+            shown.tags = ([f"→ {m.recipient}"] if m.recipient else []) + approval
+            shown.tone = "success" if approval else "muted"
+        self.dirty.discard(entry.id)
+        self._add(shown, self.timeline)
+        self.changed(shown)
 
     def _requested(self, event: DecisionRequested) -> None:
         request = event.request
         if request.kind == RequestKind.MESSAGE:
-            entry = self.live.get(request.agent)
-            if entry is not None:
-                entry.tags, entry.tone = ["draft · waiting for you"], "warning"
-                self.changed(entry)
+            entry = self.view.draft_of(request.agent)
+            shown = self.shown.get(entry.id) if entry is not None and entry.request_id == request.id else None
+            if isinstance(shown, MessageEntry):
+                shown.tags, shown.tone = ["draft · waiting for you"], "warning"
+                self.changed(shown)
         elif request.kind == RequestKind.CODE:
-            for entry in self.waiting_code:
-                if entry.agent == request.agent:
-                    entry.status, entry.tone = "waiting for you", "warning"
-                    self.changed(entry)
-        elif request.kind in (RequestKind.HUMAN_INPUT, RequestKind.TOOL_CALL, RequestKind.SPEAKER):
+            for block in self.view.blocks.values():
+                shown = self.shown.get(block.id)
+                if block.request_id == request.id and isinstance(shown, CodeEntry):
+                    shown.status, shown.tone = "waiting for you", "warning"
+                    self.changed(shown)
+        else:
             self._note(request.agent, f"waiting for you: {request.prompt}", "warning", timeline=False)
 
     def _recorded(self, event: DecisionRecorded) -> None:
@@ -296,21 +256,12 @@ class ConversationFeed:
         self._add(NoticeEntry(text=f"{event.request_kind.value} of {event.agent}: {d.describe()}",
                               tone="muted" if d.by != DecidedBy.HUMAN else "warning"), self.timeline)
         if event.request_kind == RequestKind.MESSAGE:
-            entry = self.live.get(event.agent)
-            if entry is None:
-                return
-            if d.kind == DecisionKind.REJECT:
-                entry.struck, entry.tags, entry.tone = True, [f"rejected by you: {one_line(d.content or '', 100)}"], "error"
-            elif d.kind == DecisionKind.EDIT:
-                entry.tags, entry.tone = ["edited by you · delivering"], "warning"
-            elif d.kind == DecisionKind.APPROVE:
-                scope = " for this session" if d.scope.value != "once" else ""
-                entry.tags, entry.tone = [f"approved{scope} by {_who(d.by)}"], "success"
-            elif d.kind == DecisionKind.INJECT:
-                entry.tags, entry.tone = ["you injected a message"], "warning"
-            elif d.kind == DecisionKind.STOP:
-                entry.tags, entry.tone = ["not delivered: stopped"], "error"
-            self.changed(entry)
+            entry = self.view.draft_of(event.agent)
+            shown = self.shown.get(entry.id) if entry is not None and entry.request_id == event.request_id else None
+            if isinstance(shown, MessageEntry):
+                shown.tags, shown.tone = _message_tags(entry, d)
+                shown.struck = d.kind == DecisionKind.REJECT
+                self.changed(shown)
         elif event.request_kind == RequestKind.CODE:
             status, tone = {
                 DecisionKind.APPROVE: (f"approved by {_who(d.by)}", "success"),
@@ -319,25 +270,128 @@ class ConversationFeed:
                 DecisionKind.REPLY: ("not run: you replied instead", "muted"),
                 DecisionKind.STOP: ("not run: stopped", "error"),
             }.get(d.kind, (d.kind.value, "muted"))
-            for entry in [e for e in self.waiting_code if e.agent == event.agent]:
-                self._add(entry, self.timeline)
-                entry.status, entry.tone = status, tone
-                if d.kind not in (DecisionKind.APPROVE, DecisionKind.EDIT):
-                    self.waiting_code.remove(entry)
-                self.changed(entry)
+            for block in self.view.blocks.values():
+                shown = self.shown.get(block.id)
+                if block.request_id == event.request_id and isinstance(shown, CodeEntry):
+                    # a runnable block joins the timeline once decided, so its outcome never reads
+                    # before its approval there
+                    self._add(shown, self.timeline)
+                    shown.status, shown.tone = status, tone
+                    self.changed(shown)
+
+    def _proposed(self, event: CodeProposed) -> None:
+        proposal = next(reversed(self.view.proposals.values()), None)
+        if proposal is None or proposal.agent != event.agent:
+            return
+        for block in proposal.blocks:
+            runnable = block.snippet.runnable
+            shown = CodeEntry(agent=event.agent, language=block.snippet.language, code=block.snippet.code,
+                              executor=event.executor, status="proposed" if runnable else "not runnable",
+                              tone="muted")
+            self.shown[block.id] = shown
+            self._add(shown, self.pane(event.agent), None if runnable else self.timeline)
 
     def _exec_started(self, event: ExecutionStarted) -> None:
-        entry = next((e for e in self.waiting_code if e.language == event.language), None)
-        entry = entry or (self.waiting_code[0] if self.waiting_code else None)
-        if entry is None:
-            entry = CodeEntry(agent=event.agent, language=event.language, code=event.code)
-            self._add(entry, self.pane(event.agent), self.timeline)
+        run = self.view.executions.get(event.exec_id)
+        block = self.view.blocks.get(run.block_id or "") if run is not None else None
+        shown = self.shown.get(block.id) if block is not None else None
+        if not isinstance(shown, CodeEntry):
+            shown = CodeEntry(agent=event.agent, language=event.language, code=event.code)
+        edited = block is not None and block.decision is not None and block.decision.kind == DecisionKind.EDIT
+        self.shown[block.id if block is not None else event.exec_id] = shown
+        shown.code, shown.language = event.code, event.language
+        shown.executor, shown.exec_id = event.executor, event.exec_id
+        shown.status, shown.tone = f"▶ running {'your edited code ' if edited else ''}as {event.agent}", "warning"
+        self._add(shown, self.pane(event.agent), self.timeline)
+        self.changed(shown)
+
+    def _exec_shown(self, exec_id: str) -> tuple[str, CodeEntry] | None:
+        run = self.view.executions.get(exec_id)
+        vid = (run.block_id if run is not None else None) or exec_id
+        shown = self.shown.get(vid)
+        return (vid, shown) if isinstance(shown, CodeEntry) else None
+
+    def _exec_output(self, event: ExecutionOutput) -> None:
+        found = self._exec_shown(event.exec_id)
+        if found is not None:
+            self.dirty.add(found[0])
+
+    def _exec_finished(self, event: ExecutionFinished) -> None:
+        found = self._exec_shown(event.exec_id)
+        if found is None:
+            return
+        vid, shown = found
+        shown.output = self.view.executions[event.exec_id].output
+        shown.result, shown.result_tone = result_line(event)
+        shown.status, shown.tone = ("not run", "error") if event.exit_code == EXIT_NOT_RUN else ("finished", "muted")
+        self.dirty.discard(vid)
+        self.changed(shown)
+
+    def _tool_started(self, event: ToolCallStarted) -> None:
+        note = NoticeEntry(text=f"⚙ running {event.call.name}({one_line(event.call.arguments, 120)})…",
+                           tone="warning")
+        self.shown[event.call.id] = note
+        self._add(note, self.pane(event.agent), self.timeline)
+
+    def _tool_finished(self, event: ToolCallFinished) -> None:
+        note = self.shown.get(event.result.call_id)
+        text = f"{'✗' if event.result.is_error else '↳'} {event.result.name}: {one_line(event.result.content, 160)}"
+        tone = "error" if event.result.is_error else "success"
+        if isinstance(note, NoticeEntry):
+            note.text, note.tone = text, tone
+            self.changed(note)
         else:
-            self.waiting_code.remove(entry)
-        edited = entry.code.strip() != event.code.strip()
-        entry.code = event.code
-        entry.executor, entry.exec_id = event.executor, event.exec_id
-        entry.status, entry.tone = f"▶ running {'your edited code ' if edited else ''}as {event.agent}", "warning"
-        self.running[event.exec_id] = entry
-        self._add(entry, self.pane(event.agent), self.timeline)
-        self.changed(entry)
+            self._note(event.agent, text, tone)
+
+    def _notice(self, event: Notice) -> None:
+        tone = {"info": "muted", "warning": "warning", "error": "error"}[event.level]
+        self._note(event.agent, f"{event.level}: {event.text}" if event.level != "info" else event.text, tone)
+
+    def _speaker(self, event: SpeakerSelected) -> None:
+        note = f" ({event.note})" if event.note else ""
+        self._add(NoticeEntry(text=f"round {event.round}: {event.agent} speaks next [{event.method}]{note}"),
+                  self.timeline)
+
+    def _started(self, event: RunStarted) -> None:
+        names = ", ".join(a.name for a in event.agents)
+        kind = "group chat" if event.team_kind == "group_chat" else "two-agent chat"
+        self._add(NoticeEntry(text=f"team {event.team} ({kind}: {names})" + (" · resumed" if event.resumed else "")),
+                  self.timeline)
+
+    def _control(self, event: Any) -> None:
+        tone = "muted" if event.by != DecidedBy.HUMAN else "warning"
+        self._add(NoticeEntry(text=control_line(event), tone=tone), self.timeline)
+
+    def _stopped(self, event: RunStopped) -> None:
+        for entry in self.view.entries.values():
+            shown = self.shown.get(entry.id)
+            if entry.status == EntryStatus.INTERRUPTED and isinstance(shown, MessageEntry) and shown.streaming:
+                shown.content = entry.content
+                shown.streaming, shown.tags = False, ["interrupted"]
+                self.dirty.discard(entry.id)
+                self.changed(shown)
+        for block in self.view.blocks.values():
+            shown = self.shown.get(block.id)
+            if not isinstance(shown, CodeEntry) or not block.snippet.runnable:
+                continue
+            if block.status == "not run" or (block.status == "running" and block.exec_id is not None
+                                             and self.view.executions[block.exec_id].finished is None):
+                self._add(shown, self.timeline)
+                shown.status, shown.tone = "not run: the run stopped", "muted"
+                self.changed(shown)
+        self._add(NoticeEntry(text=f"■ run stopped: {event.reason}", tone="error"), self.timeline)
+
+
+_RENDER: dict[type, Callable[[ConversationFeed, Any], None]] = {
+    TokenDelta: ConversationFeed._token, DraftDiscarded: ConversationFeed._discarded,
+    MessageDrafted: ConversationFeed._drafted, MessageQueued: ConversationFeed._queued,
+    MessageDelivered: ConversationFeed._delivered, DecisionRequested: ConversationFeed._requested,
+    DecisionRecorded: ConversationFeed._recorded, CodeProposed: ConversationFeed._proposed,
+    ExecutionStarted: ConversationFeed._exec_started, ExecutionOutput: ConversationFeed._exec_output,
+    ExecutionFinished: ConversationFeed._exec_finished, ToolCallStarted: ConversationFeed._tool_started,
+    ToolCallFinished: ConversationFeed._tool_finished, Notice: ConversationFeed._notice,
+    SpeakerSelected: ConversationFeed._speaker, RunStarted: ConversationFeed._started,
+    RunPaused: ConversationFeed._control, RunResumed: ConversationFeed._control,
+    NextSpeakerForced: ConversationFeed._control, StopRequested: ConversationFeed._control,
+    RunStopped: ConversationFeed._stopped,
+}

@@ -72,9 +72,9 @@ class CockpitScreen(CockpitActions, Screen[None]):
         self.panes: dict[str, AgentPane] = {}
         self.agent_slots: dict[str, int] = {}
         self.timeline = Transcript(code_style=code_style, agent_slots=self.agent_slots, id="timeline")
-        self.feed = ConversationFeed(lambda: {n: p.transcript for n, p in self.panes.items()}, self.timeline)
+        self.feed = ConversationFeed(lambda: {n: p.transcript for n, p in self.panes.items()}, self.timeline,
+                                     self.state)
         self.current_request_id: str | None = None
-        self.answered: set[str] = set()
         self.events_handled = 0
         self.result: Any = None
         self.engine_error: BaseException | None = None
@@ -219,7 +219,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
     # -- the current request ----------------------------------------------------------------------
     def pending(self) -> list[DecisionRequested]:
         """Requests still waiting (answered ones drop out at once, before the engine records them)."""
-        return [p for p in self.state.pending if p.request.id not in self.answered]
+        return self.state.open_requests()
 
     def current_request(self) -> DecisionRequested | None:
         """The request the controls act on: the one picked in the queue, else the oldest."""

@@ -106,7 +106,6 @@ class CockpitActions:
         if not event.resolve(decision):
             self.notify("That request was already answered.", severity="warning")
             return False
-        self.answered.add(event.request.id)
         self.refresh_chrome()
         return True
 
@@ -197,7 +196,7 @@ class CockpitActions:
             self.run.inject(result.text, target=result.target, now=result.now)
         except ValueError as exc:
             return self.notify(str(exc), severity="error")
-        self.feed.local_inject(result.text, result.target, result.now)
+        # the engine announces the message (MessageQueued, or MessageDelivered when now): shown from there
         self.notify(f"Message for {result.target} {'delivered now' if result.now else 'queued for the next turn'}.")
 
     def action_next_speaker(self: CockpitScreen) -> None:
@@ -222,8 +221,7 @@ class CockpitActions:
             self.run.set_next_speaker(name)
         except ValueError as exc:
             return self.notify(str(exc), severity="error")
-        self.state.next_speaker, self.state.next_note = name, "your pick"
-        self.refresh_chrome()
+        # the engine announces the pick (NextSpeakerForced): the status bar shows it from there
 
     def action_pause(self: CockpitScreen) -> None:
         """Pause before the next turn, or resume."""
@@ -233,17 +231,14 @@ class CockpitActions:
             self.run.resume()
         else:
             self.run.pause()
-        self.state.paused = self.run.paused
-        self.notify("Paused: the run holds before its next turn (p resumes)." if self.state.paused else "Resumed.")
-        self.refresh_chrome()
+        # the engine announces it (RunPaused / RunResumed), which the status bar shows, live and in replay
+        self.notify("Paused: the run holds before its next turn (p resumes)." if self.run.paused else "Resumed.")
 
     def action_stop(self: CockpitScreen) -> None:
         """Stop the run."""
         if self.run is None or self.state.stopped:
             return
-        self.run.request_stop("stopped by you")
-        self.state.stop_requested = True
-        self.refresh_chrome()
+        self.run.request_stop("stopped by you")  # announced by the engine as StopRequested
 
     def action_cancel_execution(self: CockpitScreen) -> None:
         """Kill the running code block."""

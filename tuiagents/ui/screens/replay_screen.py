@@ -125,8 +125,8 @@ class ReplayScreen(CockpitScreen):
         for transcript in [self.timeline, *(p.transcript for p in self.panes.values())]:
             transcript.clear()
             transcript.follow = True
-        self.feed = ConversationFeed(lambda: {n: p.transcript for n, p in self.panes.items()}, self.timeline)
-        self.answered.clear()
+        self.feed = ConversationFeed(lambda: {n: p.transcript for n, p in self.panes.items()}, self.timeline,
+                                     self.state)
         self.current_request_id = None
         self._shown_request = None
         self.events_handled = 0
@@ -142,6 +142,7 @@ class ReplayScreen(CockpitScreen):
             self._target = position  # several steps back in one frame cost one redraw
         elif position == self.player.position + 1:
             self._show(self.player.forward(1))
+            self.feed.flush()  # a step by hand shows its token at once, not at the next stream tick
         elif position > self.player.position:
             self._quietly(self.player.forward(position - self.player.position))
         self.refresh_chrome()

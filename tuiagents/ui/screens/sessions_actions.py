@@ -52,7 +52,7 @@ def show_history(cockpit: Any, events: list[Any]) -> None:
     finally:
         del cockpit.notify
     cockpit.feed.flush()
-    cockpit.state.pending.clear()  # the engine asks again what was still open
+    cockpit.state.waiting.clear()  # the engine asks again what was still open
     for view in cockpit.state.agents.values():
         view.state = IDLE
     cockpit.refresh_chrome()
