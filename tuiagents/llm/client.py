@@ -109,6 +109,7 @@ class LLMClient:
         self.notify = notify
         self.usage = UsageTracker()
         self._clients: dict[str, Any] = {}
+        self._building: dict[str, asyncio.Future[tuple[Any, str | None]]] = {}
         self._secrets: set[str] = set()
         self._no_stream_options: set[str] = set()
         self._cache = ResponseCache(self.settings.cache_dir) if self.settings.cache_seed is not False else None
@@ -199,7 +200,7 @@ class LLMClient:
             number += 1
             progress = StreamProgress()
             try:
-                client = self._client_for(current)
+                client = await self._client_for(current)
                 return await self._attempt(client, current, body, use_stream, on_delta, progress)
             except LLMError:
                 raise
@@ -328,19 +329,31 @@ class LLMClient:
             usage_estimated=reply.usage_estimated,
         )
 
-    def _client_for(self, current: ModelEntry) -> Any:
-        """The SDK client of ``current``, created on first use (configuration errors: LLMError)."""
+    async def _client_for(self, current: ModelEntry) -> Any:
+        """The SDK client of ``current``, created on first use (configuration errors: LLMError).
+
+        It is built in a worker thread: the first one imports ``openai`` and makes an SSL context
+        (0.25-0.3 s here), which on the event loop would hold the app's first frame and its keys.
+        Concurrent first calls of one entry share the one build.
+        """
         client = self._clients.get(current.name)
-        if client is None:
-            try:
-                client, secret = make_sdk_client(current)
-            except EndpointConfigError as exc:
-                failure = Failure("config", scrub(str(exc), self._secrets))
-                raise final_error("", current, [Attempt(current.name, current.label(), failure)]) from None
-            if secret:
-                self._secrets.add(secret)
-            self._clients[current.name] = client
-        return client
+        if client is not None:
+            return client
+        building = self._building.get(current.name)
+        if building is None:
+            building = asyncio.ensure_future(asyncio.to_thread(make_sdk_client, current))
+            self._building[current.name] = building
+        try:
+            client, secret = await asyncio.shield(building)
+        except EndpointConfigError as exc:
+            failure = Failure("config", scrub(str(exc), self._secrets))
+            raise final_error("", current, [Attempt(current.name, current.label(), failure)]) from None
+        finally:
+            if building.done() and self._building.get(current.name) is building:
+                del self._building[current.name]
+        if secret:
+            self._secrets.add(secret)
+        return self._clients.setdefault(current.name, client)
 
     async def _notify(self, level: str, text: str) -> None:
         """Tell ``notify`` (if any) about a retry or fallback; its own errors are only logged."""
