@@ -1,40 +1,29 @@
-"""The UI's settings, taken from the config's `[ui]` and `[keymap]` sections (or defaults)."""
+"""The UI's settings: the config's `[ui]` section (one type, `UISettings`) plus its `[keymap]`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from pygments.styles import get_all_styles
 
-from tuiagents.ui.themes import DEFAULT_THEME
+from tuiagents.config import UISettings
 
 
-@dataclass
-class UIOptions:
-    """Theme, Pygments code style, bell, stream coalescing interval, keymap, extra theme folders."""
+class UIOptions(UISettings):
+    """The config's `[ui]` settings (theme, code style, bell, stream interval), its `[keymap]`, and the
+    theme folders to load (None: the project's and the user's)."""
 
-    theme: str = DEFAULT_THEME
-    code_style: str = "monokai"
-    bell: bool = True
-    stream_interval_ms: int = 50
-    keymap: dict[str, str] = field(default_factory=dict)
-    theme_dirs: list[Path] | None = None  # None: the project's and the user's theme folders
-
-    def __post_init__(self) -> None:
-        # the config checks this too; options built in code get the same rule
-        if not 1 <= self.stream_interval_ms <= 10_000:
-            raise ValueError(f"[ui] stream_interval_ms must be ≥ 1 and ≤ 10000 (got {self.stream_interval_ms})")
+    keymap: dict[str, str] = Field(default_factory=dict)
+    theme_dirs: list[Path] | None = None
 
     @classmethod
     def from_config(cls, config: Any | None) -> UIOptions:
         """Options from an `AppConfig` (None: defaults)."""
         if config is None:
             return cls()
-        ui = config.ui
-        return cls(theme=ui.theme, code_style=ui.code_style, bell=ui.bell,
-                   stream_interval_ms=ui.stream_interval_ms, keymap=dict(config.keymap))
+        return cls(**config.ui.model_dump(), keymap=dict(config.keymap))
 
 
 def valid_code_style(style: str) -> tuple[str, str | None]:
