@@ -88,7 +88,8 @@ def test_transcript_entries_counts_usage_and_stop(log):
     t = build_transcript(log)
     assert (t.turns, t.messages, t.rounds) == (2, 5, 2)
     assert (t.usage.prompt_tokens, t.usage.completion_tokens, t.usage.total_tokens) == (100, 20, 120)  # the cache hit is a call, not billed tokens
-    assert t.usage.cost == pytest.approx(0.012) and t.usage.cached_calls == 1
+    # one meaning of usage everywhere (engine.usage.Usage): a cache hit is a call, never billed tokens or cost
+    assert t.usage.cost == pytest.approx(0.010) and t.usage.cached_calls == 1 and t.usage.calls == 2
     assert t.usage.by_agent["runner"].calls == 1 and t.usage.by_model["m"].calls == 2
     assert t.status == "finished" and t.stop_reason == "the budget of $0.01 was reached"
     assert t.stop.stop_kind == StopKind.COST_BUDGET
@@ -131,7 +132,7 @@ def test_markdown_export(log):
     assert "exit code 3 in 1.2 s" in md and "Traceback: boom" in md
     assert "**lookup**" in md and "found <i>it</i>" in md
     assert "the budget of \\$0.01 was reached (cost\\_budget)" in md
-    assert "| **total** | 2 | 1 | 100 | 20 | \\$0.0120 |" in md
+    assert "| **total** | 2 | 1 | 100 | 20 | \\$0.0100 |" in md
     # a message is Markdown a viewer renders like the screen: backticks and raw HTML escaped, the
     # line break kept (verbatim fences are tested below, with md_fence)
     assert "> use \\`\\`\\` fences or \\`\\`\\`\\` even four: \\`\\`\\`\\`\\`\\`\\\n> \\<script\\>" in md
@@ -198,3 +199,25 @@ def test_sample_transcript_shape():
     assert any(isinstance(e, ExecutionEntry) and e.exit_code == 0 for e in t.entries)
     assert {e.decision.by for e in t.entries if isinstance(e, DecisionEntry)} == {
         DecidedBy.HUMAN, DecidedBy.SESSION_RULE}
+
+
+def test_controls_and_queued_injects_are_in_the_transcript_with_who_did_them():
+    from tuiagents.engine.events import MessageQueued, NextSpeakerForced, RunPaused, RunResumed, StopRequested
+    from tuiagents.session.transcript import NoticeEntry
+
+    task = Message(sender="human", content="go", origin="human")
+    note = Message(sender="human", content="be brief", origin="human", recipient="coder")
+    events = [RunStarted(run_id="r", team="t", team_kind="group_chat", task="go",
+                         agents=[AgentInfo(name="coder"), AgentInfo(name="critic")]),
+              MessageDelivered(message=task), RunPaused(), NextSpeakerForced(agent="critic"),
+              MessageQueued(message=note), RunResumed(by=DecidedBy.POLICY), MessageDelivered(message=note),
+              StopRequested(reason="enough", kind=StopKind.STOPPED_BY_USER),
+              RunStopped(reason="enough", kind=StopKind.STOPPED_BY_USER)]
+    t = build_transcript(events)
+    notes = [(e.text, e.by) for e in t.entries if isinstance(e, NoticeEntry)]
+    assert notes == [("⏸ paused by you: the run holds before its next turn", DecidedBy.HUMAN),
+                     ("→ critic speaks next (picked by you)", DecidedBy.HUMAN),
+                     ("you queued a message for coder for the next turn", DecidedBy.HUMAN),
+                     ("▶ resumed by policy", DecidedBy.POLICY),
+                     ("■ stop requested by you: enough", DecidedBy.HUMAN)]
+    assert t.messages == 2 and t.status == "finished"

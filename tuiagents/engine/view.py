@@ -671,6 +671,21 @@ _FOLD: dict[type, Callable[[RunView, Any], None]] = {
 }
 
 
+def control_words(event: RunPaused | RunResumed | NextSpeakerForced | StopRequested) -> str:
+    """A human control in words, the same on screen, on the console and in transcripts."""
+    who = event.by.words()
+    if isinstance(event, RunPaused):
+        return f"⏸ paused by {who}: the run holds before its next turn"
+    if isinstance(event, RunResumed):
+        return f"▶ resumed by {who}"
+    if isinstance(event, NextSpeakerForced):
+        return f"→ {event.agent} speaks next (picked by {who})"
+    return f"■ stop requested by {who}: {event.reason}"
+
+
+CONTROL_EVENTS = (RunPaused, RunResumed, NextSpeakerForced, StopRequested)
+
+
 def handled_event_types() -> set[type]:
     """The event types the fold handles (the exhaustiveness test compares it with `Event`)."""
     return set(_FOLD)

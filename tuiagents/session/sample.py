@@ -47,6 +47,9 @@ def sample_events(n_messages: int = 10, *, run_id: str = "sample0001", token_del
         seq += 1
         ts += step
         ev.seq, ev.ts = seq, round(ts, 3)
+        message = getattr(ev, "message", None)
+        if message is not None:  # a deterministic id: the same sample is the same log
+            message.id = f"m{seq:06d}"
         return ev
 
     yield emit(RunStarted(run_id=run_id, team="pair", team_kind="two_agent", task=SAMPLE_TASK,

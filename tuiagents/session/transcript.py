@@ -1,13 +1,14 @@
 """What people read from a session log: the conversation, decisions, code, tools, usage, the stop.
 
-`build_transcript(log)` folds the event stream into a `Transcript`: an ordered list of typed
-entries (a message, a decision with who made it, a code proposal, an execution with its output and
+`build_transcript(log)` renders the run's one fold (`engine.view.RunView`) into a `Transcript`: an
+ordered list of typed entries (a message, a decision with who made it, a code proposal, an execution with its output and
 exit code, a tool call with its result, a speaker choice, a notice, the stop), plus turn counts
 and usage totals. Export, the `sessions` listing, headless replay and the UI all start from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Iterable, Literal
 
 from dataclasses import dataclass, field
@@ -16,12 +17,12 @@ from pydantic import TypeAdapter
 
 from tuiagents.engine.decisions import CodeSnippet, Decision, DecidedBy, RequestKind
 from tuiagents.engine.events import (
-    CodeProposed, DecisionRecorded, DecisionRequested, ExecutionFinished, ExecutionOutput,
-    ExecutionStarted, MessageDelivered, Notice, RunStarted, RunStopped, SpeakerSelected, StopKind,
-    ToolCallFinished, ToolCallStarted, TurnStarted, UsageRecorded,
+    CodeProposed, DecisionRecorded, ExecutionStarted, MessageDelivered, MessageQueued, Notice, RunStarted,
+    RunStopped, SpeakerSelected, StopKind, ToolCallFinished, ToolCallStarted,
 )
 from tuiagents.engine.messages import ToolCall, ToolResult
 from tuiagents.engine.usage import Usage
+from tuiagents.engine.view import CONTROL_EVENTS, RunView, control_words, fold
 
 
 @dataclass(kw_only=True, slots=True)
@@ -124,12 +125,13 @@ class SpeakerEntry(_Entry):
 
 @dataclass(kw_only=True, slots=True)
 class NoticeEntry(_Entry):
-    """Something a person should know (retry, fallback, error)."""
+    """Something a person should know (retry, fallback, error), or a human control (`by` who)."""
 
     kind: Literal["notice"] = "notice"
     level: str = "info"
     text: str
     agent: str | None = None
+    by: DecidedBy | None = None
 
 
 @dataclass(kw_only=True, slots=True)
@@ -203,100 +205,104 @@ _transcript_adapter: TypeAdapter[Transcript] = TypeAdapter(Transcript)
 
 
 def build_transcript(source: Iterable) -> Transcript:
-    """Fold events (a `SessionLog` or any iterable of events) into a `Transcript`."""
-    events = getattr(source, "events", source)
+    """A `Transcript` of events (a `SessionLog` or any iterable of events), rendered from the run's
+    one fold (`RunView`): the view holds the state; this walks its events in order and writes an
+    entry for each one people read."""
+    view = fold(getattr(source, "events", source))
     t = Transcript()
     header = getattr(source, "header", None)
     if header is not None:
         t.run_id, t.team, t.team_kind, t.task = header.run_id, header.team, header.team_kind, header.task
         t.agents = [a.name for a in header.agents]
-    requests: dict[str, str] = {}
-    execs: dict[str, ExecutionEntry] = {}
-    tools: dict[str, ToolEntry] = {}
-    out = t.entries
-    usage: list[UsageRecorded] = []
-    for ev in events:
-        if t.started is None:
-            t.started = ev.ts
-        t.ended = ev.ts
-        at = {"seq": ev.seq, "ts": ev.ts}
-        if isinstance(ev, MessageDelivered):
-            m = ev.message
-            echo = bool(m.tool_results) and not m.content and all(
-                r.call_id in tools and tools[r.call_id].result is not None for r in m.tool_results)
-            out.append(MessageEntry(**at, sender=m.sender, recipient=m.recipient, content=m.content,
-                                    origin=m.origin, round=ev.round, human_edited=m.human_edited,
-                                    original=m.original, tool_calls=m.tool_calls,
-                                    tool_results=m.tool_results, echo=echo))
-            t.messages += 1
-        elif isinstance(ev, TurnStarted):
-            t.turns += 1
-            t.rounds = max(t.rounds, ev.round)
-        elif isinstance(ev, DecisionRequested):
-            requests[ev.request.id] = ev.request.content
-        elif isinstance(ev, DecisionRecorded):
-            out.append(DecisionEntry(**at, request_id=ev.request_id, request_kind=ev.request_kind,
-                                     agent=ev.agent, decision=ev.decision,
-                                     proposed=requests.get(ev.request_id)))
-        elif isinstance(ev, CodeProposed):
-            out.append(CodeEntry(**at, agent=ev.agent, blocks=ev.blocks, executor=ev.executor))
-        elif isinstance(ev, ExecutionStarted):
-            entry = ExecutionEntry(**at, exec_id=ev.exec_id, agent=ev.agent, language=ev.language,
-                                   code=ev.code, executor=ev.executor)
-            execs[ev.exec_id] = entry
-            out.append(entry)
-        elif isinstance(ev, ExecutionOutput):
-            if ev.exec_id in execs:
-                execs[ev.exec_id].output += ev.text
-        elif isinstance(ev, ExecutionFinished):
-            entry = execs.get(ev.exec_id)
-            if entry is not None:
-                entry.finished, entry.exit_code, entry.duration = True, ev.exit_code, ev.duration
-                entry.timed_out, entry.cancelled, entry.truncated = ev.timed_out, ev.cancelled, ev.truncated
-                entry.error = ev.error
-        elif isinstance(ev, ToolCallStarted):
-            tools[ev.call.id] = ToolEntry(**at, agent=ev.agent, call=ev.call)
-            out.append(tools[ev.call.id])
-        elif isinstance(ev, ToolCallFinished):
-            entry = tools.get(ev.result.call_id)
-            if entry is None:  # a result without a start (e.g. a skipped call): show it anyway
-                entry = ToolEntry(**at, agent=ev.agent, call=ToolCall(id=ev.result.call_id, name=ev.result.name))
-                tools[ev.result.call_id] = entry
-                out.append(entry)
-            entry.result = ev.result
-        elif isinstance(ev, SpeakerSelected):
-            out.append(SpeakerEntry(**at, agent=ev.agent, method=ev.method, round=ev.round, note=ev.note))
-        elif isinstance(ev, UsageRecorded):
-            usage.append(ev)
-        elif isinstance(ev, Notice):
-            out.append(NoticeEntry(**at, level=ev.level, text=ev.text, agent=ev.agent))
-        elif isinstance(ev, RunStopped):
-            t.stop = StopEntry(**at, reason=ev.reason, stop_kind=ev.kind, summary=ev.summary)
-            out.append(t.stop)
-        elif isinstance(ev, RunStarted):
-            if not t.run_id:
-                t.run_id, t.team, t.team_kind, t.task = ev.run_id, ev.team, ev.team_kind, ev.task
-                t.agents = [a.name for a in ev.agents]
-            t.stop = None  # a resumed run goes on after an earlier stop
-    t.usage = _usage_totals(usage)
+    elif view.run_id:
+        t.run_id, t.team, t.team_kind, t.task = view.run_id, view.team, view.team_kind, view.task
+        t.agents = list(view.agents)
+    t.turns, t.rounds, t.messages = view.turns, view.rounds, len(view.messages)
+    t.started, t.ended = view.first_ts, (view.last_ts if view.first_ts is not None else None)
+    t.usage = UsageTotals(**vars(view.usage), by_agent=dict(view.usage_by_agent),
+                          by_model=dict(view.usage_by_model))
+    writers = _Writers(view, t)
+    for ev in view.events:
+        write = _WRITE.get(type(ev))
+        if write is not None:
+            write(writers, ev)
     return t
 
 
-def _usage_totals(events: list[UsageRecorded]) -> UsageTotals:
-    """Sum usage events (plain arithmetic first: pydantic attribute writes are slow in bulk)."""
-    def total(evs: list[UsageRecorded]) -> dict:
-        # Cache hits made no call: counted as calls, but not as billed tokens (as the engine counts).
-        return {"prompt_tokens": sum(e.prompt_tokens for e in evs if not e.cached),
-                "completion_tokens": sum(e.completion_tokens for e in evs if not e.cached),
-                "cost": sum(e.cost for e in evs), "calls": len(evs),
-                "cached_calls": sum(1 for e in evs if e.cached)}
+class _Writers:
+    """One writer per event type people read: each appends the entry the view describes."""
 
-    by_agent: dict[str, list[UsageRecorded]] = {}
-    by_model: dict[str, list[UsageRecorded]] = {}
-    for e in events:
-        by_agent.setdefault(e.agent, []).append(e)
-        by_model.setdefault(e.model, []).append(e)
-    return UsageTotals(**total(events),
-                       by_agent={k: Usage(**total(v)) for k, v in by_agent.items()},
-                       by_model={k: Usage(**total(v)) for k, v in by_model.items()})
+    def __init__(self, view: RunView, t: Transcript) -> None:
+        self.view, self.t = view, t
+        self.tools_shown: set[str] = set()
 
+    def _at(self, ev: Any) -> dict[str, Any]:
+        return {"seq": ev.seq, "ts": ev.ts}
+
+    def message(self, ev: MessageDelivered) -> None:
+        m = ev.message
+        echo = bool(m.tool_results) and not m.content and all(
+            r.call_id in self.tools_shown and self.view.tools[r.call_id].result is not None for r in m.tool_results)
+        self.t.entries.append(MessageEntry(**self._at(ev), sender=m.sender, recipient=m.recipient,
+                                           content=m.content, origin=m.origin, round=ev.round,
+                                           human_edited=m.human_edited, original=m.original,
+                                           tool_calls=m.tool_calls, tool_results=m.tool_results, echo=echo))
+
+    def decision(self, ev: DecisionRecorded) -> None:
+        asked = self.view.requests.get(ev.request_id)
+        self.t.entries.append(DecisionEntry(**self._at(ev), request_id=ev.request_id, request_kind=ev.request_kind,
+                                            agent=ev.agent, decision=ev.decision,
+                                            proposed=asked.request.content if asked is not None else None))
+
+    def code(self, ev: CodeProposed) -> None:
+        self.t.entries.append(CodeEntry(**self._at(ev), agent=ev.agent, blocks=ev.blocks, executor=ev.executor))
+
+    def execution(self, ev: ExecutionStarted) -> None:
+        run = self.view.executions[ev.exec_id]
+        entry = ExecutionEntry(**self._at(ev), exec_id=ev.exec_id, agent=ev.agent, language=ev.language,
+                               code=ev.code, executor=ev.executor, output=run.output)
+        end = run.finished
+        if end is not None:
+            entry.finished, entry.exit_code, entry.duration = True, end.exit_code, end.duration
+            entry.timed_out, entry.cancelled, entry.truncated = end.timed_out, end.cancelled, end.truncated
+            entry.error = end.error
+        self.t.entries.append(entry)
+
+    def tool(self, ev: ToolCallStarted | ToolCallFinished) -> None:
+        call_id = ev.call.id if isinstance(ev, ToolCallStarted) else ev.result.call_id
+        if call_id in self.tools_shown:
+            return
+        self.tools_shown.add(call_id)
+        tool = self.view.tools[call_id]
+        self.t.entries.append(ToolEntry(**self._at(ev), agent=tool.agent, call=tool.call, result=tool.result))
+
+    def speaker(self, ev: SpeakerSelected) -> None:
+        self.t.entries.append(SpeakerEntry(**self._at(ev), agent=ev.agent, method=ev.method, round=ev.round,
+                                           note=ev.note))
+
+    def notice(self, ev: Notice) -> None:
+        self.t.entries.append(NoticeEntry(**self._at(ev), level=ev.level, text=ev.text, agent=ev.agent))
+
+    def control(self, ev: Any) -> None:
+        self.t.entries.append(NoticeEntry(**self._at(ev), text=control_words(ev), by=ev.by))
+
+    def queued(self, ev: MessageQueued) -> None:
+        to = ev.message.recipient or "all"
+        self.t.entries.append(NoticeEntry(**self._at(ev), by=ev.by,
+                                          text=f"{ev.by.words()} queued a message for {to} for the next turn"))
+
+    def started(self, ev: RunStarted) -> None:
+        self.t.stop = None  # a resumed run goes on after an earlier stop
+
+    def stopped(self, ev: RunStopped) -> None:
+        self.t.stop = StopEntry(**self._at(ev), reason=ev.reason, stop_kind=ev.kind, summary=ev.summary)
+        self.t.entries.append(self.t.stop)
+
+
+_WRITE: dict[type, Callable[[_Writers, Any], None]] = {
+    MessageDelivered: _Writers.message, DecisionRecorded: _Writers.decision, CodeProposed: _Writers.code,
+    ExecutionStarted: _Writers.execution, ToolCallStarted: _Writers.tool, ToolCallFinished: _Writers.tool,
+    SpeakerSelected: _Writers.speaker, Notice: _Writers.notice, MessageQueued: _Writers.queued,
+    RunStarted: _Writers.started, RunStopped: _Writers.stopped,
+    **{kind: _Writers.control for kind in CONTROL_EVENTS},
+}

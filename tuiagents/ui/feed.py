@@ -20,7 +20,7 @@ from tuiagents.engine.events import (
     RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
     ToolCallStarted,
 )
-from tuiagents.engine.view import EntryStatus, MessageView, RunView
+from tuiagents.engine.view import EntryStatus, MessageView, RunView, control_words
 from tuiagents.execution.base import EXIT_NOT_RUN
 from tuiagents.ui.entries import CodeEntry, Entry, MessageEntry, NoticeEntry
 from tuiagents.ui.safe_text import one_line
@@ -52,15 +52,8 @@ def result_line(event: ExecutionFinished) -> tuple[str, str]:
 
 
 def control_line(event: Any) -> str:
-    """A human control in words, the same live and in replay: who paused, picked, asked to stop."""
-    who = event.by.words()
-    if isinstance(event, RunPaused):
-        return f"⏸ paused by {who}: the run holds before its next turn"
-    if isinstance(event, RunResumed):
-        return f"▶ resumed by {who}"
-    if isinstance(event, NextSpeakerForced):
-        return f"→ {event.agent} speaks next (picked by {who})"
-    return f"■ stop requested by {who}: {one_line(event.reason, 200)}"
+    """A human control in words (the engine's words: the console and transcripts say the same)."""
+    return one_line(control_words(event), 300)
 
 
 def _message_tags(entry: MessageView, decision: Decision | None) -> tuple[list[str], str]:
