@@ -184,7 +184,7 @@ class ExecutionView:
     block_id: str | None = None
     chunks: list[str] = field(default_factory=list)
     finished: ExecutionFinished | None = None
-    delivered: bool = False  # its result reached the conversation
+    settled: bool = False  # its result reached the conversation, or the run stopped after it
 
     @property
     def output(self) -> str:
@@ -366,10 +366,9 @@ class RunView:
                 and b.status not in ("skipped", "not run")]
 
     def unfinished_code(self) -> list[ExecutionView]:
-        """Blocks whose result never reached the conversation (a crash cut them off or after)."""
-        if self.stopped:
-            return []
-        return [x for x in self.executions.values() if not x.delivered]
+        """Blocks whose result never reached the conversation: a crash cut them off, or came
+        between their end and the execution message (after a stop nothing is open)."""
+        return [x for x in self.executions.values() if not x.settled]
 
     # -- helpers ---------------------------------------------------------------------------------
     def _set(self, name: str | None, state: AgentState) -> None:
@@ -531,7 +530,7 @@ def _message_delivered(v: RunView, e: MessageDelivered) -> None:
     if m.origin == "execution":
         for x in v.executions.values():
             if x.started.agent == m.sender:
-                x.delivered = True
+                x.settled = True
         for proposal in v.proposals.values():
             proposal.open = False
 
@@ -639,6 +638,8 @@ def _run_stopped(v: RunView, e: RunStopped) -> None:
             proposal.open = False
     for view in v.agents.values():
         view.state = AgentState.DONE
+    for run in v.executions.values():
+        run.settled = True  # a stopped run already told its blocks' ends
     v.leg = Leg()
 
 
