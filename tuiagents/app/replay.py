@@ -21,8 +21,8 @@ from tuiagents.session.commands import fail, write_out
 from tuiagents.session.log import SessionError
 from tuiagents.session.reader import SessionLog, read_header, read_session
 from tuiagents.ui.app import TuiAgentsApp
-from tuiagents.ui.replay import replay_screen
 from tuiagents.ui.screens.replay_loading import ReplayLoadingScreen
+from tuiagents.ui.screens.replay_open import replay_screen
 from tuiagents.ui.settings import UIOptions
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2

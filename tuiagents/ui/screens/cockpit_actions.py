@@ -7,7 +7,8 @@ the dialog opened; if it was answered meanwhile (e.g. the run stopped), you are 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from tuiagents.engine.decisions import (
     ApprovalRule,
@@ -17,42 +18,12 @@ from tuiagents.engine.decisions import (
     Scope,
 )
 from tuiagents.engine.events import DecisionRequested
+from tuiagents.ui.actions import COCKPIT_BY_NAME, Where, palette
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.screens.edit_screen import EditScreen
 from tuiagents.ui.screens.inject_screen import InjectRequest, InjectScreen
 from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
-from tuiagents.ui.state import RUNNING_CODE
-
-if TYPE_CHECKING:
-    from tuiagents.ui.screens.cockpit import CockpitScreen
-
-#: (action, palette title, palette help) for the command palette.
-PALETTE: list[tuple[str, str, str]] = [
-    ("approve", "Approve", "Approve the pending request as it is"),
-    ("approve_session", "Approve for this session", "Approve, and the same requests from this agent from now on"),
-    ("run_code", "Run code", "Run the proposed code block(s)"),
-    ("edit", "Edit", "Edit the draft or the code (a diff is shown before sending)"),
-    ("reject", "Reject with feedback", "Send the draft back with feedback"),
-    ("skip", "Skip code / tool", "Do not run it; the agent is told it was skipped"),
-    ("reply", "Reply yourself", "Write the reply instead of the agent"),
-    ("inject", "Inject a message", "Send your message to an agent or to all, now or at the next turn"),
-    ("next_speaker", "Choose the next speaker", "Pick who speaks next in a group chat"),
-    ("pause", "Pause / resume", "Hold the run before its next turn, or let it go on"),
-    ("stop", "Stop the run", "End the run now"),
-    ("cancel_execution", "Cancel running code", "Kill the code block that is running"),
-    ("toggle_timeline", "Toggle timeline", "Switch between agent panes and the merged timeline"),
-]
-
-_NEEDS_REQUEST = {
-    "approve": {DecisionKind.APPROVE},
-    "approve_session": {DecisionKind.APPROVE},
-    "edit": {DecisionKind.EDIT},
-    "reject": {DecisionKind.REJECT},
-    "skip": {DecisionKind.SKIP},
-    "reply": {DecisionKind.REPLY},
-    "run_code": {DecisionKind.APPROVE},
-}
-
+from tuiagents.ui.state import RUNNING_CODE, CockpitState
 
 def code_for_edit(request: Any) -> tuple[str, str | None]:
     """The text to edit for a code request, and its language (None when several blocks are fenced)."""
@@ -63,40 +34,44 @@ def code_for_edit(request: Any) -> tuple[str, str | None]:
 
 
 class CockpitActions:
-    """Mixin of the cockpit's actions; needs `run`, `state`, `feed` and `current_request()`."""
+    """Mixin of the cockpit's actions; the screen it is mixed into provides what is declared here."""
+
+    # Declared, not defined: `CockpitScreen` sets them (this module does not import it, which
+    # would be an import circle).
+    run: Any
+    state: CockpitState
+    panes: dict[str, Any]
+    timeline: Any
+    current_request_id: str | None
+    current_request: Callable[[], DecisionRequested | None]
+    refresh_chrome: Callable[[], None]
+    _reveal: Callable[[str], None]
 
     # -- what applies now -------------------------------------------------------------------------
-    def check_action(self: CockpitScreen, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide controls that do not apply to the run or the current request."""
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide controls that do not apply to the run or the current request (the registry says which)."""
+        spec = COCKPIT_BY_NAME.get(action)
+        if spec is None:
+            return True
         live = self.run is not None and not self.state.stopped
-        if action in _NEEDS_REQUEST:
-            current = self.current_request() if live else None
-            if current is None:
-                return False
-            request = current.request
-            allowed = set(request.allowed) if request.allowed else set(DecisionKind)
-            if action == "run_code":
-                return request.kind == RequestKind.CODE and DecisionKind.APPROVE in allowed
-            if action == "approve" and request.kind == RequestKind.CODE:
-                return False  # y / Enter run code; `a` stays for messages and tools
-            if action == "edit" and request.kind not in (RequestKind.MESSAGE, RequestKind.CODE):
-                return False
-            return bool(_NEEDS_REQUEST[action] & allowed)
-        if action in ("inject", "pause", "stop"):
-            return live
+        current = self.current_request() if live else None
+        if spec.needs_request:
+            return current is not None and spec.answers_request(current.request)
+        if spec.needs_live_run and not live:
+            return False
         if action == "next_speaker":
-            current = self.current_request() if live else None
-            return live and (self.state.is_group or (current is not None and current.request.kind == RequestKind.SPEAKER))
+            return self.state.is_group or (current is not None and current.request.kind == RequestKind.SPEAKER)
         if action == "cancel_execution":
-            return live and any(a.state == RUNNING_CODE for a in self.state.agents.values())
+            return any(a.state == RUNNING_CODE for a in self.state.agents.values())
         return True
 
-    def command_entries(self: CockpitScreen) -> list[tuple[str, str, str]]:
+    def command_entries(self) -> list[tuple[str, str, str]]:
         """Palette entries (action, title, help) for the controls that apply now."""
-        return [(a, t, h) for a, t, h in PALETTE if self.check_action(a, ()) is True]
+        return [(a.name, a.title or a.label, a.text) for a in palette(Where.COCKPIT)
+                if self.check_action(a.name, ()) is True]
 
     # -- answering --------------------------------------------------------------------------------
-    def _answer(self: CockpitScreen, event: DecisionRequested | None, decision: Decision) -> bool:
+    def _answer(self, event: DecisionRequested | None, decision: Decision) -> bool:
         if event is None:
             self.notify("Nothing is waiting for you right now.", severity="warning")
             return False
@@ -109,15 +84,15 @@ class CockpitActions:
         self.refresh_chrome()
         return True
 
-    def action_approve(self: CockpitScreen) -> None:
+    def action_approve(self) -> None:
         """Approve the current request as it is."""
         self._answer(self.current_request(), Decision.approve())
 
-    def action_run_code(self: CockpitScreen) -> None:
+    def action_run_code(self) -> None:
         """Run the proposed code."""
         self._answer(self.current_request(), Decision.approve())
 
-    def action_approve_session(self: CockpitScreen) -> None:
+    def action_approve_session(self) -> None:
         """Approve for the session; for code: always allow this agent and language."""
         current = self.current_request()
         if current is None:
@@ -130,11 +105,11 @@ class CockpitActions:
         else:
             self._answer(current, Decision.approve(scope=Scope.SESSION))
 
-    def action_skip(self: CockpitScreen) -> None:
+    def action_skip(self) -> None:
         """Do not run the code or tool."""
         self._answer(self.current_request(), Decision.skip())
 
-    def action_edit(self: CockpitScreen) -> None:
+    def action_edit(self) -> None:
         """Edit the draft (or the code, then run it); the diff is shown before sending."""
         current = self.current_request()
         if current is None:
@@ -149,7 +124,7 @@ class CockpitActions:
                                 send_label="Send edited message")
         self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.edit(text)))
 
-    def action_reject(self: CockpitScreen) -> None:
+    def action_reject(self) -> None:
         """Reject the draft; your feedback goes back to the agent, which tries again."""
         current = self.current_request()
         if current is None:
@@ -160,7 +135,7 @@ class CockpitActions:
                                   send_label="Reject with feedback")
         self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reject(text)))
 
-    def action_reply(self: CockpitScreen) -> None:
+    def action_reply(self) -> None:
         """Write the reply yourself."""
         current = self.current_request()
         if current is None:
@@ -171,7 +146,7 @@ class CockpitActions:
         self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reply(text)))
 
     # -- controls at any time ------------------------------------------------------------------
-    def action_inject(self: CockpitScreen) -> None:
+    def action_inject(self) -> None:
         """Send your message to an agent or to all, queued for the next turn or now."""
         if self.run is None:
             return
@@ -184,7 +159,7 @@ class CockpitActions:
         self.app.push_screen(InjectScreen(list(self.state.agents), target=target, hint=hint + "."),
                              lambda result: result is not None and self._inject(result, current))
 
-    def _inject(self: CockpitScreen, result: InjectRequest, current: DecisionRequested | None) -> None:
+    def _inject(self, result: InjectRequest, current: DecisionRequested | None) -> None:
         if self.run is None or self.state.stopped:
             return self.notify("The run has stopped; nothing can be injected.", severity="warning")
         if (result.now and current is not None and current.future is not None and not current.future.done()
@@ -199,7 +174,7 @@ class CockpitActions:
         # the engine announces the message (MessageQueued, or MessageDelivered when now): shown from there
         self.notify(f"Message for {result.target} {'delivered now' if result.now else 'queued for the next turn'}.")
 
-    def action_next_speaker(self: CockpitScreen) -> None:
+    def action_next_speaker(self) -> None:
         """Choose who speaks next (answers a speaker request, or overrides the next selection)."""
         current = self.current_request()
         if current is not None and current.request.kind == RequestKind.SPEAKER:
@@ -214,7 +189,7 @@ class CockpitActions:
                                         hint="Overrides the selection method for the next round."),
                              self._set_next_speaker)
 
-    def _set_next_speaker(self: CockpitScreen, name: str | None) -> None:
+    def _set_next_speaker(self, name: str | None) -> None:
         if name is None or self.run is None:
             return
         try:
@@ -223,7 +198,7 @@ class CockpitActions:
             return self.notify(str(exc), severity="error")
         # the engine announces the pick (NextSpeakerForced): the status bar shows it from there
 
-    def action_pause(self: CockpitScreen) -> None:
+    def action_pause(self) -> None:
         """Pause before the next turn, or resume."""
         if self.run is None:
             return
@@ -234,26 +209,26 @@ class CockpitActions:
         # the engine announces it (RunPaused / RunResumed), which the status bar shows, live and in replay
         self.notify("Paused: the run holds before its next turn (p resumes)." if self.run.paused else "Resumed.")
 
-    def action_stop(self: CockpitScreen) -> None:
+    def action_stop(self) -> None:
         """Stop the run."""
         if self.run is None or self.state.stopped:
             return
         self.run.request_stop("stopped by you")  # announced by the engine as StopRequested
 
-    def action_cancel_execution(self: CockpitScreen) -> None:
+    def action_cancel_execution(self) -> None:
         """Kill the running code block."""
         if self.run is not None and self.run.cancel_execution():
             self.notify("Cancelling the running code…")
         else:
             self.notify("No code is running.", severity="warning")
 
-    def action_select_request(self: CockpitScreen, request_id: str) -> None:
+    def action_select_request(self, request_id: str) -> None:
         """Make a queued request the current one."""
         self.current_request_id = request_id
         self.refresh_chrome()
 
     # -- views and focus ------------------------------------------------------------------------
-    def action_toggle_timeline(self: CockpitScreen) -> None:
+    def action_toggle_timeline(self) -> None:
         """Switch between the agent panes and the merged timeline."""
         from textual.widgets import ContentSwitcher
 
@@ -262,14 +237,14 @@ class CockpitActions:
         if switcher.current == "timeline":
             self.timeline.focus()
 
-    def focused_agent(self: CockpitScreen) -> str | None:
+    def focused_agent(self) -> str | None:
         """The agent whose pane has focus, if any."""
         for name, pane in self.panes.items():
             if self.focused is not None and (self.focused is pane.transcript or pane in self.focused.ancestors):
                 return name
         return None
 
-    def _focus_pane(self: CockpitScreen, step: int) -> None:
+    def _focus_pane(self, step: int) -> None:
         names = list(self.panes)
         if not names:
             return
@@ -278,10 +253,10 @@ class CockpitActions:
         self._reveal(names[i])
         self.panes[names[i]].transcript.focus()
 
-    def action_focus_next_pane(self: CockpitScreen) -> None:
+    def action_focus_next_pane(self) -> None:
         """Focus the next agent's pane."""
         self._focus_pane(1)
 
-    def action_focus_previous_pane(self: CockpitScreen) -> None:
+    def action_focus_previous_pane(self) -> None:
         """Focus the previous agent's pane."""
         self._focus_pane(-1)

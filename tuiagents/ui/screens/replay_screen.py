@@ -17,6 +17,7 @@ from typing import Any
 from textual.app import ComposeResult
 
 from tuiagents.session.reader import SessionLog
+from tuiagents.ui.actions import InReplay, Where, actions_of, palette, refused_in_replay
 from tuiagents.ui.bindings import REPLAY_BINDINGS
 from tuiagents.ui.feed import ConversationFeed
 from tuiagents.ui.replay_player import ReplayPlayer, format_speed
@@ -28,22 +29,9 @@ from tuiagents.ui.state import AgentView, CockpitState
 from tuiagents.ui.widgets.request_panel import RequestPanel
 from tuiagents.ui.widgets.status_bar import StatusBar
 
-#: Cockpit controls that act on a live run; in a replay their keys explain instead (p plays/pauses).
-LIVE_ACTIONS = frozenset({"approve", "approve_session", "edit", "reject", "run_code", "skip", "reply", "inject",
-                          "next_speaker", "stop", "cancel_execution"})
-#: (action, palette title, help) of the replay's controls.
-REPLAY_PALETTE: list[tuple[str, str, str]] = [
-    ("replay_toggle", "Replay: play / pause", "Play the replay from here, or pause it"),
-    ("replay_forward", "Replay: step forward", "Show the next event"),
-    ("replay_back", "Replay: step back", "Un-show the last event"),
-    ("replay_faster", "Replay: faster", "Play faster (up to 16x, then max)"),
-    ("replay_slower", "Replay: slower", "Play slower (down to 0.5x)"),
-    ("replay_jump", "Replay: jump to turn…", "Jump to turn N"),
-    ("replay_start", "Replay: jump to the start", "Back to the first event"),
-    ("replay_end", "Replay: jump to the end", "Show every event"),
-    ("toggle_timeline", "Toggle timeline", "Switch between agent panes and the merged timeline"),
-    ("replay_close", "Close the replay", "Back to the session list"),
-]
+#: Cockpit controls the replay takes but does not pass on: the live ones explain that this is a
+#: replay, and p plays/pauses (the registry says which: `InReplay.REFUSED` and `InReplay.HIDDEN`).
+NOT_LIVE_HERE = frozenset(a.name for a in actions_of(Where.COCKPIT) if a.in_replay is not InReplay.WORKS)
 TICK = 1 / 30  # seconds between two playback ticks
 
 
@@ -259,7 +247,7 @@ class ReplayScreen(CockpitScreen):
     # -- which controls apply ----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Replay controls apply; live ones are accepted only to explain that this is a replay."""
-        if action in LIVE_ACTIONS or action == "pause":
+        if action in NOT_LIVE_HERE:
             return True
         if action == "replay_close":
             return self.closable
@@ -269,15 +257,16 @@ class ReplayScreen(CockpitScreen):
     def active_bindings(self) -> dict[str, Any]:
         """The bindings the footer shows: not the live controls, which do nothing here."""
         return {key: b for key, b in super().active_bindings.items()
-                if not (b.node is self and (b.binding.action in LIVE_ACTIONS or b.binding.action == "pause"))}
+                if not (b.node is self and b.binding.action in NOT_LIVE_HERE)}
 
     def command_entries(self) -> list[tuple[str, str, str]]:
         """Palette entries: the replay's controls."""
-        return [(a, t, h) for a, t, h in REPLAY_PALETTE if self.check_action(a, ()) is True]
+        return [(a.name, a.title or a.label, a.text) for a in palette(Where.REPLAY, replay=True)
+                if self.check_action(a.name, ()) is True]
 
 
-for _action in LIVE_ACTIONS:
-    setattr(ReplayScreen, f"action_{_action}", ReplayScreen._refuse)
+for _spec in refused_in_replay():  # their keys explain instead of acting
+    setattr(ReplayScreen, f"action_{_spec.name}", ReplayScreen._refuse)
 
 
 def replay_banner(log: SessionLog) -> str:

@@ -11,7 +11,8 @@ one another process writes (the log's lock refuses it, naming that process).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from tuiagents.session.catalog import SessionSummary, delete_session
 from tuiagents.session.log import SessionError
@@ -19,9 +20,6 @@ from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.screens.prompt_screens import PickScreen
 from tuiagents.ui.screens.replay_dialogs import ConfirmScreen, NumberPromptScreen
 from tuiagents.ui.state import IDLE
-
-if TYPE_CHECKING:
-    from tuiagents.ui.screens.sessions_screen import SessionsScreen
 
 
 def resume_run(path: Path, config: Any = None, approve: str = "ask", override: Any = None) -> Any:
@@ -75,9 +73,16 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 class SessionActions:
-    """Mixin of the browser's actions; needs `selected()`, `refresh_list()`, `folder` and `config`."""
+    """Mixin of the browser's actions; the screen it is mixed into provides what is declared here."""
 
-    def _is_live(self: SessionsScreen, path: Path, what: str) -> bool:
+    # Declared, not defined: `SessionsScreen` sets them (this module does not import it, which
+    # would be an import circle).
+    folder: Path
+    config: Any
+    selected: Callable[[], SessionSummary | None]
+    refresh_list: Callable[..., None]
+
+    def _is_live(self, path: Path, what: str) -> bool:
         """Say so and return True when `path` is the log of the run going on in this app."""
         live = live_session(self.app)
         if live is None or not same_file(live, path):
@@ -86,7 +91,7 @@ class SessionActions:
                     "Stop the run (s) first.", severity="warning", timeout=10)
         return True
 
-    def _readable(self: SessionsScreen) -> SessionSummary | None:
+    def _readable(self) -> SessionSummary | None:
         summary = self.selected()
         if summary is None:
             self.notify("Select a session first.", severity="warning")
@@ -97,30 +102,30 @@ class SessionActions:
             return None
         return summary
 
-    def _error(self: SessionsScreen, what: str, exc: BaseException) -> None:
+    def _error(self, what: str, exc: BaseException) -> None:
         self.notify(f"{what}: {one_line(str(exc), 300)}", severity="error", timeout=12)
 
     # -- replay -----------------------------------------------------------------------------------
-    def action_replay(self: SessionsScreen) -> None:
+    def action_replay(self) -> None:
         """Replay the selected session (Esc closes the replay and comes back here)."""
         summary = self._readable()
         if summary is not None:
             self.replay_path(summary.path)
 
-    def replay_path(self: SessionsScreen, path: Path) -> None:
+    def replay_path(self, path: Path) -> None:
         """Open the replay of the log at `path` over the browser."""
-        from tuiagents.ui.replay import open_replay
+        from tuiagents.ui.screens.replay_open import open_replay
 
         open_replay(self.app, path, on_error=lambda exc: self._error(f"Cannot replay {path.name}", exc))
 
     # -- resume -----------------------------------------------------------------------------------
-    def action_resume(self: SessionsScreen) -> None:
+    def action_resume(self) -> None:
         """Continue the selected session live, in the cockpit, appending to its log."""
         summary = self._readable()
         if summary is not None:
             self.resume_path(summary.path)
 
-    def resume_path(self: SessionsScreen, path: Path) -> None:
+    def resume_path(self, path: Path) -> None:
         """Resume the log at `path`: the cockpit on the rebuilt run, showing the history first."""
         from tuiagents.config import ConfigError
 
@@ -143,7 +148,7 @@ class SessionActions:
         app.notify(f"Resumed {path.name}: the run goes on, appending to the same log.", timeout=6)
 
     # -- fork -------------------------------------------------------------------------------------
-    def action_fork(self: SessionsScreen) -> None:
+    def action_fork(self) -> None:
         """Ask for N, then write a new session holding the first N events of the selected one."""
         summary = self._readable()
         if summary is None or self._is_live(summary.path, "fork"):
@@ -155,7 +160,7 @@ class SessionActions:
                                                 accept_label="Fork"),
                              lambda n: self._fork_at(summary, n))
 
-    def _fork_at(self: SessionsScreen, summary: SessionSummary, n: int | None) -> None:
+    def _fork_at(self, summary: SessionSummary, n: int | None) -> None:
         from tuiagents.session.fork import fork_session
 
         if n is None:
@@ -171,14 +176,14 @@ class SessionActions:
                                         hint=f"Events 1 to {n:,} of {summary.path.name}. What now?"),
                              lambda choice: self._after_fork(dest, choice))
 
-    def _after_fork(self: SessionsScreen, dest: Path, choice: str | None) -> None:
+    def _after_fork(self, dest: Path, choice: str | None) -> None:
         if choice == "replay":
             self.replay_path(dest)
         elif choice == "resume":
             self.resume_path(dest)
 
     # -- delete -----------------------------------------------------------------------------------
-    def action_delete(self: SessionsScreen) -> None:
+    def action_delete(self) -> None:
         """Delete the selected session (and its work folder), after asking."""
         summary = self.selected()
         if summary is None:
@@ -193,7 +198,7 @@ class SessionActions:
                                            action_label="Delete"),
                              lambda ok: self._delete(summary, ok))
 
-    def _delete(self: SessionsScreen, summary: SessionSummary, ok: bool | None) -> None:
+    def _delete(self, summary: SessionSummary, ok: bool | None) -> None:
         if not ok or self._is_live(summary.path, "delete"):
             return
         try:
@@ -204,6 +209,6 @@ class SessionActions:
         self.notify(f"Deleted {summary.path.name}.")
         self.refresh_list()
 
-    def action_refresh(self: SessionsScreen) -> None:
+    def action_refresh(self) -> None:
         """List the folder again."""
         self.refresh_list()
