@@ -14,11 +14,12 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
-from tuiagents.engine.decisions import ApprovalRule, Decision, DecisionRequest, RequestKind, Scope
+from tuiagents.engine.decisions import ApprovalRule, Decision, DecisionKind, DecisionRequest, RequestKind, Scope
 from tuiagents.engine.events import (
-    DecisionRecorded, DecisionRequested, ExecutionFinished, ExecutionOutput, MessageDelivered, Notice,
-    RunStarted, RunStopped, SpeakerSelected, ToolCallFinished,
+    DecisionRecorded, DecisionRequested, ExecutionFinished, MessageDelivered, MessageQueued, Notice, RunStarted,
+    RunStopped, SpeakerSelected,
 )
+from tuiagents.engine.view import CONTROL_EVENTS, RunView, control_words
 from tuiagents.execution.base import EXIT_NOT_RUN
 from tuiagents.text import hidden_warning, inert, one_line
 
@@ -34,65 +35,93 @@ def say(text: str, out: TextIO, end: str = "\n") -> None:
 
 
 class ConsolePrinter:
-    """Prints events as a readable transcript (used by headless runs and headless replay)."""
+    """Prints events as a readable transcript (used by headless runs and headless replay).
 
-    def __init__(self, out: TextIO | None = None, show_output: bool = True) -> None:
+    It folds each event into its run view (`RunView`, the one fold) and prints what the view says:
+    a message's approval is printed under the message, found by the message's id."""
+
+    def __init__(self, out: TextIO | None = None, show_output: bool = True, view: RunView | None = None) -> None:
         self.out = out or sys.stdout
         self.show_output = show_output
-        # A message's approval is recorded just before the message is delivered; print it under it.
-        self._held: DecisionRecorded | None = None
+        self.view = view if view is not None else RunView(keep_events=False)
 
     def _p(self, text: str = "") -> None:
         say(text, self.out)
 
-    def _decision(self, event: DecisionRecorded) -> None:
-        self._p(f"  · {event.request_kind.value} of {event.agent}: {event.decision.describe()}")
+    def _decision(self, kind: RequestKind, agent: str, decision: Decision) -> None:
+        self._p(f"  · {kind.value} of {agent}: {decision.describe()}")
 
     def __call__(self, event: Any) -> None:
-        """Print one event (the event-bus subscriber interface)."""
-        if isinstance(event, RunStarted):
-            names = ", ".join(f"{a.name} ({a.kind})" for a in event.agents)
-            self._p(f"tuiagents · team {event.team} ({event.team_kind}) · {names}")
-            self._p(f"task: {event.task}")
-        elif isinstance(event, MessageDelivered):
-            held, self._held = self._held, None
-            m = event.message
-            tag = " [edited by you]" if m.human_edited else ""
-            to = f" → {m.recipient}" if m.recipient else ""
-            self._p(RULE)
-            self._p(f"{m.sender}{to}{tag}:")
-            if m.content:
-                self._p(m.content)
-            for c in m.tool_calls:
-                self._p(f"  ⚙ calls {c.name}({c.arguments})")
-            for r in m.tool_results:
-                mark = "✗" if r.is_error else "↳"
-                self._p(f"  {mark} {r.name}: {r.content}")
-            if held is not None:
-                self._decision(held)
-        elif isinstance(event, DecisionRecorded):
-            if event.request_kind == RequestKind.MESSAGE and event.decision.kind.value in ("approve", "edit"):
-                self._held = event
-            else:
-                self._decision(event)
-        elif isinstance(event, SpeakerSelected):
-            note = f" ({event.note})" if event.note else ""
-            self._p(f"  · next speaker: {event.agent} [{event.method}]{note}")
-        elif isinstance(event, ExecutionOutput) and self.show_output:
-            pass  # the full output arrives in the execution message; streaming it twice is noise
-        elif isinstance(event, ExecutionFinished):
-            if event.exit_code == EXIT_NOT_RUN:  # never started: there is no exit code to report
-                self._p(f"  · code not run: {one_line(event.error or 'the executor could not start it', 200)}")
-            else:
-                how = "timed out" if event.timed_out else "cancelled" if event.cancelled else f"exit code {event.exit_code}"
-                self._p(f"  · code ran: {how} in {event.duration:.1f} s")
-        elif isinstance(event, ToolCallFinished):
-            pass
-        elif isinstance(event, Notice):
-            self._p(f"  ! {event.level}: {event.text}")
-        elif isinstance(event, RunStopped):
-            self._p(RULE)
-            self._p(f"Stopped: {event.reason}")
+        """Fold one event, then print it (the event-bus subscriber interface)."""
+        self.view.apply(event)
+        show = _SHOW.get(type(event))
+        if show is not None:
+            show(self, event)
+
+    def _started(self, event: RunStarted) -> None:
+        names = ", ".join(f"{a.name} ({a.kind})" for a in event.agents)
+        self._p(f"tuiagents · team {event.team} ({event.team_kind}) · {names}")
+        self._p(f"task: {event.task}")
+
+    def _delivered(self, event: MessageDelivered) -> None:
+        m = event.message
+        tag = " [edited by you]" if m.human_edited else ""
+        to = f" → {m.recipient}" if m.recipient else ""
+        self._p(RULE)
+        self._p(f"{m.sender}{to}{tag}:")
+        if m.content:
+            self._p(m.content)
+        for c in m.tool_calls:
+            self._p(f"  ⚙ calls {c.name}({c.arguments})")
+        for r in m.tool_results:
+            mark = "✗" if r.is_error else "↳"
+            self._p(f"  {mark} {r.name}: {r.content}")
+        entry = self.view.entry_for_message(m.id)
+        if entry is not None and entry.decision is not None and _under_message(entry.decision):
+            self._decision(RequestKind.MESSAGE, entry.sender, entry.decision)
+
+    def _recorded(self, event: DecisionRecorded) -> None:
+        # a message's approval or edit is printed under the message it let through
+        if not (event.request_kind == RequestKind.MESSAGE and _under_message(event.decision)):
+            self._decision(event.request_kind, event.agent, event.decision)
+
+    def _speaker(self, event: SpeakerSelected) -> None:
+        note = f" ({event.note})" if event.note else ""
+        self._p(f"  · next speaker: {event.agent} [{event.method}]{note}")
+
+    def _finished(self, event: ExecutionFinished) -> None:
+        if event.exit_code == EXIT_NOT_RUN:  # never started: there is no exit code to report
+            self._p(f"  · code not run: {one_line(event.error or 'the executor could not start it', 200)}")
+        else:
+            how = "timed out" if event.timed_out else "cancelled" if event.cancelled else f"exit code {event.exit_code}"
+            self._p(f"  · code ran: {how} in {event.duration:.1f} s")
+
+    def _notice(self, event: Notice) -> None:
+        self._p(f"  ! {event.level}: {event.text}")
+
+    def _queued(self, event: MessageQueued) -> None:
+        self._p(f"  · {event.by.words()} queued a message for {event.message.recipient or 'all'} for the next turn")
+
+    def _control(self, event: Any) -> None:
+        self._p(f"  · {control_words(event)}")
+
+    def _stopped(self, event: RunStopped) -> None:
+        self._p(RULE)
+        self._p(f"Stopped: {event.reason}")
+
+
+def _under_message(decision: Decision) -> bool:
+    return decision.kind in (DecisionKind.APPROVE, DecisionKind.EDIT)
+
+
+# Execution output is not printed as it streams: the full output arrives in the execution message.
+_SHOW: dict[type, Callable[[ConsolePrinter, Any], None]] = {
+    RunStarted: ConsolePrinter._started, MessageDelivered: ConsolePrinter._delivered,
+    DecisionRecorded: ConsolePrinter._recorded, SpeakerSelected: ConsolePrinter._speaker,
+    ExecutionFinished: ConsolePrinter._finished, Notice: ConsolePrinter._notice,
+    MessageQueued: ConsolePrinter._queued, RunStopped: ConsolePrinter._stopped,
+    **{kind: ConsolePrinter._control for kind in CONTROL_EVENTS},
+}
 
 
 def _read(prompt: str, stdin: TextIO, out: TextIO) -> str | None:
