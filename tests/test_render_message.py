@@ -7,7 +7,7 @@ import io
 import re
 import unicodedata
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -92,6 +92,7 @@ TEXTS = st.one_of(st.lists(st.sampled_from(PIECES), max_size=40).map("".join),
 
 @settings(max_examples=400, deadline=None)
 @given(TEXTS, st.integers(min_value=24, max_value=120))
+@example("| a | b |\n|---|---|\n<b><b><b><b><b><b><b>", 24)  # a cell wider than its column
 def test_every_non_markup_character_is_shown_in_order(text, width):
     source = inert(text)
     expected = [ch for ch in unicodedata.normalize("NFC", source) if kept(ch)]

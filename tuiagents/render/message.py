@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from markdown_it.token import Token
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.markdown import CodeBlock, ListElement, ListItem, Markdown
+from rich.markdown import CodeBlock, ListElement, ListItem, Markdown, TableElement
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
@@ -126,11 +126,22 @@ class _CodeBlock(CodeBlock):
         yield from super().__rich_console__(console, options)
 
 
+class _Table(TableElement):
+    """A table whose cells wrap (fold) instead of cutting text with an ellipsis."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for table in super().__rich_console__(console, options):
+            for column in table.columns:
+                column.overflow = "fold"
+            yield table
+
+
 class MessageMarkdown(Markdown):
     """Rich's Markdown renderable fed by our parser (raw HTML as text, line breaks kept)."""
 
     elements = {**Markdown.elements, "bullet_list_open": _List, "ordered_list_open": _List,
-                "list_item_open": _ListItem, "fence": _CodeBlock, "code_block": _CodeBlock}
+                "list_item_open": _ListItem, "fence": _CodeBlock, "code_block": _CodeBlock,
+                "table_open": _Table}
 
     def __init__(self, text: str, tokens: list[Token], code_theme: str = "monokai",
                  style: Style | str = "none") -> None:
