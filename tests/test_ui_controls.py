@@ -17,7 +17,8 @@ from ui_support import (
     waiting,
 )
 
-from tuiagents.engine.decisions import RequestKind
+from tuiagents.engine.decisions import DecidedBy, RequestKind
+from tuiagents.engine.view import EntryStatus
 from tuiagents.testing import Rule
 from tuiagents.ui.screens.edit_screen import EditScreen
 from tuiagents.ui.screens.inject_screen import InjectScreen
@@ -144,13 +145,19 @@ async def test_inject_queued_for_the_next_turn(server, make_config, tmp_path):
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not isinstance(app.screen, InjectScreen), what="dialog closed")
         pane = app.cockpit.panes["user"].transcript
+        await wait_until(pilot, lambda: app.cockpit.state.queued, what="the engine's MessageQueued")
+        (queued_id,) = app.cockpit.state.queued
+        assert app.cockpit.state.entries[queued_id].status == EntryStatus.QUEUED
         assert "queued for the next turn" in pane.text()
         assert not [m for m in delivered(app) if m.sender == "human"]
         await pilot.press("a")  # approve the coder's draft; the queued message goes before the next turn
         await wait_until(pilot, lambda: [m for m in delivered(app) if m.sender == "human"], what="injected delivery")
         human = [m for m in delivered(app) if m.sender == "human"][0]
         assert human.content == "Remember the deadline." and human.recipient == "user" and human.origin == "human"
-        await wait_until(pilot, lambda: "delivered" in pane.text(), what="delivered mark")
+        assert human.id == queued_id  # the queued entry and the delivered message are one, by id
+        await wait_until(pilot, lambda: app.cockpit.state.entries[queued_id].status == EntryStatus.DELIVERED,
+                         what="the queued entry delivered")
+        assert "delivered" in pane.text()
         await wait_until(pilot, lambda: server.requests_for("user"), what="user's request")
         assert any("Remember the deadline." in str(m.get("content")) for m in server.requests_for("user")[0].body["messages"])
 
@@ -180,6 +187,7 @@ async def test_next_speaker_overrides_round_robin(server, make_config, tmp_path)
         options = app.screen.query_one(OptionList)
         options.highlighted = options.get_option_index("alice")
         await pilot.press("enter")
+        await wait_until(pilot, lambda: app.cockpit.state.controls.forced_next == "alice", what="NextSpeakerForced")
         await wait_until(pilot, lambda: "next: alice" in screen_text(app), what="status shows the pick")
         assert app.cockpit.run.forced_next == ("alice", "picked by you")
         await pilot.press("a")
@@ -209,6 +217,8 @@ async def test_pause_holds_the_next_turn_and_resume_goes_on(server, make_config,
         await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
         await pilot.press("p")
         assert app.cockpit.run.paused
+        await wait_until(pilot, lambda: app.cockpit.state.paused, what="the engine's RunPaused")
+        assert app.cockpit.state.controls.paused_by == DecidedBy.HUMAN
         await wait_until(pilot, lambda: "paused" in screen_text(app), what="paused in status bar")
         await pilot.press("a")
         await wait_until(pilot, lambda: delivered(app, "coder"), what="delivery")
@@ -217,6 +227,7 @@ async def test_pause_holds_the_next_turn_and_resume_goes_on(server, make_config,
         assert waiting(app) is None
         await pilot.press("p")
         assert not app.cockpit.run.paused
+        await wait_until(pilot, lambda: not app.cockpit.state.paused, what="the engine's RunResumed")
         await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="user's draft after resume")
         assert waiting(app).request.agent == "user"
 
@@ -229,6 +240,7 @@ async def test_stop_shows_the_reason_in_the_status_bar(server, make_config, tmp_
         await pilot.press("s")
         await wait_until(pilot, lambda: app.cockpit.state.stopped, what="stop")
         assert app.cockpit.run.stopped.reason == "stopped by you"
+        assert app.cockpit.state.controls.stop_requested.by == DecidedBy.HUMAN
         assert "■ stopped: stopped by you" in screen_text(app)
         assert not delivered(app, "coder")
 
