@@ -200,7 +200,7 @@ async def test_manual_speaker_request(server, make_config, tmp_path):
     app = make_app(group_config(make_config, ["alice", "bob"], selection="manual"), "group", "Talk", tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: waiting(app, RequestKind.SPEAKER), what="speaker request")
-        assert "Choose speaker" in screen_text(app)
+        await wait_until(pilot, lambda: "Choose speaker" in screen_text(app), what="its button, next frame")
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, PickScreen), what="candidates")
         options = app.screen.query_one(OptionList)

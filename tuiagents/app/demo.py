@@ -8,9 +8,11 @@ sandbox that runs the coder's block, the session log. No API key is needed.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
-from tuiagents.testing.script import Reply, Rule, Script
+if TYPE_CHECKING:  # the script's models load with the demo, not with every `tuiagents` (F2 hooks import this)
+    from tuiagents.testing.script import Script
 
 TASK = ("Here are last week's noon temperatures (°C): Lisbon 19, 21, 22, 20, 23; Oslo 4, 6, 5, 3, 7; "
         "Cairo 30, 31, 29, 33, 32. Compute each city's average and tell me which city was warmest.")
@@ -78,6 +80,8 @@ def demo_script() -> Script:
 
     A rejection is answered like a model would: the agent acknowledges the feedback and revises.
     """
+    from tuiagents.testing.script import Reply, Rule, Script
+
     wrapped = "The planner can wrap up"
     rules = [
         Rule(agent="planner", contains="rejected", history=wrapped, reply=REVISED_WRAP_UP, name="revised wrap-up"),
@@ -160,12 +164,31 @@ def _start_run(url: str, image: str | None, problem: str | None) -> Any:
     return run
 
 
+_sandbox_check: list[Future[Any]] = []
+
+
+def start_sandbox_check() -> None:
+    """Start looking for the demo's sandbox (Docker checks) in a thread, unless already started:
+    `tuiagents demo` starts it before importing the app, so the two overlap."""
+    if not _sandbox_check:
+        def check() -> Any:
+            from tuiagents.app.demo_sandbox import sandbox_status
+
+            return sandbox_status(configured_image())
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="demo-sandbox-check")
+        _sandbox_check.append(pool.submit(check))
+        pool.shutdown(wait=False)
+
+
 def demo_main(headless: bool = False) -> int:
     """Start the scripted server, get the sandbox ready (or say why not), then the app or the console."""
-    from tuiagents.app.demo_sandbox import sandbox_status
     from tuiagents.testing.server import ScriptedServer
 
-    status = sandbox_status(configured_image())
+    start_sandbox_check()
+    if not headless:
+        import tuiagents.app.tui  # noqa: F401 - the app's imports run while the Docker checks wait on the daemon
+    status = _sandbox_check.pop().result()
     with ScriptedServer(demo_script()) as server:
         if headless:
             return _headless(server.url, status)

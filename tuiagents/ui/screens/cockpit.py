@@ -150,7 +150,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         self._check_size()
         if self.run is not None:
             self.run.bus.subscribe(EngineBridge(self))
-            self._drive_run()
+            self.call_after_refresh(self._drive_run)  # paint the first frame, then start the engine
 
     @work(exclusive=True, group="engine", exit_on_error=False)
     async def _drive_run(self) -> None:
