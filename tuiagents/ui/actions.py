@@ -187,6 +187,18 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("confirm_no", "n,escape", "No", Where.DIALOG, action="cancel", dialog="confirm"),
     ActionSpec("full_text_close", "escape,q", "Close", Where.DIALOG, "Close the full view of a long message",
                action="close", dialog="full_text", key_display="escape"),
+    ActionSpec("help_close", "escape,q,f1", "Close", Where.DIALOG, "Close the key bindings", action="dismiss_help",
+               dialog="help"),
+    ActionSpec("task_start", "ctrl+s", "Start", Where.DIALOG, "Start the run on the task", action="start",
+               dialog="task", priority=True),
+    ActionSpec("problem_quit", "q,escape", "Quit", Where.DIALOG, action="app.quit", dialog="problem"),
+    ActionSpec("sandbox_skip", "n,escape", "Go on without code", Where.DIALOG, action="without_code",
+               dialog="sandbox"),
+    ActionSpec("setup_save", "ctrl+s", "Write config", Where.DIALOG, action="save", dialog="setup", priority=True),
+    ActionSpec("setup_probe", "ctrl+t", "Test the server", Where.DIALOG, action="probe", dialog="setup",
+               priority=True),
+    ActionSpec("setup_keep", "escape", "Keep it", Where.DIALOG, action="keep", dialog="setup_keep"),
+    ActionSpec("replay_loading_cancel", "escape", "Back", Where.DIALOG, action="cancel", dialog="replay_loading"),
 )
 
 #: The actions by id (the `[keymap]` names).

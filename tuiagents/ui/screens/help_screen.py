@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from tuiagents.ui.actions import Where, actions_of
+from tuiagents.ui.actions import Where, actions_of, bindings_of
 
 
 class HelpScreen(ModalScreen[None]):
     """A table of bindings; Esc, q or F1 closes it."""
 
     CSS_PATH = "help_screen.tcss"
-    BINDINGS = [Binding("escape,q,f1", "dismiss_help", "Close", id="help_close")]
+    BINDINGS = bindings_of(Where.DIALOG, "help")
 
     def __init__(self, keymap: dict[str, str] | None = None) -> None:
         super().__init__()

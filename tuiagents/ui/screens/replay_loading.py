@@ -13,13 +13,13 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from tuiagents.session.log import SessionError
 from tuiagents.session.reader import SessionLog, read_session
+from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.safe_text import inert
 
 
@@ -27,7 +27,7 @@ class ReplayLoadingScreen(Screen[None]):
     """Reads `path` in a thread, then calls `on_loaded(log)` (or `on_error(error)`)."""
 
     CSS_PATH = "replay_loading.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Back", id="replay_loading_cancel")]
+    BINDINGS = bindings_of(Where.DIALOG, "replay_loading")
 
     def __init__(self, path: str | Path, on_loaded: Callable[[SessionLog], None],
                  on_error: Callable[[SessionError], None] | None = None) -> None:

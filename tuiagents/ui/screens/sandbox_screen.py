@@ -13,11 +13,11 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, ProgressBar, Static
 
+from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.safe_text import inert
 
 
@@ -45,7 +45,7 @@ class SandboxScreen(Screen[str | None]):
     """Offers to prepare the sandbox image; returns the image made ready, or None to go on without code."""
 
     CSS_PATH = "start_screens.tcss"
-    BINDINGS = [Binding("n,escape", "without_code", "Go on without code", id="sandbox_skip")]
+    BINDINGS = bindings_of(Where.DIALOG, "sandbox")
 
     def __init__(self, offer: SandboxOffer) -> None:
         super().__init__()

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.screens.setup_config import (
     DEFAULT_KEY_ENV,
     DEFAULT_OPENAI_MODEL,
@@ -146,7 +146,7 @@ class OverwriteScreen(ModalScreen[bool]):
     """Asks before replacing an existing config file (the old one is kept as .bak)."""
 
     CSS_PATH = "setup_screen.tcss"
-    BINDINGS = [Binding("escape", "keep", "Keep it", id="setup_keep")]
+    BINDINGS = bindings_of(Where.DIALOG, "setup_keep")
 
     def __init__(self, path: Path) -> None:
         super().__init__()

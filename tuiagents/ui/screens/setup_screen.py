@@ -17,7 +17,6 @@ from typing import Any, Literal
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import (
@@ -32,6 +31,7 @@ from textual.widgets import (
     Static,
 )
 
+from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.screens.setup_config import (
     ModelChoice,
     check_base_url,
@@ -76,10 +76,7 @@ class SetupScreen(Screen[SetupResult]):
     """Explains the ways to reach a model and writes the user's config.toml for the chosen one."""
 
     CSS_PATH = "setup_screen.tcss"
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Write config", id="setup_save", priority=True),
-        Binding("ctrl+t", "probe", "Test the server", id="setup_probe", priority=True),
-    ]
+    BINDINGS = bindings_of(Where.DIALOG, "setup")
 
     def __init__(self, target: Path, *, image: str | None = None) -> None:
         super().__init__()

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, Select, Static, TextArea
 
+from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.safe_text import inert
 
 
@@ -28,7 +28,7 @@ class TaskScreen(Screen[tuple[str, str]]):
     """Asks for the task (and the team when there are several); returns (team, task)."""
 
     CSS_PATH = "start_screens.tcss"
-    BINDINGS = [Binding("ctrl+s", "start", "Start", id="task_start", priority=True)]
+    BINDINGS = bindings_of(Where.DIALOG, "task")
 
     def __init__(self, teams: list[TeamChoice], team: str | None = None) -> None:
         super().__init__()
@@ -80,7 +80,7 @@ class ProblemScreen(Screen[None]):
     """Explains why nothing can run yet and exactly what to set; q quits."""
 
     CSS_PATH = "start_screens.tcss"
-    BINDINGS = [Binding("q,escape", "app.quit", "Quit", id="problem_quit")]
+    BINDINGS = bindings_of(Where.DIALOG, "problem")
 
     def __init__(self, title: str, message: str) -> None:
         super().__init__()
