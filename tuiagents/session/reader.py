@@ -8,8 +8,10 @@ newer tuiagents raise `SessionError` with a message that says what to do.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,8 @@ _TOKEN_DELTA = b'"type":"token_delta"'
 CHUNK_LINES = 4096
 #: The header line is small; a first line longer than this is not a session header.
 MAX_HEADER_BYTES = 4 << 20
+#: Bytes of lines read from the file per batch (the whole file is never held at once).
+READ_BATCH_BYTES = 1 << 20
 
 
 @dataclass
@@ -162,6 +166,49 @@ def _skipped_note(bad: list[tuple[int, str]]) -> str | None:
     return f"{len(bad)} lines are not valid events (lines {shown}); skipped them"
 
 
+def _open(path: Path):
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise SessionError("no such file; check the path, or run `tuiagents sessions` to list logs",
+                           reason="missing", path=path) from None
+    except IsADirectoryError:
+        raise SessionError("is a folder, not a session log file", reason="bad_input", path=path) from None
+    except OSError as exc:
+        raise SessionError(f"cannot read: {exc.strerror}", reason="missing", path=path) from None
+
+
+class _Compactor:
+    """Shares what thousands of events hold alike, so a long log takes less memory.
+
+    Pydantic gives each model its own set of the field names it was given (728 bytes for five
+    names, more than the event's other data), and JSON parsing its own copy of each agent name:
+    events of one shape share one set, and names are interned. Values do not change.
+    """
+
+    def __init__(self) -> None:
+        self._sets: dict[frozenset[str], set[str]] = {}
+
+    def __call__(self, events: list) -> None:
+        sets = self._sets
+        intern = sys.intern
+        for event in events:
+            fields = event.__pydantic_fields_set__
+            key = frozenset(fields)
+            shared = sets.setdefault(key, fields)
+            if shared is not fields:
+                object.__setattr__(event, "__pydantic_fields_set__", shared)
+            values = event.__dict__
+            agent = values.get("agent")
+            if agent.__class__ is str:
+                values["agent"] = intern(agent)
+
+
+def _chunks(lines: list[tuple[int, bytes]], size: int):
+    for start in range(0, len(lines), size):
+        yield lines[start:start + size]
+
+
 def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas: bool = True,
                  max_events: int | None = None) -> SessionLog:
     """Read a whole log into typed events.
@@ -171,45 +218,75 @@ def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas:
     `token_deltas=False` leaves streamed pieces out (they are about half the events of a long
     run and nothing but a streaming replay needs them), which makes reading about twice as fast.
     `max_events` stops after that many events (fork needs only the first N); the rest of the
-    file is then not checked.
+    file is then not checked. The file is read a batch of lines at a time (never all at once),
+    and events of one shape share their bookkeeping (`_Compactor`), which keeps the peak memory
+    near what the events themselves need.
     """
     p = Path(path)
-    data = _read_bytes(p)
-    if not data.strip():
+    collecting = gc.isenabled()
+    # The events hold no cycles, but creating 100,000s of objects sets off the cyclic collector
+    # again and again, each time walking every event made so far: more than half the read time.
+    gc.disable()
+    try:
+        with _open(p) as f:
+            return _read_open(p, f, strict=strict, token_deltas=token_deltas, max_events=max_events)
+    except OSError as exc:
+        raise SessionError(f"cannot read: {exc.strerror}", reason="missing", path=p) from None
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _read_open(p: Path, f, *, strict: bool, token_deltas: bool, max_events: int | None) -> SessionLog:
+    first = f.readline()
+    if not first.strip() and not f.read(READ_BATCH_BYTES).strip() and not f.read().strip():
         raise _empty(p)
-    nl = data.find(b"\n")
-    header = parse_header(data if nl < 0 else data[:nl].rstrip(b"\r"), p, cut_off=nl < 0)
+    terminated = first.endswith(b"\n")
+    header = parse_header(first[:-1].rstrip(b"\r") if terminated else first, p, cut_off=not terminated)
     log = SessionLog(path=p, header=header)
-    if nl < 0:
+    if not terminated:
         return log
-    lines = data[nl + 1:].split(b"\n")
-    size = len(data)
-    del data  # the lines hold the bytes now; keep the peak memory down
-    tail = lines.pop()  # b"" when the file ends with a newline, else an unterminated last line
-    numbered = [(i + 2, ln) for i, ln in enumerate(lines) if ln.strip()]
-    if not token_deltas:
-        numbered = [(n, ln) for n, ln in numbered if _TOKEN_DELTA not in ln]
+    compact = _Compactor()
     events: list = []
     bad: list[tuple[int, str]] = []
-    for start in range(0, len(numbered), CHUNK_LINES):
-        if max_events is not None and len(events) >= max_events:
+    offset, lineno = len(first), 1
+    tail, tail_at = b"", 0
+    while max_events is None or len(events) < max_events:
+        batch = f.readlines(READ_BATCH_BYTES)
+        if not batch:
             break
-        chunk = numbered[start:start + CHUNK_LINES]
-        try:  # fast path: one validation call per chunk of lines
-            parsed = _events_adapter.validate_json(b"[" + b",".join(ln for _, ln in chunk) + b"]")
-            if len(parsed) == len(chunk):
-                events += parsed
+        numbered: list[tuple[int, bytes]] = []
+        for line in batch:
+            lineno += 1
+            if not line.endswith(b"\n"):  # only the file's last line can lack one
+                tail, tail_at = line, offset
+                break
+            offset += len(line)
+            if not line.strip() or (not token_deltas and _TOKEN_DELTA in line):
                 continue
-        except ValidationError:
-            pass
-        for lineno, ln in chunk:  # a damaged line in this chunk: find it
-            try:
-                events.append(parse_line(ln))
-            except ValidationError as exc:
-                if strict:
-                    raise SessionError(f"line {lineno} is not a valid event ({_error_text(exc)})",
-                                       reason="corrupt", path=p) from None
-                bad.append((lineno, _error_text(exc)))
+            numbered.append((lineno, line[:-1]))
+        del batch
+        for chunk in _chunks(numbered, CHUNK_LINES):
+            if max_events is not None and len(events) >= max_events:
+                break
+            try:  # fast path: one validation call per chunk of lines
+                parsed = _events_adapter.validate_json(b"[" + b",".join(ln for _, ln in chunk) + b"]")
+                if len(parsed) == len(chunk):
+                    compact(parsed)
+                    events += parsed
+                    continue
+            except ValidationError:
+                pass
+            for n, ln in chunk:  # a damaged line in this chunk: find it
+                try:
+                    events.append(parse_line(ln))
+                except ValidationError as exc:
+                    if strict:
+                        raise SessionError(f"line {n} is not a valid event ({_error_text(exc)})",
+                                           reason="corrupt", path=p) from None
+                    bad.append((n, _error_text(exc)))
+        if tail:
+            break
     if max_events is not None and len(events) >= max_events:
         log.events = events[:max_events]
         log.notice = _skipped_note(bad)
@@ -220,13 +297,12 @@ def read_session(path: str | os.PathLike, *, strict: bool = False, token_deltas:
         log.skipped_lines = [n for n, _ in bad]
         notes.append(_skipped_note(bad))
     if tail.strip():
-        lineno = len(lines) + 2
         try:
             last = parse_line(tail)
             if token_deltas or last.type != "token_delta":
                 events.append(last)
         except ValidationError:
-            log.cut_off_at = size - len(tail)
+            log.cut_off_at = tail_at
             notes.append(f"line {lineno} is cut off (the run probably crashed); "
                          f"kept the {len(events)} events before it")
     log.notice = "; ".join(notes) or None
