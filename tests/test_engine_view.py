@@ -72,10 +72,24 @@ def test_draft_decision_and_delivery_are_one_entry_found_by_the_message_id():
 def test_a_queued_inject_is_delivered_by_id_even_when_another_has_the_same_text():
     a = Message(sender="human", content="same", origin="human")
     b = Message(sender="human", content="same", origin="human")
-    view = fold(numbered([start(), MessageQueued(message=a), MessageQueued(message=b), MessageDelivered(message=b)]))
+    now = Message(sender="human", content="same", origin="human")
+    view = fold(numbered([start(), MessageQueued(message=a, by=DecidedBy.HUMAN),
+                          MessageQueued(message=b, by=DecidedBy.HUMAN), MessageDelivered(message=b),
+                          MessageDelivered(message=now)]))  # an inject "now" is not a queued one
     assert view.entries[a.id].status == EntryStatus.QUEUED
     assert view.entries[b.id].status == EntryStatus.DELIVERED
+    assert view.entries[now.id].status == EntryStatus.DELIVERED
     assert list(view.queued) == [a.id]
+
+
+def test_a_log_from_before_message_ids_matches_queued_messages_in_queue_order():
+    # such a log's messages get fresh ids each time they are read, and its MessageQueued says not who
+    first = {"sender": "human", "content": "one", "origin": "human", "recipient": "coder"}
+    events = numbered([start(), MessageQueued(message=Message(**first)),
+                       MessageDelivered(message=Message(**first))])
+    view = fold(events)
+    assert view.queued == {} and len(view.entries) == 1
+    assert next(iter(view.entries.values())).status == EntryStatus.DELIVERED
 
 
 def test_an_execution_finds_its_block_by_index_not_by_language():

@@ -210,7 +210,7 @@ def test_controls_and_queued_injects_are_in_the_transcript_with_who_did_them():
     events = [RunStarted(run_id="r", team="t", team_kind="group_chat", task="go",
                          agents=[AgentInfo(name="coder"), AgentInfo(name="critic")]),
               MessageDelivered(message=task), RunPaused(), NextSpeakerForced(agent="critic"),
-              MessageQueued(message=note), RunResumed(by=DecidedBy.POLICY), MessageDelivered(message=note),
+              MessageQueued(message=note, by=DecidedBy.HUMAN), RunResumed(by=DecidedBy.POLICY), MessageDelivered(message=note),
               StopRequested(reason="enough", kind=StopKind.STOPPED_BY_USER),
               RunStopped(reason="enough", kind=StopKind.STOPPED_BY_USER)]
     t = build_transcript(events)

@@ -14,7 +14,9 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
-from tuiagents.engine.decisions import ApprovalRule, Decision, DecisionKind, DecisionRequest, RequestKind, Scope
+from tuiagents.engine.decisions import (
+    ApprovalRule, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind, Scope,
+)
 from tuiagents.engine.events import (
     DecisionRecorded, DecisionRequested, ExecutionFinished, MessageDelivered, MessageQueued, Notice, RunStarted,
     RunStopped, SpeakerSelected,
@@ -43,7 +45,7 @@ class ConsolePrinter:
     def __init__(self, out: TextIO | None = None, show_output: bool = True, view: RunView | None = None) -> None:
         self.out = out or sys.stdout
         self.show_output = show_output
-        self.view = view if view is not None else RunView(keep_events=False)
+        self.view = view if view is not None else RunView()
 
     def _p(self, text: str = "") -> None:
         say(text, self.out)
@@ -100,7 +102,8 @@ class ConsolePrinter:
         self._p(f"  ! {event.level}: {event.text}")
 
     def _queued(self, event: MessageQueued) -> None:
-        self._p(f"  · {event.by.words()} queued a message for {event.message.recipient or 'all'} for the next turn")
+        who, to = (event.by or DecidedBy.HUMAN).words(), event.message.recipient or "all"
+        self._p(f"  · {who} queued a message for {to} for the next turn")
 
     def _control(self, event: Any) -> None:
         self._p(f"  · {control_words(event)}")

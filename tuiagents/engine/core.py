@@ -217,7 +217,7 @@ class RunCore:
     async def queue(self, message: Message) -> None:
         """Hold a human message for the next turn, and say so."""
         self.state.queued.append(message)
-        await self.emit(MessageQueued(message=message))
+        await self.emit(MessageQueued(message=message, by=DecidedBy.HUMAN))
 
     def hold(self, message: Message) -> None:
         """Queue a human message for the next turn now; `announce_queued` says so later."""
@@ -227,7 +227,7 @@ class RunCore:
     async def announce_queued(self) -> None:
         """Emit MessageQueued for messages `hold` queued; always before they are delivered."""
         while self._unannounced:
-            await self.emit(MessageQueued(message=self._unannounced.pop(0)))
+            await self.emit(MessageQueued(message=self._unannounced.pop(0), by=DecidedBy.HUMAN))
 
     async def record_usage(self, agent: str, completion: "Completion") -> None:
         """Count an LLM call's tokens and cost, for the run and the agent."""

@@ -153,7 +153,9 @@ class MessageQueued(_Event):
 
     type: Literal["message_queued"] = "message_queued"
     message: Message
-    by: DecidedBy = DecidedBy.HUMAN
+    #: who queued it; None in logs written before controls were events (their messages had no ids,
+    #: and views match them to deliveries in queue order)
+    by: DecidedBy | None = None
 
 
 class RunPaused(_Event):

@@ -31,7 +31,7 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
     where it would have; a turn the crash cut off before it delivered a message is not counted,
     since the resumed run gives it again.
     """
-    view = RunView(keep_events=False).apply_all(events)
+    view = RunView().apply_all(events)
     stopped = view.stopped_event
     run.transcript.extend(view.messages)
     run.state.usage = replace(view.usage)
@@ -68,7 +68,7 @@ def unfinished_code(events: Iterable[object]) -> list[tuple[ExecutionStarted, Ex
     between `ExecutionStarted` and that message was cut off by a crash (after a `RunStopped`
     nothing is open: a stopped run already told its blocks' ends).
     """
-    return [(x.started, x.finished) for x in RunView(keep_events=False).apply_all(events).unfinished_code()]
+    return [(x.started, x.finished) for x in RunView().apply_all(events).unfinished_code()]
 
 
 def _standing_rule(ev: DecisionRecorded) -> ApprovalRule | None:

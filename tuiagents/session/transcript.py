@@ -287,9 +287,9 @@ class _Writers:
         self.t.entries.append(NoticeEntry(**self._at(ev), text=control_words(ev), by=ev.by))
 
     def queued(self, ev: MessageQueued) -> None:
-        to = ev.message.recipient or "all"
+        who, to = (ev.by or DecidedBy.HUMAN).words(), ev.message.recipient or "all"
         self.t.entries.append(NoticeEntry(**self._at(ev), by=ev.by,
-                                          text=f"{ev.by.words()} queued a message for {to} for the next turn"))
+                                          text=f"{who} queued a message for {to} for the next turn"))
 
     def started(self, ev: RunStarted) -> None:
         self.t.stop = None  # a resumed run goes on after an earlier stop

@@ -1,0 +1,295 @@
+"""The handlers of the one fold: one function per event type, each updating a `RunViewState`.
+
+`FOLD` maps every event type of the `Event` union to its handler (a test fails for a missing one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
+from tuiagents.engine.events import (
+    CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished, ExecutionOutput,
+    ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice, RunPaused,
+    RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
+    ToolCallStarted, TurnStarted, UsageRecorded,
+)
+from tuiagents.engine.messages import ToolCall
+from tuiagents.engine.usage import Usage
+from tuiagents.engine.view_parts import (
+    AgentState, AgentView, BlockView, Controls, EntryStatus, ExecutionView, Leg, MessageView, ProposalView,
+    ToolView,
+)
+from tuiagents.engine.view_state import RunViewState
+
+
+def _run_started(v: RunViewState, e: RunStarted) -> None:
+    if not v.run_id:
+        v.run_id, v.team, v.team_kind, v.task = e.run_id, e.team, e.team_kind, e.task
+    v.team_kind = e.team_kind
+    v.selection = e.speaker_selection
+    for info in e.agents:
+        v.agents.setdefault(info.name, AgentView(info=info)).info = info
+    v.started_ts = e.ts
+    v.stopped_event = v.stopped_ts = None  # a resumed run goes on after an earlier stop
+    v.controls = Controls()
+    v.legs += 1
+
+
+def _turn_started(v: RunViewState, e: TurnStarted) -> None:
+    v.turns += 1
+    v.rounds = max(v.rounds, e.round)
+    v.leg.turns += 1
+    v.leg.round = max(v.leg.round, e.round)
+    v.speaker, v.round = e.agent, e.round
+    v.set_state(e.agent, AgentState.THINKING)
+    if v.team_kind == "two_agent":
+        v.next_speaker, v.next_note = v.other_agent(e.agent), ""
+    elif v.selection == "round_robin" and e.agent in v.agents:
+        names = list(v.agents)
+        v.next_speaker, v.next_note = names[(names.index(e.agent) + 1) % len(names)], "round robin"
+    elif v.next_speaker == e.agent:
+        v.next_speaker, v.next_note = None, ""
+    if v.controls.forced_next == e.agent:
+        v.controls.forced_next = v.controls.forced_by = None
+    entry = v.draft_of(e.agent)
+    if entry is not None and entry.status in (EntryStatus.DISCARDED, EntryStatus.REJECTED):
+        v.drafts.pop(e.agent, None)
+
+
+def _token_delta(v: RunViewState, e: TokenDelta) -> None:
+    entry = v.draft_of(e.agent)
+    if entry is None or entry.status != EntryStatus.STREAMING:
+        entry = v.new_draft(e.agent, e)
+    entry.chunks.append(e.text)
+    v.set_state(e.agent, AgentState.STREAMING)
+
+
+def _draft_discarded(v: RunViewState, e: DraftDiscarded) -> None:
+    entry = v.draft_of(e.agent)
+    if entry is not None and entry.status == EntryStatus.STREAMING:
+        entry.status, entry.discard_reason = EntryStatus.DISCARDED, e.reason  # stays the agent's draft
+    v.set_state(e.agent, AgentState.THINKING)  # asking again
+
+
+def _message_drafted(v: RunViewState, e: MessageDrafted) -> None:
+    entry = v.open_draft(e.agent)
+    if entry is None:
+        entry = v.new_draft(e.agent, e)
+    entry.set_content(e.content)
+    entry.status, entry.tool_calls = EntryStatus.DRAFTED, list(e.tool_calls)
+    v.set_state(e.agent, AgentState.IDLE)
+
+
+def _decision_requested(v: RunViewState, e: DecisionRequested) -> None:
+    request = e.request
+    v.requests[request.id] = e
+    v.waiting[request.id] = e
+    if request.kind == RequestKind.MESSAGE:
+        entry = v.open_draft(request.agent)
+        if entry is not None:
+            entry.status, entry.request_id = EntryStatus.WAITING, request.id
+    elif request.kind == RequestKind.CODE:
+        for block in v.open_blocks(request.agent):
+            block.status, block.request_id = "waiting", request.id
+    v.set_state(request.agent, AgentState.WAITING)
+    if v.speaker and not v.stopped:
+        v.set_state(v.speaker, AgentState.WAITING)  # e.g. the proxy that will run the coder's code
+
+
+def _decision_recorded(v: RunViewState, e: DecisionRecorded) -> None:
+    v.decisions.append(e)
+    v.waiting.pop(e.request_id, None)
+    d = e.decision
+    if not any(p.request.agent == e.agent for p in v.waiting.values()):
+        v.set_state(e.agent, AgentState.IDLE)
+    speaker = v.agent(v.speaker)
+    if speaker is not None and speaker.state == AgentState.WAITING and not v.waiting:
+        speaker.state = AgentState.THINKING
+    if d.kind == DecisionKind.CHOOSE_SPEAKER and d.target:
+        v.next_speaker, v.next_note = d.target, "chosen by you"
+    if e.request_kind == RequestKind.MESSAGE:
+        entry = v.open_draft(e.agent)
+        if entry is not None:
+            entry.decision, entry.decided_by, entry.request_id = d, d.by, e.request_id
+            entry.status = {DecisionKind.REJECT: EntryStatus.REJECTED,
+                            DecisionKind.STOP: EntryStatus.NOT_DELIVERED}.get(d.kind, EntryStatus.DECIDED)
+    elif e.request_kind == RequestKind.CODE:
+        proposal = v.open_proposal(e.agent)
+        for block in v.open_blocks(e.agent):
+            block.decision, block.request_id = d, e.request_id
+            block.status = "decided" if d.kind in (DecisionKind.APPROVE, DecisionKind.EDIT) else "skipped"
+        if proposal is not None and d.kind not in (DecisionKind.APPROVE, DecisionKind.EDIT):
+            proposal.open = False
+
+
+def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
+    m = e.message
+    v.messages.append(m)
+    v.leg.settled = (v.leg.turns, v.leg.round)
+    entry = v.entries.get(v.queued.pop(m.id, "")) if m.id in v.queued else None
+    if entry is None and m.origin == "human" and v.queued:
+        # a log written before messages had ids (its MessageQueued says not who): queued messages
+        # are delivered in queue order
+        oldest = next(iter(v.queued))
+        queued = v.entries.get(v.queued[oldest])
+        if queued is not None and queued.queued_by is None and queued.recipient == m.recipient:
+            entry = v.entries.get(v.queued.pop(oldest))
+    if entry is None and m.origin == "agent":
+        entry = v.open_draft(m.sender)
+        v.drafts.pop(m.sender, None)
+    if entry is None:
+        entry = MessageView(id=m.id, sender=m.sender, seq=e.seq, ts=e.ts)
+        v.entries[entry.id] = entry
+    entry.message, entry.message_id, entry.round = m, m.id, e.round
+    entry.set_content(m.content)
+    entry.tool_calls = list(m.tool_calls)
+    entry.status = EntryStatus.DELIVERED
+    v.by_message_id[m.id] = entry.id
+    view = v.agent(m.sender)
+    if view is not None and view.state in (AgentState.THINKING, AgentState.STREAMING):
+        view.state = AgentState.IDLE
+    if m.origin == "execution":
+        for x in v.executions.values():
+            if x.started.agent == m.sender:
+                x.settled = True
+        for proposal in v.proposals.values():
+            proposal.open = False
+
+
+def _message_queued(v: RunViewState, e: MessageQueued) -> None:
+    m = e.message
+    entry = MessageView(id=m.id, sender=m.sender, seq=e.seq, ts=e.ts, status=EntryStatus.QUEUED,
+                        message=m, message_id=m.id, queued_by=e.by)
+    entry.set_content(m.content)
+    v.entries.setdefault(entry.id, entry)
+    v.queued[m.id] = entry.id
+    v.by_message_id[m.id] = entry.id
+
+
+def _tool_started(v: RunViewState, e: ToolCallStarted) -> None:
+    v.tools[e.call.id] = ToolView(agent=e.agent, call=e.call, seq=e.seq, ts=e.ts)
+    v.set_state(e.agent, AgentState.RUNNING_TOOL)
+
+
+def _tool_finished(v: RunViewState, e: ToolCallFinished) -> None:
+    tool = v.tools.get(e.result.call_id)
+    if tool is None:  # a result without a start (a skipped call)
+        tool = v.tools[e.result.call_id] = ToolView(agent=e.agent, seq=e.seq, ts=e.ts,
+                                                    call=ToolCall(id=e.result.call_id, name=e.result.name))
+    tool.result = e.result
+    v.set_state(e.agent, AgentState.IDLE)
+
+
+def _code_proposed(v: RunViewState, e: CodeProposed) -> None:
+    for proposal in v.proposals.values():
+        if proposal.agent == e.agent:
+            proposal.open = False
+    pid = f"c{e.seq or len(v.proposals) + 1}"
+    while pid in v.proposals:
+        pid += "'"
+    blocks = [BlockView(id=f"{pid}.{i}", proposal_id=pid, index=i, agent=e.agent, snippet=b, executor=e.executor,
+                        status="proposed" if b.runnable else "not runnable") for i, b in enumerate(e.blocks)]
+    v.proposals[pid] = ProposalView(id=pid, agent=e.agent, seq=e.seq, ts=e.ts, blocks=blocks, executor=e.executor)
+    for b in blocks:
+        v.blocks[b.id] = b
+
+
+def _execution_started(v: RunViewState, e: ExecutionStarted) -> None:
+    run = ExecutionView(started=e)
+    if e.source_agent is not None:
+        waiting = v.open_blocks(e.source_agent)
+    else:  # an older log that did not say whose code it was: the open proposal
+        waiting = next((bs for p in reversed(v.proposals.values()) if (bs := v.open_blocks(p.agent))), [])
+    block = next((b for b in waiting if b.index == e.block_index), None) or (waiting[0] if waiting else None)
+    if block is not None:
+        block.exec_id, block.status, run.block_id = e.exec_id, "running", block.id
+    v.executions[e.exec_id] = run
+    v.set_state(e.agent, AgentState.RUNNING_CODE)
+
+
+def _execution_output(v: RunViewState, e: ExecutionOutput) -> None:
+    run = v.executions.get(e.exec_id)
+    if run is not None:
+        run.chunks.append(e.text)
+
+
+def _execution_finished(v: RunViewState, e: ExecutionFinished) -> None:
+    run = v.executions.get(e.exec_id)
+    if run is not None:
+        run.finished = e
+        block = v.blocks.get(run.block_id or "")
+        if block is not None:
+            block.status = "finished"
+    v.set_state(e.agent, AgentState.IDLE)
+
+
+def _speaker_selected(v: RunViewState, e: SpeakerSelected) -> None:
+    v.next_speaker, v.next_note = e.agent, e.method
+
+
+def _usage(v: RunViewState, e: UsageRecorded) -> None:
+    view = v.agent(e.agent)
+    targets = [v.usage, v.usage_by_agent.setdefault(e.agent, Usage()), v.usage_by_model.setdefault(e.model, Usage())]
+    if view is not None:
+        targets.append(view.usage)
+    for u in targets:
+        u.add_event(e)
+
+
+def _notice(v: RunViewState, e: Notice) -> None:
+    pass  # nothing to keep but the event itself (in `events`)
+
+
+def _run_stopped(v: RunViewState, e: RunStopped) -> None:
+    v.stopped_event, v.stopped_ts = e, e.ts
+    v.waiting.clear()
+    v.controls.paused = False
+    for entry_id in v.drafts.values():
+        entry = v.entries[entry_id]
+        if entry.status == EntryStatus.STREAMING:
+            entry.status = EntryStatus.INTERRUPTED
+        elif entry.status in (EntryStatus.DRAFTED, EntryStatus.WAITING):
+            entry.status = EntryStatus.NOT_DELIVERED
+    v.drafts.clear()
+    for proposal in v.proposals.values():
+        if proposal.open:
+            for block in proposal.blocks:
+                if block.status in ("proposed", "waiting", "decided"):
+                    block.status = "not run"
+            proposal.open = False
+    for view in v.agents.values():
+        view.state = AgentState.DONE
+    for run in v.executions.values():
+        run.settled = True  # a stopped run already told its blocks' ends
+    v.leg = Leg()
+
+
+def _paused(v: RunViewState, e: RunPaused) -> None:
+    v.controls.paused, v.controls.paused_by = True, e.by
+
+
+def _resumed(v: RunViewState, e: RunResumed) -> None:
+    v.controls.paused, v.controls.paused_by = False, None
+
+
+def _forced(v: RunViewState, e: NextSpeakerForced) -> None:
+    v.controls.forced_next, v.controls.forced_by = e.agent, e.by
+    v.next_speaker, v.next_note = e.agent, "your pick" if e.by == DecidedBy.HUMAN else e.by.words()
+
+
+def _stop_requested(v: RunViewState, e: StopRequested) -> None:
+    v.controls.stop_requested = e
+
+
+FOLD: dict[type, Callable[[RunViewState, Any], None]] = {
+    RunStarted: _run_started, TurnStarted: _turn_started, TokenDelta: _token_delta,
+    DraftDiscarded: _draft_discarded, MessageDrafted: _message_drafted, DecisionRequested: _decision_requested,
+    DecisionRecorded: _decision_recorded, MessageDelivered: _message_delivered, MessageQueued: _message_queued,
+    ToolCallStarted: _tool_started, ToolCallFinished: _tool_finished, CodeProposed: _code_proposed,
+    ExecutionStarted: _execution_started, ExecutionOutput: _execution_output,
+    ExecutionFinished: _execution_finished, SpeakerSelected: _speaker_selected, UsageRecorded: _usage,
+    Notice: _notice, RunStopped: _run_stopped, RunPaused: _paused, RunResumed: _resumed,
+    NextSpeakerForced: _forced, StopRequested: _stop_requested,
+}

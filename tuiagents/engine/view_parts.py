@@ -1,0 +1,219 @@
+"""The parts of a run view: agent states, message entries, code blocks, executions, tool calls,
+the human controls, and the words a control is said in (the screen, console and transcripts agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from tuiagents.engine.decisions import CodeSnippet, DecidedBy, Decision
+from tuiagents.engine.events import (
+    AgentInfo, ExecutionFinished, ExecutionStarted, NextSpeakerForced, RunPaused, RunResumed, StopRequested,
+)
+from tuiagents.engine.messages import Message, ToolCall, ToolResult
+from tuiagents.engine.usage import Usage
+
+
+class AgentState(str, Enum):
+    """What an agent is doing, as every view shows it."""
+
+    IDLE = "idle"
+    THINKING = "thinking"
+    STREAMING = "streaming"
+    WAITING = "waiting for you"
+    RUNNING_CODE = "running code"
+    RUNNING_TOOL = "running a tool"
+    DONE = "done"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __hash__(self) -> int:  # equal to its text, so it hashes like it (dicts keyed by text)
+        return str.__hash__(self.value)
+
+
+class EntryStatus(str, Enum):
+    """Where a message entry is in its life."""
+
+    STREAMING = "streaming"  # tokens arriving
+    DISCARDED = "discarded"  # the stream broke; its text is void
+    DRAFTED = "drafted"  # complete, not yet decided
+    WAITING = "waiting"  # a person is asked about it
+    DECIDED = "decided"  # approved, edited, injected over: delivery follows
+    REJECTED = "rejected"  # sent back with feedback
+    NOT_DELIVERED = "not delivered"  # the run stopped before delivery
+    INTERRUPTED = "interrupted"  # the run stopped mid-stream
+    QUEUED = "queued"  # a human message held for the next turn
+    DELIVERED = "delivered"
+
+
+@dataclass
+class AgentView:
+    """One agent: its info, what it does now, and its usage."""
+
+    info: AgentInfo
+    state: AgentState = AgentState.IDLE
+    usage: Usage = field(default_factory=Usage)
+
+    @property
+    def name(self) -> str:
+        """The agent's name."""
+        return self.info.name
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Billed prompt tokens."""
+        return self.usage.prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        """Billed completion tokens."""
+        return self.usage.completion_tokens
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens used by this agent."""
+        return self.usage.total_tokens
+
+    @property
+    def cost(self) -> float:
+        """USD spent by this agent."""
+        return self.usage.cost
+
+
+@dataclass(eq=False)
+class MessageView:
+    """A message entry: a draft while it streams or waits, then (maybe) a delivered message.
+
+    `chunks` holds streamed text as it came; `content` joins it once, when read."""
+
+    id: str
+    sender: str
+    seq: int = 0
+    ts: float = 0.0
+    status: EntryStatus = EntryStatus.STREAMING
+    chunks: list[str] = field(default_factory=list)
+    message: Message | None = None  # once delivered (or queued)
+    message_id: str | None = None
+    request_id: str | None = None
+    decision: Decision | None = None
+    decided_by: DecidedBy | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    discard_reason: str = ""
+    round: int = 0
+    queued_by: DecidedBy | None = None
+
+    @property
+    def content(self) -> str:
+        """The text so far (joined lazily: a long stream costs linear time, not quadratic)."""
+        if len(self.chunks) > 1:
+            self.chunks[:] = ["".join(self.chunks)]
+        return self.chunks[0] if self.chunks else ""
+
+    def set_content(self, text: str) -> None:
+        """Replace the text (a complete draft or a delivered message)."""
+        self.chunks[:] = [text]
+
+    @property
+    def origin(self) -> str:
+        """"agent", "human", "execution" or "tool"."""
+        return self.message.origin if self.message is not None else "agent"
+
+    @property
+    def recipient(self) -> str | None:
+        """Who the message is for (None: everyone)."""
+        return self.message.recipient if self.message is not None else None
+
+
+@dataclass(eq=False)
+class BlockView:
+    """One code block of a proposal: `id` is `<proposal id>.<index>`."""
+
+    id: str
+    proposal_id: str
+    index: int
+    agent: str
+    snippet: CodeSnippet
+    executor: str | None = None
+    request_id: str | None = None
+    decision: Decision | None = None
+    exec_id: str | None = None
+    status: str = "proposed"  # proposed, waiting, decided, running, finished, not run, skipped
+
+
+@dataclass(eq=False)
+class ProposalView:
+    """Code blocks an agent proposed, as one CodeProposed event carried them."""
+
+    id: str
+    agent: str
+    seq: int
+    ts: float
+    blocks: list[BlockView]
+    executor: str | None = None
+    open: bool = True  # blocks may still be decided or run
+
+
+@dataclass(eq=False)
+class ExecutionView:
+    """One block that ran: its start, output chunks and end."""
+
+    started: ExecutionStarted
+    block_id: str | None = None
+    chunks: list[str] = field(default_factory=list)
+    finished: ExecutionFinished | None = None
+    settled: bool = False  # its result reached the conversation, or the run stopped after it
+
+    @property
+    def output(self) -> str:
+        """The output so far (joined lazily)."""
+        if len(self.chunks) > 1:
+            self.chunks[:] = ["".join(self.chunks)]
+        return self.chunks[0] if self.chunks else ""
+
+
+@dataclass(eq=False)
+class ToolView:
+    """A tool call and, once returned, its result."""
+
+    agent: str
+    call: ToolCall
+    seq: int
+    ts: float
+    result: ToolResult | None = None
+
+
+@dataclass
+class Controls:
+    """The human controls as the log says they were used: who paused, forced, asked to stop."""
+
+    paused: bool = False
+    paused_by: DecidedBy | None = None
+    forced_next: str | None = None
+    forced_by: DecidedBy | None = None
+    stop_requested: StopRequested | None = None
+
+
+@dataclass
+class Leg:
+    """Counters of the current leg (a resumed run starts a new one after a stop), for resume."""
+
+    turns: int = 0
+    round: int = 0
+    settled: tuple[int, int] = (0, 0)  # (turns, round) when the last message was delivered
+
+
+def control_words(event: RunPaused | RunResumed | NextSpeakerForced | StopRequested) -> str:
+    """A human control in words, the same on screen, on the console and in transcripts."""
+    who = event.by.words()
+    if isinstance(event, RunPaused):
+        return f"⏸ paused by {who}: the run holds before its next turn"
+    if isinstance(event, RunResumed):
+        return f"▶ resumed by {who}"
+    if isinstance(event, NextSpeakerForced):
+        return f"→ {event.agent} speaks next (picked by {who})"
+    return f"■ stop requested by {who}: {event.reason}"
+
+
+CONTROL_EVENTS = (RunPaused, RunResumed, NextSpeakerForced, StopRequested)

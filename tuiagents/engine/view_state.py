@@ -1,0 +1,179 @@
+"""The state of a run view and what readers ask of it; `view.RunView` adds the fold (`apply`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuiagents.engine.events import DecisionRecorded, DecisionRequested, RunStopped
+from tuiagents.engine.messages import Message
+from tuiagents.engine.usage import Usage
+from tuiagents.engine.view_parts import (
+    AgentState, AgentView, BlockView, Controls, EntryStatus, ExecutionView, Leg, MessageView, ProposalView,
+    ToolView,
+)
+
+
+@dataclass
+class RunViewState:
+    """What a run view holds: filled by the handlers of `view_fold`, read by every renderer."""
+
+    run_id: str = ""
+    team: str = ""
+    team_kind: str = "two_agent"
+    task: str = ""
+    selection: str | None = None
+    agents: dict[str, AgentView] = field(default_factory=dict)
+    turns: int = 0
+    rounds: int = 0
+    round: int = 0
+    speaker: str | None = None
+    next_speaker: str | None = None
+    next_note: str = ""
+    entries: dict[str, MessageView] = field(default_factory=dict)
+    by_message_id: dict[str, str] = field(default_factory=dict)  # message id -> entry id
+    drafts: dict[str, str] = field(default_factory=dict)  # agent -> its open draft's entry id
+    queued: dict[str, str] = field(default_factory=dict)  # message id -> entry id, not yet delivered
+    messages: list[Message] = field(default_factory=list)  # delivered, in order
+    requests: dict[str, DecisionRequested] = field(default_factory=dict)  # every request, by id
+    waiting: dict[str, DecisionRequested] = field(default_factory=dict)  # requests not yet answered, by id
+    decisions: list[DecisionRecorded] = field(default_factory=list)
+    proposals: dict[str, ProposalView] = field(default_factory=dict)
+    blocks: dict[str, BlockView] = field(default_factory=dict)
+    executions: dict[str, ExecutionView] = field(default_factory=dict)
+    tools: dict[str, ToolView] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    usage_by_agent: dict[str, Usage] = field(default_factory=dict)  # team agents and others (selector)
+    usage_by_model: dict[str, Usage] = field(default_factory=dict)
+    controls: Controls = field(default_factory=Controls)
+    stopped_event: RunStopped | None = None
+    leg: Leg = field(default_factory=Leg)
+    legs: int = 0
+    started_ts: float | None = None
+    stopped_ts: float | None = None
+    first_ts: float | None = None
+    last_ts: float = 0.0
+    #: Every event applied, in order, without token deltas: kept when `keep_events` (transcripts
+    #: walk them); a live view does without (the bus and the log hold them).
+    events: list[Any] = field(default_factory=list)
+    keep_events: bool = False
+
+    # -- what readers ask ------------------------------------------------------------------------
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the run stopped, or None while it runs (or when the log ends without a stop)."""
+        return self.stopped_event.reason if self.stopped_event else None
+
+    @property
+    def stop_kind(self) -> str | None:
+        """The stop's kind as text, or None."""
+        return self.stopped_event.kind.value if self.stopped_event else None
+
+    @property
+    def stopped(self) -> bool:
+        """True once the run has ended."""
+        return self.stopped_event is not None
+
+    @property
+    def paused(self) -> bool:
+        """True while the run holds before its next turn."""
+        return self.controls.paused
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once a stop was asked for (RunStopped may not have come yet)."""
+        return self.controls.stop_requested is not None
+
+    @property
+    def is_group(self) -> bool:
+        """True for group chats."""
+        return self.team_kind == "group_chat"
+
+    @property
+    def total_tokens(self) -> int:
+        """Billed tokens of every call."""
+        return self.usage.total_tokens
+
+    @property
+    def total_cost(self) -> float:
+        """USD of every call."""
+        return self.usage.cost
+
+    @property
+    def pending(self) -> list[DecisionRequested]:
+        """Requests not yet recorded as answered, oldest first."""
+        return list(self.waiting.values())
+
+    def open_requests(self) -> list[DecisionRequested]:
+        """Requests still waiting, oldest first; a live request answered a moment ago drops out
+        at once (its future is done), before the engine records the decision."""
+        return [p for p in self.waiting.values() if p.future is None or not p.future.done()]
+
+    def agent(self, name: str | None) -> AgentView | None:
+        """The view of `name`, or None."""
+        return self.agents.get(name) if name else None
+
+    def elapsed(self, now: float) -> float:
+        """Seconds since the run started, frozen once it stopped."""
+        if self.started_ts is None:
+            return 0.0
+        end = self.stopped_ts if self.stopped_ts is not None else now
+        return max(0.0, end - self.started_ts)
+
+    def draft_of(self, agent: str) -> MessageView | None:
+        """`agent`'s open draft (streaming, drafted or waiting), if any."""
+        entry_id = self.drafts.get(agent)
+        return self.entries.get(entry_id) if entry_id else None
+
+    def entry_for_message(self, message_id: str) -> MessageView | None:
+        """The entry showing the message with this id."""
+        entry_id = self.by_message_id.get(message_id)
+        return self.entries.get(entry_id) if entry_id else None
+
+    def open_blocks(self, agent: str) -> list[BlockView]:
+        """Runnable blocks of `agent`'s open proposal that have not run yet."""
+        proposal = self.open_proposal(agent)
+        if proposal is None:
+            return []
+        return [b for b in proposal.blocks if b.snippet.runnable and b.exec_id is None
+                and b.status not in ("skipped", "not run")]
+
+    def unfinished_code(self) -> list[ExecutionView]:
+        """Blocks whose result never reached the conversation: a crash cut them off, or came
+        between their end and the execution message (after a stop nothing is open)."""
+        return [x for x in self.executions.values() if not x.settled]
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def set_state(self, name: str | None, state: AgentState) -> None:
+        """Set `name`'s state (an unknown name, e.g. the speaker selector, is ignored)."""
+        view = self.agent(name)
+        if view is not None:
+            view.state = state
+
+    def other_agent(self, name: str) -> str | None:
+        """The other agent of a two-agent chat, or None."""
+        others = [n for n in self.agents if n != name]
+        return others[0] if len(others) == 1 else None
+
+    def open_proposal(self, agent: str) -> ProposalView | None:
+        """`agent`'s latest code proposal while its blocks may still be decided or run."""
+        for proposal in reversed(self.proposals.values()):
+            if proposal.agent == agent:
+                return proposal if proposal.open else None
+        return None
+
+    def new_draft(self, agent: str, event: Any) -> MessageView:
+        """Start `agent`'s next draft, with an id from the event that began it."""
+        entry = MessageView(id=f"d{event.seq or len(self.entries) + 1}", sender=agent, seq=event.seq, ts=event.ts)
+        while entry.id in self.entries:  # events without seq (built by hand in tests)
+            entry.id += "'"
+        self.entries[entry.id] = entry
+        self.drafts[agent] = entry.id
+        return entry
+
+    def open_draft(self, agent: str) -> MessageView | None:
+        """`agent`'s draft unless it was discarded or rejected (a new one starts then)."""
+        entry = self.draft_of(agent)
+        if entry is None or entry.status in (EntryStatus.DISCARDED, EntryStatus.REJECTED):
+            return None
+        return entry
