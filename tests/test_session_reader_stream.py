@@ -40,6 +40,8 @@ def test_events_of_one_shape_share_their_field_sets_and_stay_independent(tmp_pat
     path = write_sample_session(tmp_path / "s.jsonl", 20)
     deltas = [e for e in read_session(path).events if e.type == "token_delta"]
     assert len(deltas) > 2 and len({id(d.__pydantic_fields_set__) for d in deltas}) == 1
+    requests = [e.request for e in read_session(path).events if e.type == "decision_requested"]
+    assert len(requests) > 2 and len({id(r.__pydantic_fields_set__) for r in requests}) == 1  # nested models too
     deltas[0].text = "changed"  # an event is still its own: changing one changes no other
     assert deltas[1].text != "changed" and deltas[0].text == "changed"
 

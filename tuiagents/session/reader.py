@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tuiagents import __version__
 from tuiagents.engine.events import Event, RunStarted, RunStopped, parse_event
@@ -181,27 +181,39 @@ def _open(path: Path):
 class _Compactor:
     """Shares what thousands of events hold alike, so a long log takes less memory.
 
-    Pydantic gives each model its own set of the field names it was given (728 bytes for five
-    names, more than the event's other data), and JSON parsing its own copy of each agent name:
-    events of one shape share one set, and names are interned. Values do not change.
+    Pydantic gives each model (an event, and a request, decision or message inside one) its own
+    set of the field names it was given (728 bytes for five names, more than a token delta's
+    data), and JSON parsing its own copy of each agent name: models of one shape share one set,
+    and names are interned. Values do not change.
     """
 
     def __init__(self) -> None:
         self._sets: dict[frozenset[str], set[str]] = {}
+        self._nested: dict[type, tuple[str, ...]] = {}  # per event class: fields that may hold models
+
+    def _share(self, model: BaseModel) -> None:
+        fields = model.__pydantic_fields_set__
+        shared = self._sets.setdefault(frozenset(fields), fields)
+        if shared is not fields:
+            object.__setattr__(model, "__pydantic_fields_set__", shared)
+        values = model.__dict__
+        agent = values.get("agent")
+        if agent.__class__ is str:
+            values["agent"] = sys.intern(agent)
 
     def __call__(self, events: list) -> None:
-        sets = self._sets
-        intern = sys.intern
+        share, nested = self._share, self._nested
         for event in events:
-            fields = event.__pydantic_fields_set__
-            key = frozenset(fields)
-            shared = sets.setdefault(key, fields)
-            if shared is not fields:
-                object.__setattr__(event, "__pydantic_fields_set__", shared)
-            values = event.__dict__
-            agent = values.get("agent")
-            if agent.__class__ is str:
-                values["agent"] = intern(agent)
+            share(event)
+            names = nested.get(event.__class__)
+            if names is None:
+                names = nested[event.__class__] = tuple(
+                    n for n, v in event.__dict__.items() if isinstance(v, (BaseModel, list)))
+            for name in names:
+                value = event.__dict__[name]
+                for inner in (value if isinstance(value, list) else (value,)):
+                    if isinstance(inner, BaseModel):
+                        share(inner)
 
 
 def _chunks(lines: list[tuple[int, bytes]], size: int):
