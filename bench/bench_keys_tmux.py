@@ -77,7 +77,8 @@ def timed_key(key: str, test: Callable[[str], bool]) -> float:
 
 def one_round(samples: dict[str, list[float]], data_dir: str) -> None:
     """One demo run: first frame, then every measured key."""
-    env_prefix = f"TUIAGENTS_DATA_DIR={data_dir} "
+    env_prefix = (f"TUIAGENTS_DATA_DIR={data_dir} PYTHONDONTWRITEBYTECODE= "
+                  f"PYTHONPYCACHEPREFIX={os.path.dirname(data_dir)}/pycache ")  # bytecode cached, as installed
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
     start = time.perf_counter()
     subprocess.run(["tmux", "new", "-d", "-s", SESSION, "-x", "160", "-y", "48",

@@ -3,15 +3,19 @@ reading it, building its transcript, listing it, exporting it and forking it.
 
     python bench/bench_session_open.py [--messages 10000] [--repeat 3] [--no-deltas]
 
-Prints a table: best wall time of `--repeat` runs, and the peak Python memory of one run
-(tracemalloc, measured separately so it does not slow the timings).
+Prints a table: the median wall time of `--repeat` interleaved rounds (every operation once per
+round, so load from other work on a shared machine falls on all of them alike), and the peak Python
+memory of one run (tracemalloc, measured separately so it does not slow the timings). The anchor is
+`json.loads` of every line into plain dicts, the least a reader of the log can do.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -27,21 +31,28 @@ from tuiagents.session.sample import sample_events, sample_header
 from tuiagents.session.transcript import build_transcript
 
 
-def _measure(fn, repeat: int) -> tuple[float, float, object]:
-    best = float("inf")
-    result = None
-    for _ in range(repeat):
-        gc.collect()
-        t = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t)
-    del result
+def _peak(fn) -> float:
+    """Peak Python memory (MiB) of one call of `fn`."""
     gc.collect()
     tracemalloc.start()
     result = fn()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return best, peak / 2**20, result
+    del result
+    return peak / 2**20
+
+
+def _rounds(cases: list, repeat: int) -> dict[str, list[float]]:
+    """Wall times of every case, `repeat` interleaved rounds."""
+    times: dict[str, list[float]] = {name: [] for name, _ in cases}
+    for _ in range(repeat):
+        for name, fn in cases:
+            gc.collect()
+            t = time.perf_counter()
+            result = fn()
+            times[name].append(time.perf_counter() - t)
+            del result
+    return times
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
             dest = fork_session(path, len(log.events) // 2)
             dest.unlink()
 
+        def json_lines():
+            with open(path, "rb") as f:
+                return [json.loads(line) for line in f]
+
         cases = [
+            ("json.loads per line (anchor)", json_lines),
             ("read_session (all events)", lambda: read_session(path)),
             ("read_session (token_deltas=False)", lambda: read_session(path, token_deltas=False)),
             ("build_transcript", lambda: build_transcript(lean)),
@@ -88,11 +104,11 @@ def main(argv: list[str] | None = None) -> int:
             ("export json", lambda: export_session(lean, "json")),
             ("fork at half", fork),
         ]
-        print(f"{'operation':<38} {'best of ' + str(args.repeat):>12} {'peak memory':>13}")
+        times = _rounds(cases, args.repeat)
+        print(f"{'operation':<38} {'median of ' + str(args.repeat):>12} {'peak memory':>13}")
         print("-" * 65)
         for name, fn in cases:
-            best, peak, _ = _measure(fn, args.repeat)
-            print(f"{name:<38} {best * 1000:>9.0f} ms {peak:>9.1f} MiB")
+            print(f"{name:<38} {statistics.median(times[name]) * 1000:>9.0f} ms {_peak(fn):>9.1f} MiB")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
