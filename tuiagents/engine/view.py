@@ -42,12 +42,14 @@ class RunView(RunViewState):
     # -- the fold ------------------------------------------------------------------------------
     def apply(self, event: Any) -> None:
         """Fold one event into the view (an event type without a handler is an error)."""
-        ts = getattr(event, "ts", 0.0) or 0.0
+        ts = event.ts
         if self.first_ts is None:
             self.first_ts = ts
-        self.last_ts = max(self.last_ts, ts)
-        FOLD[type(event)](self, event)
-        if self.keep_events and type(event) is not TokenDelta:
+        if ts > self.last_ts:
+            self.last_ts = ts
+        kind = type(event)
+        FOLD[kind](self, event)
+        if self.keep_events and kind is not TokenDelta:
             self.events.append(event)
 
     def apply_all(self, events: Iterable[Any]) -> "RunView":

@@ -59,11 +59,15 @@ def _turn_started(v: RunViewState, e: TurnStarted) -> None:
 
 
 def _token_delta(v: RunViewState, e: TokenDelta) -> None:
-    entry = v.draft_of(e.agent)
-    if entry is None or entry.status != EntryStatus.STREAMING:
+    # the hot path of a log (most of its events): plain dict lookups, no helper calls
+    entry_id = v.drafts.get(e.agent)
+    entry = v.entries[entry_id] if entry_id is not None else None
+    if entry is None or entry.status is not EntryStatus.STREAMING:
         entry = v.new_draft(e.agent, e)
     entry.chunks.append(e.text)
-    v.set_state(e.agent, AgentState.STREAMING)
+    view = v.agents.get(e.agent)
+    if view is not None:
+        view.state = AgentState.STREAMING
 
 
 def _draft_discarded(v: RunViewState, e: DraftDiscarded) -> None:
@@ -91,8 +95,10 @@ def _decision_requested(v: RunViewState, e: DecisionRequested) -> None:
         if entry is not None:
             entry.status, entry.request_id = EntryStatus.WAITING, request.id
     elif request.kind == RequestKind.CODE:
-        for block in v.open_blocks(request.agent):
+        blocks = v.open_blocks(request.agent)
+        for block in blocks:
             block.status, block.request_id = "waiting", request.id
+        v.request_blocks[request.id] = [b.id for b in blocks]
     v.set_state(request.agent, AgentState.WAITING)
     if v.speaker and not v.stopped:
         v.set_state(v.speaker, AgentState.WAITING)  # e.g. the proxy that will run the coder's code
@@ -116,12 +122,13 @@ def _decision_recorded(v: RunViewState, e: DecisionRecorded) -> None:
             entry.status = {DecisionKind.REJECT: EntryStatus.REJECTED,
                             DecisionKind.STOP: EntryStatus.NOT_DELIVERED}.get(d.kind, EntryStatus.DECIDED)
     elif e.request_kind == RequestKind.CODE:
-        proposal = v.open_proposal(e.agent)
-        for block in v.open_blocks(e.agent):
+        blocks = v.open_blocks(e.agent)
+        for block in blocks:
             block.decision, block.request_id = d, e.request_id
             block.status = "decided" if d.kind in (DecisionKind.APPROVE, DecisionKind.EDIT) else "skipped"
-        if proposal is not None and d.kind not in (DecisionKind.APPROVE, DecisionKind.EDIT):
-            proposal.open = False
+        v.request_blocks[e.request_id] = [b.id for b in blocks]  # a policy's answer has no request event
+        if d.kind not in (DecisionKind.APPROVE, DecisionKind.EDIT):
+            v.close_proposal(e.agent)
 
 
 def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
@@ -151,11 +158,9 @@ def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
     if view is not None and view.state in (AgentState.THINKING, AgentState.STREAMING):
         view.state = AgentState.IDLE
     if m.origin == "execution":
-        for x in v.executions.values():
-            if x.started.agent == m.sender:
-                x.settled = True
-        for proposal in v.proposals.values():
-            proposal.open = False
+        v.settle(m.sender)
+        for agent in list(v.open_proposals):
+            v.close_proposal(agent)
 
 
 def _message_queued(v: RunViewState, e: MessageQueued) -> None:
@@ -183,15 +188,14 @@ def _tool_finished(v: RunViewState, e: ToolCallFinished) -> None:
 
 
 def _code_proposed(v: RunViewState, e: CodeProposed) -> None:
-    for proposal in v.proposals.values():
-        if proposal.agent == e.agent:
-            proposal.open = False
+    v.close_proposal(e.agent)
     pid = f"c{e.seq or len(v.proposals) + 1}"
     while pid in v.proposals:
         pid += "'"
     blocks = [BlockView(id=f"{pid}.{i}", proposal_id=pid, index=i, agent=e.agent, snippet=b, executor=e.executor,
                         status="proposed" if b.runnable else "not runnable") for i, b in enumerate(e.blocks)]
     v.proposals[pid] = ProposalView(id=pid, agent=e.agent, seq=e.seq, ts=e.ts, blocks=blocks, executor=e.executor)
+    v.open_proposals[e.agent] = pid
     for b in blocks:
         v.blocks[b.id] = b
 
@@ -201,11 +205,11 @@ def _execution_started(v: RunViewState, e: ExecutionStarted) -> None:
     if e.source_agent is not None:
         waiting = v.open_blocks(e.source_agent)
     else:  # an older log that did not say whose code it was: the open proposal
-        waiting = next((bs for p in reversed(v.proposals.values()) if (bs := v.open_blocks(p.agent))), [])
+        waiting = next((bs for agent in reversed(v.open_proposals) if (bs := v.open_blocks(agent))), [])
     block = next((b for b in waiting if b.index == e.block_index), None) or (waiting[0] if waiting else None)
     if block is not None:
         block.exec_id, block.status, run.block_id = e.exec_id, "running", block.id
-    v.executions[e.exec_id] = run
+    v.executions[e.exec_id] = v.unsettled.setdefault(e.agent, {})[e.exec_id] = run
     v.set_state(e.agent, AgentState.RUNNING_CODE)
 
 
@@ -253,16 +257,14 @@ def _run_stopped(v: RunViewState, e: RunStopped) -> None:
         elif entry.status in (EntryStatus.DRAFTED, EntryStatus.WAITING):
             entry.status = EntryStatus.NOT_DELIVERED
     v.drafts.clear()
-    for proposal in v.proposals.values():
-        if proposal.open:
-            for block in proposal.blocks:
-                if block.status in ("proposed", "waiting", "decided"):
-                    block.status = "not run"
-            proposal.open = False
+    for agent, pid in list(v.open_proposals.items()):
+        for block in v.proposals[pid].blocks:
+            if block.status in ("proposed", "waiting", "decided"):
+                block.status = "not run"
+        v.close_proposal(agent)
     for view in v.agents.values():
         view.state = AgentState.DONE
-    for run in v.executions.values():
-        run.settled = True  # a stopped run already told its blocks' ends
+    v.settle()  # a stopped run already told its blocks' ends
     v.leg = Leg()
 
 

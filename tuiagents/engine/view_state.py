@@ -41,6 +41,10 @@ class RunViewState:
     proposals: dict[str, ProposalView] = field(default_factory=dict)
     blocks: dict[str, BlockView] = field(default_factory=dict)
     executions: dict[str, ExecutionView] = field(default_factory=dict)
+    open_proposals: dict[str, str] = field(default_factory=dict)  # agent -> its open proposal's id
+    request_blocks: dict[str, list[str]] = field(default_factory=dict)  # code request id -> its block ids
+    #: executor agent -> exec id -> executions not yet settled
+    unsettled: dict[str, dict[str, ExecutionView]] = field(default_factory=dict)
     tools: dict[str, ToolView] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
     usage_by_agent: dict[str, Usage] = field(default_factory=dict)  # team agents and others (selector)
@@ -141,7 +145,7 @@ class RunViewState:
     def unfinished_code(self) -> list[ExecutionView]:
         """Blocks whose result never reached the conversation: a crash cut them off, or came
         between their end and the execution message (after a stop nothing is open)."""
-        return [x for x in self.executions.values() if not x.settled]
+        return [x for runs in self.unsettled.values() for x in runs.values()]
 
     # -- helpers ---------------------------------------------------------------------------------
     def set_state(self, name: str | None, state: AgentState) -> None:
@@ -157,10 +161,21 @@ class RunViewState:
 
     def open_proposal(self, agent: str) -> ProposalView | None:
         """`agent`'s latest code proposal while its blocks may still be decided or run."""
-        for proposal in reversed(self.proposals.values()):
-            if proposal.agent == agent:
-                return proposal if proposal.open else None
-        return None
+        pid = self.open_proposals.get(agent)
+        return self.proposals[pid] if pid is not None else None
+
+    def close_proposal(self, agent: str) -> None:
+        """`agent`'s open proposal is done: its blocks were decided against, ran, or were replaced."""
+        pid = self.open_proposals.pop(agent, None)
+        if pid is not None:
+            self.proposals[pid].open = False
+
+    def settle(self, agent: str | None = None) -> None:
+        """The story of `agent`'s executions (every agent's when None) ended: their result reached
+        the conversation, or the run stopped."""
+        for name in [agent] if agent is not None else list(self.unsettled):
+            for run in self.unsettled.pop(name, {}).values():
+                run.settled = True
 
     def new_draft(self, agent: str, event: Any) -> MessageView:
         """Start `agent`'s next draft, with an id from the event that began it."""

@@ -236,9 +236,9 @@ class ConversationFeed:
                 shown.tags, shown.tone = ["draft · waiting for you"], "warning"
                 self.changed(shown)
         elif request.kind == RequestKind.CODE:
-            for block in self.view.blocks.values():
-                shown = self.shown.get(block.id)
-                if block.request_id == request.id and isinstance(shown, CodeEntry):
+            for block_id in self.view.request_blocks.get(request.id, []):
+                shown = self.shown.get(block_id)
+                if isinstance(shown, CodeEntry):
                     shown.status, shown.tone = "waiting for you", "warning"
                     self.changed(shown)
         else:
@@ -263,9 +263,9 @@ class ConversationFeed:
                 DecisionKind.REPLY: ("not run: you replied instead", "muted"),
                 DecisionKind.STOP: ("not run: stopped", "error"),
             }.get(d.kind, (d.kind.value, "muted"))
-            for block in self.view.blocks.values():
-                shown = self.shown.get(block.id)
-                if block.request_id == event.request_id and isinstance(shown, CodeEntry):
+            for block_id in self.view.request_blocks.get(event.request_id, []):
+                shown = self.shown.get(block_id)
+                if isinstance(shown, CodeEntry):
                     # a runnable block joins the timeline once decided, so its outcome never reads
                     # before its approval there
                     self._add(shown, self.timeline)
