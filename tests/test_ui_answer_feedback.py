@@ -14,7 +14,7 @@ from ui_support import SIZE, make_app, pair_config, screen_text, wait_until, wai
 
 from tuiagents.engine.decisions import Decision, DecisionRequest, RequestKind
 from tuiagents.engine.events import DecisionRequested
-from tuiagents.testing import Rule
+from tuiagents.testing import Fault, Rule
 from tuiagents.ui.widgets.request_panel import RequestPanel
 
 
@@ -90,8 +90,10 @@ async def test_a_request_the_engine_never_resolved_is_not_shown_as_answered():
 
 
 async def test_approve_key_shows_the_approved_box_while_the_engine_delivers(server, make_config, tmp_path):
-    server.load([Rule(agent="coder", reply="Hello there."), Rule(agent="user", reply="Thanks.")])
-    app = make_app(pair_config(make_config, max_turns=1), "pair", "Say hello", tmp_path)
+    # the user's reply comes slowly, so the run is still going on while the box says what was decided
+    server.load([Rule(agent="coder", reply="Hello there."),
+                 Rule(agent="user", reply="Thanks.", fault=Fault(kind="slow", delay=3.0))])
+    app = make_app(pair_config(make_config, max_turns=2), "pair", "Say hello", tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
         await pilot.press("a")
@@ -100,3 +102,18 @@ async def test_approve_key_shows_the_approved_box_while_the_engine_delivers(serv
         assert panel.has_class("-shown", "-answered")
         await wait_until(pilot, lambda: [m for m in app.cockpit.run.transcript if m.sender == "coder"],
                          what="delivery")
+
+
+async def test_once_the_run_has_stopped_the_answered_box_goes_at_once():
+    app = PanelApp()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(RequestPanel)
+        first = _request("coder", "r1")
+        panel.show([first], first, "monokai")
+        await pilot.pause()
+        first.resolve(Decision.approve())
+        panel.show([], None, "monokai")
+        assert panel.has_class("-answered")
+        panel.show([], None, "monokai", hold=False)  # the run stopped: nothing goes on
+        await pilot.pause()
+        assert not panel.has_class("-shown") and not panel.has_class("-answered")

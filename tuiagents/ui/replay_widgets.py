@@ -62,7 +62,8 @@ class HistoryRequestPanel(RequestPanel):
         yield from super().compose()
         yield Static(id="request-outcome")
 
-    def show(self, pending: list[DecisionRequested], current: DecisionRequested | None, code_style: str) -> None:
+    def show(self, pending: list[DecisionRequested], current: DecisionRequested | None, code_style: str,
+             hold: bool = True) -> None:
         """Show `current` as history, or hide when nothing was pending at this point."""
         self.set_class(current is not None, "-shown")
         if current is None:

@@ -252,7 +252,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
                     pass
         self.query_one(StatusBar).show(self.state, self.now())
         current = self.current_request()
-        self.query_one(RequestPanel).show(self.pending(), current, self.code_style)
+        self.query_one(RequestPanel).show(self.pending(), current, self.code_style, hold=not self.state.stopped)
         new_id = current.request.id if current else None
         if new_id != self._shown_request:
             self._shown_request = new_id

@@ -7,6 +7,7 @@ be read is explained on the screen; `on_error`, when given, decides what happens
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,6 +64,11 @@ class ReplayLoadingScreen(Screen[None]):
             error = SessionError(f"cannot read: {type(exc).__name__}: {exc}", reason="corrupt", path=self.path)
             self.app.call_from_thread(self._failed, error)
             return
+        # The replay keeps these events (a million objects for a long log) for as long as it is
+        # open: out of the collector's sight, or every full collection walks them all again,
+        # which cost about a second of the first frames. They hold no cycles; refcounting frees
+        # them when the replay closes.
+        gc.freeze()
         self.app.call_from_thread(self._loaded, log)
 
     def _loaded(self, log: SessionLog) -> None:

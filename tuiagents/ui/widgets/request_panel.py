@@ -192,10 +192,13 @@ class RequestPanel(Vertical):
         yield Horizontal(id="request-buttons")
         yield Horizontal(id="request-queue")
 
-    def show(self, pending: list[DecisionRequested], current: DecisionRequested | None, code_style: str) -> None:
-        """Show `current` (one of `pending`); when nothing is pending, the answered state, then nothing."""
+    def show(self, pending: list[DecisionRequested], current: DecisionRequested | None, code_style: str,
+             hold: bool = True) -> None:
+        """Show `current` (one of `pending`); when nothing is pending, the request just answered in
+        its answered state for a moment (`hold`: while the run goes on), then nothing."""
         if current is None:
-            if not self._show_answered():
+            if not (hold and self._show_answered()):
+                self._end_hold()
                 self.set_class(False, "-shown")
                 self.shown_id, self._shown_event = None, None
             return
