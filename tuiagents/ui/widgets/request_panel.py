@@ -172,8 +172,6 @@ class RequestPanel(Vertical):
     RequestPanel Button { margin: 0 1 0 0; min-width: 8; }
     RequestPanel #request-queue { color: $text-muted; }
     RequestPanel #request-queue Button { background: $panel; }
-    RequestPanel.-answered { border-top: thick $success; }
-    RequestPanel.-answered #request-title { color: $success; }
     """
 
     def __init__(self, key_for: Callable[[str], str], id: str | None = None) -> None:
@@ -183,6 +181,8 @@ class RequestPanel(Vertical):
         self._queue_ids: list[str] = []
         self._shown_event: DecisionRequested | None = None
         self._hold: Timer | None = None
+        #: True while the box shows the request just answered (its title says how).
+        self.answered = False
 
     def compose(self) -> ComposeResult:
         """Title, scrollable body, controls, queue."""
@@ -241,30 +241,28 @@ class RequestPanel(Vertical):
 
     # -- the answered state -------------------------------------------------------------------------
     def _show_answered(self) -> bool:
-        """Keep the request just answered on screen, saying how, with its buttons disabled.
+        """Keep the request just answered on screen, its title saying how (`answered`).
 
-        The box keeps its size, so the answer is one small repaint; it hides `ANSWERED_HOLD`
-        seconds later (or at once when the same request is shown again in that state).
+        Only the title changes: the box keeps its size and its styles (no class, no disabled
+        buttons, each of which restyles widgets), so the answer is one line's repaint; the
+        buttons answer nothing now (nothing is current). It hides `ANSWERED_HOLD` seconds later.
         """
         event = self._shown_event
         future = event.future if event is not None else None
         if future is None or not future.done() or future.cancelled() or not self.has_class("-shown"):
             return False
-        if self.has_class("-answered"):
+        if self.answered:
             return True  # already showing it: the hold timer hides it
-        decision = future.result()
-        self.query_one("#request-title", Static).update(answered_title(event, decision))
-        for button in self.query("#request-buttons Button, #request-queue Button"):
-            button.disabled = True
-        self.add_class("-answered")
+        self.query_one("#request-title", Static).update(answered_title(event, future.result()))
+        self.answered = True
         self._hold = self.set_timer(ANSWERED_HOLD, self._release)
         return True
 
     def _release(self) -> None:
         """The hold is over: hide the answered box (unless a new request took its place)."""
         self._hold = None
-        if self.has_class("-answered"):
-            self.remove_class("-answered")
+        if self.answered:
+            self.answered = False
             self.set_class(False, "-shown")
             self.shown_id, self._shown_event = None, None
 
@@ -273,9 +271,7 @@ class RequestPanel(Vertical):
         if self._hold is not None:
             self._hold.stop()
             self._hold = None
-        if self.has_class("-answered"):
-            self.remove_class("-answered")
-            self.shown_id = None  # rebuild the buttons (they were disabled)
+        self.answered = False
 
 
 def answered_title(event: DecisionRequested, decision: Decision) -> Text:
@@ -283,7 +279,7 @@ def answered_title(event: DecisionRequested, decision: Decision) -> Text:
     request = event.request
     what = _KIND_LABEL.get(request.kind, request.kind.value)
     verb = _ANSWERED_VERB.get(decision.kind, decision.kind.value)
-    return Text(f"✓ {verb}: {what} from {one_line(request.agent, 24)} — the run goes on…")
+    return Text(f"✓ {verb}: {what} from {one_line(request.agent, 24)} — the run goes on…", style="bold green")
 
 
 _ANSWERED_VERB = {DecisionKind.APPROVE: "Approved", DecisionKind.EDIT: "Edited and sent",
