@@ -11,7 +11,9 @@ over all samples, in milliseconds, which include one capture-pane round trip (ab
 - ``reject``, ``edit``, ``inject``: ``r``, ``e``, ``i`` on a waiting message until their dialog shows
   (then Escape, and the request is still waiting);
 - ``help``, ``palette``, ``sessions``: F1, Ctrl+P, F2 until their screen shows (then Escape);
-- ``timeline``: ``t`` until the merged timeline (or the panes again) shows.
+- ``timeline``: ``t`` until the merged timeline (or the panes again) shows;
+- ``anchor``: a Textual app of one line that counts key presses, measured in the same rounds: what
+  a key to screen costs on this machine at this moment (Textual's frame plus tmux), the floor.
 
 Run: ``python bench/bench_keys_tmux.py [--rounds 3]``. Needs tmux. Timing lives here, never in a
 test assertion.
@@ -30,6 +32,25 @@ import time
 from collections.abc import Callable
 
 SESSION = "tuiagents-bench-keys"
+
+ANCHOR = """from textual.app import App
+from textual.widgets import Static
+
+
+class Count(App):
+    BINDINGS = [("a", "count", "Count")]
+    n = 0
+
+    def compose(self):
+        yield Static("presses: 0", id="n")
+
+    def action_count(self):
+        self.n += 1
+        self.query_one("#n", Static).update(f"presses: {self.n}")
+
+
+Count().run()
+"""
 
 
 def capture() -> str:
@@ -73,6 +94,19 @@ def timed_key(key: str, test: Callable[[str], bool]) -> float:
     send(key)
     wait_for(test)
     return time.perf_counter() - start
+
+
+def anchor_round(samples: dict[str, list[float]], script: str, env_prefix: str) -> None:
+    """The anchor app: ten key presses, each until its count shows."""
+    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    subprocess.run(["tmux", "new", "-d", "-s", SESSION, "-x", "160", "-y", "48",
+                    f"{env_prefix}{sys.executable} {script}"], check=True)
+    try:
+        wait_for(lambda s: "presses: 0" in s, timeout=30)
+        for n in range(1, 11):
+            samples["anchor"].append(timed_key("a", lambda s, n=n: f"presses: {n}" in s))
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
 
 
 def one_round(samples: dict[str, list[float]], data_dir: str) -> None:
@@ -126,9 +160,14 @@ def main() -> None:
         sys.exit("tmux is not installed")
     samples: dict[str, list[float]] = {k: [] for k in
                                        ("first frame", "approve", "run code", "reject", "edit", "inject", "help",
-                                        "palette", "sessions", "timeline")}
+                                        "palette", "sessions", "timeline", "anchor")}
     with tempfile.TemporaryDirectory() as data_dir:
+        script = os.path.join(data_dir, "anchor.py")
+        with open(script, "w") as f:
+            f.write(ANCHOR)
+        anchor_env = f"PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX={data_dir}/pycache "
         for _ in range(args.rounds):
+            anchor_round(samples, script, anchor_env)
             one_round(samples, os.path.join(data_dir, "d"))
     print(f"{'key':<12} {'n':>3} {'median ms':>10} {'p90 ms':>8}")
     for key, values in samples.items():
