@@ -18,12 +18,22 @@ import inspect
 from collections import defaultdict, deque
 from typing import Any, Callable, Iterator, Union
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from tuiagents.config import AppConfig, parse_config
 from tuiagents.engine.decisions import Decision, DecisionRequest, RequestKind
 from tuiagents.engine.events import DecisionRequested
 from tuiagents.testing import ScriptedServer
+
+# Property tests draw the same examples on every run, so a red run is one anyone can repeat and a
+# green CI stays green. `HYPOTHESIS_PROFILE=explore` draws new examples (and more of them) to hunt
+# for bugs; a failure it finds becomes an @example of its test.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", max_examples=2000, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 #: A queued answer: a Decision, or a callable `(request) -> Decision` (sync or async).
 Answer = Union[Decision, Callable[[DecisionRequest], Any]]

@@ -16,6 +16,7 @@ The rules (the same on screen, in the request box and in the exports):
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from html import escape
 
@@ -100,8 +101,18 @@ def _shown_text(tokens: list[Token]) -> str:
     return "".join(out)
 
 
+# Characters no Markdown construct consumes: each must reach the screen.
+_PUNCTUATION_KEPT = frozenset("<&\"';/")
+
+
+def must_show(ch: str) -> bool:
+    """True for a character that Markdown never consumes as markup (letters, digits, marks,
+    ``< & " ' ; /``): a rendering that drops one has lost text."""
+    return ch.isalnum() or ch in _PUNCTUATION_KEPT or unicodedata.category(ch).startswith("M")
+
+
 def keeps_every_character(source: str, tokens: list[Token]) -> bool:
-    """True when every letter, digit, ``<`` and ``&`` of `source` is in what `tokens` show, in order.
+    """True when every character of `source` that :func:`must_show` is in what `tokens` show, in order.
 
     The parser drops text in a few corners (content nested deeper than its limit, for one); a view
     that gets False shows the message as plain text instead, so nothing is ever lost.
@@ -110,7 +121,7 @@ def keeps_every_character(source: str, tokens: list[Token]) -> bool:
     pos = 0
     find = shown.find
     for ch in source:
-        if ch.isalnum() or ch in "<&":
+        if must_show(ch):
             pos = find(ch, pos)
             if pos < 0:
                 return False
