@@ -119,3 +119,28 @@ async def test_once_the_run_has_stopped_the_answered_box_goes_at_once():
         panel.show([], None, "monokai", hold=False)  # the run stopped: nothing goes on
         await pilot.pause()
         assert not panel.has_class("-shown") and not panel.answered
+
+
+async def test_the_engines_next_events_are_shown_after_the_frame_with_the_answer(server, make_config, tmp_path):
+    # The engine resumes in the key's own loop turn; what it emits then waits for the answer's frame.
+    server.load([Rule(agent="coder", reply="Hello there."), Rule(agent="user", reply="Thanks.")])
+    app = make_app(pair_config(make_config, max_turns=2), "pair", "Say hello", tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
+        cockpit = app.cockpit
+        painted: list[bool] = []
+        shown_when: list[bool] = []
+        real_handle = cockpit.handle_event
+
+        def handle(event):
+            shown_when.append(bool(painted))
+            return real_handle(event)
+
+        cockpit.handle_event = handle
+        cockpit.call_after_refresh(lambda: painted.append(True))
+        cockpit.action_approve()
+        await wait_until(pilot, lambda: [m for m in cockpit.run.transcript if m.sender == "coder"],
+                         what="delivery")
+        await pilot.pause()
+        assert shown_when, "the engine's events after the answer reached the cockpit"
+        assert all(shown_when), "an engine event was drawn before the frame that shows the answer"

@@ -79,6 +79,9 @@ class CockpitScreen(CockpitActions, Screen[None]):
         self.result: Any = None
         self.engine_error: BaseException | None = None
         self._chrome_pending = False
+        # Engine events that arrive between a person's answer and the frame that shows it: held
+        # back one frame so the answer is on screen first and the engine's work follows.
+        self._held_events: list[Any] | None = None
         self._shown_request: str | None = None
         self._pane_root: Any = None
         self._binding_signature: tuple = ()
@@ -169,11 +172,33 @@ class CockpitScreen(CockpitActions, Screen[None]):
     # -- events ---------------------------------------------------------------------------------
     @on(EngineEvent)
     def _on_engine_event(self, message: EngineEvent) -> None:
+        if self._held_events is not None:
+            self._held_events.append(message.event)
+            return
+        self._show_engine_event(message.event)
+
+    def _show_engine_event(self, event: Any) -> None:
         try:
-            self.handle_event(message.event)
+            self.handle_event(event)
         except Exception as exc:  # noqa: BLE001 - one event that cannot be shown must not end the app
-            self.log.error(f"cannot show {type(message.event).__name__}: {exc!r}")
-            self.notify(f"Could not show a {type(message.event).__name__} event: {exc}", severity="error")
+            self.log.error(f"cannot show {type(event).__name__}: {exc!r}")
+            self.notify(f"Could not show a {type(event).__name__} event: {exc}", severity="error")
+
+    def show_answer_first(self) -> None:
+        """Hold the engine's next events until the frame showing a person's answer is painted.
+
+        The engine resumes in the same loop turn as the key; without this, drawing what it does
+        next (the delivered message, the next turn) delays the answer's own frame.
+        """
+        if self._held_events is None:
+            self._held_events = []
+            self.call_after_refresh(self._release_held_events)
+            self.set_timer(0.25, self._release_held_events)  # should no refresh come
+
+    def _release_held_events(self) -> None:
+        held, self._held_events = self._held_events, None
+        for event in held or ():
+            self._show_engine_event(event)
 
     def handle_event(self, event: Any) -> None:
         """Render one engine event (live or replayed): state, panes, timeline, chrome."""

@@ -45,6 +45,7 @@ class CockpitActions:
     current_request_id: str | None
     current_request: Callable[[], DecisionRequested | None]
     refresh_chrome: Callable[[], None]
+    show_answer_first: Callable[[], None]
     _reveal: Callable[[str], None]
 
     # -- what applies now -------------------------------------------------------------------------
@@ -81,6 +82,7 @@ class CockpitActions:
         if not event.resolve(decision):
             self.notify("That request was already answered.", severity="warning")
             return False
+        self.show_answer_first()
         self.refresh_chrome()
         return True
 
