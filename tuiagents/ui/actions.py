@@ -173,13 +173,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Show all of a long message or code block that is cut on screen", action="show_full_visible",
                show=False),
     # -- the dialogs -------------------------------------------------------------------------------
-    ActionSpec("edit_review", "ctrl+s", "Review diff / send", Where.DIALOG, action="review", dialog="edit",
-               priority=True),
+    # ctrl+s is not a priority key: it must wait behind the keys typed before it (a fast typist, a
+    # paste), or it would send the text as it was a moment earlier.
+    ActionSpec("edit_review", "ctrl+s", "Review diff / send", Where.DIALOG, action="review", dialog="edit"),
     ActionSpec("edit_external", "ctrl+o", "Open in $EDITOR", Where.DIALOG, action="external", dialog="edit"),
-    ActionSpec("edit_cancel", "escape", "Cancel", Where.DIALOG, action="cancel", dialog="edit"),
-    ActionSpec("prompt_send", "ctrl+s", "Send", Where.DIALOG, action="send", dialog="prompt", priority=True),
+    # priority: the editor would take the first Esc to move the focus instead of cancelling.
+    ActionSpec("edit_cancel", "escape", "Cancel", Where.DIALOG, action="cancel", dialog="edit", priority=True),
+    ActionSpec("prompt_send", "ctrl+s", "Send", Where.DIALOG, action="send", dialog="prompt"),
     ActionSpec("prompt_cancel", "escape", "Cancel", Where.DIALOG, action="cancel", dialog="prompt"),
-    ActionSpec("inject_send", "ctrl+s", "Send", Where.DIALOG, action="send", dialog="inject", priority=True),
+    ActionSpec("inject_send", "ctrl+s", "Send", Where.DIALOG, action="send", dialog="inject"),
     ActionSpec("inject_cancel", "escape", "Cancel", Where.DIALOG, action="cancel", dialog="inject"),
     ActionSpec("pick_cancel", "escape", "Cancel", Where.DIALOG, action="cancel", dialog="pick"),
     ActionSpec("number_cancel", "escape", "Cancel", Where.DIALOG, action="cancel", dialog="number"),
@@ -190,7 +192,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("help_close", "escape,q,f1", "Close", Where.DIALOG, "Close the key bindings", action="dismiss_help",
                dialog="help"),
     ActionSpec("task_start", "ctrl+s", "Start", Where.DIALOG, "Start the run on the task", action="start",
-               dialog="task", priority=True),
+               dialog="task"),
     ActionSpec("problem_quit", "q,escape", "Quit", Where.DIALOG, action="app.quit", dialog="problem"),
     ActionSpec("sandbox_skip", "n,escape", "Go on without code", Where.DIALOG, action="without_code",
                dialog="sandbox"),

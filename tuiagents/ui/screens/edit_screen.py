@@ -47,6 +47,10 @@ class EditScreen(ModalScreen[str | None]):
     def __init__(self, original: str, title: str, *, language: str | None = None, send_label: str = "Send") -> None:
         super().__init__()
         self.original = original
+        # The editor draws what it holds as it is: a model's escape sequences would reach the
+        # terminal and a key would show whole. It holds the text as every view shows it instead,
+        # and that shown text is what an edit sends.
+        self.shown = inert(original, tabs=False)
         self.title_text = title
         self.language = language
         self.send_label = send_label
@@ -58,7 +62,11 @@ class EditScreen(ModalScreen[str | None]):
             yield Label(Text(self.title_text), id="edit-title")
             # The editor shows hidden characters raw (zero-width ones not at all): say so.
             yield Static(Text(""), id="edit-hidden")
-            area = TextArea(self.original, id="edit-area", soft_wrap=True, show_line_numbers=bool(self.language),
+            if self.shown != self.original:
+                yield Static(Text("Control characters, hidden characters and keys are shown as symbols "
+                                  "(␛, ⟨RLO⟩, sk-…abcd); what you send is the text shown here.",
+                                  style="dim"), id="edit-note")
+            area = TextArea(self.shown, id="edit-area", soft_wrap=True, show_line_numbers=bool(self.language),
                             tab_behavior="indent")
             if self.language:
                 try:
@@ -106,12 +114,12 @@ class EditScreen(ModalScreen[str | None]):
         if not text.strip():
             self._error("The edit is empty: type the text to send, or press Esc to cancel.")
             return
-        if text == self.original:
+        if text == self.shown:
             self._error("Nothing changed: edit the text, or press Esc and approve the draft as it is.")
             return
         self._error("")
         if not self.reviewing:
-            self.query_one("#edit-diff", Static).update(diff_text(self.original, text))
+            self.query_one("#edit-diff", Static).update(diff_text(self.shown, text))
             self._set_reviewing(True)
             self.query_one("#edit-review", Button).focus()
             return
@@ -139,8 +147,8 @@ class EditScreen(ModalScreen[str | None]):
         try:
             with self.app.suspend():
                 subprocess.run([*shlex.split(editor), path], check=False)
-            with open(path, encoding="utf-8") as handle:
-                self.query_one(TextArea).text = handle.read()
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                self.query_one(TextArea).text = inert(handle.read(), tabs=False)
         except Exception as exc:  # noqa: BLE001 - e.g. suspend is not supported in this terminal
             self._error(f"Could not open {editor}: {exc}")
         finally:
@@ -158,4 +166,6 @@ class EditScreen(ModalScreen[str | None]):
     @on(TextArea.Changed)
     def _text_changed(self) -> None:
         self._error("")
-        self._show_hidden(self.text)
+        # The draft's own hidden characters are symbols in the editor now; warn about them until
+        # the text changes, then about any the person pastes in.
+        self._show_hidden(self.original if self.text == self.shown else self.text)
