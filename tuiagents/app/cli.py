@@ -19,17 +19,22 @@ def _err(message: str) -> None:
     print(f"tuiagents: {message}", file=sys.stderr)
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
+def _add_run_options(p: argparse.ArgumentParser, keep_earlier: bool = False) -> None:
+    # keep_earlier: a subcommand's copy of an option must not reset the value given before the
+    # subcommand (`tuiagents --session F run ...`) to its default.
+    unset = {"default": argparse.SUPPRESS} if keep_earlier else {}
     p.add_argument("--config", metavar="FILE", help="config file (default: $TUIAGENTS_CONFIG, "
-                   "./config.toml, then the user config dir)")
-    p.add_argument("--team", metavar="NAME", help="team to run (default: the first team)")
-    p.add_argument("--task", metavar="TEXT", help="the task to give the team")
-    p.add_argument("--approve", choices=["ask", "all", "none"], default=None,
+                   "./config.toml, then the user config dir)", **unset)
+    p.add_argument("--team", metavar="NAME", help="team to run (default: the first team)", **unset)
+    p.add_argument("--task", metavar="TEXT", help="the task to give the team", **unset)
+    p.add_argument("--approve", choices=["ask", "all", "none"],
                    help="ask: you decide at every gate; all: approve everything, code included; "
-                        "none: run no code or tools (default: ask)")
-    p.add_argument("--session", metavar="FILE", help="session log to write (default: user data dir)")
-    p.add_argument("--local", action="store_true", help="run the team on a local GGUF model (llama.cpp)")
-    p.add_argument("--model-path", metavar="FILE", help="GGUF model for --local")
+                        "none: run no code or tools (default: ask)", **unset)
+    p.add_argument("--session", metavar="FILE", help="session log to write (default: user data dir)",
+                   **unset)
+    p.add_argument("--local", action="store_true", help="run the team on a local GGUF model (llama.cpp)",
+                   **unset)
+    p.add_argument("--model-path", metavar="FILE", help="GGUF model for --local", **unset)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a team (in the app, or --headless on the console)")
-    _add_run_options(run)
+    _add_run_options(run, keep_earlier=True)
     run.add_argument("--headless", action="store_true", help="no UI: print the conversation")
 
     demo = sub.add_parser("demo", help="open the app on a built-in scripted scenario (no API key needed)",
@@ -166,7 +171,7 @@ def _run(args: argparse.Namespace, config) -> int:
         from tuiagents.app.tui import run_app
 
         return run_app(config, args.config, args.team, args.task, approve=args.approve or "ask",
-                       then_demo=demo_main)
+                       then_demo=demo_main, session=args.session)
     from tuiagents.app.launch import run_headless_command
 
     return run_headless_command(config, args.team, args.task, args.approve or "ask", args.session)

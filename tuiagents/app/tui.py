@@ -22,18 +22,20 @@ def _print_session(app: TuiAgentsApp) -> None:
         print(f"Session log: {path}")
 
 
-def config_run_factory(config: Any, approve: str = "ask") -> RunFactory:
-    """Builds a run of `config`'s team on a task (what the app calls once the task is known)."""
+def config_run_factory(config: Any, approve: str = "ask", session: Any = None) -> RunFactory:
+    """Builds a run of `config`'s team on a task (what the app calls once the task is known),
+    logged to `session` when given, else to a new file in the sessions folder."""
     def factory(team_name: str, task_text: str) -> Any:
         from tuiagents.app.launch import prepare_run
 
-        return prepare_run(config, team_name, task_text, approve=approve)  # type: ignore[arg-type]
+        return prepare_run(config, team_name, task_text, approve=approve,  # type: ignore[arg-type]
+                           session_path=session)
 
     return factory
 
 
 def build_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask",
-              **kw: Any) -> TuiAgentsApp:
+              session: Any = None, **kw: Any) -> TuiAgentsApp:
     """The app `run_app` runs: on `team` and `task`, or asking for the task, or explaining what to set."""
     options = UIOptions.from_config(config)
     problem: tuple[str, str] | None = None
@@ -50,20 +52,20 @@ def build_app(config: Any, config_path: Any, team: str | None, task: str | None,
         if team is not None and team not in {t.name for t in teams}:
             problem = ("Unknown team", f"There is no team named {team!r}. Teams: {', '.join(t.name for t in teams)}.")
 
-    return TuiAgentsApp(run_factory=config_run_factory(config, approve), teams=teams, team=team, task=task,
+    return TuiAgentsApp(run_factory=config_run_factory(config, approve, session), teams=teams, team=team, task=task,
                         problem=problem, options=options, approve=approve, config=config,
                         factory_for=config_run_factory, **kw)
 
 
 def run_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask",
-            then_demo: Callable[[], int] | None = None) -> int:
+            then_demo: Callable[[], int] | None = None, session: Any = None) -> int:
     """`tuiagents` / `tuiagents run`: open the app on `team` (asking for the task when there is none).
 
     With no config at all, the first-run setup writes one (or chooses the demo: `then_demo()` runs
     it once this app has quit); with no model or no team, the app says what to set.
     Returns the exit code: 0 when the run ended normally, 1 when it failed.
     """
-    app = build_app(config, config_path, team, task, approve)
+    app = build_app(config, config_path, team, task, approve, session)
     code = app.run()
     _print_session(app)
     if app.exit_note:
