@@ -90,3 +90,41 @@ def test_a_scrubber_follows_later_registrations():
     assert s.scrub("late-secret-value-77") == "late-secret-value-77"
     secrets.register("late-secret-value-77")
     assert s.scrub("late-secret-value-77") == REDACTED
+
+
+# -- fragments of known secrets (a key printed in pieces) ------------------------------------------
+
+QA_KEY = "sk-proj-QAFAKEKEY1234567890abcdefghijklmnopqrstuvwxyzABCDEF"
+
+
+def test_fragments_of_a_known_key_are_redacted_and_masked():
+    from tuiagents.secrets import FRAGMENT_LENGTH
+
+    s = Scrubber([QA_KEY], environ={}, registry=False)
+    split = f"{QA_KEY[:20]} {QA_KEY[20:]}"
+    assert s.scrub(split) == f"{REDACTED} {REDACTED}"
+    prefix, suffix, middle = QA_KEY[:FRAGMENT_LENGTH], QA_KEY[-FRAGMENT_LENGTH:], QA_KEY[25:40]
+    for part in (prefix, suffix, middle, QA_KEY[20:]):
+        assert s.scrub(f"[{part}]") == f"[{REDACTED}]", part
+        assert part not in s.mask(f"[{part}]") and s.mask(f"[{part}]").startswith("[")
+    assert QA_KEY[20:] not in s.mask(split) and "4567890abcd" not in s.mask(split)
+    # shorter than the fragment length, or not from a registered value: left alone
+    assert s.scrub(QA_KEY[30:30 + FRAGMENT_LENGTH - 1]) == QA_KEY[30:30 + FRAGMENT_LENGTH - 1]
+    assert s.scrub("abcdefXghijklXmnopqrXstuvwxyz") == "abcdefXghijklXmnopqrXstuvwxyz"
+    assert Scrubber(environ={}, registry=False).scrub(QA_KEY[20:]) == QA_KEY[20:]
+
+
+def test_a_fragment_is_extended_to_the_longest_run_and_pieces_keep_boundaries():
+    s = Scrubber(["zq8-0123456789abcdefghij-tail"], environ={}, registry=False)
+    assert s.scrub("x 0123456789abcdefghij-tai y") == f"x {REDACTED} y"
+    assert s.scrub("0123456789abcdefghijZZ") == f"{REDACTED}ZZ"
+    assert s.scrub_pieces(["a 0123456", "789abcdefgh b"]) == ["a " + REDACTED, " b"]
+
+
+def test_short_secrets_are_found_by_shorter_fragments():
+    from tuiagents.secrets import SHORT_FRAGMENT_LENGTH
+
+    s = Scrubber(["pw-a1b2c3d4e5"], environ={}, registry=False)
+    assert s.scrub("got a1b2c3d4e5!") == f"got {REDACTED}!"
+    assert s.scrub("got pw-a1b2c3") == f"got {REDACTED}"
+    assert s.scrub("pw-a1b2c3d4e5"[:SHORT_FRAGMENT_LENGTH - 1]) == "pw-a1b2c3d4e5"[:SHORT_FRAGMENT_LENGTH - 1]

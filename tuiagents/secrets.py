@@ -5,7 +5,8 @@ The process keeps a registry of the secret values it knows: API keys read from t
 header values. On top of those, every environment variable whose name looks like a secret's
 (``*_API_KEY``, ``*_TOKEN``, ...) and strings shaped like well-known keys (``sk-...``, ``ghp_...``)
 count, as do ``user:password@`` parts of any URL and secret-named query parameters
-(``?api_key=...``).
+(``?api_key=...``). A known value is also found in pieces: any run of :data:`FRAGMENT_LENGTH`
+of its characters (a key printed as ``k[:20], k[20:]``); a fragment is masked to ``…``.
 
 - :func:`scrub` removes them (``[redacted]``): for what is written (logs, exports, the cache, files).
 - :func:`mask` shortens them to ``sk-…abcd``: for what is shown (the TUI, the console).
@@ -56,6 +57,15 @@ _URL_PARTS = (
 
 #: Values shorter than this are not treated as secrets (they would redact ordinary words).
 MIN_SECRET_LENGTH = 8
+
+#: A run of this many characters of a known secret value counts as the secret (a key printed in
+#: pieces, `print(k[:20], k[20:])`). Only values actually known as secrets are cut into fragments,
+#: never key shapes, so an ordinary word cannot match: 12 characters of a random key do not occur
+#: by chance.
+FRAGMENT_LENGTH = 12
+#: Secrets shorter than :data:`SHORT_SECRET` characters are found by fragments this long.
+SHORT_FRAGMENT_LENGTH = 8
+SHORT_SECRET = 16
 
 _lock = threading.Lock()
 _registered: set[str] = set()
@@ -132,9 +142,17 @@ def _literal_forms(value: str) -> set[str]:
     return {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1], html.escape(value)}
 
 
+def _fragment_length(value: str) -> int:
+    return SHORT_FRAGMENT_LENGTH if len(value) < SHORT_SECRET else FRAGMENT_LENGTH
+
+
 def mask_value(value: str) -> str:
     """A secret shortened for the screen: `sk-…abcd` (long values), `…` otherwise."""
     return f"{value[:3]}…{value[-4:]}" if len(value) >= 16 else "…"
+
+
+def _redact(_: str) -> str:
+    return REDACTED
 
 
 class Scrubber:
@@ -155,6 +173,10 @@ class Scrubber:
         self._registry = registry
         self._key: tuple | None = None
         self._re: re.Pattern[str] | None = None
+        # window of a known secret -> every (literal form, offset) it occurs at
+        self._windows: dict[str, list[tuple[str, int]]] = {}
+        self._sizes: tuple[int, ...] = ()
+        self._runs: re.Pattern[str] | None = None
         self._bounded = re.compile("|".join(rf"(?<![A-Za-z0-9]){p}" for p in self._patterns) or "(?!)")
 
     def _literals(self) -> list[str]:
@@ -179,6 +201,19 @@ class Scrubber:
             if self._patterns:
                 parts.append("(?P<shape>" + "|".join(self._patterns) + ")")
             parts += _URL_PARTS
+            # Fragments: every window of every known value, looked up by dict inside runs of the
+            # characters the values are made of (a regex of all windows is 3 times slower: its
+            # first characters cover the alphabet, so the engine can no longer skip ahead).
+            windows: dict[str, list[tuple[str, int]]] = {}
+            # cut at white space: a fragment of "Bearer tok..." must not take the space before "tok"
+            for form in {w for lit in literals for w in lit.split() if len(w) >= MIN_SECRET_LENGTH}:
+                size = _fragment_length(form)
+                for i in range(len(form) - size + 1):
+                    windows.setdefault(form[i:i + size], []).append((form, i))
+            self._windows = windows
+            self._sizes = tuple(sorted({len(w) for w in windows}))
+            chars = "".join(sorted({c for w in windows for c in w}))
+            self._runs = (re.compile(f"[{re.escape(chars)}]{{{self._sizes[0]},}}") if windows else None)
             self._re, self._key = re.compile("|".join(parts)), key
         return self._re
 
@@ -189,25 +224,86 @@ class Scrubber:
         start = m.start()
         return start == 0 or not m.string[start - 1].isalnum()
 
-    def _sub(self, text: str, hide: Callable[[str], str]) -> str:
-        def replace(m: re.Match) -> str:
-            if m.group("ucred") is not None:
-                return m.group("upre") + hide(m.group("ucred")) + m.group("upost")
-            if m.group("qval") is not None:
-                return m.group("qpre") + hide(m.group("qval"))
-            if self._is_secret(m):
-                return hide(m.group(0))
-            # a key shape glued to a word ("task-sk-..."): look again inside, with the slow check
-            prev = m.string[m.start() - 1]
-            return self._bounded.sub(lambda k: hide(k.group(0)), prev + m.group(0))[1:]
+    def _fragment_end(self, text: str, start: int, window: str) -> int:
+        """The end of the longest run of a known secret at `start` that begins with `window`."""
+        best = start + len(window)
+        for form, offset in self._windows[window]:
+            k = len(window)
+            while start + k < len(text) and offset + k < len(form) and text[start + k] == form[offset + k]:
+                k += 1
+            best = max(best, start + k)
+        return best
 
-        return self._pattern().sub(replace, text)
+    def _fragments(self, text: str) -> list[tuple[int, int]]:
+        """Runs of at least the fragment length that are part of a known secret value."""
+        out: list[tuple[int, int]] = []
+        if self._runs is None:
+            return out
+        windows, sizes = self._windows, self._sizes
+        for run in self._runs.finditer(text):
+            i, stop = run.start(), run.end()
+            while i + sizes[0] <= stop:
+                for size in sizes:
+                    window = text[i:i + size]
+                    if len(window) == size and window in windows:
+                        end = self._fragment_end(text, i, window)
+                        out.append((i, end))
+                        i = end
+                        break
+                else:
+                    i += 1
+        return out
+
+    def _hits(self, text: str) -> list[tuple[int, int, bool]]:
+        """Where secrets are in `text`: (start, end, is_fragment), in order, not overlapping.
+
+        Whole values, key shapes and URL parts come first; fragments overlapping them are merged
+        into them (and shown as they are shown).
+        """
+        pattern = self._pattern()
+        whole: list[tuple[int, int]] = []
+        for m in pattern.finditer(text):
+            for group in ("ucred", "qval"):
+                if m.group(group) is not None:
+                    whole.append(m.span(group))
+                    break
+            else:
+                if self._is_secret(m):
+                    whole.append(m.span())
+                else:
+                    # a key shape glued to a word ("task-sk-..."): look again inside, with the slow check
+                    base = m.start() - 1
+                    whole += [(base + a, base + b) for a, b in
+                              (x.span() for x in self._bounded.finditer(text[base:m.end()])) if a > 0]
+        fragments = self._fragments(text)
+        if not fragments:
+            return [(a, b, False) for a, b in whole]
+        merged: list[list] = []
+        for a, b, frag in sorted([(a, b, False) for a, b in whole] + [(a, b, True) for a, b in fragments]):
+            if merged and a < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+                merged[-1][2] = merged[-1][2] and frag
+            else:
+                merged.append([a, b, frag])
+        return [(a, b, frag) for a, b, frag in merged]
+
+    def _sub(self, text: str, hide: Callable[[str], str]) -> str:
+        hits = self._hits(text)
+        if not hits:
+            return text
+        parts, pos = [], 0
+        for a, b, fragment in hits:
+            # a fragment is shown as `…` only: its own ends would show more of the key than mask_value
+            parts += [text[pos:a], REDACTED if hide is _redact else ("…" if fragment else hide(text[a:b]))]
+            pos = b
+        parts.append(text[pos:])
+        return "".join(parts)
 
     def scrub(self, text: str) -> str:
         """`text` with every secret replaced by `[redacted]`."""
         if not text:
             return text
-        return self._sub(text, lambda _: REDACTED)
+        return self._sub(text, _redact)
 
     __call__ = scrub
 
@@ -219,20 +315,7 @@ class Scrubber:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where secrets are in `text`, as (start, end) offsets."""
-        out = []
-        for m in self._pattern().finditer(text):
-            for group in ("ucred", "qval"):
-                if m.group(group) is not None:
-                    out.append(m.span(group))
-                    break
-            else:
-                if self._is_secret(m):
-                    out.append(m.span())
-                else:
-                    base = m.start() - 1
-                    out += [(base + a, base + b) for a, b in
-                            (x.span() for x in self._bounded.finditer(text[base:m.end()])) if a > 0]
-        return out
+        return [(a, b) for a, b, _ in self._hits(text)]
 
     def scrub_pieces(self, pieces: list[str]) -> list[str]:
         """Scrub text that arrived in pieces (streamed tokens) as one text, keeping the pieces.
