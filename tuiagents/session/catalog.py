@@ -204,6 +204,30 @@ def list_sessions(folder: str | os.PathLike, *, quick: bool = False) -> list[Ses
     return out
 
 
+def find_session(folder: str | os.PathLike, ident: str) -> Path | None:
+    """The log of `folder` that a session ID names: its file name (with or without `.jsonl`), or its
+    run id as `tuiagents sessions` prints it (a prefix is enough when only one log matches).
+
+    None when nothing matches. Several logs matching (a copy of a log beside it holds the same run
+    id) raise SessionError (reason `ambiguous`) naming every candidate, so the person can pass one
+    of the paths instead.
+    """
+    d = Path(folder).expanduser()
+    if not ident or not d.is_dir():
+        return None
+    for name in (ident, f"{ident}{LOG_SUFFIX}"):
+        if (d / name).is_file():
+            return d / name
+    summaries = [s for s in list_sessions(d, quick=True) if s.run_id]
+    exact = [s.path for s in summaries if s.run_id == ident]
+    matches = exact or [s.path for s in summaries if s.run_id.startswith(ident)]
+    if len(matches) > 1:
+        paths = ", ".join(str(p) for p in sorted(matches))
+        raise SessionError(f"session ID {ident!r} is ambiguous: {len(matches)} logs match ({paths}); "
+                           "pass one of these paths instead", reason="ambiguous")
+    return matches[0] if matches else None
+
+
 def delete_session(path: str | os.PathLike, *, work_dir: bool = False, force: bool = False) -> list[Path]:
     """Delete a session log (and, with `work_dir`, its `<stem>.work/` folder); return what went.
 
