@@ -21,7 +21,7 @@ from tuiagents.session.log import SessionHeader, SessionWriter
 from tuiagents.session.reader import read_session
 from tuiagents.session.sample import sample_events
 from tuiagents.session.transcript import (
-    CodeEntry, DecisionEntry, ExecutionEntry, MessageEntry, StopEntry, ToolEntry, build_transcript,
+    CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, StopEntry, ToolEntry, build_transcript,
 )
 
 SCRIPT = "<script>alert('x')</script>"
@@ -99,14 +99,14 @@ def test_transcript_entries_counts_usage_and_stop(log):
     assert reject.decision.content == "too vague, name the file" and "rejected" in reject.text
     assert code_ok.by == DecidedBy.POLICY and code_ok.request_kind == RequestKind.CODE
 
-    edited_msg = next(e for e in t.entries if isinstance(e, MessageEntry) and e.human_edited)
+    edited_msg = next(e for e in t.entries if isinstance(e, TranscriptMessage) and e.human_edited)
     assert (edited_msg.content, edited_msg.original) == (EDITED, DRAFT)
     ex = next(e for e in t.entries if isinstance(e, ExecutionEntry))
     assert (ex.output, ex.exit_code, ex.duration, ex.finished) == ("hi <b>\nTraceback: boom\n", 3, 1.25, True)
     assert next(e for e in t.entries if isinstance(e, CodeEntry)).blocks[0].language == "python"
     tool = next(e for e in t.entries if isinstance(e, ToolEntry))
     assert tool.call.name == "lookup" and tool.result.content == "found <i>it</i>"
-    echo = [e for e in t.entries if isinstance(e, MessageEntry) and e.tool_results]
+    echo = [e for e in t.entries if isinstance(e, TranscriptMessage) and e.tool_results]
     assert len(echo) == 1 and echo[0].echo
     assert isinstance(t.entries[-1], StopEntry)
 

@@ -27,8 +27,8 @@ from tuiagents.session.secrets import Scrubber, scrub
 from tuiagents.session.export_lines import MD_MESSAGE_LIMIT, clock, decision_line, execution_line, title
 from tuiagents.text import inert, json_inert
 from tuiagents.session.transcript import (
-    CodeEntry, DecisionEntry, ExecutionEntry, MessageEntry, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
-    Transcript, build_transcript,
+    CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
+    SessionTranscript, build_transcript,
 )
 
 ExportFormat = Literal["md", "html", "json"]
@@ -61,7 +61,7 @@ def md_message(text: str) -> str:
     return out if out is not None else md_fence(text)
 
 
-def _md_header(log: SessionLog, t: Transcript) -> list[str]:
+def _md_header(log: SessionLog, t: SessionTranscript) -> list[str]:
     h = log.header
     agents = ", ".join(f"{a.name} ({a.kind}{', ' + a.model if a.model else ''})" for a in h.agents)
     rows = [("Run", h.run_id), ("Created", h.created), ("Team", f"{h.team} ({h.team_kind})"),
@@ -85,7 +85,7 @@ def _md_header(log: SessionLog, t: Transcript) -> list[str]:
 
 def _md_entry(e, shown: set[str]) -> list[str]:
     at = clock(e.ts)
-    if isinstance(e, MessageEntry):
+    if isinstance(e, TranscriptMessage):
         if e.echo:
             return []
         to = f" → {md_inline(e.recipient)}" if e.recipient else ""
@@ -144,7 +144,7 @@ def _md_entry(e, shown: set[str]) -> list[str]:
     return []
 
 
-def _md_usage(t: Transcript) -> list[str]:
+def _md_usage(t: SessionTranscript) -> list[str]:
     out = ["## Stop reason", "", f"{md_inline(t.stop_reason)}" +
            (f" ({md_inline(t.stop.stop_kind.value)})" if t.stop else ""), ""]
     if t.stop and t.stop.summary:
@@ -157,7 +157,7 @@ def _md_usage(t: Transcript) -> list[str]:
     return out + [""]
 
 
-def export_markdown(log: SessionLog, t: Transcript | None = None) -> str:
+def export_markdown(log: SessionLog, t: SessionTranscript | None = None) -> str:
     """The session as a Markdown document."""
     t = t or build_transcript(log)
     out = _md_header(log, t)
@@ -170,7 +170,7 @@ def export_markdown(log: SessionLog, t: Transcript | None = None) -> str:
 
 # -- JSON and the entry point ----------------------------------------------------------------------
 
-def export_json(log: SessionLog, t: Transcript | None = None) -> str:
+def export_json(log: SessionLog, t: SessionTranscript | None = None) -> str:
     """The session as structured data: the header and the transcript entries."""
     t = t or build_transcript(log)
     data = {"format": "tuiagents-export", "version": 1, "header": log.header.model_dump(mode="json"),

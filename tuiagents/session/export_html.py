@@ -19,8 +19,8 @@ from tuiagents.session.export_lines import title as task_title
 from tuiagents.session.reader import SessionLog
 from tuiagents.session.secrets import scrub
 from tuiagents.session.transcript import (
-    CodeEntry, DecisionEntry, ExecutionEntry, MessageEntry, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
-    Transcript,
+    CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
+    SessionTranscript,
 )
 
 CODE_STYLE = "monokai"
@@ -74,7 +74,7 @@ def _labelled(label: str, text: str, cls: str = "", markdown: bool = False) -> s
 
 def _entry(e, shown: set[str]) -> str:
     at = f'<span class="meta">{clock(e.ts)}</span>'
-    if isinstance(e, MessageEntry):
+    if isinstance(e, TranscriptMessage):
         if e.echo:
             return ""
         to = f" → {escape(e.recipient)}" if e.recipient else ""
@@ -136,7 +136,7 @@ def _entry(e, shown: set[str]) -> str:
     return ""
 
 
-def _summary(log: SessionLog, t: Transcript) -> str:
+def _summary(log: SessionLog, t: SessionTranscript) -> str:
     h = log.header
     agents = ", ".join(f"{a.name} ({a.kind}{', ' + a.model if a.model else ''})" for a in h.agents)
     rows = [("Run", h.run_id), ("Created", h.created), ("Team", f"{h.team} ({h.team_kind})"),
@@ -153,7 +153,7 @@ def _summary(log: SessionLog, t: Transcript) -> str:
     return f"<table>{table}</table>{note}<h2>Task</h2>{_md(h.task)}"
 
 
-def _usage(t: Transcript) -> str:
+def _usage(t: SessionTranscript) -> str:
     rows = []
     for name, u in [*t.usage.by_agent.items(), ("total", t.usage)]:
         rows.append(f"<tr><td>{escape(name)}</td><td class=n>{u.calls}</td><td class=n>{u.cached_calls}</td>"
@@ -166,7 +166,7 @@ def _usage(t: Transcript) -> str:
             f"{''.join(rows)}</table>")
 
 
-def export_html(log: SessionLog, t: Transcript) -> str:
+def export_html(log: SessionLog, t: SessionTranscript) -> str:
     """The session as one standalone HTML page."""
     title = f"Session {log.header.team}: {task_title(log.header.task)}"
     shown: set[str] = set()

@@ -32,7 +32,7 @@ class _Entry:
 
 
 @dataclass(kw_only=True, slots=True)
-class MessageEntry(_Entry):
+class TranscriptMessage(_Entry):
     """A delivered message; `original` is what the agent wrote when a person edited it."""
 
     kind: Literal["message"] = "message"
@@ -144,12 +144,12 @@ class StopEntry(_Entry):
     summary: str = ""
 
 
-TranscriptEntry = (MessageEntry | DecisionEntry | CodeEntry | ExecutionEntry | ToolEntry | SpeakerEntry
+TranscriptEntry = (TranscriptMessage | DecisionEntry | CodeEntry | ExecutionEntry | ToolEntry | SpeakerEntry
                    | NoticeEntry | StopEntry)
 
 
 @dataclass
-class UsageTotals(Usage):
+class TranscriptUsage(Usage):
     """Run totals, with a breakdown per agent and per model."""
 
     by_agent: dict[str, Usage] = field(default_factory=dict)
@@ -157,7 +157,7 @@ class UsageTotals(Usage):
 
 
 @dataclass(kw_only=True)
-class Transcript:
+class SessionTranscript:
     """A run as people read it."""
 
     run_id: str = ""
@@ -169,7 +169,7 @@ class Transcript:
     turns: int = 0
     rounds: int = 0
     messages: int = 0
-    usage: UsageTotals = field(default_factory=UsageTotals)
+    usage: TranscriptUsage = field(default_factory=TranscriptUsage)
     stop: StopEntry | None = None
     started: float | None = None
     ended: float | None = None
@@ -201,15 +201,15 @@ class Transcript:
         return data
 
 
-_transcript_adapter: TypeAdapter[Transcript] = TypeAdapter(Transcript)
+_transcript_adapter: TypeAdapter[SessionTranscript] = TypeAdapter(SessionTranscript)
 
 
-def build_transcript(source: Iterable) -> Transcript:
+def build_transcript(source: Iterable) -> SessionTranscript:
     """A `Transcript` of events (a `SessionLog` or any iterable of events), rendered from the run's
     one fold (`RunView`): the view holds the state; this walks its events in order and writes an
     entry for each one people read."""
     view = fold(getattr(source, "events", source))
-    t = Transcript()
+    t = SessionTranscript()
     header = getattr(source, "header", None)
     if header is not None:
         t.run_id, t.team, t.team_kind, t.task = header.run_id, header.team, header.team_kind, header.task
@@ -219,7 +219,7 @@ def build_transcript(source: Iterable) -> Transcript:
         t.agents = list(view.agents)
     t.turns, t.rounds, t.messages = view.turns, view.rounds, len(view.messages)
     t.started, t.ended = view.first_ts, (view.last_ts if view.first_ts is not None else None)
-    t.usage = UsageTotals(**vars(view.usage), by_agent=dict(view.usage_by_agent),
+    t.usage = TranscriptUsage(**vars(view.usage), by_agent=dict(view.usage_by_agent),
                           by_model=dict(view.usage_by_model))
     writers = _Writers(view, t)
     for ev in view.events:
@@ -232,7 +232,7 @@ def build_transcript(source: Iterable) -> Transcript:
 class _Writers:
     """One writer per event type people read: each appends the entry the view describes."""
 
-    def __init__(self, view: RunView, t: Transcript) -> None:
+    def __init__(self, view: RunView, t: SessionTranscript) -> None:
         self.view, self.t = view, t
         self.tools_shown: set[str] = set()
 
@@ -243,7 +243,7 @@ class _Writers:
         m = ev.message
         echo = bool(m.tool_results) and not m.content and all(
             r.call_id in self.tools_shown and self.view.tools[r.call_id].result is not None for r in m.tool_results)
-        self.t.entries.append(MessageEntry(**self._at(ev), sender=m.sender, recipient=m.recipient,
+        self.t.entries.append(TranscriptMessage(**self._at(ev), sender=m.sender, recipient=m.recipient,
                                            content=m.content, origin=m.origin, round=ev.round,
                                            human_edited=m.human_edited, original=m.original,
                                            tool_calls=m.tool_calls, tool_results=m.tool_results, echo=echo))
