@@ -61,7 +61,7 @@ def test_a_button_is_not_offered_for_a_decision_the_request_refuses():
 
 def test_keymap_knows_every_registry_id_and_refuses_others():
     assert known_ids() == set(BY_ID)
-    assert check_keymap({a.id: "ctrl+y" for a in ACTIONS}) == []
+    assert all(check_keymap({a.id: "f24"}) == [] for a in ACTIONS)
     problems = check_keymap({"aprove": "ctrl+y", "stop": " "})
     assert any("'aprove' is not a binding id" in p for p in problems)
     assert any("'stop' has no key" in p for p in problems)

@@ -20,7 +20,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from tuiagents.ui.actions import Where, palette
-from tuiagents.ui.bindings import APP_BINDINGS, check_keymap, known_ids
+from tuiagents.ui.bindings import APP_BINDINGS, validate_keymap
 from tuiagents.ui.screens.cockpit import CockpitScreen
 from tuiagents.ui.screens.full_text_screen import FullTextScreen
 from tuiagents.ui.screens.help_screen import HelpScreen
@@ -103,8 +103,10 @@ class TuiAgentsApp(App[int]):
     def on_mount(self) -> None:
         """Apply the keymap, report config problems, then show the first screen."""
         problems = list(self._startup_problems)
-        problems += check_keymap(self.options.keymap)
-        self.keymap_overrides = {k: v for k, v in self.options.keymap.items() if k in known_ids() and str(v).strip()}
+        # a remap that would take another action's key, or is no key at all, is warned about and
+        # not applied: Textual would silently drop the other action's binding, or leave none
+        self.keymap_overrides, keymap_problems = validate_keymap(self.options.keymap)
+        problems += keymap_problems
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
         style, problem = valid_code_style(self.options.code_style)
