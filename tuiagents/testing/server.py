@@ -45,6 +45,7 @@ import argparse
 import logging
 import signal
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import HTTPServer
@@ -279,6 +280,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m tuiagents.testing
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        print(f"{prog}: --port {args.port} is not a TCP port; give 1-65535, or 0 for any free port",
+              file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
     try:
         script = Script.from_file(args.script) if args.script else Script()
@@ -286,12 +291,22 @@ def main(argv: list[str] | None = None, prog: str = "python -m tuiagents.testing
         parser.error(f"cannot load script {args.script!r}: {exc}")
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    with ScriptedServer(script, host=args.host, port=args.port) as server:
+    server = ScriptedServer(script, host=args.host, port=args.port)
+    try:
+        server.start()
+    except OSError as exc:  # a busy port, an address not on this machine, a port needing root
+        reason = exc.strerror or str(exc)
+        print(f"{prog}: cannot listen on {args.host}:{args.port}: {reason}; pick another --port "
+              "(0: any free port)", file=sys.stderr)
+        return 2
+    try:
         print(server.url, flush=True)
         try:
             done.wait()
         except KeyboardInterrupt:
             pass
+    finally:
+        server.stop()
     return 0
 
 
