@@ -45,3 +45,24 @@ def test_a_prefix_of_two_different_ids_is_ambiguous(tmp_path):
     with pytest.raises(SessionError, match="run-abc1|x.jsonl"):
         find_session(tmp_path, "run-abc")
     assert find_session(tmp_path, "run-abc2") == tmp_path / "y.jsonl"
+
+
+def test_the_commands_refuse_an_ambiguous_id_naming_the_logs(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "data" / "sessions"
+    folder.mkdir(parents=True)
+    log = write_sample_session(folder / "run.jsonl", 5, run_id="run-dup456")
+    (folder / "run-cut.jsonl").write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:3]))
+    env = {**os.environ, "TUIAGENTS_DATA_DIR": str(tmp_path / "data")}
+    env.pop("TUIAGENTS_CONFIG", None)
+    for argv in (["replay", "run-dup456", "--headless"], ["export", "run-dup456", "--format", "json"]):
+        done = subprocess.run([sys.executable, "-m", "tuiagents", *argv], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert "ambiguous" in done.stderr and "run-cut.jsonl" in done.stderr and "Traceback" not in done.stderr
+    ok = subprocess.run([sys.executable, "-m", "tuiagents", "replay", str(log), "--headless"],
+                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert ok.returncode == 0, ok.stderr

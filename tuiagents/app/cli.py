@@ -127,20 +127,19 @@ def resolve_session(arg: str) -> str:
         return arg
     from tuiagents.config import load_app_config
     from tuiagents.paths import sessions_dir
-    from tuiagents.session.catalog import list_sessions
+    from tuiagents.session.catalog import find_session
+    from tuiagents.session.header import SessionError
 
     try:
         cfg = load_app_config(None, required=False)
     except Exception:  # noqa: BLE001 - a broken config must not hide the sessions folder
         cfg = None
-    folder = sessions_dir(cfg.session.dir if cfg else None)
-    for name in (arg, f"{arg}.jsonl"):
-        if (folder / name).is_file():
-            return str(folder / name)
-    if not folder.is_dir():
-        return arg
-    matches = [s.path for s in list_sessions(folder, quick=True) if s.run_id and s.run_id.startswith(arg)]
-    return str(matches[0]) if len(matches) == 1 else arg
+    try:
+        found = find_session(sessions_dir(cfg.session.dir if cfg else None), arg)
+    except SessionError as exc:  # an id several logs share: say which, do not guess
+        _err(str(exc))
+        raise SystemExit(EXIT_USAGE) from None
+    return str(found) if found else arg
 
 
 def _app_hooks(args: argparse.Namespace) -> None:
