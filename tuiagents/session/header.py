@@ -25,7 +25,8 @@ class SessionError(Exception):
     """A session log cannot be used; the message says why and what to do.
 
     `reason` is one of: missing, empty, not_a_log, newer_format, corrupt, exists, closed,
-    bad_input, import, locked (another process writes the log), write_failed (the disk is full,
+    bad_input, import, locked (another process writes the log), ambiguous (a session ID that
+    several logs share), write_failed (the disk is full,
     permissions, ...). The CLI maps every reason except `closed` and `write_failed` to exit code 2
     (bad input).
     """
