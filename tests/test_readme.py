@@ -40,9 +40,14 @@ def tuiagents_commands() -> list[list[str]]:
 
 def test_readme_has_the_two_setup_commands():
     commands = readme_commands()
-    assert "pip install -e ." in commands and "tuiagents demo" in commands
     install_command, test_command = "python3 -m pip install -e '.[test]'", "python3 -m pytest -q"
-    assert install_command in commands and test_command in commands
+    # One install command, the first the README shows, with the demo after it: it must also install
+    # what the test command needs, so a newcomer can run both in a fresh venv.
+    first = next(c for c in commands if "pip install" in c)
+    assert first == install_command, f"the README's install command is {first!r}"
+    assert commands[commands.index(first) + 1] == "tuiagents demo"
+    assert test_command in commands
+    assert sum("pip install -e '.[test]'" in c or c == "pip install -e ." for c in commands) == 1
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert install_command in ci, ".ci/run must call the README's install command as written"
     assert test_command in ci, ".ci/run must call the README's test command as written"
