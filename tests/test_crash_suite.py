@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from headless_support import pair_toml
 
 from tuiagents.engine.events import MessageDelivered, RunStarted, StopKind
 from tuiagents.session.reader import read_session
@@ -38,38 +39,10 @@ SEED = int(os.environ.get("CRASH_SEED", "9"))
 CODE_SECONDS = 0.1
 STEPS = ("ALPHA", "BRAVO")
 
-CONFIG = """
-[[models]]
-name = "default"
-model = "scripted-model"
-base_url = "{url}"
-max_retries = 0
-
-[llm]
-cache_seed = false
-
-[docker]
-image = "tuiagents-sandbox:latest"
-
-[[agents]]
-name = "user"
-kind = "user_proxy"
-human_input_mode = "NEVER"
-code_execution = "{code}"
-
-[[agents]]
-name = "assistant"
-kind = "assistant"
-model = "default"
-
-[[teams]]
-name = "pair"
-kind = "two_agent"
-agents = ["user", "assistant"]
-# the fewest turns the conversation needs (the user reads TERMINATE in the 8th): turns counted
-# twice after a crash would cut it short
-max_turns = 4
-"""
+# The fewest turns the conversation needs (the user reads TERMINATE in the 8th): turns counted
+# twice after a crash would cut it short.
+MAX_TURNS = 4
+SANDBOX = '\n[docker]\nimage = "tuiagents-sandbox:latest"\n'
 TASK = "Print the two words, one block at a time."
 
 
@@ -183,7 +156,7 @@ def test_seeded_kill_9_trials_lose_nothing_and_resume_to_the_end(tmp_path):
         for trial in range(TRIALS + 1):  # trial 0: the reference run, never killed
             code = "docker" if use_docker and trial % 10 == 5 else "local"
             cfg = tmp_path / f"config-{code}.toml"
-            cfg.write_text(CONFIG.format(url=server.url, code=code))
+            cfg.write_text(pair_toml(server.url, MAX_TURNS, user=f'code_execution = "{code}"', extra=SANDBOX))
             log = tmp_path / f"trial{trial:02d}.jsonl"
             proc = subprocess.Popen(
                 [sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(cfg), "--team", "pair",

@@ -11,38 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from headless_support import pair_toml
 
 from tuiagents.engine.events import MessageDelivered, RunStarted, RunStopped, StopKind
 from tuiagents.session.reader import read_session
 from tuiagents.testing import Fault, Rule, ScriptedServer
 
-CONFIG = """
-[[models]]
-name = "default"
-model = "scripted-model"
-base_url = "{url}"
-max_retries = 0
-
-[llm]
-cache_seed = false
-
-[[agents]]
-name = "user"
-kind = "user_proxy"
-human_input_mode = "NEVER"
-default_auto_reply = "continue"
-
-[[agents]]
-name = "assistant"
-kind = "assistant"
-model = "default"
-
-[[teams]]
-name = "pair"
-kind = "two_agent"
-agents = ["user", "assistant"]
-max_turns = 4
-"""
+MAX_TURNS = 4
 
 
 def _delivered(path: Path) -> int:
@@ -65,7 +40,7 @@ def crash_server():
 
 def test_kill_9_then_resume_finishes(crash_server, tmp_path):
     cfg = tmp_path / "config.toml"
-    cfg.write_text(CONFIG.format(url=crash_server.url))
+    cfg.write_text(pair_toml(crash_server.url, MAX_TURNS))
     log = tmp_path / "run.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(cfg), "--team", "pair",
@@ -114,7 +89,7 @@ def test_resume_missing_file_is_usage_error(tmp_path):
     assert main(["resume", str(tmp_path / "nope.jsonl"), "--headless"]) == 2
 
 
-CODE_CONFIG = CONFIG.replace('default_auto_reply = "continue"', 'default_auto_reply = "continue"\ncode_execution = "local"')
+LOCAL_CODE = 'default_auto_reply = "continue"\ncode_execution = "local"'
 
 
 async def test_a_block_running_at_a_crash_is_shown_interrupted_and_asked_again(tmp_path):
@@ -134,7 +109,7 @@ async def test_a_block_running_at_a_crash_is_shown_interrupted_and_asked_again(t
              Rule(agent="assistant", reply="all done TERMINATE")]
     with ScriptedServer(rules) as server:
         cfg = tmp_path / "config.toml"
-        cfg.write_text(CODE_CONFIG.format(url=server.url))
+        cfg.write_text(pair_toml(server.url, MAX_TURNS, user=LOCAL_CODE))
         log = tmp_path / "run.jsonl"
         proc = subprocess.Popen(
             [sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(cfg), "--team", "pair",
@@ -187,7 +162,7 @@ async def test_a_fork_of_a_cleanly_ended_run_does_not_claim_a_crash(tmp_path):
     rules = [Rule(agent="assistant", turn=0, reply="step one"), Rule(agent="assistant", reply="all done TERMINATE")]
     with ScriptedServer(rules) as server:
         cfg = tmp_path / "config.toml"
-        cfg.write_text(CONFIG.format(url=server.url))
+        cfg.write_text(pair_toml(server.url, MAX_TURNS))
         config = load_config(cfg)
         log = tmp_path / "clean.jsonl"
         await finish(prepare_run(config, "pair", "do the thing", approve="all", session_path=log))

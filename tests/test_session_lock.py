@@ -16,6 +16,7 @@ import sys
 import time
 
 import pytest
+from headless_support import pair_toml
 
 from tuiagents.engine.events import RunStarted
 from tuiagents.session.log import SessionError, SessionWriter
@@ -23,33 +24,7 @@ from tuiagents.session.reader import read_session
 from tuiagents.session.sample import sample_events, sample_header
 from tuiagents.testing import Fault, Rule, ScriptedServer
 
-CONFIG = """
-[[models]]
-name = "default"
-model = "scripted-model"
-base_url = "{url}"
-max_retries = 0
-
-[llm]
-cache_seed = false
-
-[[agents]]
-name = "user"
-kind = "user_proxy"
-human_input_mode = "NEVER"
-default_auto_reply = "continue"
-
-[[agents]]
-name = "assistant"
-kind = "assistant"
-model = "default"
-
-[[teams]]
-name = "pair"
-kind = "two_agent"
-agents = ["user", "assistant"]
-max_turns = 3
-"""
+MAX_TURNS = 3
 
 
 def tuiagents(*args: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -74,7 +49,7 @@ def live_run(tmp_path):
              Rule(agent="assistant", reply="all done TERMINATE")]
     with ScriptedServer(rules) as server:
         cfg = tmp_path / "config.toml"
-        cfg.write_text(CONFIG.format(url=server.url))
+        cfg.write_text(pair_toml(server.url, MAX_TURNS))
         log = tmp_path / "live.jsonl"
         env = {**os.environ, "TUIAGENTS_DATA_DIR": str(tmp_path)}
         proc = subprocess.Popen(

@@ -12,38 +12,13 @@ import subprocess
 import sys
 
 import pytest
+from headless_support import pair_toml
 
 from tuiagents.engine.events import MessageDelivered
 from tuiagents.session.reader import read_session
 from tuiagents.testing import Rule, ScriptedServer
 
-CONFIG = """
-[[models]]
-name = "default"
-model = "scripted-model"
-base_url = "{url}"
-max_retries = 0
-
-[llm]
-cache_seed = false
-
-[[agents]]
-name = "user"
-kind = "user_proxy"
-human_input_mode = "NEVER"
-default_auto_reply = "continue"
-
-[[agents]]
-name = "assistant"
-kind = "assistant"
-model = "default"
-
-[[teams]]
-name = "pair"
-kind = "two_agent"
-agents = ["user", "assistant"]
-max_turns = 12
-"""
+MAX_TURNS = 12
 
 #: Room left on the file system for the log: a few turns' worth.
 ROOM = 24 * 1024
@@ -70,7 +45,7 @@ def test_a_full_disk_stops_the_run_saying_why_and_keeps_the_log_readable(small_d
     words = " ".join(f"word{i}" for i in range(60))
     with ScriptedServer([Rule(agent="assistant", reply=f"Reply: {words}")]) as server:
         cfg = tmp_path / "config.toml"
-        cfg.write_text(CONFIG.format(url=server.url))
+        cfg.write_text(pair_toml(server.url, MAX_TURNS))
         log = small_disk / "run.jsonl"
         result = subprocess.run(
             [sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(cfg), "--team", "pair",
@@ -121,7 +96,7 @@ def test_a_log_that_cannot_be_created_is_a_one_line_error(where, tmp_path):
         session, expected = target, "is a folder; give the session log a file name inside it"
     try:
         cfg = tmp_path / "config.toml"
-        cfg.write_text(CONFIG.format(url="http://127.0.0.1:9/v1"))
+        cfg.write_text(pair_toml("http://127.0.0.1:9/v1", MAX_TURNS))
         result = subprocess.run([sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(cfg),
                                  "--task", "t", "--session", str(session)], capture_output=True, text=True, timeout=60)
     finally:
