@@ -86,3 +86,28 @@ def test_a_person_typing_s_still_stops_the_run_by_you(server, tmp_path, capsys, 
     assert code == 0, err
     assert "stopped the run (by you)" in out and "Stopped: stopped by you" in out
 
+
+def test_resume_headless_prints_the_conversation_so_far_then_goes_on(server, tmp_path, capsys):
+    from tuiagents.app.cli import main
+    from tuiagents.testing import Rule
+
+    server.load([Rule(agent="assistant", replies=["First answer.", "Second answer."])])
+    session = tmp_path / "s.jsonl"
+    config = _pair_config(tmp_path, server)
+    assert main(["run", "--headless", "--config", str(config), "--team", "pair", "--task", "the first task",
+                 "--approve", "all", "--session", str(session)]) == 0
+    capsys.readouterr()
+    code = main(["resume", str(session), "--headless", "--approve", "all"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    notice = out.index("resumed after")
+    # the earlier conversation, once, before the run goes on live
+    assert out.count("user:\nthe first task") == 1 and out.index("user:\nthe first task") < notice
+    assert out.count("assistant:\nFirst answer.") == 1 and out.index("assistant:\nFirst answer.") < notice
+    assert out.index("assistant:\nSecond answer.") > notice
+    code = main(["resume", str(session), "--headless", "--approve", "all", "--fork-at", "3"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    notice = out.index("forked from")
+    assert out.index("user:\nthe first task") < notice
+    assert "Second answer." not in out[:notice]  # the fork holds only the first 3 events

@@ -246,10 +246,16 @@ def console_supervisor(stdin: TextIO | None = None, out: TextIO | None = None) -
 
 
 async def run_headless(run: "TeamRun", *, ask: bool, out: TextIO | None = None) -> int:
-    """Run `run` printing its events; return the exit code (0 finished, 1 failed)."""
+    """Run `run` printing its events; return the exit code (0 finished, 1 failed).
+
+    A run that continues a log (resume, fork) prints the conversation so far first, from the
+    events it holds, folded and printed like the live ones."""
     from tuiagents.engine.events import StopKind
 
-    run.bus.subscribe(ConsolePrinter(out))
+    printer = ConsolePrinter(out)
+    for event in list(run.bus.history):
+        printer(event)
+    run.bus.subscribe(printer)
     if ask:
         run.bus.subscribe(console_supervisor(out=out))
     try:
