@@ -39,3 +39,75 @@ def test_the_console_prints_approvals_under_their_message_and_every_control():
     assert lines[lines.index("done") + 1] == "  · message of coder: approved (by you)"
     assert sum("approved" in line for line in lines) == 1
     assert printer.view.stopped and printer.view.pending == []
+
+
+def _pair_config(tmp_path, server, max_turns: int = 1):
+    from headless_support import pair_toml
+
+    path = tmp_path / "config.toml"
+    path.write_text(pair_toml(server.url, max_turns))
+    return path
+
+
+def test_ask_mode_with_stdin_at_its_end_says_input_ended(server, tmp_path, capsys, monkeypatch):
+    import sys
+
+    from tuiagents.app.cli import main
+    from tuiagents.session.reader import read_session
+    from tuiagents.testing import Rule
+
+    server.load([Rule(agent="assistant", reply="A draft nobody will read.")])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    session = tmp_path / "eof.jsonl"
+    code = main(["run", "--headless", "--config", str(_pair_config(tmp_path, server)), "--team", "pair",
+                 "--task", "hello", "--approve", "ask", "--session", str(session)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "by you" not in out and "stopped by you" not in out
+    assert "stopped the run (by policy: input ended (stdin at end of file))" in out
+    assert "Stopped: input ended (stdin at end of file)" in out
+    stopped = read_session(session).events[-1]
+    assert stopped.type == "run_stopped" and stopped.kind == StopKind.EXTERNAL
+    requested = [e for e in read_session(session).events if e.type == "stop_requested"]
+    assert [(e.by, e.reason) for e in requested] == [(DecidedBy.POLICY, "input ended (stdin at end of file)")]
+
+
+def test_a_person_typing_s_still_stops_the_run_by_you(server, tmp_path, capsys, monkeypatch):
+    import sys
+
+    from tuiagents.app.cli import main
+    from tuiagents.testing import Rule
+
+    server.load([Rule(agent="assistant", reply="A draft.")])
+    monkeypatch.setattr(sys, "stdin", io.StringIO("s\n"))
+    code = main(["run", "--headless", "--config", str(_pair_config(tmp_path, server)), "--team", "pair",
+                 "--task", "hello", "--approve", "ask", "--session", str(tmp_path / "s.jsonl")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "stopped the run (by you)" in out and "Stopped: stopped by you" in out
+
+
+def test_resume_headless_prints_the_conversation_so_far_then_goes_on(server, tmp_path, capsys):
+    from tuiagents.app.cli import main
+    from tuiagents.testing import Rule
+
+    server.load([Rule(agent="assistant", replies=["First answer.", "Second answer."])])
+    session = tmp_path / "s.jsonl"
+    config = _pair_config(tmp_path, server)
+    assert main(["run", "--headless", "--config", str(config), "--team", "pair", "--task", "the first task",
+                 "--approve", "all", "--session", str(session)]) == 0
+    capsys.readouterr()
+    code = main(["resume", str(session), "--headless", "--approve", "all"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    notice = out.index("resumed after")
+    # the earlier conversation, once, before the run goes on live
+    assert out.count("user:\nthe first task") == 1 and out.index("user:\nthe first task") < notice
+    assert out.count("assistant:\nFirst answer.") == 1 and out.index("assistant:\nFirst answer.") < notice
+    assert out.index("assistant:\nSecond answer.") > notice
+    code = main(["resume", str(session), "--headless", "--approve", "all", "--fork-at", "3"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    notice = out.index("forked from")
+    assert out.index("user:\nthe first task") < notice
+    assert "Second answer." not in out[:notice]  # the fork holds only the first 3 events

@@ -230,6 +230,41 @@ def _allowed_range(loc: tuple) -> str | None:
     return " and ".join(bounds) or None
 
 
+def _models_in_use(cfg: AppConfig) -> set[str]:
+    """The models a team calls first: agents', the default one, speaker selectors', and the entries
+    they name as `fallback` (the implicit fall back to every other entry is not counted)."""
+    first = cfg.models[0].name if cfg.models else None
+    wanted = {a.model or (first if a.kind == "assistant" else None) for a in cfg.agents}
+    wanted |= {t.selector_model for t in cfg.teams}
+    by_name = {m.name: m for m in cfg.models}
+    todo = [n for n in wanted if n]
+    used: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in used and name in by_name:
+            used.add(name)
+            todo.extend(by_name[name].fallback)
+    return used
+
+
+def _keys_again(cfg: AppConfig, path: Path | None) -> list[ModelEntry]:
+    """`cfg.models`, each whose key came from an OAI_CONFIG_LIST entry (a session header's) with
+    that entry's key read again from where it was found. A model in use whose entry is not found
+    again is a ConfigError naming it; any other keeps no key, so it fails only if it is called."""
+    from tuiagents.llm.config_list import ConfigListError, key_again
+
+    in_use = _models_in_use(cfg)
+    models = []
+    for m in cfg.models:
+        try:
+            models.append(key_again(m))
+        except ConfigListError as exc:
+            if m.name in in_use:
+                raise ConfigError(str(exc), path) from None
+            models.append(m)
+    return models
+
+
 def _with_config_list(cfg: AppConfig, path: Path | None) -> AppConfig:
     """`cfg` plus the models of AutoGen's OAI_CONFIG_LIST, when one is found.
 
@@ -238,15 +273,18 @@ def _with_config_list(cfg: AppConfig, path: Path | None) -> AppConfig:
     """
     from tuiagents.llm.config_list import ConfigListError, load_config_list
 
+    models = _keys_again(cfg, path)
     settings = cfg.config_list or ConfigListSettings()
     search = [Path.cwd()] + ([path.parent] if path is not None and path.parent.resolve() != Path.cwd().resolve() else [])
     try:
         entries, _ = load_config_list(settings, search, required=cfg.config_list is not None)
     except ConfigListError as exc:
         raise ConfigError(f"OAI_CONFIG_LIST: {exc}", path) from None
-    names = {m.name for m in cfg.models}
+    names = {m.name for m in models}
     added = [e for e in entries if e.name not in names]
-    return cfg.model_copy(update={"models": [*cfg.models, *added]}) if added else cfg
+    if not added and models == cfg.models:
+        return cfg
+    return cfg.model_copy(update={"models": [*models, *added]})
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:

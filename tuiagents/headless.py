@@ -143,8 +143,15 @@ def _read_block(prompt: str, stdin: TextIO, out: TextIO) -> str:
         lines.append(line.rstrip("\n"))
 
 
+def input_ended() -> Decision:
+    """The stop a console supervisor answers with once stdin is at end of file: nobody can answer
+    any more, which is not the person stopping the run, and the log and the console say so."""
+    return Decision.stop(note="input ended (stdin at end of file)",
+                         by=DecidedBy.POLICY)
+
+
 def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Decision:
-    """Ask on the console until the answer is valid for `request`; EOF stops the run."""
+    """Ask on the console until the answer is valid for `request`; EOF stops the run, saying why."""
     kind = request.kind
     say(f"\n? {request.prompt}", out)
     if kind == RequestKind.CODE:
@@ -170,21 +177,27 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             for i, name in enumerate(request.candidates, 1):
                 say(f"  {i}. {name}", out)
             answer = _read("speaker number (s = stop): ", stdin, out)
-            if answer is None or answer.strip() == "s":
+            if answer is None:
+                return input_ended()
+            if answer.strip() == "s":
                 return Decision.stop()
             if answer.strip().isdigit() and 1 <= int(answer) <= len(request.candidates):
                 return Decision.choose(request.candidates[int(answer) - 1])
             continue
         if kind == RequestKind.HUMAN_INPUT:
             answer = _read("your reply (empty = let the agent reply, 'exit' = stop): ", stdin, out)
-            if answer is None or answer.strip() == "exit":
+            if answer is None:
+                return input_ended()
+            if answer.strip() == "exit":
                 return Decision.stop()
             return Decision.reply(answer) if answer.strip() else Decision.approve()
         if kind == RequestKind.MESSAGE:
             answer = _read("[a]pprove  [A] approve for session  [e]dit  [r]eject  [s]top: ", stdin, out)
         else:
             answer = _read("[y] run  [A] always for this agent  [e]dit  [n] skip  [s]top: ", stdin, out)
-        if answer is None or answer.strip() == "s":
+        if answer is None:
+            return input_ended()
+        if answer.strip() == "s":
             return Decision.stop()
         choice = answer.strip()
         if choice in ("a", "y", ""):
@@ -233,10 +246,16 @@ def console_supervisor(stdin: TextIO | None = None, out: TextIO | None = None) -
 
 
 async def run_headless(run: "TeamRun", *, ask: bool, out: TextIO | None = None) -> int:
-    """Run `run` printing its events; return the exit code (0 finished, 1 failed)."""
+    """Run `run` printing its events; return the exit code (0 finished, 1 failed).
+
+    A run that continues a log (resume, fork) prints the conversation so far first, from the
+    events it holds, folded and printed like the live ones."""
     from tuiagents.engine.events import StopKind
 
-    run.bus.subscribe(ConsolePrinter(out))
+    printer = ConsolePrinter(out)
+    for event in list(run.bus.history):
+        printer(event)
+    run.bus.subscribe(printer)
     if ask:
         run.bus.subscribe(console_supervisor(out=out))
     try:

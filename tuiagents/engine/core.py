@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
@@ -59,6 +59,8 @@ class RunCore:
         self.control = RunControl()
         self._unannounced: list[Message] = []  # held by `hold`, MessageQueued not yet emitted
         self._announcing: set[asyncio.Task] = set()  # control events emitted from sync calls
+        # what controls asked before `run()` started must do once it has (None: it has started)
+        self._kept: list[Callable[[], Awaitable[Any]]] | None = []
         self.gate = DecisionGate(supervisor or Supervisor(), self.agents, self.bus, self.control,
                                  on_stop=self.request_stop)
 
@@ -185,15 +187,30 @@ class RunCore:
     def announce(self, event: Event) -> None:
         """Emit a control event from sync code (a UI's key, a timer); `announced()` waits for it.
 
-        Outside a running event loop (a library caller before `run()`) nothing watches yet, so
-        nothing is emitted."""
+        Asked before the run started (a command line's `--task`, a library caller, a key pressed
+        before the run's task began), it is kept and emitted once the run has started."""
+        self.when_started(lambda: self.emit(event))
+
+    def when_started(self, step: Callable[[], Awaitable[Any]], tasks: set[asyncio.Task] | None = None) -> None:
+        """Run `step()` now, as a task of the running loop (kept in `tasks`, by default the ones
+        `announced()` waits for), or, before `run()` started, in order once it has started."""
+        if self._kept is not None:
+            self._kept.append(step)
+            return
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:
+        except RuntimeError:  # a library caller's thread, with no loop: nothing watches
             return
-        task = loop.create_task(self.emit(event))
-        self._announcing.add(task)
-        task.add_done_callback(self._announcing.discard)
+        tracked = self._announcing if tasks is None else tasks
+        task = loop.create_task(step())
+        tracked.add(task)
+        task.add_done_callback(tracked.discard)
+
+    async def release_kept(self) -> None:
+        """The run has started: do what controls asked before it, in the order they were asked."""
+        while self._kept:
+            await self._kept.pop(0)()
+        self._kept = None
 
     async def announced(self) -> None:
         """Wait until every announced control event is emitted (before the run's last event)."""

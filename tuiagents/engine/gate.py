@@ -8,7 +8,7 @@ from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunControl
 from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, DecisionRequest
-from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Notice
+from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Notice, StopKind
 from tuiagents.engine.supervisor import ALLOWED, InvalidDecision, Supervisor
 
 #: Given the decision that approved (or edited) code, the sha256 of each block it will run.
@@ -19,11 +19,12 @@ class DecisionGate:
     """Asks a policy, else a person, for each decision; checks, remembers and records it.
 
     The requests waiting for an answer are `pending` (their futures are resolved by whoever
-    supervises, through `DecisionRequested.resolve`). A STOP decision calls `on_stop(reason)`.
+    supervises, through `DecisionRequested.resolve`). A STOP decision calls `on_stop(reason, kind)`:
+    a person's stops the run "by you", any other's with the decision's note as the reason.
     """
 
     def __init__(self, supervisor: Supervisor, agents: Mapping[str, ConversableAgent], bus: EventBus,
-                 control: RunControl, on_stop: Callable[[str], None]) -> None:
+                 control: RunControl, on_stop: Callable[[str, StopKind], None]) -> None:
         self.supervisor = supervisor
         self.pending: list[DecisionRequested] = []
         self._agents = agents
@@ -61,7 +62,12 @@ class DecisionGate:
                                               agent=request.agent, decision=decision))
         if decision.kind == DecisionKind.STOP:
             info = self._control.stop_info
-            self._on_stop(info.reason if info else "stopped by you")
+            if info is not None:
+                self._on_stop(info.reason, info.kind)
+            elif decision.by == DecidedBy.HUMAN:
+                self._on_stop(decision.note or "stopped by you", StopKind.STOPPED_BY_USER)
+            else:  # a supervisor that cannot ask any more (its input ended) says why in the note
+                self._on_stop(decision.note or f"stopped by {decision.by.words()}", StopKind.EXTERNAL)
             self._control.check()
         return decision
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
@@ -104,19 +104,14 @@ class TeamRun(RunCore):
             raise ValueError(problem)
         message = Message(sender="human", content=text, origin="human",
                           recipient=None if target == "all" else target)
+        # `_deliveries` keeps a reference until it ran: the event loop holds tasks only weakly, so
+        # an unreferenced delivery could be garbage-collected before the message is delivered.
         if now:
-            self._spawn(self.deliver(message))
+            self.when_started(lambda: self.deliver(message), self._deliveries)
         else:
             self.hold(message)
-            self._spawn(self.announce_queued())
+            self.when_started(self.announce_queued, self._deliveries)
         return message
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        # Keep a reference until it ran: the event loop holds tasks only weakly, so an
-        # unreferenced delivery could be garbage-collected before the message is delivered.
-        task = asyncio.get_running_loop().create_task(coro)
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
 
     def pause(self, by: DecidedBy = DecidedBy.HUMAN) -> None:
         """Hold the run before its next turn (announced as `RunPaused`)."""
@@ -159,6 +154,7 @@ class TeamRun(RunCore):
         await self.emit(self.started_event())
         for item in self.startup_notices:  # a Notice keeps its level and agent (shown in that pane)
             await (self.emit(item) if isinstance(item, Notice) else self.notice(item))
+        await self.release_kept()  # controls asked before now: announced (and an inject delivered) here
         limit = enforced_timeout(self.termination)
         timer = None
         if limit is not None:  # also stop mid-turn (slow model, unanswered request), see Timeout

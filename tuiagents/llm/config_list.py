@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from tuiagents import secrets
-from tuiagents.llm.settings import ConfigListSettings, ModelEntry
+from tuiagents.llm.settings import ConfigListSettings, KeySource, ModelEntry
 
 log = logging.getLogger(__name__)
 
@@ -50,27 +50,16 @@ def load_oai_config_list(
     ``exclude=True`` keeps the entries that do not match instead. Entries get ``name = model``
     unless they carry a ``name``; a repeated name gets a ``#2``, ``#3`` suffix.
     """
-    raw, source = _read_source(env_or_file, file_location)
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigListError(
-            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
-        ) from None
-    except RecursionError:
-        raise ConfigListError(f"{source} is nested too deeply to be a list of models") from None
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise ConfigListError(f"{source} must hold a JSON list of objects, one per model")
-    for item in data:  # filtered-out entries' keys are known to the process too: never show them
-        _register_secrets(item)
+    raw, source, file = _read_source(env_or_file, file_location)
+    data = _parse(raw, source)
+    # positions are places in the list as written, so that a resumed run finds the entry again
+    numbered = list(enumerate(data, start=1))
     if filter_dict:
-        data = [item for item in data if _matches(item, filter_dict) != exclude]
+        numbered = [(n, item) for n, item in numbered if _matches(item, filter_dict) != exclude]
     entries: list[ModelEntry] = []
     seen: dict[str, int] = {}
-    for position, item in enumerate(data, start=1):
-        entry = _entry_from_autogen(item, source, position)
+    for position, item in numbered:
+        entry = _entry_from_autogen(item, source, position, (env_or_file, file))
         count = seen.get(entry.name, 0) + 1
         seen[entry.name] = count
         if count > 1:
@@ -131,24 +120,94 @@ def load_config_list(settings: ConfigListSettings, search: Iterable[str | os.Pat
     return entries, _read_source(settings.env_or_file, location, describe_only=True)[1]
 
 
+def _parse(raw: str, source: str) -> list[dict[str, Any]]:
+    """The list's entries, each key told to the scrubber; a clear error that quotes no content."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigListError(
+            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise ConfigListError(f"{source} is nested too deeply to be a list of models") from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ConfigListError(f"{source} must hold a JSON list of objects, one per model")
+    for item in data:  # filtered-out entries' keys are known to the process too: never show them
+        _register_secrets(item)
+    return data
+
+
+def key_again(entry: ModelEntry) -> ModelEntry:
+    """``entry`` (from a session header: no key) with the key of the list entry ``entry.key_from``.
+
+    The list is read from the same place as the first time (the same file, or the JSON in the same
+    variable) and the entry is the one at the same position, or, if the list changed, the only one
+    with the same model and endpoint. The key goes only to the endpoint it was listed with: an entry
+    that now names another ``base_url`` is refused. Raises :class:`ConfigListError` naming the
+    entry and where it looked.
+    """
+    ref = entry.key_from
+    if ref is None or entry.api_key is not None:
+        return entry
+    wanted = f"model entry {entry.name!r} sent the key of {ref.describe()}"
+    if ref.file is None:
+        raw = os.environ.get(ref.env_or_file)
+        if raw is None or not raw.strip().startswith(("[", "{")):
+            raise ConfigListError(f"{wanted}; ${ref.env_or_file} no longer holds that JSON list: "
+                                  f"export it again")
+        source = f"environment variable {ref.env_or_file}"
+    else:
+        try:
+            raw = _read_file(Path(ref.file), False)
+        except ConfigListError as exc:
+            raise ConfigListError(f"{wanted}; {exc}: restore the file") from None
+        source = f"file {ref.file}"
+    items = list(enumerate(_parse(raw, source), start=1))
+
+    def same(item: Mapping[str, Any]) -> bool:
+        url = item.get("base_url") or item.get("azure_endpoint")
+        return item.get("model") == ref.model and secrets.scrub_url(url) == secrets.scrub_url(entry.base_url)
+
+    at = dict(items).get(ref.position)
+    if at is None or not same(at):
+        matches = [item for _, item in items if same(item)]
+        at = matches[0] if len(matches) == 1 else None
+    if at is None or not at.get("api_key"):
+        why = "it is not there any more" if at is None else "it has no api_key any more"
+        raise ConfigListError(f"{wanted}; {why} (looked for model {ref.model} at "
+                              f"{secrets.scrub_url(entry.base_url) or 'the default endpoint'}); restore "
+                              "the entry")
+    # the header holds the URL and headers scrubbed; the list holds them as they are to be sent
+    update: dict[str, Any] = {"api_key": SecretStr(str(at["api_key"])),
+                              "base_url": at.get("base_url") or at.get("azure_endpoint") or None}
+    headers = at.get("default_headers")
+    if isinstance(headers, dict) and entry.extra_headers is not None and set(map(str, headers)) == set(entry.extra_headers):
+        update["extra_headers"] = {str(k): str(v) for k, v in headers.items()}
+    return entry.model_copy(update=update)
+
+
 def _read_source(env_or_file: str, file_location: str | os.PathLike = "", *,
-                 describe_only: bool = False) -> tuple[str, str]:
-    """Return the JSON text and a description of where it came from (never its content)."""
+                 describe_only: bool = False) -> tuple[str, str, str | None]:
+    """The JSON text, a description of where it came from (never its content), and the file read
+    (its absolute path; None when the variable holds the JSON)."""
     value = os.environ.get(env_or_file)
     if value is not None:
         stripped = value.strip()
         if stripped.startswith(("[", "{")):
-            return ("" if describe_only else value), f"environment variable {env_or_file}"
+            return ("" if describe_only else value), f"environment variable {env_or_file}", None
         path = Path(stripped).expanduser()
         if path.is_file():
-            return _read_file(path, describe_only), f"file {path} (named by ${env_or_file})"
+            return (_read_file(path, describe_only), f"file {path} (named by ${env_or_file})",
+                    str(path.resolve()))
         raise ConfigListError(
             f"environment variable {env_or_file} is neither JSON nor the path of an existing file; "
             f"set it to a JSON list of models or to the path of such a file"
         )
     path = Path(file_location).expanduser() / env_or_file
     if path.is_file():
-        return _read_file(path, describe_only), f"file {path}"
+        return _read_file(path, describe_only), f"file {path}", str(path.resolve())
     raise ConfigListError(
         f"no OAI_CONFIG_LIST found: {env_or_file!r} is neither a set environment variable nor an "
         f"existing file; export it with a JSON list of models, or pass the file's path"
@@ -192,8 +251,10 @@ def _matches(item: Mapping[str, Any], filter_dict: Mapping[str, Any]) -> bool:
     return True
 
 
-def _entry_from_autogen(item: Mapping[str, Any], source: str, position: int) -> ModelEntry:
-    """Map one AutoGen entry onto a :class:`ModelEntry` (API key kept as a ``SecretStr``)."""
+def _entry_from_autogen(item: Mapping[str, Any], source: str, position: int,
+                        found: tuple[str, str | None]) -> ModelEntry:
+    """Map one AutoGen entry onto a :class:`ModelEntry` (API key kept as a ``SecretStr``; where it
+    was found, ``found`` = (env_or_file, file) and ``position``, in ``key_from``)."""
     model = item.get("model")
     if not isinstance(model, str) or not model:
         raise ConfigListError(f"{source}: entry {position} has no 'model'")
@@ -221,6 +282,7 @@ def _entry_from_autogen(item: Mapping[str, Any], source: str, position: int) -> 
     key = item.get("api_key")
     if key:
         fields["api_key"] = SecretStr(str(key))
+        fields["key_from"] = KeySource(env_or_file=found[0], file=found[1], position=position, model=model)
     ignored = sorted(set(item) - set(fields) - {"api_key", "azure_endpoint", "default_headers"})
     if ignored:
         log.debug("OAI_CONFIG_LIST entry %d (%s): ignoring keys %s", position, model, ", ".join(ignored))

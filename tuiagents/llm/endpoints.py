@@ -2,8 +2,9 @@
 
 An entry with ``base_url`` talks to that server; without one it follows the SDK's environment
 (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``). The key comes from ``api_key_env``, the entry's in-memory
-key (OAI_CONFIG_LIST), or the environment; a local server with no key at all gets the dummy key
-``"not-needed"`` so Ollama and llama.cpp work out of the box. Azure entries use
+key (OAI_CONFIG_LIST), or the environment, the last only when the entry's endpoint is the one the
+environment configures; any other server with no key of its own gets the dummy key
+``"not-needed"`` (so Ollama and llama.cpp work out of the box), never someone else's key. Azure entries use
 ``AsyncAzureOpenAI`` (``base_url`` is the Azure endpoint, ``model`` the deployment). SDK retries are
 disabled: :mod:`tuiagents.llm.client` does its own, to report them. ``openai`` is imported lazily.
 """
@@ -44,15 +45,22 @@ def make_sdk_client(entry: ModelEntry) -> tuple[Any, str | None]:
     kwargs: dict[str, Any] = {"max_retries": 0, "timeout": entry.timeout}
     if entry.extra_headers:
         kwargs["default_headers"] = entry.extra_headers
+    # Without a key of its own, the SDK would read the environment's key and send it to whatever
+    # base_url the entry names: that key is only for the endpoint the environment configures.
+    env_key = entry.environment_key_applies()
     try:
         if entry.api_type == "azure":
+            if not key and not env_key:
+                raise EndpointConfigError(
+                    f"model entry {entry.name!r}: no API key for {entry.display_url()}; set api_key_env "
+                    "on the entry (AZURE_OPENAI_API_KEY is only sent to AZURE_OPENAI_ENDPOINT)")
             client = openai.AsyncAzureOpenAI(
                 api_key=key, api_version=entry.api_version, azure_endpoint=entry.base_url, **kwargs
             )
         else:
             if entry.base_url:
                 kwargs["base_url"] = entry.base_url
-            if not key and not os.environ.get("OPENAI_API_KEY"):
+            if not key and not (env_key and os.environ.get("OPENAI_API_KEY")):
                 url = entry.effective_base_url()
                 if not url or "api.openai.com" in url:
                     raise EndpointConfigError(

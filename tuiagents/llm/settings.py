@@ -19,13 +19,41 @@ from tuiagents import secrets
 DUMMY_API_KEY = "not-needed"
 
 
+class KeySource(BaseModel):
+    """Where an entry's inline key came from: one entry of an ``OAI_CONFIG_LIST``, never the key.
+
+    It travels in the session header so that a resumed or forked run reads the same entry's key
+    again, from the same place: ``file`` (an absolute path) or, when None, the JSON held by the
+    environment variable ``env_or_file``. ``position`` is the entry's 1-based place in the list
+    (before any ``filter_dict``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env_or_file: str = Field(min_length=1, description="The variable or file name the list was found by.")
+    file: str | None = Field(default=None, description="The file read; None: the variable's JSON.")
+    position: int = Field(ge=1, description="1-based place of the entry in the list.")
+    model: str = Field(min_length=1, description="The entry's model, to recognise it again.")
+
+    def where(self) -> str:
+        """The place the list is read from, for messages."""
+        if self.file is None:
+            return f"the JSON in environment variable {self.env_or_file}"
+        return f"file {self.file}"
+
+    def describe(self) -> str:
+        """The entry and its place, for messages: ``entry 2 (model gpt-4o) of OAI_CONFIG_LIST file ...``."""
+        return f"entry {self.position} (model {self.model}) of the OAI_CONFIG_LIST in {self.where()}"
+
+
 class ModelEntry(BaseModel):
     """One model endpoint agents can use, referred to by ``name``.
 
     ``base_url=None`` follows the ``openai`` client's own environment (``OPENAI_BASE_URL``,
     ``OPENAI_API_KEY``). The key is read from ``api_key_env`` when given, else from an in-memory
-    ``api_key`` (set only by :func:`~tuiagents.llm.config_list.load_oai_config_list`; it is never
-    dumped, logged or shown), else from the client's environment. ``price`` is USD per 1M
+    ``api_key`` (set only from an ``OAI_CONFIG_LIST`` entry, which ``key_from`` names; the key is
+    never dumped, logged or shown), else from the client's environment, but only for the endpoint
+    that environment configures (see :meth:`environment_key_applies`): a key goes nowhere else. ``price`` is USD per 1M
     prompt / completion tokens; without it a built-in table of approximate prices is used.
     ``fallback`` names the entries tried, in order, when this one keeps failing with a timeout,
     a connection error, a 429 or a 5xx.
@@ -38,6 +66,8 @@ class ModelEntry(BaseModel):
     base_url: str | None = Field(default=None, description="None: OPENAI_BASE_URL or api.openai.com.")
     api_key_env: str | None = Field(default=None, description="Environment variable holding the key.")
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    key_from: KeySource | None = Field(
+        default=None, description="The OAI_CONFIG_LIST entry whose inline key this entry sends.")
     api_type: Literal["openai", "azure"] = "openai"
     api_version: str | None = Field(default=None, description="Azure API version.")
     price: tuple[float, float] | None = Field(
@@ -91,7 +121,22 @@ class ModelEntry(BaseModel):
             return value
         if self.api_key is not None:
             return self.api_key.get_secret_value()
+        if self.key_from is not None:  # its key was not read again: no other key may stand in for it
+            raise ValueError(f"model entry {self.name!r}: the key of {self.key_from.describe()} was not "
+                             f"found again; restore that entry")
         return None
+
+    def environment_key_applies(self) -> bool:
+        """True when the client's environment key (``OPENAI_API_KEY``, ``AZURE_OPENAI_API_KEY``) is
+        meant for this entry's endpoint: the entry has no ``base_url`` of its own, or its
+        ``base_url`` is the endpoint the environment names (``OPENAI_BASE_URL`` /
+        ``AZURE_OPENAI_ENDPOINT``; without it, OpenAI's own API). Any other server never gets it."""
+        if not self.base_url:
+            return True
+        env_url = os.environ.get("OPENAI_BASE_URL" if self.api_type == "openai" else "AZURE_OPENAI_ENDPOINT")
+        if env_url:
+            return _same_endpoint(self.base_url, env_url)
+        return self.api_type == "openai" and _same_endpoint(self.base_url, "https://api.openai.com/v1")
 
     def effective_base_url(self) -> str | None:
         """``base_url``, else the ``OPENAI_BASE_URL`` the client will follow (None: OpenAI's)."""
@@ -116,6 +161,15 @@ def redact_url(url: str) -> str:
     host, sep, path = rest.partition("/")
     host = host.rsplit("@", 1)[-1]
     return (host + sep + path).rstrip("/")
+
+
+def _same_endpoint(a: str, b: str) -> bool:
+    """Whether two base URLs name one endpoint (scheme, host and path; case of the host ignored)."""
+    def norm(url: str) -> tuple[str, str]:
+        scheme = url.split("://", 1)[0].lower() if "://" in url else "https"
+        host, _, path = redact_url(url).partition("/")
+        return f"{scheme}://{host.lower()}", path.rstrip("/")
+    return norm(a) == norm(b)
 
 
 class LLMSettings(BaseModel):
