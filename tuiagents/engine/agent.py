@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -73,6 +74,13 @@ class ConversableAgent:
         self.tools: dict[str, Tool] = {}  # offered to this agent's model
         self.executable_tools: dict[str, Tool] = {}  # run by this agent
         self.consecutive_auto_replies = 0
+        #: reply steps tried before the default ones (turns.py), newest first, as AutoGen's
+        #: registered replies are: ``async step(run, agent) -> Message | None``
+        self.reply_steps: list[Callable[..., Awaitable[Message | None]]] = []
+
+    def register_reply(self, step: Callable[..., Awaitable[Message | None]]) -> None:
+        """Try ``step(run, agent)`` first in this agent's turns; a None result lets the next step reply."""
+        self.reply_steps.insert(0, step)
 
     def is_termination_msg(self, message: Message) -> bool:
         """True when `message` should end the conversation for this agent."""

@@ -41,8 +41,6 @@ class RunCore:
                  selector_llm: "LLMClient | None" = None, run_id: str | None = None,
                  bus: EventBus | None = None) -> None:
         self.settings = settings or RunSettings()
-        if self.settings.kind == "two_agent" and len(agents) != 2:
-            raise ValueError("a two-agent chat needs exactly two agents")
         self.agents: dict[str, ConversableAgent] = {a.name: a for a in agents}
         if len(self.agents) != len(agents):
             raise ValueError("agent names must be unique")
@@ -72,7 +70,7 @@ class RunCore:
 
     @property
     def team_kind(self) -> str:
-        """"two_agent" or "group_chat"."""
+        """The kind of the team's pattern ("two_agent", "group_chat"; see patterns.py)."""
         return self.settings.kind
 
     @property

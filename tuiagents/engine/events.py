@@ -58,7 +58,7 @@ class RunStarted(_Event):
     type: Literal["run_started"] = "run_started"
     run_id: str
     team: str
-    team_kind: Literal["two_agent", "group_chat"]
+    team_kind: str  # the pattern's kind (engine/patterns.py)
     task: str
     agents: list[AgentInfo]
     speaker_selection: str | None = None

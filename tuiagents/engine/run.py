@@ -1,4 +1,4 @@
-"""TeamRun: one run of a two-agent chat or a group chat, from the task to the stop reason.
+"""TeamRun: one run of a team (any pattern of patterns.py), from the task to the stop reason.
 
 A TeamRun is a `RunCore` (the team, its state, its decision gate, its controls, its events) plus
 the human controls a UI calls at any time (stop, inject, pause, next speaker, cancel code), the
@@ -24,6 +24,7 @@ from tuiagents.engine.events import (
 )
 from tuiagents.engine.loop import run_loop, summarize
 from tuiagents.engine.messages import Message
+from tuiagents.engine.patterns import Pattern, pattern_for
 from tuiagents.engine.settings import RunResources, RunSettings, SessionSink
 from tuiagents.engine.supervisor import Supervisor, inject_problem
 from tuiagents.engine.termination import StopInfo, TerminationCondition, enforced_timeout
@@ -58,6 +59,9 @@ class TeamRun(RunCore):
                  bus: EventBus | None = None, resources: RunResources | None = None) -> None:
         super().__init__(agents, task, settings, termination=termination, supervisor=supervisor,
                          selector_llm=selector_llm, run_id=run_id, bus=bus)
+        #: who speaks next and when the chat is over (ValueError when it cannot run these agents)
+        self.pattern: Pattern = pattern_for(self.settings)
+        self.pattern.check_team(list(self.agents))
         self.resources = resources or RunResources()
         #: told right after RunStarted (e.g. "resumed from ..."); a Notice keeps its level and agent
         self.startup_notices: list[str | Notice] = []
@@ -144,9 +148,7 @@ class TeamRun(RunCore):
                           task=self.task, agents=[a.info for a in self.agents.values()],
                           speaker_selection=s.speaker_selection if isinstance(s.speaker_selection, str)
                           else "custom",
-                          max_rounds=s.max_rounds if s.kind == "group_chat" else None,
-                          max_turns=s.max_turns if s.kind == "two_agent" else None,
-                          resumed=self.state.resumed)
+                          **self.pattern.limits(), resumed=self.state.resumed)
 
     async def run(self) -> RunResult:
         """Run until a stop condition; always ends with a RunStopped event."""
@@ -161,7 +163,7 @@ class TeamRun(RunCore):
             stop = limit.stop_info()
             timer = asyncio.get_running_loop().call_later(limit.seconds, self.request_stop, stop.reason, stop.kind)
         try:
-            info = await run_loop(self)
+            info = await run_loop(self, self.pattern)
         except Exception as exc:  # noqa: BLE001 - any failure must still end the run cleanly
             info = StopInfo(StopKind.ERROR, f"run failed: {type(exc).__name__}: {exc}")
             await self.notice(info.reason, "error")

@@ -1,4 +1,4 @@
-"""The fixed shape of a run (team kind, limits, speaker selection) and the resources it releases."""
+"""The fixed shape of a run (its pattern's kind, limits, speaker selection) and the resources it releases."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ SpeakerFunction = Callable[[str, Any], Union[str, None]]
 class RunSettings:
     """How a team runs: its kind and name, its limits and how the next speaker is chosen."""
 
-    kind: Literal["two_agent", "group_chat"] = "two_agent"
+    #: the pattern that runs the team: a kind of `patterns.PATTERNS`
+    kind: str = "two_agent"
     team_name: str = "team"
     #: Two-agent chats: turns per agent before the run stops (None: no limit).
     max_turns: int | None = None

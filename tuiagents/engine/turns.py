@@ -1,6 +1,7 @@
-"""One agent's turn: termination check, pending tool calls, code to run, human input, LLM reply.
+"""One agent's turn as a list of reply steps: termination check, pending tool calls, code to run,
+human input, LLM reply, default reply. The first step that delivers a message ends the turn.
 
-The order follows AutoGen 0.2's reply functions. Every gate goes through `run.decide`, so a
+The order follows AutoGen 0.2's reply functions; an agent's registered steps come first. Every gate goes through `run.decide`, so a
 person (or a policy) approves, edits, rejects, skips or stops at each step.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from tuiagents.engine.agent import ConversableAgent, HumanInputMode
@@ -35,30 +37,38 @@ async def _human_reply(run: RunCore, agent: ConversableAgent, text: str) -> Mess
     return await run.deliver(Message(sender=agent.name, content=text, origin="human"))
 
 
-async def take_turn(run: RunCore, agent: ConversableAgent) -> Message:
-    """Produce and deliver `agent`'s next message; raise RunStop to end the run."""
+async def termination_step(run: RunCore, agent: ConversableAgent) -> Message | None:
+    """A termination message ends the run, unless the person answers it for `agent`."""
     last = run.transcript[-1] if run.transcript else None
     replying_to = last if last is not None and last.sender != agent.name else None
+    if replying_to is None or replying_to.origin == "execution" or not agent.is_termination_msg(replying_to):
+        return None
+    said = f"{replying_to.sender} said {agent.termination_keyword}"
+    if agent.human_input_mode != HumanInputMode.NEVER:
+        d = await run.decide(DecisionRequest(
+            kind=RequestKind.HUMAN_INPUT, agent=agent.name, ends_run=True,
+            prompt=f"{said}. Reply as {agent.name} to continue, or approve to end the run."))
+        if d.kind == DecisionKind.REPLY:
+            return await _human_reply(run, agent, d.content or "")
+    raise _stop(StopKind.TERMINATION_MESSAGE, said)
 
-    if replying_to is not None and replying_to.origin != "execution" and agent.is_termination_msg(replying_to):
-        said = f"{replying_to.sender} said {agent.termination_keyword}"
-        if agent.human_input_mode != HumanInputMode.NEVER:
-            d = await run.decide(DecisionRequest(
-                kind=RequestKind.HUMAN_INPUT, agent=agent.name, ends_run=True,
-                prompt=f"{said}. Reply as {agent.name} to continue, or approve to end the run."))
-            if d.kind == DecisionKind.REPLY:
-                return await _human_reply(run, agent, d.content or "")
-        raise _stop(StopKind.TERMINATION_MESSAGE, said)
 
+async def tool_call_step(run: RunCore, agent: ConversableAgent) -> Message | None:
+    """Open tool calls `agent` runs (or must answer) are run, after approval."""
     caller, calls, open_calls = _pending_calls(run, agent)
-    if calls:
-        return await _tool_turn(run, agent, caller, calls, open_calls)
+    return await _tool_turn(run, agent, caller, calls, open_calls) if calls else None
 
-    if agent.code_executor is not None:
-        found = _code_to_run(run, agent)
-        if found is not None:
-            return await _code_turn(run, agent, *found)
 
+async def code_step(run: RunCore, agent: ConversableAgent) -> Message | None:
+    """Code sent to an agent with an executor is run, after approval."""
+    if agent.code_executor is None:
+        return None
+    found = _code_to_run(run, agent)
+    return await _code_turn(run, agent, *found) if found is not None else None
+
+
+async def human_input_step(run: RunCore, agent: ConversableAgent) -> Message | None:
+    """The person replies for `agent` when its input mode asks them; else its auto reply follows."""
     asks_human = agent.human_input_mode == HumanInputMode.ALWAYS or (
         agent.human_input_mode == HumanInputMode.TERMINATE and agent.auto_reply_limit_reached)
     if asks_human:
@@ -70,12 +80,43 @@ async def take_turn(run: RunCore, agent: ConversableAgent) -> Message:
     elif agent.auto_reply_limit_reached:
         raise _stop(StopKind.NO_REPLY, f"{agent.name} reached its limit of "
                                        f"{agent.max_consecutive_auto_reply} consecutive auto replies")
+    agent.consecutive_auto_replies += 1  # what follows is an automatic reply
+    return None
 
-    agent.consecutive_auto_replies += 1
-    if agent.llm is not None:
-        return await _llm_turn(run, agent)
-    if agent.default_auto_reply:
-        return await run.deliver(Message(sender=agent.name, content=agent.default_auto_reply))
+
+async def llm_step(run: RunCore, agent: ConversableAgent) -> Message | None:
+    """`agent`'s model writes the reply, which is delivered once approved."""
+    return await _llm_turn(run, agent) if agent.llm is not None else None
+
+
+async def default_reply_step(run: RunCore, agent: ConversableAgent) -> Message | None:
+    """An agent without a model sends its fixed auto reply, when it has one."""
+    if not agent.default_auto_reply:
+        return None
+    return await run.deliver(Message(sender=agent.name, content=agent.default_auto_reply))
+
+
+#: A reply step: the message it delivered for the agent, or None to let the next step reply.
+ReplyStep = Callable[[RunCore, ConversableAgent], Awaitable["Message | None"]]
+
+#: Every agent's turn unless it registered its own (`ConversableAgent.register_reply`), in the order
+#: of AutoGen 0.2's reply functions.
+DEFAULT_REPLY_STEPS: tuple[ReplyStep, ...] = (
+    termination_step, tool_call_step, code_step, human_input_step, llm_step, default_reply_step,
+)
+
+
+def reply_steps(agent: ConversableAgent) -> list[ReplyStep]:
+    """The steps of `agent`'s turn: those it registered, first, then the defaults."""
+    return [*agent.reply_steps, *DEFAULT_REPLY_STEPS]
+
+
+async def take_turn(run: RunCore, agent: ConversableAgent) -> Message:
+    """Produce and deliver `agent`'s next message: the first reply step that replies; RunStop ends the run."""
+    for step in reply_steps(agent):
+        message = await step(run, agent)
+        if message is not None:
+            return message
     raise _stop(StopKind.NO_REPLY, f"{agent.name} had nothing to reply (no human input, no code to run, "
                                    f"no model)")
 

@@ -19,6 +19,7 @@ from rich.markup import escape
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from tuiagents.engine.patterns import pattern_label
 from tuiagents.ui.actions import Where, palette
 from tuiagents.ui.bindings import APP_BINDINGS, validate_keymap
 from tuiagents.ui.screens.cockpit import CockpitScreen
@@ -282,5 +283,4 @@ class TuiAgentsApp(App[int]):
 
 def team_choices(config: Any) -> list[TeamChoice]:
     """The teams of `config` as the task screen offers them."""
-    kinds = {"two_agent": "two-agent chat", "group_chat": "group chat"}
-    return [TeamChoice(t.name, f"{kinds.get(t.kind, t.kind)}: {', '.join(t.agents)}", t.task) for t in config.teams]
+    return [TeamChoice(t.name, f"{pattern_label(t.kind)}: {', '.join(t.agents)}", t.task) for t in config.teams]

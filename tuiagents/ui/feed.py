@@ -20,6 +20,7 @@ from tuiagents.engine.events import (
     RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
     ToolCallStarted,
 )
+from tuiagents.engine.patterns import pattern_label
 from tuiagents.engine.view import EntryStatus, MessageView, RunView, control_words
 from tuiagents.execution.base import EXIT_NOT_RUN
 from tuiagents.ui.entries import CodeEntry, Entry, MessageEntry, NoticeEntry
@@ -347,7 +348,7 @@ class ConversationFeed:
 
     def _started(self, event: RunStarted) -> None:
         names = ", ".join(a.name for a in event.agents)
-        kind = "group chat" if event.team_kind == "group_chat" else "two-agent chat"
+        kind = pattern_label(event.team_kind)
         self._add(NoticeEntry(text=f"team {event.team} ({kind}: {names})" + (" · resumed" if event.resumed else "")),
                   self.timeline)
 
