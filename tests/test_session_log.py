@@ -12,7 +12,7 @@ from tuiagents.engine.events import (
     DecisionRequested, MessageDelivered, Notice, RunStarted, RunStopped, StopKind, TokenDelta,
 )
 from tuiagents.engine.messages import Message
-from tuiagents.session.log import SessionError, SessionHeader, SessionWriter
+from tuiagents.session.log import FORMAT_VERSION, SessionError, SessionHeader, SessionWriter
 from tuiagents.session.reader import read_header, read_session
 from tuiagents.session.sample import sample_events, sample_header, write_sample_session
 
@@ -25,7 +25,7 @@ def test_round_trip_typed_events_and_header(tmp_path):
     assert [type(e) for e in log.events] == [type(e) for e in events]
     assert log.notice is None and log.finished
     h = log.header
-    assert (h.format_version, h.run_id, h.team, h.task) == (1, "sample0001", "pair", events[0].task)
+    assert (h.format_version, h.run_id, h.team, h.task) == (FORMAT_VERSION, "sample0001", "pair", events[0].task)
     assert [a.name for a in h.agents] == ["coder", "runner"]
     assert h.config == {"teams": [{"name": "pair"}]}
     assert read_header(path) == h
@@ -174,7 +174,7 @@ def test_newer_format_version_says_upgrade(tmp_path):
         read_session(path)
     assert exc.value.reason == "newer_format"
     assert "written by tuiagents 9.0.0 with log format 7; this tuiagents" in str(exc.value)
-    assert "reads format 1" in str(exc.value) and "upgrade" in str(exc.value)
+    assert f"reads formats 1 to {FORMAT_VERSION}" in str(exc.value) and "upgrade" in str(exc.value)
 
 
 @pytest.mark.parametrize("content, reason", [

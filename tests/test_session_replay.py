@@ -10,6 +10,7 @@ import pytest
 from tuiagents.app.replay import cli_replay_headless, format_transcript_text
 from tuiagents.engine.events import TurnStarted
 from tuiagents.session.commands import cli_delete, cli_export, cli_fork, cli_import, cli_sessions
+from tuiagents.session.header import FORMAT_VERSION
 from tuiagents.session.reader import read_session
 from tuiagents.session.replay import MAX_GAP, SPEEDS, ReplayCursor, delay_between, replay_events
 from tuiagents.session.sample import sample_events, sample_header, write_sample_session
@@ -88,7 +89,7 @@ def test_cli_exit_codes_and_output(tmp_path, capsys):
     assert cli_export(bad, "md", None) == 2
     assert "not a tuiagents session log" in capsys.readouterr().err
     newer = tmp_path / "newer.jsonl"
-    newer.write_text(json.dumps(sample_header().model_dump(mode="json") | {"format_version": 2}) + "\n")
+    newer.write_text(json.dumps(sample_header().model_dump(mode="json") | {"format_version": FORMAT_VERSION + 1}) + "\n")
     assert cli_replay_headless(newer) == 2
     assert "upgrade" in capsys.readouterr().err
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunControl, RunStop
-from tuiagents.engine.decisions import DecidedBy, Decision, DecisionRequest
+from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, Decision, DecisionRequest
 from tuiagents.engine.events import (
     DecisionRequested, Event, MessageDelivered, MessageQueued, Notice, StopKind, StopRequested, TurnStarted,
     UsageRecorded,
@@ -53,6 +53,8 @@ class RunCore:
         if self.bus.on_required_failure is None:
             self.bus.on_required_failure = self._record_lost
         self.rng = random.Random(self.settings.seed)
+        #: the chat this core's events and requests belong to (see events._Event.chat)
+        self.chat = ROOT_CHAT
         self.state = RunState()
         self.control = RunControl()
         self._unannounced: list[Message] = []  # held by `hold`, MessageQueued not yet emitted
@@ -179,7 +181,9 @@ class RunCore:
 
     # -- what turns do -------------------------------------------------------------------------
     async def emit(self, event: Event) -> Event:
-        """Send an event to the bus."""
+        """Send an event to the bus, as this core's chat's unless it names its own."""
+        if "chat" not in event.model_fields_set:
+            event.chat = self.chat
         return await self.bus.emit(event)
 
     def announce(self, event: Event) -> None:
@@ -221,6 +225,8 @@ class RunCore:
 
     async def decide(self, request: DecisionRequest, code_hashes: CodeHashes | None = None) -> Decision:
         """Get a decision through the gate (a policy, else a person); see `DecisionGate.decide`."""
+        if "chat" not in request.model_fields_set:
+            request.chat = self.chat
         return await self.gate.decide(request, code_hashes)
 
     async def deliver(self, message: Message) -> Message:

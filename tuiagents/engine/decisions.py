@@ -16,6 +16,9 @@ from pydantic import BaseModel, Field
 from tuiagents.engine.messages import ToolCall
 
 
+#: The id of a run's own chat; chats inside it (stages, nested chats) get ids of their own.
+ROOT_CHAT = "root"
+
 class RequestKind(str, Enum):
     """The moments at which the engine stops and asks."""
 
@@ -205,6 +208,7 @@ class DecisionRequest(BaseModel):
     """Something the engine needs a supervisor to decide before it goes on."""
 
     id: str = Field(default_factory=next_request_id)
+    chat: str = ROOT_CHAT  # the chat whose step waits (see events._Event.chat)
     kind: RequestKind
     agent: str
     prompt: str = ""  # what is being asked, in words

@@ -1,7 +1,8 @@
 """Typed events the engine emits; the session log, the UI and the console all consume these.
 
 Every event is a pydantic model with a `type` discriminator, so a log line parses back into the
-same class (`parse_event`). A `DecisionRequested` event also carries a future (never serialized)
+same class (`parse_event`), and carries the chat it belongs to (`chat`; `ROOT_CHAT` for the run's
+own, which is all a log of format 1 holds). A `DecisionRequested` event also carries a future (never serialized)
 that whoever supervises resolves with a `Decision`.
 """
 
@@ -14,7 +15,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
-from tuiagents.engine.decisions import CodeSnippet, DecidedBy, Decision, DecisionRequest, RequestKind
+from tuiagents.engine.decisions import ROOT_CHAT, CodeSnippet, DecidedBy, Decision, DecisionRequest, RequestKind
 from tuiagents.engine.messages import Message, ToolCall, ToolResult
 
 
@@ -50,6 +51,9 @@ class _Event(BaseModel):
     model_config = ConfigDict(use_enum_values=False)
     seq: int = 0
     ts: float = Field(default_factory=time.time)
+    #: the chat the event belongs to: the run's root chat, or a chat inside it (a stage of a
+    #: sequence, a nested chat); views key drafts, proposals and executions by (chat, agent)
+    chat: str = ROOT_CHAT
 
 
 class RunStarted(_Event):
@@ -112,7 +116,7 @@ class DecisionRequested(_Event):
     @classmethod
     def awaiting(cls, request: DecisionRequest) -> "DecisionRequested":
         """A request the engine will await: its future lives on the running event loop."""
-        event = cls(request=request)
+        event = cls(request=request, chat=request.chat)
         event._future = asyncio.get_running_loop().create_future()
         return event
 

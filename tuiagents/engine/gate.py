@@ -52,14 +52,16 @@ class DecisionGate:
                 self.supervisor.check(request, candidate, self._agents)
                 decision = candidate
             except InvalidDecision as exc:
-                await self._bus.emit(Notice(text=str(exc), level="warning", agent=request.agent))
+                await self._bus.emit(Notice(text=str(exc), level="warning", agent=request.agent,
+                                            chat=request.chat))
         if code_hashes is not None and decision.kind in (DecisionKind.APPROVE, DecisionKind.EDIT):
             decision = decision.model_copy(update={"code_sha256": code_hashes(decision)})
         rule = self.supervisor.remember(request, decision)
         if rule is not None:
-            await self._bus.emit(Notice(text=f"approved for this session: {rule.describe()}", agent=request.agent))
+            await self._bus.emit(Notice(text=f"approved for this session: {rule.describe()}", agent=request.agent,
+                                        chat=request.chat))
         await self._bus.emit(DecisionRecorded(request_id=request.id, request_kind=request.kind,
-                                              agent=request.agent, decision=decision))
+                                              agent=request.agent, decision=decision, chat=request.chat))
         if decision.kind == DecisionKind.STOP:
             info = self._control.stop_info
             if info is not None:

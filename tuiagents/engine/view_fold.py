@@ -53,14 +53,14 @@ def _turn_started(v: RunViewState, e: TurnStarted) -> None:
         v.next_speaker, v.next_note = None, ""
     if v.controls.forced_next == e.agent:
         v.controls.forced_next = v.controls.forced_by = None
-    entry = v.draft_of(e.agent)
+    entry = v.draft_of(e.agent, e.chat)
     if entry is not None and entry.status in (EntryStatus.DISCARDED, EntryStatus.REJECTED):
-        v.drafts.pop(e.agent, None)
+        v.drafts.pop((e.chat, e.agent), None)
 
 
 def _token_delta(v: RunViewState, e: TokenDelta) -> None:
     # the hot path of a log (most of its events): plain dict lookups, no helper calls
-    entry_id = v.drafts.get(e.agent)
+    entry_id = v.drafts.get((e.chat, e.agent))
     entry = v.entries[entry_id] if entry_id is not None else None
     if entry is None or entry.status is not EntryStatus.STREAMING:
         entry = v.new_draft(e.agent, e)
@@ -71,14 +71,14 @@ def _token_delta(v: RunViewState, e: TokenDelta) -> None:
 
 
 def _draft_discarded(v: RunViewState, e: DraftDiscarded) -> None:
-    entry = v.draft_of(e.agent)
+    entry = v.draft_of(e.agent, e.chat)
     if entry is not None and entry.status == EntryStatus.STREAMING:
         entry.status, entry.discard_reason = EntryStatus.DISCARDED, e.reason  # stays the agent's draft
     v.set_state(e.agent, AgentState.THINKING)  # asking again
 
 
 def _message_drafted(v: RunViewState, e: MessageDrafted) -> None:
-    entry = v.open_draft(e.agent)
+    entry = v.open_draft(e.agent, e.chat)
     if entry is None:
         entry = v.new_draft(e.agent, e)
     entry.set_content(e.content)
@@ -91,11 +91,11 @@ def _decision_requested(v: RunViewState, e: DecisionRequested) -> None:
     v.requests[request.id] = e
     v.waiting[request.id] = e
     if request.kind == RequestKind.MESSAGE:
-        entry = v.open_draft(request.agent)
+        entry = v.open_draft(request.agent, request.chat)
         if entry is not None:
             entry.status, entry.request_id = EntryStatus.WAITING, request.id
     elif request.kind == RequestKind.CODE:
-        blocks = v.open_blocks(request.agent)
+        blocks = v.open_blocks(request.agent, request.chat)
         for block in blocks:
             block.status, block.request_id = "waiting", request.id
         v.request_blocks[request.id] = [b.id for b in blocks]
@@ -116,19 +116,19 @@ def _decision_recorded(v: RunViewState, e: DecisionRecorded) -> None:
     if d.kind == DecisionKind.CHOOSE_SPEAKER and d.target:
         v.next_speaker, v.next_note = d.target, "chosen by you"
     if e.request_kind == RequestKind.MESSAGE:
-        entry = v.open_draft(e.agent)
+        entry = v.open_draft(e.agent, e.chat)
         if entry is not None:
             entry.decision, entry.decided_by, entry.request_id = d, d.by, e.request_id
             entry.status = {DecisionKind.REJECT: EntryStatus.REJECTED,
                             DecisionKind.STOP: EntryStatus.NOT_DELIVERED}.get(d.kind, EntryStatus.DECIDED)
     elif e.request_kind == RequestKind.CODE:
-        blocks = v.open_blocks(e.agent)
+        blocks = v.open_blocks(e.agent, e.chat)
         for block in blocks:
             block.decision, block.request_id = d, e.request_id
             block.status = "decided" if d.kind in (DecisionKind.APPROVE, DecisionKind.EDIT) else "skipped"
         v.request_blocks[e.request_id] = [b.id for b in blocks]  # a policy's answer has no request event
         if d.kind not in (DecisionKind.APPROVE, DecisionKind.EDIT):
-            v.close_proposal(e.agent)
+            v.close_proposal(e.agent, e.chat)
 
 
 def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
@@ -144,10 +144,10 @@ def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
         if queued is not None and queued.queued_by is None and queued.recipient == m.recipient:
             entry = v.entries.get(v.queued.pop(oldest))
     if entry is None and m.origin == "agent":
-        entry = v.open_draft(m.sender)
-        v.drafts.pop(m.sender, None)
+        entry = v.open_draft(m.sender, e.chat)
+        v.drafts.pop((e.chat, m.sender), None)
     if entry is None:
-        entry = MessageView(id=m.id, sender=m.sender, seq=e.seq, ts=e.ts)
+        entry = MessageView(id=m.id, sender=m.sender, seq=e.seq, ts=e.ts, chat=e.chat)
         v.entries[entry.id] = entry
     entry.message, entry.message_id, entry.round = m, m.id, e.round
     entry.set_content(m.content)
@@ -158,15 +158,16 @@ def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
     if view is not None and view.state in (AgentState.THINKING, AgentState.STREAMING):
         view.state = AgentState.IDLE
     if m.origin == "execution":
-        v.settle(m.sender)
-        for agent in list(v.open_proposals):
-            v.close_proposal(agent)
+        v.settle(m.sender, e.chat)
+        for chat, agent in list(v.open_proposals):
+            if chat == e.chat:
+                v.close_proposal(agent, chat)
 
 
 def _message_queued(v: RunViewState, e: MessageQueued) -> None:
     m = e.message
     entry = MessageView(id=m.id, sender=m.sender, seq=e.seq, ts=e.ts, status=EntryStatus.QUEUED,
-                        message=m, message_id=m.id, queued_by=e.by)
+                        message=m, message_id=m.id, queued_by=e.by, chat=e.chat)
     entry.set_content(m.content)
     v.entries.setdefault(entry.id, entry)
     v.queued[m.id] = entry.id
@@ -188,14 +189,15 @@ def _tool_finished(v: RunViewState, e: ToolCallFinished) -> None:
 
 
 def _code_proposed(v: RunViewState, e: CodeProposed) -> None:
-    v.close_proposal(e.agent)
+    v.close_proposal(e.agent, e.chat)
     pid = f"c{e.seq or len(v.proposals) + 1}"
     while pid in v.proposals:
         pid += "'"
     blocks = [BlockView(id=f"{pid}.{i}", proposal_id=pid, index=i, agent=e.agent, snippet=b, executor=e.executor,
                         status="proposed" if b.runnable else "not runnable") for i, b in enumerate(e.blocks)]
-    v.proposals[pid] = ProposalView(id=pid, agent=e.agent, seq=e.seq, ts=e.ts, blocks=blocks, executor=e.executor)
-    v.open_proposals[e.agent] = pid
+    v.proposals[pid] = ProposalView(id=pid, agent=e.agent, seq=e.seq, ts=e.ts, blocks=blocks, executor=e.executor,
+                                    chat=e.chat)
+    v.open_proposals[(e.chat, e.agent)] = pid
     for b in blocks:
         v.blocks[b.id] = b
 
@@ -203,13 +205,14 @@ def _code_proposed(v: RunViewState, e: CodeProposed) -> None:
 def _execution_started(v: RunViewState, e: ExecutionStarted) -> None:
     run = ExecutionView(started=e)
     if e.source_agent is not None:
-        waiting = v.open_blocks(e.source_agent)
+        waiting = v.open_blocks(e.source_agent, e.chat)
     else:  # an older log that did not say whose code it was: the open proposal
-        waiting = next((bs for agent in reversed(v.open_proposals) if (bs := v.open_blocks(agent))), [])
+        waiting = next((bs for chat, agent in reversed(v.open_proposals)
+                        if chat == e.chat and (bs := v.open_blocks(agent, chat))), [])
     block = next((b for b in waiting if b.index == e.block_index), None) or (waiting[0] if waiting else None)
     if block is not None:
         block.exec_id, block.status, run.block_id = e.exec_id, "running", block.id
-    v.executions[e.exec_id] = v.unsettled.setdefault(e.agent, {})[e.exec_id] = run
+    v.executions[e.exec_id] = v.unsettled.setdefault((e.chat, e.agent), {})[e.exec_id] = run
     v.set_state(e.agent, AgentState.RUNNING_CODE)
 
 
@@ -257,11 +260,11 @@ def _run_stopped(v: RunViewState, e: RunStopped) -> None:
         elif entry.status in (EntryStatus.DRAFTED, EntryStatus.WAITING):
             entry.status = EntryStatus.NOT_DELIVERED
     v.drafts.clear()
-    for agent, pid in list(v.open_proposals.items()):
+    for (chat, agent), pid in list(v.open_proposals.items()):
         for block in v.proposals[pid].blocks:
             if block.status in ("proposed", "waiting", "decided"):
                 block.status = "not run"
-        v.close_proposal(agent)
+        v.close_proposal(agent, chat)
     for view in v.agents.values():
         view.state = AgentState.DONE
     v.settle()  # a stopped run already told its blocks' ends

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from tuiagents.engine.decisions import CodeSnippet, DecidedBy, Decision
+from tuiagents.engine.decisions import ROOT_CHAT, CodeSnippet, DecidedBy, Decision
 from tuiagents.engine.events import (
     AgentInfo, ExecutionFinished, ExecutionStarted, NextSpeakerForced, RunPaused, RunResumed, StopRequested,
 )
@@ -103,6 +103,7 @@ class MessageView:
     discard_reason: str = ""
     round: int = 0
     queued_by: DecidedBy | None = None
+    chat: str = ROOT_CHAT  # the chat the message belongs to
 
     @property
     def content(self) -> str:
@@ -153,6 +154,7 @@ class ProposalView:
     blocks: list[BlockView]
     executor: str | None = None
     open: bool = True  # blocks may still be decided or run
+    chat: str = ROOT_CHAT  # the chat the code was proposed in
 
 
 @dataclass(eq=False)

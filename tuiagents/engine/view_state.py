@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuiagents.engine.decisions import ROOT_CHAT
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested, RunStopped
 from tuiagents.engine.messages import Message
 from tuiagents.engine.usage import Usage
@@ -12,6 +13,9 @@ from tuiagents.engine.view_parts import (
     AgentState, AgentView, BlockView, Controls, EntryStatus, ExecutionView, Leg, MessageView, ProposalView,
     ToolView,
 )
+
+#: A key of what the view keeps per agent: the same agent may act in several chats of one run.
+ChatAgent = tuple[str, str]
 
 
 @dataclass
@@ -32,7 +36,7 @@ class RunViewState:
     next_note: str = ""
     entries: dict[str, MessageView] = field(default_factory=dict)
     by_message_id: dict[str, str] = field(default_factory=dict)  # message id -> entry id
-    drafts: dict[str, str] = field(default_factory=dict)  # agent -> its open draft's entry id
+    drafts: dict[ChatAgent, str] = field(default_factory=dict)  # (chat, agent) -> its open draft's entry id
     queued: dict[str, str] = field(default_factory=dict)  # message id -> entry id, not yet delivered
     messages: list[Message] = field(default_factory=list)  # delivered, in order
     requests: dict[str, DecisionRequested] = field(default_factory=dict)  # every request, by id
@@ -41,10 +45,10 @@ class RunViewState:
     proposals: dict[str, ProposalView] = field(default_factory=dict)
     blocks: dict[str, BlockView] = field(default_factory=dict)
     executions: dict[str, ExecutionView] = field(default_factory=dict)
-    open_proposals: dict[str, str] = field(default_factory=dict)  # agent -> its open proposal's id
+    open_proposals: dict[ChatAgent, str] = field(default_factory=dict)  # (chat, agent) -> its open proposal's id
     request_blocks: dict[str, list[str]] = field(default_factory=dict)  # code request id -> its block ids
-    #: executor agent -> exec id -> executions not yet settled
-    unsettled: dict[str, dict[str, ExecutionView]] = field(default_factory=dict)
+    #: (chat, executor agent) -> exec id -> executions not yet settled
+    unsettled: dict[ChatAgent, dict[str, ExecutionView]] = field(default_factory=dict)
     tools: dict[str, ToolView] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
     usage_by_agent: dict[str, Usage] = field(default_factory=dict)  # team agents and others (selector)
@@ -124,9 +128,9 @@ class RunViewState:
         end = self.stopped_ts if self.stopped_ts is not None else now
         return max(0.0, end - self.started_ts)
 
-    def draft_of(self, agent: str) -> MessageView | None:
-        """`agent`'s open draft (streaming, drafted or waiting), if any."""
-        entry_id = self.drafts.get(agent)
+    def draft_of(self, agent: str, chat: str = ROOT_CHAT) -> MessageView | None:
+        """`agent`'s open draft in `chat` (streaming, drafted or waiting), if any."""
+        entry_id = self.drafts.get((chat, agent))
         return self.entries.get(entry_id) if entry_id else None
 
     def entry_for_message(self, message_id: str) -> MessageView | None:
@@ -134,9 +138,9 @@ class RunViewState:
         entry_id = self.by_message_id.get(message_id)
         return self.entries.get(entry_id) if entry_id else None
 
-    def open_blocks(self, agent: str) -> list[BlockView]:
-        """Runnable blocks of `agent`'s open proposal that have not run yet."""
-        proposal = self.open_proposal(agent)
+    def open_blocks(self, agent: str, chat: str = ROOT_CHAT) -> list[BlockView]:
+        """Runnable blocks of `agent`'s open proposal in `chat` that have not run yet."""
+        proposal = self.open_proposal(agent, chat)
         if proposal is None:
             return []
         return [b for b in proposal.blocks if b.snippet.runnable and b.exec_id is None
@@ -159,36 +163,38 @@ class RunViewState:
         others = [n for n in self.agents if n != name]
         return others[0] if len(others) == 1 else None
 
-    def open_proposal(self, agent: str) -> ProposalView | None:
-        """`agent`'s latest code proposal while its blocks may still be decided or run."""
-        pid = self.open_proposals.get(agent)
+    def open_proposal(self, agent: str, chat: str = ROOT_CHAT) -> ProposalView | None:
+        """`agent`'s latest code proposal in `chat` while its blocks may still be decided or run."""
+        pid = self.open_proposals.get((chat, agent))
         return self.proposals[pid] if pid is not None else None
 
-    def close_proposal(self, agent: str) -> None:
-        """`agent`'s open proposal is done: its blocks were decided against, ran, or were replaced."""
-        pid = self.open_proposals.pop(agent, None)
+    def close_proposal(self, agent: str, chat: str = ROOT_CHAT) -> None:
+        """`agent`'s open proposal in `chat` is done: its blocks were decided against, ran, or were
+        replaced."""
+        pid = self.open_proposals.pop((chat, agent), None)
         if pid is not None:
             self.proposals[pid].open = False
 
-    def settle(self, agent: str | None = None) -> None:
-        """The story of `agent`'s executions (every agent's when None) ended: their result reached
-        the conversation, or the run stopped."""
-        for name in [agent] if agent is not None else list(self.unsettled):
-            for run in self.unsettled.pop(name, {}).values():
+    def settle(self, agent: str | None = None, chat: str = ROOT_CHAT) -> None:
+        """The story of `agent`'s executions in `chat` (every agent's in every chat when None)
+        ended: their result reached the conversation, or the run stopped."""
+        for key in [(chat, agent)] if agent is not None else list(self.unsettled):
+            for run in self.unsettled.pop(key, {}).values():
                 run.settled = True
 
     def new_draft(self, agent: str, event: Any) -> MessageView:
-        """Start `agent`'s next draft, with an id from the event that began it."""
-        entry = MessageView(id=f"d{event.seq or len(self.entries) + 1}", sender=agent, seq=event.seq, ts=event.ts)
+        """Start `agent`'s next draft in the event's chat, with an id from the event that began it."""
+        entry = MessageView(id=f"d{event.seq or len(self.entries) + 1}", sender=agent, seq=event.seq, ts=event.ts,
+                            chat=event.chat)
         while entry.id in self.entries:  # events without seq (built by hand in tests)
             entry.id += "'"
         self.entries[entry.id] = entry
-        self.drafts[agent] = entry.id
+        self.drafts[(event.chat, agent)] = entry.id
         return entry
 
-    def open_draft(self, agent: str) -> MessageView | None:
-        """`agent`'s draft unless it was discarded or rejected (a new one starts then)."""
-        entry = self.draft_of(agent)
+    def open_draft(self, agent: str, chat: str = ROOT_CHAT) -> MessageView | None:
+        """`agent`'s draft in `chat` unless it was discarded or rejected (a new one starts then)."""
+        entry = self.draft_of(agent, chat)
         if entry is None or entry.status in (EntryStatus.DISCARDED, EntryStatus.REJECTED):
             return None
         return entry

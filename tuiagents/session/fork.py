@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tuiagents import __version__
-from tuiagents.session.log import LOG_SUFFIX, ForkOrigin, SessionError, SessionWriter, exists_error, new_run_id
+from tuiagents.session.log import FORMAT_VERSION, LOG_SUFFIX, ForkOrigin, SessionError, SessionWriter, exists_error, new_run_id
 from tuiagents.session.reader import SessionLog, read_session
 
 
@@ -56,6 +56,7 @@ def fork_session(src: str | os.PathLike, at_event: int, dest: str | os.PathLike 
         "run_id": new_run_id(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "tuiagents_version": __version__,
+        "format_version": FORMAT_VERSION,  # its lines are written by this tuiagents
         "forked_from": ForkOrigin(path=str(src_path.resolve()), at_event=at_event),
     })
     tmp = dest_path.with_name(f".{dest_path.name}.partial")

@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from tuiagents import __version__
 from tuiagents.engine.events import AgentInfo, RunStarted
 
-#: The log format this tuiagents writes and reads.
-FORMAT_VERSION = 1
+#: The log format this tuiagents writes; it reads every format up to it. Format 2 says which chat each
+#: event and request belongs to (`chat`); a format 1 log's events all belong to the root chat.
+FORMAT_VERSION = 2
 HEADER_TYPE = "session_header"
 
 

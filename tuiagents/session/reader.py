@@ -109,7 +109,7 @@ def parse_header(line: bytes, path: Path, *, cut_off: bool = False) -> SessionHe
     if version > FORMAT_VERSION:
         raise SessionError(
             f"written by tuiagents {data.get('tuiagents_version', '?')} with log format {version}; "
-            f"this tuiagents ({__version__}) reads format {FORMAT_VERSION} — upgrade tuiagents "
+            f"this tuiagents ({__version__}) reads formats 1 to {FORMAT_VERSION} — upgrade tuiagents "
             "(pip install -U tuiagents) to open it", reason="newer_format", path=path)
     try:
         return SessionHeader.model_validate(data)

@@ -92,8 +92,8 @@ class ConversationFeed:
     def live(self) -> dict[str, MessageEntry]:
         """The entry shown for each agent's open draft (streaming, drafted or waiting)."""
         out: dict[str, MessageEntry] = {}
-        for agent in self.view.drafts:
-            entry = self.view.draft_of(agent)
+        for chat, agent in self.view.drafts:
+            entry = self.view.draft_of(agent, chat)
             shown = self.shown.get(entry.id) if entry is not None else None
             if isinstance(shown, MessageEntry):
                 out[agent] = shown
@@ -155,7 +155,7 @@ class ConversationFeed:
 
     # -- per event type -------------------------------------------------------------------------
     def _token(self, event: TokenDelta) -> None:
-        entry = self.view.draft_of(event.agent)
+        entry = self.view.draft_of(event.agent, event.chat)
         if entry is None:
             return
         if entry.id not in self.shown:
@@ -164,7 +164,7 @@ class ConversationFeed:
 
     def _discarded(self, event: DraftDiscarded) -> None:
         # The stream broke: its text stays visible but struck, and the next delta starts afresh.
-        entry = self.view.draft_of(event.agent)
+        entry = self.view.draft_of(event.agent, event.chat)
         shown = self.shown.get(entry.id) if entry is not None else None
         if entry is None or entry.status != EntryStatus.DISCARDED or not isinstance(shown, MessageEntry):
             return
@@ -175,7 +175,7 @@ class ConversationFeed:
         self.changed(shown)
 
     def _drafted(self, event: MessageDrafted) -> None:
-        entry = self.view.draft_of(event.agent)
+        entry = self.view.draft_of(event.agent, event.chat)
         if entry is None:
             return
         shown = self._message(entry, self.pane(event.agent))
@@ -231,7 +231,7 @@ class ConversationFeed:
     def _requested(self, event: DecisionRequested) -> None:
         request = event.request
         if request.kind == RequestKind.MESSAGE:
-            entry = self.view.draft_of(request.agent)
+            entry = self.view.draft_of(request.agent, request.chat)
             shown = self.shown.get(entry.id) if entry is not None and entry.request_id == request.id else None
             if isinstance(shown, MessageEntry):
                 shown.tags, shown.tone = ["draft · waiting for you"], "warning"
@@ -250,7 +250,7 @@ class ConversationFeed:
         self._add(NoticeEntry(text=f"{event.request_kind.value} of {event.agent}: {d.describe()}",
                               tone="muted" if d.by != DecidedBy.HUMAN else "warning"), self.timeline)
         if event.request_kind == RequestKind.MESSAGE:
-            entry = self.view.draft_of(event.agent)
+            entry = self.view.draft_of(event.agent, event.chat)
             shown = self.shown.get(entry.id) if entry is not None and entry.request_id == event.request_id else None
             if isinstance(shown, MessageEntry):
                 shown.tags, shown.tone = _message_tags(entry, d)
