@@ -207,6 +207,8 @@ def _explain(err: dict[str, Any]) -> str:
         return f"must be {allowed}{shown}"
     if kind == "finite_number":
         return "must be a finite number (not inf or nan)"
+    if kind == "value_error" and ctx.get("error"):
+        return str(ctx["error"])  # our validators' own sentences, without pydantic's "Value error, "
     return str(err["msg"])
 
 
