@@ -66,7 +66,13 @@ def load_oai_config_list(
     for item in data:  # filtered-out entries' keys are known to the process too: never show them
         _register_secrets(item)
     if filter_dict:
-        data = [item for item in data if _matches(item, filter_dict) != exclude]
+        kept = [item for item in data if _matches(item, filter_dict) != exclude]
+        if data and not kept:  # an empty pick would only start a run with nothing to reply
+            models = ", ".join(sorted({str(item.get("model")) for item in data}))
+            raise ConfigListError(
+                f"filter_dict {dict(filter_dict)}{' with exclude = true' if exclude else ''} keeps none of "
+                f"the {len(data)} entries of {source} (models: {models}); change filter_dict or exclude")
+        data = kept
     entries: list[ModelEntry] = []
     seen: dict[str, int] = {}
     for position, item in enumerate(data, start=1):
