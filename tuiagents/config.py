@@ -116,6 +116,9 @@ class AppConfig(_Strict):
     session: SessionSettings = Field(default_factory=SessionSettings)
     #: AutoGen's OAI_CONFIG_LIST: looked for by default; with this section, it must be found.
     config_list: ConfigListSettings | None = None
+    #: Where `tools = ["module:function"]` modules are looked for first: the config file's folder
+    #: (a relative value is relative to it); kept absolute in the snapshot, so a resume finds them.
+    tools_dir: str | None = None
 
     def agent(self, name: str) -> AgentConfig:
         """The agent named `name` (the config was checked, so it exists)."""
@@ -326,6 +329,10 @@ def load_config(path: str | os.PathLike) -> AppConfig:
         raise ConfigError(f"not valid TOML: {exc}", p) from None
     except RecursionError:
         raise ConfigError("not valid TOML: arrays or tables nested thousands deep", p) from None
+    folder = p.resolve().parent
+    tools_dir = data.get("tools_dir")
+    data["tools_dir"] = str(folder / Path(tools_dir).expanduser()) if isinstance(tools_dir, str) else \
+        (tools_dir if "tools_dir" in data else str(folder))
     return parse_config(data, p)
 
 
