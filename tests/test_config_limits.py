@@ -48,6 +48,9 @@ BAD = [
     ("docker.timeout", {"docker": {"timeout": -1}}, "> 0"),
     ("local_execution.output_limit", {"local_execution": {"output_limit": 0}}, "≥ 256"),
     ("local_execution.timeout", {"local_execution": {"timeout": 0}}, "> 0"),
+    # a timeout past what select() and the event loop can wait for crashed the watchdog (OverflowError)
+    ("docker.timeout", {"docker": {"timeout": 1e12}}, "> 0 and ≤ 604800"),
+    ("local_execution.timeout", {"local_execution": {"timeout": 1e12}}, "> 0 and ≤ 604800"),
     ("local_execution.timeout", {"local_execution": {"timeout": -3}}, "> 0"),
     ("local.port", {"local": {"port": 70000}}, "≥ 0 and ≤ 65535"),
     ("local.n_ctx", {"local": {"n_ctx": 0}}, "≥ 1"),

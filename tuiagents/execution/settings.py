@@ -22,6 +22,8 @@ _MEMORY = re.compile(r"^\d+(\.\d+)?\s*[bkmg]?b?$", re.IGNORECASE)
 MIN_MEMORY = 6 << 20
 MIN_DISK = 1 << 20
 MIN_CPUS = 0.01
+#: A week: longer timeouts overflow what select() and the event loop can wait for.
+MAX_TIMEOUT = 7 * 24 * 3600
 
 
 class DockerSettings(BaseModel):
@@ -43,7 +45,7 @@ class DockerSettings(BaseModel):
     memory: str = Field("512m", description="memory limit (swap disabled), e.g. 512m or 2g")
     cpus: float = Field(1.0, ge=MIN_CPUS, description="CPU limit in cores")
     pids_limit: int = Field(256, ge=8, description="maximum number of processes")
-    timeout: float = Field(60.0, gt=0, description="seconds before a block is killed")
+    timeout: float = Field(60.0, gt=0, le=MAX_TIMEOUT, description="seconds before a block is killed")
     output_limit: int = Field(DEFAULT_OUTPUT_LIMIT, ge=256, description="bytes shown to the model")
     disk_limit: str = Field("1g", description="what a block may write to /workspace and /tmp")
     user: str | None = Field(None, description='"uid:gid" inside the container; empty = auto')
@@ -89,6 +91,6 @@ class LocalSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    timeout: float = Field(60.0, gt=0, description="seconds before a block is killed")
+    timeout: float = Field(60.0, gt=0, le=MAX_TIMEOUT, description="seconds before a block is killed")
     output_limit: int = Field(DEFAULT_OUTPUT_LIMIT, ge=256, description="bytes shown to the model")
     python: str | None = Field(None, description="python interpreter; default: this one")
