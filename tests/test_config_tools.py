@@ -134,3 +134,23 @@ def test_tools_dir_is_the_config_folder_and_kept_for_resume(tmp_path):
     assert Path(parse_config(cfg.snapshot()).tools_dir) == tmp_path.resolve()
     (tmp_path / "more.toml").write_text('tools_dir = "lib"\n' + CONFIG.format(url="http://127.0.0.1:9/v1", spec="x:y"))
     assert Path(load_config(tmp_path / "more.toml").tools_dir) == (tmp_path / "lib").resolve()
+
+
+def test_a_tool_module_that_fails_to_import_is_one_clear_error(tmp_path):
+    (tmp_path / "broken_tools_c3.py").write_text("def add(a: int) -> int:\n    return a\nraise RuntimeError('boom')\n")
+    with pytest.raises(ValueError, match=r"importing 'broken_tools_c3' failed: RuntimeError: boom"):
+        load_tool("broken_tools_c3:add", tmp_path)
+    assert str(tmp_path) not in sys.path
+
+
+def test_a_shadowing_file_can_import_its_neighbours(tmp_path, installed):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "helpers_d4.py").write_text("OFFSET = 100\n")
+    (conf / "clash_tools_b2.py").write_text("from helpers_d4 import OFFSET\n\n" + ADD.format(extra="+ OFFSET"))
+    before = list(sys.path)
+    try:
+        assert load_tool("clash_tools_b2:add", conf).function(2, 3) == 105
+        assert sys.path == before
+    finally:
+        sys.modules.pop("helpers_d4", None)

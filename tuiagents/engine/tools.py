@@ -14,10 +14,11 @@ import json
 import os
 import re
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from pydantic import TypeAdapter, ValidationError, validate_call
 
@@ -94,16 +95,20 @@ def load_tool(spec: str, folder: str | os.PathLike | None = None) -> Tool:
     if not attr or not module_name:
         raise ValueError(f"tool {spec!r}: write it as 'module:function'")
     base = Path(folder) if folder is not None else None
+    local = base is not None and _in_folder(module_name, base)
     note = ""
     try:
-        if base is not None and _in_folder(module_name, base):
-            module, note = _import_from(module_name, base, spec)
+        if local:
+            module, note = _import_from(module_name, base, spec)  # type: ignore[arg-type]
         else:
             module = importlib.import_module(module_name)
     except ImportError as exc:
-        where = f"; put {module_name.partition('.')[0]}.py in {base} (the config's folder) or make it " \
-                f"importable" if base is not None else ""
+        where = (f" (imported from {base})" if local else
+                 f"; put {module_name.partition('.')[0]}.py in {base} (the config's folder) or make it "
+                 f"importable" if base is not None else "")
         raise ValueError(f"tool {spec!r}: cannot import {module_name!r} ({exc}){where}") from None
+    except Exception as exc:  # noqa: BLE001 - the module's own code failed: say so, no traceback
+        raise ValueError(f"tool {spec!r}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise ValueError(f"tool {spec!r}: {module_name} has no function {attr!r}")
@@ -133,17 +138,26 @@ def _import_from(module_name: str, folder: Path, spec: str) -> tuple[ModuleType,
         # gives the installed module
         path = folder / f"{top}.py"
         file_spec = importlib.util.spec_from_file_location(top, path)
-        assert file_spec is not None and file_spec.loader is not None
+        if file_spec is None or file_spec.loader is None:
+            raise ImportError(f"cannot load {path}")
         module = importlib.util.module_from_spec(file_spec)
-        file_spec.loader.exec_module(module)
+        with _on_path(folder):  # its own imports of files beside it work as in any module
+            file_spec.loader.exec_module(module)
         return module, (f"tool {spec}: {top} comes from {path} beside the config, not from the installed "
-                        f"{top} ({installed.origin or 'a namespace package'}), which the rest of the program keeps using; "
-                        f"rename {path.name} to avoid the confusion")
+                        f"{top} ({installed.origin or 'a namespace package'}), which the rest of the program "
+                        f"keeps using; rename {path.name} to avoid the confusion")
+    with _on_path(folder):
+        return importlib.import_module(module_name), ""
+
+
+@contextmanager
+def _on_path(folder: Path) -> Iterator[None]:
+    """`folder` first on ``sys.path`` for the duration of an import, and off it afterwards."""
     entry = str(folder)
     sys.path.insert(0, entry)
     importlib.invalidate_caches()
     try:
-        return importlib.import_module(module_name), ""
+        yield
     finally:
         sys.path.remove(entry)  # the first occurrence: the one just inserted
 
