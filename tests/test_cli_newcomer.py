@@ -42,6 +42,37 @@ def test_export_says_its_default_format_and_demo_headless_says_it_approves_every
     assert "every step approved" in demo and "without asking" in demo
 
 
+def test_run_help_describes_the_command():
+    run = _subparser("run")
+    assert run.description and len(run.description.split()) >= 12
+    text = " ".join(run.format_help().split())
+    assert run.description.split(".")[0] in text and "--headless" in text and "session log" in text
+
+
+def test_replay_help_lists_the_replays_keys_and_speeds_from_the_registry():
+    from tuiagents.session.replay import SPEEDS
+    from tuiagents.ui.actions import InReplay, Where, actions_of
+    from tuiagents.ui.replay_player import format_speed
+
+    text = _subparser("replay").format_help()
+    lines = text.splitlines()
+    works = [a for a in actions_of(Where.COCKPIT) if a.in_replay is InReplay.WORKS and a.show]
+    for action in [*actions_of(Where.REPLAY), *works]:
+        row = next((line for line in lines if f"[{action.id}]" in line), None)
+        assert row is not None, f"replay --help does not list {action.id}"
+        assert (action.key_display or action.keys.split(",")[0]) in row and action.text in " ".join(text.split())
+    speeds = next(line for line in lines if line.startswith("speeds:"))
+    assert all(format_speed(s) in speeds for s in SPEEDS)
+
+
+def test_plain_help_still_loads_no_textual():
+    """The replay's key list is read from the UI registry only when `replay --help` is shown."""
+    code = ("import sys\nfrom tuiagents.app.cli import build_parser\nbuild_parser().format_help()\n"
+            "print('textual' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
+
+
 def test_testing_module_help_names_itself_and_describes_the_script():
     done = subprocess.run([sys.executable, "-m", "tuiagents.testing", "--help"], capture_output=True,
                           text=True, timeout=60)

@@ -33,7 +33,24 @@ BAD = [
     ("models[0].max_tokens", {"models": [{**MODEL, "max_tokens": 0}]}, "> 0"),
     ("llm.retry_base_delay", {"llm": {"retry_base_delay": -1}}, "≥ 0"),
     ("docker.timeout", {"docker": {"timeout": 0}}, "> 0"),
-    ("docker.cpus", {"docker": {"cpus": -2}}, "> 0"),
+    ("docker.cpus", {"docker": {"cpus": -2}}, "≥ 0.01"),
+    # Docker reads a zero (or a value that rounds to zero) as "no limit": every limit refuses it
+    ("docker.cpus", {"docker": {"cpus": 0}}, "≥ 0.01"),
+    ("docker.cpus", {"docker": {"cpus": 1e-10}}, "≥ 0.01"),
+    ("docker.memory", {"docker": {"memory": "0"}}, "≥ 6m"),
+    ("docker.memory", {"docker": {"memory": "0g"}}, "≥ 6m"),
+    ("docker.memory", {"docker": {"memory": "0.1"}}, "≥ 6m"),
+    ("docker.memory", {"docker": {"memory": "5m"}}, "≥ 6m"),
+    ("docker.disk_limit", {"docker": {"disk_limit": "0"}}, "≥ 1m"),
+    ("docker.disk_limit", {"docker": {"disk_limit": "0.4"}}, "≥ 1m"),
+    ("docker.pids_limit", {"docker": {"pids_limit": 0}}, "≥ 8"),
+    ("docker.output_limit", {"docker": {"output_limit": 0}}, "≥ 256"),
+    ("docker.timeout", {"docker": {"timeout": -1}}, "> 0"),
+    ("local_execution.output_limit", {"local_execution": {"output_limit": 0}}, "≥ 256"),
+    ("local_execution.timeout", {"local_execution": {"timeout": 0}}, "> 0"),
+    # a timeout past what select() and the event loop can wait for crashed the watchdog (OverflowError)
+    ("docker.timeout", {"docker": {"timeout": 1e12}}, "> 0 and ≤ 604800"),
+    ("local_execution.timeout", {"local_execution": {"timeout": 1e12}}, "> 0 and ≤ 604800"),
     ("local_execution.timeout", {"local_execution": {"timeout": -3}}, "> 0"),
     ("local.port", {"local": {"port": 70000}}, "≥ 0 and ≤ 65535"),
     ("local.n_ctx", {"local": {"n_ctx": 0}}, "≥ 1"),
@@ -54,6 +71,27 @@ def test_good_limits_pass():
         {**AGENTS[0], "max_consecutive_auto_reply": 0}, AGENTS[1]],
         "teams": [{**TEAM, "max_turns": 1, "max_cost": 0.01, "timeout": 1}], "ui": {"stream_interval_ms": 1}})
     assert cfg.teams[0].max_turns == 1 and cfg.agents[0].max_consecutive_auto_reply == 0
+
+
+def test_the_smallest_allowed_limits_pass():
+    cfg = parse_config({"docker": {"memory": "6m", "disk_limit": "1m", "cpus": 0.01, "pids_limit": 8,
+                                   "output_limit": 256}})
+    assert (cfg.docker.memory, cfg.docker.disk_limit, cfg.docker.cpus) == ("6m", "1m", 0.01)
+
+
+@pytest.mark.parametrize("toml", ['memory = "0"', 'disk_limit = "0"', "cpus = 0"])
+def test_cli_refuses_a_zero_sandbox_limit(tmp_path, capsys, toml):
+    path = tmp_path / "config.toml"
+    path.write_text(f'[[agents]]\nname = "a"\nkind = "user_proxy"\n[[agents]]\nname = "b"\nkind = "user_proxy"\n'
+                    f'[[teams]]\nname = "t"\nagents = ["a", "b"]\n[docker]\n{toml}\n')
+    code = main(["run", "--headless", "--config", str(path), "--task", "x", "--approve", "all",
+                 "--session", str(tmp_path / "s.jsonl")])
+    out, err = capsys.readouterr()
+    assert code == 2
+    key = toml.split(" ")[0]
+    line = next(line for line in err.splitlines() if line.strip().startswith(f"docker.{key}:"))
+    assert "must be ≥" in line and "Traceback" not in err + out
+    assert not (tmp_path / "s.jsonl").exists()
 
 
 def test_cli_exits_2_naming_the_key(tmp_path, capsys):

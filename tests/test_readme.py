@@ -77,8 +77,11 @@ def test_headless_readme_commands_run(tmp_path):
     with ScriptedServer(rules) as server:
         env["OPENAI_BASE_URL"] = server.url
         by_name = {" ".join(a[:2]): a for a in tuiagents_commands()}
-        run_argv = [a if a != "config.toml.example" else str(ROOT / "config.toml.example")
-                    for a in by_name["run --headless"]]
+        # "Configure real models": copy the example as the README says, then run the copy
+        copy = shlex.split(next(c for c in readme_commands() if c.startswith("cp config.toml.example")))
+        (tmp_path / copy[2]).write_bytes((ROOT / copy[1]).read_bytes())
+        run_argv = by_name["run --headless"]
+        assert run_argv[run_argv.index("--config") + 1] == copy[2], "the README must run the copy it made"
         for _ in range(2):  # the second run answers from the cache: fewer events
             done = _run(run_argv, env, tmp_path)
             assert done.returncode == 0, done.stderr

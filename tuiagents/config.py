@@ -116,6 +116,9 @@ class AppConfig(_Strict):
     session: SessionSettings = Field(default_factory=SessionSettings)
     #: AutoGen's OAI_CONFIG_LIST: looked for by default; with this section, it must be found.
     config_list: ConfigListSettings | None = None
+    #: Where `tools = ["module:function"]` modules are looked for first: the config file's folder
+    #: (a relative value is relative to it); kept absolute in the snapshot, so a resume finds them.
+    tools_dir: str | None = None
 
     def agent(self, name: str) -> AgentConfig:
         """The agent named `name` (the config was checked, so it exists)."""
@@ -162,6 +165,10 @@ def _cross_check(cfg: AppConfig) -> list[str]:
                             f"which is not defined; add a [[models]] entry named {a.model!r} (or an "
                             f"OAI_CONFIG_LIST entry with that model or name) "
                             f"or use one of: {', '.join(sorted(models)) or '(no models defined)'}")
+        if a.model is None and a.kind == "assistant":
+            problems.append(f"agents[{i}].model: assistant {a.name!r} has no model, and there is none to "
+                            f"give it: set model = \"NAME\" with a [[models]] entry of that name, or "
+                            f"provide an OAI_CONFIG_LIST (an agent with no model uses the whole list)")
     for i, m in enumerate(cfg.models):
         for fb in m.fallback:
             if fb not in models:
@@ -207,6 +214,8 @@ def _explain(err: dict[str, Any]) -> str:
         return f"must be {allowed}{shown}"
     if kind == "finite_number":
         return "must be a finite number (not inf or nan)"
+    if kind == "value_error" and ctx.get("error"):
+        return str(ctx["error"])  # our validators' own sentences, without pydantic's "Value error, "
     return str(err["msg"])
 
 
@@ -282,9 +291,32 @@ def _with_config_list(cfg: AppConfig, path: Path | None) -> AppConfig:
         raise ConfigError(f"OAI_CONFIG_LIST: {exc}", path) from None
     names = {m.name for m in models}
     added = [e for e in entries if e.name not in names]
-    if not added and models == cfg.models:
+    if added or models != cfg.models:
+        cfg = cfg.model_copy(update={"models": [*models, *added]})
+    return _default_models(cfg, [e.name for e in entries], own=names)
+
+
+def _default_models(cfg: AppConfig, listed: list[str], own: set[str]) -> AppConfig:
+    """`cfg` with a model for every assistant that names none: the whole list, as AutoGen's
+    ``llm_config={"config_list": ...}`` gives it.
+
+    With an OAI_CONFIG_LIST, its first entry, falling back through the rest of the list in order
+    (so a `[[models]]` entry kept for users without a list, like the example's "default", never
+    takes over); without one, the first `[[models]]` entry, falling back through the others. The
+    choice is written into the agents (and the first entry's `fallback`), so the config snapshot a
+    session log keeps rebuilds the same run on resume. With no model at all, the agent keeps
+    none and the cross-check names it.
+    """
+    needy = {id(a) for a in cfg.agents if a.model is None and a.kind == "assistant"}
+    if not needy or not cfg.models:
         return cfg
-    return cfg.model_copy(update={"models": [*models, *added]})
+    start = listed[0] if listed else cfg.models[0].name
+    models = list(cfg.models)
+    first = next(i for i, m in enumerate(models) if m.name == start)
+    if listed and start not in own and len(listed) > 1:  # a [[models]] entry keeps its own fallback
+        models[first] = models[first].model_copy(update={"fallback": listed[1:]})
+    agents = [a.model_copy(update={"model": start}) if id(a) in needy else a for a in cfg.agents]
+    return cfg.model_copy(update={"models": models, "agents": agents})
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
@@ -333,6 +365,10 @@ def load_config(path: str | os.PathLike) -> AppConfig:
         raise ConfigError(f"not valid TOML: {exc}", p) from None
     except RecursionError:
         raise ConfigError("not valid TOML: arrays or tables nested thousands deep", p) from None
+    folder = p.resolve().parent
+    tools_dir = data.get("tools_dir")
+    data["tools_dir"] = str(folder / Path(tools_dir).expanduser()) if isinstance(tools_dir, str) else \
+        (tools_dir if "tools_dir" in data else str(folder))
     return parse_config(data, p)
 
 

@@ -7,8 +7,9 @@ openai client. Exit codes: 0 finished, 1 the run failed, 2 usage or config error
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SESSION_HELP = ("a session log: its path, its file name in the sessions folder, or its id "
@@ -37,6 +38,37 @@ def _add_run_options(p: argparse.ArgumentParser, keep_earlier: bool = False) -> 
     p.add_argument("--model-path", metavar="FILE", help="GGUF model for --local", **unset)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose epilog may be computed only when its help is shown (`lazy_epilog`), so
+    that reading it from the UI's registry does not load Textual for every command."""
+
+    lazy_epilog: Callable[[], str] | None = None
+
+    def format_help(self) -> str:
+        """The help text, with the epilog filled in first."""
+        if self.lazy_epilog is not None:
+            self.epilog, self.lazy_epilog = self.lazy_epilog(), None
+        return super().format_help()
+
+
+def _replay_keys_help() -> str:
+    """The replay's keys and speeds, as the UI's action registry and the replay cursor define them."""
+    from tuiagents.session.replay import SPEEDS
+    from tuiagents.ui.actions import InReplay, Where, actions_of
+    from tuiagents.ui.replay_player import ReplayPlayer, format_speed
+
+    actions = [*actions_of(Where.REPLAY),
+               *(a for a in actions_of(Where.COCKPIT) if a.in_replay is InReplay.WORKS and a.show)]
+    keys = [a.key_display or " / ".join(a.keys.split(",")) for a in actions]
+    width = max(map(len, keys))
+    rows = [f"  {k:<{width}}  {a.text} [{a.id}]" for k, a in zip(keys, actions)]
+    return "\n".join(["keys in the replay (F1 lists them too; remap them by [id] under [keymap]):", *rows, "",
+                      f"speeds: {', '.join(format_speed(s) for s in SPEEDS)}; it starts at "
+                      f"{format_speed(inspect.signature(ReplayPlayer).parameters['speed'].default)}, "
+                      f"and - / + step through them.",
+                      "No model, tool or Docker call is made: the log is shown as it was recorded."])
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from tuiagents import __version__
@@ -47,9 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "opens the app.")
     parser.add_argument("--version", action="version", version=f"tuiagents {__version__}")
     _add_run_options(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run a team (in the app, or --headless on the console)")
+    run = sub.add_parser("run", help="run a team (in the app, or --headless on the console)",
+                         description="Run a team of the config on a task. In the app you watch every agent "
+                                     "and approve, edit or reject each step, and code runs in the Docker "
+                                     "sandbox only after you confirm it; with --headless the conversation "
+                                     "is printed on the console (add --approve all for an unattended run). "
+                                     "Every run writes a session log that `tuiagents replay`, `resume` and "
+                                     "`export` read. Exit status: 0 finished, 1 the run failed, 2 a usage "
+                                     "or config error.")
     _add_run_options(run, keep_earlier=True)
     run.add_argument("--headless", action="store_true", help="no UI: print the conversation")
 
@@ -80,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Debian mirror to install from (default: the one apt uses, else "
                             "http://deb.debian.org/debian)")
 
-    replay = sub.add_parser("replay", help="replay a session log (no LLM or Docker calls)")
+    replay = sub.add_parser("replay", help="replay a session log (no LLM or Docker calls)",
+                            description="Show a session log in the app as it happened, at a speed you choose, "
+                                        "or print its transcript with --headless.",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    replay.lazy_epilog = _replay_keys_help
     replay.add_argument("session", metavar="SESSION", help=SESSION_HELP)
     replay.add_argument("--headless", action="store_true", help="print the transcript instead")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuiagents.engine.agent import AssistantAgent, ConversableAgent, UserProxyAgent
+from tuiagents.engine.events import Notice
 from tuiagents.engine.run import TeamRun
 from tuiagents.engine.settings import RunResources, RunSettings
 from tuiagents.engine.supervisor import ApproveMode, Supervisor
@@ -75,7 +76,7 @@ def build_agent(cfg: "AgentConfig", llm: "LLMClient | None", config: "AppConfig"
                 termination_keyword=cfg.is_termination_msg or "TERMINATE",
                 default_auto_reply=cfg.default_auto_reply, **kw)
     for spec in cfg.tools:
-        agent.register_tool(load_tool(spec))
+        agent.register_tool(load_tool(spec, config.tools_dir))
     return agent
 
 
@@ -103,6 +104,9 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
                   selector_llm=llm, run_id=run_id,
                   resources=RunResources(executors=[e for e in executors.values() if e is not None],
                                          work_dir=work_dir, llm=llm))
+    for agent in agents:  # e.g. a tool module beside the config shadowing an installed one
+        run.startup_notices += [Notice(text=t.note, level="warning", agent=agent.name)
+                                for t in agent.tools.values() if t.note]
     if llm is not None:
         async def notify(level: str, text: str) -> None:
             await run.notice(text, level if level in ("info", "warning", "error") else "info")

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import inspect
 import json
+import os
 import re
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterable, Iterator
 
 from pydantic import TypeAdapter, ValidationError, validate_call
 
@@ -37,12 +43,17 @@ def _doc_parts(fn: Callable) -> tuple[str, dict[str, str]]:
 
 @dataclass
 class Tool:
-    """A function registered for an agent, with the JSON schema its model sees."""
+    """A function registered for an agent, with the JSON schema its model sees.
+
+    `note` says something the person should know about where the function came from (a config
+    folder's module used instead of an installed one of the same name); empty when nothing.
+    """
 
     name: str
     description: str
     function: Callable[..., Any]
     parameters: dict[str, Any]
+    note: str = ""
 
     @classmethod
     def from_function(cls, fn: Callable[..., Any], name: str | None = None,
@@ -72,19 +83,83 @@ class Tool:
         return await asyncio.to_thread(fn, **arguments)
 
 
-def load_tool(spec: str) -> Tool:
-    """Import a tool from a "package.module:function" string (config `tools = [...]`)."""
+def load_tool(spec: str, folder: str | os.PathLike | None = None) -> Tool:
+    """Import a tool from a "package.module:function" string (config `tools = [...]`).
+
+    A module (``name.py``, or a package folder) found in `folder` (the config file's folder) is
+    imported from there, as a user expects, without leaving `folder` on ``sys.path``. When an
+    installed module has the same name, the folder's file still serves this tool (the tool's
+    `note` says so) and everything else keeps getting the installed one from ``import``.
+    """
     module_name, _, attr = spec.partition(":")
-    if not attr:
+    if not attr or not module_name:
         raise ValueError(f"tool {spec!r}: write it as 'module:function'")
+    base = Path(folder) if folder is not None else None
+    local = base is not None and _in_folder(module_name, base)
+    note = ""
     try:
-        module = importlib.import_module(module_name)
+        if local:
+            module, note = _import_from(module_name, base, spec)  # type: ignore[arg-type]
+        else:
+            module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"tool {spec!r}: cannot import {module_name!r} ({exc})") from None
+        where = (f" (imported from {base})" if local else
+                 f"; put {module_name.partition('.')[0]}.py in {base} (the config's folder) or make it "
+                 f"importable" if base is not None else "")
+        raise ValueError(f"tool {spec!r}: cannot import {module_name!r} ({exc}){where}") from None
+    except Exception as exc:  # noqa: BLE001 - the module's own code failed: say so, no traceback
+        raise ValueError(f"tool {spec!r}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise ValueError(f"tool {spec!r}: {module_name} has no function {attr!r}")
-    return Tool.from_function(fn)
+    tool = Tool.from_function(fn)
+    tool.note = note
+    return tool
+
+
+def _in_folder(module_name: str, folder: Path) -> bool:
+    top = module_name.partition(".")[0]
+    return (folder / f"{top}.py").is_file() or (folder / top / "__init__.py").is_file()
+
+
+def _import_from(module_name: str, folder: Path, spec: str) -> tuple[ModuleType, str]:
+    """The module `module_name` of `folder`, and a note when it shadows an installed one."""
+    top = module_name.partition(".")[0]
+    try:
+        installed = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        installed = None
+    own = {(folder / f"{top}.py").resolve(), (folder / top / "__init__.py").resolve()}
+    if installed is not None and not (installed.has_location and Path(installed.origin or "").resolve() in own):
+        if module_name != top or not (folder / f"{top}.py").is_file():
+            raise ImportError(f"the package {top!r} in {folder} has the name of an installed one "
+                              f"({installed.origin or 'a namespace package'}); rename the folder's package")
+        # loaded from its file and never registered in sys.modules: `import top` elsewhere still
+        # gives the installed module
+        path = folder / f"{top}.py"
+        file_spec = importlib.util.spec_from_file_location(top, path)
+        if file_spec is None or file_spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(file_spec)
+        with _on_path(folder):  # its own imports of files beside it work as in any module
+            file_spec.loader.exec_module(module)
+        return module, (f"tool {spec}: {top} comes from {path} beside the config, not from the installed "
+                        f"{top} ({installed.origin or 'a namespace package'}), which the rest of the program "
+                        f"keeps using; rename {path.name} to avoid the confusion")
+    with _on_path(folder):
+        return importlib.import_module(module_name), ""
+
+
+@contextmanager
+def _on_path(folder: Path) -> Iterator[None]:
+    """`folder` first on ``sys.path`` for the duration of an import, and off it afterwards."""
+    entry = str(folder)
+    sys.path.insert(0, entry)
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        sys.path.remove(entry)  # the first occurrence: the one just inserted
 
 
 def _stringify(value: Any) -> str:

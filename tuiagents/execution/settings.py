@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 DEFAULT_IMAGE = "python:3.12-slim"
 DEFAULT_OUTPUT_LIMIT = 65536
@@ -17,6 +17,13 @@ DEFAULT_OUTPUT_LIMIT = 65536
 NOBODY = "65534:65534"
 
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*[bkmg]?b?$", re.IGNORECASE)
+# Docker reads a zero memory, tmpfs size or CPU quota as "no limit" (and refuses less than 6 MiB
+# of memory), so every limit has a floor above zero: no value can silently mean "unlimited".
+MIN_MEMORY = 6 << 20
+MIN_DISK = 1 << 20
+MIN_CPUS = 0.01
+#: A week: longer timeouts overflow what select() and the event loop can wait for.
+MAX_TIMEOUT = 7 * 24 * 3600
 
 
 class DockerSettings(BaseModel):
@@ -36,9 +43,9 @@ class DockerSettings(BaseModel):
     image: str = Field(DEFAULT_IMAGE, min_length=1, description="image the sandbox runs")
     network: str = Field("none", description='Docker network mode, "none" disables networking')
     memory: str = Field("512m", description="memory limit (swap disabled), e.g. 512m or 2g")
-    cpus: float = Field(1.0, gt=0, description="CPU limit in cores")
+    cpus: float = Field(1.0, ge=MIN_CPUS, description="CPU limit in cores")
     pids_limit: int = Field(256, ge=8, description="maximum number of processes")
-    timeout: float = Field(60.0, gt=0, description="seconds before a block is killed")
+    timeout: float = Field(60.0, gt=0, le=MAX_TIMEOUT, description="seconds before a block is killed")
     output_limit: int = Field(DEFAULT_OUTPUT_LIMIT, ge=256, description="bytes shown to the model")
     disk_limit: str = Field("1g", description="what a block may write to /workspace and /tmp")
     user: str | None = Field(None, description='"uid:gid" inside the container; empty = auto')
@@ -46,9 +53,13 @@ class DockerSettings(BaseModel):
 
     @field_validator("memory", "disk_limit")
     @classmethod
-    def _check_memory(cls, value: str) -> str:
+    def _check_memory(cls, value: str, info: ValidationInfo) -> str:
         if not _MEMORY.match(value.strip()):
             raise ValueError(f"sizes look like 512m or 2g, not {value!r}")
+        floor, shown = (MIN_MEMORY, "6m") if info.field_name == "memory" else (MIN_DISK, "1m")
+        if parse_size(value) < floor:
+            raise ValueError(f"must be ≥ {shown} (got {value.strip()!r}); there is no unlimited "
+                             f"setting, write a size such as 512m or 2g")
         return value.strip().lower()
 
     @field_validator("user")
@@ -80,6 +91,6 @@ class LocalSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    timeout: float = Field(60.0, gt=0, description="seconds before a block is killed")
+    timeout: float = Field(60.0, gt=0, le=MAX_TIMEOUT, description="seconds before a block is killed")
     output_limit: int = Field(DEFAULT_OUTPUT_LIMIT, ge=256, description="bytes shown to the model")
     python: str | None = Field(None, description="python interpreter; default: this one")

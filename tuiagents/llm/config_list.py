@@ -55,7 +55,13 @@ def load_oai_config_list(
     # positions are places in the list as written, so that a resumed run finds the entry again
     numbered = list(enumerate(data, start=1))
     if filter_dict:
-        numbered = [(n, item) for n, item in numbered if _matches(item, filter_dict) != exclude]
+        kept = [(n, item) for n, item in numbered if _matches(item, filter_dict) != exclude]
+        if data and not kept:  # an empty pick would only start a run with nothing to reply
+            models = ", ".join(sorted({str(item.get("model")) for item in data}))
+            raise ConfigListError(
+                f"filter_dict {dict(filter_dict)}{' with exclude = true' if exclude else ''} keeps none of "
+                f"the {len(data)} entries of {source} (models: {models}); change filter_dict or exclude")
+        numbered = kept
     entries: list[ModelEntry] = []
     seen: dict[str, int] = {}
     for position, item in numbered:

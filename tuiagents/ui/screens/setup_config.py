@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-ChoiceKind = Literal["openai", "compatible", "local"]
+ChoiceKind = Literal["openai", "compatible", "local", "autogen"]
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -26,17 +26,58 @@ LLAMA_CPP_URL = "http://127.0.0.1:8080/v1"  # llama.cpp's server when started by
 FALLBACK_IMAGE = "python:3.12-slim"
 SANDBOX_IMAGE = "tuiagents-sandbox:latest"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+LIST_NAME = "OAI_CONFIG_LIST"  # AutoGen's default env_or_file
+
+
+@dataclass
+class FoundList:
+    """An AutoGen ``OAI_CONFIG_LIST`` found as AutoGen finds it, described without its content.
+
+    `env_or_file` and `file_location` are what a ``[config_list]`` section needs to find the same
+    list again from any folder: the file's name and its folder, or (`file_location` empty) the
+    environment variable that holds the JSON itself.
+    """
+
+    source: str  # where it was found, in words
+    models: list[str]  # the entries' names, in order (never keys or URLs)
+    env_or_file: str
+    file_location: str = ""
 
 
 @dataclass
 class ModelChoice:
-    """How the agents reach a model: OpenAI, an OpenAI-compatible URL, or a local GGUF file."""
+    """How the agents reach a model: OpenAI, an OpenAI-compatible URL, a local GGUF file, or a
+    found OAI_CONFIG_LIST (`found`)."""
 
     kind: ChoiceKind
     model: str = DEFAULT_OPENAI_MODEL
     key_env: str | None = DEFAULT_KEY_ENV  # the variable holding the key (None: no key)
     base_url: str | None = None
     model_path: str | None = None
+    found: FoundList | None = None
+
+
+def find_config_list(cwd: Path | None = None) -> FoundList | None:
+    """The ``OAI_CONFIG_LIST`` AutoGen's ``config_list_from_json()`` would use here, when it holds
+    at least one usable entry: ``$OAI_CONFIG_LIST`` (the JSON, or a file's path), else a file of
+    that name in the working dir. A list that does not load is not offered."""
+    import os
+
+    from tuiagents.llm.config_list import ConfigListError, load_config_list
+    from tuiagents.llm.settings import ConfigListSettings
+
+    folder = (cwd or Path.cwd()).resolve()
+    try:
+        entries, source = load_config_list(ConfigListSettings(env_or_file=LIST_NAME), [folder], required=False)
+    except ConfigListError:
+        return None
+    if not entries or source is None:
+        return None
+    value = os.environ.get(LIST_NAME)
+    if value is not None and value.strip().startswith(("[", "{")):
+        return FoundList(source, [e.name for e in entries], LIST_NAME)
+    path = Path(value.strip()).expanduser().resolve() if value is not None else folder / LIST_NAME
+    return FoundList(source, [e.name for e in entries], path.name, str(path.parent))
 
 
 # -- checks: each returns a sentence saying what to fix, or None ---------------------------------------
@@ -104,6 +145,8 @@ def check_model_path(text: str) -> str | None:
 def check_choice(choice: ModelChoice) -> dict[str, str]:
     """Every problem with `choice`, keyed by the field it belongs to ("model", "key_env", ...)."""
     problems: dict[str, str | None] = {}
+    if choice.kind == "autogen":
+        return {}  # the list was found and loaded before it was offered
     if choice.kind == "local":
         problems["model_path"] = check_model_path(choice.model_path or "")
     else:
@@ -120,7 +163,24 @@ def toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
+def _list_section(found: FoundList) -> str:
+    lines = ["# The models: AutoGen's OAI_CONFIG_LIST, read unchanged (keys stay in it, never here).",
+             "# The agents below name no model, so each uses the whole list: its first entry, then the",
+             "# next ones in order as fallbacks. Name an entry with `model = \"...\"` to pin an agent.",
+             "[config_list]"]
+    if found.file_location:
+        lines += [f"env_or_file = {toml_string(found.env_or_file)}",
+                  f"file_location = {toml_string(found.file_location)}   # found here by the first-run setup"]
+    else:
+        lines += [f"env_or_file = {toml_string(found.env_or_file)}   # the variable holding the JSON: "
+                  "keep it exported in the shell that starts tuiagents"]
+    lines.append('# filter_dict = { tags = ["fast"] }   # keep only some entries (AutoGen\'s filter_dict)')
+    return "\n".join(lines)
+
+
 def _model_section(choice: ModelChoice) -> str:
+    if choice.kind == "autogen" and choice.found is not None:
+        return _list_section(choice.found)
     lines = ["[[models]]", 'name = "default"                 # what the agents below refer to']
     if choice.kind == "local":
         lines += ['model = "local"',
@@ -156,7 +216,7 @@ model = "default"
 
 [[agents]]
 name = "planner"
-kind = "conversable"
+kind = "assistant"
 model = "default"
 human_input_mode = "NEVER"
 description = "Breaks the task into small steps and decides what to do next."
@@ -170,7 +230,7 @@ description = "Writes Python code that the user runs in the sandbox."
 
 [[agents]]
 name = "critic"
-kind = "conversable"
+kind = "assistant"
 model = "default"
 human_input_mode = "NEVER"
 description = "Checks outputs and code for mistakes and says whether the task is done."
@@ -201,7 +261,10 @@ def render_config(choice: ModelChoice, *, image: str = FALLBACK_IMAGE) -> str:
                   "   # air-gapped? `tuiagents sandbox build`, then image = \"tuiagents-sandbox:latest\"")
     docker = (f"# The sandbox that runs the code you approve (`tuiagents doctor` checks it).\n[docker]\n"
               f"image = {toml_string(image)}{image_note}\nnetwork = \"none\"\nmemory = \"512m\"\ntimeout = 60\n")
-    parts = [head, _model_section(choice), _AGENTS_AND_TEAMS, docker]
+    agents = _AGENTS_AND_TEAMS
+    if choice.kind == "autogen":  # no agent names a model: each gets the whole list
+        agents = agents.replace('model = "default"\n', "")
+    parts = [head, _model_section(choice), agents, docker]
     if choice.kind == "local":
         path = str(Path(choice.model_path or "").expanduser().resolve())
         parts.append(f"[local]                          # `tuiagents --local`\nmodel_path = {toml_string(path)}\n")

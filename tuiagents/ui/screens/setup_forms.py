@@ -18,6 +18,7 @@ from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.screens.setup_config import (
     DEFAULT_KEY_ENV,
     DEFAULT_OPENAI_MODEL,
+    FoundList,
     backup_path,
 )
 
@@ -28,6 +29,15 @@ CHOICES: list[tuple[str, str]] = [
     ("local", "Local GGUF model file"),
     ("demo", "The scripted demo"),
 ]
+
+
+#: The choice offered first when an OAI_CONFIG_LIST is found.
+AUTOGEN_CHOICE = ("autogen", "Found OAI_CONFIG_LIST")
+
+
+def choices_for(found: FoundList | None) -> list[tuple[str, str]]:
+    """The choices to list: a found OAI_CONFIG_LIST first (and chosen), then the usual ones."""
+    return [AUTOGEN_CHOICE, *CHOICES] if found is not None else list(CHOICES)
 
 
 class ChoiceSet(RadioSet):
@@ -111,6 +121,27 @@ class LocalForm(Vertical):
         status = ("✓ llama.cpp (llama-cpp-python) is installed." if llama_installed() else
                   "! llama.cpp is not installed yet: pip install 'tuiagents[local]'")
         yield _hint(status, id="local-status")
+
+
+class AutoGenForm(Vertical):
+    """The OAI_CONFIG_LIST that was found: where, and which models (never its keys or URLs)."""
+
+    def __init__(self, found: FoundList, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.found = found
+
+    def compose(self) -> ComposeResult:
+        """Where it was found, its models, and what the config will say."""
+        models = ", ".join(self.found.models[:8]) + (" …" if len(self.found.models) > 8 else "")
+        where = (f"Setup writes a [config_list] section pointing at {self.found.file_location}, so it is "
+                 "found from any folder." if self.found.file_location else
+                 f"Setup writes a [config_list] section naming ${self.found.env_or_file}: keep it exported "
+                 "in the shell that starts tuiagents.")
+        yield _hint(f"Found the way AutoGen's config_list_from_json finds it: {self.found.source}.")
+        yield Static(Text(f"{len(self.found.models)} model(s): {models}"), id="autogen-models")
+        yield _hint("The list is read unchanged and its keys stay in it, never in config.toml. Every agent "
+                    "uses the whole list: its first entry, then the next ones in order when one fails. "
+                    + where)
 
 
 class DemoForm(Vertical):

@@ -35,6 +35,7 @@ from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.screens.setup_config import (
     ModelChoice,
     check_base_url,
+    find_config_list,
     check_choice,
     local_sandbox_image,
     looks_like_key,
@@ -43,7 +44,7 @@ from tuiagents.ui.screens.setup_config import (
     write_config,
 )
 from tuiagents.ui.screens.setup_forms import (
-    CHOICES,
+    AutoGenForm,
     ChoiceSet,
     CompatibleForm,
     DemoForm,
@@ -51,6 +52,7 @@ from tuiagents.ui.screens.setup_forms import (
     LocalForm,
     OpenAIForm,
     OverwriteScreen,
+    choices_for,
     llama_installed,
 )
 
@@ -59,6 +61,7 @@ FIELD_INPUTS = {
     "openai": {"model": "#openai-model", "key_env": "#openai-key-env"},
     "compatible": {"base_url": "#compat-url", "model": "#compat-model", "key_env": "#compat-key-env"},
     "local": {"model_path": "#local-path"},
+    "autogen": {},
 }
 
 
@@ -82,7 +85,9 @@ class SetupScreen(Screen[SetupResult]):
         super().__init__()
         self.target = target
         self.image = image  # None: look for the offline sandbox image once mounted
-        self.choice = "openai"
+        self.found = find_config_list()  # AutoGen's OAI_CONFIG_LIST, offered first when there is one
+        self.choices = choices_for(self.found)
+        self.choice = self.choices[0][0]
 
     # -- layout ---------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -90,6 +95,8 @@ class SetupScreen(Screen[SetupResult]):
         key_set = bool(os.environ.get("OPENAI_API_KEY"))
         why = ("OPENAI_API_KEY is set in this shell, but no config file says which model and agents to use."
                if key_set else "No config file was found and OPENAI_API_KEY is not set.")
+        if self.found is not None:
+            why = "No config file was found, but AutoGen's OAI_CONFIG_LIST was: setup can use it as it is."
         with Center(), Vertical(id="setup-dialog"):
             yield Label(Text("Welcome to tuiagents · let's connect a model"), id="setup-title")
             yield Static(Text.assemble(
@@ -99,9 +106,11 @@ class SetupScreen(Screen[SetupResult]):
                 "then that file.)"), id="setup-intro")
             with Horizontal(id="setup-body"):
                 with ChoiceSet(id="setup-choice"):
-                    for i, (cid, label) in enumerate(CHOICES):
+                    for i, (cid, label) in enumerate(self.choices):
                         yield RadioButton(Text(label), value=i == 0, id=f"choice-{cid}")
-                with ContentSwitcher(initial="form-openai", id="setup-forms"):
+                with ContentSwitcher(initial=f"form-{self.choice}", id="setup-forms"):
+                    if self.found is not None:
+                        yield AutoGenForm(self.found, id="form-autogen")
                     yield OpenAIForm(id="form-openai")
                     yield CompatibleForm(id="form-compatible")
                     yield LocalForm(id="form-local")
@@ -123,7 +132,7 @@ class SetupScreen(Screen[SetupResult]):
     def on_mount(self) -> None:
         """Show the key status, hide what does not apply, find the sandbox image in the background."""
         self._refresh_key_status()
-        self._show_choice("openai")
+        self._show_choice(self.choice)
         # The choice comes first: arrows move it, tab goes on to its fields.
         self.query_one("#setup-choice", RadioSet).focus()
         if self.image is None:
@@ -136,7 +145,7 @@ class SetupScreen(Screen[SetupResult]):
     # -- reacting to the person -------------------------------------------------------------------------
     @on(RadioSet.Changed, "#setup-choice")
     def _choice_changed(self, event: RadioSet.Changed) -> None:
-        self._show_choice(CHOICES[event.index][0])
+        self._show_choice(self.choices[event.index][0])
 
     def _show_choice(self, cid: str) -> None:
         self.choice = cid
@@ -183,6 +192,8 @@ class SetupScreen(Screen[SetupResult]):
                                base_url=value("#compat-url"))
         if self.choice == "local":
             return ModelChoice("local", model="local", key_env=None, model_path=value("#local-path"))
+        if self.choice == "autogen":
+            return ModelChoice("autogen", key_env=None, found=self.found)
         return ModelChoice("openai", model=value("#openai-model"), key_env=value("#openai-key-env"))
 
     def _problems_shown(self, choice: ModelChoice) -> bool:
