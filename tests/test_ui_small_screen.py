@@ -67,3 +67,30 @@ async def test_the_code_gate_at_80x24_shows_where_it_runs_and_its_decision_while
         assert "Runs on: local" in gate(app) and "Run [y]" in gate(app)
         await pilot.press("s")
         await wait_until(pilot, lambda: app.cockpit.state.stopped, what="the stop")
+
+
+async def test_f2_at_80_columns_gives_way_by_priority_keeping_task_and_status(make_config, tmp_path):
+    from test_ui_sessions import browser, cockpit_app, folder_config
+    from textual.widgets import DataTable
+
+    from tuiagents.session.sample import write_sample_session
+
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    write_sample_session(folder / "one.jsonl", 2)
+    app = cockpit_app(folder_config(make_config, folder))
+    async with app.run_test(size=(200, 30)) as pilot:
+        screen = await browser(pilot)
+        table = screen.query_one(DataTable)
+        assert [str(c.label) for c in table.columns.values()] == ["Date", "Team", "Task", "Turns", "Cost", "Status"]
+        assert table.virtual_size.width <= table.size.width
+        await pilot.resize_terminal(*SMALL)
+        await wait_until(pilot, lambda: "Turns" not in [str(c.label) for c in table.columns.values()],
+                         what="the narrow columns")
+        labels = [str(c.label) for c in table.columns.values()]
+        assert "Task" in labels and "Status" in labels and "Date" in labels
+        assert table.virtual_size.width <= table.size.width  # no sideways scrolling
+        await pilot.pause()
+        row = next(line for line in screen_text(app).splitlines() if "Plot the first" in line)
+        assert "…" in row and "■" in row  # the task and the outcome, cut with an ellipsis
+        assert "Close [esc]" in screen_text(app)
