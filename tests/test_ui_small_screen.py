@@ -94,3 +94,25 @@ async def test_f2_at_80_columns_gives_way_by_priority_keeping_task_and_status(ma
         row = next(line for line in screen_text(app).splitlines() if "Plot the first" in line)
         assert "…" in row and "■" in row  # the task and the outcome, cut with an ellipsis
         assert "Close [esc]" in screen_text(app)
+
+
+async def test_f1_at_80x24_keeps_each_key_on_one_line_as_a_person_reads_it(make_config):
+    from textual.widgets import DataTable
+
+    from tuiagents.ui.app import TuiAgentsApp
+    from tuiagents.ui.screens.help_screen import HelpScreen
+    from tuiagents.ui.settings import UIOptions
+
+    app = TuiAgentsApp(events=[], options=UIOptions(bell=False))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        table = app.screen.query_one(DataTable)
+        faster = next(i for i in range(table.row_count) if table.get_row_at(i)[1] == "replay_faster")
+        table.move_cursor(row=faster)
+        await pilot.pause()
+        line = next(line for line in screen_text(app).splitlines() if "replay_faster" in line)
+        assert "+, =" in line
+        assert "equals_sign" not in screen_text(app)
+        key_column = next(iter(table.columns.values()))
+        assert all(table.get_row_at(i)[0].cell_len <= key_column.width for i in range(table.row_count))
