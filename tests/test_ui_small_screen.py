@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.widgets import TextArea
 from ui_support import make_app, pair_config, screen_text, wait_until, waiting
 
 from tuiagents.engine.decisions import RequestKind
@@ -116,3 +117,57 @@ async def test_f1_at_80x24_keeps_each_key_on_one_line_as_a_person_reads_it(make_
         assert "equals_sign" not in screen_text(app)
         key_column = next(iter(table.columns.values()))
         assert all(table.get_row_at(i)[0].cell_len <= key_column.width for i in range(table.row_count))
+
+
+async def test_the_edit_dialogs_diff_goes_back_to_editing_with_esc_and_the_cursor_starts_at_the_end(
+        server, make_config, tmp_path):
+    from tuiagents.ui.screens.edit_screen import EditScreen
+
+    draft = "\n".join(f"Line {i} of the draft." for i in range(30))
+    server.load([Rule(agent="coder", reply=draft), Rule(agent="user", reply="ok")])
+    app = make_app(pair_config(make_config), "pair", "Answer", tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, EditScreen), what="editor")
+        screen = app.screen
+        area = screen.query_one(TextArea)
+        await pilot.pause()
+        assert area.cursor_location == area.document.end  # where a person adds to a draft
+        assert "Line 29 of the draft." in screen_text(app)  # and scrolled there
+        await pilot.press("end", "!")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: screen.reviewing, what="the diff")
+        await pilot.pause()
+        assert "+Line 29 of the draft.!" in screen_text(app)
+        assert "Back to editing [esc]" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and not screen.reviewing  # back to editing, the edit kept
+        assert area.text.endswith("Line 29 of the draft.!") and area.has_focus
+        assert "Cancel [esc]" in screen_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, EditScreen), what="the edit cancelled")
+        assert waiting(app, RequestKind.MESSAGE)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.cockpit.state.stopped, what="the stop")
+
+
+async def test_the_cancel_button_in_the_diff_still_cancels(server, make_config, tmp_path):
+    from tuiagents.ui.screens.edit_screen import EditScreen
+
+    server.load([Rule(agent="coder", reply="Draft."), Rule(agent="user", reply="ok")])
+    app = make_app(pair_config(make_config), "pair", "Answer", tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, EditScreen), what="editor")
+        screen = app.screen
+        screen.query_one(TextArea).text = "Changed."
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: screen.reviewing, what="the diff")
+        await pilot.click("#edit-cancel")
+        await wait_until(pilot, lambda: not isinstance(app.screen, EditScreen), what="the edit cancelled")
+        assert waiting(app, RequestKind.MESSAGE)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.cockpit.state.stopped, what="the stop")

@@ -182,7 +182,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("edit_review", "ctrl+s", "Review diff / send", Where.DIALOG, action="review", dialog="edit"),
     ActionSpec("edit_external", "ctrl+o", "Open in $EDITOR", Where.DIALOG, action="external", dialog="edit"),
     # priority: the editor would take the first Esc to move the focus instead of cancelling.
-    ActionSpec("edit_cancel", "escape", "Cancel", Where.DIALOG, action="cancel", dialog="edit", priority=True),
+    ActionSpec("edit_cancel", "escape", "Back / cancel", Where.DIALOG,
+               "In the diff: back to editing; in the editor: close without sending", action="cancel",
+               dialog="edit", priority=True),
     ActionSpec("prompt_send", "ctrl+s", "Send", Where.DIALOG, action="send", dialog="prompt"),
     ActionSpec("prompt_cancel", "escape", "Cancel", Where.DIALOG, action="cancel", dialog="prompt"),
     ActionSpec("inject_send", "ctrl+s", "Send", Where.DIALOG, action="send", dialog="inject"),
