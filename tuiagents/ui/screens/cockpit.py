@@ -38,10 +38,10 @@ from tuiagents.ui.state import (
     CockpitState,
 )
 from tuiagents.ui.widgets.agent_pane import AgentPane
+from tuiagents.ui.widgets.fitting import KeyFooter
 from tuiagents.ui.widgets.request_panel import RequestPanel
 from tuiagents.ui.widgets.status_bar import StatusBar
 from tuiagents.ui.widgets.transcript import Transcript
-from tuiagents.ui.widgets.key_footer import KeyFooter
 
 MAX_SIDE_BY_SIDE = 4
 MIN_SIZE = (60, 16)

@@ -23,8 +23,7 @@ from tuiagents.ui.bindings import SESSIONS_BINDINGS
 from tuiagents.ui.safe_text import inert, one_line
 from tuiagents.ui.screens.sessions_actions import SessionActions
 from tuiagents.ui.widgets.agent_pane import format_tokens
-from tuiagents.ui.widgets.column_fit import Drop, Shrink, Step, fit_columns
-from tuiagents.ui.widgets.key_footer import KeyFooter
+from tuiagents.ui.widgets.fitting import Drop, KeyFooter, Shrink, Step, fit_columns
 
 COLUMNS = ("Date", "Team", "Task", "Turns", "Cost", "Status")
 #: How the columns give way in a narrow terminal: task and status last (they say which session it

@@ -1,9 +1,11 @@
-"""The footer, fitted to its width: when the keys do not all fit, the ones a person needs least go
-first, so at 80 columns the footer still shows how to decide (approve, edit, reject, run, skip,
-stop), where help is, and how to quit.
+"""What gives way when the terminal is narrow: the footer's keys by rank (so at 80 columns it still
+shows how to decide, where help is and how to quit) and a table's columns by a ladder of steps
+(shrink these, then drop that), each only as far as the width needs.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +14,56 @@ from textual.widgets._footer import FooterKey
 
 from tuiagents.ui.actions import BY_ID
 
+
+# -- a table's columns ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Shrink:
+    """Take the overflow from `columns` (the widest first), none below `floor` cells."""
+
+    columns: tuple[str, ...]
+    floor: int
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Hide `column`."""
+
+    column: str
+
+
+Step = Shrink | Drop
+
+
+def fit_columns(natural: dict[str, int], width: int, ladder: list[Step], padding: int = 2) -> dict[str, int]:
+    """The columns to show and their widths: `natural` (content widths, in display order) made to
+    fit `width`, each column taking `padding` cells more, by following `ladder` as far as needed."""
+    widths = dict(natural)
+
+    def overflow() -> int:
+        return sum(w + padding for w in widths.values()) - width
+
+    for step in ladder:
+        if overflow() <= 0:
+            break
+        if isinstance(step, Drop):
+            widths.pop(step.column, None)
+            continue
+        while overflow() > 0:
+            shrinkable = [c for c in step.columns if c in widths and widths[c] > step.floor]
+            if not shrinkable:
+                break
+            widest = max(shrinkable, key=lambda c: widths[c])
+            widths[widest] -= 1
+    spare = -overflow()
+    for column in [c for s in ladder if isinstance(s, Shrink) for c in s.columns]:
+        if column in widths and spare > 0:  # give back to what was cut, in the ladder's order
+            more = min(spare, natural[column] - widths[column])
+            widths[column] += more
+            spare -= more
+    return widths
+
+
+# -- the footer's keys ----------------------------------------------------------------------------
 #: Rank of an action without a registry entry (Textual's own bindings): the first to go.
 UNRANKED = 9
 
