@@ -138,3 +138,16 @@ def test_a_stop_leaves_waiting_drafts_and_blocks_not_delivered_or_not_run():
     assert entry.status == EntryStatus.INTERRUPTED
     assert next(iter(view.blocks.values())).status == "not run"
     assert view.drafts == {} and isinstance(view, RunView)
+
+
+def test_a_resumed_run_no_longer_waits_for_what_the_crashed_run_asked():
+    """A log cut off by a crash while a draft waited, then resumed: the draft was never delivered,
+    its request no longer pends, and the resumed turn's draft is a new entry."""
+    ask = DecisionRequest(id="r1", kind=RequestKind.MESSAGE, agent="coder", prompt="Deliver?", content="Old.")
+    view = fold(numbered([start(), TurnStarted(agent="coder", round=1), MessageDrafted(agent="coder", content="Old."),
+                          DecisionRequested(request=ask), start().model_copy(update={"resumed": True}),
+                          TurnStarted(agent="coder", round=1), MessageDrafted(agent="coder", content="New.")]))
+    assert view.pending == []
+    old, new = view.entries.values()
+    assert old.content == "Old." and old.status == EntryStatus.NOT_DELIVERED
+    assert new.content == "New." and new.status == EntryStatus.DRAFTED

@@ -83,3 +83,11 @@ def test_timeline(snap_compare):
         await settle(pilot)
 
     assert snap_compare(app_for(events), terminal_size=SIZE, run_before=show_timeline)
+
+
+def test_code_confirmation_at_80x24(snap_compare):
+    """The smallest promised terminal: where the code runs and the decision stay in view, the
+    code scrolls."""
+    long_code = CODE + "\n" + "\n".join(f"print({i})" for i in range(20))
+    events = conversation(["user", "planner", "coder"]) + code_request("coder", "user", long_code)
+    assert snap_compare(app_for(events), terminal_size=(80, 24), run_before=settle)

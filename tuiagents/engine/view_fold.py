@@ -32,6 +32,8 @@ def _run_started(v: RunViewState, e: RunStarted) -> None:
     for info in e.agents:
         v.agents.setdefault(info.name, AgentView(info=info)).info = info
     v.started_ts = e.ts
+    if e.resumed:
+        _close_leg(v)  # after a crash nothing closed it; the resumed run asks again what is still open
     v.stopped_event = v.stopped_ts = None  # a resumed run goes on after an earlier stop
     v.controls = Controls()
     v.legs += 1
@@ -249,10 +251,9 @@ def _notice(v: RunViewState, e: Notice) -> None:
     pass  # nothing to keep but the event itself (in `events`)
 
 
-def _run_stopped(v: RunViewState, e: RunStopped) -> None:
-    v.stopped_event, v.stopped_ts = e, e.ts
+def _close_leg(v: RunViewState) -> None:
+    """No request of the leg that ended waits any more, and no draft of it will be delivered."""
     v.waiting.clear()
-    v.controls.paused = False
     for entry_id in v.drafts.values():
         entry = v.entries[entry_id]
         if entry.status == EntryStatus.STREAMING:
@@ -260,6 +261,12 @@ def _run_stopped(v: RunViewState, e: RunStopped) -> None:
         elif entry.status in (EntryStatus.DRAFTED, EntryStatus.WAITING):
             entry.status = EntryStatus.NOT_DELIVERED
     v.drafts.clear()
+
+
+def _run_stopped(v: RunViewState, e: RunStopped) -> None:
+    v.stopped_event, v.stopped_ts = e, e.ts
+    v.controls.paused = False
+    _close_leg(v)
     for (chat, agent), pid in list(v.open_proposals.items()):
         for block in v.proposals[pid].blocks:
             if block.status in ("proposed", "waiting", "decided"):

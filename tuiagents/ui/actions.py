@@ -64,6 +64,8 @@ class ActionSpec:
     key_display: str | None = None
     show: bool = True
     priority: bool = False
+    #: How long the key stays in a footer too narrow for all: 0 always, higher ranks are hidden first.
+    footer_rank: int = 2
 
     @property
     def name(self) -> str:
@@ -91,60 +93,62 @@ class ActionSpec:
 _C, _R = Where.COCKPIT, Where.REPLAY
 _LIVE = dict(needs_live_run=True, in_replay=InReplay.REFUSED)
 _ANSWER = dict(needs_request=True, in_replay=InReplay.REFUSED)
+# what a person needs to decide, get help and leave stays in a narrow footer; other answers next
+_KEEP, _NEXT = dict(footer_rank=0), dict(footer_rank=1)
 
 ACTIONS: tuple[ActionSpec, ...] = (
     # -- the cockpit -------------------------------------------------------------------------------
     ActionSpec("approve", "a", "Approve", _C, "Approve the pending request as it is", title="Approve",
                answers=frozenset({D.APPROVE}), kinds=frozenset(set(K) - {K.CODE}),  # y / Enter run code
-               button="Approve", variant="success", **_ANSWER),
+               button="Approve", variant="success", **_ANSWER, **_KEEP),
     ActionSpec("approve_session", "A", "Approve for session", _C,
                "Approve, and approve the same kind of request from this agent from now on "
                "(code: always allow this agent and language)", title="Approve for this session",
-               answers=frozenset({D.APPROVE}), button="Approve for session", variant="primary", **_ANSWER),
+               answers=frozenset({D.APPROVE}), button="Approve for session", variant="primary", **_ANSWER, **_NEXT),
     ActionSpec("edit", "e", "Edit", _C, "Edit the draft (or the code, then run it)", title="Edit",
-               answers=frozenset({D.EDIT}), kinds=frozenset({K.MESSAGE, K.CODE}), button="Edit", **_ANSWER),
+               answers=frozenset({D.EDIT}), kinds=frozenset({K.MESSAGE, K.CODE}), button="Edit", **_ANSWER, **_KEEP),
     ActionSpec("reject", "r", "Reject", _C, "Reject the draft with feedback for the agent",
                title="Reject with feedback", answers=frozenset({D.REJECT}), button="Reject…", variant="warning",
-               **_ANSWER),
+               **_ANSWER, **_KEEP),
     ActionSpec("run_code", "y,enter", "Run code", _C, "Run the proposed code", title="Run code", key_display="y",
                answers=frozenset({D.APPROVE}), kinds=frozenset({K.CODE}), button="Run", variant="success",
-               **_ANSWER),
+               **_ANSWER, **_KEEP),
     ActionSpec("skip", "x", "Skip", _C, "Do not run the code or tool; the agent is told", title="Skip code / tool",
-               answers=frozenset({D.SKIP}), button="Skip", variant="warning", **_ANSWER),
+               answers=frozenset({D.SKIP}), button="Skip", variant="warning", **_ANSWER, **_KEEP),
     ActionSpec("reply", "w", "Reply", _C, "Write the reply yourself", title="Reply yourself",
-               answers=frozenset({D.REPLY}), button="Reply…", variant="primary", **_ANSWER),
+               answers=frozenset({D.REPLY}), button="Reply…", variant="primary", **_ANSWER, **_KEEP),
     ActionSpec("inject", "i", "Inject", _C, "Send a message to an agent or to all", title="Inject a message",
-               answers=frozenset({D.INJECT}), kinds=frozenset({K.MESSAGE}), button="Inject…", **_LIVE),
+               answers=frozenset({D.INJECT}), kinds=frozenset({K.MESSAGE}), button="Inject…", **_LIVE, **_NEXT),
     ActionSpec("next_speaker", "n", "Next speaker", _C, "Choose who speaks next", title="Choose the next speaker",
                answers=frozenset({D.CHOOSE_SPEAKER}), kinds=frozenset({K.SPEAKER}), button="Choose speaker…",
-               variant="primary", **_LIVE),
+               variant="primary", **_LIVE, **_NEXT),
     ActionSpec("pause", "p", "Pause/resume", _C, "Pause before the next turn, or resume", title="Pause / resume",
                needs_live_run=True, in_replay=InReplay.HIDDEN),
     ActionSpec("stop", "s", "Stop", _C, "Stop the run", title="Stop the run", answers=frozenset({D.STOP}),
-               button="Stop run", variant="error", **_LIVE),
+               button="Stop run", variant="error", **_LIVE, **_KEEP),
     ActionSpec("cancel_execution", "c", "Cancel code", _C, "Kill the running code", title="Cancel running code",
-               **_LIVE),
+               **_LIVE, **_NEXT),
     ActionSpec("toggle_timeline", "t", "Timeline", _C, "Switch between the agent panes and the merged timeline",
                title="Toggle timeline"),
     ActionSpec("focus_next_pane", "tab", "Next pane", _C, show=False),
     ActionSpec("focus_previous_pane", "shift+tab", "Previous pane", _C, show=False),
     # -- everywhere --------------------------------------------------------------------------------
     ActionSpec("help", "f1", "Keys", Where.APP, "Every key, its id for [keymap], and what it does", action="show_bindings",
-               title="Key bindings"),
+               title="Key bindings", **_KEEP),
     ActionSpec("interrupt", "ctrl+c", "Stop & quit", Where.APP, "Press twice to stop the run and quit",
                show=False, priority=True),
-    ActionSpec("quit", "q", "Quit", Where.APP, "Quit (once the run has stopped)", action="quit_app"),
+    ActionSpec("quit", "q", "Quit", Where.APP, "Quit (once the run has stopped)", action="quit_app", **_KEEP),
     ActionSpec("command_palette", "ctrl+p", "Commands", Where.APP,
                "Open the command palette (every control, themes, code styles)", show=False, priority=True),
     ActionSpec("sessions", "f2", "Sessions", Where.APP, "Browse saved sessions: replay, resume, fork or delete one",
                action="open_sessions", title="Sessions", show=False),
     # -- the replay (priority, so a focused pane does not take the arrows) -------------------------
     ActionSpec("replay_play", "space", "Play/pause", _R, "Play the replay from here, or pause it",
-               action="replay_toggle", title="Replay: play / pause", priority=True),
+               action="replay_toggle", title="Replay: play / pause", priority=True, **_KEEP),
     ActionSpec("replay_step_back", "left", "Step back", _R, "Un-show the last event", action="replay_back",
-               title="Replay: step back", key_display="←", priority=True),
+               title="Replay: step back", key_display="←", priority=True, **_NEXT),
     ActionSpec("replay_step_forward", "right", "Step", _R, "Show the next event", action="replay_forward",
-               title="Replay: step forward", key_display="→", priority=True),
+               title="Replay: step forward", key_display="→", priority=True, **_NEXT),
     ActionSpec("replay_slower", "minus", "Slower", _R, "Play slower (down to 0.5x)", title="Replay: slower",
                key_display="-", priority=True),
     ActionSpec("replay_faster", "plus,equals_sign", "Faster", _R, "Play faster (up to 16x, then max)",
@@ -155,19 +159,19 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("replay_end", "end", "End", _R, "Jump to the end of the replay", title="Replay: jump to the end",
                show=False, priority=True),
     ActionSpec("replay_close", "escape", "Close replay", _R, "Close the replay and go back to the session list",
-               title="Close the replay"),
+               title="Close the replay", **_KEEP),
     # -- the session browser (F2) ------------------------------------------------------------------
     ActionSpec("sessions_replay", "enter,v", "Replay", Where.SESSIONS,
-               "Replay the selected session (no model or code is run)", action="replay", key_display="enter"),
+               "Replay the selected session (no model or code is run)", action="replay", key_display="enter", **_KEEP),
     ActionSpec("sessions_resume", "r", "Resume", Where.SESSIONS, "Continue the selected session live",
-               action="resume"),
+               action="resume", **_KEEP),
     ActionSpec("sessions_fork", "f", "Fork at…", Where.SESSIONS, "Start a new session from event N of this one",
-               action="fork"),
+               action="fork", **_NEXT),
     ActionSpec("sessions_delete", "d,delete", "Delete…", Where.SESSIONS, "Delete the selected session (asks first)",
-               action="delete", key_display="d"),
+               action="delete", key_display="d", **_NEXT),
     ActionSpec("sessions_refresh", "ctrl+r", "Refresh", Where.SESSIONS, "List the sessions again",
                action="refresh", show=False),
-    ActionSpec("sessions_close", "escape", "Close", Where.SESSIONS, "Back to where you were", action="close"),
+    ActionSpec("sessions_close", "escape", "Close", Where.SESSIONS, "Back to where you were", action="close", **_KEEP),
     # -- a focused transcript (agent panes, the timeline, the full view of a long message) ---------
     ActionSpec("show_full", "v", "See all", Where.TRANSCRIPT,
                "Show all of a long message or code block that is cut on screen", action="show_full_visible",
@@ -178,7 +182,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("edit_review", "ctrl+s", "Review diff / send", Where.DIALOG, action="review", dialog="edit"),
     ActionSpec("edit_external", "ctrl+o", "Open in $EDITOR", Where.DIALOG, action="external", dialog="edit"),
     # priority: the editor would take the first Esc to move the focus instead of cancelling.
-    ActionSpec("edit_cancel", "escape", "Cancel", Where.DIALOG, action="cancel", dialog="edit", priority=True),
+    ActionSpec("edit_cancel", "escape", "Back / cancel", Where.DIALOG,
+               "In the diff: back to editing; in the editor: close without sending", action="cancel",
+               dialog="edit", priority=True),
     ActionSpec("prompt_send", "ctrl+s", "Send", Where.DIALOG, action="send", dialog="prompt"),
     ActionSpec("prompt_cancel", "escape", "Cancel", Where.DIALOG, action="cancel", dialog="prompt"),
     ActionSpec("inject_send", "ctrl+s", "Send", Where.DIALOG, action="send", dialog="inject"),

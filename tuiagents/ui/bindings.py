@@ -43,6 +43,21 @@ def default_key(binding_id: str, fallback: str = "?") -> str:
     return spec.keys.split(",")[0].strip() if spec else fallback
 
 
+#: Key names a person reads better spelled out than as Textual's symbol for them.
+_SPELLED = {"enter": "enter", "escape": "esc", "space": "space", "tab": "tab", "delete": "delete"}
+
+
+def key_words(keys: str) -> str:
+    """Keys as a person reads them: `plus,equals_sign` is "+, =", `ctrl+s` is "ctrl+s"."""
+    from textual.keys import format_key
+
+    out = []
+    for key in _keys(keys):
+        *mods, name = key.split("+") if key != "+" else ["+"]
+        out.append("+".join([*mods, _SPELLED.get(name) or format_key(name)]))
+    return ", ".join(out)
+
+
 #: Modifiers a key name may start with (`ctrl+shift+x`).
 MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, RequestKind
+from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import (
     CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished, ExecutionOutput,
     ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice, RunPaused,
@@ -21,59 +21,13 @@ from tuiagents.engine.events import (
     ToolCallStarted,
 )
 from tuiagents.engine.patterns import pattern_label
-from tuiagents.engine.view import EntryStatus, MessageView, RunView, control_words
-from tuiagents.execution.base import EXIT_NOT_RUN
+from tuiagents.engine.view import EntryStatus, MessageView, RunView
 from tuiagents.ui.entries import CodeEntry, Entry, MessageEntry, NoticeEntry
+from tuiagents.ui.entry_words import code_status, control_line, finished_status, message_tags, result_line
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.widgets.transcript import Transcript
 
 HUMAN = "you"
-
-
-def _who(by: DecidedBy) -> str:
-    return by.words()
-
-
-def result_line(event: ExecutionFinished) -> tuple[str, str]:
-    """The line under a finished block, and its tone."""
-    took = f"{event.duration:.2f} s"
-    if event.exit_code == EXIT_NOT_RUN:  # the sandbox never started it: no exit code to speak of
-        return f"✗ not run: {one_line(event.error or 'the executor could not start it', 200)}", "error"
-    if event.cancelled:  # by you, by a stop, or by a crash (resume then says why in `error`)
-        why = f" · {one_line(event.error, 200)}" if event.error else ""
-        return f"■ cancelled after {took} (exit code {event.exit_code}){why}", "warning"
-    if event.timed_out:
-        return f"■ timed out after {took} (exit code {event.exit_code})", "error"
-    text = f"{'✓' if event.exit_code == 0 else '✗'} exit code {event.exit_code} · {took}"
-    if event.truncated:
-        text += " · output truncated"
-    if event.error:
-        text += f" · {one_line(event.error, 200)}"
-    return text, "success" if event.exit_code == 0 and not event.error else "error"
-
-
-def control_line(event: Any) -> str:
-    """A human control in words (the engine's words: the console and transcripts say the same)."""
-    return one_line(control_words(event), 300)
-
-
-def _message_tags(entry: MessageView, decision: Decision | None) -> tuple[list[str], str]:
-    """Tags and tone of a draft once decided (from the decision itself, never from old tags)."""
-    d = decision
-    if d is None:
-        return ["draft"], "muted"
-    if d.kind == DecisionKind.REJECT:
-        return [f"rejected by you: {one_line(d.content or '', 100)}"], "error"
-    if d.kind == DecisionKind.EDIT:
-        return ["edited by you · delivering"], "warning"
-    if d.kind == DecisionKind.APPROVE:
-        scope = " for this session" if d.scope.value != "once" else ""
-        return [f"approved{scope} by {_who(d.by)}"], "success"
-    if d.kind == DecisionKind.INJECT:
-        return ["you injected a message"], "warning"
-    if d.kind == DecisionKind.STOP:
-        return ["not delivered: stopped"], "error"
-    return [d.kind.value], "muted"
 
 
 class ConversationFeed:
@@ -87,6 +41,7 @@ class ConversationFeed:
         self.shown: dict[str, Entry] = {}  # view id (entry, code block, tool call) -> the entry shown
         self.dirty: set[str] = set()  # view ids of streams and outputs grown since the last flush
         self.owners: dict[str, list[Transcript]] = {}
+        self.asking: dict[str, list[str]] = {}  # request id -> the view ids shown as waiting for it
 
     @property
     def live(self) -> dict[str, MessageEntry]:
@@ -221,7 +176,7 @@ class ConversationFeed:
         elif m.origin == "tool":
             shown.tags = [f"tool result → {m.recipient}" if m.recipient else "tool result"]
         else:
-            approval = _message_tags(entry, d)[0] if d is not None and d.kind == DecisionKind.APPROVE else []
+            approval = message_tags(d)[0] if d is not None and d.kind == DecisionKind.APPROVE else []
             shown.tags = ([f"→ {m.recipient}"] if m.recipient else []) + approval
             shown.tone = "success" if approval else "muted"
         self.dirty.discard(entry.id)
@@ -230,48 +185,83 @@ class ConversationFeed:
 
     def _requested(self, event: DecisionRequested) -> None:
         request = event.request
-        if request.kind == RequestKind.MESSAGE:
-            entry = self.view.draft_of(request.agent, request.chat)
-            shown = self.shown.get(entry.id) if entry is not None and entry.request_id == request.id else None
-            if isinstance(shown, MessageEntry):
-                shown.tags, shown.tone = ["draft · waiting for you"], "warning"
-                self.changed(shown)
-        elif request.kind == RequestKind.CODE:
-            for block_id in self.view.request_blocks.get(request.id, []):
-                shown = self.shown.get(block_id)
-                if isinstance(shown, CodeEntry):
-                    shown.status, shown.tone = "waiting for you", "warning"
-                    self.changed(shown)
-        else:
-            self._note(request.agent, f"waiting for you: {request.prompt}", "warning", timeline=False)
+        if request.kind not in (RequestKind.MESSAGE, RequestKind.CODE):
+            note = self.shown[request.id] = NoticeEntry(tone="warning")
+            self._add(note, self.pane(request.agent))
+        self.show_request(request.id, request.kind, request.agent, request.chat)
 
     def _recorded(self, event: DecisionRecorded) -> None:
         d = event.decision
         self._add(NoticeEntry(text=f"{event.request_kind.value} of {event.agent}: {d.describe()}",
                               tone="muted" if d.by != DecidedBy.HUMAN else "warning"), self.timeline)
-        if event.request_kind == RequestKind.MESSAGE:
-            entry = self.view.draft_of(event.agent, event.chat)
-            shown = self.shown.get(entry.id) if entry is not None and entry.request_id == event.request_id else None
+        self.show_request(event.request_id, event.request_kind, event.agent, event.chat)
+
+    # -- requests: the one place the panes say "waiting for you" -----------------------------------
+    def show_request(self, request_id: str, kind: RequestKind, agent: str, chat: str = ROOT_CHAT) -> None:
+        """Show a request where it was asked (the draft, the code blocks, a note in the pane) as the
+        view holds it: waiting while the view's pending requests have it, else what was decided,
+        else never answered (the run stopped, or tuiagents did before an answer)."""
+        waiting = request_id in self.view.waiting
+        recorded = None if waiting else next(
+            (r for r in reversed(self.view.decisions) if r.request_id == request_id), None)
+        d = recorded.decision if recorded is not None else None
+        why = "the run stopped" if self.view.stopped else "tuiagents stopped before an answer"
+        if kind == RequestKind.MESSAGE:
+            entry = self.view.draft_of(agent, chat)
+            ids = [entry.id] if entry is not None and entry.request_id == request_id else []
+        elif kind == RequestKind.CODE:
+            ids = list(self.view.request_blocks.get(request_id, []))
+        else:
+            ids = [request_id]
+        ids = ids or self.asking.get(request_id, [])
+        if waiting:
+            self.asking[request_id] = ids
+        else:
+            self.asking.pop(request_id, None)
+        prompt = one_line(self.view.requests[request_id].request.prompt, 200) \
+            if request_id in self.view.requests else kind.value
+        for vid in ids:
+            shown = self.shown.get(vid)
             if isinstance(shown, MessageEntry):
-                shown.tags, shown.tone = _message_tags(entry, d)
-                shown.struck = d.kind == DecisionKind.REJECT
-                self.changed(shown)
-        elif event.request_kind == RequestKind.CODE:
-            status, tone = {
-                DecisionKind.APPROVE: (f"approved by {_who(d.by)}", "success"),
-                DecisionKind.EDIT: ("edited by you, then approved", "warning"),
-                DecisionKind.SKIP: (f"skipped by {_who(d.by)}", "muted"),
-                DecisionKind.REPLY: ("not run: you replied instead", "muted"),
-                DecisionKind.STOP: ("not run: stopped", "error"),
-            }.get(d.kind, (d.kind.value, "muted"))
-            for block_id in self.view.request_blocks.get(event.request_id, []):
-                shown = self.shown.get(block_id)
-                if isinstance(shown, CodeEntry):
+                if waiting:
+                    shown.tags, shown.tone = ["draft · waiting for you"], "warning"
+                elif d is not None:
+                    shown.tags, shown.tone = message_tags(d)
+                    shown.struck = d.kind == DecisionKind.REJECT
+                else:
+                    shown.tags, shown.tone = [f"not delivered: {why}"], "error"
+            elif isinstance(shown, CodeEntry):
+                if waiting:
+                    shown.status, shown.tone = "waiting for you", "warning"
+                elif d is not None:
                     # a runnable block joins the timeline once decided, so its outcome never reads
                     # before its approval there
                     self._add(shown, self.timeline)
-                    shown.status, shown.tone = status, tone
-                    self.changed(shown)
+                    shown.status, shown.tone = code_status(d)
+                else:
+                    self._add(shown, self.timeline)
+                    shown.status, shown.tone = f"not run: {why}", "muted"
+            elif isinstance(shown, NoticeEntry):
+                if waiting:
+                    shown.text, shown.tone = f"waiting for you: {prompt}", "warning"
+                elif d is not None:
+                    shown.text = f"{prompt} → {d.describe()}"
+                    shown.tone = "error" if d.kind in (DecisionKind.STOP, DecisionKind.REJECT) else "success"
+                else:
+                    shown.text, shown.tone = f"not answered: {prompt} ({why})", "muted"
+            else:
+                continue
+            self.changed(shown)
+
+    def settle_requests(self) -> None:
+        """Show every request the panes show as waiting that the view no longer holds as waiting."""
+        for request_id in list(self.asking):
+            if request_id not in self.view.waiting:
+                event = self.view.requests.get(request_id)
+                if event is not None:
+                    self.show_request(request_id, event.request.kind, event.request.agent, event.request.chat)
+                else:
+                    self.asking.pop(request_id, None)
 
     def _proposed(self, event: CodeProposed) -> None:
         proposal = next(reversed(self.view.proposals.values()), None)
@@ -317,7 +307,7 @@ class ConversationFeed:
         vid, shown = found
         shown.output = self.view.executions[event.exec_id].output
         shown.result, shown.result_tone = result_line(event)
-        shown.status, shown.tone = ("not run", "error") if event.exit_code == EXIT_NOT_RUN else ("finished", "muted")
+        shown.status, shown.tone = finished_status(event)
         self.dirty.discard(vid)
         self.changed(shown)
 
@@ -351,12 +341,16 @@ class ConversationFeed:
         kind = pattern_label(event.team_kind)
         self._add(NoticeEntry(text=f"team {event.team} ({kind}: {names})" + (" · resumed" if event.resumed else "")),
                   self.timeline)
+        if event.resumed:  # what the crashed leg left open is asked again, or not at all
+            self._interrupted()
+            self.settle_requests()
 
     def _control(self, event: Any) -> None:
         tone = "muted" if event.by != DecidedBy.HUMAN else "warning"
         self._add(NoticeEntry(text=control_line(event), tone=tone), self.timeline)
 
-    def _stopped(self, event: RunStopped) -> None:
+    def _interrupted(self) -> None:
+        """Streams the view ended without a message (a stop, a crash) stop streaming on screen."""
         for entry in self.view.entries.values():
             shown = self.shown.get(entry.id)
             if entry.status == EntryStatus.INTERRUPTED and isinstance(shown, MessageEntry) and shown.streaming:
@@ -364,6 +358,10 @@ class ConversationFeed:
                 shown.streaming, shown.tags = False, ["interrupted"]
                 self.dirty.discard(entry.id)
                 self.changed(shown)
+
+    def _stopped(self, event: RunStopped) -> None:
+        self._interrupted()
+        self.settle_requests()
         for block in self.view.blocks.values():
             shown = self.shown.get(block.id)
             if not isinstance(shown, CodeEntry) or not block.snippet.runnable:

@@ -16,7 +16,7 @@ from textual.widgets import Static
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested
 from tuiagents.ui.safe_text import inert, one_line
 from tuiagents.ui.state import CockpitState
-from tuiagents.ui.widgets.request_panel import _KIND_LABEL, RequestPanel, request_body
+from tuiagents.ui.widgets.request_panel import _KIND_LABEL, RequestPanel
 from tuiagents.ui.widgets.status_bar import StatusBar, status_text
 
 
@@ -80,9 +80,7 @@ class HistoryRequestPanel(RequestPanel):
         if self.shown_id == request.id:
             return
         self.shown_id = request.id
-        body = self.query_one("#request-body", Static)
-        body.request = request  # type: ignore[attr-defined] - RequestBody: "see all" opens it
-        body.update(request_body(request, code_style))
+        self.show_body(request, code_style)
         recorded = self.outcome(request.id)
         if recorded is None:
             line = "The log records no decision for it (the run ended first)."

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Container, Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, Static, TabbedContent, TabPane
 
 from tuiagents.engine.events import (
     AgentInfo,
@@ -38,6 +38,7 @@ from tuiagents.ui.state import (
     CockpitState,
 )
 from tuiagents.ui.widgets.agent_pane import AgentPane
+from tuiagents.ui.widgets.fitting import KeyFooter
 from tuiagents.ui.widgets.request_panel import RequestPanel
 from tuiagents.ui.widgets.status_bar import StatusBar
 from tuiagents.ui.widgets.transcript import Transcript
@@ -104,7 +105,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
             yield self.timeline
         yield RequestPanel(self.key_for, id="request-panel")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
         yield Static(id="too-small")
 
     def _build_panes(self) -> Any:

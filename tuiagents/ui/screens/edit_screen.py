@@ -79,9 +79,9 @@ class EditScreen(ModalScreen[str | None]):
             yield Static(Text(""), id="edit-error")
             with Horizontal(id="edit-buttons"):
                 yield Button(Text("Review diff [ctrl+s]"), variant="primary", id="edit-review", action="screen.review")
-                yield Button(Text("Back to editing"), id="edit-back", action="screen.back")
+                yield Button(Text("Back to editing [esc]"), id="edit-back", action="screen.back")
                 yield Button(Text("Open in $EDITOR [ctrl+o]"), id="edit-external", action="screen.external")
-                yield Button(Text("Cancel [esc]"), variant="error", id="edit-cancel", action="screen.cancel")
+                yield Button(Text("Cancel [esc]"), variant="error", id="edit-cancel", action="screen.close_edit")
 
     def on_mount(self) -> None:
         """Focus the editor."""
@@ -107,6 +107,8 @@ class EditScreen(ModalScreen[str | None]):
         self.query_one("#edit-external").display = not reviewing
         label = f"{self.send_label} [ctrl+s]" if reviewing else "Review diff [ctrl+s]"
         self.query_one("#edit-review", Button).label = Text(label)
+        # Esc leaves the diff first (back to the edit), so it is the cancel key only while editing
+        self.query_one("#edit-cancel", Button).label = Text("Cancel" if reviewing else "Cancel [esc]")
 
     def action_review(self) -> None:
         """First press: check the text and show the diff. Second press: send."""
@@ -131,7 +133,14 @@ class EditScreen(ModalScreen[str | None]):
         self.query_one(TextArea).focus()
 
     def action_cancel(self) -> None:
-        """Close without sending."""
+        """Esc: from the diff, back to editing (the edit kept); from the editor, close without sending."""
+        if self.reviewing:
+            self.action_back()
+        else:
+            self.action_close_edit()
+
+    def action_close_edit(self) -> None:
+        """Close without sending (the Cancel button, from the editor or the diff)."""
         self.dismiss(None)
 
     def action_external(self) -> None:

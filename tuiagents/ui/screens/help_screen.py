@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
 from tuiagents.ui.actions import Where, actions_of, bindings_of
+from tuiagents.ui.bindings import key_words
 
 
 class HelpScreen(ModalScreen[None]):
@@ -33,9 +34,9 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         """Fill the table."""
         table = self.query_one(DataTable)
-        rows = [(self.keymap.get(a.id, a.keys).replace(",", " "), a.id, a.text, where.value)
+        rows = [(key_words(self.keymap.get(a.id, a.keys)), a.id, a.text, where.value)
                 for where in Where for a in actions_of(where)]
-        key_w = min(max(len(r[0]) for r in rows), 9)  # "plus equals_sign" folds onto two lines
+        key_w = max(len(r[0]) for r in rows)  # each key on one line: only the descriptions wrap
         id_w = max(len(r[1]) for r in rows)
         where_w = max(len(r[3]) for r in rows)
         # The descriptions wrap (whole words, rows grow) in what the other columns leave of the dialog.
@@ -46,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("What it does", width=text_w)
         table.add_column("Where", width=where_w)
         for keys, bid, text, where in rows:
-            table.add_row(Text(keys, style="bold", overflow="fold"), bid, Text(text, overflow="fold"), where,
+            table.add_row(Text(keys, style="bold", no_wrap=True), bid, Text(text, overflow="fold"), where,
                           height=None)
         table.focus()
 

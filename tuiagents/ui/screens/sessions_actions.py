@@ -51,6 +51,7 @@ def show_history(cockpit: Any, events: list[Any]) -> None:
         del cockpit.notify
     cockpit.feed.flush()
     cockpit.state.waiting.clear()  # the engine asks again what was still open
+    cockpit.feed.settle_requests()
     for view in cockpit.state.agents.values():
         view.state = IDLE
     cockpit.refresh_chrome()

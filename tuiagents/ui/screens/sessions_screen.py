@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Label, Static
+from textual.widgets import Button, DataTable, Label, Static
 
 from tuiagents.engine.usage import format_cost
 from tuiagents.session.catalog import SessionSummary, list_sessions
@@ -23,8 +23,15 @@ from tuiagents.ui.bindings import SESSIONS_BINDINGS
 from tuiagents.ui.safe_text import inert, one_line
 from tuiagents.ui.screens.sessions_actions import SessionActions
 from tuiagents.ui.widgets.agent_pane import format_tokens
+from tuiagents.ui.widgets.fitting import Drop, KeyFooter, Shrink, Step, fit_columns
 
 COLUMNS = ("Date", "Team", "Task", "Turns", "Cost", "Status")
+#: How the columns give way in a narrow terminal: task and status last (they say which session it
+#: is and how it ended), each cut with an ellipsis.
+COLUMN_LADDER: list[Step] = [
+    Shrink(("Team",), 10), Shrink(("Task", "Status"), 24), Drop("Turns"), Drop("Cost"), Drop("Team"),
+    Shrink(("Task", "Status"), 16), Drop("Date"), Shrink(("Task", "Status"), 6),
+]
 #: actions that need a readable session selected
 _NEEDS_LOG = {"replay", "resume", "fork"}
 
@@ -52,12 +59,16 @@ def status_of(summary: SessionSummary) -> Text:
     return Text(f"■ {words}: {one_line(summary.stop_reason or 'stopped', 80)}", style=style)
 
 
-def row_of(summary: SessionSummary) -> tuple[Any, ...]:
-    """The table cells of one session (text from logs stays inert)."""
+def row_of(summary: SessionSummary) -> tuple[Text, ...]:
+    """The table cells of one session (text from logs stays inert), cut with an ellipsis."""
     turns = "—" if summary.turns is None else f"{summary.turns:,}"
     cost = "—" if summary.cost is None else format_cost(summary.cost)
-    return (when(summary), Text(inert(one_line(summary.team or "?", 20))),
-            Text(inert(one_line(summary.task or "", 60))), turns, cost, status_of(summary))
+    cells = (Text(when(summary)), Text(inert(one_line(summary.team or "?", 20))),
+             Text(inert(one_line(summary.task or "", 60))), Text(turns, justify="right"),
+             Text(cost, justify="right"), status_of(summary))
+    for cell in cells:
+        cell.no_wrap, cell.overflow = True, "ellipsis"
+    return cells
 
 
 def file_size(size: int) -> str:
@@ -91,6 +102,7 @@ class SessionsScreen(SessionActions, Screen[None]):
 
     CSS_PATH = "sessions_screen.tcss"
     BINDINGS = SESSIONS_BINDINGS
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
     def __init__(self, folder: str | Path, *, config: Any = None, select: str | Path | None = None) -> None:
         super().__init__()
@@ -129,14 +141,38 @@ class SessionsScreen(SessionActions, Screen[None]):
                                                ("close", "Close [esc]", "default")):
                     yield Button(Text(label), variant=variant, compact=True, action=f"screen.{action}",
                                  id=f"sessions-{action}")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Set up the table and list the sessions."""
-        table = self.query_one(DataTable)
-        table.add_columns(*COLUMNS)
-        table.focus()
+        self._widths: dict[str, int] = {}
+        self._rows: dict[str, tuple[Text, ...]] = {}
+        self.query_one(DataTable).focus()
+        self._fit_columns()
         self.refresh_list()
+
+    def on_resize(self) -> None:
+        """Fit the columns to the new width."""
+        self.call_after_refresh(self._fit_columns)
+
+    def _fit_columns(self) -> None:
+        """Give the columns the table's width (task and status give way last), re-adding the rows
+        when the columns change."""
+        table = self.query_one(DataTable)
+        room = (table.size.width or self.size.width - 4) - table.styles.scrollbar_size_vertical
+        natural = {c: max([len(c), *(row[i].cell_len for row in self._rows.values())]) for i, c in enumerate(COLUMNS)}
+        widths = fit_columns(natural, room, COLUMN_LADDER, padding=2 * table.cell_padding)
+        if widths == self._widths:
+            return
+        self._widths = widths
+        key = self.selected_key()
+        table.clear(columns=True)
+        for column, width in widths.items():
+            table.add_column(column, width=width, key=column)
+        for path, row in self._rows.items():
+            table.add_row(*(cell for c, cell in zip(COLUMNS, row) if c in widths), key=path)
+        if key in self._rows:
+            table.move_cursor(row=table.get_row_index(key))
 
     # -- listing ----------------------------------------------------------------------------------
     def refresh_list(self, select: str | Path | None = None) -> None:
@@ -161,10 +197,10 @@ class SessionsScreen(SessionActions, Screen[None]):
         table = self.query_one(DataTable)
         wanted = self._select or (self.selected_key() if self.loaded else None)
         row = table.cursor_row
-        table.clear()
         self.summaries = {str(s.path): s for s in found}
-        for s in found:
-            table.add_row(*row_of(s), key=str(s.path))
+        self._rows = {str(s.path): row_of(s) for s in found}
+        self._widths = {}  # the rows' widths may change the columns: add them again
+        self._fit_columns()
         self.loaded = True
         self._select = None
         if wanted in self.summaries:

@@ -101,9 +101,6 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
             parts.append(head)
             parts.append(code_renderable(block.code, block.language or "text", code_style=code_style,
                                          line_numbers=True, more=_see_all(i)))
-        where = inert(request.executor or "no executor")
-        parts.append(Text.assemble(("Runs on: ", "bold"),
-                                   (where, "bold red" if "UNSANDBOXED" in where else "")))
     elif request.kind == RequestKind.TOOL_CALL:
         for n, call in enumerate(request.tool_calls):
             try:
@@ -137,6 +134,15 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
     return Group(*parts) if parts else Text("")
 
 
+def runs_on(request: DecisionRequest) -> Text | None:
+    """Where a code request's blocks would run (None for other requests): shown beside the
+    decision, outside the scrolled code, so it is on screen whatever the terminal's size."""
+    if request.kind != RequestKind.CODE:
+        return None
+    where = inert(request.executor or "no executor")
+    return Text.assemble(("Runs on: ", "bold"), (where, "bold red" if "UNSANDBOXED" in where else ""))
+
+
 class RequestBody(Static):
     """The body of the shown request; a click on "see all" opens the whole draft or block."""
 
@@ -168,6 +174,8 @@ class RequestPanel(Vertical):
     RequestPanel #request-title { text-style: bold; color: $warning; height: auto; }
     RequestPanel #request-scroll { height: auto; max-height: 22; }
     RequestPanel #request-body { height: auto; }
+    RequestPanel #request-where { height: auto; display: none; }
+    RequestPanel #request-where.-shown { display: block; }
     RequestPanel Horizontal { height: auto; }
     RequestPanel Button { margin: 0 1 0 0; min-width: 8; }
     RequestPanel #request-queue { color: $text-muted; }
@@ -189,6 +197,7 @@ class RequestPanel(Vertical):
         yield Static(id="request-title")
         with VerticalScroll(id="request-scroll"):
             yield RequestBody(id="request-body")
+        yield Static(id="request-where")
         yield Horizontal(id="request-buttons")
         yield Horizontal(id="request-queue")
 
@@ -215,9 +224,7 @@ class RequestPanel(Vertical):
         self.query_one("#request-title", Static).update(title)
         if self.shown_id != request.id:
             self.shown_id = request.id
-            body = self.query_one("#request-body", RequestBody)
-            body.request = request
-            body.update(request_body(request, code_style))
+            self.show_body(request, code_style)
             buttons = self.query_one("#request-buttons", Horizontal)
             buttons.remove_children()
             buttons.mount_all([
@@ -238,6 +245,16 @@ class RequestPanel(Vertical):
                            compact=True, action=f"screen.select_request('{p.request.id}')")
                     for p in others
                 ])
+
+    def show_body(self, request: DecisionRequest, code_style: str) -> None:
+        """Show what `request` is about: its body (scrolled) and, for code, where it runs."""
+        body = self.query_one("#request-body", RequestBody)
+        body.request = request
+        body.update(request_body(request, code_style))
+        where = runs_on(request)
+        line = self.query_one("#request-where", Static)
+        line.set_class(where is not None, "-shown")
+        line.update(where or "")
 
     # -- the answered state -------------------------------------------------------------------------
     def _show_answered(self) -> bool:
