@@ -312,17 +312,25 @@ class SessionWriter:
                     k = next(j for j, e in enumerate(ends) if e > min(inside))
                 if k < len(idx):
                     cut = min(cut, idx[k])
+        lines = []
         for i in range(cut):
             ev = pending[i]
             if texts[i] != ev.text:
                 ev = ev.model_copy(update={"text": texts[i]})
-            self._write_line(to_json(ev))
+            lines.append(to_json(ev))
+        # one scrubber pass over the streamed lines instead of one per line (most hold no secret)
+        for line in self._scrub.scrub_lines(lines):
+            self._write_raw(line)
             self.events_written += 1
         self._pending = pending[cut:]
         self._pending_chars = sum(len(ev.text) for ev in self._pending)
 
     def _write_line(self, text: str) -> None:
-        data = (self._scrub(text) + "\n").encode("utf-8")
+        self._write_raw(self._scrub(text))
+
+    def _write_raw(self, text: str) -> None:
+        """Append `text`, already scrubbed, as one line."""
+        data = (text + "\n").encode("utf-8")
         if self._batch is not None:
             self._batch.append(data)
         else:
