@@ -318,10 +318,11 @@ class SessionWriter:
             if texts[i] != ev.text:
                 ev = ev.model_copy(update={"text": texts[i]})
             lines.append(to_json(ev))
-        # one scrubber pass over the streamed lines instead of one per line (most hold no secret)
-        for line in self._scrub.scrub_lines(lines):
-            self._write_raw(line)
-            self.events_written += 1
+        if lines:
+            # one scrubber test and one write for all the streamed lines, not one per line: they
+            # were held back together, and most hold no secret
+            self._write_raw("\n".join(self._scrub.scrub_lines(lines)))
+            self.events_written += len(lines)
         self._pending = pending[cut:]
         self._pending_chars = sum(len(ev.text) for ev in self._pending)
 
@@ -329,7 +330,7 @@ class SessionWriter:
         self._write_raw(self._scrub(text))
 
     def _write_raw(self, text: str) -> None:
-        """Append `text`, already scrubbed, as one line."""
+        """Append `text`, already scrubbed, as whole lines."""
         data = (text + "\n").encode("utf-8")
         if self._batch is not None:
             self._batch.append(data)
