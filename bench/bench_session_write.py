@@ -7,7 +7,8 @@
    scrubber, and with the scrubber knowing one API key (so fragments of it are looked for too).
 2. A streamed run: a two-agent pair on the scripted OpenAI-compatible server (real `openai`
    client, real HTTP on 127.0.0.1, one streamed chunk per word), `--turns` turns of a `--words`
-   reply each, run to its end with its session log and without one. Process CPU time (the server
+   reply each, run to its end without a session log, with one, and with one whose scrubber knows
+   an API key. Process CPU time (the server
    thread included), so load from other work on a shared machine counts less.
 
 Every variant runs once per round, `--rounds` interleaved rounds, and the median is printed.
@@ -65,8 +66,8 @@ def _writer_case(events: list, tmp: Path, *, scrub: bool, secrets: tuple[str, ..
     return case
 
 
-def _run_case(server: ScriptedServer, tmp: Path, turns: int, *, log: bool,
-              logged: list[int]) -> Callable[[], float]:
+def _run_case(server: ScriptedServer, tmp: Path, turns: int, *, log: bool, logged: list[int],
+              secrets: tuple[str, ...] = ()) -> Callable[[], float]:
     config = parse_config({
         "models": [{"name": "default", "model": "scripted-model", "base_url": server.url, "max_retries": 0}],
         "llm": {"cache_seed": False},
@@ -81,7 +82,7 @@ def _run_case(server: ScriptedServer, tmp: Path, turns: int, *, log: bool,
         if log:
             path = Path(tempfile.mkstemp(dir=tmp, suffix=".jsonl")[1])
             path.unlink()
-            writer = SessionWriter(path, config=config)
+            writer = SessionWriter(path, config=config, secrets=secrets)
             run.bus.subscribe(writer)
             run.attach_session(path, writer)
 
@@ -137,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             server.load([Rule(agent="assistant", reply=Reply(content=reply))])
             logged: list[int] = []
             runs = _rounds({"without a log": _run_case(server, tmp, args.turns, log=False, logged=logged),
-                            "with its log": _run_case(server, tmp, args.turns, log=True, logged=logged)},
+                            "with its log": _run_case(server, tmp, args.turns, log=True, logged=logged),
+                            "with its log, 1 key known": _run_case(server, tmp, args.turns, log=True, logged=logged,
+                                                                   secrets=(KEY,))},
                            args.rounds)
         print(f"\nstreamed run, {args.turns} turns, {args.words}-word replies, {logged[-1]:,} events logged "
               "(CPU ms per run, server included):")
