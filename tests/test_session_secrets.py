@@ -203,3 +203,26 @@ def test_key_shapes_without_a_literal_start_are_always_scanned():
     assert s.scrub("x 1234-secret-abcdef y") == f"x {REDACTED} y"
     assert s.scrub("TOK_abcdefgh") == REDACTED
     assert s.scrub_lines(["a", "b 9999-secret-zzzzzz"]) == ["a", f"b {REDACTED}"]
+
+
+def test_a_scrubber_follows_the_live_environment(monkeypatch):
+    s = Scrubber(registry=False)
+    value = "env-held-value-1234567"
+    assert s.scrub(f"x {value}") == f"x {value}"
+    monkeypatch.setenv("LATE_SERVICE_TOKEN", value)
+    assert s.scrub(f"x {value}") == f"x {REDACTED}" and s.scrub(value[3:17]) == REDACTED
+    monkeypatch.setenv("UNRELATED_SETTING", "1")  # a change that adds no secret keeps it found
+    assert s.scrub(f"x {value}") == f"x {REDACTED}"
+    monkeypatch.delenv("LATE_SERVICE_TOKEN")
+    assert s.scrub(f"x {value}") == f"x {value}"
+
+
+def test_the_literal_start_of_a_key_shape():
+    from tuiagents.prefilter import literal_starts
+
+    assert literal_starts(r"sk-[A-Za-z0-9]{16,}") == ("sk-",)
+    assert literal_starts(r"xox[ab]-\d+") == ("xoxa-", "xoxb-")
+    assert literal_starts(r"a|b") == ("a", "b")
+    # no literal start, or one that ignores case: the full scan always runs
+    assert literal_starts(r"[a-z]+key") == () and literal_starts(r"(?i)tok_x") == ()
+    assert literal_starts(r"(?i:tok)_x") == () and literal_starts(r"ab[^c]") == ("ab",)
