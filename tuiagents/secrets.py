@@ -220,7 +220,6 @@ class Scrubber:
             return self._re
         values = self._literals()
         key = (_version if self._registry else 0, tuple(values))
-        self._stamp = stamp
         if key != self._key or self._re is None:
             literals: set[str] = set()
             for value in values:
@@ -249,6 +248,7 @@ class Scrubber:
             self._pieces = SampledPieces(windows, self._sizes[0]) if windows else None
             self._needles = None if self._shape_starts is None else Needles([*self._shape_starts, *literals])
             self._re, self._key = re.compile("|".join(parts)), key
+        self._stamp = stamp  # last: another thread must not take the old state for the new one
         return self._re
 
     def _may_match(self, text: str) -> bool:
