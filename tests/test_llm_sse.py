@@ -4,7 +4,8 @@ SDK's own decoder would give; broken streams raise the errors retries and fallba
 
 The response objects are real responses of the HTTP library under the installed ``openai``
 client, fed with bytes; the end-to-end path (scripted server, real client) is in
-``test_llm_client.py`` and ``test_llm_faults.py``.
+``test_llm_client.py`` and ``test_llm_faults.py``, and here for a byte-order mark and long
+keep-alive comments before the first event.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tuiagents.llm import LLMClient, LLMSettings, ModelEntry
 from tuiagents.llm.retry import StreamBroken
 from tuiagents.llm.sse import raw_response_type, read_sse
 from tuiagents.llm.streaming import StreamProgress
+from tuiagents.testing import Fault, Rule
+from tuiagents.testing.fixtures import scripted_server  # noqa: F401 - pytest fixture
 from tuiagents.testing.script import Reply
 from tuiagents.testing.wire import stream_chunks
 
@@ -129,3 +133,74 @@ async def test_an_endless_event_is_refused_not_buffered() -> None:
     start = b'data: {"choices": [{"index": 0, "delta": {"content": "'
     with pytest.raises(StreamBroken, match="MiB"):
         await _read([start] + [b"x" * 65536] * 200)  # 12.5 MiB without a line end
+
+
+# -- what the SSE standard says and the SDK's decoder does not: a byte-order mark, comments ------
+
+BOM = "\ufeff".encode()
+
+
+def _role_and_first_word(content: str, completion_id: str) -> list[dict]:
+    """The chunks of `content` as servers that send the role with the first word frame them."""
+    chunks = list(stream_chunks(BODY, Reply(content=content), completion_id))
+    chunks[0]["choices"][0]["delta"]["content"] = chunks[1]["choices"][0]["delta"]["content"]
+    return [chunks[0], *chunks[2:]]
+
+
+@pytest.mark.parametrize("split", [0, 1, 2, 3, 5])
+async def test_a_byte_order_mark_at_the_start_is_dropped_wherever_the_reads_cut(split: int) -> None:
+    chunks = _role_and_first_word("first words matter", "chatcmpl-x-1")
+    data = BOM + _sse([json.dumps(c) for c in chunks] + ["[DONE]"])
+    got, shown, _ = await _read([data[:split], data[split:]] if split else [data])
+    assert got.content == "first words matter" and "".join(shown) == got.content
+
+
+async def test_a_byte_order_mark_is_only_dropped_at_the_very_start() -> None:
+    # a BOM in the text itself, first in the stream after the stream's own BOM, is text
+    chunks = _role_and_first_word("\ufeffkept as sent", "chatcmpl-x-2")
+    data = BOM + _sse([json.dumps(c, ensure_ascii=False) for c in chunks] + ["[DONE]"])
+    got, _, _ = await _read([data])
+    assert got.content == "\ufeffkept as sent"
+
+
+async def test_comment_lines_do_not_count_toward_the_event_cap() -> None:
+    chunks = list(stream_chunks(BODY, Reply(content="after a long wait"), "chatcmpl-x-3"))
+    keep_alive = b": " + b"p" * 65536 + b"\n"  # a padded keep-alive, as some proxies send
+    events = _sse([json.dumps(c) for c in chunks] + ["[DONE]"])
+    first, rest = events.split(b"\n\n", 1)
+    pieces = [keep_alive] * 80 + [first + b"\n", keep_alive * 80, b"\n" + rest]  # ~5 MiB before, ~5 MiB inside an event
+    got, _, _ = await _read(pieces)
+    assert got.content == "after a long wait"
+
+
+async def test_an_endless_comment_line_is_still_refused() -> None:
+    with pytest.raises(StreamBroken, match="MiB"):
+        await _read([b": "] + [b"x" * 65536] * 200)
+
+
+async def test_a_byte_order_mark_through_the_real_client(scripted_server) -> None:
+    # the first event carries the first word (as many servers send it), behind the mark
+    first = _role_and_first_word("Hello ", "chatcmpl-x-4")[0]
+    server = scripted_server([Rule(reply="there, every word arrives")])
+    server.inject(Fault.stream_prefix("\ufeff" + _sse([json.dumps(first)]).decode()))
+    shown: list[str] = []
+    client = LLMClient([ModelEntry(name="default", model="m", base_url=server.url)],
+                       LLMSettings(cache_seed=False, stream=True))
+    try:
+        result = await client.complete([{"role": "user", "content": "go"}], on_delta=shown.append)
+    finally:
+        await client.aclose()
+    assert result.content == "Hello there, every word arrives" == "".join(shown)
+    assert server.chat_requests[0].fault == "stream_prefix" and len(server.chat_requests) == 1
+
+
+async def test_keep_alive_comments_through_the_real_client(scripted_server) -> None:
+    server = scripted_server([Rule(reply="still here")])
+    server.inject(Fault.stream_prefix((": keep-alive " + "." * 4000 + "\r\n") * 2600))  # ~10 MiB of comments
+    client = LLMClient([ModelEntry(name="default", model="m", base_url=server.url, max_retries=0)],
+                       LLMSettings(cache_seed=False, stream=True))
+    try:
+        result = await client.complete([{"role": "user", "content": "go"}])
+    finally:
+        await client.aclose()
+    assert result.content == "still here" and len(server.chat_requests) == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+
 from tuiagents.session.secrets import REDACTED, Scrubber, env_secrets
 
 
@@ -128,3 +131,98 @@ def test_short_secrets_are_found_by_shorter_fragments():
     assert s.scrub("got a1b2c3d4e5!") == f"got {REDACTED}!"
     assert s.scrub("got pw-a1b2c3") == f"got {REDACTED}"
     assert s.scrub("pw-a1b2c3d4e5"[:SHORT_FRAGMENT_LENGTH - 1]) == "pw-a1b2c3d4e5"[:SHORT_FRAGMENT_LENGTH - 1]
+
+
+# -- the cheap test before the full scan: same answers, whatever the text ---------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PROP_KEYS = [QA_KEY, "pw-a1b2c3d4e5", 'quo"te\\back<ht>&ml-99', "Bearer tok-5f8e2a9c1b"]
+
+
+def _pieces_of_secrets(loud: bool = True):
+    """Text a secret can hide in: keys whole, in fragments and escaped, key shapes, URL credentials.
+    Without `loud`, only fragments among words: nothing the regex's cheap test would react to."""
+    key = st.sampled_from(PROP_KEYS)
+    fragment = st.tuples(key, st.integers(0, 60), st.integers(6, 20)).map(lambda t: t[0][t[1]:t[1] + t[2]])
+    words = st.text(st.sampled_from("abcdefXYZ0123456789 .,\n"), max_size=14)
+    if not loud:
+        return st.lists(fragment.filter(lambda f: "sk-" not in f) | words, max_size=8).map("".join)
+    escaped = key.map(lambda k: json.dumps(k)[1:-1]) | key.map(html.escape)
+    shape = st.sampled_from(["sk-", "ghp_", "github_pat_", "xoxb-", "AKIA", "AIza", "hf_", "ask-sk-"]).flatmap(
+        lambda p: st.text(st.sampled_from("ABCdef0123_-"), min_size=8, max_size=40).map(lambda t: p + t))
+    url = st.tuples(st.sampled_from(["https://", "http://", "://", "//"]),
+                    st.sampled_from(["", "u:pw-secret@", "robot:x@", "@"]),
+                    st.sampled_from(["h.example/v1", "h"]),
+                    st.sampled_from(["", "?api_key=qk-88d1c0ffee", "&token=abcd", ";sig=xy", "?page=2", "&amp;key=zzzzz"]),
+                    ).map("".join)
+    noise = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+    filler = st.sampled_from([" ", "\n", '"', "=", "@", "-", "_", "sk", "gh", "xox", "A", "0123456789ab"])
+    return st.lists(key | fragment | words | escaped | shape | url | noise | filler, max_size=12).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_pieces_of_secrets() | _pieces_of_secrets(loud=False), min_size=1, max_size=4),
+       st.sampled_from([0, 1, 4]))
+def test_the_fast_path_finds_what_the_full_scan_finds(texts, n_keys):
+    keys = PROP_KEYS[:n_keys]
+    fast = Scrubber(keys, environ={}, registry=False)
+    full = Scrubber(keys, environ={}, registry=False, prefilter=False)
+    for text in texts:
+        assert fast.spans(text) == full.spans(text)
+        assert fast.scrub(text) == full.scrub(text)
+        assert fast.mask(text) == full.mask(text)
+    assert fast.scrub_lines(texts) == [full.scrub(t) for t in texts]
+
+
+def test_every_fragment_at_every_place_in_a_word_is_found_by_the_fast_path():
+    # the fast path looks at one of every few positions of a word: a fragment must be seen
+    # wherever it starts and however long it is (exactly the fragment length is the edge)
+    for key in (QA_KEY, "pw-a1b2c3d4e5"):
+        fast = Scrubber([key], environ={}, registry=False)
+        full = Scrubber([key], environ={}, registry=False, prefilter=False)
+        size = 8 if len(key) < 16 else 12
+        for start in range(len(key) - size + 1):
+            for length in range(size, min(size + 8, len(key) - start) + 1):
+                for lead in range(8):
+                    text = f". {'Q' * lead}{key[start:start + length]}. x"
+                    assert fast.spans(text) == full.spans(text) != [], (key, start, length, lead)
+
+
+def test_lines_scrubbed_together_are_scrubbed_one_by_one():
+    s = Scrubber([QA_KEY], environ={}, registry=False)
+    middle = QA_KEY[25:40]
+    assert s.scrub_lines(["plain", f"x {middle} y", "z"]) == ["plain", f"x {REDACTED} y", "z"]
+    assert s.scrub_lines(["a ?token=abcdef", "b"]) == [f"a ?token={REDACTED}", "b"]
+    assert s.scrub_lines(["nothing", "here"]) == ["nothing", "here"] and s.scrub_lines([]) == []
+
+
+def test_key_shapes_without_a_literal_start_are_always_scanned():
+    s = Scrubber(environ={}, registry=False, patterns=(r"[0-9]{4}-secret-[a-z]{6}", r"(?i:tok_[a-z]{8})"))
+    assert s.scrub("x 1234-secret-abcdef y") == f"x {REDACTED} y"
+    assert s.scrub("TOK_abcdefgh") == REDACTED
+    assert s.scrub_lines(["a", "b 9999-secret-zzzzzz"]) == ["a", f"b {REDACTED}"]
+
+
+def test_a_scrubber_follows_the_live_environment(monkeypatch):
+    s = Scrubber(registry=False)
+    value = "env-held-value-1234567"
+    assert s.scrub(f"x {value}") == f"x {value}"
+    monkeypatch.setenv("LATE_SERVICE_TOKEN", value)
+    assert s.scrub(f"x {value}") == f"x {REDACTED}" and s.scrub(value[3:17]) == REDACTED
+    monkeypatch.setenv("UNRELATED_SETTING", "1")  # a change that adds no secret keeps it found
+    assert s.scrub(f"x {value}") == f"x {REDACTED}"
+    monkeypatch.delenv("LATE_SERVICE_TOKEN")
+    assert s.scrub(f"x {value}") == f"x {value}"
+
+
+def test_the_literal_start_of_a_key_shape():
+    from tuiagents.prefilter import literal_starts
+
+    assert literal_starts(r"sk-[A-Za-z0-9]{16,}") == ("sk-",)
+    assert literal_starts(r"xox[ab]-\d+") == ("xoxa-", "xoxb-")
+    assert literal_starts(r"a|b") == ("a", "b")
+    # no literal start, or one that ignores case: the full scan always runs
+    assert literal_starts(r"[a-z]+key") == () and literal_starts(r"(?i)tok_x") == ()
+    assert literal_starts(r"(?i:tok)_x") == () and literal_starts(r"ab[^c]") == ("ab",)

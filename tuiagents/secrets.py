@@ -25,6 +25,8 @@ import threading
 from typing import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
+from tuiagents.prefilter import Needles, SampledPieces, literal_starts
+
 REDACTED = "[redacted]"
 
 #: Environment variable name endings whose values are treated as secrets.
@@ -54,6 +56,8 @@ _URL_PARTS = (
     r"(?P<upre>://)(?P<ucred>[^\s/@:\"'<>]{1,256}:[^\s/@\"'<>]{1,256})(?P<upost>@)",
     rf"(?P<qpre>[?&;](?i:{SECRET_QUERY_NAMES})=)(?P<qval>[^&#\s\"'<>]{{4,}})",
 )
+#: The start of the query part above alone: a rare first character, so the regex engine skips fast.
+_QUERY = re.compile(rf"[?&;](?i:{SECRET_QUERY_NAMES})=")
 
 #: Values shorter than this are not treated as secrets (they would redact ordinary words).
 MIN_SECRET_LENGTH = 8
@@ -72,25 +76,32 @@ _registered: set[str] = set()
 _version = 0
 
 
-_env_cache: tuple[object, list[str]] = ((), [])
+#: (a copy of the raw environment, its secrets, a number that changes when those secrets change)
+_env_cache: tuple[dict | None, list[str], int] = (None, [], 0)
 
 
 def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of environment variables whose names end like a secret's."""
-    global _env_cache
     if environ is None:
-        # Every screen update asks; comparing the raw environment (a C-level tuple compare) is
-        # 50 times cheaper than decoding and testing every variable again.
-        raw = getattr(os.environ, "_data", None)
-        stamp = tuple(raw.items()) if isinstance(raw, dict) else None
-        if stamp is not None and stamp == _env_cache[0]:
-            return list(_env_cache[1])
-        found = env_secrets(dict(os.environ))
-        if stamp is not None:
-            _env_cache = (stamp, found)
-        return list(found)
+        return list(_live_env()[0])
     return [v for k, v in environ.items()
             if ("_" + k.upper()).endswith(SECRET_ENV_SUFFIXES) and len(v.strip()) >= MIN_SECRET_LENGTH]
+
+
+def _live_env() -> tuple[list[str], int]:
+    """The secrets of `os.environ` (not to be changed) and a number that changes when they change."""
+    global _env_cache
+    # Every scrubbed line and screen update asks; comparing the raw environment with a copy (a
+    # C-level dict compare, 0.3 us) is far cheaper than decoding and testing every variable again.
+    raw = getattr(os.environ, "_data", None)
+    copy, found, generation = _env_cache
+    if isinstance(raw, dict) and raw == copy:
+        return found, generation
+    fresh = env_secrets(dict(os.environ))
+    if fresh != found:
+        found, generation = fresh, generation + 1
+    _env_cache = (dict(raw) if isinstance(raw, dict) else None, found, generation)
+    return found, generation
 
 
 def register(*values: str | None) -> None:
@@ -163,20 +174,34 @@ class Scrubber:
     follows later registrations and environment changes by itself. Literal secrets are matched
     raw, JSON-escaped and HTML-escaped, so a secret is caught inside a serialized JSON line or an
     HTML page, and the replacement keeps the line valid JSON.
+
+    Most text holds no secret, so cheap tests (:mod:`tuiagents.prefilter`) run first: the full
+    regex only runs on text holding the literal start of one of its alternatives, and fragments
+    are only looked for in runs where a piece of a known value sits at one of every few positions.
+    The answer is the same as scanning everything; `prefilter=False` scans everything, as the
+    reference that claim is tested against.
     """
 
     def __init__(self, extra: Iterable[str] = (), *, environ: Mapping[str, str] | None = None,
-                 patterns: Iterable[str] = KEY_PATTERNS, registry: bool = True):
+                 patterns: Iterable[str] = KEY_PATTERNS, registry: bool = True, prefilter: bool = True):
         self._extra = tuple(v.strip() for v in extra if v and len(v.strip()) >= MIN_SECRET_LENGTH)
         self._environ = environ
         self._patterns = tuple(patterns)
         self._registry = registry
+        self._prefilter = prefilter
+        self._stamp: tuple | None = None
         self._key: tuple | None = None
         self._re: re.Pattern[str] | None = None
         # window of a known secret -> every (literal form, offset) it occurs at
         self._windows: dict[str, list[tuple[str, int]]] = {}
         self._sizes: tuple[int, ...] = ()
         self._runs: re.Pattern[str] | None = None
+        # the cheap tests: literal starts of the regex's alternatives (None: a key shape has
+        # none, always scan), and sampled pieces of the known values' windows
+        self._needles: Needles | None = None
+        shapes = [literal_starts(p) for p in self._patterns]
+        self._shape_starts = None if not all(shapes) else [n for starts in shapes for n in starts]
+        self._pieces: SampledPieces | None = None
         self._bounded = re.compile("|".join(rf"(?<![A-Za-z0-9]){p}" for p in self._patterns) or "(?!)")
 
     def _literals(self) -> list[str]:
@@ -187,6 +212,12 @@ class Scrubber:
         return values
 
     def _pattern(self) -> re.Pattern[str]:
+        # Asked for every line: first a cheap stamp (registry version, environment generation),
+        # taken before the values are read so that it is never newer than they are.
+        stamp = (_version if self._registry else 0,
+                 _live_env()[1] if self._environ is None else tuple(env_secrets(self._environ)))
+        if stamp == self._stamp and self._re is not None:
+            return self._re
         values = self._literals()
         key = (_version if self._registry else 0, tuple(values))
         if key != self._key or self._re is None:
@@ -214,8 +245,23 @@ class Scrubber:
             self._sizes = tuple(sorted({len(w) for w in windows}))
             chars = "".join(sorted({c for w in windows for c in w}))
             self._runs = (re.compile(f"[{re.escape(chars)}]{{{self._sizes[0]},}}") if windows else None)
+            self._pieces = SampledPieces(windows, self._sizes[0]) if windows else None
+            self._needles = None if self._shape_starts is None else Needles([*self._shape_starts, *literals])
             self._re, self._key = re.compile("|".join(parts)), key
+        self._stamp = stamp  # last: another thread must not take the old state for the new one
         return self._re
+
+    def _may_match(self, text: str) -> bool:
+        """False only when the full regex cannot match `text`: no alternative's literal start is in it
+        (a known value, a key shape's ``sk-``, ``://`` and ``@``, a secret-named query parameter)."""
+        needles = self._needles
+        if needles is None or not self._prefilter:
+            return True
+        if "@" in text and "://" in text:
+            return True
+        if "=" in text and _QUERY.search(text) is not None:
+            return True
+        return needles.any_in(text)
 
     @staticmethod
     def _is_secret(m: re.Match) -> bool:
@@ -240,8 +286,11 @@ class Scrubber:
         if self._runs is None:
             return out
         windows, sizes = self._windows, self._sizes
+        pieces = self._pieces if self._prefilter else None
         for run in self._runs.finditer(text):
             i, stop = run.start(), run.end()
+            if pieces is not None and not pieces.may_hold(text, i, stop):
+                continue  # no window in this run
             while i + sizes[0] <= stop:
                 for size in sizes:
                     window = text[i:i + size]
@@ -262,7 +311,7 @@ class Scrubber:
         """
         pattern = self._pattern()
         whole: list[tuple[int, int]] = []
-        for m in pattern.finditer(text):
+        for m in (pattern.finditer(text) if self._may_match(text) else ()):
             for group in ("ucred", "qval"):
                 if m.group(group) is not None:
                     whole.append(m.span(group))
@@ -312,6 +361,22 @@ class Scrubber:
         if not text:
             return text
         return self._sub(text, mask_value)
+
+    def scrub_lines(self, lines: list[str]) -> list[str]:
+        """Each of `lines` scrubbed as `scrub` would, for the price of about one when none holds a secret.
+
+        The cheap test runs once over the lines joined by a line break: every literal start and
+        every fragment found in a line is found in the joined text too (a line break is in no
+        fragment), so when it finds none, no line holds a secret. Otherwise each line is scrubbed.
+        """
+        if not lines:
+            return []
+        if self._prefilter and len(lines) > 1:
+            self._pattern()
+            joined = "\n".join(lines)
+            if not self._may_match(joined) and not self._fragments(joined):
+                return list(lines)
+        return [self.scrub(line) for line in lines]
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where secrets are in `text`, as (start, end) offsets."""

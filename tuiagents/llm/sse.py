@@ -14,6 +14,9 @@ stream that ends before the reply finished, is :class:`~tuiagents.llm.retry.Stre
 Parsing follows the SDK's decoder: lines end at CR, LF or CRLF; ``data:`` lines of one event are
 joined with newlines; a blank line ends an event; comments and other fields are ignored; the
 stream ends at ``[DONE]`` (the rest of the body is drained so the connection can be reused).
+Beyond the SDK, as the SSE standard says: a UTF-8 byte-order mark at the very start of the
+stream is dropped (it would hide the first ``data:`` field, and with it the first words), and
+only what is kept counts toward the event cap: a padded keep-alive comment is read and forgotten.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from tuiagents.llm.streaming import DeltaCallback, Reply, StreamAssembler, Strea
 
 DRAIN_SECONDS = 0.1  # after [DONE]: how long to wait for the end of the body before dropping it
 MAX_EVENT_BYTES = 8 * 1024 * 1024  # a server streaming one endless line or event is broken, not trusted
+BOM = b"\xef\xbb\xbf"  # U+FEFF in UTF-8
 
 
 @functools.cache
@@ -75,8 +79,10 @@ async def read_sse(response: Any, model: str, on_delta: DeltaCallback | None, pr
     encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
     chunks = response.aiter_bytes() if encoded else response.aiter_raw()  # raw: no decoder layer
     tail: list[bytes] = []  # an unfinished line, in the pieces it came in
-    pending = 0  # bytes of the current event so far (its data lines and the unfinished line)
+    unfinished = 0  # bytes of that line
+    kept = 0  # bytes of the data lines of the current event
     data: list[bytes] = []  # the data lines of the current event
+    head: bytes | None = b""  # the first bytes, until it is known whether they start with a BOM
     done = False
     try:
         while not done:
@@ -88,10 +94,15 @@ async def read_sse(response: Any, model: str, on_delta: DeltaCallback | None, pr
                 raise openai.APITimeoutError(request=response.request) from None
             except others as exc:
                 raise openai.APIConnectionError(request=response.request) from exc
-            pending += len(raw)
-            if pending > MAX_EVENT_BYTES:
-                raise StreamBroken(f"an event of more than {MAX_EVENT_BYTES >> 20} MiB after {assembler.chunks} chunks")
+            if head is not None:  # the stream's first bytes: a BOM may come in pieces
+                head += raw
+                if len(head) < len(BOM) and BOM.startswith(head):
+                    continue
+                raw, head = (head[len(BOM):] if head.startswith(BOM) else head), None
             if b"\n" not in raw and b"\r" not in raw:
+                unfinished += len(raw)
+                if kept + unfinished > MAX_EVENT_BYTES:
+                    raise _too_long(assembler)
                 tail.append(raw)  # joined once its line ends: no quadratic copying of a long line
                 continue
             if tail:
@@ -105,16 +116,20 @@ async def read_sse(response: Any, model: str, on_delta: DeltaCallback | None, pr
                 lines = raw.split(b"\n")
                 rest = lines.pop()
             tail = [rest] if rest else []
+            unfinished = len(rest)
             for line in lines:
                 if line:
                     if line.startswith(b"data:"):
                         data.append(line[6:] if line[5:6] == b" " else line[5:])
-                    continue  # comments, event names, ids: not used by chat completions
+                        kept += len(line)
+                        if kept > MAX_EVENT_BYTES:
+                            raise _too_long(assembler)
+                    continue  # comments, event names, ids: not used by chat completions, not kept
                 if not data:
                     continue
                 payload = data[0] if len(data) == 1 else b"\n".join(data)
                 data = []
-                pending = len(rest)
+                kept = 0
                 if payload.startswith(b"[DONE]"):
                     done = True
                     break
@@ -122,6 +137,8 @@ async def read_sse(response: Any, model: str, on_delta: DeltaCallback | None, pr
                 if text and on_delta is not None:
                     progress.parts.append(text)
                     await call_maybe_async(on_delta, text)
+            if kept + unfinished > MAX_EVENT_BYTES:
+                raise _too_long(assembler)
         if done:
             await _drain(chunks)
     finally:
@@ -132,6 +149,10 @@ async def read_sse(response: Any, model: str, on_delta: DeltaCallback | None, pr
         return assembler.result()
     except ValueError as exc:  # a tool call the ToolCall model refuses
         raise StreamBroken(f"malformed tool call in the stream ({type(exc).__name__})") from None
+
+
+def _too_long(assembler: StreamAssembler) -> StreamBroken:
+    return StreamBroken(f"an event of more than {MAX_EVENT_BYTES >> 20} MiB after {assembler.chunks} chunks")
 
 
 def _feed(assembler: StreamAssembler, payload: bytes, response: Any) -> str:

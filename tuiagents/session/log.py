@@ -312,17 +312,26 @@ class SessionWriter:
                     k = next(j for j, e in enumerate(ends) if e > min(inside))
                 if k < len(idx):
                     cut = min(cut, idx[k])
+        lines = []
         for i in range(cut):
             ev = pending[i]
             if texts[i] != ev.text:
                 ev = ev.model_copy(update={"text": texts[i]})
-            self._write_line(to_json(ev))
-            self.events_written += 1
+            lines.append(to_json(ev))
+        if lines:
+            # one scrubber test and one write for all the streamed lines, not one per line: they
+            # were held back together, and most hold no secret
+            self._write_raw("\n".join(self._scrub.scrub_lines(lines)))
+            self.events_written += len(lines)
         self._pending = pending[cut:]
         self._pending_chars = sum(len(ev.text) for ev in self._pending)
 
     def _write_line(self, text: str) -> None:
-        data = (self._scrub(text) + "\n").encode("utf-8")
+        self._write_raw(self._scrub(text))
+
+    def _write_raw(self, text: str) -> None:
+        """Append `text`, already scrubbed, as whole lines."""
+        data = (text + "\n").encode("utf-8")
         if self._batch is not None:
             self._batch.append(data)
         else:

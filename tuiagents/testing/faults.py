@@ -23,12 +23,14 @@ Kinds (``kind`` in JSON):
 ``slow``            The normal reply, but only after ``delay`` seconds, and with ``chunk_delay``
                     seconds between stream chunks (a non-stream body is then sent in ten
                     pieces, ``chunk_delay`` apart: a slow drip that no per-read timeout catches).
+``stream_prefix``   Streaming: the normal reply, with ``prefix`` sent as it is before the first
+                    event (a UTF-8 byte-order mark, keep-alive comment lines, ...).
 ==================  ==========================================================================
 
 ``delay`` (seconds before the first byte) and ``chunk_delay`` work with every kind, so a slow 429
 is ``Fault(kind="rate_limit", delay=1.0)``.
 
-Every kind except ``slow`` is *fatal*: the request does not count as a completed turn of its agent,
+Every kind except ``slow`` and ``stream_prefix`` is *fatal*: the request does not count as a completed turn of its agent,
 so a retried request sees the same ``turn`` as the failed one.
 """
 
@@ -48,6 +50,7 @@ FaultKind = Literal[
     "malformed_chunk",
     "stream_error",
     "slow",
+    "stream_prefix",
 ]
 
 _DEFAULT_STATUS = {"rate_limit": 429, "server_error": 500, "bad_request": 400, "http_error": 500}
@@ -67,6 +70,7 @@ class Fault(BaseModel):
     chunk_delay: float = Field(default=0.0, ge=0, description="Seconds between stream chunks (or body pieces).")
     after_chunks: int = Field(default=2, ge=0, description="Good chunks sent before a mid-stream fault.")
     times: int = Field(default=1, ge=1, description="Requests affected (global faults only).")
+    prefix: str = Field(default="", description="Text sent before a stream's first event (stream_prefix).")
 
     # -- convenience constructors -------------------------------------------------------------
     @classmethod
@@ -114,11 +118,16 @@ class Fault(BaseModel):
         """Reply normally, but wait ``delay`` s before the first byte and ``chunk_delay`` s per chunk."""
         return cls(kind="slow", delay=delay, chunk_delay=chunk_delay, times=times)
 
+    @classmethod
+    def stream_prefix(cls, prefix: str, *, times: int = 1) -> Fault:
+        """Stream the normal reply with ``prefix`` (UTF-8) sent before its first event."""
+        return cls(kind="stream_prefix", prefix=prefix, times=times)
+
     # -- derived values -------------------------------------------------------------------------
     @property
     def fatal(self) -> bool:
         """True when the request fails (it then does not count as a turn of its agent)."""
-        return self.kind != "slow"
+        return self.kind not in ("slow", "stream_prefix")
 
     @property
     def is_http_error(self) -> bool:

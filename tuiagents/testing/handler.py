@@ -129,6 +129,8 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         self._send_head(200, "text/event-stream; charset=utf-8",
                         {"Transfer-Encoding": "chunked", "Cache-Control": "no-cache"})
         chunks = list(stream_chunks(body, reply, completion_id))
+        if fault is not None and fault.kind == "stream_prefix" and fault.prefix:
+            self._write_chunk(fault.prefix.encode("utf-8"))
         mid = fault if fault is not None and fault.kind in MID_STREAM_KINDS else None
         at = min(mid.after_chunks, len(chunks)) if mid else -1
         for index, chunk in enumerate(chunks):
