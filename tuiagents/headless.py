@@ -21,6 +21,7 @@ from tuiagents.engine.events import (
     DecisionRecorded, DecisionRequested, ExecutionFinished, MessageDelivered, MessageQueued, Notice, RunStarted,
     RunStopped, SpeakerSelected,
 )
+from tuiagents.engine.handle import LocalRunHandle, local_sender
 from tuiagents.engine.view import CONTROL_EVENTS, RunView, control_words
 from tuiagents.execution.base import EXIT_NOT_RUN
 from tuiagents.text import hidden_warning, inert, one_line
@@ -224,19 +225,22 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             say(f"  {choice!r} is not an option here", out)
 
 
-def console_supervisor(stdin: TextIO | None = None, out: TextIO | None = None) -> Callable[[Any], Any]:
-    """A bus subscriber that answers DecisionRequested events by asking on the console."""
+def console_supervisor(handle: LocalRunHandle, stdin: TextIO | None = None,
+                       out: TextIO | None = None) -> Callable[[Any], Any]:
+    """A bus subscriber that asks on the console about each request the run waits on, and answers
+    it through the run's handle (as `you (console)`)."""
     stdin = stdin or sys.stdin
     out = out or sys.stdout
+    sender = local_sender("console")
 
     def on_event(event: Any) -> None:
-        if not isinstance(event, DecisionRequested) or event.future is None:
+        if not isinstance(event, DecisionRequested) or not handle.is_open(event.request.id):
             return
         loop = asyncio.get_running_loop()
 
         def ask() -> None:
             decision = console_decide(event.request, stdin, out)
-            loop.call_soon_threadsafe(event.resolve, decision)
+            loop.call_soon_threadsafe(handle.answer, event.request.id, decision, sender)
 
         # A daemon thread, not the loop's executor: when the run stops while the prompt waits
         # (a time limit, Ctrl+C), nothing has to wait for someone to press Enter.
@@ -257,7 +261,7 @@ async def run_headless(run: "TeamRun", *, ask: bool, out: TextIO | None = None) 
         printer(event)
     run.bus.subscribe(printer)
     if ask:
-        run.bus.subscribe(console_supervisor(out=out))
+        run.bus.subscribe(console_supervisor(LocalRunHandle(run), out=out))
     try:
         result = await run.run()
     finally:

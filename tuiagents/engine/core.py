@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunControl, RunStop
-from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, Decision, DecisionRequest
+from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, Decision, DecisionRequest, Sender
 from tuiagents.engine.events import (
     DecisionRequested, Event, MessageDelivered, MessageQueued, Notice, StopKind, StopRequested, TurnStarted,
     UsageRecorded,
@@ -57,7 +57,8 @@ class RunCore:
         self.chat = ROOT_CHAT
         self.state = RunState()
         self.control = RunControl()
-        self._unannounced: list[Message] = []  # held by `hold`, MessageQueued not yet emitted
+        # held by `hold`, MessageQueued not yet emitted: each message with who sent it
+        self._unannounced: list[tuple[Message, Sender | None]] = []
         self._announcing: set[asyncio.Task] = set()  # control events emitted from sync calls
         # what controls asked before `run()` started must do once it has (None: it has started)
         self._kept: list[Callable[[], Awaitable[Any]]] | None = []
@@ -151,7 +152,8 @@ class RunCore:
         return self.state.last_sender_among(self.agents)
 
     # -- stopping ------------------------------------------------------------------------------
-    def request_stop(self, reason: str = "stopped by you", kind: StopKind = StopKind.STOPPED_BY_USER) -> None:
+    def request_stop(self, reason: str = "stopped by you", kind: StopKind = StopKind.STOPPED_BY_USER,
+                     sender: Sender | None = None) -> None:
         """End the run as soon as possible: answers pending requests, kills running code.
 
         The first request is announced as a `StopRequested` event (who asked, and why)."""
@@ -160,7 +162,7 @@ class RunCore:
         # a person's stop is theirs; a time limit or another program's stop is not
         by = DecidedBy.HUMAN if kind == StopKind.STOPPED_BY_USER else DecidedBy.POLICY
         if first:
-            self.announce(StopRequested(reason=reason, kind=kind, by=by))
+            self.announce(StopRequested(reason=reason, kind=kind, by=by, sender=sender))
         self.gate.answer_all(reason, by)
         self.control.interrupt(waiting_for_decision=bool(self.gate.pending))
 
@@ -240,15 +242,16 @@ class RunCore:
         self.state.queued.append(message)
         await self.emit(MessageQueued(message=message, by=DecidedBy.HUMAN))
 
-    def hold(self, message: Message) -> None:
+    def hold(self, message: Message, sender: Sender | None = None) -> None:
         """Queue a human message for the next turn now; `announce_queued` says so later."""
         self.state.queued.append(message)
-        self._unannounced.append(message)
+        self._unannounced.append((message, sender))
 
     async def announce_queued(self) -> None:
         """Emit MessageQueued for messages `hold` queued; always before they are delivered."""
         while self._unannounced:
-            await self.emit(MessageQueued(message=self._unannounced.pop(0), by=DecidedBy.HUMAN))
+            message, sender = self._unannounced.pop(0)
+            await self.emit(MessageQueued(message=message, by=DecidedBy.HUMAN, sender=sender))
 
     async def record_usage(self, agent: str, completion: "Completion") -> None:
         """Count an LLM call's tokens and cost, for the run and the agent."""

@@ -69,6 +69,18 @@ class DecidedBy(str, Enum):
         return "policy"
 
 
+class Sender(BaseModel):
+    """Who sent an answer or a control across the run boundary: a user, through a client."""
+
+    user: str
+    #: the kind of view it came through: "cockpit", "console", "attached", "browser"
+    client: str
+
+    def words(self) -> str:
+        """`user (client)`, for people."""
+        return f"{self.user} ({self.client})"
+
+
 class ApprovalRule(BaseModel):
     """A standing approval: every request matching all the set fields is approved."""
 
@@ -116,6 +128,8 @@ class Decision(BaseModel):
     scope: Scope = Scope.ONCE
     rule: ApprovalRule | None = None
     by: DecidedBy = DecidedBy.HUMAN
+    #: the person's user and view, when a person answered through the run boundary
+    sender: Sender | None = None
     note: str = ""
     # Approving or editing code: the sha256 of each runnable block that will run, in order;
     # the executor refuses bytes that do not match (set by the engine when it records the decision).

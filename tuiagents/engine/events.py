@@ -15,7 +15,9 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
-from tuiagents.engine.decisions import ROOT_CHAT, CodeSnippet, DecidedBy, Decision, DecisionRequest, RequestKind
+from tuiagents.engine.decisions import (
+    ROOT_CHAT, CodeSnippet, DecidedBy, Decision, DecisionRequest, RequestKind, Sender,
+)
 from tuiagents.engine.messages import Message, ToolCall, ToolResult
 
 
@@ -160,6 +162,7 @@ class MessageQueued(_Event):
     #: who queued it; None in logs written before controls were events (their messages had no ids,
     #: and views match them to deliveries in queue order)
     by: DecidedBy | None = None
+    sender: Sender | None = None  # who, across the run boundary
 
 
 class RunPaused(_Event):
@@ -167,6 +170,7 @@ class RunPaused(_Event):
 
     type: Literal["run_paused"] = "run_paused"
     by: DecidedBy = DecidedBy.HUMAN
+    sender: Sender | None = None  # who, across the run boundary
 
 
 class RunResumed(_Event):
@@ -174,6 +178,7 @@ class RunResumed(_Event):
 
     type: Literal["run_resumed"] = "run_resumed"
     by: DecidedBy = DecidedBy.HUMAN
+    sender: Sender | None = None  # who, across the run boundary
 
 
 class NextSpeakerForced(_Event):
@@ -182,6 +187,7 @@ class NextSpeakerForced(_Event):
     type: Literal["next_speaker_forced"] = "next_speaker_forced"
     agent: str
     by: DecidedBy = DecidedBy.HUMAN
+    sender: Sender | None = None  # who, across the run boundary
 
 
 class StopRequested(_Event):
@@ -191,6 +197,15 @@ class StopRequested(_Event):
     reason: str
     kind: StopKind
     by: DecidedBy = DecidedBy.HUMAN
+    sender: Sender | None = None  # who, across the run boundary
+
+
+class CodeCancelRequested(_Event):
+    """Someone asked to kill the running code; its `ExecutionFinished` says how it ended."""
+
+    type: Literal["code_cancel_requested"] = "code_cancel_requested"
+    by: DecidedBy = DecidedBy.HUMAN
+    sender: Sender | None = None
 
 
 class ToolCallStarted(_Event):
@@ -301,7 +316,7 @@ Event = Annotated[
         RunStarted, TurnStarted, TokenDelta, DraftDiscarded, MessageDrafted, DecisionRequested, DecisionRecorded,
         MessageDelivered, MessageQueued, ToolCallStarted, ToolCallFinished, CodeProposed, ExecutionStarted,
         ExecutionOutput, ExecutionFinished, SpeakerSelected, UsageRecorded, Notice, RunStopped,
-        RunPaused, RunResumed, NextSpeakerForced, StopRequested,
+        RunPaused, RunResumed, NextSpeakerForced, StopRequested, CodeCancelRequested,
     ],
     Field(discriminator="type"),
 ]

@@ -18,9 +18,9 @@ from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunStop
 from tuiagents.engine.core import RunCore
-from tuiagents.engine.decisions import DecidedBy
+from tuiagents.engine.decisions import DecidedBy, Sender
 from tuiagents.engine.events import (
-    NextSpeakerForced, Notice, RunPaused, RunResumed, RunStarted, RunStopped, StopKind,
+    CodeCancelRequested, NextSpeakerForced, Notice, RunPaused, RunResumed, RunStarted, RunStopped, StopKind,
 )
 from tuiagents.engine.loop import run_loop, summarize
 from tuiagents.engine.messages import Message
@@ -101,7 +101,7 @@ class TeamRun(RunCore):
         self.resources.session_writer = writer
 
     # -- human controls (call from the UI at any time) ---------------------------------------
-    def inject(self, text: str, target: str = "all", now: bool = False) -> Message:
+    def inject(self, text: str, target: str = "all", now: bool = False, sender: Sender | None = None) -> Message:
         """Add a human message for `target` (an agent or "all"), now or before the next turn."""
         problem = inject_problem(text, target, self.agents)
         if problem:
@@ -113,32 +113,35 @@ class TeamRun(RunCore):
         if now:
             self.when_started(lambda: self.deliver(message), self._deliveries)
         else:
-            self.hold(message)
+            self.hold(message, sender)
             self.when_started(self.announce_queued, self._deliveries)
         return message
 
-    def pause(self, by: DecidedBy = DecidedBy.HUMAN) -> None:
+    def pause(self, by: DecidedBy = DecidedBy.HUMAN, sender: Sender | None = None) -> None:
         """Hold the run before its next turn (announced as `RunPaused`)."""
         if not self.control.paused:
             self.control.pause()
-            self.announce(RunPaused(by=by))
+            self.announce(RunPaused(by=by, sender=sender))
 
-    def resume(self, by: DecidedBy = DecidedBy.HUMAN) -> None:
+    def resume(self, by: DecidedBy = DecidedBy.HUMAN, sender: Sender | None = None) -> None:
         """Let a paused run go on (announced as `RunResumed`)."""
         if self.control.paused:
             self.control.resume()
-            self.announce(RunResumed(by=by))
+            self.announce(RunResumed(by=by, sender=sender))
 
-    def set_next_speaker(self, name: str, by: DecidedBy = DecidedBy.HUMAN) -> None:
+    def set_next_speaker(self, name: str, by: DecidedBy = DecidedBy.HUMAN, sender: Sender | None = None) -> None:
         """Make `name` speak next (group and two-agent chats), overriding the usual order once."""
         if name not in self.agents:
             raise ValueError(f"no agent named {name!r}; choose one of: {', '.join(self.agents)}")
         self.state.forced_next = (name, "picked by you")
-        self.announce(NextSpeakerForced(agent=name, by=by))
+        self.announce(NextSpeakerForced(agent=name, by=by, sender=sender))
 
-    def cancel_execution(self) -> bool:
-        """Kill the code block that is running, if any."""
-        return self.control.cancel_code()
+    def cancel_execution(self, sender: Sender | None = None) -> bool:
+        """Kill the code block that is running, if any (announced as `CodeCancelRequested`)."""
+        if not self.control.cancel_code():
+            return False
+        self.announce(CodeCancelRequested(sender=sender))
+        return True
 
     # -- the run ---------------------------------------------------------------------------------
     def started_event(self) -> RunStarted:

@@ -10,7 +10,7 @@ from typing import Any
 
 from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import (
-    CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished, ExecutionOutput,
+    CodeCancelRequested, CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished, ExecutionOutput,
     ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice, RunPaused,
     RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
     ToolCallStarted, TurnStarted, UsageRecorded,
@@ -291,6 +291,10 @@ def _forced(v: RunViewState, e: NextSpeakerForced) -> None:
     v.next_speaker, v.next_note = e.agent, "your pick" if e.by == DecidedBy.HUMAN else e.by.words()
 
 
+def _cancel_requested(v: RunViewState, e: CodeCancelRequested) -> None:
+    pass  # nothing to keep but the event itself: the block's ExecutionFinished says it was cancelled
+
+
 def _stop_requested(v: RunViewState, e: StopRequested) -> None:
     v.controls.stop_requested = e
 
@@ -303,5 +307,5 @@ FOLD: dict[type, Callable[[RunViewState, Any], None]] = {
     ExecutionStarted: _execution_started, ExecutionOutput: _execution_output,
     ExecutionFinished: _execution_finished, SpeakerSelected: _speaker_selected, UsageRecorded: _usage,
     Notice: _notice, RunStopped: _run_stopped, RunPaused: _paused, RunResumed: _resumed,
-    NextSpeakerForced: _forced, StopRequested: _stop_requested,
+    NextSpeakerForced: _forced, StopRequested: _stop_requested, CodeCancelRequested: _cancel_requested,
 }

@@ -9,7 +9,7 @@ from enum import Enum
 
 from tuiagents.engine.decisions import ROOT_CHAT, CodeSnippet, DecidedBy, Decision
 from tuiagents.engine.events import (
-    AgentInfo, ExecutionFinished, ExecutionStarted, NextSpeakerForced, RunPaused, RunResumed, StopRequested,
+    AgentInfo, CodeCancelRequested, ExecutionFinished, ExecutionStarted, NextSpeakerForced, RunPaused, RunResumed, StopRequested,
 )
 from tuiagents.engine.messages import Message, ToolCall, ToolResult
 from tuiagents.engine.usage import Usage
@@ -206,16 +206,20 @@ class Leg:
     settled: tuple[int, int] = (0, 0)  # (turns, round) when the last message was delivered
 
 
-def control_words(event: RunPaused | RunResumed | NextSpeakerForced | StopRequested) -> str:
+def control_words(event: RunPaused | RunResumed | NextSpeakerForced | StopRequested | CodeCancelRequested) -> str:
     """A human control in words, the same on screen, on the console and in transcripts."""
     who = event.by.words()
+    if event.sender is not None:  # sent across the run boundary: the user and the view it came from
+        who = f"{who} ({event.sender.words()})" if who != "you" else event.sender.words()
     if isinstance(event, RunPaused):
         return f"⏸ paused by {who}: the run holds before its next turn"
     if isinstance(event, RunResumed):
         return f"▶ resumed by {who}"
     if isinstance(event, NextSpeakerForced):
         return f"→ {event.agent} speaks next (picked by {who})"
+    if isinstance(event, CodeCancelRequested):
+        return f"✕ cancel of the running code requested by {who}"
     return f"■ stop requested by {who}: {event.reason}"
 
 
-CONTROL_EVENTS = (RunPaused, RunResumed, NextSpeakerForced, StopRequested)
+CONTROL_EVENTS = (RunPaused, RunResumed, NextSpeakerForced, StopRequested, CodeCancelRequested)

@@ -15,9 +15,9 @@ from typing import Any
 
 from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import (
-    CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished, ExecutionOutput,
-    ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice, RunPaused,
-    RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
+    CodeCancelRequested, CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished,
+    ExecutionOutput, ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice,
+    RunPaused, RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
     ToolCallStarted,
 )
 from tuiagents.engine.patterns import pattern_label
@@ -385,5 +385,6 @@ _RENDER: dict[type, Callable[[ConversationFeed, Any], None]] = {
     SpeakerSelected: ConversationFeed._speaker, RunStarted: ConversationFeed._started,
     RunPaused: ConversationFeed._control, RunResumed: ConversationFeed._control,
     NextSpeakerForced: ConversationFeed._control, StopRequested: ConversationFeed._control,
+    CodeCancelRequested: ConversationFeed._control,
     RunStopped: ConversationFeed._stopped,
 }

@@ -1,0 +1,206 @@
+"""The run boundary: the one typed, serialisable interface through which a view reaches a run.
+
+A view (the cockpit, the headless console, later a cockpit attached over a socket or a browser)
+reads a run's events since a sequence number, answers a request by its id and sends typed
+controls, each saying who sent it. The engine keeps its own futures: a view never resolves one,
+and whether a request is answered it learns from the handle's answer and then from the events.
+Every value that crosses the boundary is a pydantic model, so another transport can carry it.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Literal, Union
+
+from pydantic import BaseModel, Field
+
+from tuiagents.engine.decisions import DecidedBy, Decision, Sender
+from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Event
+
+if TYPE_CHECKING:
+    from tuiagents.engine.run import TeamRun
+
+__all__ = ["Answered", "CancelCode", "Control", "ControlDone", "ForceNextSpeaker", "InjectMessage",
+           "LocalRunHandle", "PauseRun", "ResumeRun", "Sender", "StopRun", "local_sender"]
+
+
+def local_sender(client: str) -> Sender:
+    """Who is at this terminal: the OS user and the kind of view (`client`: "cockpit", "console")."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        user = "unknown"
+    return Sender(user=user, client=client)
+
+
+# -- controls ---------------------------------------------------------------------------------------
+class PauseRun(BaseModel):
+    """Hold the run before its next turn."""
+
+    type: Literal["pause"] = "pause"
+
+
+class ResumeRun(BaseModel):
+    """Let a paused run go on."""
+
+    type: Literal["resume"] = "resume"
+
+
+class StopRun(BaseModel):
+    """End the run as soon as possible."""
+
+    type: Literal["stop"] = "stop"
+    reason: str = "stopped by you"
+
+
+class InjectMessage(BaseModel):
+    """A human message for one agent or all, delivered now or before the next turn."""
+
+    type: Literal["inject"] = "inject"
+    text: str
+    target: str = "all"
+    now: bool = False
+
+
+class ForceNextSpeaker(BaseModel):
+    """`agent` speaks next, overriding the usual order once."""
+
+    type: Literal["next_speaker"] = "next_speaker"
+    agent: str
+
+
+class CancelCode(BaseModel):
+    """Kill the code block that is running."""
+
+    type: Literal["cancel_code"] = "cancel_code"
+
+
+Control = Annotated[Union[PauseRun, ResumeRun, StopRun, InjectMessage, ForceNextSpeaker, CancelCode],
+                    Field(discriminator="type")]
+
+
+# -- what comes back --------------------------------------------------------------------------------
+class Answered(BaseModel):
+    """What became of an answer: taken, or why not (already answered, and by whom)."""
+
+    request_id: str
+    accepted: bool
+    #: for people: why it was not taken ("answered already by ann (cockpit)")
+    reason: str = ""
+    #: who answered first, when it was not this answer
+    answered_by: Sender | None = None
+
+
+class ControlDone(BaseModel):
+    """What became of a control: applied, or why not."""
+
+    control: str
+    applied: bool
+    reason: str = ""
+
+
+class LocalRunHandle:
+    """The run boundary for a run in this process; other transports serve the same methods."""
+
+    def __init__(self, run: "TeamRun") -> None:
+        self._run = run
+        #: request id -> who answered it through this handle (the first answer wins)
+        self._answered: dict[str, tuple[Sender | None, Decision]] = {}
+
+    # -- reading --------------------------------------------------------------------------------
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self._run.run_id
+
+    def events_since(self, seq: int) -> list[Event]:
+        """The run's events after `seq` (token deltas are not kept: they stream to subscribers)."""
+        history = self._run.bus.history
+        lo, hi = 0, len(history)
+        while lo < hi:  # events are in seq order: find the first after `seq`
+            mid = (lo + hi) // 2
+            if history[mid].seq <= seq:
+                lo = mid + 1
+            else:
+                hi = mid
+        return history[lo:]
+
+    def subscribe(self, callback: Callable[[Event], object]) -> None:
+        """Call `callback` with every event from now on, token deltas included."""
+        self._run.bus.subscribe(callback)
+
+    def answer_of(self, request_id: str) -> Decision | None:
+        """The decision given to `request_id` through this handle or recorded by the run, if any."""
+        if request_id in self._answered:
+            return self._answered[request_id][1]
+        recorded = self._recorded(request_id)
+        return recorded.decision if recorded is not None else None
+
+    def is_open(self, request_id: str) -> bool:
+        """True while `request_id` waits for an answer."""
+        return self._pending(request_id) is not None and request_id not in self._answered
+
+    # -- answering -------------------------------------------------------------------------------
+    def answer(self, request_id: str, decision: Decision, sender: Sender | None = None) -> Answered:
+        """Answer the request `request_id`; the first answer wins, a later one is told who gave it."""
+        if request_id in self._answered:
+            first = self._answered[request_id][0]
+            return Answered(request_id=request_id, accepted=False, answered_by=first,
+                            reason=f"it was answered already{_by(first)}")
+        event = self._pending(request_id)
+        if event is None:
+            recorded = self._recorded(request_id)
+            if recorded is not None:
+                first = recorded.decision.sender
+                who = _by(first) if first is not None else f" by {recorded.decision.by.words('a person')}"
+                return Answered(request_id=request_id, accepted=False, answered_by=first,
+                                reason=f"it was answered already{who}")
+            return Answered(request_id=request_id, accepted=False, reason="no such request waits in this run")
+        if sender is not None and decision.by == DecidedBy.HUMAN:
+            decision = decision.model_copy(update={"sender": sender})
+        if not event.resolve(decision):  # a stop answered it a moment ago
+            return Answered(request_id=request_id, accepted=False, reason="the run is stopping")
+        self._answered[request_id] = (sender, decision)
+        return Answered(request_id=request_id, accepted=True)
+
+    # -- controls --------------------------------------------------------------------------------
+    def control(self, control: Control, sender: Sender | None = None) -> ControlDone:
+        """Apply a typed control; the run announces it as an event saying who sent it."""
+        run = self._run
+        name = control.type
+        if run.stopped is not None:
+            return ControlDone(control=name, applied=False, reason="the run has stopped")
+        try:
+            if isinstance(control, PauseRun):
+                if run.paused:
+                    return ControlDone(control=name, applied=False, reason="the run is paused already")
+                run.pause(sender=sender)
+            elif isinstance(control, ResumeRun):
+                if not run.paused:
+                    return ControlDone(control=name, applied=False, reason="the run is not paused")
+                run.resume(sender=sender)
+            elif isinstance(control, StopRun):
+                run.request_stop(control.reason, sender=sender)
+            elif isinstance(control, InjectMessage):
+                run.inject(control.text, target=control.target, now=control.now, sender=sender)
+            elif isinstance(control, ForceNextSpeaker):
+                run.set_next_speaker(control.agent, sender=sender)
+            elif isinstance(control, CancelCode):
+                if not run.cancel_execution(sender=sender):
+                    return ControlDone(control=name, applied=False, reason="no code is running")
+        except ValueError as exc:  # a control the run refuses (an unknown agent, an empty message)
+            return ControlDone(control=name, applied=False, reason=str(exc))
+        return ControlDone(control=name, applied=True)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _pending(self, request_id: str) -> DecisionRequested | None:
+        return next((e for e in self._run.pending if e.request.id == request_id), None)
+
+    def _recorded(self, request_id: str) -> DecisionRecorded | None:
+        return next((e for e in reversed(self._run.bus.history)
+                     if isinstance(e, DecisionRecorded) and e.request_id == request_id), None)
+
+
+def _by(sender: Sender | None) -> str:
+    return f" by {sender.user} ({sender.client})" if sender is not None else ""
