@@ -21,14 +21,19 @@ from tuiagents.ui.widgets.request_panel import RequestPanel
 class PanelApp(App[None]):
     """Only the request panel, so its states can be driven one by one."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: the answers a run's handle would know, by request id
+        self.answers: dict[str, Decision] = {}
+
     def compose(self) -> ComposeResult:
-        yield RequestPanel(lambda _id: "a", id="request-panel")
+        yield RequestPanel(lambda _id: "a", self.answers.get, id="request-panel")
 
 
 def _request(agent: str, rid: str) -> DecisionRequested:
     request = DecisionRequest(id=rid, kind=RequestKind.MESSAGE, agent=agent, prompt=f"Deliver {agent}'s message?",
                               content="Hello.")
-    return DecisionRequested.awaiting(request)
+    return DecisionRequested(request=request)
 
 
 def _title(panel: RequestPanel) -> str:
@@ -44,7 +49,7 @@ async def test_answered_box_keeps_its_place_says_what_was_decided_then_hides():
         await pilot.pause()
         height = panel.outer_size.height
         assert "Waiting for you (1 of 1)" in _title(panel)
-        assert first.resolve(Decision.reject("too long"))
+        app.answers["r1"] = Decision.reject("too long")
         panel.show([], None, "monokai")
         await pilot.pause()
         assert panel.has_class("-shown") and panel.answered
@@ -62,7 +67,7 @@ async def test_a_new_request_replaces_the_answered_box_with_live_buttons():
         first, second = _request("coder", "r1"), _request("critic", "r2")
         panel.show([first], first, "monokai")
         await pilot.pause()
-        first.resolve(Decision.approve())
+        app.answers["r1"] = Decision.approve()
         panel.show([], None, "monokai")
         await pilot.pause()
         assert panel.answered
@@ -113,7 +118,7 @@ async def test_once_the_run_has_stopped_the_answered_box_goes_at_once():
         first = _request("coder", "r1")
         panel.show([first], first, "monokai")
         await pilot.pause()
-        first.resolve(Decision.approve())
+        app.answers["r1"] = Decision.approve()
         panel.show([], None, "monokai")
         assert panel.answered
         panel.show([], None, "monokai", hold=False)  # the run stopped: nothing goes on

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,10 +113,12 @@ class RunViewState:
         """Requests not yet recorded as answered, oldest first."""
         return list(self.waiting.values())
 
-    def open_requests(self) -> list[DecisionRequested]:
-        """Requests still waiting, oldest first; a live request answered a moment ago drops out
-        at once (its future is done), before the engine records the decision."""
-        return [p for p in self.waiting.values() if p.future is None or not p.future.done()]
+    def open_requests(self, is_open: Callable[[str], bool] | None = None) -> list[DecisionRequested]:
+        """Requests still waiting, oldest first. With `is_open` (a live run's handle says which
+        requests still wait), one answered a moment ago drops out at once, before the engine
+        records the decision."""
+        waiting = list(self.waiting.values())
+        return waiting if is_open is None else [p for p in waiting if is_open(p.request.id)]
 
     def agent(self, name: str | None) -> AgentView | None:
         """The view of `name`, or None."""

@@ -19,6 +19,7 @@ from rich.markup import escape
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from tuiagents.engine.handle import StopRun
 from tuiagents.engine.patterns import pattern_label
 from tuiagents.ui.actions import Where, palette
 from tuiagents.ui.bindings import APP_BINDINGS, validate_keymap
@@ -261,8 +262,8 @@ class TuiAgentsApp(App[int]):
     async def stop_and_exit(self, reason: str) -> None:
         """Ask the run to stop, give it a moment to record why, then quit."""
         cockpit = self.cockpit
-        if cockpit is not None and cockpit.run is not None and not cockpit.state.stopped:
-            cockpit.run.request_stop(reason)
+        if cockpit is not None and cockpit.handle is not None and not cockpit.state.stopped:
+            cockpit.handle.control(StopRun(reason=reason), cockpit.sender)
             for worker in list(cockpit.workers):
                 if worker.group == "engine":
                     try:

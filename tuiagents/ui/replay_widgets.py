@@ -54,7 +54,7 @@ class HistoryRequestPanel(RequestPanel):
     """
 
     def __init__(self, outcome: Callable[[str], DecisionRecorded | None], id: str | None = None) -> None:
-        super().__init__(lambda _bid: "", id=id)
+        super().__init__(lambda _bid: "", lambda _rid: None, id=id)  # a replay answers nothing
         self.outcome = outcome
 
     def compose(self) -> ComposeResult:

@@ -17,6 +17,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Static, TabbedContent, TabPane
 
+from tuiagents.engine.decisions import Decision
 from tuiagents.engine.events import (
     AgentInfo,
     DecisionRequested,
@@ -25,6 +26,7 @@ from tuiagents.engine.events import (
     RunStopped,
     TokenDelta,
 )
+from tuiagents.engine.handle import LocalRunHandle, local_sender
 from tuiagents.ui.bindings import COCKPIT_BINDINGS, all_bindings
 from tuiagents.ui.engine_messages import EngineBridge, EngineEvent
 from tuiagents.ui.feed import ConversationFeed
@@ -64,6 +66,9 @@ class CockpitScreen(CockpitActions, Screen[None]):
         super().__init__()
         self.replay = replay
         self.run = run
+        #: the run boundary: how this view answers requests and sends controls (None in a replay)
+        self.handle: LocalRunHandle | None = LocalRunHandle(run) if run is not None and not replay else None
+        self.sender = local_sender("cockpit")
         self.code_style = code_style
         self.bell_enabled = bell
         self.stream_interval = max(0.005, stream_interval_ms / 1000)
@@ -103,7 +108,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
             root = self._build_panes()
             yield Container(*([root] if root is not None else []), id="panes-host")
             yield self.timeline
-        yield RequestPanel(self.key_for, id="request-panel")
+        yield RequestPanel(self.key_for, self.answer_of, id="request-panel")
         yield StatusBar(id="status")
         yield KeyFooter()
         yield Static(id="too-small")
@@ -217,7 +222,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         self.state.apply(event)
         self.feed.apply(event)
         if isinstance(event, DecisionRequested):
-            if self.bell_enabled and not self.replay and event.future is not None:
+            if self.bell_enabled and self.handle is not None and self.handle.is_open(event.request.id):
                 self.app.bell()
         elif isinstance(event, Notice) and event.level in ("warning", "error") and not self._in_sight(event.agent):
             self.notify(one_line(event.text, 300), severity=event.level, timeout=8)
@@ -245,7 +250,11 @@ class CockpitScreen(CockpitActions, Screen[None]):
     # -- the current request ----------------------------------------------------------------------
     def pending(self) -> list[DecisionRequested]:
         """Requests still waiting (answered ones drop out at once, before the engine records them)."""
-        return self.state.open_requests()
+        return self.state.open_requests(self.handle.is_open if self.handle is not None else None)
+
+    def answer_of(self, request_id: str) -> Decision | None:
+        """The answer `request_id` got in this live run, if any (None in a replay)."""
+        return self.handle.answer_of(request_id) if self.handle is not None else None
 
     def current_request(self) -> DecisionRequested | None:
         """The request the controls act on: the one picked in the queue, else the oldest."""

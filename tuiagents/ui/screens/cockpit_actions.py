@@ -16,8 +16,12 @@ from tuiagents.engine.decisions import (
     DecisionKind,
     RequestKind,
     Scope,
+    Sender,
 )
 from tuiagents.engine.events import DecisionRequested
+from tuiagents.engine.handle import (
+    CancelCode, Control, ForceNextSpeaker, InjectMessage, LocalRunHandle, PauseRun, ResumeRun, StopRun,
+)
 from tuiagents.ui.actions import COCKPIT_BY_NAME, Where, palette
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.screens.edit_screen import EditScreen
@@ -39,6 +43,8 @@ class CockpitActions:
     # Declared, not defined: `CockpitScreen` sets them (this module does not import it, which
     # would be an import circle).
     run: Any
+    handle: LocalRunHandle | None
+    sender: Sender
     state: CockpitState
     panes: dict[str, Any]
     timeline: Any
@@ -76,11 +82,12 @@ class CockpitActions:
         if event is None:
             self.notify("Nothing is waiting for you right now.", severity="warning")
             return False
-        if event.future is None:
+        if self.handle is None:
             self.notify("This is a replay: decisions cannot be changed.", severity="warning")
             return False
-        if not event.resolve(decision):
-            self.notify("That request was already answered.", severity="warning")
+        answered = self.handle.answer(event.request.id, decision, self.sender)
+        if not answered.accepted:
+            self.notify(f"Not sent: {answered.reason}.", severity="warning")
             return False
         self.show_answer_first()
         self.refresh_chrome()
@@ -164,15 +171,13 @@ class CockpitActions:
     def _inject(self, result: InjectRequest, current: DecisionRequested | None) -> None:
         if self.run is None or self.state.stopped:
             return self.notify("The run has stopped; nothing can be injected.", severity="warning")
-        if (result.now and current is not None and current.future is not None and not current.future.done()
+        if (result.now and current is not None and self.handle is not None and self.handle.is_open(current.request.id)
                 and current.request.kind == RequestKind.MESSAGE
                 and DecisionKind.INJECT in (current.request.allowed or [DecisionKind.INJECT])):
             self._answer(current, Decision.inject(result.text, target=result.target, now=True))
             return
-        try:
-            self.run.inject(result.text, target=result.target, now=result.now)
-        except ValueError as exc:
-            return self.notify(str(exc), severity="error")
+        if not self._control(InjectMessage(text=result.text, target=result.target, now=result.now)):
+            return
         # the engine announces the message (MessageQueued, or MessageDelivered when now): shown from there
         self.notify(f"Message for {result.target} {'delivered now' if result.now else 'queued for the next turn'}.")
 
@@ -194,20 +199,13 @@ class CockpitActions:
     def _set_next_speaker(self, name: str | None) -> None:
         if name is None or self.run is None:
             return
-        try:
-            self.run.set_next_speaker(name)
-        except ValueError as exc:
-            return self.notify(str(exc), severity="error")
+        self._control(ForceNextSpeaker(agent=name))
         # the engine announces the pick (NextSpeakerForced): the status bar shows it from there
 
     def action_pause(self) -> None:
         """Pause before the next turn, or resume."""
-        if self.run is None:
+        if self.run is None or not self._control(ResumeRun() if self.run.paused else PauseRun()):
             return
-        if self.run.paused:
-            self.run.resume()
-        else:
-            self.run.pause()
         # the engine announces it (RunPaused / RunResumed), which the status bar shows, live and in replay
         self.notify("Paused: the run holds before its next turn (p resumes)." if self.run.paused else "Resumed.")
 
@@ -215,14 +213,22 @@ class CockpitActions:
         """Stop the run."""
         if self.run is None or self.state.stopped:
             return
-        self.run.request_stop("stopped by you")  # announced by the engine as StopRequested
+        self._control(StopRun(reason="stopped by you"))  # announced by the engine as StopRequested
 
     def action_cancel_execution(self) -> None:
         """Kill the running code block."""
-        if self.run is not None and self.run.cancel_execution():
+        if self._control(CancelCode()):  # announced by the engine as CodeCancelRequested
             self.notify("Cancelling the running code…")
-        else:
-            self.notify("No code is running.", severity="warning")
+
+    def _control(self, control: Control) -> bool:
+        """Send `control` through the run's handle; say why when the run does not take it."""
+        if self.handle is None:
+            self.notify("This is a replay: the run cannot be steered.", severity="warning")
+            return False
+        done = self.handle.control(control, self.sender)
+        if not done.applied:
+            self.notify(f"Not done: {done.reason}.", severity="warning")
+        return done.applied
 
     def action_select_request(self, request_id: str) -> None:
         """Make a queued request the current one."""

@@ -182,9 +182,12 @@ class RequestPanel(Vertical):
     RequestPanel #request-queue Button { background: $panel; }
     """
 
-    def __init__(self, key_for: Callable[[str], str], id: str | None = None) -> None:
+    def __init__(self, key_for: Callable[[str], str], answer_of: Callable[[str], Decision | None],
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.key_for = key_for
+        #: the answer a request got, as the run's handle knows it (None: not answered, or a replay)
+        self.answer_of = answer_of
         self.shown_id: str | None = None
         self._queue_ids: list[str] = []
         self._shown_event: DecisionRequested | None = None
@@ -265,12 +268,12 @@ class RequestPanel(Vertical):
         buttons answer nothing now (nothing is current). It hides `ANSWERED_HOLD` seconds later.
         """
         event = self._shown_event
-        future = event.future if event is not None else None
-        if future is None or not future.done() or future.cancelled() or not self.has_class("-shown"):
+        decision = self.answer_of(event.request.id) if event is not None else None
+        if decision is None or not self.has_class("-shown"):
             return False
         if self.answered:
             return True  # already showing it: the hold timer hides it
-        self.query_one("#request-title", Static).update(answered_title(event, future.result()))
+        self.query_one("#request-title", Static).update(answered_title(event, decision))
         self.answered = True
         self._hold = self.set_timer(ANSWERED_HOLD, self._release)
         return True
