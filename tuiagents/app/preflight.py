@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,7 +94,7 @@ def doctor_main(config_path: str | None, clean: bool = False) -> int:
     """Print the checks; exit 0 when all pass, 1 otherwise (2 for a bad config)."""
     from tuiagents.config import load_app_config
     from tuiagents.config import ConfigError
-    from tuiagents.paths import user_data_path
+    from tuiagents.paths import run_work_dir, sessions_dir
 
     if clean:
         from tuiagents.execution.docker_executor import cleanup_leftovers
@@ -114,7 +115,10 @@ def doctor_main(config_path: str | None, clean: bool = False) -> int:
         return 2
     if config is None:
         print("· no config file found (using defaults; see config.toml.example)")
-    work_dir = config.docker.work_dir if config and config.docker.work_dir else user_data_path() / "work"
+    # where a run's work dir goes, found as a run finds it (a probe named like a run's)
+    probe = f"doctor-{os.getpid()}"
+    session = sessions_dir(config.session.dir if config else None) / f"{probe}.jsonl"
+    work_dir = run_work_dir(config.docker.work_dir if config else None, session, probe)
     checks = run_checks(config, work_dir, Path(found) if found else None)
     for c in checks:
         print(f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}")
