@@ -1,0 +1,59 @@
+"""The demo's sandbox offer against the real daemon: it names the image it looks for, offers an image
+already built here under another tag, says what "no registry answers" means, and spells the
+offline build so that it works from a venv under sudo."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tuiagents.app.demo_sandbox import sandbox_offer, sandbox_status
+from tuiagents.execution.sandbox_check import build_command, tuiagents_command
+from tuiagents.execution.sandbox_image import DEFAULT_SANDBOX_TAG
+
+MISSING = "tuiagents-sandbox:does-not-exist"
+
+
+@pytest.fixture
+def status():
+    found = sandbox_status(MISSING)
+    if found.no_daemon:
+        pytest.skip("no Docker daemon: the offer is only made when the daemon answers")
+    return found
+
+
+@pytest.mark.docker
+def test_the_offer_names_the_image_it_looks_for_and_offers_the_one_built_here(status):
+    from tuiagents.execution.docker_client import connect_docker
+
+    connect_docker().images.get(DEFAULT_SANDBOX_TAG)  # built here (the tmux tests need it too)
+    offer = sandbox_offer(status)
+    assert f"looks for {MISSING} (your [docker] image), and it is not on this machine" in offer.text
+    cid, label, key = offer.choices[0]
+    assert cid == "use" and DEFAULT_SANDBOX_TAG in label and "already built here" in label
+    assert offer.prepare("use", lambda progress: None) == DEFAULT_SANDBOX_TAG
+
+
+@pytest.mark.docker
+def test_no_registry_says_what_it_means_and_the_build_works_from_a_venv(status):
+    offer = sandbox_offer(status)
+    said = offer.text + " " + (status.problem or "")
+    assert "(no registry answers for" not in said
+    if status.pull is None:
+        assert f"{MISSING} cannot be pulled: no image registry answers from this machine" in offer.text
+    assert "sudo tuiagents " not in said  # sudo resets PATH: a venv's script is not found that way
+    assert build_command(MISSING) in said
+
+
+def test_the_build_command_names_the_running_script_under_sudo(tmp_path, monkeypatch):
+    script = tmp_path / "venv" / "bin" / "tuiagents"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    monkeypatch.setattr(sys, "argv", [str(script), "demo"])
+    assert tuiagents_command() == str(script)
+    assert build_command() == f"sudo {script} sandbox build"
+    assert build_command("x:1") == f"sudo {script} sandbox build --tag x:1"
+    monkeypatch.setattr(sys, "argv", ["/somewhere/tuiagents/__main__.py", "demo"])
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tuiagents beside this interpreter: `python -m` it
+    assert tuiagents_command() == f"{sys.executable} -m tuiagents"
