@@ -61,14 +61,15 @@ def image_fix(image: str, config_path: Path | None) -> str:
     Building `tuiagents-sandbox:latest` helps only if `[docker] image` names it, so the advice
     either builds the configured tag or says which line to set, and in which file.
     """
+    from tuiagents.execution.sandbox_check import build_command
     from tuiagents.execution.sandbox_image import DEFAULT_SANDBOX_TAG
     from tuiagents.execution.settings import DEFAULT_IMAGE
 
     pull = f"`docker pull {image}` where a registry answers"
     if image != DEFAULT_IMAGE:
-        return f"{pull}; offline: `sudo tuiagents sandbox build --tag {image}` (the tag your config names)"
+        return f"{pull}; offline: `{build_command(image)}` (the tag your config names)"
     where = str(config_path) if config_path else "config.toml (`tuiagents` creates one in the user config dir)"
-    return (f"{pull}; offline: `sudo tuiagents sandbox build` (builds {DEFAULT_SANDBOX_TAG}), then set "
+    return (f"{pull}; offline: `{build_command()}` (builds {DEFAULT_SANDBOX_TAG}), then set "
             f"[docker] image = \"{DEFAULT_SANDBOX_TAG}\" in {where}")
 
 
