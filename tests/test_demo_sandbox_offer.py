@@ -57,3 +57,44 @@ def test_the_build_command_names_the_running_script_under_sudo(tmp_path, monkeyp
     monkeypatch.setattr(sys, "argv", ["/somewhere/tuiagents/__main__.py", "demo"])
     monkeypatch.setenv("PATH", str(tmp_path))  # no tuiagents beside this interpreter: `python -m` it
     assert tuiagents_command() == f"{sys.executable} -m tuiagents"
+
+
+async def test_the_demo_paints_its_panes_first_and_the_offer_comes_when_the_check_answers(tmp_path):
+    """The Docker check runs beside the app: the panes are on screen while it has not answered."""
+    import threading
+
+    from ui_support import SIZE, screen_text, wait_until
+
+    from test_demo_ui import _app, _demo_run
+    from tuiagents.app.demo import demo_agents, demo_script
+    from tuiagents.testing import ScriptedServer
+    from tuiagents.ui.screens.sandbox_screen import SandboxFound, SandboxOffer, SandboxScreen, SandboxWait
+
+    answer = threading.Event()
+    offer = SandboxOffer(text=f"The demo looks for {MISSING}", choices=[("use", "Use it", "u")],
+                         prepare=lambda choice, progress: DEFAULT_SANDBOX_TAG)
+
+    def check() -> SandboxFound:  # stands in for sandbox_status (checked for real above)
+        assert answer.wait(30)
+        return SandboxFound(offer=offer)
+
+    with ScriptedServer(demo_script()) as server:
+        started = []
+
+        def start(image):
+            started.append(image)
+            return _demo_run(server.url, image, tmp_path)
+
+        app = _app(sandbox_wait=SandboxWait(agents=demo_agents(), check=check), start_with_image=start)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: "planner" in screen_text(app) and "critic" in screen_text(app),
+                             what="the demo's panes before the check answers")
+            assert not answer.is_set() and not started and not isinstance(app.screen, SandboxScreen)
+            answer.set()
+            await wait_until(pilot, lambda: isinstance(app.screen, SandboxScreen) and MISSING in screen_text(app),
+                             what="the offer")
+            await pilot.press("u")
+            await wait_until(pilot, lambda: app.cockpit is not None and app.cockpit.run is not None
+                             and app.screen is app.cockpit, what="the run's cockpit")
+            assert started == [DEFAULT_SANDBOX_TAG]
+            assert len([s for s in app.screen_stack if s.__class__.__name__ == "CockpitScreen"]) == 1

@@ -181,28 +181,43 @@ def start_sandbox_check() -> None:
         pool.shutdown(wait=False)
 
 
+def demo_agents() -> list[Any]:
+    """The demo's agents as the cockpit shows them, known before its run is built."""
+    from tuiagents.engine.events import AgentInfo
+
+    return [AgentInfo(name=a.name, kind=a.kind, model=a.model, description=a.description,
+                      human_input_mode=a.human_input_mode or "NEVER")
+            for a in demo_config("http://127.0.0.1:9/v1", None).agents]
+
+
 def demo_main(headless: bool = False) -> int:
-    """Start the scripted server, get the sandbox ready (or say why not), then the app or the console."""
+    """Start the scripted server, then the app (painted at once, the sandbox offer following the
+    Docker checks that run beside it) or the console (which waits for them)."""
     from tuiagents.testing.server import ScriptedServer
 
     start_sandbox_check()
-    if not headless:
-        import tuiagents.app.tui  # noqa: F401 - the app's imports run while the Docker checks wait on the daemon
-    status = _sandbox_check.pop().result()
+    checking = _sandbox_check.pop()
     with ScriptedServer(demo_script()) as server:
         if headless:
-            return _headless(server.url, status)
+            return _headless(server.url, checking.result())
         from tuiagents.app.tui import run_prepared_app
+        from tuiagents.ui.screens.sandbox_screen import SandboxFound, SandboxWait
 
-        if status.image is not None or not status.can_prepare:
-            return run_prepared_app(_start_run(server.url, status.image, status.problem), banner=BANNER)
-        from tuiagents.app.demo_sandbox import sandbox_offer
+        def check() -> SandboxFound:  # in the app's thread: the first frames do not wait for Docker
+            from tuiagents.app.demo_sandbox import sandbox_offer
+
+            status = checking.result()
+            if status.image is not None or not status.can_prepare:
+                return SandboxFound(image=status.image)
+            return SandboxFound(offer=sandbox_offer(status))
 
         def start(image: str | None) -> Any:
-            problem = None if image else declined(status)
+            status = checking.result()
+            problem = None if image else declined(status) if status.can_prepare else status.problem
             return _start_run(server.url, image, problem)
 
-        return run_prepared_app(None, banner=BANNER, sandbox_offer=sandbox_offer(status), start_with_image=start)
+        return run_prepared_app(None, banner=BANNER, sandbox_wait=SandboxWait(demo_agents(), check),
+                                start_with_image=start)
 
 
 def declined(status: Any) -> str:
