@@ -168,8 +168,8 @@ _sandbox_check: list[Future[Any]] = []
 
 
 def start_sandbox_check() -> None:
-    """Start looking for the demo's sandbox (Docker checks) in a thread, unless already started:
-    `tuiagents demo` starts it before importing the app, so the two overlap."""
+    """Start looking for the demo's sandbox (Docker checks) in a thread, unless already started
+    (`demo --headless` overlaps them with starting the scripted server)."""
     if not _sandbox_check:
         def check() -> Any:
             from tuiagents.app.demo_sandbox import sandbox_status
@@ -191,33 +191,45 @@ def demo_agents() -> list[Any]:
 
 
 def demo_main(headless: bool = False) -> int:
-    """Start the scripted server, then the app (painted at once, the sandbox offer following the
-    Docker checks that run beside it) or the console (which waits for them)."""
-    from tuiagents.testing.server import ScriptedServer
+    """The app, painted at once on the demo's panes, or the console (which waits for the checks).
 
-    start_sandbox_check()
-    checking = _sandbox_check.pop()
-    with ScriptedServer(demo_script()) as server:
-        if headless:
-            return _headless(server.url, checking.result())
-        from tuiagents.app.tui import run_prepared_app
-        from tuiagents.ui.screens.sandbox_screen import SandboxFound, SandboxWait
+    In the app the scripted server and the Docker checks start after the first frame, in the
+    app's worker thread; their answer brings the sandbox offer or the run.
+    """
+    if headless:
+        from tuiagents.testing.server import ScriptedServer
 
-        def check() -> SandboxFound:  # in the app's thread: the first frames do not wait for Docker
-            from tuiagents.app.demo_sandbox import sandbox_offer
+        start_sandbox_check()
+        with ScriptedServer(demo_script()) as server:
+            return _headless(server.url, _sandbox_check.pop().result())
+    from tuiagents.app.tui import run_prepared_app
+    from tuiagents.ui.screens.sandbox_screen import SandboxFound, SandboxWait
 
-            status = checking.result()
-            if status.image is not None or not status.can_prepare:
-                return SandboxFound(image=status.image)
-            return SandboxFound(offer=sandbox_offer(status))
+    servers: list[Any] = []
+    found: list[Any] = []  # the SandboxStatus, once checked
 
-        def start(image: str | None) -> Any:
-            status = checking.result()
-            problem = None if image else declined(status) if status.can_prepare else status.problem
-            return _start_run(server.url, image, problem)
+    def check() -> SandboxFound:
+        from tuiagents.app.demo_sandbox import sandbox_offer, sandbox_status
+        from tuiagents.testing.server import ScriptedServer
 
+        servers.append(ScriptedServer(demo_script()).start())
+        status = sandbox_status(configured_image())
+        found.append(status)
+        if status.image is not None or not status.can_prepare:
+            return SandboxFound(image=status.image)
+        return SandboxFound(offer=sandbox_offer(status))
+
+    def start(image: str | None) -> Any:
+        status = found[0]
+        problem = None if image else declined(status) if status.can_prepare else status.problem
+        return _start_run(servers[0].url, image, problem)
+
+    try:
         return run_prepared_app(None, banner=BANNER, sandbox_wait=SandboxWait(demo_agents(), check),
                                 start_with_image=start)
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def declined(status: Any) -> str:

@@ -126,7 +126,7 @@ class TuiAgentsApp(App[int]):
             self.push_screen(ProblemScreen(*self.problem))
         elif self.sandbox_wait is not None and self.start_with_image is not None:
             self._open_cockpit(None, agents=self.sandbox_wait.agents)  # no run yet: nothing to answer
-            self._look_for_sandbox()
+            self.call_after_refresh(self._look_for_sandbox)  # the first frame does not wait for Docker
         elif self.sandbox_offer is not None and self.start_with_image is not None:
             from tuiagents.ui.screens.sandbox_screen import SandboxScreen
 
@@ -167,7 +167,12 @@ class TuiAgentsApp(App[int]):
 
     def _sandbox_done(self, image: str | None) -> None:
         """The sandbox is ready (`image`) or will not be: build the run and open the cockpit."""
-        self._open_cockpit(self.start_with_image(image))  # type: ignore[misc]
+        try:
+            run = self.start_with_image(image)  # type: ignore[misc]
+        except Exception as exc:  # noqa: BLE001 - shown, never a traceback
+            self.push_screen(ProblemScreen("Cannot start the run", str(exc)))
+            return
+        self._open_cockpit(run)
 
     def _setup_done(self, result: SetupResult | None) -> None:
         """After the first-run setup: ask for the task on the new config, or leave (then the demo)."""
