@@ -4,6 +4,7 @@ the model never reads the daemon's pull error as code output."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 
 import pytest
@@ -133,3 +134,70 @@ async def test_in_the_app_the_person_sees_what_is_missing_and_skips(daemon, serv
                          what="the skip reaching the coder")
         [told] = [m.content for m in app.cockpit.run.transcript if m.origin == "execution"]
         assert told.startswith("The code was not run") and MISSING not in told
+
+
+@pytest.mark.tmux
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+def test_own_config_without_docker_section_after_the_demo_built_its_image(daemon, tmp_path):
+    """The issue's case, in a real terminal: the default image cannot be pulled, the demo's is here."""
+    import docker
+
+    from test_demo import isolated_env
+    from test_e2e_tmux import Terminal
+    from tuiagents.execution.settings import DEFAULT_IMAGE
+    from tuiagents.testing import Script, ScriptedServer
+
+    try:
+        daemon.images.get(DEFAULT_IMAGE)
+        pytest.skip(f"{DEFAULT_IMAGE} is on this machine: nothing is missing")
+    except docker.errors.ImageNotFound:
+        pass
+    script = Script(rules=[
+        Rule(agent="assistant", contains="The code was not run", reply="Then I cannot check it.\n\nTERMINATE"),
+        Rule(agent="assistant", reply=f"Let me compute it:\n\n{PY}"),
+    ])
+    terminal = Terminal(tmp_path)
+    with ScriptedServer(script) as server:
+        config = tmp_path / "config.toml"
+        config.write_text(f"""
+[[models]]
+name = "default"
+model = "scripted-model"
+base_url = "{server.url}"
+max_retries = 0
+
+[[agents]]
+name = "user"
+kind = "user_proxy"
+human_input_mode = "NEVER"
+code_execution = "docker"
+
+[[agents]]
+name = "assistant"
+kind = "assistant"
+model = "default"
+
+[[teams]]
+name = "pair"
+agents = ["user", "assistant"]
+max_turns = 6
+
+[ui]
+bell = false
+""")
+        try:
+            terminal.start(["--config", str(config), "--team", "pair", "--task", "Compute."], isolated_env(tmp_path))
+            terminal.wait_for("Deliver assistant's message?")
+            terminal.keys("a")
+            shown = terminal.wait_for("The sandbox cannot start")
+            flat = " ".join(shown.split())
+            assert DEFAULT_IMAGE in flat and "Skip" in flat
+            assert f'image = "{DEFAULT_SANDBOX_TAG}"' in flat  # the demo's image, built here, is named
+            terminal.keys("x")
+            terminal.wait_for("Then I cannot check it.")
+            terminal.keys("a")
+            terminal.wait_for("stopped: assistant said TERMINATE")
+        finally:
+            terminal.kill()
+        read = model_read(server)
+    assert "The code was not run" in read and "pull" not in read and "exitcode" not in read
