@@ -201,3 +201,24 @@ bell = false
             terminal.kill()
         read = model_read(server)
     assert "The code was not run" in read and "pull" not in read and "exitcode" not in read
+
+
+async def test_a_container_that_fails_to_start_after_approval_goes_back_to_the_person(
+        daemon, server, make_config, human, run_to_end, tmp_path):
+    from tuiagents.engine.events import ExecutionFinished
+
+    server.load([Rule(agent="assistant", replies=[f"Let me compute.\n{PY}", "Fine. TERMINATE"])])
+    run = docker_run(make_config, tmp_path, DEFAULT_SANDBOX_TAG)
+    run.agents["user"].code_executor.settings.cpus = 64  # more than the daemon has: it refuses to start
+    human.attach(run)
+    human.queue(RequestKind.MESSAGE, *[Decision.approve()] * 3)
+    human.queue(RequestKind.CODE, Decision.approve(), Decision.skip())
+    result = await run_to_end(run, timeout=60)
+
+    first, second = human.of_kind(RequestKind.CODE)
+    assert "cannot start" not in first.prompt and "cannot start" in second.prompt
+    [finished] = [e for e in run.bus.history if isinstance(e, ExecutionFinished)]
+    assert finished.exit_code == -1  # the block's story ends as not run
+    read = model_read(server)
+    assert "The code was not run" in read and "exitcode" not in read and "CPU" not in read
+    assert result.stop_reason == "assistant said TERMINATE"
