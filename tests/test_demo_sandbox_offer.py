@@ -98,3 +98,14 @@ async def test_the_demo_paints_its_panes_first_and_the_offer_comes_when_the_chec
                              and app.screen is app.cockpit, what="the run's cockpit")
             assert started == [DEFAULT_SANDBOX_TAG]
             assert len([s for s in app.screen_stack if s.__class__.__name__ == "CockpitScreen"]) == 1
+
+
+def test_the_fixes_for_a_registry_image_build_the_sandbox_tag_and_name_the_config_line():
+    from tuiagents.execution.sandbox_check import image_fixes
+
+    alone = image_fixes("python:3.12-slim", [])
+    assert f"`{build_command()}`, then set [docker] image = \"{DEFAULT_SANDBOX_TAG}\"" in alone
+    assert "--tag python:3.12-slim" not in alone  # a Debian sandbox is not python's image
+    built = image_fixes("python:3.12-slim", ["tuiagents-sandbox:v2"])
+    assert built.startswith('set [docker] image = "tuiagents-sandbox:v2"') and "sandbox build" not in built
+    assert f"`{build_command('mine:1')}`" in image_fixes("mine:1", [])  # built under the tag the config names

@@ -332,7 +332,7 @@ async def test_missing_image_gives_a_clear_message(client, tmp_path) -> None:
     result = await executor.run(block("python", "print(1)"))
     assert result.exit_code == -1 and result.start_problem is not None
     assert result.start_problem.what == "image"
-    assert "tuiagents-no-such-image:0 is not on this machine" in result.start_problem.missing
+    assert "tuiagents-no-such-image:0 is not here and cannot be pulled" in result.start_problem.missing
     assert "sandbox build --tag tuiagents-no-such-image:0`" in result.start_problem.fix
     assert await executor.start_problem() == result.start_problem  # the check before a block says the same
     await executor.close()

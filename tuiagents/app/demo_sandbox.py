@@ -112,7 +112,7 @@ def sandbox_status(configured: str | None = None) -> SandboxStatus:
             client.images.get_registry_data(want)  # asks the registry, downloads nothing
             status.pull = want
         except docker.errors.DockerException:
-            status.notes.append(f"{want} cannot be pulled: {NO_REGISTRY.split(', so ')[0]}")
+            status.notes.append(f"{want} cannot be pulled: {NO_REGISTRY}")
         if status.build_problem:
             status.build = None
         missing = " or ".join(candidates)

@@ -18,13 +18,14 @@ from typing import Any
 from tuiagents.execution.base import StartProblem
 from tuiagents.execution.docker_client import connect_docker, docker_host
 from tuiagents.execution.sandbox_image import DEFAULT_SANDBOX_TAG
+from tuiagents.execution.settings import DEFAULT_IMAGE
 
 log = logging.getLogger(__name__)
 
 #: The repository the offline build tags its images with (any tag of it is a sandbox image).
 SANDBOX_REPO = DEFAULT_SANDBOX_TAG.split(":", 1)[0]
 #: What "no registry answers" means, for people.
-NO_REGISTRY = "no image registry answers from this machine, so it cannot be pulled"
+NO_REGISTRY = "no image registry answers from this machine"
 
 
 def tuiagents_command() -> str:
@@ -66,7 +67,11 @@ def image_fixes(image: str, present: list[str]) -> str:
     if others:
         whose = "the demo's image" if others[0] == DEFAULT_SANDBOX_TAG else "a sandbox image"
         ways.append(f'set [docker] image = "{others[0]}" in your config.toml ({whose}, already built here)')
-    ways.append(f"build it offline: `{build_command(image)}`")
+    if image == DEFAULT_IMAGE:  # a registry's image: the offline build makes the sandbox's own instead
+        if not others:
+            ways.append(f'build one offline: `{build_command()}`, then set [docker] image = "{DEFAULT_SANDBOX_TAG}"')
+    else:  # built under the tag the config names, the config works as it is
+        ways.append(f"build it offline: `{build_command(image)}`")
     ways.append(f"`docker pull {image}` where a registry answers")
     if not others:
         ways.append("set [docker] image to an image with python3 that is here (`docker images` lists them)")
@@ -88,7 +93,7 @@ def image_problem(client: Any, image: str) -> StartProblem | None:
     except docker.errors.DockerException as exc:
         log.debug("no registry data for %s: %s", image, exc)
     return StartProblem(what="image", fix=image_fixes(image, local_sandbox_images(client)),
-                        missing=f"the sandbox image {image} is not on this machine and {NO_REGISTRY}")
+                        missing=f"the sandbox image {image} is not here and cannot be pulled ({NO_REGISTRY})")
 
 
 def daemon_problem(exc: BaseException | None = None) -> StartProblem:
