@@ -151,7 +151,8 @@ def test_doctor_advice_for_a_missing_image_makes_the_config_use_what_it_builds(t
         return " ".join(done.stdout.split())
 
     named = doctor("--config", str(config))
-    assert "sudo tuiagents sandbox build --tag tuiagents-sandbox:not-built-yet" in named
+    assert "sandbox build --tag tuiagents-sandbox:not-built-yet" in named
+    assert "sudo tuiagents " not in named  # sudo resets PATH: the running script's full path is named
     config.write_text('[docker]\nimage = "python:3.12-slim"\n')
     if "python:3.12-slim is not present and cannot be pulled" in doctor("--config", str(config)):
         default = doctor("--config", str(config))

@@ -319,8 +319,10 @@ async def test_missing_daemon_gives_a_clear_message(monkeypatch, tmp_path) -> No
     executor = DockerExecutor(DockerSettings(image=IMAGE), tmp_path, "no-daemon")
     result = await executor.run(block("python", "print(1)"))
     assert result.exit_code == -1 and not result.ok
-    assert result.error and result.error.startswith(
-        "Docker daemon not reachable at unix:///nonexistent.sock: start it with")
+    problem = result.start_problem  # typed: the block never started, the person fixes it
+    assert problem is not None and problem.what == "daemon"
+    assert "not reachable at unix:///nonexistent.sock" in problem.missing and "start it" in problem.fix
+    assert (await executor.start_problem()).what == "daemon"  # the check before a block says the same
     await executor.close()
 
 
@@ -328,9 +330,11 @@ async def test_missing_image_gives_a_clear_message(client, tmp_path) -> None:
     settings = DockerSettings(image="tuiagents-no-such-image:0")
     executor = DockerExecutor(settings, tmp_path, "no-image")
     result = await executor.run(block("python", "print(1)"))
-    assert result.exit_code == -1
-    expected = "image tuiagents-no-such-image:0 not found: run `tuiagents sandbox build`"
-    assert expected in (result.error or "")
+    assert result.exit_code == -1 and result.start_problem is not None
+    assert result.start_problem.what == "image"
+    assert "tuiagents-no-such-image:0 is not here and cannot be pulled" in result.start_problem.missing
+    assert "sandbox build --tag tuiagents-no-such-image:0`" in result.start_problem.fix
+    assert await executor.start_problem() == result.start_problem  # the check before a block says the same
     await executor.close()
 
 

@@ -327,7 +327,10 @@ async def test_timeline_shows_code_after_its_approval_and_a_block_that_never_sta
         pytest.skip(f"no Docker daemon: {exc}")
     server.load([Rule(agent="coder", reply="```python\nprint(1)\n```"), Rule(agent="user", reply="ok")])
     config = pair_config(make_config, code="docker", max_turns=2)
-    config.docker.image = "tuiagents-sandbox:does-not-exist"  # no registry answers: it never starts
+    # The image is here (the check before the block passes), but the daemon refuses more CPUs than it
+    # has: the container never starts. (A missing image is now caught before the code is offered.)
+    config.docker.image = "tuiagents-sandbox:latest"
+    config.docker.cpus = 64
     app = make_app(config, "pair", "Print 1", tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")

@@ -28,3 +28,9 @@ def user_cache_path() -> Path:
 def sessions_dir(override: str | None = None) -> Path:
     """The folder of session logs (`[session] dir` overrides the default)."""
     return Path(override).expanduser() if override else user_data_path() / "sessions"
+
+
+def run_work_dir(base: Path | None, session_path: Path, run_id: str) -> Path:
+    """Where a run's code works: `<base>/<run_id>` when `[docker] work_dir` sets `base`, else
+    `<log stem>.work` beside its session log. New runs, resumes and `doctor` all ask this."""
+    return Path(base).expanduser() / run_id if base else Path(session_path).with_suffix(".work")

@@ -339,10 +339,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         _app_hooks(args)
         return cmd_run(args)
     try:
-        if args.command == "demo" and not args.headless:
-            from tuiagents.app.demo import start_sandbox_check
-
-            start_sandbox_check()  # its Docker checks overlap the app's imports
         if args.command in ("run", "replay", "resume", "demo"):
             _app_hooks(args)
         return COMMANDS[args.command](args)

@@ -168,8 +168,8 @@ _sandbox_check: list[Future[Any]] = []
 
 
 def start_sandbox_check() -> None:
-    """Start looking for the demo's sandbox (Docker checks) in a thread, unless already started:
-    `tuiagents demo` starts it before importing the app, so the two overlap."""
+    """Start looking for the demo's sandbox (Docker checks) in a thread, unless already started
+    (`demo --headless` overlaps them with starting the scripted server)."""
     if not _sandbox_check:
         def check() -> Any:
             from tuiagents.app.demo_sandbox import sandbox_status
@@ -181,28 +181,55 @@ def start_sandbox_check() -> None:
         pool.shutdown(wait=False)
 
 
+def demo_agents() -> list[Any]:
+    """The demo's agents as the cockpit shows them, known before its run is built."""
+    from tuiagents.engine.events import AgentInfo
+
+    return [AgentInfo(name=a.name, kind=a.kind, model=a.model, description=a.description,
+                      human_input_mode=a.human_input_mode or "NEVER")
+            for a in demo_config("http://127.0.0.1:9/v1", None).agents]
+
+
 def demo_main(headless: bool = False) -> int:
-    """Start the scripted server, get the sandbox ready (or say why not), then the app or the console."""
-    from tuiagents.testing.server import ScriptedServer
+    """The app, painted at once on the demo's panes, or the console (which waits for the checks).
 
-    start_sandbox_check()
-    if not headless:
-        import tuiagents.app.tui  # noqa: F401 - the app's imports run while the Docker checks wait on the daemon
-    status = _sandbox_check.pop().result()
-    with ScriptedServer(demo_script()) as server:
-        if headless:
-            return _headless(server.url, status)
-        from tuiagents.app.tui import run_prepared_app
+    In the app the scripted server and the Docker checks start after the first frame, in the
+    app's worker thread; their answer brings the sandbox offer or the run.
+    """
+    if headless:
+        from tuiagents.testing.server import ScriptedServer
 
+        start_sandbox_check()
+        with ScriptedServer(demo_script()) as server:
+            return _headless(server.url, _sandbox_check.pop().result())
+    from tuiagents.app.tui import run_prepared_app
+    from tuiagents.ui.screens.sandbox_screen import SandboxFound, SandboxWait
+
+    servers: list[Any] = []
+    found: list[Any] = []  # the SandboxStatus, once checked
+
+    def check() -> SandboxFound:
+        from tuiagents.app.demo_sandbox import sandbox_offer, sandbox_status
+        from tuiagents.testing.server import ScriptedServer
+
+        servers.append(ScriptedServer(demo_script()).start())
+        status = sandbox_status(configured_image())
+        found.append(status)
         if status.image is not None or not status.can_prepare:
-            return run_prepared_app(_start_run(server.url, status.image, status.problem), banner=BANNER)
-        from tuiagents.app.demo_sandbox import sandbox_offer
+            return SandboxFound(image=status.image)
+        return SandboxFound(offer=sandbox_offer(status))
 
-        def start(image: str | None) -> Any:
-            problem = None if image else declined(status)
-            return _start_run(server.url, image, problem)
+    def start(image: str | None) -> Any:
+        status = found[0]
+        problem = None if image else declined(status) if status.can_prepare else status.problem
+        return _start_run(servers[0].url, image, problem)
 
-        return run_prepared_app(None, banner=BANNER, sandbox_offer=sandbox_offer(status), start_with_image=start)
+    try:
+        return run_prepared_app(None, banner=BANNER, sandbox_wait=SandboxWait(demo_agents(), check),
+                                start_with_image=start)
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def declined(status: Any) -> str:

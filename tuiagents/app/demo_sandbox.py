@@ -1,7 +1,8 @@
 """Getting the demo's Docker sandbox ready: is an image there, can one be pulled or built, and doing it.
 
-The demo runs the coder's block in the sandbox. When no image is present it offers to pull the
-configured one (where a registry answers) or to build the offline image with the machinery of
+The demo runs the coder's block in the sandbox. When the image it looks for is not present it offers
+a sandbox image already built here under another tag, to pull the configured one (where a registry
+answers) or to build the offline image with the machinery of
 `tuiagents sandbox build` (debootstrap + docker import), reporting progress and an estimate of the
 time left. When neither is possible it says why, once, and the demo runs without code.
 """
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuiagents.execution.sandbox_check import NO_REGISTRY, build_command, local_sandbox_images
 from tuiagents.execution.sandbox_image import DEFAULT_SANDBOX_TAG
 
 PULLED_IMAGE = "python:3.12-slim"
@@ -52,6 +54,8 @@ class SandboxStatus:
 
     image: str | None = None
     problem: str | None = None  # why the coder's code will not run (None when `image` is ready)
+    wanted: list[str] = field(default_factory=list)  # the images looked for, in order
+    built: str | None = None  # a sandbox image already built here under another tag
     pull: str | None = None  # an image a registry would serve
     build: str | None = None  # the tag an offline build would create
     build_problem: str | None = None  # why an offline build is not possible here
@@ -60,8 +64,8 @@ class SandboxStatus:
 
     @property
     def can_prepare(self) -> bool:
-        """True when a pull or a build could make the sandbox ready."""
-        return bool(self.pull or self.build)
+        """True when an image built here, a pull or a build could make the sandbox ready."""
+        return bool(self.built or self.pull or self.build)
 
 
 def _client():
@@ -70,12 +74,12 @@ def _client():
     return connect_docker()
 
 
-def build_blocker() -> str | None:
+def build_blocker(tag: str = DEFAULT_SANDBOX_TAG) -> str | None:
     """Why `tuiagents sandbox build` cannot run on this machine now, or None."""
     if shutil.which("debootstrap") is None:
         return "an offline build needs debootstrap (`sudo apt-get install debootstrap`)"
     if hasattr(os, "geteuid") and os.geteuid() != 0:
-        return "an offline build needs root (`sudo tuiagents sandbox build`)"
+        return f"an offline build needs root: `{build_command(tag)}`"
     return None
 
 
@@ -101,17 +105,20 @@ def sandbox_status(configured: str | None = None) -> SandboxStatus:
             except docker.errors.ImageNotFound:
                 continue
         want = configured or PULLED_IMAGE
-        status = SandboxStatus(build=configured or DEFAULT_SANDBOX_TAG, build_problem=build_blocker())
+        tag = configured or DEFAULT_SANDBOX_TAG
+        status = SandboxStatus(wanted=candidates, build=tag, build_problem=build_blocker(tag),
+                               built=next(iter(local_sandbox_images(client)), None))
         try:
             client.images.get_registry_data(want)  # asks the registry, downloads nothing
             status.pull = want
         except docker.errors.DockerException:
-            status.notes.append(f"no registry answers for {want}")
+            status.notes.append(f"{want} cannot be pulled: {NO_REGISTRY}")
         if status.build_problem:
             status.build = None
         missing = " or ".join(candidates)
-        ways = [f"`docker pull {want}`"] if status.pull or not status.build else []
-        ways.append(f"`sudo tuiagents sandbox build --tag {configured or DEFAULT_SANDBOX_TAG}` (offline)")
+        ways = [f'set [docker] image = "{status.built}" (built here)'] if status.built else []
+        ways += [f"`docker pull {want}`"] if status.pull or not status.build else []
+        ways.append(f"`{build_command(tag)}` (offline)")
         status.problem = (f"No sandbox image ({missing}) is on this machine, so the coder's code will not "
                           f"run. Fix: {' or '.join(ways)}, then start the demo again.")
         return status
@@ -190,7 +197,12 @@ def sandbox_offer(status: SandboxStatus) -> Any:
     from tuiagents.ui.screens.sandbox_screen import SandboxOffer
 
     choices: list[tuple[str, str, str]] = []
-    lines = ["The coder's Python block runs in a Docker sandbox, but no sandbox image is on this machine."]
+    wanted = " or ".join(status.wanted) or "its image"
+    mine = " (your [docker] image)" if len(status.wanted) == 1 else ""
+    lines = [f"The coder's Python block runs in a Docker sandbox. The demo looks for {wanted}{mine}, "
+             f"and {'it is not' if len(status.wanted) < 2 else 'neither is'} on this machine."]
+    if status.built:
+        choices.append(("use", f"Use {status.built} (already built here)", "u"))
     if status.pull:
         choices.append(("pull", f"Pull {status.pull} from the registry", "p"))
     if status.build:
@@ -203,6 +215,8 @@ def sandbox_offer(status: SandboxStatus) -> Any:
     lines.append("Or go on without it: the demo runs, but the code is not run.")
 
     def prepare(choice: str, on_progress: Callable[[Progress], object]) -> str:
+        if choice == "use" and status.built:
+            return status.built
         if choice == "pull" and status.pull:
             return pull_image(status.pull, on_progress)
         if choice == "build" and status.build:

@@ -30,16 +30,17 @@ def prepare_run(config: "AppConfig", team: str, task: str, *, approve: "ApproveM
                 session_path: str | Path | None = None, seed: int | None = None) -> "TeamRun":
     """Build the TeamRun and subscribe a SessionWriter first, so the log sees every event.
 
-    The session's code work dir sits beside its log (`<log stem>.work/`).
+    The session's code work dir sits beside its log (`<log stem>.work/`) or in `[docker] work_dir`.
     """
     import uuid
 
     from tuiagents.engine.factory import build_run
+    from tuiagents.paths import run_work_dir
     from tuiagents.session.log import SessionWriter
 
     run_id = uuid.uuid4().hex[:12]
     path = Path(session_path) if session_path else default_session_path(config, team, run_id)
-    work_dir = config.docker.work_dir / run_id if config.docker.work_dir else path.with_suffix(".work")
+    work_dir = run_work_dir(config.docker.work_dir, path, run_id)
     run = build_run(config, team, task, approve=approve, work_dir=work_dir, run_id=run_id, seed=seed)
     writer = SessionWriter(path, config=config)
     run.bus.subscribe(writer)

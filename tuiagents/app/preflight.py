@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,14 +61,15 @@ def image_fix(image: str, config_path: Path | None) -> str:
     Building `tuiagents-sandbox:latest` helps only if `[docker] image` names it, so the advice
     either builds the configured tag or says which line to set, and in which file.
     """
+    from tuiagents.execution.sandbox_check import build_command
     from tuiagents.execution.sandbox_image import DEFAULT_SANDBOX_TAG
     from tuiagents.execution.settings import DEFAULT_IMAGE
 
     pull = f"`docker pull {image}` where a registry answers"
     if image != DEFAULT_IMAGE:
-        return f"{pull}; offline: `sudo tuiagents sandbox build --tag {image}` (the tag your config names)"
+        return f"{pull}; offline: `{build_command(image)}` (the tag your config names)"
     where = str(config_path) if config_path else "config.toml (`tuiagents` creates one in the user config dir)"
-    return (f"{pull}; offline: `sudo tuiagents sandbox build` (builds {DEFAULT_SANDBOX_TAG}), then set "
+    return (f"{pull}; offline: `{build_command()}` (builds {DEFAULT_SANDBOX_TAG}), then set "
             f"[docker] image = \"{DEFAULT_SANDBOX_TAG}\" in {where}")
 
 
@@ -93,7 +95,7 @@ def doctor_main(config_path: str | None, clean: bool = False) -> int:
     """Print the checks; exit 0 when all pass, 1 otherwise (2 for a bad config)."""
     from tuiagents.config import load_app_config
     from tuiagents.config import ConfigError
-    from tuiagents.paths import user_data_path
+    from tuiagents.paths import run_work_dir, sessions_dir
 
     if clean:
         from tuiagents.execution.docker_executor import cleanup_leftovers
@@ -114,7 +116,10 @@ def doctor_main(config_path: str | None, clean: bool = False) -> int:
         return 2
     if config is None:
         print("· no config file found (using defaults; see config.toml.example)")
-    work_dir = config.docker.work_dir if config and config.docker.work_dir else user_data_path() / "work"
+    # where a run's work dir goes, found as a run finds it (a probe named like a run's)
+    probe = f"doctor-{os.getpid()}"
+    session = sessions_dir(config.session.dir if config else None) / f"{probe}.jsonl"
+    work_dir = run_work_dir(config.docker.work_dir if config else None, session, probe)
     checks = run_checks(config, work_dir, Path(found) if found else None)
     for c in checks:
         print(f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}")

@@ -25,6 +25,7 @@ from tuiagents.engine.termination import StopInfo
 from tuiagents.engine.tools import execute_tool_call, interrupted_results, open_tool_calls
 
 if TYPE_CHECKING:
+    from tuiagents.execution.base import StartProblem
     from tuiagents.llm.streaming import DraftDiscard
 
 
@@ -198,6 +199,18 @@ def _blocks_from_edit(text: str, original: list) -> list:
                       tag=first.tag)]
 
 
+class SandboxDown(Exception):
+    """A block could not start (its sandbox is missing): not a code result, nothing for the model."""
+
+    def __init__(self, problem: StartProblem) -> None:
+        super().__init__(problem.describe())
+        self.problem = problem
+
+
+#: What a person may answer when the sandbox cannot start: Run checks again (and runs once it can).
+WHEN_DOWN = [DecisionKind.APPROVE, DecisionKind.SKIP, DecisionKind.REPLY, DecisionKind.STOP]
+
+
 async def _code_turn(run: RunCore, agent: ConversableAgent, source: Message, blocks: list) -> Message:
     executor = agent.code_executor
     limits = executor.limits.describe()
@@ -210,18 +223,39 @@ async def _code_turn(run: RunCore, agent: ConversableAgent, source: Message, blo
     def to_run(d: Decision) -> list:
         return _blocks_from_edit(d.content or "", blocks) if d.kind == DecisionKind.EDIT else blocks
 
-    d = await run.decide(DecisionRequest(
-        kind=RequestKind.CODE, agent=source.sender, code_blocks=snippets, executor=limits,
-        content="\n\n".join(b.code for b in blocks if b.runnable),
-        prompt=f"Run {source.sender}'s code {where} as {agent.name}?"),
-        code_hashes=lambda d: [code_sha256(b.code) for b in to_run(d) if b.runnable])
-    if d.kind == DecisionKind.REPLY:
-        return await _human_reply(run, agent, d.content or "")
-    if d.kind == DecisionKind.SKIP:
-        return await run.deliver(Message(sender=agent.name, origin="execution",
-                                         content=f"The code was not run: skipped by {d.by.words(article=True)}."
-                                                 + (f" {d.note}" if d.note and d.by != DecidedBy.HUMAN else "")))
-    return await run_code(run, agent, to_run(d), source=source.sender, approved=d.code_sha256)
+    # Checked before the first block is offered: nobody approves code that cannot start, and
+    # what is missing goes to the person, never to the model as if the code had printed it.
+    problem = await executor.start_problem()
+    while True:
+        prompt = f"Run {source.sender}'s code {where} as {agent.name}?"
+        if problem is not None:
+            await run.notice(f"The sandbox cannot start: {problem.describe()}", "error", agent.name)
+            # A standing approval does not answer this: it approved running code, not waiting.
+            run.supervisor.ask_again(RequestKind.CODE, source.sender, "")
+            prompt = (f"The sandbox cannot start: {problem.missing}. Fix it, then Run to check again; "
+                      f"or skip the code ({source.sender} is told it was not run), reply yourself, or stop.")
+        d = await run.decide(DecisionRequest(
+            kind=RequestKind.CODE, agent=source.sender, code_blocks=snippets, executor=limits,
+            content="\n\n".join(b.code for b in blocks if b.runnable), prompt=prompt,
+            allowed=WHEN_DOWN if problem is not None else []),
+            code_hashes=lambda d: [code_sha256(b.code) for b in to_run(d) if b.runnable])
+        if d.kind == DecisionKind.REPLY:
+            return await _human_reply(run, agent, d.content or "")
+        if d.kind == DecisionKind.SKIP:
+            return await run.deliver(Message(sender=agent.name, origin="execution",
+                                             content=f"The code was not run: skipped by {d.by.words(article=True)}."
+                                                     + (f" {d.note}" if d.note and d.by != DecidedBy.HUMAN else "")))
+        if problem is not None:
+            if d.by != DecidedBy.HUMAN:  # a policy cannot fix the machine: say what to do, and end
+                raise _stop(StopKind.ERROR, f"{agent.name} could not run {source.sender}'s code: the sandbox "
+                                            f"cannot start: {problem.describe()}")
+            problem = await executor.start_problem()
+            if problem is not None:
+                continue
+        try:
+            return await run_code(run, agent, to_run(d), source=source.sender, approved=d.code_sha256)
+        except SandboxDown as down:
+            problem = down.problem
 
 
 async def run_code(run: RunCore, agent: ConversableAgent, blocks: list, source: str | None = None,
@@ -268,7 +302,13 @@ async def run_code(run: RunCore, agent: ConversableAgent, blocks: list, source: 
                                          duration=result.duration, timed_out=result.timed_out,
                                          cancelled=result.cancelled, truncated=result.truncated,
                                          error=result.error))
-        if result.error:
+        if result.start_problem is not None:
+            if not results:
+                run.control.code_finished()
+                raise SandboxDown(result.start_problem)  # nothing ran: the person decides, not the model
+            await run.notice(f"The sandbox cannot start: {result.start_problem.describe()}", "error", agent.name)
+            result.error = "the sandbox could not start to run this block"  # the agent's words, no daemon error
+        elif result.error:
             await run.notice(result.error, "error", agent.name)
         results.append((block, result))
         if not result.ok:

@@ -54,6 +54,19 @@ class ExecutionLimits(BaseModel):
         return " · ".join(parts)
 
 
+class StartProblem(BaseModel):
+    """Why the sandbox cannot start (no daemon, no image): not a result of the code, but something
+    the person fixes. ``missing`` says what is missing, ``fix`` how to get it."""
+
+    what: Literal["daemon", "image", "sandbox"]
+    missing: str
+    fix: str
+
+    def describe(self) -> str:
+        """One sentence for the pane, the console and a stop reason."""
+        return f"{self.missing}. Fix: {self.fix}"
+
+
 class ExecutionResult(BaseModel):
     """What running one block produced.
 
@@ -75,6 +88,8 @@ class ExecutionResult(BaseModel):
     skipped: bool = Field(False, description="not a runnable language: shown/saved, not run")
     saved_to: str | None = Field(None, description="work-dir path of a `# filename:` block")
     notes: list[str] = Field(default_factory=list)
+    start_problem: StartProblem | None = Field(
+        None, description="the sandbox could not start, so the block never ran (see StartProblem)")
 
     @property
     def ok(self) -> bool:
@@ -104,6 +119,11 @@ class CodeExecutor(ABC):
         hash recorded with the approval (:func:`code_sha256`): code that does not match it is
         refused. Never raises for run-time failures; they come back as ``result.error``.
         """
+
+    async def start_problem(self) -> StartProblem | None:
+        """Why a block could not start now (daemon or image missing), or None; checked before
+        the first block is offered, so nobody approves code that cannot run."""
+        return None
 
     async def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release what the executor holds (the Docker container); safe to call twice."""

@@ -30,6 +30,7 @@ from tuiagents.execution.base import (
     ExecutionLimits,
     ExecutionResult,
     OnOutput,
+    StartProblem,
     code_sha256,
     new_run_id,
     not_run,
@@ -39,8 +40,6 @@ from tuiagents.execution.codeblocks import CodeBlock
 from tuiagents.execution.docker_client import (
     cleanup_leftovers,
     connect_docker,
-    daemon_unreachable_message,
-    image_missing_message,
     owner_of,
     sandbox_user,
     start_reaper,
@@ -49,6 +48,7 @@ from tuiagents.execution.docker_client import (
 from tuiagents.execution.files import UnsafePathError, off_loop, share_dir
 from tuiagents.execution.output import FULL_OUTPUT_LIMIT, OutputCapture
 from tuiagents.execution.sandbox_channel import ChannelClosed, SandboxChannel
+from tuiagents.execution.sandbox_check import build_command, daemon_problem, image_problem, sandbox_problem
 from tuiagents.execution.sandbox_container import (
     INTERPRETERS,
     WORKSPACE,
@@ -108,6 +108,15 @@ class DockerExecutor(CodeExecutor):
         """The sandbox container's id, or None before the first run / after close()."""
         return self._container.id if self._container is not None else None
 
+    async def start_problem(self) -> StartProblem | None:
+        """Why the sandbox cannot start now (daemon or image missing), or None; see CodeExecutor."""
+        if self._channel is not None and not self._channel.closed:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(sandbox_problem, self.settings.image), 30)
+        except asyncio.TimeoutError:
+            return daemon_problem(TimeoutError("no answer in 30 s"))
+
     # -- container lifecycle -------------------------------------------------------------
 
     def _create_container(self) -> Any:
@@ -118,7 +127,7 @@ class DockerExecutor(CodeExecutor):
             try:
                 self._client = connect_docker()
             except docker.errors.DockerException as exc:
-                raise _NotRun(daemon_unreachable_message(exc)) from exc
+                raise _NotRun(daemon_problem(exc)) from exc
         client = self._client
         self._remove_container()
         try:
@@ -127,7 +136,11 @@ class DockerExecutor(CodeExecutor):
             try:
                 client.images.pull(self.settings.image)
             except docker.errors.DockerException as exc:
-                raise _NotRun(image_missing_message(self.settings.image, exc)) from exc
+                log.info("pulling %s failed: %s", self.settings.image, exc)
+                raise _NotRun(image_problem(client, self.settings.image) or StartProblem(
+                    what="image", missing=f"pulling the sandbox image {self.settings.image} failed",
+                    fix=f"`docker pull {self.settings.image}` says why; offline: "
+                        f"`{build_command(self.settings.image)}`")) from exc
         self.work_dir.mkdir(parents=True, exist_ok=True)
         share_dir(self.work_dir, self.owner)
         while True:
@@ -178,10 +191,10 @@ class DockerExecutor(CodeExecutor):
             self._channel = await SandboxChannel.open(self._client.api, container.id, 60)
         except Exception as exc:  # noqa: BLE001 - closed, refused or timed out: same advice
             await asyncio.to_thread(self._remove_container)
-            raise _NotRun(
-                f"the sandbox watchdog did not start in {self.settings.image} ({exc}); the image "
-                "needs python3 (>= 3.6): build one with `tuiagents sandbox build` or pick another "
-                "[docker] image; `tuiagents doctor` checks it") from None
+            raise _NotRun(StartProblem(
+                what="sandbox", missing=f"the sandbox watchdog did not start in {self.settings.image} ({exc})",
+                fix=f"the image needs python3 (>= 3.6): build one with `{build_command()}` or pick "
+                    "another [docker] image; `tuiagents doctor` checks it")) from None
         return self._channel
 
     async def close(self) -> None:
@@ -236,9 +249,11 @@ class DockerExecutor(CodeExecutor):
             try:
                 channel = await self._ensure_channel()
             except _NotRun as exc:
-                return not_run(block, str(exc), saved_to)
+                return _not_started(block, exc.problem, saved_to)
             except Exception as exc:  # noqa: BLE001 - any SDK/daemon failure becomes a message
-                return not_run(block, f"could not start the sandbox container: {exc}", saved_to)
+                return _not_started(block, StartProblem(
+                    what="sandbox", missing=f"could not start the sandbox container: {exc}",
+                    fix="`tuiagents doctor` checks the daemon, the image and the [docker] limits"), saved_to)
             try:
                 result = await self._exec(channel, block, code, digest, on_output, cancel)
             except (UnsafePathError, OSError) as exc:
@@ -398,4 +413,14 @@ _pin_oom = [True]
 
 
 class _NotRun(Exception):
-    """Internal: the block cannot run; the message is for the user."""
+    """Internal: the sandbox cannot start; `problem` says why, for the person."""
+
+    def __init__(self, problem: StartProblem) -> None:
+        super().__init__(problem.describe())
+        self.problem = problem
+
+
+def _not_started(block: CodeBlock, problem: StartProblem, saved_to: str | None) -> ExecutionResult:
+    result = not_run(block, problem.describe(), saved_to)
+    result.start_problem = problem
+    return result

@@ -6,6 +6,7 @@ wrong, the command that fixes it. The CLI adds the model-endpoint checks and the
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -35,18 +36,26 @@ class CheckResult(BaseModel):
 
 
 def work_dir_check(work_dir: Path) -> CheckResult:
-    """Can the session work dir be created and written to?"""
+    """Can a run's work dir be made and written to? `work_dir` is named like one (see
+    `tuiagents.paths.run_work_dir`); made for the check, it is removed again."""
     name = "work dir writable"
+    work_dir = Path(work_dir)
+    where = work_dir.parent
+    made = not work_dir.exists()
     try:
-        Path(work_dir).mkdir(parents=True, exist_ok=True)
+        work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=work_dir, prefix=".doctor-"):
             pass
     except OSError as exc:
         return CheckResult(
-            name=name, ok=False, detail=f"{work_dir}: {exc.strerror or exc}",
-            fix=f"fix the permissions of {work_dir} or set [docker] work_dir to a writable folder",
+            name=name, ok=False, detail=f"{where}: {exc.strerror or exc}",
+            fix=f"fix the permissions of {where} or set [docker] work_dir to a writable folder",
         )
-    return CheckResult(name=name, ok=True, detail=str(Path(work_dir).resolve()))
+    finally:
+        if made:
+            with contextlib.suppress(OSError):
+                work_dir.rmdir()
+    return CheckResult(name=name, ok=True, detail=f"{where.resolve()} (each run's work dir is made here)")
 
 
 def docker_checks(

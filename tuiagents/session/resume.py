@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuiagents.paths import run_work_dir
+
 if TYPE_CHECKING:
     from tuiagents.config import AppConfig
     from tuiagents.engine.run import TeamRun
@@ -94,7 +96,9 @@ def _rebuild(path: Path, writer: Any, config: "AppConfig | None", approve: str) 
                if n != "human" and n not in cfg.team(team).agents]
     if missing:
         raise ConfigError(f"agents {', '.join(sorted(missing))} of the log are not in team {team!r}")
-    run = build_run(cfg, team, log.header.task, approve=approve, work_dir=path.with_suffix(".work"),
+    # where the run worked: a resume must find the files its code wrote
+    run = build_run(cfg, team, log.header.task, approve=approve,
+                    work_dir=run_work_dir(cfg.docker.work_dir, path, log.header.run_id),
                     run_id=log.header.run_id)
     stopped = restore_state(run, log.events)
     run.bus.continue_after(log.events)  # its history is what the UI shows first

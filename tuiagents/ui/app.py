@@ -16,6 +16,7 @@ from typing import Any
 
 from pygments.styles import get_all_styles
 from rich.markup import escape
+from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
@@ -54,7 +55,7 @@ class TuiAgentsApp(App[int]):
                  problem: tuple[str, str] | None = None, options: UIOptions | None = None,
                  clock: Callable[[], float] = time.time, banner: str | None = None,
                  events: Iterable[Any] | None = None, setup: bool = False, approve: str = "ask",
-                 config: Any = None, sandbox_offer: Any = None,
+                 config: Any = None, sandbox_offer: Any = None, sandbox_wait: Any = None,
                  start_with_image: Callable[[str | None], Any] | None = None,
                  factory_for: FactoryFor | None = None) -> None:
         super().__init__()
@@ -62,6 +63,8 @@ class TuiAgentsApp(App[int]):
         # The demo without its sandbox image: offer to prepare it, then build the run with
         # `start_with_image(image or None)` (None: no code will run).
         self.sandbox_offer = sandbox_offer
+        # Or paint first: the panes of `sandbox_wait.agents` at once, the offer when its check answers.
+        self.sandbox_wait = sandbox_wait
         self.start_with_image = start_with_image
         self.config = config  # the AppConfig in use, if any (the session browser's folder, resume)
         self.setup = setup  # nothing configured: the first-run setup screen comes first
@@ -123,6 +126,9 @@ class TuiAgentsApp(App[int]):
             self.push_screen(SetupScreen(user_config_path() / "config.toml"), self._setup_done)
         elif self.problem is not None:
             self.push_screen(ProblemScreen(*self.problem))
+        elif self.sandbox_wait is not None and self.start_with_image is not None:
+            self._open_cockpit(None, agents=self.sandbox_wait.agents)  # no run yet: nothing to answer
+            self.call_after_refresh(self._look_for_sandbox)  # the first frame does not wait for Docker
         elif self.sandbox_offer is not None and self.start_with_image is not None:
             from tuiagents.ui.screens.sandbox_screen import SandboxScreen
 
@@ -143,9 +149,32 @@ class TuiAgentsApp(App[int]):
             teams = self.teams or [TeamChoice(self.team or "team")]
             self.push_screen(TaskScreen(teams, self.team), self._task_chosen)
 
+    @work(thread=True, exclusive=True, group="sandbox-check", exit_on_error=False)
+    def _look_for_sandbox(self) -> None:
+        """The Docker checks, beside the first frames; their answer goes back to the app's loop."""
+        try:
+            found = self.sandbox_wait.check()
+        except Exception as exc:  # noqa: BLE001 - the demo goes on without code; say why
+            self.call_from_thread(self.notify, f"Could not look for the sandbox: {exc}", severity="error")
+            found = None
+        self.call_from_thread(self._sandbox_found, found)
+
+    def _sandbox_found(self, found: Any) -> None:
+        if found is not None and found.offer is not None:
+            from tuiagents.ui.screens.sandbox_screen import SandboxScreen
+
+            self.push_screen(SandboxScreen(found.offer), self._sandbox_done)
+        else:
+            self._sandbox_done(found.image if found is not None else None)
+
     def _sandbox_done(self, image: str | None) -> None:
         """The sandbox is ready (`image`) or will not be: build the run and open the cockpit."""
-        self._open_cockpit(self.start_with_image(image))  # type: ignore[misc]
+        try:
+            run = self.start_with_image(image)  # type: ignore[misc]
+        except Exception as exc:  # noqa: BLE001 - shown, never a traceback
+            self.push_screen(ProblemScreen("Cannot start the run", str(exc)))
+            return
+        self._open_cockpit(run)
 
     def _setup_done(self, result: SetupResult | None) -> None:
         """After the first-run setup: ask for the task on the new config, or leave (then the demo)."""
@@ -178,12 +207,18 @@ class TuiAgentsApp(App[int]):
             return
         self._open_cockpit(run)
 
-    def _open_cockpit(self, run: Any) -> None:
+    def _open_cockpit(self, run: Any, agents: list[Any] | None = None) -> None:
+        """Show the cockpit of `run` (None: of events fed to it, or `agents`' panes before a run)."""
+        waiting = self.cockpit if self.cockpit is not None and self.cockpit.run is None and not self.cockpit.replay \
+            else None
         self.prepared_run = run
         self.cockpit = CockpitScreen(run, code_style=self.options.code_style, bell=self.options.bell,
                                      stream_interval_ms=self.options.stream_interval_ms, clock=self.clock,
-                                     banner=self.banner, replay=run is None)
-        self.push_screen(self.cockpit)
+                                     banner=self.banner, replay=run is None and agents is None, agents=agents)
+        if waiting is not None and self.screen is waiting:
+            self.switch_screen(self.cockpit)  # the panes painted before the run take its place
+        else:
+            self.push_screen(self.cockpit)
 
     # -- commands -----------------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

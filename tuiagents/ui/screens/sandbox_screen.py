@@ -1,4 +1,4 @@
-"""Before the demo's run: the sandbox image is missing; offer to pull or build it, with progress.
+"""Before the demo's run: the sandbox image is missing; offer to use, pull or build one, with progress.
 
 The screen only knows the choices it is given and a `prepare(choice, on_progress)` function that
 does the work (in a thread) and returns the image it made ready; the demo supplies both.
@@ -30,6 +30,24 @@ class SandboxOffer:
     prepare: Callable[[str, Callable[[Any], None]], str]
     title: str = "The demo's Docker sandbox is not ready"
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SandboxFound:
+    """What the look for the demo's sandbox found: an `offer` to make, else the run starts with
+    `image` (None: no code will run)."""
+
+    image: str | None = None
+    offer: SandboxOffer | None = None
+
+
+@dataclass
+class SandboxWait:
+    """The demo paints first: its `agents`' panes show at once while `check()` (blocking: Docker
+    calls) looks for the sandbox in a thread; the offer, or the run, follows its answer."""
+
+    agents: list[Any]
+    check: Callable[[], SandboxFound]
 
 
 def eta_words(seconds: float | None) -> str:
