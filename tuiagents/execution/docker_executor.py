@@ -30,6 +30,7 @@ from tuiagents.execution.base import (
     ExecutionLimits,
     ExecutionResult,
     OnOutput,
+    code_bytes,
     code_sha256,
     new_run_id,
     not_run,
@@ -211,7 +212,7 @@ class DockerExecutor(CodeExecutor):
     ) -> ExecutionResult:
         """Run ``block`` in the container; see :class:`CodeExecutor.run`."""
         started = time.monotonic()
-        code = block.code.encode("utf-8")
+        code = code_bytes(block.code)
         digest = code_sha256(block.code)
         if approved_sha256 is not None and approved_sha256 != digest:
             return not_run(block, "refused: this code is not the code that was approved "
