@@ -471,3 +471,30 @@ async def test_many_small_hogs_cannot_get_the_watchdog_oom_killed(client, sandbo
         assert any("out of memory" in n for n in result.notes), result
     assert not result.ok
     await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_a_sandbox_nobody_attaches_to_ends_by_itself(client, tmp_path) -> None:
+    # The host was killed (-9) after Docker started the container but before it attached: the
+    # watchdog must not wait for it forever, holding the container (and its limits) until the
+    # next start reaps it.
+    import requests
+
+    from tuiagents.execution.docker_client import sandbox_user
+    from tuiagents.execution.sandbox_container import create_sandbox_container
+    from tuiagents.execution.settings import parse_size
+
+    settings = DockerSettings(image=IMAGE)
+    created = await asyncio.to_thread(
+        create_sandbox_container, client.api, settings, tmp_path, f"orphan-{uuid.uuid4().hex[:6]}",
+        sandbox_user(None), parse_size(settings.disk_limit), pin_oom=False)
+    container = client.containers.get(created["Id"])
+    try:
+        await asyncio.to_thread(container.start)
+        try:
+            await asyncio.to_thread(container.wait, timeout=60)
+        except requests.exceptions.ConnectionError:
+            pytest.fail("the unattached sandbox was still running after 60 s")
+        container.reload()
+        assert container.status == "exited", container.status
+    finally:
+        await asyncio.to_thread(container.remove, force=True)

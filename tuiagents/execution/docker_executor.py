@@ -112,7 +112,7 @@ class DockerExecutor(CodeExecutor):
     # -- container lifecycle -------------------------------------------------------------
 
     def _create_container(self) -> Any:
-        """Blocking: connect, find (or pull) the image, start the container."""
+        """Blocking: connect, find (or pull) the image, create (not start) the container."""
         import docker
 
         if self._client is None:
@@ -131,25 +131,30 @@ class DockerExecutor(CodeExecutor):
                 raise _NotRun(image_missing_message(self.settings.image, exc)) from exc
         self.work_dir.mkdir(parents=True, exist_ok=True)
         share_dir(self.work_dir, self.owner)
-        while True:
-            created = create_sandbox_container(client.api, self.settings, self.work_dir,
-                                               self.session_id, self.user, self.disk_limit,
-                                               pin_oom=_pin_oom[0])
-            container = client.containers.prepare_model({"Id": created["Id"]})
-            track_container(container.id, live=True)
-            self._container = container
-            try:
-                client.api.start(container.id)
-            except docker.errors.APIError as exc:
-                if not _pin_oom[0] or "caps" not in str(exc):
-                    raise
-                # A daemon without SYS_RESOURCE to give (nested or restricted): run without
-                # pinned OOM scores; a lost watchdog is still noticed and the sandbox restarted.
-                _pin_oom[0] = False
-                self._remove_container()
-                continue
-            self.oom_pinned = _pin_oom[0]
-            return container
+        created = create_sandbox_container(client.api, self.settings, self.work_dir,
+                                           self.session_id, self.user, self.disk_limit,
+                                           pin_oom=_pin_oom[0])
+        container = client.containers.prepare_model({"Id": created["Id"]})
+        track_container(container.id, live=True)
+        self._container = container
+        return container
+
+    def _start_container(self, container: Any) -> bool:
+        """Blocking: start the created container; False if it must be made again without
+        SYS_RESOURCE (a nested or restricted daemon has none to give)."""
+        import docker
+
+        try:
+            self._client.api.start(container.id)
+        except docker.errors.APIError as exc:
+            if not _pin_oom[0] or "caps" not in str(exc):
+                raise
+            # Without pinned OOM scores a lost watchdog is still noticed and the sandbox restarted.
+            _pin_oom[0] = False
+            self._remove_container()
+            return False
+        self.oom_pinned = _pin_oom[0]
+        return True
 
     def _remove_container(self) -> None:
         container, self._container = self._container, None
@@ -173,17 +178,31 @@ class DockerExecutor(CodeExecutor):
         if self._channel is not None and not self._channel.closed:
             return self._channel
         await self._restart()
-        container = await asyncio.wait_for(asyncio.to_thread(self._create_container),
-                                           START_TIMEOUT)
-        try:
-            self._channel = await SandboxChannel.open(self._client.api, container.id, 60)
-        except Exception as exc:  # noqa: BLE001 - closed, refused or timed out: same advice
-            await asyncio.to_thread(self._remove_container)
-            raise _NotRun(
-                f"the sandbox watchdog did not start in {self.settings.image} ({exc}); the image "
-                "needs python3 (>= 3.6): build one with `tuiagents sandbox build` or pick another "
-                "[docker] image; `tuiagents doctor` checks it") from None
-        return self._channel
+        while True:
+            container = await asyncio.wait_for(asyncio.to_thread(self._create_container),
+                                               START_TIMEOUT)
+            channel: SandboxChannel | None = None
+            try:
+                # Attached before it starts: the watchdog is never up with nobody on the line
+                # (and exits by itself if our ping does not come, e.g. we were killed here).
+                channel = await SandboxChannel.attach(self._client.api, container.id, 60)
+                if not await asyncio.wait_for(asyncio.to_thread(self._start_container, container),
+                                              60):
+                    channel.close()
+                    continue
+                await channel.handshake(60)
+            except Exception as exc:  # noqa: BLE001 - closed, refused or timed out: same advice
+                if channel is not None:
+                    channel.close()
+                await asyncio.to_thread(self._remove_container)
+                if isinstance(exc, docker_errors().APIError):
+                    raise
+                raise _NotRun(
+                    f"the sandbox watchdog did not start in {self.settings.image} ({exc}); the "
+                    "image needs python3 (>= 3.6): build one with `tuiagents sandbox build` or "
+                    "pick another [docker] image; `tuiagents doctor` checks it") from None
+            self._channel = channel
+            return channel
 
     async def close(self) -> None:
         """Remove the container (killing a block still running) and close the client.
@@ -392,6 +411,13 @@ class DockerExecutor(CodeExecutor):
             result.cancelled, result.exit_code = True, EXIT_CANCELLED
             result.notes.insert(0, "cancelled by the supervisor")
         return result
+
+
+def docker_errors() -> Any:
+    """The docker SDK's errors module (imported late: the SDK is slow to import)."""
+    import docker
+
+    return docker.errors
 
 
 # Whether this daemon lets the watchdog pin OOM scores (SYS_RESOURCE); learnt on first start.

@@ -40,8 +40,12 @@ class SandboxChannel:
         self._task = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def open(cls, api: Any, container_id: str, timeout: float) -> SandboxChannel:
-        """Attach to the container's stdin/stdout/stderr and wait for the watchdog's hello."""
+    async def attach(cls, api: Any, container_id: str, timeout: float) -> SandboxChannel:
+        """Attach to the container's stdin/stdout/stderr (created or running); no hello yet.
+
+        Attaching to a container that is only created, then starting it (as ``docker run``
+        does), leaves no moment where the watchdog runs with nobody on the line.
+        """
 
         def attach() -> Any:
             params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
@@ -51,7 +55,18 @@ class SandboxChannel:
         sock = getattr(wrapper, "_sock", wrapper)
         sock.setblocking(False)
         reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 22)
-        channel = cls(reader, writer, wrapper)
+        return cls(reader, writer, wrapper)
+
+    @classmethod
+    async def open(cls, api: Any, container_id: str, timeout: float) -> SandboxChannel:
+        """Attach to a running container and wait for the watchdog's hello."""
+        channel = await cls.attach(api, container_id, timeout)
+        await channel.handshake(timeout)
+        return channel
+
+    async def handshake(self, timeout: float) -> None:
+        """Ping the watchdog (it exits if no ping comes soon) and wait for its hello."""
+        channel = self
         channel.send(b"P")
         try:
             kind, payload = await asyncio.wait_for(channel.next_frame(), timeout)
@@ -63,7 +78,6 @@ class SandboxChannel:
             channel.close()
             raise ChannelClosed(f"unexpected first frame from the sandbox watchdog: {kind!r}")
         log.debug("sandbox watchdog ready: %s", json.loads(payload))
-        return channel
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
         """Queue one frame for the watchdog (the transport writes it without blocking)."""

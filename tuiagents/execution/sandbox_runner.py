@@ -36,6 +36,9 @@ import time
 
 CONTROL = "/run/tuiagents"
 HEAD = struct.Struct(">cI")
+# The host attaches before it starts the container and pings at once; if no ping comes in this
+# long, the host died in between (kill -9): the container ends instead of idling until a reaper.
+ATTACH_WAIT = 10.0
 
 
 def send(kind, payload=b""):
@@ -190,6 +193,7 @@ class Watchdog:
         self.config = config
         self.block = None
         self.inbox = b""
+        self.greeted = False
 
     def start(self, header, code):
         block_id = header["id"]
@@ -310,6 +314,7 @@ class Watchdog:
 
     def handle(self, kind, payload):
         if kind == b"P":
+            self.greeted = True
             send(b"R", json.dumps({"python": sys.version.split()[0]}).encode())
         elif kind == b"B":
             (size,) = struct.unpack(">I", payload[:4])
@@ -344,10 +349,16 @@ class Watchdog:
         os.set_blocking(wake_write, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select through the wakeup fd
         signal.set_wakeup_fd(wake_write)
+        attach_by = time.monotonic() + ATTACH_WAIT
         while True:
             block = self.block
             watched = [0, wake_read]
             timeout = None
+            if not self.greeted:
+                left = attach_by - time.monotonic()
+                if left <= 0:
+                    sys.exit("nobody attached to the sandbox in %g s: exiting" % ATTACH_WAIT)
+                timeout = left
             if block is not None:
                 if block["open"]:
                     watched.append(block["pipe"])
