@@ -498,3 +498,76 @@ async def test_a_sandbox_nobody_attaches_to_ends_by_itself(client, tmp_path) -> 
         assert container.status == "exited", container.status
     finally:
         await asyncio.to_thread(container.remove, force=True)
+
+
+async def test_planted_modules_are_never_imported_implicitly(client, sandbox) -> None:
+    # What a block merely wrote must not run when a later approved block, the standard library
+    # looking for an optional module, or a python3 started in the workspace imports something.
+    planted = await sandbox.run(block("python", """
+        import os
+        hook = "open('/workspace/PWNED-' + __name__.replace('/', '_'), 'w').close()\\nprint('PWNED')\\n"
+        os.makedirs("tzdata/zoneinfo", exist_ok=True)
+        for path in ("_gdbm.py", "_dbm.py", "tzdata/__init__.py", "json.py", "helper.py",
+                     "runner.py"):
+            with open(path, "w") as f:
+                f.write(hook if path != "runner.py" else "import helper\\nprint('ran')\\n")
+        print("planted")
+    """))
+    assert planted.ok and "planted" in planted.output, planted
+    result = await sandbox.run(block("python", """
+        import shelve, zoneinfo
+        with shelve.open("/tmp/shelf") as db:
+            db["k"] = 1
+        print(len(zoneinfo.available_timezones()) >= 0)
+        try:
+            import helper
+            print("imported helper")
+        except ImportError:
+            print("no helper")
+    """))
+    assert result.ok and result.output == "True\nno helper\n", result
+    nested = await sandbox.run(block("sh", """
+        python3 -c "import json; print('benign')"
+        python3 runner.py || echo "runner refused"
+        python3 -c "import subprocess, sys; subprocess.run([sys.executable, '-m', 'json.tool', '--help'], stdout=subprocess.DEVNULL)"
+    """))
+    assert nested.output.startswith("benign\n") and "runner refused" in nested.output, nested
+    assert "PWNED" not in result.output + nested.output
+    left = await sandbox.run(block("sh", "ls /workspace | grep PWNED || echo none"))
+    assert left.output == "none\n", left
+    await sandbox.run(block("sh", "rm -rf _gdbm.py _dbm.py tzdata json.py helper.py runner.py"))
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_approved_files_stay_importable_until_code_changes_them(client, sandbox) -> None:
+    saved = await sandbox.run(block("python", """
+        # filename: approved_helper.py
+        def answer():
+            return 42
+    """))
+    assert saved.ok and saved.saved_to == "approved_helper.py", saved
+    pkg = await sandbox.run(block("python", """
+        # filename: approved_pkg/__init__.py
+        from .inner import VALUE
+    """))
+    inner = await sandbox.run(block("python", """
+        # filename: approved_pkg/inner.py
+        VALUE = "inner"
+    """))
+    assert pkg.saved_to and inner.ok, (pkg, inner)
+    used = await sandbox.run(block("python", """
+        import approved_helper, approved_pkg
+        print(approved_helper.answer(), approved_pkg.VALUE, approved_helper.__file__)
+    """))
+    assert used.output == "42 inner /workspace/approved_helper.py\n", used
+    # Code rewrites the approved file: its new bytes were never approved, so they do not import.
+    await sandbox.run(block("sh", "echo 'print(\"PWNED\")' > approved_helper.py"))
+    again = await sandbox.run(block("python", """
+        try:
+            import approved_helper
+        except ImportError as exc:
+            print("refused:", exc)
+    """))
+    assert "PWNED" not in again.output and again.output.startswith("refused:"), again
+    await sandbox.run(block("sh", "rm -rf approved_helper.py approved_pkg"))
+    await assert_clean_and_next_runs_as_approved(client, sandbox)

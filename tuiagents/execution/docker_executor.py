@@ -90,6 +90,9 @@ class DockerExecutor(CodeExecutor):
         self._lock = asyncio.Lock()
         # A block whose task was cancelled: its outcome must be read before the next one starts.
         self._unfinished: str | None = None
+        # Files saved from approved `# filename:` blocks (work-dir path -> sha256 of the bytes
+        # approved): the only work-dir files a python block imports (see PYTHON_BOOT).
+        self._approved_files: dict[str, str] = {}
         # Leftover containers of crashed sessions are removed in the background as the run
         # starts or resumes; pop_notice() says so once.
         self._reaper = start_reaper()
@@ -244,6 +247,7 @@ class DockerExecutor(CodeExecutor):
                 await self._settle()
                 if block.filename is not None:
                     saved_to = await off_loop(save_named_file, block, self.work_dir, self.owner)
+                    self._approved_files[PurePosixPath(saved_to).as_posix()] = digest
             except (UnsafePathError, OSError) as exc:
                 return not_run(block, str(exc))
             if not block.runnable:
@@ -305,6 +309,7 @@ class DockerExecutor(CodeExecutor):
             "id": run_id, "argv": argv, "name": name, "sha256": digest,
             "timeout": timeout, "disk_limit": self.disk_limit,
             "forward_limit": save_limit, "tail": self.settings.output_limit,
+            "approved": self._approved_files,
         }).encode()
         outcome: dict | None = None
         lost: str | None = None

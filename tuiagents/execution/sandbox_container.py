@@ -16,17 +16,70 @@ from tuiagents.execution.settings import DockerSettings, parse_size
 WORKSPACE = "/workspace"
 # Python blocks start isolated (-I: no PYTHON* variables, no user site, no script or current
 # folder on sys.path), so nothing an earlier block left in /workspace or /tmp (sitecustomize.py,
-# usercustomize.py, a .pth file, json.py) runs before or instead of the approved code. The
-# work dir is put at the END of sys.path: its modules import, but never shadow the standard
-# library or installed packages. The code is read from the watchdog's read-only copy, but a
-# `# filename:` block is named by its place in /workspace (``__file__``, sys.argv[0], tracebacks),
-# as if run with python3 FILE; a traceback starts at the approved script.
+# usercustomize.py, a .pth file, json.py) runs before or instead of the approved code. The work
+# dir is NOT on sys.path: code may write anything there, and the standard library imports
+# optional modules it lacks (_gdbm by shelve, tzdata by zoneinfo) wherever sys.path finds them.
+# Instead a finder at the end of sys.meta_path imports exactly the files saved from approved
+# `# filename:` blocks (APPROVED_FILES, written by the watchdog beside the script), and only
+# while their bytes still hash to what was approved; it never shadows the standard library or
+# installed packages. The code is read from the watchdog's read-only copy, but a `# filename:`
+# block is named by its place in /workspace (``__file__``, sys.argv[0], tracebacks), as if run
+# with python3 FILE; a traceback starts at the approved script.
+APPROVED_FILES = ".approved"
 PYTHON_BOOT = """\
 import sys, types
 shown, path = sys.argv[1] or sys.argv[2], sys.argv[2]
 sys.argv = [shown]
-sys.path.append("/workspace")
 sys.dont_write_bytecode = True
+
+
+def approved_finder(approved):
+    import hashlib, importlib.machinery, importlib.util
+
+    class Loader:
+        def __init__(self, data, where):
+            self.data, self.where = data, where
+
+        def create_module(self, spec):
+            return None
+
+        def exec_module(self, module):
+            exec(compile(self.data, self.where, "exec", dont_inherit=True), module.__dict__)
+
+    class ApprovedFiles:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            rel = name.replace(".", "/")
+            for file, package in ((rel + "/__init__.py", True), (rel + ".py", False)):
+                if file not in approved:
+                    continue
+                where = "/workspace/" + file
+                try:
+                    with open(where, "rb") as f:
+                        data = f.read()
+                except OSError:
+                    return None
+                if hashlib.sha256(data).hexdigest() != approved[file]:
+                    return None  # changed since it was approved: not what the person saw
+                spec = importlib.util.spec_from_loader(name, Loader(data, where), origin=where,
+                                                       is_package=package)
+                spec.has_location = True
+                return spec
+            if any(file.startswith(rel + "/") for file in approved):  # a folder of them
+                spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+                spec.submodule_search_locations = []
+                return spec
+            return None
+
+    return ApprovedFiles
+
+
+try:
+    import json
+    with open(path.rpartition("/")[0] + "/" + APPROVED_FILES, "rb") as f:
+        sys.meta_path.append(approved_finder(json.load(f)))
+except OSError:
+    pass
 with open(path, "rb") as f:
     source = f.read()
 main = types.ModuleType("__main__")
@@ -42,7 +95,7 @@ except BaseException as exc:
         tb = tb.tb_next
     sys.excepthook(type(exc), exc.with_traceback(tb), tb)
     sys.exit(1)
-"""
+""".replace("APPROVED_FILES", repr(APPROVED_FILES))
 INTERPRETERS = {"python": ["python3", "-u", "-I", "-c", PYTHON_BOOT], "sh": ["sh"], "bash": ["bash"]}
 WATCHDOG_SOURCE = Path(__file__).with_name("sandbox_runner.py").read_text(encoding="utf-8")
 # What the root watchdog needs: kill any process, become the sandbox user, walk folders the
@@ -56,6 +109,8 @@ ENVIRONMENT = {
     "PYTHONUNBUFFERED": "1",
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONNOUSERSITE": "1",  # python3 started by a shell block ignores /tmp/.local hooks too
+    # ... and does not put its script's folder or the current one (/workspace) first on sys.path
+    "PYTHONSAFEPATH": "1",
     "MPLBACKEND": "Agg",
 }
 

@@ -35,6 +35,7 @@ import sys
 import time
 
 CONTROL = "/run/tuiagents"
+APPROVED = ".approved"  # beside the script: the approved files' hashes (see sandbox_container)
 HEAD = struct.Struct(">cI")
 # The host attaches before it starts the container and pings at once; if no ping comes in this
 # long, the host died in between (kill -9): the container ends instead of idling until a reaper.
@@ -176,7 +177,8 @@ def set_oom_score(value):
 
 
 def remove_script(path, folder):
-    for remove, name in ((os.unlink, path), (os.rmdir, folder)):
+    approved = os.path.join(folder, APPROVED)
+    for remove, name in ((os.unlink, path), (os.unlink, approved), (os.rmdir, folder)):
         try:
             remove(name)
         except OSError:
@@ -211,6 +213,11 @@ class Watchdog:
         if sha256_of(path) != header["sha256"]:  # what exec will read, right before it
             remove_script(path, folder)
             return self.refuse(block_id, "the code changed before it could run")
+        # Which work-dir files came from approved blocks (name -> sha256): the only ones a
+        # python block may import from there (see PYTHON_BOOT in sandbox_container).
+        fd = os.open(os.path.join(folder, APPROVED), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        with os.fdopen(fd, "w") as f:
+            json.dump(header.get("approved") or {}, f)
         limit = header.get("disk_limit") or 0
         block = {
             "id": block_id, "folder": folder, "path": path, "status": None, "reason": None,
