@@ -1,11 +1,13 @@
 """Run approved code in one long-lived, locked-down Docker container per session.
 
-The container (:mod:`sandbox_container`) is created on the first run: the session's work dir bind-mounted at /workspace,
-no network, memory/CPU/process limits, a read-only root file system, size-limited tmpfs /tmp,
-and the watchdog (:mod:`sandbox_runner`) as PID 1, running as root with only the capabilities
-it needs. Blocks run as the unprivileged sandbox user. The host talks to the watchdog over the
-container's attached stdin/stdout (:mod:`sandbox_channel`): it sends the approved bytes with
-their sha256 and reads back the output and the outcome, which the code cannot forge.
+The container (:mod:`sandbox_container`) is created on the first run: no network,
+memory/CPU/process limits, a read-only root file system, size-limited tmpfs /tmp, and the
+watchdog (:mod:`sandbox_runner`) as PID 1, running as root with only the capabilities it needs.
+The session's work dir is seen at /workspace through a per-block layer the kernel limits to the
+disk limit (:mod:`sandbox_disk`), or bind-mounted there and measured where the daemon does not
+let the watchdog mount. Blocks run as the unprivileged sandbox user. The host attaches to the
+container's stdin/stdout before starting it (:mod:`sandbox_channel`): it sends the approved bytes
+with their sha256 and reads back the output and the outcome, which the code cannot forge.
 
 Nothing here blocks the event loop: Docker SDK calls and file work in the work dir run in
 threads with timeouts, and the channel is an asyncio stream.
@@ -23,7 +25,6 @@ from typing import Any, Literal
 
 from tuiagents.execution.base import (
     EXIT_CANCELLED,
-    EXIT_NOT_RUN,
     EXIT_TIMEOUT,
     SCRIPT_SUFFIX,
     CodeExecutor,
@@ -49,10 +50,11 @@ from tuiagents.execution.docker_client import (
 )
 from tuiagents.execution.files import UnsafePathError, off_loop, share_dir
 from tuiagents.execution.output import FULL_OUTPUT_LIMIT, OutputCapture
-from tuiagents.execution.sandbox_channel import ChannelClosed, SandboxChannel
+from tuiagents.execution.sandbox_channel import ChannelClosed, SandboxChannel, outcome_result
 from tuiagents.execution.sandbox_container import (
     INTERPRETERS,
     WORKSPACE,
+    Grants,
     create_sandbox_container,
 )
 from tuiagents.execution.settings import DockerSettings, parse_size
@@ -99,6 +101,8 @@ class DockerExecutor(CodeExecutor):
         self._notice_shown = False
         #: Whether the OOM killer spares the watchdog for sure (the daemon granted SYS_RESOURCE).
         self.oom_pinned = False
+        #: Whether the kernel holds the disk limit (a per-block tmpfs layer), not a measurement.
+        self.disk_quota = False
 
     def pop_notice(self) -> str | None:
         """Once: what the start-up cleanup removed (None if nothing, or not finished yet)."""
@@ -136,27 +140,25 @@ class DockerExecutor(CodeExecutor):
         share_dir(self.work_dir, self.owner)
         created = create_sandbox_container(client.api, self.settings, self.work_dir,
                                            self.session_id, self.user, self.disk_limit,
-                                           pin_oom=_pin_oom[0])
+                                           pin_oom=Grants.pin_oom, quota=Grants.quota)
         container = client.containers.prepare_model({"Id": created["Id"]})
         track_container(container.id, live=True)
         self._container = container
         return container
 
     def _start_container(self, container: Any) -> bool:
-        """Blocking: start the created container; False if it must be made again without
-        SYS_RESOURCE (a nested or restricted daemon has none to give)."""
+        """Blocking: start the created container; False if it must be made again with fewer
+        capabilities (a nested or restricted daemon has not all of them to give)."""
         import docker
 
         try:
             self._client.api.start(container.id)
         except docker.errors.APIError as exc:
-            if not _pin_oom[0] or "caps" not in str(exc):
+            if not Grants.refused(exc):
                 raise
-            # Without pinned OOM scores a lost watchdog is still noticed and the sandbox restarted.
-            _pin_oom[0] = False
             self._remove_container()
             return False
-        self.oom_pinned = _pin_oom[0]
+        self.oom_pinned = Grants.pin_oom
         return True
 
     def _remove_container(self) -> None:
@@ -193,12 +195,20 @@ class DockerExecutor(CodeExecutor):
                                               60):
                     channel.close()
                     continue
-                await channel.handshake(60)
+                hello = await channel.handshake(60)
+                if Grants.quota and not hello.get("quota"):
+                    # The daemon granted the capabilities, but mounting is refused (AppArmor):
+                    # made again with the work dir at /workspace, measured while blocks run.
+                    Grants.quota = False
+                    channel.close()
+                    await asyncio.to_thread(self._remove_container)
+                    continue
+                self.disk_quota = bool(hello.get("quota"))
             except Exception as exc:  # noqa: BLE001 - closed, refused or timed out: same advice
                 if channel is not None:
                     channel.close()
                 await asyncio.to_thread(self._remove_container)
-                if isinstance(exc, docker_errors().APIError):
+                if type(exc).__module__.startswith("docker."):  # the SDK's: reported as it is
                     raise
                 raise _NotRun(
                     f"the sandbox watchdog did not start in {self.settings.image} ({exc}); the "
@@ -288,6 +298,8 @@ class DockerExecutor(CodeExecutor):
                                                        max(0.0, end - time.monotonic()))
                 if kind == b"X" and json.loads(payload).get("id") == pending:
                     break
+                if kind == b"K":  # still saving that block's files
+                    end = max(end, time.monotonic() + RUNNER_GRACE)
             self._unfinished = None
         except (asyncio.TimeoutError, ChannelClosed):
             await self._restart()
@@ -348,6 +360,8 @@ class DockerExecutor(CodeExecutor):
                 elif kind == b"T":
                     capture.skip(struct.unpack(">Q", payload[:8])[0])
                     await capture.feed(payload[8:])
+                elif kind == b"K":  # the watchdog is saving the block's files: give it time
+                    deadline = max(deadline, time.monotonic() + RUNNER_GRACE)
                 elif kind == b"X":
                     candidate = json.loads(payload)
                     if candidate.get("id") == run_id:
@@ -368,7 +382,9 @@ class DockerExecutor(CodeExecutor):
         result = ExecutionResult(exit_code=1, output=capture.text(), truncated=capture.truncated,
                                  full_output_path=full_path)
         if outcome is not None:
-            return self._from_outcome(result, outcome, timeout)
+            if outcome.get("clean") is False and self._channel is not None:
+                self._channel.close()  # processes it could not kill: a fresh container next
+            return outcome_result(result, outcome, self.settings)
         if lost == "closed" and getattr(channel, "closed_by_owner", False):
             result.cancelled, result.exit_code = True, EXIT_CANCELLED
             result.notes.append("stopped: the sandbox was closed while the block ran")
@@ -388,45 +404,6 @@ class DockerExecutor(CodeExecutor):
             result.notes.append("the sandbox container ended while the block ran (its exit "
                                 "status is unknown); a new container starts for the next block")
         return result
-
-    def _from_outcome(self, result: ExecutionResult, outcome: dict, timeout: float) -> ExecutionResult:
-        if outcome.get("error"):
-            result.exit_code, result.error = EXIT_NOT_RUN, outcome["error"]
-            return result
-        result.exit_code = outcome["exit_code"]
-        if outcome.get("oom"):
-            result.notes.append(f"killed: out of memory (limit {self.settings.memory})")
-        if outcome.get("disk") or outcome.get("tmp_full"):
-            result.disk_full = True
-        if outcome.get("disk"):
-            ending = ("and was stopped" if outcome.get("disk_stopped")
-                      else "(what it wrote is kept: delete what is not needed)")
-            result.notes.append(f"disk limit reached: the block wrote more than "
-                                f"{self.settings.disk_limit} to /workspace {ending}")
-        if outcome.get("tmp_full"):
-            result.notes.append(f"disk limit reached: /tmp is full ({self.settings.disk_limit})")
-        if outcome.get("clean") is False and self._channel is not None:
-            self._channel.close()
-            result.notes.append("some processes of the block would not die; the container "
-                                "will be restarted")
-        if outcome.get("timed_out"):
-            result.timed_out, result.exit_code = True, EXIT_TIMEOUT
-            result.notes.insert(0, f"timed out after {timeout:g} s")
-        elif outcome.get("cancelled"):
-            result.cancelled, result.exit_code = True, EXIT_CANCELLED
-            result.notes.insert(0, "cancelled by the supervisor")
-        return result
-
-
-def docker_errors() -> Any:
-    """The docker SDK's errors module (imported late: the SDK is slow to import)."""
-    import docker
-
-    return docker.errors
-
-
-# Whether this daemon lets the watchdog pin OOM scores (SYS_RESOURCE); learnt on first start.
-_pin_oom = [True]
 
 
 class _NotRun(Exception):

@@ -16,6 +16,9 @@ import logging
 import struct
 from typing import Any
 
+from tuiagents.execution.base import EXIT_CANCELLED, EXIT_NOT_RUN, EXIT_TIMEOUT, ExecutionResult
+from tuiagents.execution.settings import DockerSettings
+
 log = logging.getLogger(__name__)
 
 HEAD = struct.Struct(">cI")
@@ -64,8 +67,8 @@ class SandboxChannel:
         await channel.handshake(timeout)
         return channel
 
-    async def handshake(self, timeout: float) -> None:
-        """Ping the watchdog (it exits if no ping comes soon) and wait for its hello."""
+    async def handshake(self, timeout: float) -> dict:
+        """Ping the watchdog (it exits if no ping comes soon); return its hello (what it can do)."""
         channel = self
         channel.send(b"P")
         try:
@@ -77,7 +80,9 @@ class SandboxChannel:
         if kind != b"R":
             channel.close()
             raise ChannelClosed(f"unexpected first frame from the sandbox watchdog: {kind!r}")
-        log.debug("sandbox watchdog ready: %s", json.loads(payload))
+        hello = json.loads(payload)
+        log.debug("sandbox watchdog ready: %s", hello)
+        return hello
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
         """Queue one frame for the watchdog (the transport writes it without blocking)."""
@@ -136,3 +141,33 @@ class SandboxChannel:
             self._keep.close()
         except Exception:  # noqa: BLE001
             pass
+
+
+def outcome_result(result: ExecutionResult, outcome: dict, settings: DockerSettings) -> ExecutionResult:
+    """``result`` completed from the watchdog's outcome frame (exit status, limits hit, notes)."""
+    if outcome.get("error"):
+        result.exit_code, result.error = EXIT_NOT_RUN, outcome["error"]
+        return result
+    result.exit_code = outcome["exit_code"]
+    if outcome.get("oom"):
+        result.notes.append(f"killed: out of memory (limit {settings.memory})")
+    if outcome.get("disk") or outcome.get("tmp_full"):
+        result.disk_full = True
+    if outcome.get("disk"):
+        ending = ("and was stopped" if outcome.get("disk_stopped")
+                  else "(what it wrote is kept: delete what is not needed)")
+        result.notes.append(f"disk limit reached: the block wrote more than "
+                            f"{settings.disk_limit} to /workspace {ending}")
+    result.notes += outcome.get("problems") or []
+    if outcome.get("tmp_full"):
+        result.notes.append(f"disk limit reached: /tmp is full ({settings.disk_limit})")
+    if outcome.get("clean") is False:
+        result.notes.append("some processes of the block would not die; the container "
+                            "will be restarted")
+    if outcome.get("timed_out"):
+        result.timed_out, result.exit_code = True, EXIT_TIMEOUT
+        result.notes.insert(0, f"timed out after {settings.timeout:g} s")
+    elif outcome.get("cancelled"):
+        result.cancelled, result.exit_code = True, EXIT_CANCELLED
+        result.notes.insert(0, "cancelled by the supervisor")
+    return result

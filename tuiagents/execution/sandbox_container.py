@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tuiagents.execution.docker_client import container_labels
+from tuiagents.execution.sandbox_disk import HOST
 from tuiagents.execution.settings import DockerSettings, parse_size
 
 WORKSPACE = "/workspace"
@@ -97,12 +98,18 @@ except BaseException as exc:
     sys.exit(1)
 """.replace("APPROVED_FILES", repr(APPROVED_FILES))
 INTERPRETERS = {"python": ["python3", "-u", "-I", "-c", PYTHON_BOOT], "sh": ["sh"], "bash": ["bash"]}
-WATCHDOG_SOURCE = Path(__file__).with_name("sandbox_runner.py").read_text(encoding="utf-8")
+# The watchdog is one program: the disk quota's layer code, then the watchdog that uses it.
+WATCHDOG_SOURCE = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8")
+                            for name in ("sandbox_disk.py", "sandbox_runner.py"))
 # What the root watchdog needs: kill any process, become the sandbox user, walk folders the
 # code made unreadable (for the disk limit), and pin OOM scores (itself never, the code first,
 # for good). setuid() clears them all for the code.
 CAPABILITIES = ["KILL", "SETUID", "SETGID", "DAC_READ_SEARCH"]
 PIN_OOM = "SYS_RESOURCE"  # added where the daemon can grant it
+# What the disk quota needs (see sandbox_disk): mount the block's tmpfs and overlay, and let
+# overlay copy up and the merge write the owner's files. Where the daemon or its AppArmor
+# profile refuses, the container is made again without them and the work dir is measured.
+QUOTA = ["SYS_ADMIN", "DAC_OVERRIDE", "CHOWN", "FOWNER"]
 ENVIRONMENT = {
     "HOME": "/tmp",
     "LANG": "C.UTF-8",
@@ -115,22 +122,55 @@ ENVIRONMENT = {
 }
 
 
+class Grants:
+    """What this daemon gives the watchdog, learnt on the first start and kept for the process."""
+
+    pin_oom = True  # SYS_RESOURCE: OOM scores pinned
+    quota = True  # QUOTA: the disk limit held by the kernel (see sandbox_disk)
+
+    @classmethod
+    def refused(cls, error: Exception) -> bool:
+        """After a start failed with ``error``: give up one grant; whether to try again."""
+        if "caps" not in str(error) or not (cls.pin_oom or cls.quota):
+            return False
+        if cls.pin_oom:  # without it, a lost watchdog is still noticed and the sandbox restarted
+            cls.pin_oom = False
+        else:  # without it, the work dir is measured while blocks run
+            cls.quota = False
+        return True
+
+
 def create_sandbox_container(api: Any, settings: DockerSettings, work_dir: Path, session_id: str,
-                             user: str, disk_limit: int, pin_oom: bool = True) -> dict:
+                             user: str, disk_limit: int, pin_oom: bool = True,
+                             quota: bool = True) -> dict:
     """Blocking: create (not start) the session's sandbox container; return the API's answer.
 
     ``user`` is the sandbox user (``uid[:gid]`` or a name in the image) the code runs as.
     ``pin_oom`` grants the watchdog SYS_RESOURCE, so it can make itself unkillable by the OOM
-    killer and the code's OOM score both maximal and not lowerable.
+    killer and the code's OOM score both maximal and not lowerable. ``quota`` mounts the work
+    dir behind the per-block layer the kernel limits (:mod:`sandbox_disk`) instead of at
+    /workspace itself.
     """
     uid, _, gid = user.partition(":")
     config = {"uid": int(uid) if uid.isdigit() else uid,
               "gid": int(gid) if gid.isdigit() else (gid or None), "workspace": WORKSPACE}
     if config["gid"] is None:
         config["gid"] = config["uid"]
+    # tmpfs pages count as memory: /tmp (and /dev/shm) never get more than the memory limit
+    tmp_size = min(disk_limit, parse_size(settings.memory))
+    config["tmp_size"] = tmp_size
+    tmpfs = {"/tmp": f"rw,nosuid,nodev,size={tmp_size},mode=1777",
+             # root-owned: the code can read its script here, never write it
+             "/run/tuiagents": "rw,nosuid,nodev,noexec,size=64m,mode=0755"}
+    work = {"bind": WORKSPACE, "mode": "rw"}
+    if quota:
+        config["host"] = HOST
+        work["bind"] = HOST
+        tmpfs["/run/tuiagents-host"] = "rw,nosuid,nodev,noexec,size=64k,mode=0700"
+        tmpfs[WORKSPACE] = "rw,nosuid,nodev,size=64k,mode=0755"  # where each block's overlay goes
     safe_session = "".join(c if c.isalnum() or c in "_.-" else "-" for c in session_id)
     host_config = api.create_host_config(
-        binds={str(work_dir.resolve()): {"bind": WORKSPACE, "mode": "rw"}},
+        binds={str(work_dir.resolve()): work},
         network_mode=settings.network,
         mem_limit=settings.memory,
         memswap_limit=settings.memory,  # same as the memory limit: no swap on top
@@ -138,12 +178,10 @@ def create_sandbox_container(api: Any, settings: DockerSettings, work_dir: Path,
         pids_limit=settings.pids_limit,
         security_opt=["no-new-privileges"],
         cap_drop=["ALL"],
-        cap_add=CAPABILITIES + ([PIN_OOM] if pin_oom else []),
+        cap_add=CAPABILITIES + ([PIN_OOM] if pin_oom else []) + (QUOTA if quota else []),
         read_only=True,
-        # tmpfs pages count as memory: /tmp never gets more than the memory limit
-        tmpfs={"/tmp": f"rw,nosuid,nodev,size={min(disk_limit, parse_size(settings.memory))},mode=1777",
-               # root-owned: the code can read its script here, never write it
-               "/run/tuiagents": "rw,nosuid,nodev,noexec,size=64m,mode=0755"},
+        tmpfs=tmpfs,
+        shm_size=tmp_size,  # where there is no per-block /dev/shm, at least a bounded one
         log_config={"type": "none", "config": {}},  # output goes to us, not to a log file
     )
     created = api.create_container(

@@ -19,7 +19,7 @@ nothing a block starts outlives it, and the outcome is sent from here.
 Frames, both ways: one kind byte, a 4-byte big-endian length, the payload.
 host -> us: ``P`` ping; ``B`` block (4-byte header length, JSON header, code); ``C`` cancel.
 us -> host: ``R`` ready; ``O`` output; ``T`` 8-byte count of bytes not sent + the tail;
-``X`` outcome JSON.
+``K`` still at work (saving a block's files); ``X`` outcome JSON.
 
 Standard library only, Python >= 3.6: this file is sent to whatever python3 the image has.
 """
@@ -33,6 +33,13 @@ import signal
 import struct
 import sys
 import time
+
+try:  # in the container, sandbox_disk's source comes first (see sandbox_container)
+    merge_layer  # noqa: B018
+except NameError:
+    from tuiagents.execution.sandbox_disk import (can_mount, disk_reached, disk_usage, layer_full,
+                                                  merge_layer, mount_layer, tmp_full,
+                                                  unmount_layer)
 
 CONTROL = "/run/tuiagents"
 APPROVED = ".approved"  # beside the script: the approved files' hashes (see sandbox_container)
@@ -95,47 +102,6 @@ def kill_everything(block, limit=5.0):
         time.sleep(0.001)
 
 
-def disk_usage(root, cap=2000000):
-    """Bytes allocated under root, never following symlinks.
-
-    Walks with directory fds (openat), so no path is ever too long to look into: a block cannot
-    hide data below PATH_MAX. Past ``cap`` entries the count stops (the block pays for the walk).
-    """
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK
-    total, seen = 0, 0
-    try:
-        top = os.open(root, flags)
-    except OSError:
-        return 0
-    stack = [(top, os.scandir(top))]
-    while stack:
-        fd, entries = stack[-1]
-        entry = next(entries, None) if seen < cap else None
-        if entry is None:
-            entries.close()
-            os.close(fd)
-            stack.pop()
-            continue
-        seen += 1
-        try:
-            st = entry.stat(follow_symlinks=False)
-            total += st.st_blocks * 512
-            if entry.is_dir(follow_symlinks=False):
-                child = os.open(entry.name, flags, dir_fd=fd)
-                stack.append((child, os.scandir(child)))
-        except OSError:
-            continue
-    return total
-
-
-def tmp_full():
-    try:
-        st = os.statvfs("/tmp")
-    except OSError:
-        return False
-    return st.f_blocks > 0 and st.f_bavail * st.f_frsize < 64 * 1024
-
-
 def spawn(config, argv, path, fsize):
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -196,6 +162,9 @@ class Watchdog:
         self.block = None
         self.inbox = b""
         self.greeted = False
+        # The work dir is an overlay on a size-limited tmpfs per block (see sandbox_disk), or,
+        # where the daemon does not let us mount, the bind mount itself, measured while it runs.
+        self.quota = bool(config.get("host")) and can_mount()
 
     def start(self, header, code):
         block_id = header["id"]
@@ -219,16 +188,25 @@ class Watchdog:
         with os.fdopen(fd, "w") as f:
             json.dump(header.get("approved") or {}, f)
         limit = header.get("disk_limit") or 0
+        if self.quota:  # a tmpfs: never more than the memory limit (tmp_size), as /tmp
+            memory = self.config.get("tmp_size") or limit
+            mount_layer(self.config["workspace"], min(limit, memory) if limit else memory, memory)
         block = {
             "id": block_id, "folder": folder, "path": path, "status": None, "reason": None,
             "oom_before": oom_kills(), "tmp_before": tmp_full(),
             "deadline": time.monotonic() + header["timeout"],
-            "disk_limit": limit, "disk_base": disk_usage(self.config["workspace"]) if limit else 0,
-            "disk_next": 0.0, "disk_every": 0.02, "disk_hit": False,
+            "disk_limit": limit, "quota": self.quota, "problems": [],
+            "disk_base": disk_usage(self.config["workspace"]) if limit and not self.quota else 0,
+            "disk_next": 0.0, "disk_hit": False,
             "forward": header["forward_limit"], "tail_size": header["tail"], "sent": 0,
             "skipped": 0, "tail": bytearray(), "open": True,
         }
-        block["pid"], block["pipe"] = spawn(self.config, header["argv"], path, limit)
+        try:
+            block["pid"], block["pipe"] = spawn(self.config, header["argv"], path, limit)
+        except BaseException:
+            if self.quota:
+                unmount_layer(self.config["workspace"])
+            raise
         self.block = block
 
     def refuse(self, block_id, message):
@@ -268,17 +246,15 @@ class Watchdog:
 
     def check_disk(self, now):
         block = self.block
-        if not block["disk_limit"] or now < block["disk_next"]:
-            return
-        began = time.monotonic()
-        total = disk_usage(self.config["workspace"])
-        cost = time.monotonic() - began
-        # At most ~5% of the block's time goes to watching, however big the work dir is.
-        block["disk_every"] = min(30.0, max(0.02, cost * 20))
-        block["disk_next"] = time.monotonic() + block["disk_every"]
-        if total - block["disk_base"] >= block["disk_limit"]:
+        if (block["disk_limit"] and now >= block["disk_next"]
+                and disk_reached(block, self.config["workspace"], now)):
             block["disk_hit"] = True
             self.stop("disk")
+
+    def merge(self, block):
+        """Save what the block wrote into the host's work dir (its layer is dropped later)."""
+        block["disk_hit"] = block["disk_hit"] or (block["disk_limit"] and layer_full())
+        merge_layer(block["problems"], tick=lambda: send(b"K"))
 
     def finish(self):
         block = self.block
@@ -294,7 +270,9 @@ class Watchdog:
                 block["status"] = os.waitpid(block["pid"], 0)[1]
             except ChildProcessError:
                 block["status"] = signal.SIGKILL
-        if block["disk_limit"] and not block["disk_hit"]:
+        if block["quota"]:
+            self.merge(block)
+        elif block["disk_limit"] and not block["disk_hit"]:
             total = disk_usage(self.config["workspace"])
             block["disk_hit"] = total - block["disk_base"] >= block["disk_limit"]
         status = block["status"]
@@ -314,15 +292,18 @@ class Watchdog:
             "disk_stopped": block["reason"] == "disk",
             "tmp_full": tmp_full() and not block["tmp_before"],
             "clean": clean,
+            "problems": block["problems"],
         }
         remove_script(block["path"], block["folder"])
         self.block = None
         send(b"X", json.dumps(outcome).encode())
+        if block["quota"]:  # after the outcome: the host need not wait for it
+            unmount_layer(self.config["workspace"])
 
     def handle(self, kind, payload):
         if kind == b"P":
             self.greeted = True
-            send(b"R", json.dumps({"python": sys.version.split()[0]}).encode())
+            send(b"R", json.dumps({"python": sys.version.split()[0], "quota": self.quota}).encode())
         elif kind == b"B":
             (size,) = struct.unpack(">I", payload[:4])
             header = json.loads(payload[4:4 + size].decode())
@@ -340,6 +321,9 @@ class Watchdog:
         data = os.read(0, 1 << 20)
         if not data:
             kill_everything(self.block)
+            if self.block is not None and self.block["quota"]:
+                self.merge(self.block)  # what the block wrote is kept
+                unmount_layer(self.config["workspace"])
             sys.exit(0)  # the host is gone: so is the container
         self.inbox += data
         while len(self.inbox) >= HEAD.size:
