@@ -738,3 +738,20 @@ async def test_without_the_quota_the_disk_limit_is_measured(client, tmp_path, mo
         assert (await executor.run(block("sh", "rm fill-* && echo ok"))).output == "ok\n"
     finally:
         await executor.close()
+
+
+async def test_closing_the_sandbox_mid_block_keeps_what_the_block_wrote(client, tmp_path) -> None:
+    # Quitting the app while a block runs ends the block at once; what it wrote so far stays in
+    # the work dir, as it did when blocks wrote there directly.
+    executor = DockerExecutor(DockerSettings(image=IMAGE, timeout=60), tmp_path,
+                              f"closed-{uuid.uuid4().hex[:8]}")
+    started = asyncio.Event()
+    running = asyncio.create_task(executor.run(
+        block("sh", "echo checkpoint > step1.txt && echo up && sleep 50"),
+        on_output=lambda text: started.set()))
+    await asyncio.wait_for(started.wait(), 30)
+    await asyncio.wait_for(executor.close(), 30)
+    result = await asyncio.wait_for(running, 30)
+    assert result.cancelled and not result.ok, result
+    assert (tmp_path / "step1.txt").read_text() == "checkpoint\n"
+    assert _labelled(client, executor.session_id) == []

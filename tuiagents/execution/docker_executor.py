@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 
 # If the watchdog does not answer, how long before the host restarts the container.
 RUNNER_GRACE = 10.0
+# Closing mid-block: how long the watchdog may take to save the block's files before removal.
+SAVE_GRACE = 20.0
 # Creating a container may pull its image: generous, but never forever.
 START_TIMEOUT = 300.0
 
@@ -161,6 +163,14 @@ class DockerExecutor(CodeExecutor):
         self.oom_pinned = Grants.pin_oom
         return True
 
+    def _wait_container(self, timeout: float) -> None:
+        """Blocking: wait up to ``timeout`` s for the container to exit."""
+        if self._container is not None:
+            try:
+                self._container.wait(timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 - timed out or gone: it is removed next
+                log.debug("sandbox did not exit: %s", exc)
+
     def _remove_container(self) -> None:
         container, self._container = self._container, None
         if container is None:
@@ -221,11 +231,17 @@ class DockerExecutor(CodeExecutor):
         """Remove the container (killing a block still running) and close the client.
 
         Does not wait for a running block: quitting must be immediate, and removing the
-        container ends that block. The work dir stays; a later run starts a new container.
+        container ends that block. Under the disk quota, what that block wrote so far is only
+        in its layer: the line is closed first, so the watchdog kills the block, saves its
+        files into the work dir and exits (waited for at most SAVE_GRACE s). The work dir
+        stays; a later run starts a new container.
         """
         channel, self._channel = self._channel, None
         if channel is not None:
             channel.closed_by_owner = True
+            if self.disk_quota and self._lock.locked():
+                channel.close()
+                await asyncio.to_thread(self._wait_container, SAVE_GRACE)
         await asyncio.to_thread(self._remove_container)
         if channel is not None:
             channel.close()
