@@ -13,8 +13,9 @@ dir as ever; every byte it writes (a changed file is copied up whole) takes room
 and past the limit the kernel answers ENOSPC, however many files it makes. When the block is over
 and its processes are dead, the layer is merged into the host's work dir: files (holes kept),
 symlinks, FIFOs and sockets copied, deletions (whiteouts) applied, a folder the block replaced
-(opaque) emptied first. Nothing is followed: every step works on directory fds, never on a path the code chose.
-Where the daemon does not let the watchdog mount, the work dir is measured instead (disk_usage).
+(opaque) emptied first. Nothing is followed: every step works on directory fds, never on a path
+the code chose. Where the daemon does not let the watchdog mount, the work dir is measured
+instead (disk_usage).
 """
 
 import ctypes
@@ -136,8 +137,10 @@ def remove_entry(dir_fd, name):
             os.rmdir(entry, dir_fd=parent)
 
 
-def copy_data(src, dst, size):
-    """Copy the data of ``src`` to ``dst`` (fds); holes stay holes, so sparse files stay small."""
+def copy_data(src, dst, size, beat=None):
+    """Copy the data of ``src`` to ``dst`` (fds); holes stay holes, so sparse files stay small.
+
+    ``beat`` is called after every MiB (a big file takes a while to save)."""
     offset = 0
     while offset < size:
         try:
@@ -155,6 +158,8 @@ def copy_data(src, dst, size):
             while written < len(data):
                 written += os.pwrite(dst, data[written:], start + written)
             start += len(data)
+            if beat is not None:
+                beat()
         offset = end
     os.ftruncate(dst, size)
 
@@ -165,7 +170,7 @@ def _attributes(fd, st):
     os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def _copy_file(ufd, hfd, name, st):
+def _copy_file(ufd, hfd, name, st, beat):
     src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=ufd)
     create = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     try:
@@ -176,7 +181,7 @@ def _copy_file(ufd, hfd, name, st):
             dst, into = os.open(MERGING, create, 0o600, dir_fd=hfd), name
         try:
             if st.st_size:
-                copy_data(src, dst, st.st_size)
+                copy_data(src, dst, st.st_size, beat)
             _attributes(dst, st)
         finally:
             os.close(dst)
@@ -193,7 +198,7 @@ def _copy_file(ufd, hfd, name, st):
         os.rename(MERGING, into, src_dir_fd=hfd, dst_dir_fd=hfd)
 
 
-def _merge_entry(ufd, hfd, name, stack):
+def _merge_entry(ufd, hfd, name, stack, beat):
     st = os.stat(name, dir_fd=ufd, follow_symlinks=False)
     mode = st.st_mode
     if stat.S_ISCHR(mode) and st.st_rdev == 0:  # a whiteout: the block deleted it
@@ -214,7 +219,7 @@ def _merge_entry(ufd, hfd, name, stack):
             os.mkdir(name, 0o700, dir_fd=hfd)
         stack.append((child, os.open(name, DIR_FLAGS, dir_fd=hfd), iter(os.listdir(child)), st))
     elif stat.S_ISREG(mode):
-        _copy_file(ufd, hfd, name, st)
+        _copy_file(ufd, hfd, name, st, beat)
     elif stat.S_ISLNK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
         # Kept as they are, as if written straight to the work dir (the host never follows or
         # opens them: see files.py); made, never opened, here too.
@@ -229,15 +234,21 @@ def _merge_entry(ufd, hfd, name, stack):
 def merge_layer(problems, tick=None):
     """Merge the block's layer into the host's work dir; append what failed to ``problems``.
 
-    ``tick`` is called now and then, so the host knows a long merge is alive.
+    ``tick`` is called about once a second, so the host knows a long merge is alive.
     """
+    last = [time.monotonic()]
+
+    def beat():
+        if tick is not None and time.monotonic() - last[0] > 1.0:
+            last[0] = time.monotonic()
+            tick()
+
     try:
         root = (os.open(LAYER + "/upper", DIR_FLAGS), os.open(HOST, DIR_FLAGS))
     except OSError as exc:
         problems.append("the work dir could not be updated: %s" % exc.strerror)
         return
     stack = [root + (iter(os.listdir(root[0])), None)]
-    done = 0
     while stack:
         ufd, hfd, names, st = stack[-1]
         name = next(names, None)
@@ -251,11 +262,9 @@ def merge_layer(problems, tick=None):
             os.close(ufd)
             os.close(hfd)
             continue
-        done += 1
-        if tick is not None and done % 2000 == 0:
-            tick()
+        beat()
         try:
-            _merge_entry(ufd, hfd, name, stack)
+            _merge_entry(ufd, hfd, name, stack, beat)
         except OSError as exc:
             if len(problems) < 5:
                 problems.append("%s was not saved to the work dir: %s"

@@ -5,9 +5,10 @@ Why root and PID 1: the code of a block runs as the unprivileged sandbox user, s
 signal, ptrace or open ``/proc/1/fd`` of this process, and cannot write the channel the outcome
 travels on (our stdin/stdout, attached by the host through the Docker API). If this process
 dies anyway, the container stops and the kernel kills every process in it. The container keeps
-only the capabilities needed here (KILL, SETUID, SETGID, DAC_READ_SEARCH, and SYS_RESOURCE where
-the daemon can grant it, to pin OOM scores); ``setuid`` drops them all for the code, and
-no-new-privileges stops it from getting any back.
+only the capabilities needed here (KILL, SETUID, SETGID, DAC_READ_SEARCH; SYS_RESOURCE where the
+daemon can grant it, to pin OOM scores; SYS_ADMIN, DAC_OVERRIDE, CHOWN and FOWNER where it can,
+for the disk limit's per-block layer, see sandbox_disk); ``setuid`` drops them all for the code,
+and no-new-privileges stops it from getting any back.
 
 Per block: the host sends the approved bytes and their sha256; we refuse them if the hash does
 not match, write them read-only into a root-owned tmpfs (``/run/tuiagents``), check the hash of
@@ -44,9 +45,7 @@ except NameError:
 CONTROL = "/run/tuiagents"
 APPROVED = ".approved"  # beside the script: the approved files' hashes (see sandbox_container)
 HEAD = struct.Struct(">cI")
-# The host attaches before it starts the container and pings at once; if no ping comes in this
-# long, the host died in between (kill -9): the container ends instead of idling until a reaper.
-ATTACH_WAIT = 10.0
+ATTACH_WAIT = 10.0  # no ping by then after start: the host died before attaching; so do we
 
 
 def send(kind, payload=b""):
@@ -182,8 +181,7 @@ class Watchdog:
         if sha256_of(path) != header["sha256"]:  # what exec will read, right before it
             remove_script(path, folder)
             return self.refuse(block_id, "the code changed before it could run")
-        # Which work-dir files came from approved blocks (name -> sha256): the only ones a
-        # python block may import from there (see PYTHON_BOOT in sandbox_container).
+        # The work-dir files of approved blocks (name -> sha256), the only ones python imports.
         fd = os.open(os.path.join(folder, APPROVED), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         with os.fdopen(fd, "w") as f:
             json.dump(header.get("approved") or {}, f)
@@ -195,18 +193,17 @@ class Watchdog:
             "id": block_id, "folder": folder, "path": path, "status": None, "reason": None,
             "oom_before": oom_kills(), "tmp_before": tmp_full(),
             "deadline": time.monotonic() + header["timeout"],
-            "disk_limit": limit, "quota": self.quota, "problems": [],
+            "disk_limit": limit, "quota": self.quota, "problems": [], "disk_next": 0.0,
             "disk_base": disk_usage(self.config["workspace"]) if limit and not self.quota else 0,
-            "disk_next": 0.0, "disk_hit": False,
+            "disk_hit": False,
             "forward": header["forward_limit"], "tail_size": header["tail"], "sent": 0,
             "skipped": 0, "tail": bytearray(), "open": True,
         }
         try:
             block["pid"], block["pipe"] = spawn(self.config, header["argv"], path, limit)
-        except BaseException:
-            if self.quota:
+        finally:
+            if "pid" not in block and self.quota:
                 unmount_layer(self.config["workspace"])
-            raise
         self.block = block
 
     def refuse(self, block_id, message):
@@ -251,8 +248,7 @@ class Watchdog:
             block["disk_hit"] = True
             self.stop("disk")
 
-    def merge(self, block):
-        """Save what the block wrote into the host's work dir (its layer is dropped later)."""
+    def merge(self, block):  # what the block wrote, into the host's work dir (layer kept)
         block["disk_hit"] = block["disk_hit"] or (block["disk_limit"] and layer_full())
         merge_layer(block["problems"], tick=lambda: send(b"K"))
 
@@ -323,7 +319,6 @@ class Watchdog:
             kill_everything(self.block)
             if self.block is not None and self.block["quota"]:
                 self.merge(self.block)  # what the block wrote is kept
-                unmount_layer(self.config["workspace"])
             sys.exit(0)  # the host is gone: so is the container
         self.inbox += data
         while len(self.inbox) >= HEAD.size:
