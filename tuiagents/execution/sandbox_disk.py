@@ -53,14 +53,16 @@ def unmount(target):
         pass
 
 
-def can_mount():
-    """Whether this container lets us mount (SYS_ADMIN granted, no AppArmor refusal)."""
+def can_mount(workspace):
+    """Whether this container lets us mount a block's layer: a dry run of one.
+
+    Refused without SYS_ADMIN, by an AppArmor profile, or (rootless daemons) for overlay."""
     try:
         os.makedirs(LAYER, 0o700, exist_ok=True)
-        mount("tmpfs", LAYER, "tmpfs", "size=64k,mode=0700")
+        mount_layer(workspace, 1 << 20, 1 << 20)
     except OSError:
         return False
-    unmount(LAYER)
+    unmount_layer(workspace)
     return True
 
 

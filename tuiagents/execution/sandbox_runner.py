@@ -163,7 +163,7 @@ class Watchdog:
         self.greeted = False
         # The work dir is an overlay on a size-limited tmpfs per block (see sandbox_disk), or,
         # where the daemon does not let us mount, the bind mount itself, measured while it runs.
-        self.quota = bool(config.get("host")) and can_mount()
+        self.quota = bool(config.get("host")) and can_mount(config["workspace"])
 
     def start(self, header, code):
         block_id = header["id"]
