@@ -95,3 +95,92 @@ async def test_the_watchdog_checks_the_hash_itself(tmp_path):
         assert not (tmp_path / "ran").exists()
     finally:
         await executor.close()
+
+
+# A model may send a lone surrogate (JSON allows "\ud800"); the log keeps it, so the hash, the
+# approval and the executor must take it too, and the block runs or is refused with a reason.
+LONE = 'print("half a pair: \ud800")\n'
+
+
+def docker_or_skip():
+    import docker
+
+    from tuiagents.execution.docker_client import connect_docker
+
+    try:
+        connect_docker().close()
+    except docker.errors.DockerException as exc:
+        if os.environ.get("TUIAGENTS_REQUIRE_DOCKER") == "1":
+            pytest.fail(str(exc))
+        pytest.skip(f"no Docker daemon: {exc}")
+
+
+def test_the_hash_takes_any_text_the_log_can_hold():
+    assert code_sha256(LONE) != code_sha256(LONE.replace("\ud800", "\udfff"))
+    assert code_sha256(LONE) != code_sha256(LONE.replace("\ud800", "\ufffd"))
+    assert code_sha256("print(1)") == sha("print(1)")  # plain text: the UTF-8 bytes, as before
+
+
+@pytest.mark.parametrize("kind", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+async def test_a_block_with_a_lone_surrogate_runs_or_is_refused_with_a_reason(tmp_path, kind):
+    if kind == "docker":
+        docker_or_skip()
+        image = os.environ.get("SANDBOX_IMAGE", "tuiagents-sandbox:latest")
+        executor = DockerExecutor(DockerSettings(image=image, timeout=20), tmp_path,
+                                  f"lone-{uuid.uuid4().hex[:6]}")
+    else:
+        executor = LocalExecutor(LocalSettings(timeout=20), tmp_path)
+    try:
+        for block in (CodeBlock(language="python", code=LONE, runnable=True),
+                      CodeBlock(language="python", code=LONE, runnable=True, filename="lone.py")):
+            result = await executor.run(block, approved_sha256=code_sha256(block.code))
+            assert not result.ok
+            assert result.exit_code != -1 or result.error, result
+            assert "SyntaxError" in result.output or "surrogate" in (result.error or ""), result
+            assert "not the code that was approved" not in (result.error or "")
+        # The session goes on: the next block runs.
+        after = CodeBlock(language="sh", code="echo still here", runnable=True)
+        result = await executor.run(after, approved_sha256=code_sha256(after.code))
+        assert result.ok and "still here" in result.output, result
+    finally:
+        await executor.close()
+
+
+async def test_a_run_and_its_resume_go_on_after_code_with_a_lone_surrogate(tmp_path):
+    from conftest import ScriptedHuman, finish
+    from headless_support import pair_toml
+
+    from tuiagents.app.launch import prepare_run
+    from tuiagents.config import load_config
+    from tuiagents.engine.decisions import DecisionKind
+    from tuiagents.engine.events import ExecutionFinished
+    from tuiagents.session.reader import read_session
+    from tuiagents.session.resume import prepare_resume
+    from tuiagents.testing import ScriptedServer
+
+    reply = f"Here.\n```python\n{LONE}```"
+    rules = [Rule(agent="assistant", turn=0, reply=reply),
+             Rule(agent="assistant", reply="all done TERMINATE")]
+    with ScriptedServer(rules) as server:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(pair_toml(server.url, 6, user='code_execution = "local"'))
+        config = load_config(cfg)
+        log = tmp_path / "run.jsonl"
+        # First leg: the person stops the run at the code request, which the log keeps pending.
+        run = prepare_run(config, "pair", "print something", approve="ask", session_path=log)
+        ScriptedHuman(default=Decision.approve()).queue(RequestKind.CODE, Decision.stop()).attach(run)
+        await finish(run)
+        # Resume: the same code is asked again, approved, and runs; the run goes on to its end.
+        run = prepare_resume(log, config=config, approve="ask")
+        human = ScriptedHuman(default=Decision.approve())
+        human.attach(run)
+        result = await finish(run)
+    asked = [r for r in human.seen if r.kind == RequestKind.CODE]
+    assert asked and "\ud800" in asked[-1].code_blocks[0].code
+    assert result.stop_reason == "assistant said TERMINATE", result.stop_reason
+    events = read_session(log).events
+    [recorded] = [e for e in events if isinstance(e, DecisionRecorded)
+                  and e.request_kind == RequestKind.CODE and e.decision.kind == DecisionKind.APPROVE]
+    assert recorded.decision.code_sha256 == [code_sha256(LONE)]
+    [finished] = [e for e in events if isinstance(e, ExecutionFinished)]
+    assert finished.exit_code != 0 and not finished.cancelled

@@ -471,3 +471,287 @@ async def test_many_small_hogs_cannot_get_the_watchdog_oom_killed(client, sandbo
         assert any("out of memory" in n for n in result.notes), result
     assert not result.ok
     await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_a_sandbox_nobody_attaches_to_ends_by_itself(client, tmp_path) -> None:
+    # The host was killed (-9) after Docker started the container but before it attached: the
+    # watchdog must not wait for it forever, holding the container (and its limits) until the
+    # next start reaps it.
+    import requests
+
+    from tuiagents.execution.docker_client import sandbox_user
+    from tuiagents.execution.sandbox_container import create_sandbox_container
+    from tuiagents.execution.settings import parse_size
+
+    settings = DockerSettings(image=IMAGE)
+    created = await asyncio.to_thread(
+        create_sandbox_container, client.api, settings, tmp_path, f"orphan-{uuid.uuid4().hex[:6]}",
+        sandbox_user(None), parse_size(settings.disk_limit), pin_oom=False)
+    container = client.containers.get(created["Id"])
+    try:
+        await asyncio.to_thread(container.start)
+        try:
+            await asyncio.to_thread(container.wait, timeout=60)
+        except requests.exceptions.ConnectionError:
+            pytest.fail("the unattached sandbox was still running after 60 s")
+        container.reload()
+        assert container.status == "exited", container.status
+    finally:
+        await asyncio.to_thread(container.remove, force=True)
+
+
+async def test_planted_modules_are_never_imported_implicitly(client, sandbox) -> None:
+    # What a block merely wrote must not run when a later approved block, the standard library
+    # looking for an optional module, or a python3 started in the workspace imports something.
+    planted = await sandbox.run(block("python", """
+        import os
+        hook = "open('/workspace/PWNED-' + __name__.replace('/', '_'), 'w').close()\\nprint('PWNED')\\n"
+        os.makedirs("tzdata/zoneinfo", exist_ok=True)
+        for path in ("_gdbm.py", "_dbm.py", "tzdata/__init__.py", "json.py", "helper.py",
+                     "runner.py"):
+            with open(path, "w") as f:
+                f.write(hook if path != "runner.py" else "import helper\\nprint('ran')\\n")
+        print("planted")
+    """))
+    assert planted.ok and "planted" in planted.output, planted
+    result = await sandbox.run(block("python", """
+        import shelve, zoneinfo
+        with shelve.open("/tmp/shelf") as db:
+            db["k"] = 1
+        print(len(zoneinfo.available_timezones()) >= 0)
+        try:
+            import helper
+            print("imported helper")
+        except ImportError:
+            print("no helper")
+    """))
+    assert result.ok and result.output == "True\nno helper\n", result
+    nested = await sandbox.run(block("sh", """
+        python3 -c "import json; print('benign')"
+        python3 runner.py || echo "runner refused"
+        python3 -c "import subprocess, sys; subprocess.run([sys.executable, '-m', 'json.tool', '-h'],
+                    stdout=subprocess.DEVNULL)"
+    """))
+    assert nested.output.startswith("benign\n") and "runner refused" in nested.output, nested
+    assert "PWNED" not in result.output + nested.output
+    left = await sandbox.run(block("sh", "ls /workspace | grep PWNED || echo none"))
+    assert left.output == "none\n", left
+    await sandbox.run(block("sh", "rm -rf _gdbm.py _dbm.py tzdata json.py helper.py runner.py"))
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_approved_files_stay_importable_until_code_changes_them(client, sandbox) -> None:
+    saved = await sandbox.run(block("python", """
+        # filename: approved_helper.py
+        def answer():
+            return 42
+    """))
+    assert saved.ok and saved.saved_to == "approved_helper.py", saved
+    pkg = await sandbox.run(block("python", """
+        # filename: approved_pkg/__init__.py
+        from .inner import VALUE
+    """))
+    inner = await sandbox.run(block("python", """
+        # filename: approved_pkg/inner.py
+        VALUE = "inner"
+    """))
+    assert pkg.saved_to and inner.ok, (pkg, inner)
+    used = await sandbox.run(block("python", """
+        import approved_helper, approved_pkg
+        print(approved_helper.answer(), approved_pkg.VALUE, approved_helper.__file__)
+    """))
+    assert used.output == "42 inner /workspace/approved_helper.py\n", used
+    # Code rewrites the approved file: its new bytes were never approved, so they do not import.
+    await sandbox.run(block("sh", "echo 'print(\"PWNED\")' > approved_helper.py"))
+    again = await sandbox.run(block("python", """
+        try:
+            import approved_helper
+        except ImportError as exc:
+            print("refused:", exc)
+    """))
+    assert "PWNED" not in again.output and again.output.startswith("refused:"), again
+    await sandbox.run(block("sh", "rm -rf approved_helper.py approved_pkg"))
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+def allocated(root) -> int:
+    """Bytes allocated under ``root`` on the host, not following symlinks."""
+    total = 0
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            total += os.lstat(os.path.join(folder, name)).st_blocks * 512
+    return total
+
+
+async def test_many_files_then_big_ones_cannot_overshoot_the_disk_limit(client, tmp_path) -> None:
+    # Empty files made measuring the work dir slow (150,000 in the report; 30,000 are plenty
+    # here); the next block then wrote 15x its limit before anything noticed. The limit must
+    # hold whatever the number of files.
+    limit = 20 << 20
+    executor = DockerExecutor(DockerSettings(image=IMAGE, timeout=30, disk_limit="20m"), tmp_path,
+                              f"quota-{uuid.uuid4().hex[:8]}")
+    try:
+        many = await executor.run(block("python", """
+            import os
+            os.makedirs("many", exist_ok=True)
+            made = 0
+            try:
+                for i in range(30000):
+                    open(f"many/{i}", "w").close()
+                    made += 1
+            except OSError as exc:
+                print("stopped:", exc.strerror)
+            print("made", made)
+        """))
+        assert "made" in many.output, many
+        before = allocated(tmp_path)
+        big = await executor.run(block("python", """
+            import os
+            chunk = os.urandom(1 << 20)
+            for i in range(20):
+                try:
+                    with open(f"big{i}", "wb") as f:
+                        for _ in range(15):
+                            f.write(chunk)
+                except OSError as exc:
+                    print("refused:", exc.strerror)
+        """))
+        grown = allocated(tmp_path) - before
+        assert grown <= limit + (1 << 20), f"the block wrote {grown} bytes past a limit of {limit}"
+        assert big.disk_full and any("disk limit reached" in n for n in big.notes), big
+        after = await executor.run(block("sh", "rm -rf many big* && echo cleaned"))
+        assert after.output == "cleaned\n", after
+        assert not (tmp_path / "many").exists()
+    finally:
+        await executor.close()
+
+
+async def test_dev_shm_is_per_block_and_limited(client, sandbox) -> None:
+    await sandbox.run(block("sh", "true"))
+    if not getattr(sandbox, "disk_quota", True):
+        pytest.skip("this daemon does not let the watchdog mount a per-block /dev/shm")
+    wrote = await sandbox.run(block("sh", """
+        echo left > /dev/shm/left-behind && echo wrote
+        head -c 100000000 /dev/zero > /dev/shm/big 2>/dev/null || echo "refused past the limit"
+    """))
+    assert wrote.output == "wrote\nrefused past the limit\n", wrote
+    later = await sandbox.run(block("sh", "ls -A /dev/shm | wc -l"))
+    assert later.output == "0\n", later
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_the_work_dir_after_a_block_is_what_the_block_left(client, sandbox) -> None:
+    # Under the disk quota a block writes to a layer merged into the work dir when it ends:
+    # deletions, replacements, links, modes, times and holes must all arrive as they were.
+    work = sandbox.work_dir
+    (work / "gone.txt").write_text("delete me")
+    (work / "folder").mkdir()
+    (work / "folder" / "old.txt").write_text("old")
+    (work / "becomes_file").mkdir()
+    (work / "kept.txt").write_text("kept")
+    if sandbox.owner is not None:  # owned by the sandbox user, as if its earlier blocks made them
+        for name in ("gone.txt", "folder", "folder/old.txt", "becomes_file", "kept.txt"):
+            os.chown(work / name, *sandbox.owner)
+    result = await sandbox.run(block("sh", """
+        rm gone.txt
+        rm -r folder && mkdir folder && echo new > folder/new.txt
+        rm -r becomes_file && echo file > becomes_file
+        echo appended >> kept.txt
+        ln -s kept.txt link
+        printf x > mode.sh && chmod 750 mode.sh && touch -d 2001-02-03T04:05:06Z mode.sh
+        truncate -s 20M sparse.bin && printf end >> sparse.bin
+        echo done
+    """))
+    assert result.output == "done\n", result
+    assert not (work / "gone.txt").exists()
+    assert sorted(p.name for p in (work / "folder").iterdir()) == ["new.txt"]
+    assert (work / "becomes_file").read_text() == "file\n"
+    assert (work / "kept.txt").read_text() == "keptappended\n"
+    assert os.readlink(work / "link") == "kept.txt"
+    st = (work / "mode.sh").stat()
+    assert oct(st.st_mode & 0o777) == oct(0o750) and st.st_mtime == 981173106
+    sparse = (work / "sparse.bin").stat()
+    assert sparse.st_size == 20 * 1024 * 1024 + 3 and sparse.st_blocks * 512 < 1 << 20
+    await sandbox.run(block("sh", "rm -rf folder becomes_file kept.txt link mode.sh sparse.bin"))
+    await assert_clean_and_next_runs_as_approved(client, sandbox)
+
+
+async def test_what_a_block_wrote_is_kept_when_the_host_dies(client, tmp_path) -> None:
+    # The host is killed (-9) while a block runs: the container's stdin closes, the watchdog
+    # kills the block and still saves what it wrote into the work dir before it exits.
+    import signal
+    import subprocess
+    import sys
+
+    script = textwrap.dedent(f"""
+        import asyncio, pathlib, sys
+        from tuiagents.execution import DockerExecutor, DockerSettings
+        from tuiagents.execution.codeblocks import CodeBlock
+
+        async def main():
+            executor = DockerExecutor(DockerSettings(image={IMAGE!r}, timeout=60),
+                                      pathlib.Path({str(tmp_path)!r}), "killed-host")
+            up = asyncio.Event()
+            block = CodeBlock(language="sh", runnable=True,
+                              code="echo saved > result.txt && echo up && sleep 50")
+            asyncio.ensure_future(executor.run(block, on_output=lambda text: up.set()))
+            await up.wait()
+            print(executor.container_id, flush=True)
+            await asyncio.sleep(60)
+
+        asyncio.run(main())
+    """)
+    host = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    container = None
+    try:
+        container_id = await asyncio.wait_for(asyncio.to_thread(host.stdout.readline), 60)
+        container = client.containers.get(container_id.strip())
+        host.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(container.wait, timeout=60)
+        assert (tmp_path / "result.txt").read_text() == "saved\n"
+    finally:
+        host.kill()
+        host.wait()
+        if container is not None:
+            container.remove(force=True)
+
+
+async def test_without_the_quota_the_disk_limit_is_measured(client, tmp_path, monkeypatch) -> None:
+    # Where the daemon refuses the watchdog the right to mount (AppArmor, a restricted daemon),
+    # the work dir is bind-mounted as before and measured while the block runs.
+    from tuiagents.execution.sandbox_container import Grants
+
+    monkeypatch.setattr(Grants, "quota", False)
+    executor = DockerExecutor(DockerSettings(image=IMAGE, timeout=30, disk_limit="8m"), tmp_path,
+                              f"measured-{uuid.uuid4().hex[:8]}")
+    try:
+        result = await executor.run(block("python", """
+            chunk = b"x" * (1 << 20)
+            for i in range(100):
+                with open(f"fill-{i}.bin", "wb") as f:
+                    f.write(chunk)
+            print("FILLED")
+        """))
+        assert not executor.disk_quota
+        assert "FILLED" not in result.output and result.disk_full, result
+        assert (await executor.run(block("sh", "rm fill-* && echo ok"))).output == "ok\n"
+    finally:
+        await executor.close()
+
+
+async def test_closing_the_sandbox_mid_block_keeps_what_the_block_wrote(client, tmp_path) -> None:
+    # Quitting the app while a block runs ends the block at once; what it wrote so far stays in
+    # the work dir, as it did when blocks wrote there directly.
+    executor = DockerExecutor(DockerSettings(image=IMAGE, timeout=60), tmp_path,
+                              f"closed-{uuid.uuid4().hex[:8]}")
+    started = asyncio.Event()
+    running = asyncio.create_task(executor.run(
+        block("sh", "echo checkpoint > step1.txt && echo up && sleep 50"),
+        on_output=lambda text: started.set()))
+    await asyncio.wait_for(started.wait(), 30)
+    await asyncio.wait_for(executor.close(), 30)
+    result = await asyncio.wait_for(running, 30)
+    assert result.cancelled and not result.ok, result
+    assert (tmp_path / "step1.txt").read_text() == "checkpoint\n"
+    assert _labelled(client, executor.session_id) == []

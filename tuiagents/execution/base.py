@@ -135,9 +135,21 @@ class CodeExecutor(ABC):
         await self.close()
 
 
+def code_bytes(code: str) -> bytes:
+    """The bytes a block's code is saved, hashed and run as: UTF-8, for any text the log holds.
+
+    A model may send a lone surrogate (JSON allows ``\\ud800``), which strict UTF-8 refuses;
+    ``surrogatepass`` writes it as its three bytes instead, reversibly (decoding them the same
+    way gives the same text back), just as the log keeps it as an escape. An interpreter then
+    reads those bytes and says what it thinks of them (Python: a SyntaxError), so the block runs
+    or fails with a reason instead of ending the run. Text without one: plain UTF-8, as ever.
+    """
+    return code.encode("utf-8", "surrogatepass")
+
+
 def code_sha256(code: str) -> str:
-    """The sha256 (hex) of a block's code as UTF-8: what an approval records and exec checks."""
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+    """The sha256 (hex) of :func:`code_bytes`: what an approval records and exec checks."""
+    return hashlib.sha256(code_bytes(code)).hexdigest()
 
 
 def save_named_file(block: CodeBlock, work_dir: Path, owner: tuple[int, int] | None = None) -> str:
@@ -150,7 +162,7 @@ def save_named_file(block: CodeBlock, work_dir: Path, owner: tuple[int, int] | N
     if block.filename_error:
         raise UnsafePathError(block.filename_error)
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    write_in_work_dir(work_dir, block.filename, block.code.encode("utf-8"), owner)
+    write_in_work_dir(work_dir, block.filename, code_bytes(block.code), owner)
     return block.filename
 
 
@@ -168,7 +180,7 @@ def prepare_block(
     saved files work); other runnable blocks go to ``.tuiagents/<run_id>.<ext>``. The script is
     None for blocks that are not run. Raises :class:`UnsafePathError` for a refused filename.
     """
-    data = block.code.encode("utf-8")
+    data = code_bytes(block.code)
     saved_to = None
     if block.filename is not None:
         if block.filename_error:

@@ -1,11 +1,13 @@
 """Run approved code in one long-lived, locked-down Docker container per session.
 
-The container (:mod:`sandbox_container`) is created on the first run: the session's work dir bind-mounted at /workspace,
-no network, memory/CPU/process limits, a read-only root file system, size-limited tmpfs /tmp,
-and the watchdog (:mod:`sandbox_runner`) as PID 1, running as root with only the capabilities
-it needs. Blocks run as the unprivileged sandbox user. The host talks to the watchdog over the
-container's attached stdin/stdout (:mod:`sandbox_channel`): it sends the approved bytes with
-their sha256 and reads back the output and the outcome, which the code cannot forge.
+The container (:mod:`sandbox_container`) is created on the first run: no network,
+memory/CPU/process limits, a read-only root file system, size-limited tmpfs /tmp, and the
+watchdog (:mod:`sandbox_runner`) as PID 1, running as root with only the capabilities it needs.
+The session's work dir is seen at /workspace through a per-block layer the kernel limits to the
+disk limit (:mod:`sandbox_disk`), or bind-mounted there and measured where the daemon does not
+let the watchdog mount. Blocks run as the unprivileged sandbox user. The host attaches to the
+container's stdin/stdout before starting it (:mod:`sandbox_channel`): it sends the approved bytes
+with their sha256 and reads back the output and the outcome, which the code cannot forge.
 
 Nothing here blocks the event loop: Docker SDK calls and file work in the work dir run in
 threads with timeouts, and the channel is an asyncio stream.
@@ -23,7 +25,6 @@ from typing import Any, Literal
 
 from tuiagents.execution.base import (
     EXIT_CANCELLED,
-    EXIT_NOT_RUN,
     EXIT_TIMEOUT,
     SCRIPT_SUFFIX,
     CodeExecutor,
@@ -31,6 +32,7 @@ from tuiagents.execution.base import (
     ExecutionResult,
     OnOutput,
     StartProblem,
+    code_bytes,
     code_sha256,
     new_run_id,
     not_run,
@@ -47,11 +49,12 @@ from tuiagents.execution.docker_client import (
 )
 from tuiagents.execution.files import UnsafePathError, off_loop, share_dir
 from tuiagents.execution.output import FULL_OUTPUT_LIMIT, OutputCapture
-from tuiagents.execution.sandbox_channel import ChannelClosed, SandboxChannel
+from tuiagents.execution.sandbox_channel import ChannelClosed, SandboxChannel, outcome_result
 from tuiagents.execution.sandbox_check import build_command, daemon_problem, image_problem, sandbox_problem
 from tuiagents.execution.sandbox_container import (
     INTERPRETERS,
     WORKSPACE,
+    Grants,
     create_sandbox_container,
 )
 from tuiagents.execution.settings import DockerSettings, parse_size
@@ -62,6 +65,8 @@ log = logging.getLogger(__name__)
 
 # If the watchdog does not answer, how long before the host restarts the container.
 RUNNER_GRACE = 10.0
+# Closing mid-block: how long the watchdog may take to save the block's files before removal.
+SAVE_GRACE = 20.0
 # Creating a container may pull its image: generous, but never forever.
 START_TIMEOUT = 300.0
 
@@ -89,12 +94,17 @@ class DockerExecutor(CodeExecutor):
         self._lock = asyncio.Lock()
         # A block whose task was cancelled: its outcome must be read before the next one starts.
         self._unfinished: str | None = None
+        # Files saved from approved `# filename:` blocks (work-dir path -> sha256 of the bytes
+        # approved): the only work-dir files a python block imports (see PYTHON_BOOT).
+        self._approved_files: dict[str, str] = {}
         # Leftover containers of crashed sessions are removed in the background as the run
         # starts or resumes; pop_notice() says so once.
         self._reaper = start_reaper()
         self._notice_shown = False
         #: Whether the OOM killer spares the watchdog for sure (the daemon granted SYS_RESOURCE).
         self.oom_pinned = False
+        #: Whether the kernel holds the disk limit (a per-block tmpfs layer), not a measurement.
+        self.disk_quota = False
 
     def pop_notice(self) -> str | None:
         """Once: what the start-up cleanup removed (None if nothing, or not finished yet)."""
@@ -120,7 +130,7 @@ class DockerExecutor(CodeExecutor):
     # -- container lifecycle -------------------------------------------------------------
 
     def _create_container(self) -> Any:
-        """Blocking: connect, find (or pull) the image, start the container."""
+        """Blocking: connect, find (or pull) the image, create (not start) the container."""
         import docker
 
         if self._client is None:
@@ -143,25 +153,36 @@ class DockerExecutor(CodeExecutor):
                         f"`{build_command(self.settings.image)}`")) from exc
         self.work_dir.mkdir(parents=True, exist_ok=True)
         share_dir(self.work_dir, self.owner)
-        while True:
-            created = create_sandbox_container(client.api, self.settings, self.work_dir,
-                                               self.session_id, self.user, self.disk_limit,
-                                               pin_oom=_pin_oom[0])
-            container = client.containers.prepare_model({"Id": created["Id"]})
-            track_container(container.id, live=True)
-            self._container = container
+        created = create_sandbox_container(client.api, self.settings, self.work_dir,
+                                           self.session_id, self.user, self.disk_limit,
+                                           pin_oom=Grants.pin_oom, quota=Grants.quota)
+        container = client.containers.prepare_model({"Id": created["Id"]})
+        track_container(container.id, live=True)
+        self._container = container
+        return container
+
+    def _start_container(self, container: Any) -> bool:
+        """Blocking: start the created container; False if it must be made again with fewer
+        capabilities (a nested or restricted daemon has not all of them to give)."""
+        import docker
+
+        try:
+            self._client.api.start(container.id)
+        except docker.errors.APIError as exc:
+            if not Grants.refused(exc):
+                raise
+            self._remove_container()
+            return False
+        self.oom_pinned = Grants.pin_oom
+        return True
+
+    def _wait_container(self, timeout: float) -> None:
+        """Blocking: wait up to ``timeout`` s for the container to exit."""
+        if self._container is not None:
             try:
-                client.api.start(container.id)
-            except docker.errors.APIError as exc:
-                if not _pin_oom[0] or "caps" not in str(exc):
-                    raise
-                # A daemon without SYS_RESOURCE to give (nested or restricted): run without
-                # pinned OOM scores; a lost watchdog is still noticed and the sandbox restarted.
-                _pin_oom[0] = False
-                self._remove_container()
-                continue
-            self.oom_pinned = _pin_oom[0]
-            return container
+                self._container.wait(timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 - timed out or gone: it is removed next
+                log.debug("sandbox did not exit: %s", exc)
 
     def _remove_container(self) -> None:
         container, self._container = self._container, None
@@ -185,27 +206,55 @@ class DockerExecutor(CodeExecutor):
         if self._channel is not None and not self._channel.closed:
             return self._channel
         await self._restart()
-        container = await asyncio.wait_for(asyncio.to_thread(self._create_container),
-                                           START_TIMEOUT)
-        try:
-            self._channel = await SandboxChannel.open(self._client.api, container.id, 60)
-        except Exception as exc:  # noqa: BLE001 - closed, refused or timed out: same advice
-            await asyncio.to_thread(self._remove_container)
-            raise _NotRun(StartProblem(
-                what="sandbox", missing=f"the sandbox watchdog did not start in {self.settings.image} ({exc})",
-                fix=f"the image needs python3 (>= 3.6): build one with `{build_command()}` or pick "
-                    "another [docker] image; `tuiagents doctor` checks it")) from None
-        return self._channel
+        while True:
+            container = await asyncio.wait_for(asyncio.to_thread(self._create_container),
+                                               START_TIMEOUT)
+            channel: SandboxChannel | None = None
+            try:
+                # Attached before it starts: the watchdog is never up with nobody on the line
+                # (and exits by itself if our ping does not come, e.g. we were killed here).
+                channel = await SandboxChannel.attach(self._client.api, container.id, 60)
+                if not await asyncio.wait_for(asyncio.to_thread(self._start_container, container),
+                                              60):
+                    channel.close()
+                    continue
+                hello = await channel.handshake(60)
+                if Grants.quota and not hello.get("quota"):
+                    # The daemon granted the capabilities, but mounting is refused (AppArmor):
+                    # made again with the work dir at /workspace, measured while blocks run.
+                    Grants.quota = False
+                    channel.close()
+                    await asyncio.to_thread(self._remove_container)
+                    continue
+                self.disk_quota = bool(hello.get("quota"))
+            except Exception as exc:  # noqa: BLE001 - closed, refused or timed out: same advice
+                if channel is not None:
+                    channel.close()
+                await asyncio.to_thread(self._remove_container)
+                if type(exc).__module__.startswith("docker."):  # the SDK's: reported as it is
+                    raise
+                raise _NotRun(StartProblem(
+                    what="sandbox", missing=f"the sandbox watchdog did not start in {self.settings.image} ({exc})",
+                    fix=f"the image needs python3 (>= 3.6): build one with `{build_command()}` or pick "
+                        "another [docker] image; `tuiagents doctor` checks it")) from None
+            self._channel = channel
+            return channel
 
     async def close(self) -> None:
         """Remove the container (killing a block still running) and close the client.
 
         Does not wait for a running block: quitting must be immediate, and removing the
-        container ends that block. The work dir stays; a later run starts a new container.
+        container ends that block. Under the disk quota, what that block wrote so far is only
+        in its layer: the line is closed first, so the watchdog kills the block, saves its
+        files into the work dir and exits (waited for at most SAVE_GRACE s). The work dir
+        stays; a later run starts a new container.
         """
         channel, self._channel = self._channel, None
         if channel is not None:
             channel.closed_by_owner = True
+            if self.disk_quota and self._lock.locked():
+                channel.close()
+                await asyncio.to_thread(self._wait_container, SAVE_GRACE)
         await asyncio.to_thread(self._remove_container)
         if channel is not None:
             channel.close()
@@ -224,7 +273,7 @@ class DockerExecutor(CodeExecutor):
     ) -> ExecutionResult:
         """Run ``block`` in the container; see :class:`CodeExecutor.run`."""
         started = time.monotonic()
-        code = block.code.encode("utf-8")
+        code = code_bytes(block.code)
         digest = code_sha256(block.code)
         if approved_sha256 is not None and approved_sha256 != digest:
             return not_run(block, "refused: this code is not the code that was approved "
@@ -237,6 +286,7 @@ class DockerExecutor(CodeExecutor):
                 await self._settle()
                 if block.filename is not None:
                     saved_to = await off_loop(save_named_file, block, self.work_dir, self.owner)
+                    self._approved_files[PurePosixPath(saved_to).as_posix()] = digest
             except (UnsafePathError, OSError) as exc:
                 return not_run(block, str(exc))
             if not block.runnable:
@@ -279,6 +329,8 @@ class DockerExecutor(CodeExecutor):
                                                        max(0.0, end - time.monotonic()))
                 if kind == b"X" and json.loads(payload).get("id") == pending:
                     break
+                if kind == b"K":  # still saving that block's files
+                    end = max(end, time.monotonic() + RUNNER_GRACE)
             self._unfinished = None
         except (asyncio.TimeoutError, ChannelClosed):
             await self._restart()
@@ -300,6 +352,7 @@ class DockerExecutor(CodeExecutor):
             "id": run_id, "argv": argv, "name": name, "sha256": digest,
             "timeout": timeout, "disk_limit": self.disk_limit,
             "forward_limit": save_limit, "tail": self.settings.output_limit,
+            "approved": self._approved_files,
         }).encode()
         outcome: dict | None = None
         lost: str | None = None
@@ -338,6 +391,8 @@ class DockerExecutor(CodeExecutor):
                 elif kind == b"T":
                     capture.skip(struct.unpack(">Q", payload[:8])[0])
                     await capture.feed(payload[8:])
+                elif kind == b"K":  # the watchdog is saving the block's files: give it time
+                    deadline = max(deadline, time.monotonic() + RUNNER_GRACE)
                 elif kind == b"X":
                     candidate = json.loads(payload)
                     if candidate.get("id") == run_id:
@@ -358,7 +413,9 @@ class DockerExecutor(CodeExecutor):
         result = ExecutionResult(exit_code=1, output=capture.text(), truncated=capture.truncated,
                                  full_output_path=full_path)
         if outcome is not None:
-            return self._from_outcome(result, outcome, timeout)
+            if outcome.get("clean") is False and self._channel is not None:
+                self._channel.close()  # processes it could not kill: a fresh container next
+            return outcome_result(result, outcome, self.settings)
         if lost == "closed" and getattr(channel, "closed_by_owner", False):
             result.cancelled, result.exit_code = True, EXIT_CANCELLED
             result.notes.append("stopped: the sandbox was closed while the block ran")
@@ -378,38 +435,6 @@ class DockerExecutor(CodeExecutor):
             result.notes.append("the sandbox container ended while the block ran (its exit "
                                 "status is unknown); a new container starts for the next block")
         return result
-
-    def _from_outcome(self, result: ExecutionResult, outcome: dict, timeout: float) -> ExecutionResult:
-        if outcome.get("error"):
-            result.exit_code, result.error = EXIT_NOT_RUN, outcome["error"]
-            return result
-        result.exit_code = outcome["exit_code"]
-        if outcome.get("oom"):
-            result.notes.append(f"killed: out of memory (limit {self.settings.memory})")
-        if outcome.get("disk") or outcome.get("tmp_full"):
-            result.disk_full = True
-        if outcome.get("disk"):
-            ending = ("and was stopped" if outcome.get("disk_stopped")
-                      else "(what it wrote is kept: delete what is not needed)")
-            result.notes.append(f"disk limit reached: the block wrote more than "
-                                f"{self.settings.disk_limit} to /workspace {ending}")
-        if outcome.get("tmp_full"):
-            result.notes.append(f"disk limit reached: /tmp is full ({self.settings.disk_limit})")
-        if outcome.get("clean") is False and self._channel is not None:
-            self._channel.close()
-            result.notes.append("some processes of the block would not die; the container "
-                                "will be restarted")
-        if outcome.get("timed_out"):
-            result.timed_out, result.exit_code = True, EXIT_TIMEOUT
-            result.notes.insert(0, f"timed out after {timeout:g} s")
-        elif outcome.get("cancelled"):
-            result.cancelled, result.exit_code = True, EXIT_CANCELLED
-            result.notes.insert(0, "cancelled by the supervisor")
-        return result
-
-
-# Whether this daemon lets the watchdog pin OOM scores (SYS_RESOURCE); learnt on first start.
-_pin_oom = [True]
 
 
 class _NotRun(Exception):

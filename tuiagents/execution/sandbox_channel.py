@@ -16,6 +16,9 @@ import logging
 import struct
 from typing import Any
 
+from tuiagents.execution.base import EXIT_CANCELLED, EXIT_NOT_RUN, EXIT_TIMEOUT, ExecutionResult
+from tuiagents.execution.settings import DockerSettings
+
 log = logging.getLogger(__name__)
 
 HEAD = struct.Struct(">cI")
@@ -40,8 +43,12 @@ class SandboxChannel:
         self._task = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def open(cls, api: Any, container_id: str, timeout: float) -> SandboxChannel:
-        """Attach to the container's stdin/stdout/stderr and wait for the watchdog's hello."""
+    async def attach(cls, api: Any, container_id: str, timeout: float) -> SandboxChannel:
+        """Attach to the container's stdin/stdout/stderr (created or running); no hello yet.
+
+        Attaching to a container that is only created, then starting it (as ``docker run``
+        does), leaves no moment where the watchdog runs with nobody on the line.
+        """
 
         def attach() -> Any:
             params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
@@ -51,7 +58,18 @@ class SandboxChannel:
         sock = getattr(wrapper, "_sock", wrapper)
         sock.setblocking(False)
         reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 22)
-        channel = cls(reader, writer, wrapper)
+        return cls(reader, writer, wrapper)
+
+    @classmethod
+    async def open(cls, api: Any, container_id: str, timeout: float) -> SandboxChannel:
+        """Attach to a running container and wait for the watchdog's hello."""
+        channel = await cls.attach(api, container_id, timeout)
+        await channel.handshake(timeout)
+        return channel
+
+    async def handshake(self, timeout: float) -> dict:
+        """Ping the watchdog (it exits if no ping comes soon); return its hello (what it can do)."""
+        channel = self
         channel.send(b"P")
         try:
             kind, payload = await asyncio.wait_for(channel.next_frame(), timeout)
@@ -62,8 +80,9 @@ class SandboxChannel:
         if kind != b"R":
             channel.close()
             raise ChannelClosed(f"unexpected first frame from the sandbox watchdog: {kind!r}")
-        log.debug("sandbox watchdog ready: %s", json.loads(payload))
-        return channel
+        hello = json.loads(payload)
+        log.debug("sandbox watchdog ready: %s", hello)
+        return hello
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
         """Queue one frame for the watchdog (the transport writes it without blocking)."""
@@ -122,3 +141,33 @@ class SandboxChannel:
             self._keep.close()
         except Exception:  # noqa: BLE001
             pass
+
+
+def outcome_result(result: ExecutionResult, outcome: dict, settings: DockerSettings) -> ExecutionResult:
+    """``result`` completed from the watchdog's outcome frame (exit status, limits hit, notes)."""
+    if outcome.get("error"):
+        result.exit_code, result.error = EXIT_NOT_RUN, outcome["error"]
+        return result
+    result.exit_code = outcome["exit_code"]
+    if outcome.get("oom"):
+        result.notes.append(f"killed: out of memory (limit {settings.memory})")
+    if outcome.get("disk") or outcome.get("tmp_full"):
+        result.disk_full = True
+    if outcome.get("disk"):
+        ending = ("and was stopped" if outcome.get("disk_stopped")
+                  else "(what it wrote is kept: delete what is not needed)")
+        result.notes.append(f"disk limit reached: the block wrote more than "
+                            f"{settings.disk_limit} to /workspace {ending}")
+    result.notes += outcome.get("problems") or []
+    if outcome.get("tmp_full"):
+        result.notes.append(f"disk limit reached: /tmp is full ({settings.disk_limit})")
+    if outcome.get("clean") is False:
+        result.notes.append("some processes of the block would not die; the container "
+                            "will be restarted")
+    if outcome.get("timed_out"):
+        result.timed_out, result.exit_code = True, EXIT_TIMEOUT
+        result.notes.insert(0, f"timed out after {settings.timeout:g} s")
+    elif outcome.get("cancelled"):
+        result.cancelled, result.exit_code = True, EXIT_CANCELLED
+        result.notes.insert(0, "cancelled by the supervisor")
+    return result

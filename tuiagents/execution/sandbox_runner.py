@@ -5,9 +5,10 @@ Why root and PID 1: the code of a block runs as the unprivileged sandbox user, s
 signal, ptrace or open ``/proc/1/fd`` of this process, and cannot write the channel the outcome
 travels on (our stdin/stdout, attached by the host through the Docker API). If this process
 dies anyway, the container stops and the kernel kills every process in it. The container keeps
-only the capabilities needed here (KILL, SETUID, SETGID, DAC_READ_SEARCH, and SYS_RESOURCE where
-the daemon can grant it, to pin OOM scores); ``setuid`` drops them all for the code, and
-no-new-privileges stops it from getting any back.
+only the capabilities needed here (KILL, SETUID, SETGID, DAC_READ_SEARCH; SYS_RESOURCE where the
+daemon can grant it, to pin OOM scores; SYS_ADMIN, DAC_OVERRIDE, CHOWN and FOWNER where it can,
+for the disk limit's per-block layer, see sandbox_disk); ``setuid`` drops them all for the code,
+and no-new-privileges stops it from getting any back.
 
 Per block: the host sends the approved bytes and their sha256; we refuse them if the hash does
 not match, write them read-only into a root-owned tmpfs (``/run/tuiagents``), check the hash of
@@ -19,7 +20,7 @@ nothing a block starts outlives it, and the outcome is sent from here.
 Frames, both ways: one kind byte, a 4-byte big-endian length, the payload.
 host -> us: ``P`` ping; ``B`` block (4-byte header length, JSON header, code); ``C`` cancel.
 us -> host: ``R`` ready; ``O`` output; ``T`` 8-byte count of bytes not sent + the tail;
-``X`` outcome JSON.
+``K`` still at work (saving a block's files); ``X`` outcome JSON.
 
 Standard library only, Python >= 3.6: this file is sent to whatever python3 the image has.
 """
@@ -34,8 +35,17 @@ import struct
 import sys
 import time
 
+try:  # in the container, sandbox_disk's source comes first (see sandbox_container)
+    merge_layer  # noqa: B018
+except NameError:
+    from tuiagents.execution.sandbox_disk import (can_mount, disk_reached, disk_usage, layer_full,
+                                                  merge_layer, mount_layer, tmp_full,
+                                                  unmount_layer)
+
 CONTROL = "/run/tuiagents"
+APPROVED = ".approved"  # beside the script: the approved files' hashes (see sandbox_container)
 HEAD = struct.Struct(">cI")
+ATTACH_WAIT = 10.0  # no ping by then after start: the host died before attaching; so do we
 
 
 def send(kind, payload=b""):
@@ -91,47 +101,6 @@ def kill_everything(block, limit=5.0):
         time.sleep(0.001)
 
 
-def disk_usage(root, cap=2000000):
-    """Bytes allocated under root, never following symlinks.
-
-    Walks with directory fds (openat), so no path is ever too long to look into: a block cannot
-    hide data below PATH_MAX. Past ``cap`` entries the count stops (the block pays for the walk).
-    """
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK
-    total, seen = 0, 0
-    try:
-        top = os.open(root, flags)
-    except OSError:
-        return 0
-    stack = [(top, os.scandir(top))]
-    while stack:
-        fd, entries = stack[-1]
-        entry = next(entries, None) if seen < cap else None
-        if entry is None:
-            entries.close()
-            os.close(fd)
-            stack.pop()
-            continue
-        seen += 1
-        try:
-            st = entry.stat(follow_symlinks=False)
-            total += st.st_blocks * 512
-            if entry.is_dir(follow_symlinks=False):
-                child = os.open(entry.name, flags, dir_fd=fd)
-                stack.append((child, os.scandir(child)))
-        except OSError:
-            continue
-    return total
-
-
-def tmp_full():
-    try:
-        st = os.statvfs("/tmp")
-    except OSError:
-        return False
-    return st.f_blocks > 0 and st.f_bavail * st.f_frsize < 64 * 1024
-
-
 def spawn(config, argv, path, fsize):
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -173,7 +142,8 @@ def set_oom_score(value):
 
 
 def remove_script(path, folder):
-    for remove, name in ((os.unlink, path), (os.rmdir, folder)):
+    approved = os.path.join(folder, APPROVED)
+    for remove, name in ((os.unlink, path), (os.unlink, approved), (os.rmdir, folder)):
         try:
             remove(name)
         except OSError:
@@ -190,6 +160,10 @@ class Watchdog:
         self.config = config
         self.block = None
         self.inbox = b""
+        self.greeted = False
+        # The work dir is an overlay on a size-limited tmpfs per block (see sandbox_disk), or,
+        # where the daemon does not let us mount, the bind mount itself, measured while it runs.
+        self.quota = bool(config.get("host")) and can_mount(config["workspace"])
 
     def start(self, header, code):
         block_id = header["id"]
@@ -207,17 +181,29 @@ class Watchdog:
         if sha256_of(path) != header["sha256"]:  # what exec will read, right before it
             remove_script(path, folder)
             return self.refuse(block_id, "the code changed before it could run")
+        # The work-dir files of approved blocks (name -> sha256), the only ones python imports.
+        fd = os.open(os.path.join(folder, APPROVED), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        with os.fdopen(fd, "w") as f:
+            json.dump(header.get("approved") or {}, f)
         limit = header.get("disk_limit") or 0
+        if self.quota:  # a tmpfs: never more than the memory limit (tmp_size), as /tmp
+            memory = self.config.get("tmp_size") or limit
+            mount_layer(self.config["workspace"], min(limit, memory) if limit else memory, memory)
         block = {
             "id": block_id, "folder": folder, "path": path, "status": None, "reason": None,
             "oom_before": oom_kills(), "tmp_before": tmp_full(),
             "deadline": time.monotonic() + header["timeout"],
-            "disk_limit": limit, "disk_base": disk_usage(self.config["workspace"]) if limit else 0,
-            "disk_next": 0.0, "disk_every": 0.02, "disk_hit": False,
+            "disk_limit": limit, "quota": self.quota, "problems": [], "disk_next": 0.0,
+            "disk_base": disk_usage(self.config["workspace"]) if limit and not self.quota else 0,
+            "disk_hit": False,
             "forward": header["forward_limit"], "tail_size": header["tail"], "sent": 0,
             "skipped": 0, "tail": bytearray(), "open": True,
         }
-        block["pid"], block["pipe"] = spawn(self.config, header["argv"], path, limit)
+        try:
+            block["pid"], block["pipe"] = spawn(self.config, header["argv"], path, limit)
+        finally:
+            if "pid" not in block and self.quota:
+                unmount_layer(self.config["workspace"])
         self.block = block
 
     def refuse(self, block_id, message):
@@ -257,17 +243,14 @@ class Watchdog:
 
     def check_disk(self, now):
         block = self.block
-        if not block["disk_limit"] or now < block["disk_next"]:
-            return
-        began = time.monotonic()
-        total = disk_usage(self.config["workspace"])
-        cost = time.monotonic() - began
-        # At most ~5% of the block's time goes to watching, however big the work dir is.
-        block["disk_every"] = min(30.0, max(0.02, cost * 20))
-        block["disk_next"] = time.monotonic() + block["disk_every"]
-        if total - block["disk_base"] >= block["disk_limit"]:
+        if (block["disk_limit"] and now >= block["disk_next"]
+                and disk_reached(block, self.config["workspace"], now)):
             block["disk_hit"] = True
             self.stop("disk")
+
+    def merge(self, block):  # what the block wrote, into the host's work dir (layer kept)
+        block["disk_hit"] = block["disk_hit"] or (block["disk_limit"] and layer_full())
+        merge_layer(block["problems"], tick=lambda: send(b"K"))
 
     def finish(self):
         block = self.block
@@ -283,7 +266,9 @@ class Watchdog:
                 block["status"] = os.waitpid(block["pid"], 0)[1]
             except ChildProcessError:
                 block["status"] = signal.SIGKILL
-        if block["disk_limit"] and not block["disk_hit"]:
+        if block["quota"]:
+            self.merge(block)
+        elif block["disk_limit"] and not block["disk_hit"]:
             total = disk_usage(self.config["workspace"])
             block["disk_hit"] = total - block["disk_base"] >= block["disk_limit"]
         status = block["status"]
@@ -303,14 +288,18 @@ class Watchdog:
             "disk_stopped": block["reason"] == "disk",
             "tmp_full": tmp_full() and not block["tmp_before"],
             "clean": clean,
+            "problems": block["problems"],
         }
         remove_script(block["path"], block["folder"])
         self.block = None
         send(b"X", json.dumps(outcome).encode())
+        if block["quota"]:  # after the outcome: the host need not wait for it
+            unmount_layer(self.config["workspace"])
 
     def handle(self, kind, payload):
         if kind == b"P":
-            send(b"R", json.dumps({"python": sys.version.split()[0]}).encode())
+            self.greeted = True
+            send(b"R", json.dumps({"python": sys.version.split()[0], "quota": self.quota}).encode())
         elif kind == b"B":
             (size,) = struct.unpack(">I", payload[:4])
             header = json.loads(payload[4:4 + size].decode())
@@ -328,6 +317,8 @@ class Watchdog:
         data = os.read(0, 1 << 20)
         if not data:
             kill_everything(self.block)
+            if self.block is not None and self.block["quota"]:
+                self.merge(self.block)  # what the block wrote is kept
             sys.exit(0)  # the host is gone: so is the container
         self.inbox += data
         while len(self.inbox) >= HEAD.size:
@@ -344,10 +335,16 @@ class Watchdog:
         os.set_blocking(wake_write, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select through the wakeup fd
         signal.set_wakeup_fd(wake_write)
+        attach_by = time.monotonic() + ATTACH_WAIT
         while True:
             block = self.block
             watched = [0, wake_read]
             timeout = None
+            if not self.greeted:
+                left = attach_by - time.monotonic()
+                if left <= 0:
+                    sys.exit("nobody attached to the sandbox in %g s: exiting" % ATTACH_WAIT)
+                timeout = left
             if block is not None:
                 if block["open"]:
                     watched.append(block["pipe"])

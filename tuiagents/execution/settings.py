@@ -32,10 +32,12 @@ class DockerSettings(BaseModel):
     ``user`` is ``"uid[:gid]"``; left empty it means the invoking user's uid:gid (so files the
     code writes in the work dir stay yours), or ``65534:65534`` when tuiagents runs as root.
     ``network`` is a Docker network mode; ``"none"`` (the default) gives the container only
-    a loopback interface. ``disk_limit`` bounds what one block writes: /tmp is a tmpfs of that
-    size (and at most ``memory``); in /workspace no single file can grow past it (RLIMIT_FSIZE,
-    enforced by the kernel), and the watchdog measures the folder while the block runs (every
-    20 ms for a small folder) and stops the block once it has grown by the limit.
+    a loopback interface. ``disk_limit`` bounds what one block writes: /tmp and /dev/shm are
+    tmpfs of that size (and at most ``memory``); /workspace is the work dir under a per-block
+    tmpfs layer of that size, which the kernel holds (see ``sandbox_disk``) and the watchdog
+    saves into the work dir when the block ends. Where the daemon does not let the watchdog
+    mount, no single file can grow past it (RLIMIT_FSIZE) and the folder is measured while the
+    block runs.
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
