@@ -21,6 +21,7 @@ from textual.screen import Screen
 
 from tuiagents.ui.actions import Where, palette
 from tuiagents.ui.bindings import APP_BINDINGS, validate_keymap
+from tuiagents.ui.key_order import KeysInOrder
 from tuiagents.ui.screens.cockpit import CockpitScreen
 from tuiagents.ui.screens.full_text_screen import FullTextScreen
 from tuiagents.ui.screens.help_screen import HelpScreen
@@ -38,8 +39,8 @@ INTERRUPT_WINDOW = 2.0  # seconds between two Ctrl+C presses
 STOP_GRACE = 10.0  # seconds a stopping run gets to record why before the app quits
 
 
-class TuiAgentsApp(App[int]):
-    """The tuiagents cockpit app."""
+class TuiAgentsApp(KeysInOrder, App[int]):
+    """The tuiagents cockpit app (keys handed out one at a time, in typed order: `KeysInOrder`)."""
 
     TITLE = "tuiagents"
     BINDINGS = APP_BINDINGS
