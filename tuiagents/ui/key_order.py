@@ -12,6 +12,11 @@ the one before it has been handled, by the widget that took it or by the binding
 once a screen is pushed, only once that screen is mounted and has given the focus to its widget.
 Keys that arrive meanwhile are held, in order. A key's way is followed by a callback queued right
 behind it on each node it passes, so nothing depends on timing.
+
+Before the app, the terminal driver: Textual's Linux driver starts its input thread again on every
+SIGCONT, also when no SIGTSTP of its own stopped the first one (a `kill -STOP`, a debugger, a
+machine that froze the process). Two threads then read the terminal and split what was typed
+between them, out of order. `one_reader_driver` restarts the input only when it was stopped.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from textual import events
 from textual.app import App
+from textual.driver import Driver
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 
@@ -29,6 +35,29 @@ from textual.screen import Screen
 STUCK_AFTER = 5.0
 
 _Typed = events.Key | events.Paste
+
+
+def one_reader_driver(base: type[Driver]) -> type[Driver]:
+    """`base`, Textual's terminal driver, made to restart its input on SIGCONT only if it stopped it."""
+    try:
+        from textual.drivers.linux_driver import LinuxDriver
+    except ImportError:  # no termios (Windows): no such signals either
+        return base
+    if not issubclass(base, LinuxDriver):
+        return base
+
+    class OneReaderDriver(base):  # type: ignore[valid-type,misc]
+        """Keeps one thread reading the terminal across a SIGSTOP/SIGCONT from outside."""
+
+        def _sigcont_application(self, *args: Any) -> None:
+            reader = self._key_thread
+            if reader is not None and reader.is_alive():
+                # Never stopped (not our SIGTSTP): the terminal is as we left it; draw again only.
+                self._loop.call_soon_threadsafe(self._app.refresh)
+                return
+            super()._sigcont_application(*args)
+
+    return OneReaderDriver
 
 
 class KeysInOrder:
@@ -45,6 +74,10 @@ class KeysInOrder:
         self._opening: Screen[Any] | None = None  # pushed, its focus not yet settled
         self._busy_since = 0.0
         self._watchdog: Any = None
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, with one reader of the terminal at any time."""
+        return one_reader_driver(super().get_driver_class())  # type: ignore[misc]
 
     @property
     def keys_held(self) -> int:
