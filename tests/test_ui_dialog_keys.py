@@ -72,3 +72,19 @@ async def test_text_typed_with_the_dialog_key_in_one_read_lands_in_the_dialog(se
 @pytest.mark.parametrize("key", list(DIALOGS))
 async def test_text_typed_while_the_app_is_busy_lands_in_order(server, make_config, tmp_path, key):
     await _type_after_dialog_key(server, make_config, tmp_path, key, stall=0.03)
+
+
+async def test_what_is_typed_after_ctrl_p_is_the_palettes_search(server, make_config, tmp_path):
+    # The same rule for every screen a key opens: Textual's command palette too.
+    from textual.command import CommandInput, CommandPalette
+
+    server.load([Rule(agent="coder", reply=DRAFT), Rule(agent="user", reply="ok")])
+    app = make_app(pair_config(make_config), "pair", "Say hello", tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
+        app.post_message(events.Key("ctrl+p", None))
+        for ch in "timeline":
+            app.post_message(_key(ch))
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette)
+                         and app.screen.query_one(CommandInput).value == "timeline", timeout=10,
+                         what="the typed search in the palette")
