@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 SESSION = "tuiagents-bench-long-reply"
+#: A tmux server of its own: a shared one would start the app with that server's environment.
+TMUX = ["tmux", "-L", f"tuiagents-bench-{os.getpid()}", "-f", "/dev/null"]
 
 CONFIG = """
 [[models]]
@@ -65,7 +67,7 @@ bell = false
 
 def capture() -> str:
     """The visible screen of the bench session, as text."""
-    return subprocess.run(["tmux", "capture-pane", "-p", "-t", SESSION], capture_output=True, text=True).stdout
+    return subprocess.run([*TMUX, "capture-pane", "-p", "-t", SESSION], capture_output=True, text=True).stdout
 
 
 def wait_for(test: Callable[[str], bool], timeout: float = 60.0) -> str:
@@ -83,7 +85,7 @@ def wait_for(test: Callable[[str], bool], timeout: float = 60.0) -> str:
 def timed_key(key: str, test: Callable[[str], bool]) -> float:
     """Send `key` and return the seconds until the screen satisfies `test`."""
     start = time.perf_counter()
-    subprocess.run(["tmux", "send-keys", "-t", SESSION, key], check=True)
+    subprocess.run([*TMUX, "send-keys", "-t", SESSION, key], check=True)
     wait_for(test)
     return time.perf_counter() - start
 
@@ -98,10 +100,10 @@ def one_round(samples: dict[str, list[float]], url: str, folder: Path) -> None:
     config = folder / "config.toml"
     config.write_text(CONFIG.format(url=url, sessions=folder / "sessions"))
     env = (f"TUIAGENTS_DATA_DIR={folder / 'data'} TUIAGENTS_CONFIG_DIR={folder / 'cfg'} "
-           f"PYTHONPYCACHEPREFIX={folder.parent / 'pycache'} ")
+           f"PYTHONPYCACHEPREFIX={folder.parent / 'pycache'} PYTHONPATH={os.environ.get('PYTHONPATH', '')} ")
     command = f"{env}{sys.executable} -m tuiagents --config {config} --team pair --task 'Say hello'"
-    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
-    subprocess.run(["tmux", "new", "-d", "-s", SESSION, "-x", "160", "-y", "48", command], check=True)
+    subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
+    subprocess.run([*TMUX, "new", "-d", "-s", SESSION, "-x", "160", "-y", "48", command], check=True)
     try:
         wait_for(lambda s: "Deliver coder's message?" in s, timeout=300)
         samples["first t"].append(timed_key("t", timeline))
@@ -110,7 +112,7 @@ def one_round(samples: dict[str, list[float]], url: str, folder: Path) -> None:
             samples["t"].append(timed_key("t", timeline))
             samples["t"].append(timed_key("t", lambda s: not timeline(s)))
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
 
 
 def main() -> None:
