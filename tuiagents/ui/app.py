@@ -43,6 +43,7 @@ class TuiAgentsApp(KeysInOrder, App[int]):
     """The tuiagents cockpit app (keys handed out one at a time, in typed order: `KeysInOrder`)."""
 
     TITLE = "tuiagents"
+    CSS_PATH = "app.tcss"
     BINDINGS = APP_BINDINGS
     #: Set by the entry points: `(log path, approve) -> run`, or None for a log the session
     #: browser resumes as usual (a demo session needs the demo's scripted server again).
