@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from pygments.styles import get_all_styles
@@ -43,7 +44,8 @@ class TuiAgentsApp(KeysInOrder, App[int]):
     """The tuiagents cockpit app (keys handed out one at a time, in typed order: `KeysInOrder`)."""
 
     TITLE = "tuiagents"
-    CSS_PATH = "app.tcss"
+    # absolute: Textual reads a relative CSS_PATH beside the module of a subclass (the replay app's)
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     BINDINGS = APP_BINDINGS
     #: Set by the entry points: `(log path, approve) -> run`, or None for a log the session
     #: browser resumes as usual (a demo session needs the demo's scripted server again).
