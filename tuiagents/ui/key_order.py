@@ -79,11 +79,6 @@ class KeysInOrder:
         """Textual's driver for this terminal, with one reader of the terminal at any time."""
         return one_reader_driver(super().get_driver_class())  # type: ignore[misc]
 
-    @property
-    def keys_held(self) -> int:
-        """How many typed keys wait for the one before them (or for a screen to open)."""
-        return len(self._held)
-
     async def on_event(self, event: events.Event) -> None:
         """Hold a typed key or paste behind the one in flight; hand everything else on as usual."""
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
@@ -168,7 +163,8 @@ class KeysInOrder:
             self._watchdog = None
 
     async def _check_stuck(self) -> None:
-        """Release keys held for a node or screen that closed before it could pass them on."""
+        """Release keys held for a node or screen that closed before it could pass them on, or for
+        longer than `STUCK_AFTER` (whatever goes wrong, the keyboard is never taken for good)."""
         if self._in_flight is None and self._opening is None:
             self._stop_watchdog()
             return
