@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable
 
 SESSION = "tuiagents-bench-keys"
+#: A tmux server of its own: a shared one would start the app with that server's environment.
+TMUX = ["tmux", "-L", f"tuiagents-bench-{os.getpid()}", "-f", "/dev/null"]
 
 ANCHOR = """from textual.app import App
 from textual.widgets import Static
@@ -55,13 +57,13 @@ Count().run()
 
 def capture() -> str:
     """The visible screen of the bench session, as text."""
-    return subprocess.run(["tmux", "capture-pane", "-p", "-t", SESSION], capture_output=True,
+    return subprocess.run([*TMUX, "capture-pane", "-p", "-t", SESSION], capture_output=True,
                           text=True).stdout
 
 
 def send(*keys: str) -> None:
     """Send keys to the bench session."""
-    subprocess.run(["tmux", "send-keys", "-t", SESSION, *keys], check=True)
+    subprocess.run([*TMUX, "send-keys", "-t", SESSION, *keys], check=True)
 
 
 def wait_for(test: Callable[[str], bool], timeout: float = 10.0) -> tuple[float, str]:
@@ -98,24 +100,24 @@ def timed_key(key: str, test: Callable[[str], bool]) -> float:
 
 def anchor_round(samples: dict[str, list[float]], script: str, env_prefix: str) -> None:
     """The anchor app: ten key presses, each until its count shows."""
-    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
-    subprocess.run(["tmux", "new", "-d", "-s", SESSION, "-x", "160", "-y", "48",
+    subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
+    subprocess.run([*TMUX, "new", "-d", "-s", SESSION, "-x", "160", "-y", "48",
                     f"{env_prefix}{sys.executable} {script}"], check=True)
     try:
         wait_for(lambda s: "presses: 0" in s, timeout=30)
         for n in range(1, 11):
             samples["anchor"].append(timed_key("a", lambda s, n=n: f"presses: {n}" in s))
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
 
 
 def one_round(samples: dict[str, list[float]], data_dir: str) -> None:
     """One demo run: first frame, then every measured key."""
     env_prefix = (f"TUIAGENTS_DATA_DIR={data_dir} PYTHONDONTWRITEBYTECODE= "
                   f"PYTHONPYCACHEPREFIX={os.path.dirname(data_dir)}/pycache ")  # bytecode cached, as installed
-    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
     start = time.perf_counter()
-    subprocess.run(["tmux", "new", "-d", "-s", SESSION, "-x", "160", "-y", "48",
+    subprocess.run([*TMUX, "new", "-d", "-s", SESSION, "-x", "160", "-y", "48",
                     env_prefix + "tuiagents demo"], check=True)
     wait_for(lambda s: "planner" in s and "coder" in s, timeout=30)
     samples["first frame"].append(time.perf_counter() - start)
@@ -148,7 +150,7 @@ def one_round(samples: dict[str, list[float]], data_dir: str) -> None:
             key, name = ("y", "run code") if "code from" in first else ("a", "approve")
             samples[name].append(timed_key(key, lambda s, f=first: f not in s.splitlines()))
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", SESSION], capture_output=True)
 
 
 def main() -> None:

@@ -79,11 +79,9 @@ class Terminal:
         self.wait_for(text[:40], timeout=10)
 
     def dialog(self, title: str) -> str:
-        """Wait for a dialog titled `title`, then a moment for its input to take focus (keys typed
-        while a screen is still being pushed do not reach it)."""
-        shown = self.wait_for(title)
-        time.sleep(0.4)
-        return shown
+        """Wait for a dialog titled `title` (keys typed from here reach its input: the app holds
+        them until the dialog has taken the focus)."""
+        return self.wait_for(title)
 
     def wait_for(self, what: str | Callable[[str], bool], timeout: float = 45.0) -> str:
         """Poll the screen until it shows `what` (text, or a predicate); fail with the screen if not."""

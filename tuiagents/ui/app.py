@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from pygments.styles import get_all_styles
@@ -24,6 +25,7 @@ from tuiagents.engine.handle import StopRun
 from tuiagents.engine.patterns import pattern_label
 from tuiagents.ui.actions import Where, palette
 from tuiagents.ui.bindings import APP_BINDINGS, validate_keymap
+from tuiagents.ui.key_order import KeysInOrder
 from tuiagents.ui.screens.cockpit import CockpitScreen
 from tuiagents.ui.screens.full_text_screen import FullTextScreen
 from tuiagents.ui.screens.help_screen import HelpScreen
@@ -41,10 +43,12 @@ INTERRUPT_WINDOW = 2.0  # seconds between two Ctrl+C presses
 STOP_GRACE = 10.0  # seconds a stopping run gets to record why before the app quits
 
 
-class TuiAgentsApp(App[int]):
-    """The tuiagents cockpit app."""
+class TuiAgentsApp(KeysInOrder, App[int]):
+    """The tuiagents cockpit app (keys handed out one at a time, in typed order: `KeysInOrder`)."""
 
     TITLE = "tuiagents"
+    # absolute: Textual reads a relative CSS_PATH beside the module of a subclass (the replay app's)
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     BINDINGS = APP_BINDINGS
     #: Set by the entry points: `(log path, approve) -> run`, or None for a log the session
     #: browser resumes as usual (a demo session needs the demo's scripted server again).
