@@ -20,20 +20,23 @@ human_input_mode = "NEVER"
 {user}
 
 [[agents]]
-name = "assistant"
+name = "{assistant}"
 kind = "assistant"
 model = "default"
+{assistant_lines}
 
 [[teams]]
 name = "pair"
 kind = "two_agent"
-agents = ["user", "assistant"]
+agents = ["user", "{assistant}"]
 max_turns = {max_turns}
-"""
+{after}"""
 
 
 def pair_toml(url: str, max_turns: int, *, user: str = 'default_auto_reply = "continue"',
-              extra: str = "") -> str:
+              extra: str = "", assistant: str = "assistant", assistant_lines: str = "", after: str = "") -> str:
     """The pair team's config.toml text on the scripted server at `url`; `user` adds lines to the
-    user proxy, `extra` whole sections (e.g. ``[docker]``)."""
-    return PAIR_TOML.format(url=url, max_turns=max_turns, user=user, extra=extra)
+    user proxy, `assistant_lines` to the assistant (named `assistant`), `extra` whole sections
+    (e.g. ``[docker]``) before the agents and `after` whole sections at the end."""
+    return PAIR_TOML.format(url=url, max_turns=max_turns, user=user, extra=extra, assistant=assistant,
+                            assistant_lines=assistant_lines, after=after)

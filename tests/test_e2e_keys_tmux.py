@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from headless_support import pair_toml
 from test_demo import isolated_env
 from test_e2e_tmux import Terminal, terminal  # noqa: F401 - the fixture
 
@@ -33,41 +34,11 @@ REPLY_DIALOG = {"w": ("Reply as you, in coder's turn", TYPED)}
 
 
 def _config(tmp_path: Path, url: str, coder_mode: str | None) -> Path:
-    mode = f'human_input_mode = "{coder_mode}"' if coder_mode else ""
     config = tmp_path / "config.toml"
-    config.write_text(f"""
-[[models]]
-name = "default"
-model = "scripted-model"
-base_url = "{url}"
-max_retries = 0
-
-[llm]
-cache_seed = false
-
-[[agents]]
-name = "user"
-kind = "user_proxy"
-human_input_mode = "NEVER"
-
-[[agents]]
-name = "coder"
-kind = "assistant"
-model = "default"
-{mode}
-
-[[teams]]
-name = "pair"
-kind = "two_agent"
-agents = ["user", "coder"]
-max_turns = 4
-
-[session]
-dir = "{tmp_path / 'sessions'}"
-
-[ui]
-bell = false
-""")
+    config.write_text(pair_toml(
+        url, 4, user="", assistant="coder",
+        assistant_lines=f'human_input_mode = "{coder_mode}"' if coder_mode else "",
+        after=f'\n[session]\ndir = "{tmp_path / "sessions"}"\n\n[ui]\nbell = false\n'))
     return config
 
 

@@ -8,6 +8,7 @@ import shutil
 import uuid
 
 import pytest
+from headless_support import pair_toml
 
 from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, RequestKind
 from tuiagents.engine.events import ExecutionStarted, Notice, StopKind
@@ -159,32 +160,8 @@ def test_own_config_without_docker_section_after_the_demo_built_its_image(daemon
     terminal = Terminal(tmp_path)
     with ScriptedServer(script) as server:
         config = tmp_path / "config.toml"
-        config.write_text(f"""
-[[models]]
-name = "default"
-model = "scripted-model"
-base_url = "{server.url}"
-max_retries = 0
-
-[[agents]]
-name = "user"
-kind = "user_proxy"
-human_input_mode = "NEVER"
-code_execution = "docker"
-
-[[agents]]
-name = "assistant"
-kind = "assistant"
-model = "default"
-
-[[teams]]
-name = "pair"
-agents = ["user", "assistant"]
-max_turns = 6
-
-[ui]
-bell = false
-""")
+        config.write_text(pair_toml(server.url, 6, user='code_execution = "docker"',
+                                    after="\n[ui]\nbell = false\n"))
         try:
             terminal.start(["--config", str(config), "--team", "pair", "--task", "Compute."], isolated_env(tmp_path))
             terminal.wait_for("Deliver assistant's message?")
