@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 
-from tuiagents.engine.decisions import DecidedBy, Decision, DecisionRequest, RequestKind
+from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind
 from tuiagents.engine.events import (
     AgentInfo, DecisionRecorded, DecisionRequested, MessageDelivered, MessageDrafted, MessageQueued,
     NextSpeakerForced, RunPaused, RunResumed, RunStarted, RunStopped, StopKind, StopRequested, TurnStarted,
 )
 from tuiagents.engine.messages import Message
-from tuiagents.headless import ConsolePrinter
+from tuiagents.headless import ConsolePrinter, console_decide
 
 
 def test_the_console_prints_approvals_under_their_message_and_every_control():
@@ -111,3 +111,21 @@ def test_resume_headless_prints_the_conversation_so_far_then_goes_on(server, tmp
     notice = out.index("forked from")
     assert out.index("user:\nthe first task") < notice
     assert "Second answer." not in out[:notice]  # the fork holds only the first 3 events
+
+
+def test_the_console_offers_only_the_answers_a_request_allows():
+    # a sandbox that cannot start allows run (check again), skip, reply and stop: no edit
+    request = DecisionRequest(kind=RequestKind.CODE, agent="coder", prompt="The sandbox cannot start",
+                              allowed=[DecisionKind.APPROVE, DecisionKind.SKIP, DecisionKind.REPLY,
+                                       DecisionKind.STOP])
+    out = io.StringIO()
+    decision = console_decide(request, io.StringIO("e\nn\n"), out)
+    shown = out.getvalue()
+    assert "[e]dit" not in shown and "[y] run" in shown and "[n] skip" in shown
+    assert "'e' is not an option here" in shown and decision.kind == DecisionKind.SKIP
+    # a draft allows all of its answers
+    out = io.StringIO()
+    draft = DecisionRequest(kind=RequestKind.MESSAGE, agent="coder", content="hi",
+                            allowed=[DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.REJECT, DecisionKind.STOP])
+    assert console_decide(draft, io.StringIO("r\ntoo short\n"), out).kind == DecisionKind.REJECT
+    assert "[a]pprove  [A] approve for session  [e]dit  [r]eject  [s]top" in out.getvalue()

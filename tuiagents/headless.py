@@ -151,6 +151,22 @@ def input_ended() -> Decision:
                          by=DecidedBy.POLICY)
 
 
+#: The console's answers to a draft, and to code or a tool call: (key, label, what it decides).
+_MESSAGE_MENU = (("a", "[a]pprove", DecisionKind.APPROVE), ("A", "[A] approve for session", DecisionKind.APPROVE),
+                 ("e", "[e]dit", DecisionKind.EDIT), ("r", "[r]eject", DecisionKind.REJECT),
+                 ("s", "[s]top", DecisionKind.STOP))
+_RUN_MENU = (("y", "[y] run", DecisionKind.APPROVE), ("A", "[A] always for this agent", DecisionKind.APPROVE),
+             ("e", "[e]dit", DecisionKind.EDIT), ("n", "[n] skip", DecisionKind.SKIP),
+             ("s", "[s]top", DecisionKind.STOP))
+
+
+def _menu(request: DecisionRequest) -> list[tuple[str, str]]:
+    """(key, label) of the answers `request` allows (a sandbox that cannot start allows no edit)."""
+    allowed = set(request.allowed) or {kind for *_, kind in _MESSAGE_MENU + _RUN_MENU}
+    menu = _MESSAGE_MENU if request.kind == RequestKind.MESSAGE else _RUN_MENU
+    return [(key, label) for key, label, kind in menu if kind in allowed]
+
+
 def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Decision:
     """Ask on the console until the answer is valid for `request`; EOF stops the run, saying why."""
     kind = request.kind
@@ -192,15 +208,16 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             if answer.strip() == "exit":
                 return Decision.stop()
             return Decision.reply(answer) if answer.strip() else Decision.approve()
-        if kind == RequestKind.MESSAGE:
-            answer = _read("[a]pprove  [A] approve for session  [e]dit  [r]eject  [s]top: ", stdin, out)
-        else:
-            answer = _read("[y] run  [A] always for this agent  [e]dit  [n] skip  [s]top: ", stdin, out)
+        menu = _menu(request)
+        answer = _read("  ".join(label for _, label in menu) + ": ", stdin, out)
         if answer is None:
             return input_ended()
-        if answer.strip() == "s":
-            return Decision.stop()
         choice = answer.strip()
+        if choice not in {key for key, _ in menu} and choice != "":
+            say(f"  {choice!r} is not an option here", out)
+            continue
+        if choice == "s":
+            return Decision.stop()
         if choice in ("a", "y", ""):
             return Decision.approve()
         if choice == "A":
@@ -221,8 +238,6 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             say("  feedback is empty; choose again", out)
         elif choice == "n" and kind != RequestKind.MESSAGE:
             return Decision.skip()
-        else:
-            say(f"  {choice!r} is not an option here", out)
 
 
 def console_supervisor(handle: LocalRunHandle, stdin: TextIO | None = None,
