@@ -35,7 +35,9 @@ def test_two_agent_run_on_gemma_270m(tmp_path):
 
     path, note = find_model_path(None, None)
     assert note and "tiny" in note
+    # the user's own config: --local points every model it names at the local server
     base = parse_config({
+        "models": [{"name": "remote", "model": "gpt-4o-mini", "base_url": "http://127.0.0.1:9/v1"}],
         "llm": {"cache_seed": False},
         "agents": [{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER",
                     "default_auto_reply": "Thanks. Now reply with the single word TERMINATE."},

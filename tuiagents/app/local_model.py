@@ -116,7 +116,7 @@ def local_config(config: "AppConfig | None", base_url: str, max_tokens: int = 51
     data = config.model_dump(mode="json")
     data["models"] = [entry]
     for agent in data["agents"]:
-        if agent.get("model"):
+        if agent.get("model") or agent.get("kind") == "assistant":
             agent["model"] = "local"
     for team in data["teams"]:
         if team.get("selector_model"):
