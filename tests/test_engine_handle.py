@@ -110,3 +110,25 @@ def test_controls_and_answers_are_serialisable():
         assert adapter.validate_json(adapter.dump_json(control)) == control
     decision = Decision.approve(sender=ANN)
     assert Decision.model_validate_json(decision.model_dump_json()).sender == ANN
+
+
+async def test_a_request_asked_again_after_an_invalid_answer_takes_the_next_answer(server, make_config, tmp_path):
+    # skip does not answer a draft: the gate says so and asks again under the same request id
+    server.load([Rule(agent="assistant", reply="done TERMINATE")])
+    run = build_run(_pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
+    handle = LocalRunHandle(run)
+    task = asyncio.ensure_future(run.run())
+    try:
+        first = await _request(run)
+        assert handle.answer(first.request.id, Decision.skip(), ANN).accepted
+        for _ in range(500):  # asked again
+            if run.pending and run.pending[0] is not first:
+                break
+            await asyncio.sleep(0.01)
+        assert run.pending[0].request.id == first.request.id and handle.is_open(first.request.id)
+        assert handle.answer(first.request.id, Decision.approve(), BOB).accepted
+        await asyncio.wait_for(task, 10)
+    finally:
+        await run.aclose()
+    recorded = next(e for e in run.bus.history if isinstance(e, DecisionRecorded))
+    assert recorded.decision.sender == BOB and recorded.decision.kind.value == "approve"

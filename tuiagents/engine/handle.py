@@ -105,7 +105,7 @@ class LocalRunHandle:
 
     def __init__(self, run: "TeamRun") -> None:
         self._run = run
-        #: request id -> who answered it through this handle (the first answer wins)
+        #: request id -> the last answer taken through this handle, and who gave it
         self._answered: dict[str, tuple[Sender | None, Decision]] = {}
 
     # -- reading --------------------------------------------------------------------------------
@@ -138,17 +138,17 @@ class LocalRunHandle:
         return recorded.decision if recorded is not None else None
 
     def is_open(self, request_id: str) -> bool:
-        """True while `request_id` waits for an answer."""
-        return self._pending(request_id) is not None and request_id not in self._answered
+        """True while `request_id` waits for an answer (again, after an answer it could not take)."""
+        return self._pending(request_id) is not None
 
     # -- answering -------------------------------------------------------------------------------
     def answer(self, request_id: str, decision: Decision, sender: Sender | None = None) -> Answered:
         """Answer the request `request_id`; the first answer wins, a later one is told who gave it."""
-        if request_id in self._answered:
+        event = self._pending(request_id)
+        if event is None and request_id in self._answered:
             first = self._answered[request_id][0]
             return Answered(request_id=request_id, accepted=False, answered_by=first,
                             reason=f"it was answered already{_by(first)}")
-        event = self._pending(request_id)
         if event is None:
             recorded = self._recorded(request_id)
             if recorded is not None:
@@ -195,7 +195,10 @@ class LocalRunHandle:
 
     # -- helpers ---------------------------------------------------------------------------------
     def _pending(self, request_id: str) -> DecisionRequested | None:
-        return next((e for e in self._run.pending if e.request.id == request_id), None)
+        """The engine's request `request_id` while nobody has answered it: a request the gate asks
+        again (its answer did not fit) is open again under the same id."""
+        return next((e for e in self._run.pending if e.request.id == request_id
+                     and e.future is not None and not e.future.done()), None)
 
     def _recorded(self, request_id: str) -> DecisionRecorded | None:
         return next((e for e in reversed(self._run.bus.history)
