@@ -30,7 +30,7 @@ class Relay(Pattern):
     def stage_over(self, run: RunCore) -> StopInfo | None:
         return StopInfo(StopKind.MAX_ROUNDS, "relay done") if run.state.round >= 3 else None
 
-    async def next_speaker(self, run: RunCore) -> Selection:
+    async def choose(self, run: RunCore) -> Selection:
         names = list(reversed(run.agents))
         return Selection(names[run.state.round % len(names)], "relay")
 

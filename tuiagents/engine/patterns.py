@@ -66,9 +66,18 @@ class Pattern(ABC):
     def stage_over(self, run: RunCore) -> StopInfo | None:
         """Why the chat ends before the next turn (a limit reached), or None to go on."""
 
-    @abstractmethod
     async def next_speaker(self, run: RunCore) -> Selection:
-        """Who speaks next, and how they were chosen."""
+        """Who speaks next: whoever must answer open tool calls (or read their results), else the
+        pattern's `choose`. Pending calls go first in every pattern, or they would vanish from the
+        caller's history; a speaker someone picked keeps its turn for the one after."""
+        forced = pending_tool_target(run)
+        if forced:
+            return Selection(forced, "forced", "runs the pending tool calls")
+        return await self.choose(run)
+
+    @abstractmethod
+    async def choose(self, run: RunCore) -> Selection:
+        """Who speaks next by this pattern's rule, and how they were chosen."""
 
     def after_message(self, run: RunCore, message: Message) -> None:
         """Raise RunStop when `message` ends the chat by this pattern's rules."""
@@ -96,11 +105,8 @@ class TwoAgentChat(Pattern):
             return StopInfo(StopKind.MAX_TURNS, f"max turns {max_turns} reached")
         return None
 
-    async def next_speaker(self, run: RunCore) -> Selection:
-        """Pending tool calls first, then a speaker someone picked, else the other agent."""
-        forced = pending_tool_target(run)
-        if forced:
-            return Selection(forced, "forced", "runs the pending tool calls")
+    async def choose(self, run: RunCore) -> Selection:
+        """A speaker someone picked, else the other agent."""
         forced_next = run.state.take_forced_next()  # set_next_speaker, or a human reply a tool's caller answers
         if forced_next:
             return Selection(forced_next[0], "forced", forced_next[1])
@@ -126,13 +132,8 @@ class GroupChat(Pattern):
             return StopInfo(StopKind.MAX_ROUNDS, f"max rounds {self.settings.max_rounds} reached")
         return None
 
-    async def next_speaker(self, run: RunCore) -> Selection:
-        """Pending tool calls first, then the team's selection method (a forced pick included)."""
-        forced = pending_tool_target(run)
-        if forced:
-            # Pending tool calls are answered first, or they would vanish from the
-            # caller's history; a speaker you picked keeps its turn for the round after.
-            return Selection(forced, "forced", "runs the pending tool calls")
+    async def choose(self, run: RunCore) -> Selection:
+        """The team's selection method (a forced pick included)."""
         return await select_speaker(run)
 
     def after_message(self, run: RunCore, message: Message) -> None:
