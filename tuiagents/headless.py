@@ -65,6 +65,8 @@ class ConsolePrinter:
         names = ", ".join(f"{a.name} ({a.kind})" for a in event.agents)
         self._p(f"tuiagents · team {event.team} ({event.team_kind}) · {names}")
         self._p(f"task: {event.task}")
+        if event.context:
+            self._p("context: " + " · ".join(f"{k}={v}" for k, v in event.context.items()))
 
     def _delivered(self, event: MessageDelivered) -> None:
         m = event.message
@@ -79,6 +81,8 @@ class ConsolePrinter:
         for r in m.tool_results:
             mark = "✗" if r.is_error else "↳"
             self._p(f"  {mark} {r.name}: {r.content}")
+        if m.handoff:
+            self._p(f"  ⇢ {m.sender} hands the conversation to {m.handoff}")
         entry = self.view.entry_for_message(m.id)
         if entry is not None and entry.decision is not None and _under_message(entry.decision):
             self._decision(RequestKind.MESSAGE, entry.sender, entry.decision)

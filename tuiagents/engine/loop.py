@@ -11,7 +11,7 @@ import asyncio
 from tuiagents.engine.control import RunStop
 from tuiagents.engine.core import RunCore
 from tuiagents.engine.events import SpeakerSelected
-from tuiagents.engine.messages import Message, history_for
+from tuiagents.engine.messages import history_for
 from tuiagents.engine.patterns import Pattern
 from tuiagents.engine.termination import StopInfo
 from tuiagents.engine.turns import take_turn
@@ -28,12 +28,11 @@ async def _deliver_queued(run: RunCore) -> None:
 
 async def run_loop(run: RunCore, pattern: Pattern) -> StopInfo:
     """Deliver the task, then give turns as `pattern` says until something stops the run; return why."""
-    initiator = next(iter(run.agents.values()))
     try:
         state = run.state
         if not state.resumed:
             state.agent_turns = 1
-            await run.deliver(Message(sender=initiator.name, content=run.task, origin="human"))
+            await run.deliver(pattern.task_message(run))
             run.check_termination(run.transcript[-1])
         while True:
             await run.control.wait_running()

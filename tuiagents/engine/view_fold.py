@@ -29,6 +29,7 @@ def _run_started(v: RunViewState, e: RunStarted) -> None:
         v.run_id, v.team, v.team_kind, v.task = e.run_id, e.team, e.team_kind, e.task
     v.team_kind = e.team_kind
     v.selection = e.speaker_selection
+    v.context = dict(e.context)
     for info in e.agents:
         v.agents.setdefault(info.name, AgentView(info=info)).info = info
     v.started_ts = e.ts

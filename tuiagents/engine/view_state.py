@@ -27,6 +27,8 @@ class RunViewState:
     team: str = ""
     team_kind: str = "two_agent"
     task: str = ""
+    #: the `[context]` variables the run's texts were filled from (name -> value)
+    context: dict[str, str] = field(default_factory=dict)
     selection: str | None = None
     agents: dict[str, AgentView] = field(default_factory=dict)
     turns: int = 0
@@ -95,8 +97,8 @@ class RunViewState:
 
     @property
     def is_group(self) -> bool:
-        """True for group chats."""
-        return self.team_kind == "group_chat"
+        """True for teams that count rounds and whose next speaker a person may pick (group chats, swarms)."""
+        return self.team_kind in ("group_chat", "swarm")
 
     @property
     def total_tokens(self) -> int:
