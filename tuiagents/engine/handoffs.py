@@ -84,8 +84,7 @@ async def handoff_step(run: RunCore, agent: ConversableAgent) -> Message | None:
     candidates = [target, *(n for n in run.agents if n not in (target, agent.name))]
     d = await run.decide(DecisionRequest(
         kind=RequestKind.HANDOFF, agent=agent.name, target=target, candidates=candidates,
-        prompt=f"{agent.name} hands the conversation to {target}. Approve, redirect it to another agent, "
-               f"or refuse it with feedback ({agent.name} keeps it)."))
+        prompt=f"{agent.name} hands the conversation to {target}."))
     if d.kind == DecisionKind.REJECT:
         result = ToolResult(call_id=first.id, name=first.name, is_error=True,
                             content=f"not transferred: the supervisor refused the handoff: {d.content}")

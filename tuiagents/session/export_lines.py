@@ -11,7 +11,8 @@ from tuiagents.session.transcript import DecisionEntry, ExecutionEntry
 MD_MESSAGE_LIMIT = 200_000
 
 WHAT = {RequestKind.MESSAGE: "message", RequestKind.CODE: "code", RequestKind.TOOL_CALL: "tool call",
-        RequestKind.HUMAN_INPUT: "input request", RequestKind.SPEAKER: "speaker choice"}
+        RequestKind.HUMAN_INPUT: "input request", RequestKind.SPEAKER: "speaker choice",
+        RequestKind.HANDOFF: "handoff"}
 VERB = {DecisionKind.APPROVE: "approved", DecisionKind.EDIT: "edited", DecisionKind.REJECT: "rejected",
         DecisionKind.INJECT: "injected a message", DecisionKind.CHOOSE_SPEAKER: "chose the next speaker",
         DecisionKind.STOP: "stopped the run", DecisionKind.REPLY: "replied", DecisionKind.SKIP: "skipped"}
