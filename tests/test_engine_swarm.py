@@ -68,7 +68,7 @@ async def test_a_three_agent_swarm_hands_off_and_fills_its_task(make_config, ser
     assert any("Transferred to refunds" in (m.get("content") or "") for m in refunds_saw)
     assert "tools" in server.requests_for("refunds")[0].body  # transfer_to_triage
     assert "tools" not in server.requests_for("sales") or not server.requests_for("sales")
-    assert _selections(run) == [("triage", "holder"), ("triage", "forced"), ("refunds", "handoff")]
+    assert _selections(run) == [("triage", "holder"), ("triage", "transfer"), ("refunds", "handoff")]
     recorded = [e for e in run.bus.history if isinstance(e, DecisionRecorded)
                 and e.request_kind == RequestKind.HANDOFF]
     assert [(e.agent, e.decision.kind, e.decision.by) for e in recorded] == [

@@ -14,7 +14,7 @@ from typing import ClassVar
 from tuiagents.engine.control import RunStop
 from tuiagents.engine.core import RunCore
 from tuiagents.engine.events import StopKind
-from tuiagents.engine.handoffs import holder
+from tuiagents.engine.handoffs import TRANSFER_PREFIX, holder
 from tuiagents.engine.messages import Message
 from tuiagents.engine.settings import RunSettings
 from tuiagents.engine.speaker import Selection, select_speaker
@@ -170,10 +170,16 @@ class Swarm(GroupChat):
         return Message(sender="human", content=run.task, origin="human", recipient=next(iter(run.agents)))
 
     async def next_speaker(self, run: RunCore) -> Selection:
-        """Right after a handoff, its target (its answer is no tool result the caller must read)."""
+        """Right after a handoff, its target (its answer is no tool result the caller must read);
+        an agent that asked for a transfer, to have it decided."""
         last = run.transcript[-1] if run.transcript else None
-        if last is not None and last.handoff and open_tool_calls(run.transcript) is None:
+        pending = open_tool_calls(run.transcript)
+        if last is not None and last.handoff and pending is None:
             return await self.choose(run)
+        asked = [c.name[len(TRANSFER_PREFIX):] for c in pending[1] if c.name.startswith(TRANSFER_PREFIX)] \
+            if pending is not None else []
+        if asked and pending is not None and pending[0].sender in run.agents:
+            return Selection(pending[0].sender, "transfer", f"asks to hand the conversation to {asked[0]}")
         return await super().next_speaker(run)
 
     async def choose(self, run: RunCore) -> Selection:
