@@ -156,3 +156,19 @@ def test_an_unknown_variable_in_the_task_or_the_config_exits_2(server, capsys, t
     code, out, err = run_cli(capsys, "run", "--headless", "--config", str(bad), "--task", "hi")
     assert code == 2 and "Traceback" not in err
     assert "agents[0].system_message (agent 'triage' system message): unknown context variable {client}" in err
+
+
+def test_a_key_in_the_context_reaches_neither_the_log_nor_the_console(server, capsys, tmp_path, monkeypatch):
+    key = "zq8-context-key-7f3a9c1e5b2d4f60"  # a shape no key pattern knows: only the registry finds it
+    monkeypatch.setenv("SWARM_DESK_KEY", key)
+    server.load([Rule(agent="triage", reply="Done. TERMINATE")])
+    body = SWARM.replace('product = "toaster"', f'product = "toaster"\ntoken = "{key}"')
+    config = write_config(tmp_path, server, agents=body, teams=TEAM)
+    config.write_text(config.read_text().replace('max_retries = 0', 'max_retries = 0\napi_key_env = "SWARM_DESK_KEY"', 1))
+    session = tmp_path / "desk.jsonl"
+    code, out, err = run_cli(capsys, "run", "--headless", "--config", str(config), "--task", "use {token}",
+                             "--approve", "all", "--session", str(session))
+    assert code == 0, err
+    assert "context: customer=Ada · product=toaster · token=" in out
+    assert key not in out + err and key not in session.read_text()
+    assert server.requests_for("triage")  # the run did call the model, with the filled task

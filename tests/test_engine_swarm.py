@@ -12,6 +12,7 @@ from tuiagents.engine.events import DecisionRecorded, RunStarted, RunStopped, Sp
 from tuiagents.engine.factory import build_run
 from tuiagents.engine.view import fold
 from tuiagents.headless import ConsolePrinter
+from tuiagents.session.export import export_session
 from tuiagents.session.reader import read_session
 from tuiagents.session.resume import prepare_resume
 from tuiagents.testing import Reply, Rule
@@ -187,3 +188,7 @@ async def test_a_swarm_log_replays_with_its_handoffs_and_context(make_config, se
     assert "context: customer=Ada · product=toaster · year=2026" in text
     assert "⇢ triage hands the conversation to sales" in text
     assert "· handoff of triage: approved (by policy: --approve all)" in text
+    for fmt, row in (("md", "| Context | customer=Ada · product=toaster · year=2026 |"),
+                     ("html", "<tr><th>Context</th><td>customer=Ada · product=toaster · year=2026</td></tr>")):
+        exported = export_session(log, fmt)
+        assert row in exported and "handoff: approved by policy" in exported

@@ -18,6 +18,14 @@ VERB = {DecisionKind.APPROVE: "approved", DecisionKind.EDIT: "edited", DecisionK
         DecisionKind.STOP: "stopped the run", DecisionKind.REPLY: "replied", DecisionKind.SKIP: "skipped"}
 
 
+def context_words(config: dict) -> str | None:
+    """A log header's `[context]` variables on one line ("company=Acme · days=30"), None without any."""
+    context = config.get("context") or {}
+    if not isinstance(context, dict) or not context:
+        return None
+    return " · ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in context.items())
+
+
 def decision_line(e: DecisionEntry) -> str:
     """One plain line: "coder's code: approved by human (for this session)"."""
     d = e.decision
