@@ -60,6 +60,9 @@ async def test_a_person_redirects_a_handoff_in_the_cockpit(server, make_config, 
                          what="refunds' draft: it holds the conversation now")
         handoff = next(m for m in delivered(app) if m.handoff)
         assert handoff.handoff == "refunds"
+        assert app.cockpit.state.holder == "refunds"
+        await wait_until(pilot, lambda: "next: refunds (holds the conversation)" in screen_text(app),
+                         what="the status bar names the new holder")
         recorded = [e for e in app.cockpit.run.bus.history if isinstance(e, DecisionRecorded)
                     and e.request_kind == RequestKind.HANDOFF]
         assert [(e.decision.kind, e.decision.target, e.decision.by) for e in recorded] == [

@@ -49,6 +49,8 @@ def _turn_started(v: RunViewState, e: TurnStarted) -> None:
     v.set_state(e.agent, AgentState.THINKING)
     if v.team_kind == "two_agent":
         v.next_speaker, v.next_note = v.other_agent(e.agent), ""
+    elif v.team_kind == "swarm":
+        v.next_speaker, v.next_note = v.holder, "holds the conversation"
     elif v.selection == "round_robin" and e.agent in v.agents:
         names = list(v.agents)
         v.next_speaker, v.next_note = names[(names.index(e.agent) + 1) % len(names)], "round robin"
@@ -138,6 +140,8 @@ def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
     m = e.message
     v.messages.append(m)
     v.leg.settled = (v.leg.turns, v.leg.round)
+    if m.handoff:
+        v.next_speaker, v.next_note = m.handoff, f"handoff from {m.sender}"
     entry = v.entries.get(v.queued.pop(m.id, "")) if m.id in v.queued else None
     if entry is None and m.origin == "human" and v.queued:
         # a log written before messages had ids (its MessageQueued says not who): queued messages

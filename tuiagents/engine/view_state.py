@@ -163,6 +163,14 @@ class RunViewState:
         if view is not None:
             view.state = state
 
+    @property
+    def holder(self) -> str | None:
+        """Who holds a swarm's conversation: the agent the last handoff named, else the first agent
+        (None for other teams); the engine's own rule (engine/handoffs.py), read from the messages."""
+        if self.team_kind != "swarm":
+            return None
+        return next((m.handoff for m in reversed(self.messages) if m.handoff), next(iter(self.agents), None))
+
     def other_agent(self, name: str) -> str | None:
         """The other agent of a two-agent chat, or None."""
         others = [n for n in self.agents if n != name]
