@@ -18,10 +18,11 @@ from tuiagents.engine.decisions import (
     ApprovalRule, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind, Scope,
 )
 from tuiagents.engine.events import (
-    DecisionRecorded, DecisionRequested, ExecutionFinished, MessageDelivered, MessageQueued, Notice, RunStarted,
-    RunStopped, SpeakerSelected,
+    ChatEnded, ChatStarted, DecisionRecorded, DecisionRequested, ExecutionFinished, MessageDelivered, MessageQueued,
+    Notice, RunStarted, RunStopped, SpeakerSelected,
 )
 from tuiagents.engine.handle import LocalRunHandle, local_sender
+from tuiagents.engine.patterns import pattern_label
 from tuiagents.engine.view import CONTROL_EVENTS, RunView, control_words
 from tuiagents.execution.base import EXIT_NOT_RUN
 from tuiagents.text import hidden_warning, inert, one_line
@@ -68,12 +69,29 @@ class ConsolePrinter:
         if event.context:
             self._p("context: " + " · ".join(f"{k}={v}" for k, v in event.context.items()))
 
+    def _scope(self, chat: str) -> str:
+        """Where a message was said, for a chat inside the run: "[stage 2: writing › critic] "."""
+        path = self.view.chat_path(chat)
+        return f"[{' › '.join(c.title for c in path)}] " if path else ""
+
+    def _chat_started(self, event: ChatStarted) -> None:
+        names = ", ".join(a.name for a in event.agents)
+        again = " (resumed)" if event.resumed else ""
+        self._p(RULE)
+        self._p(f"▸ {self._scope(event.parent)}{event.title} begins{again}: {pattern_label(event.team_kind)} of {names}")
+        self._p(f"  task: {event.task}")
+
+    def _chat_ended(self, event: ChatEnded) -> None:
+        self._p(f"◂ {self._scope(event.chat)}ended: {event.reason}")
+        if event.summary:
+            self._p(f"  summary: {event.summary}")
+
     def _delivered(self, event: MessageDelivered) -> None:
         m = event.message
         tag = " [edited by you]" if m.human_edited else ""
         to = f" → {m.recipient}" if m.recipient else ""
         self._p(RULE)
-        self._p(f"{m.sender}{to}{tag}:")
+        self._p(f"{self._scope(event.chat)}{m.sender}{to}{tag}:")
         if m.content:
             self._p(m.content)
         for c in m.tool_calls:
@@ -128,6 +146,7 @@ _SHOW: dict[type, Callable[[ConsolePrinter, Any], None]] = {
     DecisionRecorded: ConsolePrinter._recorded, SpeakerSelected: ConsolePrinter._speaker,
     ExecutionFinished: ConsolePrinter._finished, Notice: ConsolePrinter._notice,
     MessageQueued: ConsolePrinter._queued, RunStopped: ConsolePrinter._stopped,
+    ChatStarted: ConsolePrinter._chat_started, ChatEnded: ConsolePrinter._chat_ended,
     **{kind: ConsolePrinter._control for kind in CONTROL_EVENTS},
 }
 

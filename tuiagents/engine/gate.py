@@ -32,6 +32,13 @@ class DecisionGate:
         self._control = control
         self._on_stop = on_stop
 
+    def for_agents(self, agents: Mapping[str, ConversableAgent]) -> "DecisionGate":
+        """The same gate for a chat inside the run with other agents: pending requests, rules,
+        bus and controls are shared; decisions are checked against `agents`."""
+        gate = DecisionGate(self.supervisor, agents, self._bus, self._control, self._on_stop)
+        gate.pending = self.pending
+        return gate
+
     def answer_all(self, reason: str, by: DecidedBy) -> None:
         """Answer every pending request with a stop (the run is stopping)."""
         for event in list(self.pending):

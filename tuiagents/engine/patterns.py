@@ -15,14 +15,17 @@ from tuiagents.engine.control import RunStop
 from tuiagents.engine.core import RunCore
 from tuiagents.engine.events import StopKind
 from tuiagents.engine.handoffs import TRANSFER_PREFIX, holder
+from tuiagents.engine.loop import run_loop
 from tuiagents.engine.messages import Message
 from tuiagents.engine.settings import RunSettings
 from tuiagents.engine.speaker import Selection, select_speaker
 from tuiagents.engine.termination import StopInfo, is_termination_text
 from tuiagents.engine.tools import open_tool_calls
 
-__all__ = ["GroupChat", "PATTERNS", "Pattern", "Swarm", "TwoAgentChat", "pattern_for", "pattern_label",
-           "pending_tool_target"]
+__all__ = [
+    "GroupChat", "PATTERNS", "Pattern", "Swarm", "TwoAgentChat", "pattern_for", "pattern_label",
+    "pending_tool_target", "register_pattern",
+]
 
 
 def pending_tool_target(run: RunCore) -> str | None:
@@ -67,6 +70,11 @@ class Pattern(ABC):
     def task_message(self, run: RunCore) -> Message:
         """The message that opens the chat: the task, as the first agent's (AutoGen's initiator)."""
         return Message(sender=next(iter(run.agents)), content=run.task, origin="human")
+
+    async def drive(self, run: RunCore) -> StopInfo:
+        """Run the chat to its end and say why it ended: the shared loop of loop.py, by default.
+        A pattern made of chats (a sequence) runs them here instead, each through `run_chat`."""
+        return await run_loop(run, self)
 
     @abstractmethod
     def stage_over(self, run: RunCore) -> StopInfo | None:
@@ -195,6 +203,13 @@ class Swarm(GroupChat):
 
 #: every pattern by the `kind` that names it in a config and a log
 PATTERNS: dict[str, type[Pattern]] = {p.kind: p for p in (TwoAgentChat, GroupChat, Swarm)}
+
+
+def register_pattern(cls: type[Pattern]) -> type[Pattern]:
+    """Add a pattern to `PATTERNS` under its kind (a class decorator for patterns kept in modules
+    of their own, e.g. those made of chats, which need engine/chats.py)."""
+    PATTERNS[cls.kind] = cls
+    return cls
 
 
 def pattern_for(settings: RunSettings) -> Pattern:

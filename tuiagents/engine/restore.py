@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Iterable
 
 from tuiagents.engine.decisions import (
-    ApprovalRule, DecidedBy, DecisionKind, RequestKind, Scope, reserve_request_ids,
+    ROOT_CHAT, ApprovalRule, DecidedBy, DecisionKind, RequestKind, Scope, reserve_request_ids,
 )
 from tuiagents.engine.events import DecisionRecorded, ExecutionFinished, ExecutionStarted, RunStopped
 from tuiagents.engine.view import RunView
@@ -33,7 +33,7 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
     """
     view = RunView().apply_all(events)
     stopped = view.stopped_event
-    run.transcript.extend(view.messages)
+    run.transcript.extend(view.messages_in(ROOT_CHAT))
     run.state.usage = replace(view.usage)
     run.state.usage_by_agent = {name: replace(u) for name, u in view.usage_by_agent.items()}
     for recorded in view.decisions:

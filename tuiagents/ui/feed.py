@@ -15,7 +15,7 @@ from typing import Any
 
 from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import (
-    CodeCancelRequested, CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished,
+    ChatEnded, ChatStarted, CodeCancelRequested, CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished,
     ExecutionOutput, ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice,
     RunPaused, RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
     ToolCallStarted,
@@ -347,6 +347,18 @@ class ConversationFeed:
             self._interrupted()
             self.settle_requests()
 
+    def _chat_started(self, event: ChatStarted) -> None:
+        names = ", ".join(a.name for a in event.agents)
+        again = " · resumed" if event.resumed else ""
+        text = f"▸ {event.title} ({pattern_label(event.team_kind)}: {names}){again}: {one_line(event.task, 120)}"
+        self._note(event.owner, text)  # a nested chat shows in its owner's pane too
+
+    def _chat_ended(self, event: ChatEnded) -> None:
+        chat = self.view.chats.get(event.chat)
+        title = chat.title if chat is not None else event.chat
+        summary = f" · summary: {one_line(event.summary, 160)}" if event.summary else ""
+        self._note(chat.started.owner if chat is not None else None, f"◂ {title} ended: {event.reason}{summary}")
+
     def _control(self, event: Any) -> None:
         tone = "muted" if event.by != DecidedBy.HUMAN else "warning"
         self._add(NoticeEntry(text=control_line(event), tone=tone), self.timeline)
@@ -388,5 +400,6 @@ _RENDER: dict[type, Callable[[ConversationFeed, Any], None]] = {
     RunPaused: ConversationFeed._control, RunResumed: ConversationFeed._control,
     NextSpeakerForced: ConversationFeed._control, StopRequested: ConversationFeed._control,
     CodeCancelRequested: ConversationFeed._control,
+    ChatStarted: ConversationFeed._chat_started, ChatEnded: ConversationFeed._chat_ended,
     RunStopped: ConversationFeed._stopped,
 }

@@ -21,10 +21,12 @@ from tuiagents.engine.decisions import Decision
 from tuiagents.engine.events import (
     AgentInfo,
     DecisionRequested,
+    MessageDelivered,
     Notice,
     RunStarted,
     RunStopped,
     TokenDelta,
+    TurnStarted,
 )
 from tuiagents.engine.handle import LocalRunHandle, local_sender
 from tuiagents.ui.bindings import COCKPIT_BINDINGS, all_bindings
@@ -141,6 +143,23 @@ class CockpitScreen(CockpitActions, Screen[None]):
         if self._pane_root is None and self._build_panes() is not None and self.is_mounted:
             self.query_one("#panes-host", Container).mount(self._pane_root)
 
+    def _ensure_pane(self, agent: str) -> None:
+        """Give an agent that speaks for the first time a pane (one of a stage or a nested chat
+        that the run's start did not name): beside the others, or as one more tab."""
+        if agent in self.panes or agent not in self.state.agents:
+            return
+        self.agent_slots.setdefault(agent, len(self.agent_slots))
+        if self._pane_root is None:
+            self._ensure_panes([])
+            return
+        pane = AgentPane(agent, code_style=self.code_style, agent_slots=self.agent_slots,
+                         id=f"pane-{len(self.panes)}")
+        self.panes[agent] = pane
+        if isinstance(self._pane_root, TabbedContent):
+            self._pane_root.add_pane(TabPane(self._badge(agent), pane, id=f"tab-{len(self.panes) - 1}"))
+        else:
+            self._pane_root.mount(pane)
+
     def _badge(self, agent: str) -> Content:
         """A tab label: state glyph, name, and ⏳ while the agent waits for you (plain text)."""
         view = self.state.agents.get(agent)
@@ -222,6 +241,10 @@ class CockpitScreen(CockpitActions, Screen[None]):
         if isinstance(event, RunStarted):
             self._ensure_panes(event.agents)
         self.state.apply(event)
+        if isinstance(event, TurnStarted):
+            self._ensure_pane(event.agent)
+        elif isinstance(event, MessageDelivered):
+            self._ensure_pane(event.message.sender)
         self.feed.apply(event)
         if isinstance(event, DecisionRequested):
             if self.bell_enabled and self.handle is not None and self.handle.is_open(event.request.id):
