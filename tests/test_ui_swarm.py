@@ -10,6 +10,8 @@ from ui_support import SIZE, make_app, screen_text, wait_until, waiting
 
 from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import DecisionRecorded
+from tuiagents.session.export import export_session
+from tuiagents.session.reader import read_session
 from tuiagents.testing import Reply, Rule
 from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
 
@@ -75,6 +77,9 @@ async def test_a_person_redirects_a_handoff_in_the_cockpit(server, make_config, 
         assert app.cockpit.state.stop_reason == "refunds said TERMINATE"
         await pilot.pause(0.2)
         expected = shown(app.cockpit)
+
+    exported = export_session(read_session(tmp_path / "session.jsonl"), "md")
+    assert "triage's handoff: redirected by human (to refunds)" in exported.replace("\\", "")
 
     replay = replay_app(tmp_path / "session.jsonl")
     async with replay.run_test(size=SIZE) as pilot:

@@ -30,11 +30,13 @@ def decision_line(e: DecisionEntry) -> str:
     """One plain line: "coder's code: approved by human (for this session)"."""
     d = e.decision
     who = d.by.words(human="human")  # a record read by others: not "you"
-    text = f"{e.agent}'s {WHAT.get(e.request_kind, e.request_kind.value)}: {VERB[d.kind]} by {who}"
+    verb = "redirected" if e.request_kind == RequestKind.HANDOFF and d.kind == DecisionKind.CHOOSE_SPEAKER \
+        else VERB[d.kind]
+    text = f"{e.agent}'s {WHAT.get(e.request_kind, e.request_kind.value)}: {verb} by {who}"
     if d.kind == DecisionKind.APPROVE and d.scope.value != "once":
         text += f" (for this session: {d.rule.describe()})" if d.rule else " (for this session)"
     if d.kind in (DecisionKind.CHOOSE_SPEAKER, DecisionKind.INJECT) and d.target:
-        text += f" ({'for ' if d.kind == DecisionKind.INJECT else ''}{d.target})"
+        text += f" ({'for ' if d.kind == DecisionKind.INJECT else 'to ' if verb == 'redirected' else ''}{d.target})"
     if d.note:
         text += f" — {d.note}"
     return text

@@ -309,6 +309,8 @@ def answered_title(event: DecisionRequested, decision: Decision) -> Text:
     request = event.request
     what = _KIND_LABEL.get(request.kind, request.kind.value)
     verb = _ANSWERED_VERB.get(decision.kind, decision.kind.value)
+    if request.kind == RequestKind.HANDOFF and decision.kind == DecisionKind.CHOOSE_SPEAKER:
+        verb = f"Redirected to {one_line(decision.target or '', 24)}"
     return Text(f"✓ {verb}: {what} from {one_line(request.agent, 24)} — the run goes on…", style="bold green")
 
 
