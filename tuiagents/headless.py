@@ -66,6 +66,8 @@ class ConsolePrinter:
         names = ", ".join(f"{a.name} ({a.kind})" for a in event.agents)
         self._p(f"tuiagents · team {event.team} ({event.team_kind}) · {names}")
         self._p(f"task: {event.task}")
+        if event.context:
+            self._p("context: " + " · ".join(f"{k}={v}" for k, v in event.context.items()))
 
     def _scope(self, chat: str) -> str:
         """Where a message was said, for a chat inside the run: "[stage 2: writing › critic] "."""
@@ -97,6 +99,8 @@ class ConsolePrinter:
         for r in m.tool_results:
             mark = "✗" if r.is_error else "↳"
             self._p(f"  {mark} {r.name}: {r.content}")
+        if m.handoff:
+            self._p(f"  ⇢ {m.sender} hands the conversation to {m.handoff}")
         entry = self.view.entry_for_message(m.id)
         if entry is not None and entry.decision is not None and _under_message(entry.decision):
             self._decision(RequestKind.MESSAGE, entry.sender, entry.decision)
@@ -209,6 +213,11 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
                 say(f"  {warning}", out)
             say(f"  ⚙ {call.name}({call.arguments})", out)
     while True:
+        if kind == RequestKind.HANDOFF:
+            decision = _handoff_answer(request, stdin, out)
+            if decision is not None:
+                return decision
+            continue
         if kind == RequestKind.SPEAKER:
             for i, name in enumerate(request.candidates, 1):
                 say(f"  {i}. {name}", out)
@@ -257,6 +266,31 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             say("  feedback is empty; choose again", out)
         elif choice == "n" and kind != RequestKind.MESSAGE:
             return Decision.skip()
+
+
+def _handoff_answer(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Decision | None:
+    """One answer to a handoff: approve, redirect by number, refuse with feedback, or stop (None: ask again)."""
+    for i, name in enumerate(request.candidates, 1):
+        say(f"  {i}. {name}{' (asked for)' if name == request.target else ''}", out)
+    answer = _read(f"[a]pprove (hand to {request.target})  [1-{len(request.candidates)}] redirect  "
+                   f"[r]efuse  [s]top: ", stdin, out)
+    if answer is None:
+        return input_ended()
+    choice = answer.strip()
+    if choice in ("a", ""):
+        return Decision.approve()
+    if choice == "s":
+        return Decision.stop()
+    if choice.isdigit() and 1 <= int(choice) <= len(request.candidates):
+        return Decision.choose(request.candidates[int(choice) - 1])
+    if choice == "r":
+        feedback = _read(f"why {request.agent} should keep the conversation: ", stdin, out) or ""
+        if feedback.strip():
+            return Decision.reject(feedback)
+        say("  feedback is empty; choose again", out)
+        return None
+    say(f"  {choice!r} is not an option here", out)
+    return None
 
 
 def console_supervisor(handle: LocalRunHandle, stdin: TextIO | None = None,

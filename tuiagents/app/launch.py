@@ -30,7 +30,8 @@ def prepare_run(config: "AppConfig", team: str, task: str, *, approve: "ApproveM
                 session_path: str | Path | None = None, seed: int | None = None) -> "TeamRun":
     """Build the TeamRun and subscribe a SessionWriter first, so the log sees every event.
 
-    The session's code work dir sits beside its log (`<log stem>.work/`) or in `[docker] work_dir`.
+    The task is filled from the config's `[context]` (a TemplateError, a ValueError, names the
+    variable). The session's code work dir sits beside its log (`<log stem>.work/`) or in `[docker] work_dir`.
     """
     import uuid
 
@@ -38,6 +39,8 @@ def prepare_run(config: "AppConfig", team: str, task: str, *, approve: "ApproveM
     from tuiagents.paths import run_work_dir
     from tuiagents.session.log import SessionWriter
 
+    # a task typed or given with --task is filled from `[context]` like the config's own texts
+    task = config.fill(task, "the task (--task, or the task typed in the app)")
     run_id = uuid.uuid4().hex[:12]
     path = Path(session_path) if session_path else default_session_path(config, team, run_id)
     work_dir = run_work_dir(config.docker.work_dir, path, run_id)

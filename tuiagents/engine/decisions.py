@@ -27,6 +27,7 @@ class RequestKind(str, Enum):
     CODE = "code"  # before proposed code runs
     HUMAN_INPUT = "human_input"  # an agent in human mode ALWAYS/TERMINATE needs a human reply
     SPEAKER = "speaker"  # manual speaker selection in a group chat
+    HANDOFF = "handoff"  # a swarm agent hands the conversation to another (approve or redirect)
 
 
 class DecisionKind(str, Enum):
@@ -114,6 +115,7 @@ class ApprovalRule(BaseModel):
             RequestKind.MESSAGE: "messages",
             RequestKind.HUMAN_INPUT: "human input",
             RequestKind.SPEAKER: "speaker choices",
+            RequestKind.HANDOFF: "handoffs",
         }[self.kind]
         return f"{what} from {self.agent}" if self.agent else what
 
@@ -229,7 +231,8 @@ class DecisionRequest(BaseModel):
     content: str = ""  # the draft message, or the code
     tool_calls: list[ToolCall] = Field(default_factory=list)
     code_blocks: list[CodeSnippet] = Field(default_factory=list)
-    candidates: list[str] = Field(default_factory=list)  # speaker choices
+    candidates: list[str] = Field(default_factory=list)  # speaker choices; a handoff's targets
+    target: str | None = None  # a handoff: the agent the caller asked to hand the conversation to
     executor: str | None = None  # description of where code would run and its limits
     allowed: list[DecisionKind] = Field(default_factory=list)
     ends_run: bool = False  # approving ends the run (an agent said TERMINATE; replying goes on)

@@ -71,6 +71,8 @@ class RunStarted(_Event):
     max_rounds: int | None = None  # group chats
     max_turns: int | None = None  # two-agent chats
     resumed: bool = False
+    #: the config's `[context]` variables the run's texts were filled from (shown in the cockpit)
+    context: dict[str, str] = Field(default_factory=dict)
 
 
 class TurnStarted(_Event):

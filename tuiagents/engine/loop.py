@@ -23,6 +23,9 @@ class TurnRules(Protocol):
 
     announces_selection: bool
 
+    def task_message(self, run: RunCore) -> Message:
+        """The message that opens the chat (the task, and who it is from)."""
+
     def stage_over(self, run: RunCore) -> StopInfo | None:
         """Why the chat ends before the next turn, or None."""
 
@@ -44,12 +47,11 @@ async def _deliver_queued(run: RunCore) -> None:
 
 async def run_loop(run: RunCore, pattern: TurnRules) -> StopInfo:
     """Deliver the task, then give turns as `pattern` says until something stops the run; return why."""
-    initiator = next(iter(run.agents.values()))
     try:
         state = run.state
         if not state.resumed:
             state.agent_turns = 1
-            await run.deliver(Message(sender=initiator.name, content=run.task, origin="human"))
+            await run.deliver(pattern.task_message(run))
             run.check_termination(run.transcript[-1])
         while True:
             await run.control.wait_running()

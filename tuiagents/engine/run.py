@@ -154,7 +154,7 @@ class TeamRun(RunCore):
                           task=self.task, agents=[a.info for a in self.agents.values()],
                           speaker_selection=s.speaker_selection if isinstance(s.speaker_selection, str)
                           else "custom",
-                          **self.pattern.limits(), resumed=self.state.resumed)
+                          **self.pattern.limits(), resumed=self.state.resumed, context=dict(s.context))
 
     async def run(self) -> RunResult:
         """Run until a stop condition; always ends with a RunStopped event."""

@@ -25,6 +25,9 @@ ALLOWED: dict[RequestKind, list[DecisionKind]] = {
                        DecisionKind.REPLY, DecisionKind.STOP],
     RequestKind.HUMAN_INPUT: [DecisionKind.REPLY, DecisionKind.APPROVE, DecisionKind.STOP],
     RequestKind.SPEAKER: [DecisionKind.CHOOSE_SPEAKER, DecisionKind.STOP],
+    # approve the transfer, redirect it to another agent, or refuse it with feedback (the caller keeps on)
+    RequestKind.HANDOFF: [DecisionKind.APPROVE, DecisionKind.CHOOSE_SPEAKER, DecisionKind.REJECT,
+                          DecisionKind.STOP],
 }
 
 

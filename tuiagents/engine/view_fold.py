@@ -29,6 +29,7 @@ def _run_started(v: RunViewState, e: RunStarted) -> None:
         v.run_id, v.team, v.team_kind, v.task = e.run_id, e.team, e.team_kind, e.task
     v.team_kind = e.team_kind
     v.selection = e.speaker_selection
+    v.context = dict(e.context)
     for info in e.agents:
         v.agents.setdefault(info.name, AgentView(info=info)).info = info
     v.team_agents = [info.name for info in e.agents]
@@ -65,6 +66,8 @@ def _expect_next(v: RunViewState, agent: str) -> None:
     """Who the root chat's pattern will give the next turn, where the view can tell."""
     if v.team_kind == "two_agent":
         v.next_speaker, v.next_note = v.other_agent(agent), ""
+    elif v.team_kind == "swarm":
+        v.next_speaker, v.next_note = v.holder, "holds the conversation"
     elif v.selection == "round_robin" and agent in v.team_agents:
         names = v.team_agents
         v.next_speaker, v.next_note = names[(names.index(agent) + 1) % len(names)], "round robin"
@@ -154,6 +157,8 @@ def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
         chat.settled = (chat.turns, chat.round)
     else:
         v.leg.settled = (v.leg.turns, v.leg.round)
+    if m.handoff and e.chat not in v.chats:
+        v.next_speaker, v.next_note = m.handoff, f"handoff from {m.sender}"
     entry = v.entries.get(v.queued.pop(m.id, "")) if m.id in v.queued else None
     if entry is None and m.origin == "human" and v.queued:
         # a log written before messages had ids (its MessageQueued says not who): queued messages

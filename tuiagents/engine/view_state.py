@@ -27,6 +27,8 @@ class RunViewState:
     team: str = ""
     team_kind: str = "two_agent"
     task: str = ""
+    #: the `[context]` variables the run's texts were filled from (name -> value)
+    context: dict[str, str] = field(default_factory=dict)
     selection: str | None = None
     agents: dict[str, AgentView] = field(default_factory=dict)  # every agent of every chat
     team_agents: list[str] = field(default_factory=list)  # the root chat's, in the team's order
@@ -98,8 +100,8 @@ class RunViewState:
 
     @property
     def is_group(self) -> bool:
-        """True for group chats."""
-        return self.team_kind == "group_chat"
+        """True for teams that count rounds and whose next speaker a person may pick (group chats, swarms)."""
+        return self.team_kind in ("group_chat", "swarm")
 
     @property
     def total_tokens(self) -> int:
@@ -175,6 +177,14 @@ class RunViewState:
         view = self.agent(name)
         if view is not None:
             view.state = state
+
+    @property
+    def holder(self) -> str | None:
+        """Who holds a swarm's conversation: the agent the last handoff named, else the first agent
+        (None for other teams); the engine's own rule (engine/handoffs.py), read from the messages."""
+        if self.team_kind != "swarm":
+            return None
+        return next((m.handoff for m in reversed(self.messages_in()) if m.handoff), next(iter(self.team_agents), None))
 
     def other_agent(self, name: str) -> str | None:
         """The other agent of a two-agent chat, or None."""

@@ -156,6 +156,8 @@ class ConversationFeed:
             return
         notes = [f"⚙ calls {c.name}({one_line(c.arguments, 160)})" for c in m.tool_calls]
         notes += [f"{'✗' if r.is_error else '↳'} {r.name}: {one_line(r.content, 200)}" for r in m.tool_results]
+        if m.handoff:
+            notes.append(f"⇢ hands the conversation to {m.handoff}")
         if m.sender == "human" or (m.origin == "human" and m.sender not in self._panes()):
             target = m.recipient or "all"
             shown = self._message(entry, *self._panes_for(target), self.timeline)

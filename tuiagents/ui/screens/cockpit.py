@@ -44,7 +44,7 @@ from tuiagents.ui.state import (
 from tuiagents.ui.widgets.agent_pane import AgentPane
 from tuiagents.ui.widgets.fitting import KeyFooter
 from tuiagents.ui.widgets.request_panel import RequestPanel
-from tuiagents.ui.widgets.status_bar import StatusBar
+from tuiagents.ui.widgets.status_bar import StatusBar, context_line
 from tuiagents.ui.widgets.transcript import Transcript
 
 MAX_SIDE_BY_SIDE = 4
@@ -93,6 +93,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         self._shown_request: str | None = None
         self._pane_root: Any = None
         self._binding_signature: tuple = ()
+        self._shown_context: dict[str, str] = {}
         infos = list(agents or [])
         if run is not None:
             infos = infos or [a.info for a in run.agents.values()]
@@ -106,6 +107,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         """Banner, the panes/timeline switcher, the request panel, the status bar, the footer."""
         if self.banner:
             yield Static(Text(self.banner), id="banner")
+        yield Static(id="context")  # the run's [context] variables, once RunStarted says them
         with ContentSwitcher(initial="panes-host", id="views"):
             root = self._build_panes()
             yield Container(*([root] if root is not None else []), id="panes-host")
@@ -309,6 +311,10 @@ class CockpitScreen(CockpitActions, Screen[None]):
                 except Exception:  # noqa: BLE001 - tabs not composed yet
                     pass
         self.query_one(StatusBar).show(self.state, self.now())
+        if self.state.context != self._shown_context:
+            self._shown_context = dict(self.state.context)
+            self.query_one("#context", Static).update(context_line(self._shown_context))
+            self.set_class(bool(self._shown_context), "-context")
         current = self.current_request()
         self.query_one(RequestPanel).show(self.pending(), current, self.code_style, hold=not self.state.stopped)
         new_id = current.request.id if current else None

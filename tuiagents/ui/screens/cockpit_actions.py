@@ -29,6 +29,9 @@ from tuiagents.ui.screens.inject_screen import InjectRequest, InjectScreen
 from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
 from tuiagents.ui.state import RUNNING_CODE, CockpitState
 
+#: Requests answered by picking an agent: who speaks next, and where a handoff goes.
+_PICKS = (RequestKind.SPEAKER, RequestKind.HANDOFF)
+
 def code_for_edit(request: Any) -> tuple[str, str | None]:
     """The text to edit for a code request, and its language (None when several blocks are fenced)."""
     blocks = [b for b in request.code_blocks if b.runnable]
@@ -67,7 +70,7 @@ class CockpitActions:
         if spec.needs_live_run and not live:
             return False
         if action == "next_speaker":
-            return self.state.is_group or (current is not None and current.request.kind == RequestKind.SPEAKER)
+            return self.state.is_group or (current is not None and current.request.kind in _PICKS)
         if action == "cancel_execution":
             return any(a.state == RUNNING_CODE for a in self.state.agents.values())
         return True
@@ -134,11 +137,17 @@ class CockpitActions:
         self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.edit(text)))
 
     def action_reject(self) -> None:
-        """Reject the draft; your feedback goes back to the agent, which tries again."""
+        """Reject the draft (or refuse a handoff); your feedback goes back to the agent."""
         current = self.current_request()
         if current is None:
             return self.notify("Nothing to reject: no draft is waiting.", severity="warning")
         agent = one_line(current.request.agent, 20)
+        if current.request.kind == RequestKind.HANDOFF:
+            screen = TextPromptScreen(f"Refuse {agent}'s handoff", hint=f"{agent} keeps the conversation and reads why.",
+                                      empty_error="Feedback is empty: tell the agent why, or press Esc.",
+                                      send_label="Refuse the handoff")
+            self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reject(text)))
+            return
         screen = TextPromptScreen(f"Reject {agent}'s draft", hint=f"Your feedback goes back to {agent}, which writes a new reply.",
                                   empty_error="Feedback is empty: tell the agent what to change, or press Esc.",
                                   send_label="Reject with feedback")
@@ -184,9 +193,12 @@ class CockpitActions:
     def action_next_speaker(self) -> None:
         """Choose who speaks next (answers a speaker request, or overrides the next selection)."""
         current = self.current_request()
-        if current is not None and current.request.kind == RequestKind.SPEAKER:
-            options = [(c, c) for c in current.request.candidates]
-            self.app.push_screen(PickScreen("Who speaks next?", options, hint=one_line(current.request.prompt, 200)),
+        if current is not None and current.request.kind in _PICKS:
+            request = current.request
+            options = [(c, c + ("  (asked for)" if c == request.target else "")) for c in request.candidates]
+            title = "Hand the conversation to…" if request.kind == RequestKind.HANDOFF else "Who speaks next?"
+            self.app.push_screen(PickScreen(title, options, current=request.target,
+                                            hint=one_line(request.prompt, 200)),
                                  lambda name: name is not None and self._answer(current, Decision.choose(name)))
             return
         if self.run is None:

@@ -38,13 +38,15 @@ PREVIEW_CHARS = 2_000
 TOOL_BASE = 1000  # "see all" of tool call n is show_full(TOOL_BASE + n); of code block i, show_full(i)
 
 _KIND_LABEL = {RequestKind.MESSAGE: "message", RequestKind.CODE: "code", RequestKind.TOOL_CALL: "tool call",
-               RequestKind.HUMAN_INPUT: "your reply", RequestKind.SPEAKER: "next speaker"}
+               RequestKind.HUMAN_INPUT: "your reply", RequestKind.SPEAKER: "next speaker",
+               RequestKind.HANDOFF: "handoff"}
 
 
 #: The buttons of each kind of request, in order (the registry says which apply and their usual words).
 _BUTTONS: dict[RequestKind, tuple[str, ...]] = {
     RequestKind.CODE: ("run_code", "approve_session", "edit", "skip", "reply", "stop"),
     RequestKind.SPEAKER: ("next_speaker", "stop"),
+    RequestKind.HANDOFF: ("approve", "approve_session", "next_speaker", "reject", "stop"),
     RequestKind.HUMAN_INPUT: ("reply", "approve", "stop"),
     RequestKind.MESSAGE: ("approve", "approve_session", "edit", "reject", "skip", "inject", "stop"),
     RequestKind.TOOL_CALL: ("approve", "approve_session", "edit", "reject", "skip", "reply", "stop"),
@@ -65,6 +67,10 @@ def _words(bid: str, request: DecisionRequest) -> tuple[str, str] | None:
         return "Run tool", "success"
     if kind in (RequestKind.CODE, RequestKind.TOOL_CALL) and bid == "reply":
         return "Reply instead…", "default"
+    if kind == RequestKind.HANDOFF:
+        return {"approve": (f"Hand to {one_line(request.target or '', 16)}", "success"),
+                "approve_session": (f"Always allow {one_line(request.agent, 16)}'s handoffs", "primary"),
+                "next_speaker": ("Redirect…", "primary"), "reject": ("Refuse…", "warning")}.get(bid)
     return None
 
 
@@ -131,6 +137,10 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
                               style="bold"))
     elif request.kind == RequestKind.SPEAKER:
         parts.append(Text("Candidates: " + ", ".join(inert(c) for c in request.candidates)))
+    elif request.kind == RequestKind.HANDOFF:
+        parts.append(Text.assemble((inert(request.agent), "bold"), " ⇢ ", (inert(request.target or "?"), "bold"),
+                                   "   or redirect to: ",
+                                   ", ".join(inert(c) for c in request.candidates if c != request.target)))
     return Group(*parts) if parts else Text("")
 
 
@@ -299,6 +309,8 @@ def answered_title(event: DecisionRequested, decision: Decision) -> Text:
     request = event.request
     what = _KIND_LABEL.get(request.kind, request.kind.value)
     verb = _ANSWERED_VERB.get(decision.kind, decision.kind.value)
+    if request.kind == RequestKind.HANDOFF and decision.kind == DecisionKind.CHOOSE_SPEAKER:
+        verb = f"Redirected to {one_line(decision.target or '', 24)}"
     return Text(f"✓ {verb}: {what} from {one_line(request.agent, 24)} — the run goes on…", style="bold green")
 
 
