@@ -38,6 +38,7 @@ name = "user"
 kind = "user_proxy"
 human_input_mode = "NEVER"
 code_execution = "none"
+default_auto_reply = "Please go on."
 
 [[agents]]
 name = "assistant"
