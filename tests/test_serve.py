@@ -124,6 +124,21 @@ def test_the_token_opens_the_page_whose_websocket_runs_the_app(served_pair):
     wait_until(lambda: served_pair.children() == [], what="the app ends when its websocket closes")
 
 
+def test_the_page_finds_its_websocket_where_the_browser_found_it(served_pair):
+    # An SSH tunnel on another local port (ssh -L 9000:127.0.0.1:PORT) reaches serve with that Host.
+    async def go() -> str:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            async with http.get(served_pair.url):
+                pass
+            async with http.get(served_pair.base + "/", headers={"Host": "127.0.0.1:9000"}) as r:
+                assert r.status == 200
+                return await r.text()
+    page = asyncio.run(go())
+    assert 'data-session-websocket-url="ws://127.0.0.1:9000/ws"' in page
+    assert "http://127.0.0.1:9000/static/js/textual.js" in page
+
+
 def test_a_websocket_from_a_page_of_another_origin_is_refused(served_pair):
     async def go() -> int:
         jar = aiohttp.CookieJar(unsafe=True)
