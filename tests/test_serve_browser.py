@@ -146,6 +146,7 @@ def test_the_browser_needs_the_token_then_approves_a_draft_and_the_run_goes_on(p
             [log] = (tmp_path / "sessions").glob("*.jsonl")
             decisions = [e for e in _events(log) if e["type"] == "decision_recorded"]
             assert [d["decision"]["kind"] for d in decisions][:2] == ["approve", "approve"]
+            assert {d["decision"]["sender"]["client"] for d in decisions} == {"browser"}
             delivered = [e["message"]["content"] for e in _events(log) if e["type"] == "message_delivered"]
             assert FIRST_DRAFT in delivered and any("Second message" in c for c in delivered)
             for path in tmp_path.rglob("*"):  # no log, cache or config file holds the token
