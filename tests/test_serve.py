@@ -5,6 +5,7 @@ ends every app it started; bad arguments are exit 2 with a message that says wha
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -19,7 +20,7 @@ import pytest
 from serve_support import alive, children_of, pair_config, start_serve, stop_all
 from test_demo import isolated_env
 
-from tuiagents.app.serve import is_loopback
+from tuiagents.app.serve import ServeError, ServeSettings, check_app_command, is_loopback
 from tuiagents.testing import Rule, Script, ScriptedServer
 
 SCRIPT = Script(rules=[Rule(agent="assistant", reply="A draft the browser shows.")])
@@ -215,6 +216,8 @@ def _serve_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     (["serve", "--", "no-such-command"], "not valid"),
     (["--config", "c.toml", "serve"], "after `--`"),
     (["serve", "--", "--config", "missing.toml"], "missing.toml"),
+    (["serve", "--", "replay", "no-such-session"], "no session log 'no-such-session'"),
+    (["serve", "--port", "70000"], "not a port"),
 ])
 def test_bad_arguments_are_exit_2_with_what_to_do(tmp_path, args, says):
     done = _serve_cli(tmp_path, *args)
@@ -245,3 +248,12 @@ def test_allow_remote_serves_with_a_loud_warning(tmp_path):
 def test_loopback_hosts():
     assert all(map(is_loopback, ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"]))
     assert not any(map(is_loopback, ["0.0.0.0", "::", "192.168.1.2", "example.com", ""]))
+
+
+def test_each_tab_runs_what_follows_the_double_dash_attach_included():
+    # `attach ID` (a run in its own process) is served like any app command once the parser knows it.
+    check_app_command(argparse.Namespace(command="attach"))
+    settings = ServeSettings(app_args=("attach", "RUN-ID"))
+    assert settings.command == [sys.executable, "-m", "tuiagents", "attach", "RUN-ID"]
+    with pytest.raises(ServeError, match="does not open the app"):
+        check_app_command(argparse.Namespace(command="ps"))

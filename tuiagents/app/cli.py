@@ -70,6 +70,17 @@ def _replay_keys_help() -> str:
                       "No model, tool or Docker call is made: the log is shown as it was recorded."])
 
 
+def _port(text: str) -> int:
+    """A TCP port number (0: any free one), for argparse."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a number from 1 to 65535, or 0 for a free one")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from tuiagents import __version__
@@ -173,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default: %(default)s, this machine only); another "
                             "address needs --allow-remote")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: %(default)s; 0 picks a free one)")
     serve.add_argument("--allow-remote", action="store_true",
                        help="listen on an address other machines reach: plain HTTP, no TLS, so the token, "
                             "keys and screen cross the network readable (prefer an SSH tunnel)")
@@ -383,6 +394,12 @@ def _check_served_config(parsed: argparse.Namespace) -> None:
     from tuiagents.app.serve import ServeError
     from tuiagents.config import ConfigError, load_app_config
 
+    if parsed.command in ("replay", "resume"):
+        from pathlib import Path
+
+        if not Path(resolve_session(parsed.session)).expanduser().is_file():
+            raise ServeError(f"no session log {parsed.session!r}: give its path, its file name in the sessions "
+                             "folder, or its id as `tuiagents sessions` lists it")
     if parsed.command not in (None, "run"):
         return
     try:
