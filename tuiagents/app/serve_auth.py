@@ -79,7 +79,7 @@ class TokenGate:
         if TOKEN_PARAM in request.query and request.method == "GET" and request.path == "/":
             # Keep the token in a cookie and show the page at an address without it.
             query = {k: v for k, v in request.query.items() if k != TOKEN_PARAM}
-            response = web.HTTPSeeOther(request.rel_url.with_query(query))
+            response = web.Response(status=303, headers={"Location": str(request.rel_url.with_query(query))})
             response.set_cookie(self.cookie_name, self.token, httponly=True, samesite="Strict", path="/")
             return _no_store(response)
         return _no_store(await handler(request))
