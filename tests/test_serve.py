@@ -140,6 +140,18 @@ def test_the_page_finds_its_websocket_where_the_browser_found_it(served_pair):
     assert "http://127.0.0.1:9000/static/js/textual.js" in page
 
 
+def test_a_host_header_that_is_no_host_does_not_reach_the_page(served_pair):
+    async def go() -> tuple[int, str]:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            async with http.get(served_pair.url):
+                pass
+            async with http.get(served_pair.base + "/", headers={"Host": 'x"><script>alert(1)</script>'}) as r:
+                return r.status, await r.text()
+    status, body = asyncio.run(go())
+    assert status == 400 and "<script>" not in body
+
+
 def test_a_websocket_from_a_page_of_another_origin_is_refused(served_pair):
     async def go() -> int:
         jar = aiohttp.CookieJar(unsafe=True)

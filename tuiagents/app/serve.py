@@ -19,6 +19,7 @@ import ctypes
 import ipaddress
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -39,6 +40,7 @@ APP_COMMANDS = (None, "run", "demo", "replay", "resume", "attach")
 DEFAULT_PORT = 8000
 GRACE_SECONDS = 5.0  # how long an app gets to quit before it is signalled, then killed
 PR_SET_PDEATHSIG = 1
+HOST_HEADER = re.compile(r"[A-Za-z0-9.\-]+(:\d+)?|\[[0-9A-Fa-f:.]+\](:\d+)?")
 
 log = logging.getLogger("tuiagents.serve")
 
@@ -217,6 +219,8 @@ class AppServer(Server):
     async def handle_index(self, request: web.Request) -> dict[str, Any]:
         """The page, with its websocket and files at the address the browser used (so an SSH tunnel
         on another local port works)."""
+        if not HOST_HEADER.fullmatch(request.host):  # it goes into the page's HTML as is
+            raise web.HTTPBadRequest(text="tuiagents serve: the Host header is not a host name or address\n")
         base = f"{request.scheme}://{request.host}"
         websocket = ("wss" if request.scheme == "https" else "ws") + f"://{request.host}/ws"
         return {"font_size": to_int(request.query.get("fontsize", "16"), 16), "app_websocket_url": websocket,
@@ -281,6 +285,8 @@ def serve_main(settings: ServeSettings, out: Callable[[str], None] = print) -> i
             print(f"WARNING: {remote_risk(settings.host, port)}", file=sys.stderr, flush=True)
         out(f"Serving `{shown}` on {settings.host}:{port}: each browser tab gets its own app.")
         out(f"Open this URL (it holds the token; without it, no page is served):\n\n    {url}\n")
+        if not is_loopback(settings.host):
+            out("From another machine, put this machine's address in place of 127.0.0.1.")
         out("Press Ctrl+C to stop: the apps open in browsers quit with it.")
         sys.stdout.flush()
 
