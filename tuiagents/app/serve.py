@@ -257,9 +257,11 @@ class AppServer(Server):
     async def run(self, sock: socket.socket, stop: asyncio.Event, ready: Callable[[], None]) -> None:
         """Serves on `sock` until `stop` is set, then ends every app and closes the server; calls
         `ready` once requests are answered."""
-        runner = web.AppRunner(await self._make_app(), access_log=None, handle_signals=False)
+        # No access log: the first request's line would hold the token.
+        runner = web.AppRunner(await self._make_app(), access_log=None, handle_signals=False,
+                               shutdown_timeout=GRACE_SECONDS)
         await runner.setup()
-        await web.SockSite(runner, sock, shutdown_timeout=GRACE_SECONDS).start()
+        await web.SockSite(runner, sock).start()
         ready()
         try:
             await stop.wait()
