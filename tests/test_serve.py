@@ -269,3 +269,39 @@ def test_each_tab_runs_what_follows_the_double_dash_attach_included():
     assert settings.command == [sys.executable, "-m", "tuiagents", "attach", "RUN-ID"]
     with pytest.raises(ServeError, match="does not open the app"):
         check_app_command(argparse.Namespace(command="ps"))
+
+
+def test_an_app_that_ignores_quit_and_sigterm_is_killed_with_what_it_started(tmp_path, monkeypatch):
+    # The escalation of ServedApp.stop on a real process tree: quit (ignored), SIGTERM (ignored),
+    # then SIGKILL to the app's process group, which takes the child it started too.
+    from textual_serve.download_manager import DownloadManager
+
+    import tuiagents.app.serve as serve
+
+    monkeypatch.setattr(serve, "GRACE_SECONDS", 0.5)
+    pids = tmp_path / "pids"
+    stubborn = ("import os, signal, subprocess, sys, time\n"
+                "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                "child = subprocess.Popen(['sleep', '300'])\n"
+                f"open({str(pids)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
+                "print('__GANGLION__', flush=True)\n"
+                "time.sleep(300)\n")
+
+    async def go() -> tuple[int, int]:
+        async def ignore(*_args) -> None:
+            return None
+
+        app = serve.ServedApp([sys.executable, "-c", stubborn], write_bytes=ignore, write_str=ignore,
+                              close=ignore, download_manager=DownloadManager())
+        await app.start(80, 24)
+        for _ in range(200):
+            if pids.exists() and pids.read_text():
+                break
+            await asyncio.sleep(0.05)
+        pid, child = map(int, pids.read_text().split())
+        assert alive(pid) and alive(child)
+        await app.stop()
+        return pid, child
+
+    pid, child = asyncio.run(go())
+    assert not alive(pid) and not alive(child)
