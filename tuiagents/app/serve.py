@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import errno
 import ipaddress
 import logging
 import os
@@ -105,7 +106,7 @@ def url_host(host: str) -> str:
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on `host`:`port` (0: a free port), or a ServeError saying what to change."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+        family, kind, proto, _, address = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
     except socket.gaierror as exc:
         raise ServeError(f"cannot find the address {host!r} ({exc.strerror}): give an IP address "
@@ -116,7 +117,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind(address)
     except OSError as exc:
         sock.close()
-        if port and exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS
+        if port and exc.errno == errno.EADDRINUSE:
             raise ServeError(f"port {port} on {host} is in use: choose another with --port N, or "
                              "--port 0 for a free one") from None
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
