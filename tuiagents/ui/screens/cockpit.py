@@ -174,6 +174,8 @@ class CockpitScreen(CockpitActions, Screen[None]):
 
     def on_mount(self) -> None:
         """Start the stream flusher, the clock, and the run."""
+        if self.app.is_web:  # served to a browser (`tuiagents serve`): the log says so of each answer
+            self.sender = local_sender("browser")
         self.set_interval(self.stream_interval, self._flush_stream)
         self.set_interval(1.0, self._tick)
         self.refresh_chrome()
