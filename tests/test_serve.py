@@ -304,4 +304,8 @@ def test_an_app_that_ignores_quit_and_sigterm_is_killed_with_what_it_started(tmp
         return pid, child
 
     pid, child = asyncio.run(go())
+    for _ in range(100):  # a SIGKILL is delivered, not awaited: the kernel ends them a moment later
+        if not alive(pid) and not alive(child):
+            break
+        time.sleep(0.05)
     assert not alive(pid) and not alive(child)
