@@ -135,8 +135,8 @@ def test_argument_problems_say_what_to_fix():
     assert arguments_problem('[1]', schema, "add") == (
         'the arguments must be a JSON object, {"name": value, ...}, not a list')
     assert arguments_problem('{"b": 2, "c": 3}', schema, "add") == (
-        "the arguments do not fit add's schema: the arguments: 'a' is a required property; "
-        "the arguments: Additional properties are not allowed ('c' was unexpected)")
+        "the arguments do not fit add's schema: 'a' is a required property; "
+        "Additional properties are not allowed ('c' was unexpected)")
     assert arguments_problem("{'a': 1}", schema, "add").startswith("not valid JSON: Expecting property name")
     # a schema that is itself broken does not block an edit: the call's own check still applies
     assert arguments_problem('{"a": 1}', {"type": "no such type"}, "odd") is None

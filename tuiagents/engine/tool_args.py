@@ -38,11 +38,11 @@ def parse_arguments(text: str) -> dict[str, Any]:
 
 def _where(path: Any) -> str:
     parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in path]
-    return "".join(parts).lstrip(".") or "the arguments"
+    return "".join(parts).lstrip(".")
 
 
 def schema_problems(arguments: dict[str, Any], schema: dict[str, Any] | None) -> list[str]:
-    """Where `arguments` break `schema`, each as "where: what" ([] when they fit or there is no
+    """Where `arguments` break `schema`, each as "where: what" (what alone for the object itself; [] when they fit or there is no
     usable schema: a tool whose schema is itself broken still gets its arguments checked when it runs)."""
     if not schema:
         return []
@@ -52,7 +52,8 @@ def schema_problems(arguments: dict[str, Any], schema: dict[str, Any] | None) ->
     except SchemaError:
         return []
     errors = sorted(cls(schema).iter_errors(arguments), key=lambda e: (list(e.absolute_path), e.message))
-    out = [f"{_where(e.absolute_path)}: {e.message}" for e in errors[:MAX_PROBLEMS]]
+    out = [f"{_where(e.absolute_path)}: {e.message}" if e.absolute_path else e.message
+           for e in errors[:MAX_PROBLEMS]]
     if len(errors) > MAX_PROBLEMS:
         out.append(f"and {len(errors) - MAX_PROBLEMS} more")
     return out
