@@ -11,6 +11,7 @@ from test_engine_tools import add, assert_valid_sequence, finished, tool_message
 from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, RequestKind, Scope
 from tuiagents.engine.events import DecisionRecorded, Notice, ToolCallStarted, parse_event
 from tuiagents.engine.restore import restore_state
+from tuiagents.engine.tools import INTERRUPTED
 from tuiagents.engine.tool_args import arguments_diff, arguments_problem, parameters_summary
 from tuiagents.testing import Reply, Rule, ToolCall
 
@@ -125,6 +126,31 @@ async def test_an_edit_against_the_schema_is_refused_and_asked_again(server, mak
     assert len(human.seen) == 4  # the same request, asked again after each refused edit
     assert len({r.id for r in human.seen}) == 1
     assert [r.content for r in finished(run)][0].endswith("\n9")
+
+
+async def test_a_reply_after_one_call_ran_keeps_its_result_and_interrupts_the_rest(server, make_config, human,
+                                                                                run_to_end, tmp_path):
+    DELETED.clear()
+    three = Reply(tool_calls=[ToolCall(name="add", arguments={"a": 1, "b": 1}),
+                              ToolCall(name="delete_file", arguments={"path": "a.txt"}),
+                              ToolCall(name="add", arguments={"a": 2, "b": 2})])
+    server.load([Rule(agent="assistant", replies=[three, "Understood. TERMINATE"])])
+    run = with_delete(human.attach(tool_run(make_config, tmp_path)))
+    human.queue(RequestKind.TOOL_CALL, Decision.approve(), Decision.reply("do not delete anything"))
+    await run_to_end(run)
+
+    assert len(human.seen) == 2 and DELETED == []  # the third call was never asked about
+    messages = server.requests_for("assistant")[1].body["messages"]
+    assert_valid_sequence(messages)
+    assert [m["content"] for m in messages if m["role"] == "tool"] == ["2", INTERRUPTED, INTERRUPTED]
+    assert messages[-1] == {"role": "user", "name": "user", "content": "do not delete anything"}
+
+
+async def test_approve_none_skips_each_call_saying_a_policy_did(server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("add", a=1), "ok TERMINATE"])])
+    run = tool_run(make_config, tmp_path, approve="none")
+    await run_to_end(run)
+    assert [m["content"] for m in tool_messages(server, 1)] == ["not run: skipped by policy"]
 
 
 def test_argument_problems_say_what_to_fix():
