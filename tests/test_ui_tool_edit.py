@@ -12,7 +12,7 @@ from ui_support import make_app, screen_text, wait_until, waiting
 
 from tuiagents.app.replay import ReplayApp
 from tuiagents.engine.decisions import RequestKind
-from tuiagents.testing import Rule
+from tuiagents.testing import Rule, ToolCall
 from tuiagents.testing.script import Reply
 from tuiagents.ui.screens.replay_screen import ReplayScreen
 from tuiagents.ui.screens.tool_args_screen import ToolArgsScreen
@@ -26,6 +26,15 @@ def tool_config(make_config: Any) -> Any:
               {"name": "coder", "kind": "assistant", "model": "default", "tools": ["ui_support:add"]}]
     return make_config(agents=agents, teams=[{"name": "pair", "kind": "two_agent", "agents": ["user", "coder"],
                                               "max_turns": 2}])
+
+
+REMOVED: list[str] = []
+
+
+def remove(path: str) -> str:
+    """Remove a file."""
+    REMOVED.append(path)
+    return f"removed {path}"
 
 
 def logged(path: Any) -> list[dict]:
@@ -87,3 +96,33 @@ async def test_editing_a_tool_calls_arguments_runs_them_and_the_log_and_replay_k
         await pilot.press("end")
         await wait_until(pilot, lambda: "↳ add:" in replay.screen.timeline.text(), what="the replayed result")
         assert 'edited the arguments {"a": 2, "b": 3} → {"a": 2, "b": 7}' in replay.screen.timeline.text()
+
+
+async def test_always_run_approves_that_tool_only(server, make_config, tmp_path):
+    REMOVED.clear()
+    agents = [{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER", "model": "default"},
+              {"name": "coder", "kind": "assistant", "model": "default",
+               "tools": ["ui_support:add", "test_ui_tool_edit:remove"]}]
+    config = make_config(agents=agents, teams=[{"name": "pair", "kind": "two_agent", "agents": ["user", "coder"],
+                                                "max_turns": 4}])
+    both = Reply(tool_calls=[ToolCall(name="add", arguments={"a": 1, "b": 1}),
+                             ToolCall(name="remove", arguments={"path": "notes.txt"})])
+    server.load([Rule(agent="coder", replies=[Reply.tool("add", {"a": 2, "b": 3}), both, "Done."]),
+                 Rule(agent="user", reply="ok")])
+    app = make_app(config, "pair", "Add", tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's first draft")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: waiting(app, RequestKind.TOOL_CALL), what="the call of add")
+        await pilot.press("A")
+        await wait_until(pilot, lambda: "↳ add: 5" in app.cockpit.timeline.text(), what="add's result")
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's second draft")
+        await pilot.press("a")
+        # add runs under the rule; remove is still asked about
+        current = await wait_until(pilot, lambda: waiting(app, RequestKind.TOOL_CALL), what="the call of remove")
+        assert [c.name for c in current.request.tool_calls] == ["remove"]
+        assert "↳ add: 2" in app.cockpit.timeline.text()
+        await pilot.press("x")
+        await wait_until(pilot, lambda: "✗ remove: not run: skipped by the human supervisor"
+                         in app.cockpit.timeline.text(), what="remove skipped")
+    assert REMOVED == []
