@@ -42,8 +42,9 @@ def _where(path: Any) -> str:
 
 
 def schema_problems(arguments: dict[str, Any], schema: dict[str, Any] | None) -> list[str]:
-    """Where `arguments` break `schema`, each as "where: what" (what alone for the object itself; [] when they fit or there is no
-    usable schema: a tool whose schema is itself broken still gets its arguments checked when it runs)."""
+    """Where `arguments` break `schema`, each as "where: what" (what alone for the object itself;
+    [] when they fit or there is no usable schema: a tool whose schema is itself broken still gets
+    its arguments checked when it runs)."""
     if not schema:
         return []
     try:

@@ -19,16 +19,16 @@ from tuiagents.engine.decisions import (
     Sender,
 )
 from tuiagents.engine.events import DecisionRequested
-from tuiagents.engine.tool_args import compact_arguments
 from tuiagents.engine.handle import (
     CancelCode, Control, ForceNextSpeaker, InjectMessage, LocalRunHandle, PauseRun, ResumeRun, StopRun,
 )
+from tuiagents.engine.tool_args import compact_arguments
 from tuiagents.ui.actions import COCKPIT_BY_NAME, Where, palette
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.screens.edit_screen import EditScreen
-from tuiagents.ui.screens.tool_args_screen import ToolArgsScreen
 from tuiagents.ui.screens.inject_screen import InjectRequest, InjectScreen
 from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
+from tuiagents.ui.screens.tool_args_screen import ToolArgsScreen
 from tuiagents.ui.state import RUNNING_CODE, CockpitState
 
 def code_for_edit(request: Any) -> tuple[str, str | None]:
@@ -129,7 +129,8 @@ class CockpitActions:
         request = current.request
         if request.kind == RequestKind.TOOL_CALL and len(request.tool_calls) == 1:
             call = request.tool_calls[0]
-            title = f"Edit the arguments of {one_line(request.agent, 20)}'s call of {one_line(call.name, 40)}, then run it"
+            title = (f"Edit the arguments of {one_line(request.agent, 20)}'s call of {one_line(call.name, 40)}, "
+                     f"then run it")
             screen = ToolArgsScreen(call.arguments, request.tool_info, call.name, title)
             # sent as a model sends arguments: the JSON on one line (the editor checked it)
             self.app.push_screen(screen, lambda text: text is not None
