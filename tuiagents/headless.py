@@ -23,6 +23,9 @@ from tuiagents.engine.events import (
 )
 from tuiagents.engine.handle import LocalRunHandle, local_sender
 from tuiagents.engine.patterns import pattern_label
+from tuiagents.engine.tool_args import (
+    arguments_diff, arguments_problem, compact_arguments, parameters_summary, same_arguments,
+)
 from tuiagents.engine.view import CONTROL_EVENTS, RunView, control_words
 from tuiagents.execution.base import EXIT_NOT_RUN
 from tuiagents.text import hidden_warning, inert, one_line
@@ -187,7 +190,45 @@ def _menu(request: DecisionRequest) -> list[tuple[str, str]]:
     """(key, label) of the answers `request` allows (a sandbox that cannot start allows no edit)."""
     allowed = set(request.allowed) or {kind for *_, kind in _MESSAGE_MENU + _RUN_MENU}
     menu = _MESSAGE_MENU if request.kind == RequestKind.MESSAGE else _RUN_MENU
+    if request.kind == RequestKind.TOOL_CALL and len(request.tool_calls) == 1:
+        name = one_line(request.tool_calls[0].name, 40)
+        menu = tuple((k, f"[A] always run {name}" if k == "A" else "[e]dit arguments" if k == "e" else label, kind)
+                     for k, label, kind in _RUN_MENU)
     return [(key, label) for key, label, kind in menu if kind in allowed]
+
+
+def _show_tool(request: DecisionRequest, out: TextIO) -> None:
+    """Each call, then what its tool does and takes (its description and parameters)."""
+    for call in request.tool_calls:
+        warning = hidden_warning(call.name + call.arguments)
+        if warning:
+            say(f"  {warning}", out)
+        say(f"  ⚙ {call.name}({call.arguments})", out)
+    info = request.tool_info
+    if info is not None:
+        say(f"    {info.name}: {one_line(info.description, 300) or '(no description)'}", out)
+        for line in parameters_summary(info.parameters):
+            say(f"      {line}", out)
+
+
+def _edit_arguments(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Decision | None:
+    """New arguments typed as JSON on one line, checked against the tool's schema, shown as a diff
+    and confirmed: the edit, or None (choose again) when they do not fit or are not confirmed."""
+    call = request.tool_calls[0]
+    text = _read("new arguments, JSON on one line: ", stdin, out)
+    if text is None:
+        return None
+    schema = request.tool_info.parameters if request.tool_info is not None else None
+    problem = arguments_problem(text, schema, call.name)
+    if problem is None and same_arguments(call.arguments, text):
+        problem = "the arguments are unchanged; answer y to run the call as it is"
+    if problem is not None:
+        say(f"  cannot run: {problem}; choose again", out)
+        return None
+    for line in arguments_diff(call.arguments, text):
+        say(f"    {line}", out)
+    sure = _read(f"run {call.name} with these arguments? [y/n]: ", stdin, out)
+    return Decision.edit(compact_arguments(text)) if (sure or "").strip() == "y" else None
 
 
 def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Decision:
@@ -207,11 +248,7 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             say(f"  {warning}", out)
         say(request.content, out)
     elif kind == RequestKind.TOOL_CALL:
-        for call in request.tool_calls:
-            warning = hidden_warning(call.name + call.arguments)
-            if warning:
-                say(f"  {warning}", out)
-            say(f"  ⚙ {call.name}({call.arguments})", out)
+        _show_tool(request, out)
     while True:
         if kind == RequestKind.HANDOFF:
             decision = _handoff_answer(request, stdin, out)
@@ -259,6 +296,10 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             if text.strip():
                 return Decision.edit(text)
             say("  an empty edit has nothing to send; choose again", out)
+        elif choice == "e" and kind == RequestKind.TOOL_CALL and len(request.tool_calls) == 1:
+            edited = _edit_arguments(request, stdin, out)
+            if edited is not None:
+                return edited
         elif choice == "r" and kind == RequestKind.MESSAGE:
             feedback = _read("feedback for the agent: ", stdin, out) or ""
             if feedback.strip():

@@ -215,7 +215,9 @@ class ToolCallStarted(_Event):
 
     type: Literal["tool_call_started"] = "tool_call_started"
     agent: str
-    call: ToolCall
+    call: ToolCall  # as it runs: with the person's arguments when they edited them
+    #: the arguments the model sent, when a person edited them before the call ran (else None)
+    original_arguments: str | None = None
 
 
 class ToolCallFinished(_Event):

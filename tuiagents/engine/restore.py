@@ -75,8 +75,8 @@ def _standing_rule(ev: DecisionRecorded) -> ApprovalRule | None:
     d = ev.decision
     if d.kind != DecisionKind.APPROVE or d.by != DecidedBy.HUMAN:
         return None
-    if d.scope == Scope.RULE and d.rule is not None:
-        return d.rule
+    if d.scope in (Scope.RULE, Scope.SESSION) and d.rule is not None:
+        return d.rule  # a session approval recorded with its rule (a tool call's names its tool)
     if d.scope == Scope.SESSION:
         return ApprovalRule(kind=ev.request_kind, agent=ev.agent)
     return None

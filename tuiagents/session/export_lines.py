@@ -35,6 +35,8 @@ def decision_line(e: DecisionEntry) -> str:
     text = f"{e.agent}'s {WHAT.get(e.request_kind, e.request_kind.value)}: {verb} by {who}"
     if d.kind == DecisionKind.APPROVE and d.scope.value != "once":
         text += f" (for this session: {d.rule.describe()})" if d.rule else " (for this session)"
+    if d.kind == DecisionKind.EDIT and d.original is not None:  # a tool call's arguments: both are kept
+        text += f" (arguments {d.original} → {d.content})"
     if d.kind in (DecisionKind.CHOOSE_SPEAKER, DecisionKind.INJECT) and d.target:
         text += f" ({'for ' if d.kind == DecisionKind.INJECT else 'to ' if verb == 'redirected' else ''}{d.target})"
     if d.note:

@@ -314,7 +314,8 @@ class ConversationFeed:
         self.changed(shown)
 
     def _tool_started(self, event: ToolCallStarted) -> None:
-        note = NoticeEntry(text=f"⚙ running {event.call.name}({one_line(event.call.arguments, 120)})…",
+        edited = " with your edited arguments" if event.original_arguments is not None else ""
+        note = NoticeEntry(text=f"⚙ running {event.call.name}({one_line(event.call.arguments, 120)}){edited}…",
                            tone="warning")
         self.shown[event.call.id] = note
         self._add(note, self.pane(event.agent), self.timeline)

@@ -22,11 +22,13 @@ from tuiagents.engine.events import DecisionRequested
 from tuiagents.engine.handle import (
     CancelCode, Control, ForceNextSpeaker, InjectMessage, LocalRunHandle, PauseRun, ResumeRun, StopRun,
 )
+from tuiagents.engine.tool_args import compact_arguments
 from tuiagents.ui.actions import COCKPIT_BY_NAME, Where, palette
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.screens.edit_screen import EditScreen
 from tuiagents.ui.screens.inject_screen import InjectRequest, InjectScreen
 from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
+from tuiagents.ui.screens.tool_args_screen import ToolArgsScreen
 from tuiagents.ui.state import RUNNING_CODE, CockpitState
 
 #: Requests answered by picking an agent: who speaks next, and where a handoff goes.
@@ -122,11 +124,21 @@ class CockpitActions:
         self._answer(self.current_request(), Decision.skip())
 
     def action_edit(self) -> None:
-        """Edit the draft (or the code, then run it); the diff is shown before sending."""
+        """Edit the draft (or the code, or a tool call's arguments, then run it); the diff is shown
+        before sending."""
         current = self.current_request()
         if current is None:
             return self.notify("Nothing to edit: no draft is waiting.", severity="warning")
         request = current.request
+        if request.kind == RequestKind.TOOL_CALL and len(request.tool_calls) == 1:
+            call = request.tool_calls[0]
+            title = (f"Edit the arguments of {one_line(request.agent, 20)}'s call of {one_line(call.name, 40)}, "
+                     f"then run it")
+            screen = ToolArgsScreen(call.arguments, request.tool_info, call.name, title)
+            # sent as a model sends arguments: the JSON on one line (the editor checked it)
+            self.app.push_screen(screen, lambda text: text is not None
+                                 and self._answer(current, Decision.edit(compact_arguments(text))))
+            return
         if request.kind == RequestKind.CODE:
             text, language = code_for_edit(request)
             title = f"Edit {one_line(request.agent, 20)}'s code, then run it"

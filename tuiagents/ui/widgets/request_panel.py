@@ -27,6 +27,7 @@ from tuiagents.render.message import Cut, code_renderable, cut_for_view, message
 from tuiagents.text import hidden_warning
 from tuiagents.ui.actions import BY_ID
 from tuiagents.ui.safe_text import inert, one_line
+from tuiagents.ui.widgets.tool_about import tool_about
 from tuiagents.ui.widgets.transcript import Transcript
 
 #: Seconds an answered request's box stays on screen in its answered state (unless another request
@@ -65,6 +66,10 @@ def _words(bid: str, request: DecisionRequest) -> tuple[str, str] | None:
         return ("End the run" if request.ends_run else "Let it answer"), "success"
     if kind == RequestKind.TOOL_CALL and bid == "approve":
         return "Run tool", "success"
+    if kind == RequestKind.TOOL_CALL and bid == "approve_session" and len(request.tool_calls) == 1:
+        return f"Always run {one_line(request.tool_calls[0].name, 24)}", "primary"
+    if kind == RequestKind.TOOL_CALL and bid == "edit":
+        return "Edit arguments…", "default"
     if kind in (RequestKind.CODE, RequestKind.TOOL_CALL) and bid == "reply":
         return "Reply instead…", "default"
     if kind == RequestKind.HANDOFF:
@@ -120,6 +125,8 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
             parts.append(Text.assemble((f"⚙ {inert(call.name)}", "bold"), "(", inert(cut.text), ")"))
             if cut.cut:
                 parts.append(_see_all(TOOL_BASE + n)(cut))
+        if len(request.tool_calls) == 1:  # what the tool does and takes, where the person decides
+            parts.append(tool_about(request.tool_info, request.tool_calls[0].name))
     elif request.kind == RequestKind.MESSAGE:
         warning = hidden_warning(request.content)
         if warning:
