@@ -47,6 +47,8 @@ class StopKind(str, Enum):
     EXTERNAL = "external"
     NO_REPLY = "no_reply"
     ERROR = "error"
+    #: a person ended one chat inside the run (a stage), not the run
+    CHAT_STOPPED = "chat_stopped"
 
 
 class _Event(BaseModel):

@@ -36,6 +36,22 @@ class RunSettings:
     summary_method: Literal["last_msg", "reflection"] = "last_msg"
     #: Seeds `random` speaker selection (tests and replays).
     seed: int | None = None
+    #: A sequence's stages, in order (engine/sequence.py)
+    stages: list["StageSettings"] = field(default_factory=list)
+
+
+@dataclass
+class StageSettings:
+    """One stage of a sequence: which team runs it (its agents and settings) and on what task."""
+
+    team: str
+    #: the stage's task as configured (`{name}` templates not yet filled, no carryover yet)
+    task: str
+    #: the stage team's own settings, with the stage's summary method and limits applied
+    settings: RunSettings
+    agents: list[str]
+    #: the stage team's own termination condition (a `termination.TerminationCondition`), if any
+    termination: Any = None
 
 
 class SessionSink(Protocol):

@@ -15,6 +15,7 @@ from tuiagents.engine.events import (
     RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
     ToolCallStarted, TurnStarted, UsageRecorded,
 )
+from tuiagents.engine.events import StopKind
 from tuiagents.engine.messages import ToolCall
 from tuiagents.engine.usage import Usage
 from tuiagents.engine.view_parts import (
@@ -313,6 +314,11 @@ def _cancel_requested(v: RunViewState, e: CodeCancelRequested) -> None:
 
 
 def _stop_requested(v: RunViewState, e: StopRequested) -> None:
+    if e.kind == StopKind.CHAT_STOPPED:  # one chat (a stage) ends; the run goes on
+        chat = v.chats.get(e.chat)
+        if chat is not None:
+            chat.stop_requested = e
+        return
     v.controls.stop_requested = e
 
 

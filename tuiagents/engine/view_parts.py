@@ -207,6 +207,8 @@ class ChatView:
     round: int = 0
     settled: tuple[int, int] = (0, 0)  # (turns, round) when its last message was delivered
     ended: "ChatEnded | None" = None
+    #: a person asked to end this chat alone (a stage: "this stage only")
+    stop_requested: "StopRequested | None" = None
 
     @property
     def id(self) -> str:
