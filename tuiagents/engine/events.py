@@ -73,6 +73,8 @@ class RunStarted(_Event):
     max_rounds: int | None = None  # group chats
     max_turns: int | None = None  # two-agent chats
     resumed: bool = False
+    #: a sequence's stages, in order: the team each runs (views show the plan before they start)
+    stages: list[str] = Field(default_factory=list)
 
 
 class TurnStarted(_Event):

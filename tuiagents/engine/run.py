@@ -171,7 +171,8 @@ class TeamRun(RunCore):
                           task=self.task, agents=[a.info for a in self.agents.values()],
                           speaker_selection=s.speaker_selection if isinstance(s.speaker_selection, str)
                           else "custom",
-                          **self.pattern.limits(), resumed=self.state.resumed)
+                          **self.pattern.limits(), resumed=self.state.resumed,
+                          stages=[stage.team for stage in s.stages])
 
     async def run(self) -> RunResult:
         """Run until a stop condition; always ends with a RunStopped event."""

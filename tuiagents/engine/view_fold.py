@@ -33,6 +33,7 @@ def _run_started(v: RunViewState, e: RunStarted) -> None:
     for info in e.agents:
         v.agents.setdefault(info.name, AgentView(info=info)).info = info
     v.team_agents = [info.name for info in e.agents]
+    v.stage_plan = list(e.stages)
     v.started_ts = e.ts
     if e.resumed:
         _close_leg(v)  # after a crash nothing closed it; the resumed run asks again what is still open
