@@ -214,3 +214,31 @@ def _toml(data: dict) -> str:
         return f'"{v}"'
     return "".join(f"[[{section}]]\n" + "".join(f"{k} = {value(v)}\n" for k, v in item.items())
                    for section, items in data.items() for item in items)
+
+
+async def test_exports_show_each_stage_its_task_its_messages_and_the_summary_it_handed_on(
+        server, make_config, run_to_end, tmp_path):
+    import json
+
+    from tuiagents.app.launch import prepare_run
+    from tuiagents.session.export import export_session
+
+    server.load(SCRIPT)
+    path = tmp_path / "seq.jsonl"
+    await run_to_end(prepare_run(sequence_config(make_config), "pipeline", "", approve="all",
+                                 session_path=str(path)))
+    md = export_session(path, "md")
+    heads = [md.index(f"### ▸ stage {i}: {team}") for i, team in enumerate(("research", "writing", "review"), 1)]
+    assert heads == sorted(heads)
+    ends = [md.index(f"**◂ stage {i}: {team} ended**") for i, team in enumerate(("research", "writing", "review"), 1)]
+    assert heads[0] < ends[0] < heads[1] < ends[1] < heads[2] < ends[2]
+    assert md.index("facts: pollen, dance, hive") < ends[0]  # the researcher's message inside stage 1
+    assert "Summary handed on:" in md[ends[1]:heads[2]] and "the paragraph, in short" in md[ends[1]:heads[2]]
+    html = export_session(path, "html")
+    assert html.count('<h3 class="chat">▸ stage') == 3 and "◂ stage 2: writing ended" in html
+    data = json.loads(export_session(path, "json"))
+    chats = [(e["chat"], e["ended"]) for e in data["transcript"]["entries"] if e["kind"] == "chat"]
+    assert chats == [("root/stage1", False), ("root/stage1", True), ("root/stage2", False), ("root/stage2", True),
+                     ("root/stage3", False), ("root/stage3", True)]
+    said = [(e["chat"], e["sender"]) for e in data["transcript"]["entries"] if e["kind"] == "message"]
+    assert ("root/stage2", "writer") in said and ("root/stage1", "researcher") in said
