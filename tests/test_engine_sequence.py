@@ -97,6 +97,11 @@ async def test_the_run_task_is_the_first_stage_carryover_and_a_termination_word_
     ended = [e for e in events if isinstance(e, ChatEnded)]
     assert [e.chat for e in ended] == ["root/stage1", "root/stage2", "root/stage3"]
     assert ended[0].kind == StopKind.TERMINATION_MESSAGE  # the stage ended, not the sequence
+    # as AutoGen's last_msg summary, without the word: carried on, it must not end stage 2 at once
+    assert ended[0].summary == "facts found."
+    stage2 = [(e.message.sender, e.message.content) for e in events
+              if isinstance(e, MessageDelivered) and e.chat == "root/stage2"]
+    assert stage2 == [("user", TASKS[1] + "\nContext: \nfacts found."), ("writer", "Bees carry pollen and dance.")]
 
 
 async def _request(run, chat: str) -> DecisionRequested:

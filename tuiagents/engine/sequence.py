@@ -100,10 +100,11 @@ class Sequence(Pattern):
     async def drive(self, run: RunCore) -> StopInfo:
         """Run the stages in order, each given the summaries before it; skip those a resumed
         log had finished (their summaries are carried from it). The sequence's own task, when
-        it has one, is the first stage's carryover."""
+        it has one, is the first stage's carryover (not carried further, as in AutoGen)."""
         log = run.root.state.log
         known = _LogChats.read(log, run.chat)
-        carry = [run.task] if run.task.strip() else []
+        carry: list[str] = []  # the summaries so far
+        own = [run.task] if run.task.strip() else []  # the first stage's own carryover (AutoGen's)
         stages = self.settings.stages
         outcome: ChatOutcome | None = None
         for i, stage in enumerate(stages, start=1):
@@ -114,7 +115,8 @@ class Sequence(Pattern):
                 continue
             outcome = await run_chat(
                 run, chat=chat, scope="stage", title=stage_title(i, stage), index=i,
-                agents=[run.agents[n] for n in stage.agents], task=first_message(fill_stage_task(stage.task), carry),
+                agents=[run.agents[n] for n in stage.agents],
+                task=first_message(fill_stage_task(stage.task), (own if i == 1 else []) + carry),
                 settings=stage.settings, termination=stage.termination,
                 restore_from=log if chat in known.started else None)
             if outcome.ends_run:
