@@ -247,3 +247,54 @@ async def test_exports_show_each_stage_its_task_its_messages_and_the_summary_it_
                      ("root/stage3", False), ("root/stage3", True)]
     said = [(e["chat"], e["sender"]) for e in data["transcript"]["entries"] if e["kind"] == "message"]
     assert ("root/stage2", "writer") in said and ("root/stage1", "researcher") in said
+
+
+async def test_a_stage_stopped_while_its_model_is_slow_ends_at_once_and_the_next_stage_runs(
+        server, make_config, run_to_end):
+    from tuiagents.engine.events import TurnStarted
+    from tuiagents.testing import Fault
+
+    server.load([Rule(agent="writer", reply="too late", fault=Fault.slow(delay=30)), *SCRIPT])
+    run = build_run(sequence_config(make_config, summary=("last_msg",) * 3), "pipeline", "", approve="all")
+    task = asyncio.ensure_future(run.run())
+    try:
+        for _ in range(1000):  # the writer's model call is under way
+            if any(isinstance(e, TurnStarted) and e.chat == "root/stage2" and e.agent == "writer"
+                   for e in run.bus.history):
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        assert run.stop_chat() == "root/stage2"
+        result = await asyncio.wait_for(task, 10)  # not the 30 s the model would take
+    finally:
+        await run.aclose()
+    ended = {e.chat: e.kind for e in run.bus.history if isinstance(e, ChatEnded)}
+    assert ended == {"root/stage1": StopKind.MAX_TURNS, "root/stage2": StopKind.CHAT_STOPPED,
+                     "root/stage3": StopKind.MAX_TURNS}
+    assert result.stop_kind == StopKind.MAX_TURNS and result.summary == "Good paragraph."
+    assert not any(isinstance(e, MessageDelivered) and e.message.content == "too late" for e in run.bus.history)
+
+
+async def test_a_stage_may_be_another_sequence_with_its_own_stages_inside(server, make_config, run_to_end):
+    server.load(SCRIPT)
+    agents = [{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER", "default_auto_reply": "go on"},
+              {"name": "researcher", "kind": "assistant"}, {"name": "writer", "kind": "assistant"},
+              {"name": "critic", "kind": "assistant"}]
+    teams = [{"name": "research", "agents": ["user", "researcher"], "max_turns": 1},
+             {"name": "writing", "agents": ["user", "writer"], "max_turns": 1},
+             {"name": "review", "agents": ["user", "critic"], "max_turns": 1},
+             {"name": "draft", "kind": "sequence", "stages": [{"team": "writing", "task": "Draft."},
+                                                              {"team": "review", "task": "Review."}]},
+             {"name": "outer", "kind": "sequence", "stages": [{"team": "research", "task": "Research."},
+                                                              {"team": "draft", "task": "Draft and review."}]}]
+    run = build_run(make_config(agents=agents, teams=teams), "outer", "", approve="all")
+    assert [a for a in run.agents] == ["user", "researcher", "writer", "critic"]
+    result = await run_to_end(run)
+    started = [(e.chat, e.parent) for e in run.bus.history if isinstance(e, ChatStarted)]
+    assert started == [("root/stage1", ROOT_CHAT), ("root/stage2", ROOT_CHAT),
+                       ("root/stage2/stage1", "root/stage2"), ("root/stage2/stage2", "root/stage2")]
+    inner_first = next(e.task for e in run.bus.history if isinstance(e, ChatStarted) and e.chat == "root/stage2/stage1")
+    # the inner sequence's task (with the outer carryover) is its first stage's context
+    assert inner_first == "Draft.\nContext: \nDraft and review.\nContext: \nfacts: pollen, dance, hive"
+    ends = {e.chat: e.summary for e in run.bus.history if isinstance(e, ChatEnded)}
+    assert ends["root/stage2"] == ends["root/stage2/stage2"] == "Good paragraph." == result.summary

@@ -155,6 +155,7 @@ def test_readme_sequence_command_runs_the_example_pipeline(tmp_path):
         assert done.returncode == 0, done.stderr
         critic_saw = server.requests_for("critic")[0].body["messages"][-1]["content"]
     out = done.stdout
+    assert "stages: 1 research → 2 writing → 3 review" in out
     for i, team in enumerate(("research", "writing", "review"), start=1):
         assert f"▸ stage {i}: {team} begins" in out, out
     assert "[stage 2: writing] writer:\nBees dance, make honey and sting." in out

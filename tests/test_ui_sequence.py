@@ -109,3 +109,21 @@ async def test_stages_strip_approve_inside_stage_two_stop_that_stage_only_then_e
         await pilot.press("o")
         await wait_until(pilot, lambda: isinstance(replay.screen, StagesScreen), what="the stages in the replay")
         assert "Stage 3: review · cut off by a stop" in screen_text(replay)
+
+
+async def test_a_sequence_starts_from_the_app_without_a_task(server, make_config, tmp_path):
+    """Its stages have their tasks: the task screen lets it start with none (a task typed there
+    would be the first stage's context)."""
+    from textual.widgets import TextArea
+
+    from tuiagents.app.tui import build_app
+    from tuiagents.ui.screens.start_screens import TaskScreen
+
+    server.load([Rule(agent="writer", replies=["First draft.", "Second draft."]), *SCRIPT])
+    app = build_app(_config(make_config), None, "pipeline", None, "ask", str(tmp_path / "s.jsonl"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, TaskScreen), what="the task screen")
+        assert app.screen.query_one(TextArea).text == ""
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: _current(app, "root/stage1", "researcher"), what="stage 1's draft")
+        assert app.cockpit.state.chats["root/stage1"].started.task == TASKS[0]
