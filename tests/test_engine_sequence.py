@@ -298,3 +298,26 @@ async def test_a_stage_may_be_another_sequence_with_its_own_stages_inside(server
     assert inner_first == "Draft.\nContext: \nDraft and review.\nContext: \nfacts: pollen, dance, hive"
     ends = {e.chat: e.summary for e in run.bus.history if isinstance(e, ChatEnded)}
     assert ends["root/stage2"] == ends["root/stage2/stage2"] == "Good paragraph." == result.summary
+
+
+async def test_a_fork_inside_stage_two_goes_on_from_there_and_leaves_the_original_alone(
+        server, make_config, run_to_end, tmp_path):
+    from tuiagents.app.launch import prepare_run
+    from tuiagents.session.fork import fork_session
+    from tuiagents.session.resume import prepare_resume
+
+    server.load(SCRIPT)
+    path = tmp_path / "seq.jsonl"
+    await run_to_end(prepare_run(sequence_config(make_config, summary=("last_msg",) * 3), "pipeline", "",
+                                 approve="all", session_path=str(path)))
+    lines = path.read_text().splitlines()[1:]
+    at = next(i for i, line in enumerate(lines, start=1) if '"chat_started"' in line and '"root/stage2"' in line)
+    before = path.read_bytes()
+    fork = fork_session(path, at + 1)  # the fork ends just after stage 2's task
+    again = prepare_resume(fork, approve="all")
+    await run_to_end(again)
+    assert path.read_bytes() == before
+    new = [e for e in again.bus.history if e.seq > at + 1]
+    assert [(e.chat, e.resumed) for e in new if isinstance(e, ChatStarted)] == [("root/stage2", True),
+                                                                               ("root/stage3", False)]
+    assert [e.chat for e in new if isinstance(e, ChatEnded)] == ["root/stage2", "root/stage3"]
