@@ -19,7 +19,7 @@ from tuiagents.engine.events import (
 )
 from tuiagents.engine.factory import build_run
 from tuiagents.engine.handle import LocalRunHandle, StopChat
-from tuiagents.engine.view import RunView
+from tuiagents.engine.view import RunView, control_words
 from tuiagents.testing import Rule
 
 TASKS = ["Find three facts about bees.", "Write a paragraph from the facts.", "Review the paragraph."]
@@ -138,6 +138,7 @@ async def test_a_stage_stopped_alone_hands_on_and_the_next_stage_runs_but_a_run_
     assert ended["root/stage3"].kind == StopKind.STOPPED_BY_USER and result.stop_kind == StopKind.STOPPED_BY_USER
     stop = next(e for e in events if isinstance(e, StopRequested))
     assert (stop.chat, stop.kind) == ("root/stage2", StopKind.CHAT_STOPPED)
+    assert control_words(stop).startswith("■ stop of this stage alone requested by")
     # the draft stopped alone was never delivered; stage 3 carried stage 2's summary (its task)
     assert not any(isinstance(e, MessageDelivered) and e.message.sender == "writer" for e in events)
     stage3 = next(e for e in events if isinstance(e, ChatStarted) and e.chat == "root/stage3")

@@ -52,6 +52,7 @@ async def test_stages_strip_approve_inside_stage_two_stop_that_stage_only_then_e
         await wait_until(pilot, lambda: _current(app, "root/stage2", "writer"), what="the writer's first draft")
         await pilot.pause()
         assert "1 research ✓ · 2 writing ▶ · 3 review ·" in _strip(app)
+        assert "stage 2 · turn 1" in screen_text(app)  # the status bar counts the stage's turns
         # the current stage's panes: the researcher's folded away with stage 1
         assert cockpit.panes["writer"].display and cockpit.panes["user"].display
         assert not cockpit.panes["researcher"].display and not cockpit.panes["critic"].display

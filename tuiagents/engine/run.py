@@ -25,7 +25,7 @@ from tuiagents.engine.events import (
 from tuiagents.engine.loop import summarize
 from tuiagents.engine.messages import Message
 from tuiagents.engine.patterns import Pattern, pattern_for
-from tuiagents.engine.sequence import Sequence as _Sequence  # noqa: F401 - registers kind "sequence"
+from tuiagents.engine.sequence import SequentialChats  # noqa: F401 - registers kind "sequence"
 from tuiagents.engine.settings import RunResources, RunSettings, SessionSink
 from tuiagents.engine.supervisor import Supervisor, inject_problem
 from tuiagents.engine.termination import StopInfo, TerminationCondition, enforced_timeout

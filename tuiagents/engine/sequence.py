@@ -10,7 +10,7 @@ summary on and the next stage starts; a stop of the run ends the sequence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence as Seq
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tuiagents.engine.chats import RUN_WIDE_STOPS, ChatOutcome, child_chat_id, run_chat
@@ -21,7 +21,7 @@ from tuiagents.engine.settings import StageSettings
 from tuiagents.engine.speaker import Selection
 from tuiagents.engine.termination import StopInfo
 
-__all__ = ["CARRYOVER_HEADING", "Sequence", "fill_stage_task", "first_message", "stage_title"]
+__all__ = ["CARRYOVER_HEADING", "SequentialChats", "fill_stage_task", "first_message", "stage_title"]
 
 #: what comes between a stage's task and the summaries it carries (AutoGen's `_process_carryover`)
 CARRYOVER_HEADING = "\nContext: \n"
@@ -33,7 +33,7 @@ def fill_stage_task(template: str) -> str:
     return template
 
 
-def first_message(task: str, carryover: Seq[str]) -> str:
+def first_message(task: str, carryover: Sequence[str]) -> str:
     """A stage's first message: its task, then the summaries before it, as AutoGen writes them
     (`task + "\\nContext: \\n" + "\\n".join(summaries)`); the task alone when there are none."""
     carried = [c for c in carryover if c]
@@ -70,13 +70,13 @@ class _LogChats:
 
 
 @register_pattern
-class Sequence(Pattern):
+class SequentialChats(Pattern):
     """Stages one after the other, each another team; a stage's summary is carried to the next."""
 
     kind = "sequence"
     label = "sequence"
 
-    def check_team(self, agents: Seq[str]) -> None:
+    def check_team(self, agents: Sequence[str]) -> None:
         """A sequence needs stages, and every stage's agents among the run's."""
         if not self.settings.stages:
             raise ValueError("a sequence needs at least one stage")
