@@ -168,6 +168,8 @@ async def test_a_log_cut_off_inside_stage_two_resumes_in_stage_two(server, make_
     await run_to_end(again)
     events = again.bus.history
     new = events[next(i for i, e in enumerate(events) if isinstance(e, RunStarted) and e.resumed):]
+    from tuiagents.engine.events import Notice
+    assert any(isinstance(e, Notice) and "resumed after 3 messages" in e.text for e in new)  # stage 1's and 2's
     starts = [(e.chat, e.resumed) for e in new if isinstance(e, ChatStarted)]
     assert starts == [("root/stage2", True), ("root/stage3", False)]  # stage 1 is not run again
     assert server.requests_for("researcher") == []
