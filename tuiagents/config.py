@@ -51,12 +51,25 @@ class AgentConfig(_Strict):
     handoffs: list[str] = Field(default_factory=list)
 
 
+class StageConfig(_Strict):
+    """One stage of a `kind = "sequence"` team: another team, on its task."""
+
+    team: str
+    task: str
+    summary_method: Literal["last_msg", "reflection"] = "last_msg"  # what the next stages are given
+    max_turns: int | None = Field(default=None, ge=1)  # instead of the stage team's own
+    max_rounds: int | None = Field(default=None, ge=1)
+
+
 class TeamConfig(_Strict):
-    """One `[[teams]]` entry: a two-agent chat, a group chat or a swarm, and when it stops."""
+    """One `[[teams]]` entry: a two-agent chat, a group chat, a swarm or a sequence of teams, and when it stops."""
 
     name: str
-    kind: Literal["two_agent", "group_chat", "swarm"] = "two_agent"
-    agents: list[str]
+    kind: Literal["two_agent", "group_chat", "swarm", "sequence"] = "two_agent"
+    #: a sequence's are its stages' agents, in first-seen order (filled in at load)
+    agents: list[str] = Field(default_factory=list)
+    #: a sequence's stages, run one after the other, each given the summaries of those before it
+    stages: list[StageConfig] = Field(default_factory=list)
     max_turns: int | None = Field(default=None, ge=1)
     speaker_selection: Literal["auto", "round_robin", "random", "manual"] = "auto"
     max_rounds: int = Field(default=12, ge=1)
@@ -80,6 +93,10 @@ class TeamConfig(_Strict):
             raise ValueError("a group_chat team needs at least 2 agents")
         if self.kind == "swarm" and len(self.agents) < 2:
             raise ValueError("a swarm team needs at least 2 agents")
+        if self.kind == "sequence" and not self.stages:
+            raise ValueError('a sequence team needs stages: stages = [{ team = "NAME", task = "..." }, ...]')
+        if self.kind != "sequence" and self.stages:
+            raise ValueError('stages are for kind = "sequence" teams; remove them or set kind = "sequence"')
         if self.allowed_transitions and self.disallowed_transitions:
             raise ValueError("set allowed_transitions or disallowed_transitions, not both")
         return self
@@ -187,7 +204,10 @@ def _cross_check(cfg: AppConfig) -> list[str]:
         for fb in m.fallback:
             if fb not in models:
                 problems.append(f"models[{i}].fallback: unknown model {fb!r}")
+    problems += _sequence_problems(cfg)
     for i, t in enumerate(cfg.teams):
+        if t.kind == "sequence":
+            continue  # its agents are its stages' (see _with_sequence_agents)
         for j, n in enumerate(t.agents):
             if n not in agents:
                 problems.append(f"teams[{i}].agents[{j}]: team {t.name!r} names agent {n!r}, which is "
@@ -200,6 +220,57 @@ def _cross_check(cfg: AppConfig) -> list[str]:
                     if n not in t.agents:
                         problems.append(f"teams[{i}].{key}: {n!r} is not an agent of team {t.name!r}")
     return problems + handoff_problems(cfg.agents, cfg.teams) + template_problems(cfg.agents, cfg.teams, cfg.context)
+
+
+def _sequence_problems(cfg: AppConfig) -> list[str]:
+    """Stages naming unknown teams, and sequences that contain themselves (the loop is named)."""
+    teams = {t.name: t for t in cfg.teams}
+    problems = [f"teams[{i}].stages[{j}].team: sequence {t.name!r} names team {s.team!r}, which is not "
+                f"defined; use one of: {', '.join(n for n in teams if n != t.name) or '(no other teams)'}"
+                for i, t in enumerate(cfg.teams) for j, s in enumerate(t.stages) if s.team not in teams]
+    reported: set[frozenset[str]] = set()
+    for i, t in enumerate(cfg.teams):
+        loop = _loop_from(t.name, teams)
+        if loop is not None and frozenset(loop) not in reported:
+            reported.add(frozenset(loop))
+            how = "directly" if len(loop) == 2 else "through " + ", ".join(repr(n) for n in loop[1:-1])
+            problems.append(f"teams[{i}].stages: sequence {t.name!r} contains itself {how}: "
+                            f"{' → '.join(loop)}; a stage must name a team that does not lead back to it")
+    return problems
+
+
+def _loop_from(start: str, teams: dict[str, TeamConfig]) -> list[str] | None:
+    """The first path of stages from `start` back to `start` (["a", "b", "a"]), or None."""
+    todo: list[list[str]] = [[start]]
+    seen: set[str] = set()
+    while todo:
+        path = todo.pop()
+        for stage in teams[path[-1]].stages if path[-1] in teams else []:
+            if stage.team == start:
+                return [*path, start]
+            if stage.team not in seen:
+                seen.add(stage.team)
+                todo.append([*path, stage.team])
+    return None
+
+
+def sequence_agents(cfg: AppConfig, team: TeamConfig) -> list[str]:
+    """A team's agents; a sequence's: its stages' agents in first-seen order (the config was checked)."""
+    if team.kind != "sequence":
+        return list(team.agents)
+    names: list[str] = []
+    for stage in team.stages:
+        names += [n for n in sequence_agents(cfg, cfg.team(stage.team)) if n not in names]
+    return names
+
+
+def _with_sequence_agents(cfg: AppConfig) -> AppConfig:
+    """`cfg` with each sequence's `agents` set to its stages' (what a run starts with and shows)."""
+    if not any(t.kind == "sequence" for t in cfg.teams):
+        return cfg
+    teams = [t.model_copy(update={"agents": sequence_agents(cfg, t)}) if t.kind == "sequence" else t
+             for t in cfg.teams]
+    return cfg.model_copy(update={"teams": teams})
 
 
 def _key_path(loc: tuple) -> str:
@@ -348,7 +419,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
     problems = _cross_check(cfg)
     if problems:
         raise ConfigError("invalid config:\n" + "\n".join("  " + p for p in problems), path)
-    return cfg
+    return _with_sequence_agents(cfg)
 
 
 def find_config(explicit: str | os.PathLike | None = None) -> Path | None:

@@ -23,11 +23,16 @@ class _Agent(Protocol):
     handoffs: list[str]
 
 
+class _Stage(Protocol):
+    task: str
+
+
 class _Team(Protocol):
     name: str
     kind: str
     agents: list[str]
     task: str | None
+    stages: Sequence[_Stage]
 
 
 def handoff_problems(agents: Sequence[_Agent], teams: Sequence[_Team]) -> list[str]:
@@ -60,12 +65,14 @@ def handoff_problems(agents: Sequence[_Agent], teams: Sequence[_Team]) -> list[s
 
 def template_problems(agents: Sequence[_Agent], teams: Sequence[_Team],
                       context: Mapping[str, ContextValue] | None) -> list[str]:
-    """Every `{name}` of the system messages and team tasks is a `[context]` variable."""
+    """Every `{name}` of the system messages, team tasks and stage tasks is a `[context]` variable."""
     if context is None:
         return []
     texts = [(f"agents[{i}].system_message (agent {a.name!r} system message)", a.system_message)
              for i, a in enumerate(agents)]
     texts += [(f"teams[{i}].task (team {t.name!r} task)", t.task) for i, t in enumerate(teams)]
+    texts += [(f"teams[{i}].stages[{j}].task (team {t.name!r} stage {j + 1} task)", s.task)
+              for i, t in enumerate(teams) for j, s in enumerate(t.stages)]
     problems: list[str] = []
     for where, text in texts:
         if text is None:

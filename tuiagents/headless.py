@@ -68,7 +68,10 @@ class ConsolePrinter:
     def _started(self, event: RunStarted) -> None:
         names = ", ".join(f"{a.name} ({a.kind})" for a in event.agents)
         self._p(f"tuiagents · team {event.team} ({event.team_kind}) · {names}")
-        self._p(f"task: {event.task}")
+        if event.task or not event.stages:
+            self._p(f"task: {event.task}")
+        if event.stages:
+            self._p("stages: " + " → ".join(f"{i} {team}" for i, team in enumerate(event.stages, start=1)))
         if event.context:
             self._p("context: " + " · ".join(f"{k}={v}" for k, v in event.context.items()))
 

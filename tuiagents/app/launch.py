@@ -69,11 +69,11 @@ def run_headless_command(config, team: str | None, task: str | None, approve: st
         _err(str(exc))
         return EXIT_USAGE
     task = task or team_cfg.task
-    if not task:
+    if not task and team_cfg.kind != "sequence":  # a sequence's stages have their tasks
         _err("no task: pass --task TEXT (or set task = \"...\" on the team)")
         return EXIT_USAGE
     try:
-        run = prepare_run(config, team_name, task, approve=approve, session_path=session)
+        run = prepare_run(config, team_name, task or "", approve=approve, session_path=session)
     except (SessionError, ValueError) as exc:
         _err(str(exc))
         return EXIT_USAGE

@@ -19,7 +19,7 @@ from tuiagents.engine.events import ChatEnded, ChatStarted, StopKind
 from tuiagents.engine.loop import summarize
 from tuiagents.engine.patterns import Pattern, pattern_for
 from tuiagents.engine.settings import RunSettings
-from tuiagents.engine.termination import StopInfo
+from tuiagents.engine.termination import StopInfo, TerminationCondition
 from tuiagents.engine.view import RunView
 
 __all__ = ["ChatOutcome", "RUN_WIDE_STOPS", "child_chat_id", "restore_chat", "run_chat"]
@@ -53,14 +53,16 @@ def child_chat_id(parent: str, name: str) -> str:
 async def run_chat(parent: RunCore, *, chat: str, scope: Literal["stage", "nested"], title: str,
                    agents: Sequence[ConversableAgent], task: str, settings: RunSettings,
                    owner: str | None = None, index: int | None = None, pattern: Pattern | None = None,
-                   restore_from: Iterable[object] | None = None) -> ChatOutcome:
+                   restore_from: Iterable[object] | None = None,
+                   termination: TerminationCondition | None = None) -> ChatOutcome:
     """Run a chat inside `parent` from its task to its end; announce its start and end.
 
     `restore_from`, the events of a log, continues the chat where that log left it (its task is
     not delivered again). A stop of the whole run ends the chat at once; the caller asks
-    `ChatOutcome.ends_run` (or `parent.check_stop()`) to end its own chat too.
+    `ChatOutcome.ends_run` (or `parent.check_stop()`) to end its own chat too. `termination`, the
+    chat's own condition (a stage team's), applies besides the run's.
     """
-    child = parent.open_chat(chat, agents, task, settings)
+    child = parent.open_chat(chat, agents, task, settings, termination)
     pattern = pattern or pattern_for(settings)
     pattern.check_team(list(child.agents))
     resumed = restore_from is not None and restore_chat(child, restore_from)
@@ -77,6 +79,10 @@ async def run_chat(parent: RunCore, *, chat: str, scope: Literal["stage", "neste
         parent.open_chats.remove(child)
         parent.state.queued.extend(child.state.queued)  # a person's message it did not deliver goes on
     summary = await summarize(child)
+    if settings.summary_method == "last_msg":  # AutoGen's last_msg summary drops the word, so the
+        for agent in child.agents.values():   # next chat is not ended by the message carrying it
+            summary = summary.replace(agent.termination_keyword, "")
+        summary = summary.strip()
     await parent.emit(ChatEnded(chat=chat, summary=summary, reason=info.reason, kind=info.kind))
     return ChatOutcome(chat, summary, info)
 

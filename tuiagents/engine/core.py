@@ -26,7 +26,7 @@ from tuiagents.engine.messages import Message
 from tuiagents.engine.settings import RunSettings
 from tuiagents.engine.state import RunState
 from tuiagents.engine.supervisor import Supervisor
-from tuiagents.engine.termination import StopInfo, TerminationCondition
+from tuiagents.engine.termination import AnyOf, StopInfo, TerminationCondition
 from tuiagents.engine.usage import Usage
 
 if TYPE_CHECKING:
@@ -68,19 +68,23 @@ class RunCore:
         self.parent: RunCore | None = None
         #: chats inside this one that run now, innermost last (see `open_chat`, `innermost`)
         self.open_chats: list[RunCore] = []
+        #: why this chat (not the run) must end: a person stopped this stage only (`end_chat`)
+        self.chat_stop: StopInfo | None = None
 
     def open_chat(self, chat: str, agents: Sequence[ConversableAgent], task: str,
-                  settings: RunSettings) -> "RunCore":
+                  settings: RunSettings, termination: TerminationCondition | None = None) -> "RunCore":
         """A chat inside this one (a stage, a nested chat) with its own id, transcript and counters.
 
         It shares what belongs to the whole run: the bus, the controls (a stop stops it too), the
         gate's pending requests and granted rules, the usage (budgets count every chat), the
-        termination condition and the random source. Its turns are given by `run_chat`
-        (engine/chats.py), which also announces it."""
-        child = RunCore(agents, task, settings, termination=self.termination, supervisor=self.supervisor,
-                        selector_llm=self.selector_llm, run_id=self.run_id, bus=self.bus)
+        termination condition (with `termination`, the chat's own, added) and the random source.
+        Its turns are given by `run_chat` (engine/chats.py), which also announces it."""
+        if termination is not None and self.termination is not None:
+            termination = AnyOf([self.termination, termination])
+        child = RunCore(agents, task, settings, termination=termination or self.termination,
+                        supervisor=self.supervisor, selector_llm=self.selector_llm, run_id=self.run_id, bus=self.bus)
         child.chat, child.parent, child.rng, child.control = chat, self, self.rng, self.control
-        child.gate = self.gate.for_agents(child.agents)
+        child.gate = self.gate.for_agents(child.agents, chat_stopped=child.chat_stopped)
         child.state.usage, child.state.usage_by_agent = self.state.usage, self.state.usage_by_agent
         child.state.started_at = self.state.started_at
         child._kept = None  # it starts running at once
@@ -210,8 +214,41 @@ class RunCore:
         self.request_stop(f"{error}; the run stopped so that it does not go on unrecorded", StopKind.ERROR)
 
     def check_stop(self) -> None:
-        """Raise RunStop when someone asked the run to stop."""
+        """Raise RunStop when someone asked the run, or this chat or one it runs inside, to stop."""
         self.control.check()
+        info = self.chat_stopped()
+        if info is not None:
+            raise RunStop(info)
+
+    def chat_stopped(self) -> StopInfo | None:
+        """Why this chat must end although the run goes on (it, or a chat it runs inside, was
+        stopped alone: `end_chat`), or None."""
+        core: RunCore | None = self
+        while core is not None:
+            if core.chat_stop is not None:
+                return core.chat_stop
+            core = core.parent
+        return None
+
+    def end_chat(self, reason: str = "stopped by you (this stage only)", sender: Sender | None = None) -> None:
+        """End this chat inside the run, not the run: its pending requests are answered with a stop,
+        its running code is killed, a turn waiting on a model is cancelled; its loop then ends it
+        with `StopKind.CHAT_STOPPED` (announced as a `StopRequested` in this chat)."""
+        if self.parent is None:
+            raise ValueError("this is the run's own chat: stop the run instead")
+        if self.chat_stop is not None:
+            return
+        self.chat_stop = StopInfo(StopKind.CHAT_STOPPED, reason)
+        self.announce(StopRequested(reason=reason, kind=StopKind.CHAT_STOPPED, by=DecidedBy.HUMAN, sender=sender))
+        inside = self.chat + "/"
+        answered = False
+        for event in list(self.gate.pending):
+            if event.request.chat == self.chat or event.request.chat.startswith(inside):
+                answered = event.resolve(Decision.stop(note=reason)) or answered
+        executing = self.control.cancel_code()
+        turn = self.control.turn
+        if turn is not None and not turn.done() and not answered and not executing and not self.gate.pending:
+            turn.cancel()  # a turn waiting on a model; the loop of this chat (or one inside) ends it
 
     def check_termination(self, message: Message | None) -> None:
         """Raise RunStop when the team's termination condition fires."""

@@ -47,6 +47,8 @@ class StopKind(str, Enum):
     EXTERNAL = "external"
     NO_REPLY = "no_reply"
     ERROR = "error"
+    #: a person ended one chat inside the run (a stage), not the run
+    CHAT_STOPPED = "chat_stopped"
 
 
 class _Event(BaseModel):
@@ -73,6 +75,8 @@ class RunStarted(_Event):
     resumed: bool = False
     #: the config's `[context]` variables the run's texts were filled from (shown in the cockpit)
     context: dict[str, str] = Field(default_factory=dict)
+    #: a sequence's stages, in order: the team each runs (views show the plan before they start)
+    stages: list[str] = Field(default_factory=list)
 
 
 class TurnStarted(_Event):

@@ -10,7 +10,7 @@ from tuiagents.engine.agent import AssistantAgent, ConversableAgent, UserProxyAg
 from tuiagents.engine.events import Notice
 from tuiagents.engine.handoffs import enable_handoffs
 from tuiagents.engine.run import TeamRun
-from tuiagents.engine.settings import RunResources, RunSettings
+from tuiagents.engine.settings import RunResources, RunSettings, StageSettings
 from tuiagents.engine.supervisor import ApproveMode, Supervisor
 from tuiagents.engine.termination import (
     AnyOf, CostBudget, MaxMessages, TerminationCondition, TextMention, Timeout, TokenBudget,
@@ -82,6 +82,33 @@ def build_agent(cfg: "AgentConfig", llm: "LLMClient | None", config: "AppConfig"
     return agent
 
 
+def team_settings(config: "AppConfig", team: "TeamConfig", seed: int | None = None) -> RunSettings:
+    """How `team` runs; a sequence's stages each with their team's settings (the config was
+    checked: no sequence contains itself)."""
+    stages = []
+    for stage in team.stages:
+        inner = config.team(stage.team)
+        own = team_settings(config, inner, seed)
+        own.summary_method = stage.summary_method
+        own.max_turns = stage.max_turns or own.max_turns
+        own.max_rounds = stage.max_rounds or own.max_rounds
+        task = config.fill(stage.task, f"team {team.name!r} stage {len(stages) + 1} task")
+        stages.append(StageSettings(team=inner.name, task=task, settings=own, agents=list(inner.agents),
+                                    termination=_termination(inner)))
+    return RunSettings(
+        kind=team.kind, team_name=team.name, max_turns=team.max_turns, max_rounds=team.max_rounds,
+        speaker_selection=team.speaker_selection, allow_repeat_speaker=team.allow_repeat_speaker,
+        allowed_transitions=team.allowed_transitions, disallowed_transitions=team.disallowed_transitions,
+        selector_model=team.selector_model, summary_method=team.summary_method, seed=seed, stages=stages)
+
+
+def _swarms(config: "AppConfig", team: "TeamConfig") -> list["TeamConfig"]:
+    """The swarm teams a run of `team` runs: itself, or its stages' (a sequence's, at any depth)."""
+    if team.kind == "swarm":
+        return [team]
+    return [s for stage in team.stages for s in _swarms(config, config.team(stage.team))]
+
+
 def build_run(config: "AppConfig", team_name: str, task: str, *, approve: ApproveMode = "ask",
               work_dir: Path | None = None, run_id: str | None = None, seed: int | None = None) -> TeamRun:
     """A ready-to-run TeamRun for `team_name` of `config`, on `task`."""
@@ -97,15 +124,12 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
     work_dir = work_dir or (user_data_path() / "work" / run_id)
     executors: dict[str, CodeExecutor | None] = {}
     agents = [build_agent(config.agent(n), llm, config, work_dir, run_id, executors) for n in team.agents]
-    settings = RunSettings(
-        kind=team.kind, team_name=team.name, max_turns=team.max_turns, max_rounds=team.max_rounds,
-        speaker_selection=team.speaker_selection, allow_repeat_speaker=team.allow_repeat_speaker,
-        allowed_transitions=team.allowed_transitions, disallowed_transitions=team.disallowed_transitions,
-        selector_model=team.selector_model, summary_method=team.summary_method, seed=seed,
-        context={k: context_text(v) for k, v in (config.context or {}).items()})
-    if team.kind == "swarm":
+    settings = team_settings(config, team, seed)
+    settings.context = {k: context_text(v) for k, v in (config.context or {}).items()}
+    for swarm in _swarms(config, team):
         for agent in agents:
-            enable_handoffs(agent, config.agent(agent.name).handoffs, team.agents)
+            if agent.name in swarm.agents:
+                enable_handoffs(agent, config.agent(agent.name).handoffs, swarm.agents)
     run = TeamRun(agents, task, settings, termination=_termination(team), supervisor=Supervisor(approve),
                   selector_llm=llm, run_id=run_id,
                   resources=RunResources(executors=[e for e in executors.values() if e is not None],

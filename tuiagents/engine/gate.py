@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from tuiagents.engine.control import RunStop
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunControl
 from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Notice, StopKind
 from tuiagents.engine.supervisor import ALLOWED, InvalidDecision, Supervisor
+from tuiagents.engine.termination import StopInfo
 
 #: Given the decision that approved (or edited) code, the sha256 of each block it will run.
 CodeHashes = Callable[[Decision], list[str]]
@@ -31,13 +33,25 @@ class DecisionGate:
         self._bus = bus
         self._control = control
         self._on_stop = on_stop
+        #: why the chat this gate decides for was stopped alone (RunCore.chat_stopped), if it was
+        self._chat_stopped: Callable[[], StopInfo | None] = lambda: None
 
-    def for_agents(self, agents: Mapping[str, ConversableAgent]) -> "DecisionGate":
+    def for_agents(self, agents: Mapping[str, ConversableAgent],
+                   chat_stopped: Callable[[], StopInfo | None] | None = None) -> "DecisionGate":
         """The same gate for a chat inside the run with other agents: pending requests, rules,
-        bus and controls are shared; decisions are checked against `agents`."""
+        bus and controls are shared; decisions are checked against `agents`. A stop answered
+        while `chat_stopped()` says the chat was stopped alone ends only that chat."""
         gate = DecisionGate(self.supervisor, agents, self._bus, self._control, self._on_stop)
         gate.pending = self.pending
+        if chat_stopped is not None:
+            gate._chat_stopped = chat_stopped
         return gate
+
+    def _check(self) -> None:
+        self._control.check()
+        info = self._chat_stopped()
+        if info is not None:
+            raise RunStop(info)
 
     def answer_all(self, reason: str, by: DecidedBy) -> None:
         """Answer every pending request with a stop (the run is stopping)."""
@@ -50,7 +64,7 @@ class DecisionGate:
         ``code_hashes(decision)``, for code requests, gives the sha256 of the blocks an
         approval or edit will run; they are recorded with the decision.
         """
-        self._control.check()
+        self._check()
         request.allowed = request.allowed or list(ALLOWED[request.kind])
         decision = self.supervisor.policy_decision(request)
         while decision is None:
@@ -76,6 +90,9 @@ class DecisionGate:
                                               agent=request.agent, decision=decision, chat=request.chat))
         if decision.kind == DecisionKind.STOP:
             info = self._control.stop_info
+            chat_info = self._chat_stopped()
+            if info is None and chat_info is not None:  # this chat was stopped alone: the run goes on
+                raise RunStop(chat_info)
             if info is not None:
                 self._on_stop(info.reason, info.kind)
             elif decision.by == DecidedBy.HUMAN:
@@ -91,7 +108,7 @@ class DecisionGate:
         self.pending.append(event)
         try:
             await self._bus.emit(event)
-            info = self._control.stop_info
+            info = self._control.stop_info or self._chat_stopped()
             if info is not None:
                 event.resolve(Decision.stop(note=info.reason))
             return await event.future

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun
 
 __all__ = ["Answered", "CancelCode", "Control", "ControlDone", "ForceNextSpeaker", "InjectMessage",
-           "LocalRunHandle", "PauseRun", "ResumeRun", "Sender", "StopRun", "local_sender"]
+           "LocalRunHandle", "PauseRun", "ResumeRun", "Sender", "StopChat", "StopRun", "local_sender"]
 
 
 def local_sender(client: str) -> Sender:
@@ -54,6 +54,15 @@ class StopRun(BaseModel):
     reason: str = "stopped by you"
 
 
+class StopChat(BaseModel):
+    """End one chat inside the run (a stage of a sequence), not the run: `chat` by id, else the
+    innermost one running now. The sequence goes on with its next stage."""
+
+    type: Literal["stop_chat"] = "stop_chat"
+    chat: str | None = None
+    reason: str = "stopped by you (this stage only)"
+
+
 class InjectMessage(BaseModel):
     """A human message for one agent or all, delivered now or before the next turn."""
 
@@ -76,7 +85,7 @@ class CancelCode(BaseModel):
     type: Literal["cancel_code"] = "cancel_code"
 
 
-Control = Annotated[Union[PauseRun, ResumeRun, StopRun, InjectMessage, ForceNextSpeaker, CancelCode],
+Control = Annotated[Union[PauseRun, ResumeRun, StopRun, StopChat, InjectMessage, ForceNextSpeaker, CancelCode],
                     Field(discriminator="type")]
 
 
@@ -182,6 +191,8 @@ class LocalRunHandle:
                 run.resume(sender=sender)
             elif isinstance(control, StopRun):
                 run.request_stop(control.reason, sender=sender)
+            elif isinstance(control, StopChat):
+                run.stop_chat(control.chat, control.reason, sender=sender)
             elif isinstance(control, InjectMessage):
                 run.inject(control.text, target=control.target, now=control.now, sender=sender)
             elif isinstance(control, ForceNextSpeaker):

@@ -75,7 +75,7 @@ async def run_loop(run: RunCore, pattern: TurnRules) -> StopInfo:
             try:
                 message = await task
             except asyncio.CancelledError:
-                if not run.control.stopping:
+                if not run.control.stopping and run.chat_stopped() is None:
                     raise
                 run.check_stop()
             finally:
@@ -87,7 +87,10 @@ async def run_loop(run: RunCore, pattern: TurnRules) -> StopInfo:
 
 
 async def summarize(run: RunCore) -> str:
-    """The run's summary: the last message, or the LLM's reflection when configured."""
+    """The run's summary: the last message, or the LLM's reflection when configured (a pattern
+    made of chats may have set it: a sequence hands on its last stage's)."""
+    if run.state.summary is not None:
+        return run.state.summary
     last = next((m.content for m in reversed(run.transcript) if m.content and m.origin != "execution"), "")
     if run.settings.summary_method != "reflection" or run.control.stopping:
         return last

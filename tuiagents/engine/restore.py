@@ -31,8 +31,10 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
     where it would have; a turn the crash cut off before it delivered a message is not counted,
     since the resumed run gives it again.
     """
+    events = list(events)
     view = RunView().apply_all(events)
     stopped = view.stopped_event
+    run.state.log = events  # a sequence continues the stage the log was cut off in
     run.transcript.extend(view.messages_in(ROOT_CHAT))
     run.state.usage = replace(view.usage)
     run.state.usage_by_agent = {name: replace(u) for name, u in view.usage_by_agent.items()}

@@ -25,6 +25,7 @@ from tuiagents.engine.events import (
 from tuiagents.engine.loop import summarize
 from tuiagents.engine.messages import Message
 from tuiagents.engine.patterns import Pattern, pattern_for
+from tuiagents.engine.sequence import SequentialChats  # noqa: F401 - registers kind "sequence"
 from tuiagents.engine.settings import RunResources, RunSettings, SessionSink
 from tuiagents.engine.supervisor import Supervisor, inject_problem
 from tuiagents.engine.termination import StopInfo, TerminationCondition, enforced_timeout
@@ -139,6 +140,22 @@ class TeamRun(RunCore):
         chat.state.forced_next = (name, "picked by you")
         self.announce(NextSpeakerForced(agent=name, by=by, sender=sender))
 
+    def stop_chat(self, chat: str | None = None, reason: str = "stopped by you (this stage only)",
+                  sender: Sender | None = None) -> str:
+        """End one chat inside the run, not the run (a sequence goes on with its next stage):
+        `chat` by id, else the innermost one that runs now. Returns its id; ValueError when no
+        such chat runs."""
+        core: RunCore = self
+        open_ = []
+        while core.open_chats:
+            core = core.open_chats[-1]
+            open_.append(core)
+        target = next((c for c in open_ if c.chat == chat), None) if chat else (open_[-1] if open_ else None)
+        if target is None:
+            raise ValueError(f"no chat {chat!r} runs now" if chat else "no stage or inner chat runs now; stop the run")
+        target.end_chat(reason, sender)
+        return target.chat
+
     def cancel_execution(self, sender: Sender | None = None) -> bool:
         """Kill the code block that is running, if any (announced as `CodeCancelRequested`)."""
         if not self.control.cancel_code():
@@ -154,7 +171,8 @@ class TeamRun(RunCore):
                           task=self.task, agents=[a.info for a in self.agents.values()],
                           speaker_selection=s.speaker_selection if isinstance(s.speaker_selection, str)
                           else "custom",
-                          **self.pattern.limits(), resumed=self.state.resumed, context=dict(s.context))
+                          **self.pattern.limits(), resumed=self.state.resumed, context=dict(s.context),
+                          stages=[stage.team for stage in s.stages])
 
     async def run(self) -> RunResult:
         """Run until a stop condition; always ends with a RunStopped event."""

@@ -38,6 +38,22 @@ class RunSettings:
     seed: int | None = None
     #: The `[context]` variables the run's texts were filled from (announced in RunStarted).
     context: dict[str, str] = field(default_factory=dict)
+    #: A sequence's stages, in order (engine/sequence.py)
+    stages: list["StageSettings"] = field(default_factory=list)
+
+
+@dataclass
+class StageSettings:
+    """One stage of a sequence: which team runs it (its agents and settings) and on what task."""
+
+    team: str
+    #: the stage's task as configured, its `{name}` templates filled (no carryover yet)
+    task: str
+    #: the stage team's own settings, with the stage's summary method and limits applied
+    settings: RunSettings
+    agents: list[str]
+    #: the stage team's own termination condition (a `termination.TerminationCondition`), if any
+    termination: Any = None
 
 
 class SessionSink(Protocol):

@@ -28,6 +28,11 @@ class RunState:
     #: (agent, note): who speaks next, set by a person or a tool reply, used once.
     forced_next: tuple[str, str] | None = None
     started_at: float = field(default_factory=time.monotonic)
+    #: What the chat hands on when a pattern made of chats says so (a sequence: its last stage's
+    #: summary), instead of its own last message.
+    summary: str | None = None
+    #: The events of the log a resumed run continues (a pattern made of chats finds its chats in it).
+    log: list[object] | None = None
 
     @property
     def total_tokens(self) -> int:

@@ -15,6 +15,7 @@ from tuiagents.engine.events import (
     RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
     ToolCallStarted, TurnStarted, UsageRecorded,
 )
+from tuiagents.engine.events import StopKind
 from tuiagents.engine.messages import ToolCall
 from tuiagents.engine.usage import Usage
 from tuiagents.engine.view_parts import (
@@ -33,6 +34,7 @@ def _run_started(v: RunViewState, e: RunStarted) -> None:
     for info in e.agents:
         v.agents.setdefault(info.name, AgentView(info=info)).info = info
     v.team_agents = [info.name for info in e.agents]
+    v.stage_plan = list(e.stages)
     v.started_ts = e.ts
     if e.resumed:
         _close_leg(v)  # after a crash nothing closed it; the resumed run asks again what is still open
@@ -318,6 +320,11 @@ def _cancel_requested(v: RunViewState, e: CodeCancelRequested) -> None:
 
 
 def _stop_requested(v: RunViewState, e: StopRequested) -> None:
+    if e.kind == StopKind.CHAT_STOPPED:  # one chat (a stage) ends; the run goes on
+        chat = v.chats.get(e.chat)
+        if chat is not None:
+            chat.stop_requested = e
+        return
     v.controls.stop_requested = e
 
 

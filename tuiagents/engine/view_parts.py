@@ -9,7 +9,7 @@ from enum import Enum
 
 from tuiagents.engine.decisions import ROOT_CHAT, CodeSnippet, DecidedBy, Decision
 from tuiagents.engine.events import (
-    AgentInfo, ChatEnded, ChatStarted, CodeCancelRequested, ExecutionFinished, ExecutionStarted, NextSpeakerForced, RunPaused, RunResumed, StopRequested,
+    AgentInfo, ChatEnded, ChatStarted, CodeCancelRequested, ExecutionFinished, ExecutionStarted, NextSpeakerForced, RunPaused, RunResumed, StopKind, StopRequested,
 )
 from tuiagents.engine.messages import Message, ToolCall, ToolResult
 from tuiagents.engine.usage import Usage
@@ -207,6 +207,8 @@ class ChatView:
     round: int = 0
     settled: tuple[int, int] = (0, 0)  # (turns, round) when its last message was delivered
     ended: "ChatEnded | None" = None
+    #: a person asked to end this chat alone (a stage: "this stage only")
+    stop_requested: "StopRequested | None" = None
 
     @property
     def id(self) -> str:
@@ -256,6 +258,8 @@ def control_words(event: RunPaused | RunResumed | NextSpeakerForced | StopReques
         return f"→ {event.agent} speaks next (picked by {who})"
     if isinstance(event, CodeCancelRequested):
         return f"✕ cancel of the running code requested by {who}"
+    if event.kind == StopKind.CHAT_STOPPED:  # one stage (or inner chat) ends; the run goes on
+        return f"■ stop of this stage alone requested by {who}: {event.reason}"
     return f"■ stop requested by {who}: {event.reason}"
 
 

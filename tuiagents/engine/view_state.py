@@ -45,6 +45,7 @@ class RunViewState:
     messages: list[Message] = field(default_factory=list)  # delivered, in order (every chat's)
     chat_messages: dict[str, list[Message]] = field(default_factory=dict)  # chat -> its delivered messages
     chats: dict[str, ChatView] = field(default_factory=dict)  # chats inside the run, by id, in start order
+    stage_plan: list[str] = field(default_factory=list)  # a sequence's stages: the team of each, in order
     requests: dict[str, DecisionRequested] = field(default_factory=dict)  # every request, by id
     waiting: dict[str, DecisionRequested] = field(default_factory=dict)  # requests not yet answered, by id
     decisions: list[DecisionRecorded] = field(default_factory=list)
@@ -128,6 +129,14 @@ class RunViewState:
     def messages_in(self, chat: str = ROOT_CHAT) -> list[Message]:
         """The messages delivered in `chat`, in order (the root chat's: the run's own transcript)."""
         return self.chat_messages.get(chat, [])
+
+    def stages(self) -> list[ChatView]:
+        """The run's own stages (a sequence's, not those of a sequence inside one), in order."""
+        return [c for c in self.chats.values() if c.started.scope == "stage" and c.parent == ROOT_CHAT]
+
+    def open_stage(self) -> ChatView | None:
+        """The innermost stage that runs now (one of a sequence inside a stage too), or None."""
+        return next((c for c in reversed(self.chats.values()) if c.open and c.started.scope == "stage"), None)
 
     def chat_path(self, chat: str) -> list[ChatView]:
         """The chats from the outermost one inside the run down to `chat` (empty for the root)."""

@@ -29,7 +29,7 @@ from tuiagents.session.export_lines import (
 )
 from tuiagents.text import inert, json_inert
 from tuiagents.session.transcript import (
-    CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
+    ChatEntry, CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
     SessionTranscript, build_transcript,
 )
 
@@ -143,6 +143,13 @@ def _md_entry(e, shown: set[str]) -> list[str]:
     if isinstance(e, NoticeEntry):
         who = f" ({md_inline(e.agent)})" if e.agent else ""
         return [f"> *{e.level}*{who}: {md_inline(e.text)}", ""]
+    if isinstance(e, ChatEntry):
+        if e.ended:
+            out = [f"**◂ {md_inline(e.title)} ended** · {at}: {md_inline(e.reason)}", ""]
+            return out + (["Summary handed on:", "", md_message(e.summary), ""] if e.summary else [])
+        again = " (resumed)" if e.resumed else ""
+        return [f"### ▸ {md_inline(e.title)}{again}", "", f"*{md_inline(', '.join(e.agents))}* · {at}", "",
+                "Task:", "", md_message(e.task), ""]
     if isinstance(e, StopEntry):
         return [f"**Run stopped** · {at}: {md_inline(e.reason)} ({md_inline(e.stop_kind.value)})", ""]
     return []

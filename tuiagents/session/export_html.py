@@ -21,7 +21,7 @@ from tuiagents.session.export_lines import title as task_title
 from tuiagents.session.reader import SessionLog
 from tuiagents.session.secrets import scrub
 from tuiagents.session.transcript import (
-    CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
+    ChatEntry, CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
     SessionTranscript,
 )
 
@@ -132,6 +132,14 @@ def _entry(e, shown: set[str]) -> str:
         who = f" ({escape(e.agent)})" if e.agent else ""
         return (f'<div class="entry notice {escape(e.level)}">{escape(e.level)}{who}: {escape(e.text)} '
                 f"{at}</div>")
+    if isinstance(e, ChatEntry):
+        if e.ended:
+            summary = _labelled("Summary handed on:", e.summary, markdown=True) if e.summary else ""
+            return (f'<div class="entry chat-end"><span class="who">◂ {escape(e.title)} ended</span> '
+                    f"{escape(e.reason)} {at}{summary}</div>")
+        again = " (resumed)" if e.resumed else ""
+        return (f'<h3 class="chat">▸ {escape(e.title)}{again}</h3><div class="entry chat-start">'
+                f"{escape(', '.join(e.agents))} {at}{_labelled('Task:', e.task, markdown=True)}</div>")
     if isinstance(e, StopEntry):
         return (f'<div class="entry stop">Run stopped: {escape(e.reason)} ({escape(e.stop_kind.value)}) '
                 f"{at}</div>")

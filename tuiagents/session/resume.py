@@ -107,5 +107,7 @@ def _rebuild(path: Path, writer: Any, config: "AppConfig | None", approve: str) 
     run.attach_session(path, writer)
     if log.notice:
         run.startup_notices.append(log.notice)
-    run.startup_notices.append(resume_notice(log, stopped, len(run.transcript)))
+    # every chat's messages: a sequence's root chat says nothing itself, its stages do
+    said = sum(1 for e in log.events if getattr(e, "type", "") == "message_delivered")
+    run.startup_notices.append(resume_notice(log, stopped, said))
     return run

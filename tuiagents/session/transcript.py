@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter
 
-from tuiagents.engine.decisions import CodeSnippet, Decision, DecidedBy, RequestKind
+from tuiagents.engine.decisions import ROOT_CHAT, CodeSnippet, Decision, DecidedBy, RequestKind
 from tuiagents.engine.events import (
-    CodeProposed, DecisionRecorded, ExecutionStarted, MessageDelivered, MessageQueued, Notice, RunStarted,
+    ChatEnded, ChatStarted, CodeProposed, DecisionRecorded, ExecutionStarted, MessageDelivered, MessageQueued, Notice, RunStarted,
     RunStopped, SpeakerSelected, StopKind, ToolCallFinished, ToolCallStarted,
 )
 from tuiagents.engine.messages import ToolCall, ToolResult
@@ -47,6 +47,8 @@ class TranscriptMessage(_Entry):
     tool_results: list[ToolResult] = field(default_factory=list)
     #: True when the message only hands back tool results already shown by tool_call entries.
     echo: bool = False
+    #: the chat it was said in (a stage, a nested chat; "root" for the run's own)
+    chat: str = ROOT_CHAT
 
 
 @dataclass(kw_only=True, slots=True)
@@ -135,6 +137,24 @@ class NoticeEntry(_Entry):
 
 
 @dataclass(kw_only=True, slots=True)
+class ChatEntry(_Entry):
+    """A chat inside the run began (`ended` False: its task) or ended (its summary and why)."""
+
+    kind: Literal["chat"] = "chat"
+    chat: str
+    parent: str = ROOT_CHAT
+    scope: str = "stage"
+    title: str = ""
+    ended: bool = False
+    agents: list[str] = field(default_factory=list)
+    task: str = ""
+    resumed: bool = False
+    summary: str = ""
+    reason: str = ""
+    stop_kind: StopKind | None = None
+
+
+@dataclass(kw_only=True, slots=True)
 class StopEntry(_Entry):
     """How the run ended."""
 
@@ -145,7 +165,7 @@ class StopEntry(_Entry):
 
 
 TranscriptEntry = (TranscriptMessage | DecisionEntry | CodeEntry | ExecutionEntry | ToolEntry | SpeakerEntry
-                   | NoticeEntry | StopEntry)
+                   | NoticeEntry | ChatEntry | StopEntry)
 
 
 @dataclass
@@ -246,7 +266,8 @@ class _Writers:
         self.t.entries.append(TranscriptMessage(**self._at(ev), sender=m.sender, recipient=m.recipient,
                                            content=m.content, origin=m.origin, round=ev.round,
                                            human_edited=m.human_edited, original=m.original,
-                                           tool_calls=m.tool_calls, tool_results=m.tool_results, echo=echo))
+                                           tool_calls=m.tool_calls, tool_results=m.tool_results, echo=echo,
+                                           chat=ev.chat))
 
     def decision(self, ev: DecisionRecorded) -> None:
         asked = self.view.requests.get(ev.request_id)
@@ -291,6 +312,19 @@ class _Writers:
         self.t.entries.append(NoticeEntry(**self._at(ev), by=ev.by,
                                           text=f"{who} queued a message for {to} for the next turn"))
 
+    def chat_started(self, ev: ChatStarted) -> None:
+        self.t.entries.append(ChatEntry(**self._at(ev), chat=ev.chat, parent=ev.parent, scope=ev.scope,
+                                        title=ev.title, agents=[a.name for a in ev.agents], task=ev.task,
+                                        resumed=ev.resumed))
+
+    def chat_ended(self, ev: ChatEnded) -> None:
+        chat = self.view.chats.get(ev.chat)
+        self.t.entries.append(ChatEntry(**self._at(ev), chat=ev.chat, ended=True, summary=ev.summary,
+                                        reason=ev.reason, stop_kind=ev.kind,
+                                        parent=chat.parent if chat else ROOT_CHAT,
+                                        scope=chat.started.scope if chat else "stage",
+                                        title=chat.title if chat else ev.chat))
+
     def started(self, ev: RunStarted) -> None:
         self.t.stop = None  # a resumed run goes on after an earlier stop
 
@@ -304,5 +338,6 @@ _WRITE: dict[type, Callable[[_Writers, Any], None]] = {
     ExecutionStarted: _Writers.execution, ToolCallStarted: _Writers.tool, ToolCallFinished: _Writers.tool,
     SpeakerSelected: _Writers.speaker, Notice: _Writers.notice, MessageQueued: _Writers.queued,
     RunStarted: _Writers.started, RunStopped: _Writers.stopped,
+    ChatStarted: _Writers.chat_started, ChatEnded: _Writers.chat_ended,
     **{kind: _Writers.control for kind in CONTROL_EVENTS},
 }

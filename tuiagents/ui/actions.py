@@ -130,6 +130,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                button="Stop run", variant="error", **_LIVE, **_KEEP),
     ActionSpec("cancel_execution", "c", "Cancel code", _C, "Kill the running code", title="Cancel running code",
                **_LIVE, **_NEXT),
+    ActionSpec("stages", "o", "Stages", _C, "Open the stages of a sequence: each one's summary and messages",
+               title="Open the stages", show=False),
     ActionSpec("toggle_timeline", "t", "Timeline", _C, "Switch between the agent panes and the merged timeline",
                title="Toggle timeline"),
     ActionSpec("focus_next_pane", "tab", "Next pane", _C, show=False),

@@ -323,4 +323,5 @@ class TuiAgentsApp(KeysInOrder, App[int]):
 
 def team_choices(config: Any) -> list[TeamChoice]:
     """The teams of `config` as the task screen offers them."""
-    return [TeamChoice(t.name, f"{pattern_label(t.kind)}: {', '.join(t.agents)}", t.task) for t in config.teams]
+    return [TeamChoice(t.name, f"{pattern_label(t.kind)}: {', '.join(t.agents)}", t.task,
+                       task_optional=bool(t.stages)) for t in config.teams]

@@ -34,6 +34,7 @@ from tuiagents.ui.engine_messages import EngineBridge, EngineEvent
 from tuiagents.ui.feed import ConversationFeed
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.screens.cockpit_actions import CockpitActions
+from tuiagents.ui.screens.stage_actions import StageActions
 from tuiagents.ui.state import (
     RUNNING_CODE,
     STATE_GLYPH,
@@ -44,6 +45,7 @@ from tuiagents.ui.state import (
 from tuiagents.ui.widgets.agent_pane import AgentPane
 from tuiagents.ui.widgets.fitting import KeyFooter
 from tuiagents.ui.widgets.request_panel import RequestPanel
+from tuiagents.ui.widgets.stage_strip import StageStrip
 from tuiagents.ui.widgets.status_bar import StatusBar, context_line
 from tuiagents.ui.widgets.transcript import Transcript
 
@@ -51,7 +53,7 @@ MAX_SIDE_BY_SIDE = 4
 MIN_SIZE = (60, 16)
 
 
-class CockpitScreen(CockpitActions, Screen[None]):
+class CockpitScreen(StageActions, CockpitActions, Screen[None]):
     """Supervise one run (`run`), or show events fed to `handle_event` (replay: `run=None`)."""
 
     CSS_PATH = "cockpit.tcss"
@@ -108,6 +110,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         if self.banner:
             yield Static(Text(self.banner), id="banner")
         yield Static(id="context")  # the run's [context] variables, once RunStarted says them
+        yield StageStrip(id="stage-strip")
         with ContentSwitcher(initial="panes-host", id="views"):
             root = self._build_panes()
             yield Container(*([root] if root is not None else []), id="panes-host")
@@ -317,6 +320,8 @@ class CockpitScreen(CockpitActions, Screen[None]):
             self._shown_context = dict(self.state.context)
             self.query_one("#context", Static).update(context_line(self._shown_context))
             self.set_class(bool(self._shown_context), "-context")
+        self.query_one(StageStrip).show(self.state)
+        self._show_stage_panes()
         current = self.current_request()
         self.query_one(RequestPanel).show(self.pending(), current, self.code_style, hold=not self.state.stopped)
         new_id = current.request.id if current else None
@@ -330,6 +335,17 @@ class CockpitScreen(CockpitActions, Screen[None]):
         if signature != self._binding_signature:
             self._binding_signature = signature
             self.refresh_bindings()
+
+    def _show_stage_panes(self) -> None:
+        """In a sequence, show the panes of the stage that runs (or ran last); the others fold
+        away with their stage (the strip opens them)."""
+        stages = [c for c in self.state.chats.values() if c.started.scope == "stage"]
+        if not stages or isinstance(self._pane_root, TabbedContent):
+            return
+        stage = self.state.open_stage() or stages[-1]
+        names = {a.name for a in stage.started.agents}
+        for name, pane in self.panes.items():
+            pane.display = name in names
 
     def _in_sight(self, agent: str | None) -> bool:
         """True when `agent`'s pane is on screen now, so a notice there needs no toast besides."""

@@ -22,6 +22,8 @@ class TeamChoice:
     name: str
     description: str = ""
     task: str | None = None
+    #: it may start without a task (a sequence: its stages have theirs; a task given is the first's context)
+    task_optional: bool = False
 
 
 class TaskScreen(Screen[tuple[str, str]]):
@@ -69,7 +71,7 @@ class TaskScreen(Screen[tuple[str, str]]):
     def action_start(self) -> None:
         """Start with the task, unless it is empty."""
         task = self.query_one(TextArea).text.strip()
-        if not task:
+        if not task and not self._choice(self.team).task_optional:
             self.query_one("#task-error", Static).update(
                 Text("Type a task for the team first (what should they do?).", style="bold"))
             return

@@ -34,7 +34,11 @@ def _segments(state: CockpitState, now: float, pending_note: str) -> list[tuple[
     """(rank, piece) in display order; rank 0 is never dropped, higher ranks go first."""
     out: list[tuple[int, Text]] = []
     label = "round" if state.is_group else "turn"
-    out.append((1, Text(f"{label} {state.round}", "bold")))
+    stage = state.open_stage() if state.stage_plan else None
+    if stage is not None:  # a sequence counts nothing itself: the turns of the stage that runs
+        out.append((1, Text(f"stage {stage.started.index or '?'} · turn {stage.round}", "bold")))
+    else:
+        out.append((1, Text(f"{label} {state.round}", "bold")))
     if state.speaker and not state.stopped:
         out.append((4, Text.assemble("speaking: ", (one_line(state.speaker, 24), "bold"))))
     if not state.stopped:
@@ -45,7 +49,8 @@ def _segments(state: CockpitState, now: float, pending_note: str) -> list[tuple[
                 nxt.append(f" ({one_line(state.next_note, 24)})", "dim")
         else:
             nxt.append("chosen after this turn" if state.is_group else "—", "dim")
-        out.append((5, nxt))
+        if stage is None:  # who speaks next inside a stage is its own pattern's business
+            out.append((5, nxt))
     out.append((3, Text(f"{format_tokens(state.total_tokens)} tok  {format_cost(state.total_cost)}")))
     out.append((2, Text(f"⏱ {format_elapsed(state.elapsed(now))}")))
     if pending_note and not state.stopped:
