@@ -324,3 +324,26 @@ async def test_a_fork_inside_stage_two_goes_on_from_there_and_leaves_the_origina
     assert [(e.chat, e.resumed) for e in new if isinstance(e, ChatStarted)] == [("root/stage2", True),
                                                                                ("root/stage3", False)]
     assert [e.chat for e in new if isinstance(e, ChatEnded)] == ["root/stage2", "root/stage3"]
+
+
+async def test_stage_tasks_are_filled_from_the_context_and_an_unknown_variable_is_named_at_load(
+        server, make_config, run_to_end, tmp_path, capsys):
+    server.load(SCRIPT)
+    config = sequence_config(make_config).model_copy(update={"context": {"insect": "honey bees"}})
+    stages = [s.model_copy(update={"task": "Find three facts about {insect}."}) if s.team == "research" else s
+              for s in config.team("pipeline").stages]
+    teams = [t.model_copy(update={"stages": stages}) if t.name == "pipeline" else t for t in config.teams]
+    run = build_run(config.model_copy(update={"teams": teams}), "pipeline", "", approve="all")
+    await run_to_end(run)
+    first = next(e for e in run.bus.history if isinstance(e, MessageDelivered))
+    assert first.message.content == "Find three facts about honey bees."
+
+    data = {"agents": [{"name": "u", "kind": "user_proxy"}, {"name": "v", "kind": "user_proxy"}],
+            "teams": [{"name": "pair", "agents": ["u", "v"]},
+                      {"name": "s", "kind": "sequence", "stages": [{"team": "pair", "task": "about {insct}"}]}]}
+    path = tmp_path / "config.toml"
+    path.write_text('[context]\ninsect = "bees"\n' + _toml(data))
+    code = main(["run", "--headless", "--config", str(path), "--team", "s", "--approve", "all",
+                 "--session", str(tmp_path / "s.jsonl")])
+    err = capsys.readouterr().err
+    assert code == 2 and "teams[1].stages[0].task (team 's' stage 1 task): unknown context variable {insct}" in err
