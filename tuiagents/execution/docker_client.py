@@ -16,6 +16,7 @@ import threading
 from concurrent.futures import Future
 
 from tuiagents.execution.settings import NOBODY
+from tuiagents.execution.workspace_mode import daemon_address
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ def track_container(container_id: str, live: bool) -> None:
 
 
 def docker_host() -> str:
-    """The daemon address the SDK will use (``DOCKER_HOST`` or the default socket)."""
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    """The daemon address in use (``DOCKER_HOST``, the current docker context, or the socket)."""
+    return daemon_address().url
 
 
 def daemon_unreachable_message(exc: BaseException | None = None) -> str:
@@ -98,14 +99,19 @@ def owner_of(user: str) -> tuple[int, int] | None:
 
 
 def connect_docker(timeout: float = 60):
-    """A docker client for ``DOCKER_HOST`` (or the default socket), checked with a ping.
+    """A docker client for ``DOCKER_HOST`` (or the current docker context, or the default
+    socket), checked with a ping.
 
     ``timeout`` bounds every API call of the client. Raises ``docker.errors.DockerException``
     when the daemon cannot be reached.
     """
     import docker
 
-    client = docker.from_env(timeout=timeout)
+    address = daemon_address()
+    if address.source.startswith("docker context"):  # from_env reads DOCKER_HOST only
+        client = docker.DockerClient(base_url=address.url, timeout=timeout)
+    else:
+        client = docker.from_env(timeout=timeout)
     client.ping()
     return client
 
@@ -129,7 +135,7 @@ def cleanup_leftovers(everything: bool = False) -> int:
             if not everything and not is_orphaned(labels):
                 continue
             try:
-                container.remove(force=True)
+                container.remove(v=True, force=True)
                 removed += 1
             except docker.errors.DockerException as exc:
                 log.debug("could not remove %s: %s", container.id, exc)
@@ -179,7 +185,7 @@ def reap_orphans() -> list[str]:
             if not is_orphaned(labels):
                 continue
             try:
-                container.remove(force=True)
+                container.remove(v=True, force=True)
                 removed.append(labels.get(f"{LABEL}.session", container.short_id))
             except docker.errors.DockerException as exc:
                 log.debug("could not remove %s: %s", container.id, exc)
@@ -247,7 +253,7 @@ def _remove_live_containers() -> None:
         return
     for container_id in list(_LIVE):
         try:
-            client.containers.get(container_id).remove(force=True)
+            client.containers.get(container_id).remove(v=True, force=True)
         except Exception:  # noqa: BLE001
             pass
     client.close()

@@ -139,6 +139,39 @@ def remove_entry(dir_fd, name):
             os.rmdir(entry, dir_fd=parent)
 
 
+def remove_paths(root, paths):
+    """Delete ``paths`` (relative, ``/``-separated) below ``root``; return what failed.
+
+    For a copied work dir (see workspace_copy): what the host deleted goes here too. Every step
+    works on directory fds without following links, and ``..`` is refused.
+    """
+    try:
+        top = os.open(root, DIR_FLAGS)
+    except OSError as exc:
+        return ["the work dir could not be opened: %s" % exc.strerror]
+    problems = []
+    try:
+        for rel in paths:
+            parts = [part for part in str(rel).split("/") if part not in ("", ".")]
+            if not parts or ".." in parts:
+                continue
+            fd = os.dup(top)
+            try:
+                for part in parts[:-1]:
+                    child = os.open(part, DIR_FLAGS, dir_fd=fd)
+                    os.close(fd)
+                    fd = child
+                remove_entry(fd, parts[-1])
+            except OSError as exc:
+                if exc.errno != errno.ENOENT and len(problems) < 5:
+                    problems.append("%s was not deleted: %s" % (rel, exc.strerror or exc))
+            finally:
+                os.close(fd)
+    finally:
+        os.close(top)
+    return problems
+
+
 def copy_data(src, dst, size, beat=None):
     """Copy the data of ``src`` to ``dst`` (fds); holes stay holes, so sparse files stay small.
 
