@@ -84,6 +84,8 @@ class CopyBack:
 
 
 def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
+    if stat.S_ISDIR(st.st_mode):  # a folder's times change with what is in it: not itself
+        return 0, 0, st.st_ino, st.st_mode
     return st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode
 
 
