@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,3 +100,24 @@ def test_a_bad_workspace_setting_names_the_key_and_the_choices(tmp_path, capsys)
                  "--session", str(tmp_path / "s.jsonl")])
     out, err = capsys.readouterr()
     assert code == 2 and "docker.workspace" in err and "Traceback" not in out + err
+
+
+def _doctor(tmp_path: Path, docker_host: str, section: str = "") -> str:
+    path = tmp_path / "config.toml"
+    path.write_text(section)
+    env = dict(os.environ, TUIAGENTS_DATA_DIR=str(tmp_path / "data"), TUIAGENTS_CONFIG_DIR=str(tmp_path / "cfg"),
+               DOCKER_HOST=docker_host, COLUMNS="300")
+    env.pop("TUIAGENTS_CONFIG", None)
+    done = subprocess.run([sys.executable, "-m", "tuiagents", "doctor", "--config", str(path)],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert "Traceback" not in done.stderr, done.stderr
+    return next(line for line in done.stdout.splitlines() if "sandbox workspace" in line)
+
+
+def test_doctor_says_which_workspace_a_run_would_use_and_why(tmp_path):
+    line = _doctor(tmp_path, "tcp://127.0.0.1:9")  # nothing listens there: the mode is still told
+    assert "copy:" in line and "tcp://127.0.0.1:9" in line and "DOCKER_HOST" in line
+    line = _doctor(tmp_path, "tcp://127.0.0.1:9", '[docker]\nworkspace = "bind"\n')
+    assert "bind:" in line and '[docker] workspace = "bind"' in line
+    line = _doctor(tmp_path, "unix:///nonexistent.sock")
+    assert "bind:" in line and "local" in line
