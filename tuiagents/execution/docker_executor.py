@@ -26,7 +26,6 @@ from typing import Any, Literal
 
 from tuiagents.execution.base import (
     EXIT_CANCELLED,
-    EXIT_TIMEOUT,
     SCRIPT_SUFFIX,
     CodeExecutor,
     ExecutionLimits,
@@ -50,7 +49,7 @@ from tuiagents.execution.docker_client import (
 )
 from tuiagents.execution.files import UnsafePathError, off_loop, share_dir
 from tuiagents.execution.output import FULL_OUTPUT_LIMIT, OutputCapture
-from tuiagents.execution.sandbox_channel import SandboxChannel, outcome_result
+from tuiagents.execution.sandbox_channel import SandboxChannel
 from tuiagents.execution.sandbox_check import build_command, daemon_problem, image_problem, sandbox_problem
 from tuiagents.execution.sandbox_container import (
     INTERPRETERS,
@@ -59,10 +58,16 @@ from tuiagents.execution.sandbox_container import (
     create_sandbox_container,
 )
 from tuiagents.execution.sandbox_disk import HOST
-from tuiagents.execution.sandbox_protocol import RUNNER_GRACE, exchange_block, settle_block
+from tuiagents.execution.sandbox_protocol import exchange_block, settle_block
 from tuiagents.execution.sandbox_workspace import make_workspace
+from tuiagents.execution.sandbox_results import (
+    NotRun,
+    copied_back,
+    lost_result,
+    not_started,
+    outcome_result,
+)
 from tuiagents.execution.settings import DockerSettings, parse_size
-from tuiagents.execution.workspace_copy import CopyBack
 
 __all__ = ["DockerExecutor", "cleanup_leftovers"]
 
@@ -142,7 +147,7 @@ class DockerExecutor(CodeExecutor):
             try:
                 self._client = connect_docker()
             except docker.errors.DockerException as exc:
-                raise _NotRun(daemon_problem(exc)) from exc
+                raise NotRun(daemon_problem(exc)) from exc
         client = self._client
         self._remove_container()
         try:
@@ -152,7 +157,7 @@ class DockerExecutor(CodeExecutor):
                 client.images.pull(self.settings.image)
             except docker.errors.DockerException as exc:
                 log.info("pulling %s failed: %s", self.settings.image, exc)
-                raise _NotRun(image_problem(client, self.settings.image) or StartProblem(
+                raise NotRun(image_problem(client, self.settings.image) or StartProblem(
                     what="image", missing=f"pulling the sandbox image {self.settings.image} failed",
                     fix=f"`docker pull {self.settings.image}` says why; offline: "
                         f"`{build_command(self.settings.image)}`")) from exc
@@ -240,7 +245,7 @@ class DockerExecutor(CodeExecutor):
                 await asyncio.to_thread(self._remove_container)
                 if type(exc).__module__.startswith("docker."):  # the SDK's: reported as it is
                     raise
-                raise _NotRun(StartProblem(
+                raise NotRun(StartProblem(
                     what="sandbox", missing=f"the sandbox watchdog did not start in {self.settings.image} ({exc})",
                     fix=f"the image needs python3 (>= 3.6): build one with `{build_command()}` or pick "
                         "another [docker] image; `tuiagents doctor` checks it")) from None
@@ -307,10 +312,10 @@ class DockerExecutor(CodeExecutor):
                                        notes=["cancelled before it started"])
             try:
                 channel = await self._ensure_channel()
-            except _NotRun as exc:
-                return _not_started(block, exc.problem, saved_to)
+            except NotRun as exc:
+                return not_started(block, exc.problem, saved_to)
             except Exception as exc:  # noqa: BLE001 - any SDK/daemon failure becomes a message
-                return _not_started(block, StartProblem(
+                return not_started(block, StartProblem(
                     what="sandbox", missing=f"could not start the sandbox container: {exc}",
                     fix="`tuiagents doctor` checks the daemon, the image and the [docker] limits"), saved_to)
             try:
@@ -373,7 +378,7 @@ class DockerExecutor(CodeExecutor):
             copied = await self.workspace.pull(self._client.api, channel_container(self))
             if reply.outcome.get("clean") is False and self._channel is not None:
                 self._channel.close()  # processes it could not kill: a fresh container next
-            return _copied_back(outcome_result(result, reply.outcome, self.settings), copied,
+            return copied_back(outcome_result(result, reply.outcome, self.settings), copied,
                                 self.settings)
         if reply.lost == "closed" and getattr(channel, "closed_by_owner", False):
             result.cancelled, result.exit_code = True, EXIT_CANCELLED
@@ -382,18 +387,7 @@ class DockerExecutor(CodeExecutor):
         if channel.stderr:  # the watchdog's own last words, for whoever debugs this
             log.warning("sandbox watchdog: %s", channel.stderr.decode(errors="replace")[-1000:])
         await self._restart()
-        if reply.lost == "timeout" and not reply.asked:
-            result.timed_out, result.exit_code = True, EXIT_TIMEOUT
-            result.notes += [f"timed out after {timeout:g} s",
-                             "the sandbox did not answer; the container was restarted"]
-        elif reply.asked:
-            result.cancelled, result.exit_code = True, EXIT_CANCELLED
-            result.notes += ["cancelled by the supervisor",
-                             "the sandbox did not answer; the container was restarted"]
-        else:
-            result.notes.append("the sandbox container ended while the block ran (its exit "
-                                "status is unknown); a new container starts for the next block")
-        return result
+        return lost_result(result, reply, timeout)
 
 
 def channel_container(executor: DockerExecutor) -> str:
@@ -402,30 +396,3 @@ def channel_container(executor: DockerExecutor) -> str:
     if container is None:
         raise OSError("the sandbox container is gone")
     return container.id
-
-
-def _copied_back(result: ExecutionResult, copied: CopyBack | None,
-                 settings: DockerSettings) -> ExecutionResult:
-    """``result`` with what copying the block's files back said (copied work dirs only)."""
-    if copied is None:
-        return result
-    if copied.disk_hit:
-        result.disk_full = True
-        result.notes.append(f"disk limit reached: the block's files were copied back only up "
-                            f"to {settings.disk_limit}")
-    result.notes += copied.notes
-    return result
-
-
-class _NotRun(Exception):
-    """Internal: the sandbox cannot start; `problem` says why, for the person."""
-
-    def __init__(self, problem: StartProblem) -> None:
-        super().__init__(problem.describe())
-        self.problem = problem
-
-
-def _not_started(block: CodeBlock, problem: StartProblem, saved_to: str | None) -> ExecutionResult:
-    result = not_run(block, problem.describe(), saved_to)
-    result.start_problem = problem
-    return result

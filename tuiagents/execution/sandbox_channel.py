@@ -16,9 +16,7 @@ import logging
 import struct
 from typing import Any
 
-from tuiagents.execution.base import EXIT_CANCELLED, EXIT_NOT_RUN, EXIT_TIMEOUT, ExecutionResult
 from tuiagents.execution.sandbox_transport import STDOUT, DockerAttachTransport, SandboxTransport
-from tuiagents.execution.settings import DockerSettings
 
 log = logging.getLogger(__name__)
 
@@ -122,33 +120,3 @@ class SandboxChannel:
         self.closed = True
         self._task.cancel()
         self.transport.close()
-
-
-def outcome_result(result: ExecutionResult, outcome: dict, settings: DockerSettings) -> ExecutionResult:
-    """``result`` completed from the watchdog's outcome frame (exit status, limits hit, notes)."""
-    if outcome.get("error"):
-        result.exit_code, result.error = EXIT_NOT_RUN, outcome["error"]
-        return result
-    result.exit_code = outcome["exit_code"]
-    if outcome.get("oom"):
-        result.notes.append(f"killed: out of memory (limit {settings.memory})")
-    if outcome.get("disk") or outcome.get("tmp_full"):
-        result.disk_full = True
-    if outcome.get("disk"):
-        ending = ("and was stopped" if outcome.get("disk_stopped")
-                  else "(what it wrote is kept: delete what is not needed)")
-        result.notes.append(f"disk limit reached: the block wrote more than "
-                            f"{settings.disk_limit} to /workspace {ending}")
-    result.notes += outcome.get("problems") or []
-    if outcome.get("tmp_full"):
-        result.notes.append(f"disk limit reached: /tmp is full ({settings.disk_limit})")
-    if outcome.get("clean") is False:
-        result.notes.append("some processes of the block would not die; the container "
-                            "will be restarted")
-    if outcome.get("timed_out"):
-        result.timed_out, result.exit_code = True, EXIT_TIMEOUT
-        result.notes.insert(0, f"timed out after {settings.timeout:g} s")
-    elif outcome.get("cancelled"):
-        result.cancelled, result.exit_code = True, EXIT_CANCELLED
-        result.notes.insert(0, "cancelled by the supervisor")
-    return result

@@ -139,12 +139,23 @@ def remove_entry(dir_fd, name):
             os.rmdir(entry, dir_fd=parent)
 
 
-def remove_paths(root, paths):
+def work_root(config):
+    """Where the work dir itself is mounted; a copied one's fresh volume is given to the code."""
+    root = config.get("host") or config["workspace"]
+    if config.get("copied"):  # filled through the Docker API, which leaves its top to root
+        os.chown(root, config["uid"], config["gid"])
+    return root
+
+
+def remove_paths(root, paths, busy=None):
     """Delete ``paths`` (relative, ``/``-separated) below ``root``; return what failed.
 
     For a copied work dir (see workspace_copy): what the host deleted goes here too. Every step
-    works on directory fds without following links, and ``..`` is refused.
+    works on directory fds without following links, and ``..`` is refused. Nothing is deleted
+    while a block runs (``busy``, the watchdog's running block).
     """
+    if busy:
+        return ["not deleted: a block is still running"]
     try:
         top = os.open(root, DIR_FLAGS)
     except OSError as exc:

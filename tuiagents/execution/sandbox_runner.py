@@ -18,10 +18,9 @@ process in the container is killed (``kill(-1)`` from PID 1, repeated until /pro
 nothing a block starts outlives it, and the outcome is sent from here.
 
 Frames, both ways: one kind byte, a 4-byte big-endian length, the payload.
-host -> us: ``P`` ping; ``B`` block (4-byte header length, JSON header, code); ``C`` cancel;
-``D`` JSON paths to delete from a copied work dir. us -> host: ``R`` ready; ``O`` output; ``T``
-8-byte count of bytes not sent + the tail; ``K`` still at work (saving a block's files); ``X``
-outcome JSON; ``d`` JSON list of what ``D`` could not delete.
+host -> us: ``P`` ping; ``B`` block (4-byte header length, JSON header, code); ``C`` cancel; ``D``
+deletions (JSON paths). us -> host: ``R`` ready; ``O`` output; ``T`` 8-byte count of bytes not sent
++ the tail; ``K`` still at work (saving a block's files); ``X`` outcome JSON; ``d`` what ``D`` left.
 
 Standard library only, Python >= 3.6: this file is sent to whatever python3 the image has.
 """
@@ -41,7 +40,7 @@ try:  # in the container, sandbox_disk's source comes first (see sandbox_contain
 except NameError:
     from tuiagents.execution.sandbox_disk import (can_mount, disk_reached, disk_usage, layer_full,
                                                   merge_layer, mount_layer, remove_paths,
-                                                  tmp_full, unmount_layer)
+                                                  tmp_full, unmount_layer, work_root)
 
 CONTROL = "/run/tuiagents"
 APPROVED = ".approved"  # beside the script: the approved files' hashes (see sandbox_container)
@@ -165,9 +164,7 @@ class Watchdog:
         # The work dir is an overlay on a size-limited tmpfs per block (see sandbox_disk), or,
         # where the daemon does not let us mount, the bind mount itself, measured while it runs.
         self.quota = bool(config.get("host")) and can_mount(config["workspace"])
-        self.root = config.get("host") or config["workspace"]  # the work dir's own mount
-        if config.get("copied"):  # a fresh volume, filled through the Docker API: the code's
-            os.chown(self.root, config["uid"], config["gid"])
+        self.root = work_root(config)  # the work dir's own mount (a bind or a copy's volume)
 
     def start(self, header, code):
         block_id = header["id"]
@@ -314,8 +311,7 @@ class Watchdog:
             except OSError as exc:
                 self.refuse(header["id"], "the sandbox could not start the block: %s" % exc)
         elif kind == b"D":  # between blocks only: the host waits for the outcome first
-            busy = ["a block is still running"] if self.block is not None else None
-            send(b"d", json.dumps(busy or remove_paths(self.root, json.loads(payload))).encode())
+            send(b"d", json.dumps(remove_paths(self.root, json.loads(payload), self.block)).encode())
         elif kind == b"C" and self.block is not None:
             if payload.decode() == self.block["id"]:
                 self.stop("cancel")
