@@ -17,7 +17,8 @@ import tarfile
 import pytest
 
 from tuiagents.execution import workspace_copy
-from tuiagents.execution.workspace_copy import Manifest, pack_changes, unpack_changes
+from tuiagents.execution.workspace_copy import Manifest, unpack_changes
+from tuiagents.execution.workspace_pack import pack_changes
 
 LIMIT = 1 << 20
 

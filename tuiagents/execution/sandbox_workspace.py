@@ -20,7 +20,8 @@ from tuiagents.execution.files import off_loop
 from tuiagents.execution.sandbox_channel import SandboxChannel
 from tuiagents.execution.sandbox_protocol import delete_paths
 from tuiagents.execution.settings import NOBODY, DockerSettings
-from tuiagents.execution.workspace_copy import CHUNK, CopyBack, Manifest, pack_changes, unpack_changes
+from tuiagents.execution.workspace_copy import CHUNK, CopyBack, Manifest, unpack_changes
+from tuiagents.execution.workspace_pack import pack_changes
 from tuiagents.execution.workspace_mode import WorkspaceChoice, WorkspaceMode, choose_workspace
 
 # Copying a big work dir over a slow link takes a while, but not forever.

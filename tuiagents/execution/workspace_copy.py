@@ -1,7 +1,7 @@
-"""The work dir as tar streams: what changed on this machine goes in, what a block changed comes back.
+"""Copying a block's changes back from the sandbox's copy of the work dir, and what both sides hold.
 
 For a daemon that cannot see this disk (:mod:`workspace_mode`), the sandbox's work dir is a Docker
-volume. Before a block, :func:`pack_changes` tars the host files that changed since the last sync
+volume. Before a block, :mod:`workspace_pack` tars the host files that changed since the last sync
 (the Docker API's ``put_archive`` unpacks it into the volume) and lists what was deleted here.
 After it, :func:`unpack_changes` reads the volume's tar (``get_archive``) and brings back what
 differs: never following a symlink, never leaving the work dir (absolute names, ``..``, a path
@@ -19,7 +19,6 @@ import io
 import os
 import stat
 import tarfile
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -55,21 +54,6 @@ class Manifest:
 
 
 @dataclass
-class Packed:
-    """What goes in before a block: paths to delete there first, then a tar of what changed."""
-
-    tar: tempfile.SpooledTemporaryFile
-    removed: list[str]
-    changed: int  # entries in the tar
-    entries: dict[str, Synced]  # the manifest's entries once both steps are done
-
-    @property
-    def empty(self) -> bool:
-        """Whether nothing changed here since the last sync."""
-        return not self.removed and not self.changed
-
-
-@dataclass
 class CopyBack:
     """What bringing a block's changes back did: files written, limits hit, what was refused."""
 
@@ -83,13 +67,15 @@ class CopyBack:
             self.notes.append(text)
 
 
-def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
+def signature(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a changed entry here from the one synced: times, size, inode, mode."""
     if stat.S_ISDIR(st.st_mode):  # a folder's times change with what is in it: not itself
         return 0, 0, st.st_ino, st.st_mode
     return st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode
 
 
-def _kind(mode: int) -> str | None:
+def kind_of(mode: int) -> str | None:
+    """"file", "dir" or "link" for what crosses; None for what stays where it was made."""
     if stat.S_ISREG(mode):
         return "file"
     if stat.S_ISDIR(mode):
@@ -97,76 +83,6 @@ def _kind(mode: int) -> str | None:
     if stat.S_ISLNK(mode):
         return "link"
     return None  # FIFOs, sockets and device nodes stay on the side that made them
-
-
-def pack_changes(work_dir: str, manifest: Manifest, owner: tuple[int, int]) -> Packed:
-    """Blocking: tar what changed in ``work_dir`` since ``manifest``, owned by ``owner`` there."""
-    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)
-    seen: dict[str, Synced] = {}
-    changed: dict[str, Synced] = {}
-    removed: list[str] = []
-    with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for folder, dirs, files, dir_fd in os.fwalk(work_dir, follow_symlinks=False):
-            rel_folder = os.path.relpath(folder, work_dir)
-            for name in sorted(dirs) + sorted(files):
-                rel = name if rel_folder == "." else f"{rel_folder}/{name}"
-                try:
-                    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                except OSError:
-                    continue
-                kind = _kind(st.st_mode)
-                if kind is None:
-                    continue
-                known = manifest.entries.get(rel)
-                if known is not None and known.host == _signature(st) and known.kind == kind:
-                    seen[rel] = known
-                    continue
-                entry = _add(tar, dir_fd, name, rel, st, kind, owner)
-                if entry is None:
-                    continue
-                if known is not None and known.kind != kind:
-                    removed.append(rel)  # a file became a folder or the reverse: made anew
-                seen[rel] = changed[rel] = entry
-    for rel in manifest.entries:
-        if rel not in seen and not any(rel.startswith(gone + "/") for gone in removed):
-            removed.append(rel)
-    spool.seek(0)
-    return Packed(tar=spool, removed=sorted(set(removed)), changed=len(changed), entries=seen)
-
-
-def _add(tar: tarfile.TarFile, dir_fd: int, name: str, rel: str, st: os.stat_result, kind: str,
-         owner: tuple[int, int]) -> Synced | None:
-    info = tarfile.TarInfo(rel)
-    info.uid, info.gid = owner
-    info.mode = stat.S_IMODE(st.st_mode) & 0o777
-    info.mtime = st.st_mtime
-    if kind == "dir":
-        info.type = tarfile.DIRTYPE
-        tar.addfile(info)
-        return Synced("dir", "", _signature(st))
-    if kind == "link":
-        info.type = tarfile.SYMTYPE
-        info.linkname = os.readlink(name, dir_fd=dir_fd)
-        tar.addfile(info)
-        return Synced("link", info.linkname, _signature(st))
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as source:
-        opened = os.fstat(fd)
-        if not stat.S_ISREG(opened.st_mode):
-            return None
-        digest = hashlib.sha256()
-        data = tempfile.SpooledTemporaryFile(max_size=8 << 20)
-        while chunk := source.read(CHUNK):  # what is read is what is sent, even if it changes
-            digest.update(chunk)
-            data.write(chunk)
-        info.size = data.tell()
-        data.seek(0)
-        tar.addfile(info, data)
-        data.close()
-    return Synced("file", digest.hexdigest(), _signature(opened), info.size)
 
 
 class _Capped(io.RawIOBase):
@@ -291,23 +207,23 @@ def _bring(tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str
             os.fchmod(fd, (member.mode & 0o777) | 0o700)
             if owner is not None and os.geteuid() == 0:
                 os.fchown(fd, *owner)
-            manifest.entries[rel] = Synced("dir", "", _signature(os.fstat(fd)))
+            manifest.entries[rel] = Synced("dir", "", signature(os.fstat(fd)))
         finally:
             os.close(fd)
         return True
     if member.issym():
         if here is not None and stat.S_ISLNK(here.st_mode) \
                 and os.readlink(name, dir_fd=parent) == member.linkname:
-            manifest.entries[rel] = Synced("link", member.linkname, _signature(here))
+            manifest.entries[rel] = Synced("link", member.linkname, signature(here))
             return True
-        if known is not None and here is not None and known.host != _signature(here) \
+        if known is not None and here is not None and known.host != signature(here) \
                 and known.digest == member.linkname:
             return True  # changed here since, unchanged there: this side's wins
         if here is not None:
             remove_entry(parent, name)
         os.symlink(member.linkname, name, dir_fd=parent)  # made, never followed
         after = os.stat(name, dir_fd=parent, follow_symlinks=False)
-        manifest.entries[rel] = Synced("link", member.linkname, _signature(after))
+        manifest.entries[rel] = Synced("link", member.linkname, signature(after))
         return True
     if not member.isreg():
         what = "a hard link" if member.islnk() else "a device file, FIFO or socket"
@@ -344,7 +260,7 @@ def _bring_file(tar, member, parent, name, rel, here, known, manifest, report, b
         same_there = known is not None and known.digest == digest.hexdigest()
         if out is None:
             final = os.fstat(host)
-        elif same_there and here is not None and known.host != _signature(here):
+        elif same_there and here is not None and known.host != signature(here):
             os.close(out)  # changed here during the block and not there: this side's wins
             out = None
             remove_entry(parent, COPYING)
@@ -361,7 +277,7 @@ def _bring_file(tar, member, parent, name, rel, here, known, manifest, report, b
             if here is not None and stat.S_ISDIR(here.st_mode):
                 remove_entry(parent, name)
             os.rename(COPYING, name, src_dir_fd=parent, dst_dir_fd=parent)
-        manifest.entries[rel] = Synced("file", digest.hexdigest(), _signature(final), member.size)
+        manifest.entries[rel] = Synced("file", digest.hexdigest(), signature(final), member.size)
         return True
     finally:
         if out is not None:
