@@ -113,6 +113,22 @@ def test_device_files_fifos_and_hard_links_out_are_not_made(dirs):
     assert any("device file" in note for note in report.notes)
 
 
+def test_a_hard_link_made_there_comes_back_as_a_copy_and_specials_are_told_once(dirs):
+    work, outside = dirs
+    manifest = Manifest()
+    data = _tar(_member("work", tarfile.DIRTYPE), _member("work/a.txt", data=b"shared"),
+                _member("work/b.txt", tarfile.LNKTYPE, linkname="work/a.txt"),
+                _member("work/pipe", tarfile.FIFOTYPE))
+    first = _unpack(data, work, manifest)
+    assert (work / "b.txt").read_bytes() == b"shared" and not (work / "b.txt").is_symlink()
+    assert [note for note in first.notes if "pipe" in note]
+    again = _unpack(data, work, manifest)
+    assert again.notes == [] and again.written == 0
+    # the FIFO stays there: the next copy in does not delete it for being absent here
+    assert "pipe" not in pack_changes(str(work), manifest, (0, 0)).removed
+    _outside_untouched(outside)
+
+
 def test_the_copy_back_writes_no_more_than_the_limit(dirs):
     work, _ = dirs
     data = _tar(_member("work", tarfile.DIRTYPE), _member("work/small.txt", data=b"s" * 1000),

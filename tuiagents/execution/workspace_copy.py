@@ -36,7 +36,7 @@ MAX_NOTES = 5
 class Synced:
     """One work-dir entry as both sides held it after the last sync."""
 
-    kind: str  # "file", "dir" or "link"
+    kind: str  # "file", "dir", "link", or "special" (a FIFO, socket or device left there)
     digest: str  # sha256 of a file's bytes, a link's target, "" for a folder
     host: tuple[int, int, int, int]  # the host copy's (mtime_ns, size, inode, mode) then
     size: int = 0
@@ -169,7 +169,8 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
                     report.note(f"{rel} was not copied back: its folder is a link or missing here")
                     continue
                 try:
-                    if _bring(tar, member, parent, parts[-1], rel, manifest, report, budget, owner):
+                    if _bring(tar, member, parent, parts[-1], rel, manifest, report, budget, owner,
+                              (root_fd, top)):
                         seen.add(rel)
                 except OSError as exc:
                     report.note(f"{rel} was not copied back: {exc.strerror or exc}")
@@ -190,7 +191,8 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
 
 
 def _bring(tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str, rel: str,
-           manifest: Manifest, report: CopyBack, budget: int, owner: tuple[int, int] | None) -> bool:
+           manifest: Manifest, report: CopyBack, budget: int, owner: tuple[int, int] | None,
+           root: tuple[int, str]) -> bool:
     """Bring one member into ``parent``; whether it now exists on both sides."""
     known = manifest.entries.get(rel)
     try:
@@ -225,15 +227,48 @@ def _bring(tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str
         after = os.stat(name, dir_fd=parent, follow_symlinks=False)
         manifest.entries[rel] = Synced("link", member.linkname, signature(after))
         return True
+    if member.islnk():  # a second name of a file this archive brought: a copy of it here
+        source = _linked(member.linkname, root)
+        if source is None:
+            report.note(f"{rel} was not copied back: it is a hard link to what is not here")
+            return known is not None
+        with source:
+            copy = tarfile.TarInfo(member.name)
+            copy.size, copy.mode, copy.mtime = os.fstat(source.fileno()).st_size, member.mode, member.mtime
+            return _bring_file(source, copy, parent, name, rel, here, known, manifest, report,
+                               budget, owner)
     if not member.isreg():
-        what = "a hard link" if member.islnk() else "a device file, FIFO or socket"
-        report.note(f"{rel} was not copied back: it is {what}")
-        return known is not None  # not deleted here for being something else there
-    return _bring_file(tar, member, parent, name, rel, here, known, manifest, report, budget, owner)
+        if known is None or known.kind != "special":  # said once, not after every block
+            report.note(f"{rel} was not copied back: it is a device file, FIFO or socket")
+        manifest.entries[rel] = Synced("special", "", (0, 0, 0, 0))
+        return True
+    return _bring_file(tar.extractfile(member), member, parent, name, rel, here, known, manifest,
+                       report, budget, owner)
 
 
-def _bring_file(tar, member, parent, name, rel, here, known, manifest, report, budget, owner) -> bool:
-    source = tar.extractfile(member)
+def _linked(linkname: str, root: tuple[int, str]):
+    """The host's file a hard link member names (inside the work dir, no link followed), or None."""
+    root_fd, top = root
+    parts = _safe_parts(linkname, top)
+    if not parts:
+        return None
+    try:
+        parent = _open_parent(root_fd, parts)
+    except OSError:
+        return None
+    try:
+        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=parent)
+    except OSError:
+        return None
+    finally:
+        os.close(parent)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
+
+
+def _bring_file(source, member, parent, name, rel, here, known, manifest, report, budget, owner) -> bool:
     host = None
     if here is not None and stat.S_ISREG(here.st_mode):
         host = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=parent)

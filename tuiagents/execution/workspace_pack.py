@@ -58,8 +58,10 @@ def pack_changes(work_dir: str, manifest: Manifest, owner: tuple[int, int]) -> P
                 if known is not None and known.kind != kind:
                     removed.append(rel)  # a file became a folder or the reverse: made anew
                 seen[rel] = changed[rel] = entry
-    for rel in manifest.entries:
-        if rel not in seen and not any(rel.startswith(gone + "/") for gone in removed):
+    for rel, known in manifest.entries.items():
+        if known.kind == "special":  # made there and never here: nothing to delete there
+            seen.setdefault(rel, known)
+        elif rel not in seen and not any(rel.startswith(gone + "/") for gone in removed):
             removed.append(rel)
     spool.seek(0)
     return Packed(tar=spool, removed=sorted(set(removed)), changed=len(changed), entries=seen)
