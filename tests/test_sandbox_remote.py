@@ -155,9 +155,12 @@ async def test_files_come_back_and_the_container_has_no_bind_mount(remote_env, t
         # what this side changes between blocks reaches the sandbox, deletions included
         (work / "input.csv").write_text("a,b\n1,2\n3,4\n")
         (work / "out" / "blob.bin").unlink()
-        result = await executor.run(block("sh", "wc -l < input.csv; ls out; rm out/deep/report.txt"))
+        (work / "gone.txt").write_text("for the block to delete")
+        result = await executor.run(block("sh", "wc -l < input.csv; ls out; rm out/deep/report.txt gone.txt"))
         assert result.output == "3\ndeep\n"
-        assert not (work / "out" / "deep" / "report.txt").exists()
+        # deleted there, deleted here: in a folder, and at the top of the work dir
+        assert not (work / "out" / "deep" / "report.txt").exists() and not (work / "gone.txt").exists()
+        assert (work / "out" / "deep").is_dir() and (work / "input.csv").exists()
     finally:
         await executor.close()
     assert _left_on(remote_env) == ([], []), "close() left a container or a volume"

@@ -375,7 +375,8 @@ class DockerExecutor(CodeExecutor):
         result = ExecutionResult(exit_code=1, output=capture.text(), truncated=capture.truncated,
                                  full_output_path=full_path)
         if reply.outcome is not None:
-            copied = await self.workspace.pull(self._client.api, channel_container(self))
+            copied = await self.workspace.pull(self._client.api, channel_container(self),
+                                               reply.outcome.get("changed"))
             if reply.outcome.get("clean") is False and self._channel is not None:
                 self._channel.close()  # processes it could not kill: a fresh container next
             return copied_back(outcome_result(result, reply.outcome, self.settings), copied,

@@ -103,6 +103,16 @@ def layer_full():
     return st.f_blocks > 0 and st.f_bavail * st.f_frsize < 64 * 1024
 
 
+def changed_names(most=32):
+    """The work dir's top entries the block wrote, made or deleted (its layer's), or None if
+    there are more than ``most``: for a copied work dir, what must be copied back."""
+    try:
+        names = os.listdir(LAYER + "/upper")
+    except OSError:
+        return None
+    return sorted(names) if len(names) <= most else None
+
+
 def unmount_layer(workspace):
     unmount("/dev/shm")
     unmount(workspace)

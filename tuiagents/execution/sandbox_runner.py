@@ -38,9 +38,9 @@ import time
 try:  # in the container, sandbox_disk's source comes first (see sandbox_container)
     merge_layer  # noqa: B018
 except NameError:
-    from tuiagents.execution.sandbox_disk import (can_mount, disk_reached, disk_usage, layer_full,
-                                                  merge_layer, mount_layer, remove_paths,
-                                                  tmp_full, unmount_layer, work_root)
+    from tuiagents.execution.sandbox_disk import (can_mount, changed_names, disk_reached,
+                                                  disk_usage, layer_full, merge_layer, mount_layer,
+                                                  remove_paths, tmp_full, unmount_layer, work_root)
 
 CONTROL = "/run/tuiagents"
 APPROVED = ".approved"  # beside the script: the approved files' hashes (see sandbox_container)
@@ -251,6 +251,7 @@ class Watchdog:
 
     def merge(self, block):  # what the block wrote, into the host's work dir (layer kept)
         block["disk_hit"] = block["disk_hit"] or (block["disk_limit"] and layer_full())
+        block["changed"] = changed_names()
         merge_layer(block["problems"], tick=lambda: send(b"K"))
 
     def finish(self):
@@ -289,7 +290,7 @@ class Watchdog:
             "disk_stopped": block["reason"] == "disk",
             "tmp_full": tmp_full() and not block["tmp_before"],
             "clean": clean,
-            "problems": block["problems"],
+            "problems": block["problems"], "changed": block.get("changed"),
         }
         remove_script(block["path"], block["folder"])
         self.block = None

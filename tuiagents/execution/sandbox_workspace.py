@@ -20,7 +20,7 @@ from tuiagents.execution.files import off_loop
 from tuiagents.execution.sandbox_channel import SandboxChannel
 from tuiagents.execution.sandbox_protocol import delete_paths
 from tuiagents.execution.settings import NOBODY, DockerSettings
-from tuiagents.execution.workspace_copy import CHUNK, CopyBack, Manifest, unpack_changes
+from tuiagents.execution.workspace_copy import CHUNK, CopyBack, Manifest, forget_entry, unpack_changes
 from tuiagents.execution.workspace_pack import pack_changes
 from tuiagents.execution.workspace_mode import WorkspaceChoice, WorkspaceMode, choose_workspace
 
@@ -46,8 +46,11 @@ class SandboxWorkspace(ABC):
         """Before a block: bring the container's work dir up to date; what went wrong."""
         return []
 
-    async def pull(self, api: Any, container_id: str) -> CopyBack | None:
-        """After a block: bring its changes to this disk (None: they are here already)."""
+    async def pull(self, api: Any, container_id: str, changed: list[str] | None = None) -> CopyBack | None:
+        """After a block: bring its changes to this disk (None: they are here already).
+
+        ``changed`` names the work dir's top entries the block touched, when the watchdog knows
+        them (the disk quota's layer); None means any may have changed."""
         return None
 
 
@@ -93,13 +96,30 @@ class CopyWorkspace(SandboxWorkspace):
         self.manifest.entries = packed.entries
         return problems
 
-    async def pull(self, api: Any, container_id: str) -> CopyBack | None:
-        """See :meth:`SandboxWorkspace.pull`: at most the disk limit, never out of the work dir."""
+    async def pull(self, api: Any, container_id: str, changed: list[str] | None = None) -> CopyBack | None:
+        """See :meth:`SandboxWorkspace.pull`: at most the disk limit, never out of the work dir.
+
+        With ``changed``, only those entries are read back (an archive each), not the whole
+        work dir: a block costs what it wrote, not what the work dir holds."""
+        import docker
 
         def copy_back() -> CopyBack:
-            chunks, _ = api.get_archive(container_id, self.root, chunk_size=CHUNK)
-            return unpack_changes(chunks, str(self.work_dir), PurePosixPath(self.root).name,
-                                  self.manifest, self.budget, self.owner)
+            if changed is None:
+                chunks, _ = api.get_archive(container_id, self.root, chunk_size=CHUNK)
+                return unpack_changes(chunks, str(self.work_dir), PurePosixPath(self.root).name,
+                                      self.manifest, self.budget, self.owner)
+            report = CopyBack()
+            for name in changed:
+                if name in ("", ".", "..") or "/" in name:
+                    continue
+                try:
+                    chunks, _ = api.get_archive(container_id, f"{self.root}/{name}", chunk_size=CHUNK)
+                except docker.errors.NotFound:  # the block deleted it
+                    forget_entry(str(self.work_dir), name, self.manifest)
+                    continue
+                unpack_changes(chunks, str(self.work_dir), name, self.manifest, self.budget,
+                               self.owner, entry=True, report=report)
+            return report
 
         try:
             return await off_loop(copy_back, timeout=COPY_TIMEOUT)

@@ -140,14 +140,17 @@ def _open_parent(root_fd: int, parts: list[str]) -> int:
 
 
 def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: Manifest,
-                   budget: int, owner: tuple[int, int] | None) -> CopyBack:
+                   budget: int, owner: tuple[int, int] | None, entry: bool = False,
+                   report: CopyBack | None = None) -> CopyBack:
     """Blocking: bring what differs in the sandbox's tar (folder ``top``) into ``work_dir``.
 
-    Writes at most ``budget`` bytes of changed files; updates ``manifest`` to what both sides
-    hold. Entries of the manifest that the tar no longer has were deleted by the block and are
-    deleted here, unless this side changed them since.
+    Writes at most ``budget`` bytes of changed files (adding to ``report``'s); updates
+    ``manifest`` to what both sides hold. Entries of the manifest that the tar no longer has were
+    deleted by the block and are deleted here, unless this side changed them since. With
+    ``entry``, the tar holds only the work dir's entry ``top`` (a file or a folder), not all of it.
     """
-    report = CopyBack()
+    report = report or CopyBack()
+    prefix = [top] if entry else []
     cap = manifest.total() + budget + METADATA_ALLOWANCE + 1024 * len(manifest.entries)
     stream = _Capped(chunks, cap)
     seen: set[str] = set()
@@ -160,6 +163,7 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
                 if parts is None:
                     report.note(f"{member.name!r} was not copied back: it would leave the work dir")
                     continue
+                parts = prefix + parts
                 if not parts:
                     continue
                 rel = "/".join(parts)
@@ -170,7 +174,7 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
                     continue
                 try:
                     if _bring(tar, member, parent, parts[-1], rel, manifest, report, budget, owner,
-                              (root_fd, top)):
+                              (root_fd, top, prefix)):
                         seen.add(rel)
                 except OSError as exc:
                     report.note(f"{rel} was not copied back: {exc.strerror or exc}")
@@ -185,14 +189,23 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
         report.note(f"the copy back stopped: the daemon's archive is unreadable ({exc})")
     finally:
         if complete:
-            _apply_deletions(root_fd, manifest, seen, report)
+            _apply_deletions(root_fd, manifest, seen, prefix)
         os.close(root_fd)
     return report
 
 
+def forget_entry(work_dir: str, name: str, manifest: Manifest) -> None:
+    """The block deleted the work dir's entry ``name`` there: delete it here too (see above)."""
+    root_fd = os.open(work_dir, DIR_FLAGS)
+    try:
+        _apply_deletions(root_fd, manifest, set(), [name])
+    finally:
+        os.close(root_fd)
+
+
 def _bring(tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str, rel: str,
            manifest: Manifest, report: CopyBack, budget: int, owner: tuple[int, int] | None,
-           root: tuple[int, str]) -> bool:
+           root: tuple[int, str, list[str]]) -> bool:
     """Bring one member into ``parent``; whether it now exists on both sides."""
     known = manifest.entries.get(rel)
     try:
@@ -246,10 +259,11 @@ def _bring(tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str
                        report, budget, owner)
 
 
-def _linked(linkname: str, root: tuple[int, str]):
+def _linked(linkname: str, root: tuple[int, str, list[str]]):
     """The host's file a hard link member names (inside the work dir, no link followed), or None."""
-    root_fd, top = root
+    root_fd, top, prefix = root
     parts = _safe_parts(linkname, top)
+    parts = None if parts is None else prefix + parts
     if not parts:
         return None
     try:
@@ -341,9 +355,13 @@ def _start_copy(parent: int, host: int | None, offset: int, size: int, report: C
     return out, False
 
 
-def _apply_deletions(root_fd: int, manifest: Manifest, seen: set[str], report: CopyBack) -> None:
-    """Delete here what the block deleted there (what this side changed since is kept)."""
-    gone = sorted((rel for rel in manifest.entries if rel not in seen), key=len)
+def _apply_deletions(root_fd: int, manifest: Manifest, seen: set[str], scope: list[str]) -> None:
+    """Delete here what the block deleted there (what this side changed since is kept).
+
+    ``scope`` (one entry's name, or empty for all) is what the archive covered."""
+    inside = scope[0] if scope else None
+    gone = sorted((rel for rel in manifest.entries if rel not in seen and (
+        inside is None or rel == inside or rel.startswith(inside + "/"))), key=len)
     for rel in gone:
         known = manifest.entries.pop(rel)
         parts = PurePosixPath(rel).parts
