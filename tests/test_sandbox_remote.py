@@ -256,3 +256,50 @@ async def test_a_hostile_block_cannot_reach_past_the_work_dir(remote_env, tmp_pa
         assert os.path.islink(work / "d")
     finally:
         await executor.close()
+
+
+CRASHING_RUN = """
+import asyncio, os, sys
+from pathlib import Path
+from tuiagents.execution import DockerExecutor, DockerSettings
+from tuiagents.execution.codeblocks import CodeBlock
+
+async def main():
+    executor = DockerExecutor(DockerSettings(image=sys.argv[1], workspace="copy"), Path(sys.argv[2]),
+                              "crashed-" + str(os.getpid()))
+    await executor.run(CodeBlock(language="sh", code="echo kept > kept.txt", runnable=True))
+    print(executor.container_id, flush=True)
+    await executor.run(CodeBlock(language="sh", code="sleep 300", runnable=True))
+
+asyncio.run(main())
+"""
+
+
+async def test_a_crashed_host_leaves_no_container_or_volume_after_reaping(remote_env, tmp_path):
+    from tuiagents.execution.docker_client import reap_orphans
+
+    process = await asyncio.create_subprocess_exec(
+        "python3", "-c", CRASHING_RUN, IMAGE, str(tmp_path), stdout=asyncio.subprocess.PIPE)
+    container = (await asyncio.wait_for(process.stdout.readline(), 120)).decode().strip()
+    assert (tmp_path / "kept.txt").read_text() == "kept\n"
+    info = json.loads(_docker(remote_env, "inspect", container).stdout)[0]
+    (volume,) = [m["Name"] for m in info["Mounts"] if m["Type"] == "volume"]
+    labels = json.loads(_docker(remote_env, "volume", "inspect", volume).stdout)[0]["Labels"]
+    assert labels.get("tuiagents") == "1"  # findable as ours
+    await asyncio.sleep(1)  # the second block is running
+    process.kill()  # kill -9: no close(), no atexit
+    await process.wait()
+    assert container[:12] in _left_on(remote_env)[0]
+    removed = await asyncio.to_thread(reap_orphans)
+    assert any(session.startswith("crashed-") for session in removed)
+    assert _left_on(remote_env) == ([], [])
+    # a sandbox removed by hand without its volume (docker rm -f): the volume goes at the next reaping
+    executor = _executor(tmp_path)
+    try:
+        assert (await executor.run(block("sh", "true"))).ok
+        _docker(remote_env, "rm", "-f", executor.container_id)
+        assert _left_on(remote_env)[1], "docker rm -f without -v keeps the volume"
+    finally:
+        await executor.close()
+    await asyncio.to_thread(reap_orphans)
+    assert _left_on(remote_env) == ([], [])

@@ -140,6 +140,7 @@ def cleanup_leftovers(everything: bool = False) -> int:
             except docker.errors.DockerException as exc:
                 log.debug("could not remove %s: %s", container.id, exc)
     finally:
+        _prune_volumes(client)
         client.close()
     return removed
 
@@ -192,8 +193,20 @@ def reap_orphans() -> list[str]:
     except docker.errors.DockerException as exc:
         log.debug("could not list sandbox containers: %s", exc)
     finally:
+        _prune_volumes(client)
         client.close()
     return removed
+
+
+def _prune_volumes(client) -> None:
+    """Remove copied work dirs' volumes that no container uses any more (one removed without
+    its volumes, by hand or by an older tuiagents); a live sandbox's volume is in use, so kept."""
+    import docker
+
+    try:
+        client.volumes.prune(filters={"label": f"{LABEL}=1"})
+    except docker.errors.DockerException as exc:
+        log.debug("could not prune sandbox volumes: %s", exc)
 
 
 _reaper: Future | None = None
