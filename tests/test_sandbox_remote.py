@@ -303,3 +303,37 @@ async def test_a_crashed_host_leaves_no_container_or_volume_after_reaping(remote
         await executor.close()
     await asyncio.to_thread(reap_orphans)
     assert _left_on(remote_env) == ([], [])
+
+
+async def test_a_whole_run_runs_its_code_on_the_daemon_that_shares_no_files(remote_env, tmp_path):
+    """`tuiagents run --headless` as a person starts it, with DOCKER_HOST at the second daemon."""
+    import sys
+
+    from headless_support import pair_toml
+
+    from tuiagents.testing import Rule, ScriptedServer
+
+    code = "```python\n# filename: answer.py\nopen('answer.txt', 'w').write(str(sum(range(101))))\nprint('saved')\n```"
+    rules = [Rule(agent="assistant", contains="exitcode: 0", reply="It is saved. TERMINATE"),
+             Rule(agent="assistant", reply=f"Let me save it:\n\n{code}")]
+    work_root = tmp_path / "work"
+    with ScriptedServer(rules) as server:
+        config = tmp_path / "config.toml"
+        config.write_text(pair_toml(server.url, 6, user='code_execution = "docker"',
+                                    extra=f'[docker]\nimage = "{IMAGE}"\nworkspace = "copy"\n'
+                                          f'work_dir = "{work_root}"\n'))
+        env = dict(os.environ, TUIAGENTS_DATA_DIR=str(tmp_path / "data"), OPENAI_API_KEY="sk-test-not-real",
+                   TUIAGENTS_CACHE_DIR=str(tmp_path / "cache"), DOCKER_HOST=remote_env)
+        env.pop("TUIAGENTS_CONFIG", None)
+        done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(config),
+                               "--team", "pair", "--task", "Save the sum of 0..100.", "--approve", "all",
+                               "--session", str(tmp_path / "run.jsonl")],
+                              capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    (answer,) = work_root.rglob("answer.txt")
+    assert answer.read_text() == "5050" and (answer.parent / "answer.py").exists()
+    events = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()[1:]]
+    finished = [e for e in events if e.get("type") == "execution_finished"]
+    assert finished and finished[0]["exit_code"] == 0
+    assert _left_on(remote_env) == ([], [])
