@@ -24,11 +24,6 @@ class Packed:
     changed: int  # entries in the tar
     entries: dict[str, Synced]  # the manifest's entries once both steps are done
 
-    @property
-    def empty(self) -> bool:
-        """Whether nothing changed here since the last sync."""
-        return not self.removed and not self.changed
-
 
 def pack_changes(work_dir: str, manifest: Manifest, owner: tuple[int, int]) -> Packed:
     """Blocking: tar what changed in ``work_dir`` since ``manifest``, owned by ``owner`` there."""
