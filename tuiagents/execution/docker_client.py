@@ -16,6 +16,7 @@ import threading
 from concurrent.futures import Future
 
 from tuiagents.execution.settings import NOBODY
+from tuiagents.execution.workspace_mode import daemon_address
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ def track_container(container_id: str, live: bool) -> None:
 
 
 def docker_host() -> str:
-    """The daemon address the SDK will use (``DOCKER_HOST`` or the default socket)."""
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    """The daemon address in use (``DOCKER_HOST``, the current docker context, or the socket)."""
+    return daemon_address().url
 
 
 def daemon_unreachable_message(exc: BaseException | None = None) -> str:
@@ -98,14 +99,19 @@ def owner_of(user: str) -> tuple[int, int] | None:
 
 
 def connect_docker(timeout: float = 60):
-    """A docker client for ``DOCKER_HOST`` (or the default socket), checked with a ping.
+    """A docker client for ``DOCKER_HOST`` (or the current docker context, or the default
+    socket), checked with a ping.
 
     ``timeout`` bounds every API call of the client. Raises ``docker.errors.DockerException``
     when the daemon cannot be reached.
     """
     import docker
 
-    client = docker.from_env(timeout=timeout)
+    address = daemon_address()
+    if address.source.startswith("docker context"):  # from_env reads DOCKER_HOST only
+        client = docker.DockerClient(base_url=address.url, timeout=timeout)
+    else:
+        client = docker.from_env(timeout=timeout)
     client.ping()
     return client
 
@@ -129,11 +135,12 @@ def cleanup_leftovers(everything: bool = False) -> int:
             if not everything and not is_orphaned(labels):
                 continue
             try:
-                container.remove(force=True)
+                container.remove(v=True, force=True)
                 removed += 1
             except docker.errors.DockerException as exc:
                 log.debug("could not remove %s: %s", container.id, exc)
     finally:
+        _prune_volumes(client)
         client.close()
     return removed
 
@@ -179,15 +186,27 @@ def reap_orphans() -> list[str]:
             if not is_orphaned(labels):
                 continue
             try:
-                container.remove(force=True)
+                container.remove(v=True, force=True)
                 removed.append(labels.get(f"{LABEL}.session", container.short_id))
             except docker.errors.DockerException as exc:
                 log.debug("could not remove %s: %s", container.id, exc)
     except docker.errors.DockerException as exc:
         log.debug("could not list sandbox containers: %s", exc)
     finally:
+        _prune_volumes(client)
         client.close()
     return removed
+
+
+def _prune_volumes(client) -> None:
+    """Remove copied work dirs' volumes that no container uses any more (one removed without
+    its volumes, by hand or by an older tuiagents); a live sandbox's volume is in use, so kept."""
+    import docker
+
+    try:
+        client.volumes.prune(filters={"label": f"{LABEL}=1"})
+    except docker.errors.DockerException as exc:
+        log.debug("could not prune sandbox volumes: %s", exc)
 
 
 _reaper: Future | None = None
@@ -247,7 +266,7 @@ def _remove_live_containers() -> None:
         return
     for container_id in list(_LIVE):
         try:
-            client.containers.get(container_id).remove(force=True)
+            client.containers.get(container_id).remove(v=True, force=True)
         except Exception:  # noqa: BLE001
             pass
     client.close()

@@ -4,10 +4,12 @@ The container (:mod:`sandbox_container`) is created on the first run: no network
 memory/CPU/process limits, a read-only root file system, size-limited tmpfs /tmp, and the
 watchdog (:mod:`sandbox_runner`) as PID 1, running as root with only the capabilities it needs.
 The session's work dir is seen at /workspace through a per-block layer the kernel limits to the
-disk limit (:mod:`sandbox_disk`), or bind-mounted there and measured where the daemon does not
-let the watchdog mount. Blocks run as the unprivileged sandbox user. The host attaches to the
-container's stdin/stdout before starting it (:mod:`sandbox_channel`): it sends the approved bytes
-with their sha256 and reads back the output and the outcome, which the code cannot forge.
+disk limit (:mod:`sandbox_disk`), or mounted there and measured where the daemon does not let the
+watchdog mount. The work dir is bind-mounted, or, for a daemon that cannot see this disk, copied
+in and out around each block (:mod:`sandbox_workspace`). Blocks run as the unprivileged sandbox
+user. The host attaches to the container's stdin/stdout before starting it (:mod:`sandbox_channel`
+over :mod:`sandbox_transport`): it sends the approved bytes with their sha256 and reads back the
+output and the outcome, which the code cannot forge (:mod:`sandbox_protocol`).
 
 Nothing here blocks the event loop: Docker SDK calls and file work in the work dir run in
 threads with timeouts, and the channel is an asyncio stream.
@@ -18,14 +20,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import struct
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from tuiagents.execution.base import (
     EXIT_CANCELLED,
-    EXIT_TIMEOUT,
     SCRIPT_SUFFIX,
     CodeExecutor,
     ExecutionLimits,
@@ -49,7 +49,7 @@ from tuiagents.execution.docker_client import (
 )
 from tuiagents.execution.files import UnsafePathError, off_loop, share_dir
 from tuiagents.execution.output import FULL_OUTPUT_LIMIT, OutputCapture
-from tuiagents.execution.sandbox_channel import ChannelClosed, SandboxChannel, outcome_result
+from tuiagents.execution.sandbox_channel import SandboxChannel
 from tuiagents.execution.sandbox_check import build_command, daemon_problem, image_problem, sandbox_problem
 from tuiagents.execution.sandbox_container import (
     INTERPRETERS,
@@ -57,14 +57,22 @@ from tuiagents.execution.sandbox_container import (
     Grants,
     create_sandbox_container,
 )
+from tuiagents.execution.sandbox_disk import HOST
+from tuiagents.execution.sandbox_protocol import exchange_block, settle_block
+from tuiagents.execution.sandbox_workspace import make_workspace
+from tuiagents.execution.sandbox_results import (
+    NotRun,
+    copied_back,
+    lost_result,
+    not_started,
+    outcome_result,
+)
 from tuiagents.execution.settings import DockerSettings, parse_size
 
 __all__ = ["DockerExecutor", "cleanup_leftovers"]
 
 log = logging.getLogger(__name__)
 
-# If the watchdog does not answer, how long before the host restarts the container.
-RUNNER_GRACE = 10.0
 # Closing mid-block: how long the watchdog may take to save the block's files before removal.
 SAVE_GRACE = 20.0
 # Creating a container may pull its image: generous, but never forever.
@@ -105,6 +113,8 @@ class DockerExecutor(CodeExecutor):
         self.oom_pinned = False
         #: Whether the kernel holds the disk limit (a per-block tmpfs layer), not a measurement.
         self.disk_quota = False
+        #: How the work dir reaches the container (bound or copied), and why.
+        self.workspace = make_workspace(settings, self.work_dir, self.owner, self.disk_limit)
 
     def pop_notice(self) -> str | None:
         """Once: what the start-up cleanup removed (None if nothing, or not finished yet)."""
@@ -137,7 +147,7 @@ class DockerExecutor(CodeExecutor):
             try:
                 self._client = connect_docker()
             except docker.errors.DockerException as exc:
-                raise _NotRun(daemon_problem(exc)) from exc
+                raise NotRun(daemon_problem(exc)) from exc
         client = self._client
         self._remove_container()
         try:
@@ -147,7 +157,7 @@ class DockerExecutor(CodeExecutor):
                 client.images.pull(self.settings.image)
             except docker.errors.DockerException as exc:
                 log.info("pulling %s failed: %s", self.settings.image, exc)
-                raise _NotRun(image_problem(client, self.settings.image) or StartProblem(
+                raise NotRun(image_problem(client, self.settings.image) or StartProblem(
                     what="image", missing=f"pulling the sandbox image {self.settings.image} failed",
                     fix=f"`docker pull {self.settings.image}` says why; offline: "
                         f"`{build_command(self.settings.image)}`")) from exc
@@ -155,10 +165,12 @@ class DockerExecutor(CodeExecutor):
         share_dir(self.work_dir, self.owner)
         created = create_sandbox_container(client.api, self.settings, self.work_dir,
                                            self.session_id, self.user, self.disk_limit,
-                                           pin_oom=Grants.pin_oom, quota=Grants.quota)
+                                           pin_oom=Grants.pin_oom, quota=Grants.quota,
+                                           copied=self.workspace.copied)
         container = client.containers.prepare_model({"Id": created["Id"]})
         track_container(container.id, live=True)
         self._container = container
+        self.workspace.reset(HOST if Grants.quota else WORKSPACE)
         return container
 
     def _start_container(self, container: Any) -> bool:
@@ -190,7 +202,7 @@ class DockerExecutor(CodeExecutor):
             return
         track_container(container.id, live=False)
         try:
-            container.remove(force=True)
+            container.remove(v=True, force=True)
         except Exception as exc:  # noqa: BLE001 - already gone or daemon down: nothing to keep
             log.debug("could not remove %s: %s", container.id, exc)
 
@@ -233,7 +245,7 @@ class DockerExecutor(CodeExecutor):
                 await asyncio.to_thread(self._remove_container)
                 if type(exc).__module__.startswith("docker."):  # the SDK's: reported as it is
                     raise
-                raise _NotRun(StartProblem(
+                raise NotRun(StartProblem(
                     what="sandbox", missing=f"the sandbox watchdog did not start in {self.settings.image} ({exc})",
                     fix=f"the image needs python3 (>= 3.6): build one with `{build_command()}` or pick "
                         "another [docker] image; `tuiagents doctor` checks it")) from None
@@ -252,9 +264,11 @@ class DockerExecutor(CodeExecutor):
         channel, self._channel = self._channel, None
         if channel is not None:
             channel.closed_by_owner = True
-            if self.disk_quota and self._lock.locked():
+            if (self.disk_quota or self.workspace.copied) and self._lock.locked():
                 channel.close()
                 await asyncio.to_thread(self._wait_container, SAVE_GRACE)
+                if self.workspace.copied and self._container is not None:  # exited, not gone
+                    await self.workspace.pull(self._client.api, self._container.id)
         await asyncio.to_thread(self._remove_container)
         if channel is not None:
             channel.close()
@@ -298,14 +312,17 @@ class DockerExecutor(CodeExecutor):
                                        notes=["cancelled before it started"])
             try:
                 channel = await self._ensure_channel()
-            except _NotRun as exc:
-                return _not_started(block, exc.problem, saved_to)
+            except NotRun as exc:
+                return not_started(block, exc.problem, saved_to)
             except Exception as exc:  # noqa: BLE001 - any SDK/daemon failure becomes a message
-                return _not_started(block, StartProblem(
+                return not_started(block, StartProblem(
                     what="sandbox", missing=f"could not start the sandbox container: {exc}",
                     fix="`tuiagents doctor` checks the daemon, the image and the [docker] limits"), saved_to)
             try:
+                problems = await self.workspace.push(self._client.api, channel_container(self),
+                                                     channel)
                 result = await self._exec(channel, block, code, digest, on_output, cancel)
+                result.notes += problems
             except (UnsafePathError, OSError) as exc:
                 result = not_run(block, str(exc))
             except asyncio.CancelledError:
@@ -322,17 +339,10 @@ class DockerExecutor(CodeExecutor):
         pending, channel = self._unfinished, self._channel
         if pending is None or channel is None:
             return
-        try:
-            end = time.monotonic() + RUNNER_GRACE
-            while True:
-                kind, payload = await asyncio.wait_for(channel.next_frame(),
-                                                       max(0.0, end - time.monotonic()))
-                if kind == b"X" and json.loads(payload).get("id") == pending:
-                    break
-                if kind == b"K":  # still saving that block's files
-                    end = max(end, time.monotonic() + RUNNER_GRACE)
+        if await settle_block(channel, pending):
             self._unfinished = None
-        except (asyncio.TimeoutError, ChannelClosed):
+            await self.workspace.pull(self._client.api, channel_container(self))
+        else:
             await self._restart()
 
     async def _exec(self, channel: SandboxChannel, block: CodeBlock, code: bytes, digest: str,
@@ -354,98 +364,36 @@ class DockerExecutor(CodeExecutor):
             "forward_limit": save_limit, "tail": self.settings.output_limit,
             "approved": self._approved_files,
         }).encode()
-        outcome: dict | None = None
-        lost: str | None = None
-        asked = False
-        deadline = time.monotonic() + timeout + RUNNER_GRACE
-        cancel_wait = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
-        getter: asyncio.Future | None = None
-        try:
-            channel.send(b"B", struct.pack(">I", len(header)) + header + code)
+
+        def sent() -> None:
             self._unfinished = run_id
-            while outcome is None:
-                if getter is None:
-                    getter = asyncio.ensure_future(channel.next_frame())
-                waiting = {getter} if asked or cancel_wait is None else {getter, cancel_wait}
-                left = deadline - time.monotonic()
-                done, _ = await asyncio.wait(waiting, timeout=max(0.0, left),
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if not done:
-                    getter.cancel()
-                    lost = "timeout"
-                    break
-                if cancel_wait is not None and cancel_wait in done and not asked:
-                    asked = True
-                    channel.send(b"C", run_id.encode())
-                    deadline = min(deadline, time.monotonic() + RUNNER_GRACE)
-                if getter not in done:
-                    continue
-                try:
-                    kind, payload = getter.result()
-                except ChannelClosed:
-                    lost = "closed"
-                    break
-                getter = None
-                if kind == b"O":
-                    await capture.feed(payload)
-                elif kind == b"T":
-                    capture.skip(struct.unpack(">Q", payload[:8])[0])
-                    await capture.feed(payload[8:])
-                elif kind == b"K":  # the watchdog is saving the block's files: give it time
-                    deadline = max(deadline, time.monotonic() + RUNNER_GRACE)
-                elif kind == b"X":
-                    candidate = json.loads(payload)
-                    if candidate.get("id") == run_id:
-                        outcome = candidate
-            if outcome is not None:
-                self._unfinished = None
-        except asyncio.CancelledError:
-            if not channel.closed:
-                channel.send(b"C", run_id.encode())
-            capture.finish()
-            raise
-        finally:
-            if cancel_wait is not None:
-                cancel_wait.cancel()
-            if getter is not None:
-                getter.cancel()
+
+        reply = await exchange_block(channel, run_id, header, code, capture, cancel, timeout, sent)
+        if reply.outcome is not None:
+            self._unfinished = None
         full_path = await off_loop(capture.finish)
         result = ExecutionResult(exit_code=1, output=capture.text(), truncated=capture.truncated,
                                  full_output_path=full_path)
-        if outcome is not None:
-            if outcome.get("clean") is False and self._channel is not None:
+        if reply.outcome is not None:
+            copied = await self.workspace.pull(self._client.api, channel_container(self),
+                                               reply.outcome.get("changed"))
+            if reply.outcome.get("clean") is False and self._channel is not None:
                 self._channel.close()  # processes it could not kill: a fresh container next
-            return outcome_result(result, outcome, self.settings)
-        if lost == "closed" and getattr(channel, "closed_by_owner", False):
+            return copied_back(outcome_result(result, reply.outcome, self.settings), copied,
+                                self.settings)
+        if reply.lost == "closed" and getattr(channel, "closed_by_owner", False):
             result.cancelled, result.exit_code = True, EXIT_CANCELLED
             result.notes.append("stopped: the sandbox was closed while the block ran")
             return result
         if channel.stderr:  # the watchdog's own last words, for whoever debugs this
             log.warning("sandbox watchdog: %s", channel.stderr.decode(errors="replace")[-1000:])
         await self._restart()
-        if lost == "timeout" and not asked:
-            result.timed_out, result.exit_code = True, EXIT_TIMEOUT
-            result.notes += [f"timed out after {timeout:g} s",
-                             "the sandbox did not answer; the container was restarted"]
-        elif asked:
-            result.cancelled, result.exit_code = True, EXIT_CANCELLED
-            result.notes += ["cancelled by the supervisor",
-                             "the sandbox did not answer; the container was restarted"]
-        else:
-            result.notes.append("the sandbox container ended while the block ran (its exit "
-                                "status is unknown); a new container starts for the next block")
-        return result
+        return lost_result(result, reply, timeout)
 
 
-class _NotRun(Exception):
-    """Internal: the sandbox cannot start; `problem` says why, for the person."""
-
-    def __init__(self, problem: StartProblem) -> None:
-        super().__init__(problem.describe())
-        self.problem = problem
-
-
-def _not_started(block: CodeBlock, problem: StartProblem, saved_to: str | None) -> ExecutionResult:
-    result = not_run(block, problem.describe(), saved_to)
-    result.start_problem = problem
-    return result
+def channel_container(executor: DockerExecutor) -> str:
+    """The id of the container the executor's channel talks to."""
+    container = executor._container
+    if container is None:
+        raise OSError("the sandbox container is gone")
+    return container.id

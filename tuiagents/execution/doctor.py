@@ -22,8 +22,9 @@ from tuiagents.execution.docker_client import (
     reaped_message,
 )
 from tuiagents.execution.settings import DockerSettings
+from tuiagents.execution.workspace_mode import WorkspaceMode, choose_workspace
 
-__all__ = ["CheckResult", "cleanup_leftovers", "docker_checks", "work_dir_check"]
+__all__ = ["CheckResult", "cleanup_leftovers", "docker_checks", "work_dir_check", "workspace_check"]
 
 
 class CheckResult(BaseModel):
@@ -58,6 +59,15 @@ def work_dir_check(work_dir: Path) -> CheckResult:
     return CheckResult(name=name, ok=True, detail=f"{where.resolve()} (each run's work dir is made here)")
 
 
+def workspace_check(settings: DockerSettings) -> CheckResult:
+    """How a run's work dir would reach the sandbox (bound or copied), and why."""
+    choice = choose_workspace(settings.workspace)
+    how = ("bind: /workspace is mounted from this disk" if choice.mode is WorkspaceMode.BIND
+           else "copy: /workspace is copied to the sandbox before each block and its "
+                "changes back after it")
+    return CheckResult(name="sandbox workspace", ok=True, detail=f"{how}, because {choice.reason}")
+
+
 def docker_checks(
     settings: DockerSettings, work_dir: Path, smoke_test: bool = True
 ) -> list[CheckResult]:
@@ -74,12 +84,14 @@ def docker_checks(
     except docker.errors.DockerException as exc:
         checks.append(CheckResult(name="docker daemon", ok=False, detail=f"{docker_host()}: {exc}",
                                   fix=daemon_unreachable_message()))
+        checks.append(workspace_check(settings))
         checks.append(work_dir_check(work_dir))
         return checks
     try:
         version = client.version().get("Version", "?")
         checks.append(CheckResult(name="docker daemon", ok=True,
                                   detail=f"{docker_host()} · Docker {version}"))
+        checks.append(workspace_check(settings))
         # Leftovers of sessions whose process is gone are removed here, and the check says so.
         removed = reap_orphans()
         checks.append(CheckResult(name="leftover sandbox containers", ok=True,

@@ -1,11 +1,11 @@
-"""The host's end of the line to the sandbox watchdog: the container's stdin/stdout, attached.
+"""The host's end of the line to the sandbox watchdog: its frames over the container's stdin/stdout.
 
 The watchdog (:mod:`sandbox_runner`) is the container's PID 1 and runs as root; only the Docker
 daemon and that process hold its stdin/stdout, so nothing a block runs can write what comes back
-on this line. Docker multiplexes the container's stdout and stderr on the attach stream (8-byte
-headers); inside the stdout bytes are the watchdog's own frames (kind byte, 4-byte length,
-payload). Everything here runs on the event loop with asyncio streams: no thread per block and
-no Docker API round trip per block, which is what makes a block cheaper than a ``docker exec``.
+on this line. How those bytes travel is the transport's business (:mod:`sandbox_transport`: Docker's
+attach stream today); inside the stdout bytes are the watchdog's own frames (kind byte, 4-byte
+length, payload). Everything here runs on the event loop with asyncio streams: no thread per block
+and no Docker API round trip per block, which is what makes a block cheaper than a ``docker exec``.
 """
 
 from __future__ import annotations
@@ -16,26 +16,22 @@ import logging
 import struct
 from typing import Any
 
-from tuiagents.execution.base import EXIT_CANCELLED, EXIT_NOT_RUN, EXIT_TIMEOUT, ExecutionResult
-from tuiagents.execution.settings import DockerSettings
+from tuiagents.execution.sandbox_transport import STDOUT, DockerAttachTransport, SandboxTransport
 
 log = logging.getLogger(__name__)
 
 HEAD = struct.Struct(">cI")
-DOCKER_HEAD = struct.Struct(">BxxxI")
 
 
 class ChannelClosed(Exception):
-    """The attach stream ended: the container (and so the watchdog) is gone."""
+    """The transport ended: the container (and so the watchdog) is gone."""
 
 
 class SandboxChannel:
     """Frames to and from one container's watchdog; ``frames`` yields what it sends."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, keep: Any) -> None:
-        self._reader = reader
-        self._writer = writer
-        self._keep = keep  # the SDK's socket wrapper: closing it would close our socket
+    def __init__(self, transport: SandboxTransport) -> None:
+        self.transport = transport
         self.frames: asyncio.Queue[tuple[bytes, bytes] | None] = asyncio.Queue()
         self.stderr = bytearray()  # the watchdog's own complaints, for error messages
         self.closed = False
@@ -50,15 +46,7 @@ class SandboxChannel:
         does), leaves no moment where the watchdog runs with nobody on the line.
         """
 
-        def attach() -> Any:
-            params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-            return api.attach_socket(container_id, params=params)
-
-        wrapper = await asyncio.wait_for(asyncio.to_thread(attach), timeout)
-        sock = getattr(wrapper, "_sock", wrapper)
-        sock.setblocking(False)
-        reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 22)
-        return cls(reader, writer, wrapper)
+        return cls(await DockerAttachTransport.attach(api, container_id, timeout))
 
     @classmethod
     async def open(cls, api: Any, container_id: str, timeout: float) -> SandboxChannel:
@@ -88,11 +76,11 @@ class SandboxChannel:
         """Queue one frame for the watchdog (the transport writes it without blocking)."""
         if self.closed:
             raise ChannelClosed("the sandbox is gone")
-        self._writer.write(HEAD.pack(kind, len(payload)) + payload)
+        self.transport.write(HEAD.pack(kind, len(payload)) + payload)
 
     async def drain(self, timeout: float) -> None:
         """Wait until what was sent is handed to the daemon."""
-        await asyncio.wait_for(self._writer.drain(), timeout)
+        await asyncio.wait_for(self.transport.drain(), timeout)
 
     async def next_frame(self) -> tuple[bytes, bytes]:
         """The next frame from the watchdog; raises :class:`ChannelClosed` at the end."""
@@ -104,12 +92,10 @@ class SandboxChannel:
 
     async def _read(self) -> None:
         buffer = bytearray()
-        reader = self._reader
         try:
             while True:
-                stream, size = DOCKER_HEAD.unpack(await reader.readexactly(DOCKER_HEAD.size))
-                data = await reader.readexactly(size)
-                if stream != 1:
+                stream, data = await self.transport.read()
+                if stream != STDOUT:
                     self.stderr += data
                     del self.stderr[:-4096]
                     continue
@@ -121,7 +107,7 @@ class SandboxChannel:
                     payload = bytes(buffer[HEAD.size:HEAD.size + length])
                     del buffer[:HEAD.size + length]
                     self.frames.put_nowait((kind, payload))
-        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+        except (EOFError, ConnectionError, OSError):
             pass
         except asyncio.CancelledError:
             pass
@@ -133,41 +119,4 @@ class SandboxChannel:
         """Drop the line (the container's stdin closes: the watchdog exits)."""
         self.closed = True
         self._task.cancel()
-        try:
-            self._writer.close()
-        except Exception:  # noqa: BLE001 - already closed
-            pass
-        try:
-            self._keep.close()
-        except Exception:  # noqa: BLE001
-            pass
-
-
-def outcome_result(result: ExecutionResult, outcome: dict, settings: DockerSettings) -> ExecutionResult:
-    """``result`` completed from the watchdog's outcome frame (exit status, limits hit, notes)."""
-    if outcome.get("error"):
-        result.exit_code, result.error = EXIT_NOT_RUN, outcome["error"]
-        return result
-    result.exit_code = outcome["exit_code"]
-    if outcome.get("oom"):
-        result.notes.append(f"killed: out of memory (limit {settings.memory})")
-    if outcome.get("disk") or outcome.get("tmp_full"):
-        result.disk_full = True
-    if outcome.get("disk"):
-        ending = ("and was stopped" if outcome.get("disk_stopped")
-                  else "(what it wrote is kept: delete what is not needed)")
-        result.notes.append(f"disk limit reached: the block wrote more than "
-                            f"{settings.disk_limit} to /workspace {ending}")
-    result.notes += outcome.get("problems") or []
-    if outcome.get("tmp_full"):
-        result.notes.append(f"disk limit reached: /tmp is full ({settings.disk_limit})")
-    if outcome.get("clean") is False:
-        result.notes.append("some processes of the block would not die; the container "
-                            "will be restarted")
-    if outcome.get("timed_out"):
-        result.timed_out, result.exit_code = True, EXIT_TIMEOUT
-        result.notes.insert(0, f"timed out after {settings.timeout:g} s")
-    elif outcome.get("cancelled"):
-        result.cancelled, result.exit_code = True, EXIT_CANCELLED
-        result.notes.insert(0, "cancelled by the supervisor")
-    return result
+        self.transport.close()

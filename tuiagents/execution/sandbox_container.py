@@ -142,14 +142,15 @@ class Grants:
 
 def create_sandbox_container(api: Any, settings: DockerSettings, work_dir: Path, session_id: str,
                              user: str, disk_limit: int, pin_oom: bool = True,
-                             quota: bool = True) -> dict:
+                             quota: bool = True, copied: bool = False) -> dict:
     """Blocking: create (not start) the session's sandbox container; return the API's answer.
 
     ``user`` is the sandbox user (``uid[:gid]`` or a name in the image) the code runs as.
     ``pin_oom`` grants the watchdog SYS_RESOURCE, so it can make itself unkillable by the OOM
     killer and the code's OOM score both maximal and not lowerable. ``quota`` mounts the work
     dir behind the per-block layer the kernel limits (:mod:`sandbox_disk`) instead of at
-    /workspace itself.
+    /workspace itself. ``copied`` gives the work dir a volume of its own instead of binding
+    ``work_dir`` (for a daemon that cannot see it; see :mod:`sandbox_workspace`).
     """
     uid, _, gid = user.partition(":")
     config = {"uid": int(uid) if uid.isdigit() else uid,
@@ -169,8 +170,16 @@ def create_sandbox_container(api: Any, settings: DockerSettings, work_dir: Path,
         tmpfs["/run/tuiagents-host"] = "rw,nosuid,nodev,noexec,size=64k,mode=0700"
         tmpfs[WORKSPACE] = "rw,nosuid,nodev,size=64k,mode=0755"  # where each block's overlay goes
     safe_session = "".join(c if c.isalnum() or c in "_.-" else "-" for c in session_id)
+    if copied:  # removed with the container (remove(v=True)); labelled like it for leftovers
+        from docker.types import Mount
+
+        config["copied"] = True
+        where = {"mounts": [Mount(work["bind"], None, type="volume",
+                                  labels=container_labels(session_id))]}
+    else:
+        where = {"binds": {str(work_dir.resolve()): work}}
     host_config = api.create_host_config(
-        binds={str(work_dir.resolve()): work},
+        **where,
         network_mode=settings.network,
         mem_limit=settings.memory,
         memswap_limit=settings.memory,  # same as the memory limit: no swap on top

@@ -103,6 +103,16 @@ def layer_full():
     return st.f_blocks > 0 and st.f_bavail * st.f_frsize < 64 * 1024
 
 
+def changed_names(most=32):
+    """The work dir's top entries the block wrote, made or deleted (its layer's), or None if
+    there are more than ``most``: for a copied work dir, what must be copied back."""
+    try:
+        names = os.listdir(LAYER + "/upper")
+    except OSError:
+        return None
+    return sorted(names) if len(names) <= most else None
+
+
 def unmount_layer(workspace):
     unmount("/dev/shm")
     unmount(workspace)
@@ -137,6 +147,50 @@ def remove_entry(dir_fd, name):
             os.close(fd)
             stack.pop()
             os.rmdir(entry, dir_fd=parent)
+
+
+def work_root(config):
+    """Where the work dir itself is mounted; a copied one's fresh volume is given to the code."""
+    root = config.get("host") or config["workspace"]
+    if config.get("copied"):  # filled through the Docker API, which leaves its top to root
+        os.chown(root, config["uid"], config["gid"])
+    return root
+
+
+def remove_paths(root, paths, busy=None):
+    """Delete ``paths`` (relative, ``/``-separated) below ``root``; return what failed.
+
+    For a copied work dir (see workspace_copy): what the host deleted goes here too. Every step
+    works on directory fds without following links, and ``..`` is refused. Nothing is deleted
+    while a block runs (``busy``, the watchdog's running block).
+    """
+    if busy:
+        return ["not deleted: a block is still running"]
+    try:
+        top = os.open(root, DIR_FLAGS)
+    except OSError as exc:
+        return ["the work dir could not be opened: %s" % exc.strerror]
+    problems = []
+    try:
+        for rel in paths:
+            parts = [part for part in str(rel).split("/") if part not in ("", ".")]
+            if not parts or ".." in parts:
+                continue
+            fd = os.dup(top)
+            try:
+                for part in parts[:-1]:
+                    child = os.open(part, DIR_FLAGS, dir_fd=fd)
+                    os.close(fd)
+                    fd = child
+                remove_entry(fd, parts[-1])
+            except OSError as exc:
+                if exc.errno != errno.ENOENT and len(problems) < 5:
+                    problems.append("%s was not deleted: %s" % (rel, exc.strerror or exc))
+            finally:
+                os.close(fd)
+    finally:
+        os.close(top)
+    return problems
 
 
 def copy_data(src, dst, size, beat=None):

@@ -18,9 +18,9 @@ process in the container is killed (``kill(-1)`` from PID 1, repeated until /pro
 nothing a block starts outlives it, and the outcome is sent from here.
 
 Frames, both ways: one kind byte, a 4-byte big-endian length, the payload.
-host -> us: ``P`` ping; ``B`` block (4-byte header length, JSON header, code); ``C`` cancel.
-us -> host: ``R`` ready; ``O`` output; ``T`` 8-byte count of bytes not sent + the tail;
-``K`` still at work (saving a block's files); ``X`` outcome JSON.
+host -> us: ``P`` ping; ``B`` block (4-byte header length, JSON header, code); ``C`` cancel; ``D``
+deletions (JSON paths). us -> host: ``R`` ready; ``O`` output; ``T`` 8-byte count of bytes not sent
++ the tail; ``K`` still at work (saving a block's files); ``X`` outcome JSON; ``d`` what ``D`` left.
 
 Standard library only, Python >= 3.6: this file is sent to whatever python3 the image has.
 """
@@ -38,9 +38,9 @@ import time
 try:  # in the container, sandbox_disk's source comes first (see sandbox_container)
     merge_layer  # noqa: B018
 except NameError:
-    from tuiagents.execution.sandbox_disk import (can_mount, disk_reached, disk_usage, layer_full,
-                                                  merge_layer, mount_layer, tmp_full,
-                                                  unmount_layer)
+    from tuiagents.execution.sandbox_disk import (can_mount, changed_names, disk_reached,
+                                                  disk_usage, layer_full, merge_layer, mount_layer,
+                                                  remove_paths, tmp_full, unmount_layer, work_root)
 
 CONTROL = "/run/tuiagents"
 APPROVED = ".approved"  # beside the script: the approved files' hashes (see sandbox_container)
@@ -164,6 +164,7 @@ class Watchdog:
         # The work dir is an overlay on a size-limited tmpfs per block (see sandbox_disk), or,
         # where the daemon does not let us mount, the bind mount itself, measured while it runs.
         self.quota = bool(config.get("host")) and can_mount(config["workspace"])
+        self.root = work_root(config)  # the work dir's own mount (a bind or a copy's volume)
 
     def start(self, header, code):
         block_id = header["id"]
@@ -250,6 +251,7 @@ class Watchdog:
 
     def merge(self, block):  # what the block wrote, into the host's work dir (layer kept)
         block["disk_hit"] = block["disk_hit"] or (block["disk_limit"] and layer_full())
+        block["changed"] = changed_names()
         merge_layer(block["problems"], tick=lambda: send(b"K"))
 
     def finish(self):
@@ -288,7 +290,7 @@ class Watchdog:
             "disk_stopped": block["reason"] == "disk",
             "tmp_full": tmp_full() and not block["tmp_before"],
             "clean": clean,
-            "problems": block["problems"],
+            "problems": block["problems"], "changed": block.get("changed"),
         }
         remove_script(block["path"], block["folder"])
         self.block = None
@@ -309,6 +311,8 @@ class Watchdog:
                 self.start(header, payload[4 + size:])
             except OSError as exc:
                 self.refuse(header["id"], "the sandbox could not start the block: %s" % exc)
+        elif kind == b"D":  # between blocks only: the host waits for the outcome first
+            send(b"d", json.dumps(remove_paths(self.root, json.loads(payload), self.block)).encode())
         elif kind == b"C" and self.block is not None:
             if payload.decode() == self.block["id"]:
                 self.stop("cancel")

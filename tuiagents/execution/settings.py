@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -37,7 +38,10 @@ class DockerSettings(BaseModel):
     tmpfs layer of that size, which the kernel holds (see ``sandbox_disk``) and the watchdog
     saves into the work dir when the block ends. Where the daemon does not let the watchdog
     mount, no single file can grow past it (RLIMIT_FSIZE) and the folder is measured while the
-    block runs.
+    block runs. ``workspace`` says how the work dir reaches the container: ``"bind"`` mounts
+    it, ``"copy"`` copies it in and out through the Docker API (for a daemon that cannot see
+    this machine's disk), ``"auto"`` (the default) copies when the daemon is not local (see
+    ``workspace_mode``).
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -52,6 +56,8 @@ class DockerSettings(BaseModel):
     disk_limit: str = Field("1g", description="what a block may write to /workspace and /tmp")
     user: str | None = Field(None, description='"uid:gid" inside the container; empty = auto')
     work_dir: Path | None = Field(None, description="where session work dirs live")
+    workspace: Literal["auto", "bind", "copy"] = Field(
+        "auto", description='"bind" mounts the work dir, "copy" copies it; "auto" copies for a remote daemon')
 
     @field_validator("memory", "disk_limit")
     @classmethod

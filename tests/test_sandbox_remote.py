@@ -1,0 +1,339 @@
+"""The sandbox on a daemon that shares no files with us: a second Docker daemon, its own socket and
+data root, and the copied workspace.
+
+The fixture starts that daemon (``dockerd`` with its own socket, data root, exec root and pidfile,
+no bridge, no iptables), loads the sandbox image into it from the main daemon (``docker save |
+docker -H ... load``, no build), and at the end stops it and removes its folders. A unix socket is
+local, so the runs force ``workspace = "copy"`` (tests/test_workspace_mode.py shows that tcp:// and
+ssh:// choose it by themselves). Each test checks the guarantees of the local sandbox in copy
+mode: files come back, hashes, limits, cancel, cleanup, and ``docker inspect`` on the second
+daemon shows no bind mount. Under ``TUIAGENTS_REQUIRE_DOCKER=1`` (CI) a missing piece fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tuiagents.execution import DockerExecutor, DockerSettings, extract_code_blocks
+from tuiagents.execution.base import code_sha256
+from tuiagents.execution.codeblocks import CodeBlock
+
+IMAGE = os.environ.get("SANDBOX_IMAGE", "tuiagents-sandbox:latest")
+
+pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="module")]
+
+
+def _unavailable(reason: str):
+    if os.environ.get("TUIAGENTS_REQUIRE_DOCKER") == "1":  # CI: this test must run
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _docker(host: str | None, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """The docker CLI against ``host``, or against the main daemon when None."""
+    command = ["docker"] + (["-H", host] if host else []) + list(args)
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def second_daemon():
+    """``unix://`` URL of a Docker daemon of our own, with the sandbox image loaded."""
+    if shutil.which("dockerd") is None or shutil.which("docker") is None:
+        _unavailable("dockerd and docker are needed for a second daemon")
+    if os.geteuid() != 0:
+        _unavailable("a second Docker daemon needs root")
+    if _docker(None, "image", "inspect", IMAGE).returncode != 0:
+        _unavailable(f"sandbox image {IMAGE} is missing on the main daemon: run "
+                     "`tuiagents sandbox build`")
+    root = Path(tempfile.mkdtemp(prefix="tuiagents-d2-", dir="/tmp"))  # short: a socket path
+    host = f"unix://{root}/docker.sock"
+    log = open(root / "dockerd.log", "wb")  # noqa: SIM115 - closed at teardown
+    daemon = subprocess.Popen(
+        ["dockerd", "--host", host, "--data-root", str(root / "data"), "--exec-root",
+         str(root / "exec"), "--pidfile", str(root / "docker.pid"), "--bridge=none",
+         "--iptables=false"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        end = time.monotonic() + 90
+        while _docker(host, "version").returncode != 0:
+            if daemon.poll() is not None or time.monotonic() > end:
+                tail = (root / "dockerd.log").read_text(errors="replace")[-2000:]
+                _unavailable(f"the second dockerd did not start: {tail}")
+            time.sleep(0.5)
+        save = subprocess.Popen(["docker", "save", IMAGE], stdout=subprocess.PIPE)
+        loaded = _docker(host, "load", stdin=save.stdout)
+        save.stdout.close()
+        save.wait(timeout=120)
+        if loaded.returncode != 0:
+            _unavailable(f"loading {IMAGE} into the second daemon failed: {loaded.stderr}")
+        yield host
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait(timeout=30)
+        log.close()
+        for mount in reversed(Path("/proc/mounts").read_text().splitlines()):
+            where = mount.split()[1]
+            if where.startswith(str(root)):
+                subprocess.run(["umount", "-l", where], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+    assert not root.exists(), "the second daemon's folders were left behind"
+
+
+@pytest.fixture(scope="module")
+def remote_env(second_daemon):
+    """DOCKER_HOST pointing at the second daemon for the module (restored afterwards)."""
+    before = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = second_daemon
+    yield second_daemon
+    if before is None:
+        os.environ.pop("DOCKER_HOST", None)
+    else:
+        os.environ["DOCKER_HOST"] = before
+
+
+def block(lang: str, code: str) -> CodeBlock:
+    (found,) = extract_code_blocks(f"```{lang}\n{textwrap.dedent(code).strip()}\n```")
+    return found
+
+
+def _executor(work: Path, **limits) -> DockerExecutor:
+    settings = DockerSettings(image=IMAGE, workspace="copy", **limits)
+    return DockerExecutor(settings, work, f"remote-{uuid.uuid4().hex[:8]}")
+
+
+def _left_on(host: str) -> tuple[list[str], list[str]]:
+    containers = _docker(host, "ps", "-aq", "--filter", "label=tuiagents=1").stdout.split()
+    volumes = _docker(host, "volume", "ls", "-q").stdout.split()
+    return containers, volumes
+
+
+async def test_files_come_back_and_the_container_has_no_bind_mount(remote_env, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "input.csv").write_text("a,b\n1,2\n")
+    executor = _executor(work)
+    assert executor.workspace.copied
+    try:
+        result = await executor.run(block("python", """
+            import os
+            rows = open("input.csv").read().splitlines()
+            os.makedirs("out/deep", exist_ok=True)
+            open("out/deep/report.txt", "w").write(f"{len(rows)} rows\\n")
+            open("out/blob.bin", "wb").write(bytes(range(256)) * 40)
+            print("wrote", sorted(os.listdir("out")))
+        """))
+        assert result.ok, (result.output, result.notes, result.error)
+        assert result.output == "wrote ['blob.bin', 'deep']\n"
+        assert (work / "out" / "deep" / "report.txt").read_text() == "2 rows\n"
+        assert (work / "out" / "blob.bin").read_bytes() == bytes(range(256)) * 40
+        assert (work / "input.csv").read_text() == "a,b\n1,2\n"
+
+        info = json.loads(_docker(remote_env, "inspect", executor.container_id).stdout)[0]
+        assert not info["HostConfig"]["Binds"], info["HostConfig"]["Binds"]
+        assert info["Mounts"] and {m["Type"] for m in info["Mounts"]} == {"volume"}
+        assert str(work) not in json.dumps(info)
+        # the main daemon never saw this container
+        assert _docker(None, "inspect", executor.container_id).returncode != 0
+
+        # what this side changes between blocks reaches the sandbox, deletions included
+        (work / "input.csv").write_text("a,b\n1,2\n3,4\n")
+        (work / "out" / "blob.bin").unlink()
+        (work / "gone.txt").write_text("for the block to delete")
+        result = await executor.run(block("sh", "wc -l < input.csv; ls out; rm out/deep/report.txt gone.txt"))
+        assert result.output == "3\ndeep\n"
+        # deleted there, deleted here: in a folder, and at the top of the work dir
+        assert not (work / "out" / "deep" / "report.txt").exists() and not (work / "gone.txt").exists()
+        assert (work / "out" / "deep").is_dir() and (work / "input.csv").exists()
+    finally:
+        await executor.close()
+    assert _left_on(remote_env) == ([], []), "close() left a container or a volume"
+
+
+async def test_approved_code_is_what_runs_and_approved_files_are_checked(remote_env, tmp_path):
+    executor = _executor(tmp_path)
+    try:
+        refused = await executor.run(block("sh", "touch ran"), approved_sha256=code_sha256("true"))
+        assert "not the code that was approved" in (refused.error or "")
+        saved = await executor.run(block("python", "# filename: helper.py\nVALUE = 42\n"))
+        assert saved.saved_to == "helper.py"
+        result = await executor.run(block("python", "import helper; print(helper.VALUE)"))
+        assert result.output == "42\n", (result.output, result.notes)
+        # changed here after approval: copied in, but no longer what was approved
+        (tmp_path / "helper.py").write_text("VALUE = 'planted'\n")
+        result = await executor.run(block("python", "import helper; print(helper.VALUE)"))
+        assert "ModuleNotFoundError" in result.output
+        assert not (tmp_path / "ran").exists()
+    finally:
+        await executor.close()
+
+
+async def test_disk_limit_timeout_and_output_cap_hold(remote_env, tmp_path):
+    executor = _executor(tmp_path, disk_limit="4m", timeout=3, output_limit=1000)
+    try:
+        result = await executor.run(block("sh", "head -c 20000000 /dev/zero > big.bin; echo done"))
+        assert result.disk_full, result.notes
+        assert sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()) <= 4 << 20
+        result = await executor.run(block("sh", "echo partial > partial.txt; sleep 30"))
+        assert result.timed_out and (tmp_path / "partial.txt").read_text() == "partial\n"
+        result = await executor.run(block("python", "print('x' * 100000)"))
+        assert result.truncated and len(result.output) < 5000
+    finally:
+        await executor.close()
+
+
+async def test_cancel_and_close_mid_block_keep_what_was_written(remote_env, tmp_path):
+    executor = _executor(tmp_path)
+    try:
+        cancel = asyncio.Event()
+        task = asyncio.ensure_future(executor.run(block("sh", "echo one > one.txt; sleep 60"),
+                                                  cancel=cancel))
+        await _appears(executor, "one.txt")
+        cancel.set()
+        result = await asyncio.wait_for(task, 60)
+        assert result.cancelled and (tmp_path / "one.txt").read_text() == "one\n"
+        task = asyncio.ensure_future(executor.run(block("sh", "echo two > two.txt; sleep 60")))
+        await _appears(executor, "two.txt")
+        await executor.close()
+        result = await asyncio.wait_for(task, 60)
+        assert result.cancelled and (tmp_path / "two.txt").read_text() == "two\n"
+    finally:
+        await executor.close()
+    assert _left_on(remote_env) == ([], [])
+
+
+async def _appears(executor: DockerExecutor, name: str) -> None:
+    """Wait until the running block has written ``name`` (seen inside the container)."""
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        if executor.container_id:
+            found = _docker(os.environ["DOCKER_HOST"], "exec", executor.container_id, "sh", "-c",
+                            f"ls /workspace/{name}")
+            if found.returncode == 0:
+                return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{name} never appeared in the sandbox")
+
+
+async def test_a_hostile_block_cannot_reach_past_the_work_dir(remote_env, tmp_path):
+    work, outside = tmp_path / "work", tmp_path / "outside"
+    work.mkdir()
+    outside.mkdir()
+    (outside / "keep.txt").write_text("untouched")
+    executor = _executor(work)
+    try:
+        result = await executor.run(block("sh", f"""
+            ln -s {outside} out
+            ln -s .. up
+            ln -s {outside}/keep.txt keep
+            mkfifo pipe
+            mkdir d && echo inside > d/file
+        """))
+        assert result.ok, (result.output, result.notes)
+        assert os.readlink(work / "out") == str(outside) and os.readlink(work / "up") == ".."
+        assert not (work / "pipe").exists() or not (work / "pipe").is_file()
+        # a later block writes "through" the links: in the sandbox, never here
+        result = await executor.run(block("sh", "echo pwned > keep; echo pwned > out/new.txt; "
+                                                "rm -rf d; ln -s {outside} d".format(outside=outside)))
+        assert sorted(p.name for p in outside.iterdir()) == ["keep.txt"]
+        assert (outside / "keep.txt").read_text() == "untouched"
+        assert os.path.islink(work / "d")
+    finally:
+        await executor.close()
+
+
+CRASHING_RUN = """
+import asyncio, os, sys
+from pathlib import Path
+from tuiagents.execution import DockerExecutor, DockerSettings
+from tuiagents.execution.codeblocks import CodeBlock
+
+async def main():
+    executor = DockerExecutor(DockerSettings(image=sys.argv[1], workspace="copy"), Path(sys.argv[2]),
+                              "crashed-" + str(os.getpid()))
+    await executor.run(CodeBlock(language="sh", code="echo kept > kept.txt", runnable=True))
+    print(executor.container_id, flush=True)
+    await executor.run(CodeBlock(language="sh", code="sleep 300", runnable=True))
+
+asyncio.run(main())
+"""
+
+
+async def test_a_crashed_host_leaves_no_container_or_volume_after_reaping(remote_env, tmp_path):
+    from tuiagents.execution.docker_client import reap_orphans
+
+    process = await asyncio.create_subprocess_exec(
+        "python3", "-c", CRASHING_RUN, IMAGE, str(tmp_path), stdout=asyncio.subprocess.PIPE)
+    container = (await asyncio.wait_for(process.stdout.readline(), 120)).decode().strip()
+    assert (tmp_path / "kept.txt").read_text() == "kept\n"
+    info = json.loads(_docker(remote_env, "inspect", container).stdout)[0]
+    (volume,) = [m["Name"] for m in info["Mounts"] if m["Type"] == "volume"]
+    labels = json.loads(_docker(remote_env, "volume", "inspect", volume).stdout)[0]["Labels"]
+    assert labels.get("tuiagents") == "1"  # findable as ours
+    await asyncio.sleep(1)  # the second block is running
+    process.kill()  # kill -9: no close(), no atexit
+    await process.wait()
+    assert container[:12] in _left_on(remote_env)[0]
+    removed = await asyncio.to_thread(reap_orphans)
+    assert any(session.startswith("crashed-") for session in removed)
+    assert _left_on(remote_env) == ([], [])
+    # a sandbox removed by hand without its volume (docker rm -f): the volume goes at the next reaping
+    executor = _executor(tmp_path)
+    try:
+        assert (await executor.run(block("sh", "true"))).ok
+        _docker(remote_env, "rm", "-f", executor.container_id)
+        assert _left_on(remote_env)[1], "docker rm -f without -v keeps the volume"
+    finally:
+        await executor.close()
+    await asyncio.to_thread(reap_orphans)
+    assert _left_on(remote_env) == ([], [])
+
+
+async def test_a_whole_run_runs_its_code_on_the_daemon_that_shares_no_files(remote_env, tmp_path):
+    """`tuiagents run --headless` as a person starts it, with DOCKER_HOST at the second daemon."""
+    import sys
+
+    from headless_support import pair_toml
+
+    from tuiagents.testing import Rule, ScriptedServer
+
+    code = "```python\n# filename: answer.py\nopen('answer.txt', 'w').write(str(sum(range(101))))\nprint('saved')\n```"
+    rules = [Rule(agent="assistant", contains="exitcode: 0", reply="It is saved. TERMINATE"),
+             Rule(agent="assistant", reply=f"Let me save it:\n\n{code}")]
+    work_root = tmp_path / "work"
+    with ScriptedServer(rules) as server:
+        config = tmp_path / "config.toml"
+        config.write_text(pair_toml(server.url, 6, user='code_execution = "docker"',
+                                    extra=f'[docker]\nimage = "{IMAGE}"\nworkspace = "copy"\n'
+                                          f'work_dir = "{work_root}"\n'))
+        env = dict(os.environ, TUIAGENTS_DATA_DIR=str(tmp_path / "data"), OPENAI_API_KEY="sk-test-not-real",
+                   TUIAGENTS_CACHE_DIR=str(tmp_path / "cache"), DOCKER_HOST=remote_env)
+        env.pop("TUIAGENTS_CONFIG", None)
+        done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(config),
+                               "--team", "pair", "--task", "Save the sum of 0..100.", "--approve", "all",
+                               "--session", str(tmp_path / "run.jsonl")],
+                              capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    (answer,) = work_root.rglob("answer.txt")
+    assert answer.read_text() == "5050" and (answer.parent / "answer.py").exists()
+    events = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()[1:]]
+    finished = [e for e in events if e.get("type") == "execution_finished"]
+    assert finished and finished[0]["exit_code"] == 0
+    assert _left_on(remote_env) == ([], [])
