@@ -27,7 +27,7 @@ from tuiagents.session.secrets import Scrubber, scrub
 from tuiagents.session.export_lines import MD_MESSAGE_LIMIT, clock, decision_line, execution_line, title
 from tuiagents.text import inert, json_inert
 from tuiagents.session.transcript import (
-    CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
+    ChatEntry, CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
     SessionTranscript, build_transcript,
 )
 
@@ -83,8 +83,20 @@ def _md_header(log: SessionLog, t: SessionTranscript) -> list[str]:
     return out
 
 
+def _md_chat(e: ChatEntry, at: str) -> list[str]:
+    """A chat inside the run beginning (its task) or ending (why, and its summary)."""
+    if e.phase == "started":
+        of = f" of {md_inline(e.owner)}" if e.owner else ""
+        return [f"#### ▸ {md_inline(e.where)}{of}: {md_inline(', '.join(e.agents))} · {at}", "",
+                "Task:", "", md_message(e.text), ""]
+    out = [f"#### ◂ {md_inline(e.where)} ended: {md_inline(e.reason)} · {at}", ""]
+    return out + (["Summary:", "", md_message(e.text), ""] if e.text else [])
+
+
 def _md_entry(e, shown: set[str]) -> list[str]:
     at = clock(e.ts)
+    if isinstance(e, ChatEntry):
+        return _md_chat(e, at)
     if isinstance(e, TranscriptMessage):
         if e.echo:
             return []
@@ -92,7 +104,8 @@ def _md_entry(e, shown: set[str]) -> list[str]:
         tags = [e.origin] if e.origin != "agent" else []
         if e.human_edited:
             tags.append("edited by a human")
-        out = [f"### {md_inline(e.sender)}{to}" + (f" ({', '.join(tags)})" if tags else "") + f" · {at}", ""]
+        where = f"[{md_inline(e.where)}] " if e.where else ""
+        out = [f"### {where}{md_inline(e.sender)}{to}" + (f" ({', '.join(tags)})" if tags else "") + f" · {at}", ""]
         if e.content:
             out += [md_message(e.content) if e.origin in ("agent", "human") else md_fence(e.content), ""]
         if e.human_edited and e.original is not None and e.original not in shown:

@@ -19,7 +19,7 @@ from tuiagents.session.export_lines import title as task_title
 from tuiagents.session.reader import SessionLog
 from tuiagents.session.secrets import scrub
 from tuiagents.session.transcript import (
-    CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
+    ChatEntry, CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
     SessionTranscript,
 )
 
@@ -35,7 +35,7 @@ td.n{text-align:right}
 .message{border-color:#3b82f6}.human{border-color:#16a34a}.decision{border-color:#a855f7;background:#faf5ff}
 .code,.execution{border-color:#f59e0b}.tool{border-color:#06b6d4}.notice{border-color:#9ca3af;color:#444}
 .notice.warning{border-color:#eab308}.notice.error{border-color:#dc2626}.stop{border-color:#111;font-weight:600}
-.speaker{border-color:#d1d5db;font-style:italic}
+.speaker{border-color:#d1d5db;font-style:italic}.chat{border-color:#64748b;background:#f8fafc}
 .meta{color:#666;font-size:.85em}.who{font-weight:600}
 pre{white-space:pre-wrap;word-wrap:break-word;margin:.3rem 0;padding:.5rem;background:#f3f4f6;border-radius:4px;
 font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
@@ -73,15 +73,36 @@ def _labelled(label: str, text: str, cls: str = "", markdown: bool = False) -> s
 
 
 def _entry(e, shown: set[str]) -> str:
+    """One transcript entry; one said inside a chat within the run is indented under it."""
+    html = _entry_html(e, shown)
+    if not html or not e.depth:
+        return html
+    return f'<div class="inner" style="margin-left:{1.5 * e.depth:g}rem">{html}</div>'
+
+
+def _chat_html(e: ChatEntry, at: str) -> str:
+    if e.phase == "started":
+        of = f" of {escape(e.owner)}" if e.owner else ""
+        return (f'<div class="entry chat"><span class="who">▸ {escape(e.where)}</span>{of}: '
+                f"{escape(', '.join(e.agents))} {at}{_labelled('Task:', e.text, markdown=True)}</div>")
+    summary = _labelled("Summary:", e.text, markdown=True) if e.text else ""
+    return (f'<div class="entry chat"><span class="who">◂ {escape(e.where)} ended</span>: {escape(e.reason)} '
+            f"{at}{summary}</div>")
+
+
+def _entry_html(e, shown: set[str]) -> str:
     at = f'<span class="meta">{clock(e.ts)}</span>'
+    if isinstance(e, ChatEntry):
+        return _chat_html(e, at)
     if isinstance(e, TranscriptMessage):
         if e.echo:
             return ""
         to = f" → {escape(e.recipient)}" if e.recipient else ""
         tags = ([e.origin] if e.origin != "agent" else []) + (["edited by a human"] if e.human_edited else [])
         tag = f' <span class="meta">({escape(", ".join(tags))})</span>' if tags else ""
+        where = f'<span class="meta">[{escape(e.where)}]</span> ' if e.where else ""
         parts = [f'<div class="entry message {"human" if e.origin == "human" else ""}">'
-                 f'<div><span class="who">{escape(e.sender)}{to}</span>{tag} {at}</div>']
+                 f'<div>{where}<span class="who">{escape(e.sender)}{to}</span>{tag} {at}</div>']
         if e.content:
             parts.append(_md(e.content) if e.origin in ("agent", "human") else _pre(e.content))
         if e.human_edited and e.original is not None and e.original not in shown:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter
 
-from tuiagents.engine.decisions import CodeSnippet, Decision, DecidedBy, RequestKind
+from tuiagents.engine.decisions import ROOT_CHAT, CodeSnippet, Decision, DecidedBy, RequestKind
 from tuiagents.engine.events import (
-    CodeProposed, DecisionRecorded, ExecutionStarted, MessageDelivered, MessageQueued, Notice, RunStarted,
+    ChatEnded, ChatStarted, CodeProposed, DecisionRecorded, ExecutionStarted, MessageDelivered, MessageQueued, Notice, RunStarted,
     RunStopped, SpeakerSelected, StopKind, ToolCallFinished, ToolCallStarted,
 )
 from tuiagents.engine.messages import ToolCall, ToolResult
@@ -29,6 +29,11 @@ from tuiagents.engine.view import CONTROL_EVENTS, RunView, control_words, fold
 class _Entry:
     seq: int = 0
     ts: float = 0.0
+    #: the chat it happened in (ROOT_CHAT, a stage, a nested chat) and that chat's path of titles
+    #: ("stage 2 › nested chat with critic"; "" in the root chat), so exports show where
+    chat: str = ROOT_CHAT
+    where: str = ""
+    depth: int = 0  # chats between it and the run's own: 0 in the root chat
 
 
 @dataclass(kw_only=True, slots=True)
@@ -144,8 +149,24 @@ class StopEntry(_Entry):
     summary: str = ""
 
 
+@dataclass(kw_only=True, slots=True)
+class ChatEntry(_Entry):
+    """A chat inside the run began or ended (a stage, a nested chat): what it was asked, what it
+    handed back. `chat`, `where` and `depth` are the inner chat's own."""
+
+    kind: Literal["chat"] = "chat"
+    phase: Literal["started", "ended"]
+    title: str
+    scope: str
+    parent: str = ROOT_CHAT
+    owner: str | None = None
+    agents: list[str] = field(default_factory=list)
+    text: str = ""  # its task when it started, its summary when it ended
+    reason: str = ""  # why it ended
+
+
 TranscriptEntry = (TranscriptMessage | DecisionEntry | CodeEntry | ExecutionEntry | ToolEntry | SpeakerEntry
-                   | NoticeEntry | StopEntry)
+                   | NoticeEntry | StopEntry | ChatEntry)
 
 
 @dataclass
@@ -237,7 +258,21 @@ class _Writers:
         self.tools_shown: set[str] = set()
 
     def _at(self, ev: Any) -> dict[str, Any]:
-        return {"seq": ev.seq, "ts": ev.ts}
+        path = self.view.chat_path(ev.chat) if ev.chat != ROOT_CHAT else []
+        return {"seq": ev.seq, "ts": ev.ts, "chat": ev.chat, "where": " › ".join(c.title for c in path),
+                "depth": len(path)}
+
+    def chat(self, ev: ChatStarted | ChatEnded) -> None:
+        chat = self.view.chats.get(ev.chat)
+        if chat is None:
+            return
+        started = chat.started
+        ended = isinstance(ev, ChatEnded)
+        self.t.entries.append(ChatEntry(**self._at(ev), phase="ended" if ended else "started", title=started.title,
+                                        scope=started.scope, parent=started.parent, owner=started.owner,
+                                        agents=[a.name for a in started.agents],
+                                        text=ev.summary if isinstance(ev, ChatEnded) else ev.task,
+                                        reason=ev.reason if isinstance(ev, ChatEnded) else ""))
 
     def message(self, ev: MessageDelivered) -> None:
         m = ev.message
@@ -303,6 +338,6 @@ _WRITE: dict[type, Callable[[_Writers, Any], None]] = {
     MessageDelivered: _Writers.message, DecisionRecorded: _Writers.decision, CodeProposed: _Writers.code,
     ExecutionStarted: _Writers.execution, ToolCallStarted: _Writers.tool, ToolCallFinished: _Writers.tool,
     SpeakerSelected: _Writers.speaker, Notice: _Writers.notice, MessageQueued: _Writers.queued,
-    RunStarted: _Writers.started, RunStopped: _Writers.stopped,
+    RunStarted: _Writers.started, RunStopped: _Writers.stopped, ChatStarted: _Writers.chat, ChatEnded: _Writers.chat,
     **{kind: _Writers.control for kind in CONTROL_EVENTS},
 }
