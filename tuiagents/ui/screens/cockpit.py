@@ -158,6 +158,10 @@ class CockpitScreen(CockpitActions, Screen[None]):
         else:
             self._pane_root.mount(pane)
 
+    def _in_nested_chat(self, chat: str) -> bool:
+        """True when `chat` is a nested chat (or runs inside one)."""
+        return any(c.started.scope == "nested" for c in self.state.chat_path(chat))
+
     def _badge(self, agent: str) -> Content:
         """A tab label: state glyph, name, and ⏳ while the agent waits for you (plain text)."""
         view = self.state.agents.get(agent)
@@ -239,9 +243,11 @@ class CockpitScreen(CockpitActions, Screen[None]):
         if isinstance(event, RunStarted):
             self._ensure_panes(event.agents)
         self.state.apply(event)
-        if isinstance(event, TurnStarted):
+        # what is said inside a nested chat shows in its block in the owner's pane: its recipient
+        # gets no pane of its own for it (the exchange reads in one place, beside the reply it made)
+        if isinstance(event, TurnStarted) and not self._in_nested_chat(event.chat):
             self._ensure_pane(event.agent)
-        elif isinstance(event, MessageDelivered):
+        elif isinstance(event, MessageDelivered) and not self._in_nested_chat(event.chat):
             self._ensure_pane(event.message.sender)
         self.feed.apply(event)
         if isinstance(event, DecisionRequested):
