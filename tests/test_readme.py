@@ -80,7 +80,7 @@ def test_headless_readme_commands_run(tmp_path):
         # "Configure real models": copy the example as the README says, then run the copy
         copy = shlex.split(next(c for c in readme_commands() if c.startswith("cp config.toml.example")))
         (tmp_path / copy[2]).write_bytes((ROOT / copy[1]).read_bytes())
-        run_argv = by_name["run --headless"]
+        run_argv = next(a for a in tuiagents_commands() if a[:2] == ["run", "--headless"] and "pair" in a)
         assert run_argv[run_argv.index("--config") + 1] == copy[2], "the README must run the copy it made"
         for _ in range(2):  # the second run answers from the cache: fewer events
             done = _run(run_argv, env, tmp_path)
@@ -117,6 +117,31 @@ def test_headless_readme_commands_run(tmp_path):
     imported = _run(by_name["import autogen_history.json"], env, tmp_path)
     assert imported.returncode == 0, imported.stderr
     assert len(list((tmp_path / "data" / "sessions").glob("*.jsonl"))) >= 3
+
+
+def test_readme_nested_chat_command_runs(tmp_path):
+    """The nested-chat section's command, as written, on a copy of config.toml.example: the editor
+    answers the writer's draft with its nested chat with the critic, whose critique is the reply."""
+    env = {**os.environ, "TUIAGENTS_DATA_DIR": str(tmp_path / "data"), "OPENAI_API_KEY": "sk-test-not-real",
+           "TUIAGENTS_CACHE_DIR": str(tmp_path / "cache"), "DOCKER_HOST": "unix:///nonexistent.sock"}
+    env.pop("TUIAGENTS_CONFIG", None)
+    rules = [Rule(agent="writer", turn=0, reply="The sea sleeps in grey."),
+             Rule(agent="critic", contains="Critique this draft in two sentences:\nThe sea sleeps in grey.",
+                  reply="Calm; add a second image."),
+             Rule(agent="writer", reply="The sea sleeps in grey; gulls keep watch.")]
+    with ScriptedServer(rules) as server:
+        env["OPENAI_BASE_URL"] = server.url
+        (tmp_path / "config.toml").write_bytes((ROOT / "config.toml.example").read_bytes())
+        argv = next(a for a in tuiagents_commands() if a[:2] == ["run", "--headless"] and "review" in a)
+        done = _run(argv, env, tmp_path)
+        assert done.returncode == 0, done.stderr
+        to_writer = server.requests_for("writer")[-1].body["messages"]
+    out = done.stdout
+    assert "▸ nested chat with critic begins: two-agent chat of editor, critic" in out
+    assert "[nested chat with critic] critic:\nCalm; add a second image." in out
+    assert "editor:\nCalm; add a second image." in out  # the critique is the editor's reply
+    assert to_writer[-1]["content"] == "Calm; add a second image."
+    assert "Stopped: max turns 2 reached" in out
 
 
 @pytest.mark.llama
