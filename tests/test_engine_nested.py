@@ -201,3 +201,27 @@ async def test_a_log_cut_off_inside_a_nested_chat_resumes_in_it(make_config, ser
     for fmt in ("md", "html", "json"):  # exports show the nested chat and what was said in it
         text = export_session(log, fmt)
         assert "nested chat with critic" in text and "Critique this:" in text
+
+
+async def test_a_stop_inside_the_nested_chat_ends_the_run_and_a_resume_goes_on_in_that_chat(
+        make_config, server, human, run_to_end, tmp_path):
+    server.load(_rules())
+    cfg = _config(make_config)
+    run = human.attach(prepare_run(cfg, "review", "Write a haiku.", session_path=tmp_path / "run.jsonl"))
+    human.queue(RequestKind.MESSAGE, Decision.approve(), Decision.stop("enough"))  # writer; the critic's draft
+    result = await run_to_end(run)
+    assert result.stop_kind.value == "stopped_by_user"
+    ended = next(e for e in run.bus.history if isinstance(e, ChatEnded))
+    assert (ended.chat, ended.kind.value) == (NESTED, "stopped_by_user")
+    assert _said(run.bus.history) == [("user", "Write a haiku."), ("writer", "draft one")]  # no reply from user
+
+    again = prepare_resume(tmp_path / "run.jsonl", config=cfg, approve="all")
+    before = len(read_session(tmp_path / "run.jsonl").events)
+    await run_to_end(again)
+    new = read_session(tmp_path / "run.jsonl").events[before:]
+    # the chat the stop cut short goes on (it did not end on its own), under the same id; the run,
+    # a new leg, goes on after it with the agent's next nested chat
+    assert [(e.chat, e.resumed) for e in new if isinstance(e, ChatStarted)][:2] == \
+        [(NESTED, True), ("root/user.nested2", False)]
+    assert _said(new, NESTED) == [("critic", "too long; cut line 2")]
+    assert _said(new)[0] == ("user", "too long; cut line 2")

@@ -162,6 +162,11 @@ class CockpitScreen(CockpitActions, Screen[None]):
         """True when `chat` is a nested chat (or runs inside one)."""
         return any(c.started.scope == "nested" for c in self.state.chat_path(chat))
 
+    def _pane_for(self, agent: str, chat: str) -> str:
+        """Whose pane shows `agent`'s request in `chat`: inside a nested chat, its owner's (the block)."""
+        nested = next((c for c in self.state.chat_path(chat) if c.started.scope == "nested"), None)
+        return nested.started.owner if nested is not None and nested.started.owner else agent
+
     def _badge(self, agent: str) -> Content:
         """A tab label: state glyph, name, and ⏳ while the agent waits for you (plain text)."""
         view = self.state.agents.get(agent)
@@ -321,7 +326,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         if new_id != self._shown_request:
             self._shown_request = new_id
             if current is not None:
-                self._reveal(current.request.agent)
+                self._reveal(self._pane_for(current.request.agent, current.chat))
         # the footer shows only the controls that apply: refresh it when what they depend on changes
         signature = (new_id, self.state.stopped, self.state.is_group,
                      any(a.state == RUNNING_CODE for a in self.state.agents.values()))
