@@ -91,7 +91,7 @@ class NestedChats:
         return last if last.sender in self.trigger or TRIGGER_ALL in self.trigger else None
 
     async def __call__(self, run: RunCore, agent: ConversableAgent) -> Message | None:
-        if run.chat in self._own:
+        if self._inside_own(run):
             return None
         last = self.triggering(run, agent)
         if last is None:
@@ -105,6 +105,17 @@ class NestedChats:
                 task += "\nContext:\n" + "\n".join(summaries)
             summaries.append(await self._run_one(run, agent, spec, index, task, logged.get(index)))
         return await self._supervise(run, agent, summaries[-1], task)
+
+    def _inside_own(self, run: RunCore) -> bool:
+        """True inside a chat these nested chats run (or one within it): there the agent replies as
+        usual, so a trigger there, or a loop of nested chats built without the config's check,
+        cannot nest forever."""
+        core: RunCore | None = run
+        while core is not None:
+            if core.chat in self._own:
+                return True
+            core = core.parent
+        return False
 
     async def _supervise(self, run: RunCore, agent: ConversableAgent, summary: str, task: str) -> Message:
         """The summary as `agent`'s draft: delivered once approved (or edited); a rejection's feedback
