@@ -225,3 +225,26 @@ async def test_a_stop_inside_the_nested_chat_ends_the_run_and_a_resume_goes_on_i
         [(NESTED, True), ("root/user.nested2", False)]
     assert _said(new, NESTED) == [("critic", "too long; cut line 2")]
     assert _said(new)[0] == ("user", "too long; cut line 2")
+
+
+def test_which_messages_trigger_the_nested_chats():
+    from tuiagents.engine.agent import AssistantAgent, UserProxyAgent
+    from tuiagents.engine.core import RunCore
+    from tuiagents.engine.messages import Message
+    from tuiagents.engine.nested import NestedChat, NestedChats
+
+    user, writer, critic = UserProxyAgent("user"), AssistantAgent("writer"), AssistantAgent("critic")
+    run = RunCore([user, writer], "task")
+
+    def fires(trigger: list[str], message: Message) -> bool:
+        run.state.transcript[:] = [message]
+        return NestedChats([NestedChat(critic)], trigger).triggering(run, user) is message
+
+    draft = Message(sender="writer", content="a draft")
+    assert fires(["writer"], draft) and fires(["all"], draft) and not fires(["human"], draft)
+    injected = Message(sender="human", content="a note", origin="human")
+    assert fires(["human"], injected) and not fires(["all"], injected) and not fires(["writer"], injected)
+    # code output, tool results, a message to another agent and the agent's own never do
+    assert not fires(["writer"], Message(sender="writer", content="exit 0", origin="execution"))
+    assert not fires(["writer"], Message(sender="writer", content="to the critic", recipient="critic"))
+    assert not fires(["all"], Message(sender="user", content="mine"))
