@@ -143,6 +143,31 @@ def test_readme_swarm_command_runs(tmp_path):
     assert "in the last 30 days" in system and "{" not in system
 
 
+def test_readme_nested_chat_command_runs(tmp_path):
+    """The nested-chat section's command, as written, on a copy of config.toml.example: the editor
+    answers the writer's draft with its nested chat with the critic, whose critique is the reply."""
+    env = {**os.environ, "TUIAGENTS_DATA_DIR": str(tmp_path / "data"), "OPENAI_API_KEY": "sk-test-not-real",
+           "TUIAGENTS_CACHE_DIR": str(tmp_path / "cache"), "DOCKER_HOST": "unix:///nonexistent.sock"}
+    env.pop("TUIAGENTS_CONFIG", None)
+    rules = [Rule(agent="writer", turn=0, reply="The sea sleeps in grey."),
+             Rule(agent="critic", contains="Critique this draft in two sentences:\nThe sea sleeps in grey.",
+                  reply="Calm; add a second image."),
+             Rule(agent="writer", reply="The sea sleeps in grey; gulls keep watch.")]
+    with ScriptedServer(rules) as server:
+        env["OPENAI_BASE_URL"] = server.url
+        (tmp_path / "config.toml").write_bytes((ROOT / "config.toml.example").read_bytes())
+        argv = next(a for a in tuiagents_commands() if a[:2] == ["run", "--headless"] and "review" in a)
+        done = _run(argv, env, tmp_path)
+        assert done.returncode == 0, done.stderr
+        to_writer = server.requests_for("writer")[-1].body["messages"]
+    out = done.stdout
+    assert "▸ nested chat with critic begins: two-agent chat of editor, critic" in out
+    assert "[nested chat with critic] critic:\nCalm; add a second image." in out
+    assert "editor:\nCalm; add a second image." in out  # the critique is the editor's reply
+    assert to_writer[-1]["content"] == "Calm; add a second image."
+    assert "Stopped: max turns 2 reached" in out
+
+
 @pytest.mark.llama
 def test_readme_local_command_runs(tmp_path):
     try:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tuiagents.config_nested import NestedChatConfig, nested_problems
 from tuiagents.execution.settings import DockerSettings
 from tuiagents.execution.settings import LocalSettings as LocalExecutionSettings
 from tuiagents.llm.settings import ConfigListSettings, LLMSettings, ModelEntry
@@ -49,6 +50,20 @@ class AgentConfig(_Strict):
     #: swarm teams: the agents this one may hand the conversation to (`transfer_to_<name>` tools);
     #: "user" is the person, unless the team has an agent of that name
     handoffs: list[str] = Field(default_factory=list)
+
+    #: chats the agent runs, in order, to reply to a message from a `nested_trigger` agent
+    nested_chats: list[NestedChatConfig] = Field(default_factory=list)
+    #: agent names (or "human", "all") whose messages start the nested chats
+    nested_trigger: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_nested(self) -> "AgentConfig":
+        if self.nested_chats and not self.nested_trigger:
+            raise ValueError(f"agent {self.name!r} has nested_chats but no nested_trigger: list the agents "
+                             f"whose messages start them, e.g. nested_trigger = [\"writer\"]")
+        if self.nested_trigger and not self.nested_chats:
+            raise ValueError(f"agent {self.name!r} has a nested_trigger but no nested_chats to run")
+        return self
 
 
 class StageConfig(_Strict):
@@ -155,6 +170,17 @@ class AppConfig(_Strict):
         """The agent named `name` (the config was checked, so it exists)."""
         return next(a for a in self.agents if a.name == name)
 
+    def team_reach(self, name: str) -> list[str]:
+        """The agents a run of team `name` may hear from: its own, then the recipients of their
+        nested chats (and of those recipients' own nested chats), each once."""
+        by_name = {a.name: a for a in self.agents}
+        reach = list(self.team(name).agents)
+        for agent in reach:  # grows while it is read: recipients of recipients are reached too
+            for nested in by_name[agent].nested_chats if agent in by_name else []:
+                if nested.recipient not in reach:
+                    reach.append(nested.recipient)
+        return reach
+
     def team(self, name: str) -> TeamConfig:
         """The team named `name`, or a ConfigError listing the teams there are."""
         for t in self.teams:
@@ -219,7 +245,8 @@ def _cross_check(cfg: AppConfig) -> list[str]:
                 for n in [src, *dsts]:
                     if n not in t.agents:
                         problems.append(f"teams[{i}].{key}: {n!r} is not an agent of team {t.name!r}")
-    return problems + handoff_problems(cfg.agents, cfg.teams) + template_problems(cfg.agents, cfg.teams, cfg.context)
+    return (problems + handoff_problems(cfg.agents, cfg.teams) + template_problems(cfg.agents, cfg.teams, cfg.context)
+            + nested_problems(cfg.agents, cfg.context))
 
 
 def _sequence_problems(cfg: AppConfig) -> list[str]:

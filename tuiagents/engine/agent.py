@@ -77,6 +77,9 @@ class ConversableAgent:
         #: reply steps tried before the default ones (turns.py), newest first, as AutoGen's
         #: registered replies are: ``async step(run, agent) -> Message | None``
         self.reply_steps: list[Callable[..., Awaitable[Message | None]]] = []
+        #: the reply step of its nested chats (engine/nested.py `register_nested_chats`), tried
+        #: after the termination check and the human's reply, as AutoGen places them
+        self.nested_reply: Callable[..., Awaitable[Message | None]] | None = None
 
     def register_reply(self, step: Callable[..., Awaitable[Message | None]]) -> None:
         """Try ``step(run, agent)`` first in this agent's turns; a None result lets the next step reply."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from tuiagents.engine.agent import AssistantAgent, ConversableAgent, UserProxyAgent
 from tuiagents.engine.events import Notice
 from tuiagents.engine.handoffs import enable_handoffs
+from tuiagents.engine.nested import NestedChat, register_nested_chats
 from tuiagents.engine.run import TeamRun
 from tuiagents.engine.settings import RunResources, RunSettings, StageSettings
 from tuiagents.engine.supervisor import ApproveMode, Supervisor
@@ -123,7 +124,15 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
     run_id = run_id or uuid.uuid4().hex[:12]
     work_dir = work_dir or (user_data_path() / "work" / run_id)
     executors: dict[str, CodeExecutor | None] = {}
-    agents = [build_agent(config.agent(n), llm, config, work_dir, run_id, executors) for n in team.agents]
+    # the team's agents, then the recipients of their nested chats (one agent object per name)
+    built = {n: build_agent(config.agent(n), llm, config, work_dir, run_id, executors)
+             for n in config.team_reach(team.name)}
+    for name, agent in built.items():
+        cfg = config.agent(name)
+        if cfg.nested_chats:
+            register_nested_chats(agent, [NestedChat(built[c.recipient], c.message, c.summary_method, c.max_turns)
+                                          for c in cfg.nested_chats], cfg.nested_trigger)
+    agents = [built[n] for n in team.agents]
     settings = team_settings(config, team, seed)
     settings.context = {k: context_text(v) for k, v in (config.context or {}).items()}
     for swarm in _swarms(config, team):
@@ -134,7 +143,7 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
                   selector_llm=llm, run_id=run_id,
                   resources=RunResources(executors=[e for e in executors.values() if e is not None],
                                          work_dir=work_dir, llm=llm))
-    for agent in agents:  # e.g. a tool module beside the config shadowing an installed one
+    for agent in built.values():  # e.g. a tool module beside the config shadowing an installed one
         run.startup_notices += [Notice(text=t.note, level="warning", agent=agent.name)
                                 for t in agent.tools.values() if t.note]
     if llm is not None:

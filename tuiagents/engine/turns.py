@@ -1,5 +1,5 @@
 """One agent's turn as a list of reply steps: termination check, pending tool calls, code to run,
-human input, LLM reply, default reply. The first step that delivers a message ends the turn.
+human input, nested chats, LLM reply, default reply. The first step that delivers a message ends the turn.
 
 The order follows AutoGen 0.2's reply functions; an agent's registered steps come first. Every gate goes through `run.decide`, so a
 person (or a policy) approves, edits, rejects, skips or stops at each step.
@@ -86,6 +86,11 @@ async def human_input_step(run: RunCore, agent: ConversableAgent) -> Message | N
     return None
 
 
+async def nested_chat_step(run: RunCore, agent: ConversableAgent) -> Message | None:
+    """`agent` replies with its nested chats' summary when a trigger spoke to it (engine/nested.py)."""
+    return await agent.nested_reply(run, agent) if agent.nested_reply is not None else None
+
+
 async def llm_step(run: RunCore, agent: ConversableAgent) -> Message | None:
     """`agent`'s model writes the reply, which is delivered once approved."""
     return await _llm_turn(run, agent) if agent.llm is not None else None
@@ -104,7 +109,7 @@ ReplyStep = Callable[[RunCore, ConversableAgent], Awaitable["Message | None"]]
 #: Every agent's turn unless it registered its own (`ConversableAgent.register_reply`), in the order
 #: of AutoGen 0.2's reply functions.
 DEFAULT_REPLY_STEPS: tuple[ReplyStep, ...] = (
-    termination_step, tool_call_step, code_step, human_input_step, llm_step, default_reply_step,
+    termination_step, tool_call_step, code_step, human_input_step, nested_chat_step, llm_step, default_reply_step,
 )
 
 

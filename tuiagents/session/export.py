@@ -87,8 +87,22 @@ def _md_header(log: SessionLog, t: SessionTranscript) -> list[str]:
     return out
 
 
+def _md_chat(e: ChatEntry, at: str) -> list[str]:
+    """A chat inside the run beginning (who, its task) or ending (why, the summary it handed on)."""
+    where = md_inline(e.where or e.title)
+    if e.ended:
+        out = [f"**◂ {where} ended** · {at}: {md_inline(e.reason)}", ""]
+        return out + (["Summary handed on:", "", md_message(e.summary), ""] if e.summary else [])
+    of = f", the reply of {md_inline(e.owner)}" if e.owner else ""
+    again = " (resumed)" if e.resumed else ""
+    return [f"### ▸ {where}{again}", "", f"*{md_inline(', '.join(e.agents))}{of}* · {at}", "",
+            "Task:", "", md_message(e.task), ""]
+
+
 def _md_entry(e, shown: set[str]) -> list[str]:
     at = clock(e.ts)
+    if isinstance(e, ChatEntry):
+        return _md_chat(e, at)
     if isinstance(e, TranscriptMessage):
         if e.echo:
             return []
@@ -96,7 +110,8 @@ def _md_entry(e, shown: set[str]) -> list[str]:
         tags = [e.origin] if e.origin != "agent" else []
         if e.human_edited:
             tags.append("edited by a human")
-        out = [f"### {md_inline(e.sender)}{to}" + (f" ({', '.join(tags)})" if tags else "") + f" · {at}", ""]
+        where = f"[{md_inline(e.where)}] " if e.where else ""
+        out = [f"### {where}{md_inline(e.sender)}{to}" + (f" ({', '.join(tags)})" if tags else "") + f" · {at}", ""]
         if e.content:
             out += [md_message(e.content) if e.origin in ("agent", "human") else md_fence(e.content), ""]
         if e.human_edited and e.original is not None and e.original not in shown:
@@ -143,13 +158,6 @@ def _md_entry(e, shown: set[str]) -> list[str]:
     if isinstance(e, NoticeEntry):
         who = f" ({md_inline(e.agent)})" if e.agent else ""
         return [f"> *{e.level}*{who}: {md_inline(e.text)}", ""]
-    if isinstance(e, ChatEntry):
-        if e.ended:
-            out = [f"**◂ {md_inline(e.title)} ended** · {at}: {md_inline(e.reason)}", ""]
-            return out + (["Summary handed on:", "", md_message(e.summary), ""] if e.summary else [])
-        again = " (resumed)" if e.resumed else ""
-        return [f"### ▸ {md_inline(e.title)}{again}", "", f"*{md_inline(', '.join(e.agents))}* · {at}", "",
-                "Task:", "", md_message(e.task), ""]
     if isinstance(e, StopEntry):
         return [f"**Run stopped** · {at}: {md_inline(e.reason)} ({md_inline(e.stop_kind.value)})", ""]
     return []

@@ -37,7 +37,7 @@ td.n{text-align:right}
 .message{border-color:#3b82f6}.human{border-color:#16a34a}.decision{border-color:#a855f7;background:#faf5ff}
 .code,.execution{border-color:#f59e0b}.tool{border-color:#06b6d4}.notice{border-color:#9ca3af;color:#444}
 .notice.warning{border-color:#eab308}.notice.error{border-color:#dc2626}.stop{border-color:#111;font-weight:600}
-.speaker{border-color:#d1d5db;font-style:italic}
+.speaker{border-color:#d1d5db;font-style:italic}.chat{border-color:#64748b;background:#f8fafc}
 .meta{color:#666;font-size:.85em}.who{font-weight:600}
 pre{white-space:pre-wrap;word-wrap:break-word;margin:.3rem 0;padding:.5rem;background:#f3f4f6;border-radius:4px;
 font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
@@ -75,15 +75,39 @@ def _labelled(label: str, text: str, cls: str = "", markdown: bool = False) -> s
 
 
 def _entry(e, shown: set[str]) -> str:
+    """One transcript entry; one said inside a chat within the run is indented under it."""
+    html = _entry_html(e, shown)
+    if not html or not e.depth:
+        return html
+    return f'<div class="inner" style="margin-left:{1.5 * e.depth:g}rem">{html}</div>'
+
+
+def _chat_html(e: ChatEntry, at: str) -> str:
+    """A chat inside the run beginning (who, its task) or ending (why, the summary it handed on)."""
+    where = escape(e.where or e.title)
+    if e.ended:
+        summary = _labelled("Summary handed on:", e.summary, markdown=True) if e.summary else ""
+        return (f'<div class="entry chat-end"><span class="who">◂ {where} ended</span> '
+                f"{escape(e.reason)} {at}{summary}</div>")
+    of = f", the reply of {escape(e.owner)}" if e.owner else ""
+    again = " (resumed)" if e.resumed else ""
+    return (f'<h3 class="chat">▸ {where}{again}</h3><div class="entry chat-start">'
+            f"{escape(', '.join(e.agents))}{of} {at}{_labelled('Task:', e.task, markdown=True)}</div>")
+
+
+def _entry_html(e, shown: set[str]) -> str:
     at = f'<span class="meta">{clock(e.ts)}</span>'
+    if isinstance(e, ChatEntry):
+        return _chat_html(e, at)
     if isinstance(e, TranscriptMessage):
         if e.echo:
             return ""
         to = f" → {escape(e.recipient)}" if e.recipient else ""
         tags = ([e.origin] if e.origin != "agent" else []) + (["edited by a human"] if e.human_edited else [])
         tag = f' <span class="meta">({escape(", ".join(tags))})</span>' if tags else ""
+        where = f'<span class="meta">[{escape(e.where)}]</span> ' if e.where else ""
         parts = [f'<div class="entry message {"human" if e.origin == "human" else ""}">'
-                 f'<div><span class="who">{escape(e.sender)}{to}</span>{tag} {at}</div>']
+                 f'<div>{where}<span class="who">{escape(e.sender)}{to}</span>{tag} {at}</div>']
         if e.content:
             parts.append(_md(e.content) if e.origin in ("agent", "human") else _pre(e.content))
         if e.human_edited and e.original is not None and e.original not in shown:
@@ -132,14 +156,6 @@ def _entry(e, shown: set[str]) -> str:
         who = f" ({escape(e.agent)})" if e.agent else ""
         return (f'<div class="entry notice {escape(e.level)}">{escape(e.level)}{who}: {escape(e.text)} '
                 f"{at}</div>")
-    if isinstance(e, ChatEntry):
-        if e.ended:
-            summary = _labelled("Summary handed on:", e.summary, markdown=True) if e.summary else ""
-            return (f'<div class="entry chat-end"><span class="who">◂ {escape(e.title)} ended</span> '
-                    f"{escape(e.reason)} {at}{summary}</div>")
-        again = " (resumed)" if e.resumed else ""
-        return (f'<h3 class="chat">▸ {escape(e.title)}{again}</h3><div class="entry chat-start">'
-                f"{escape(', '.join(e.agents))} {at}{_labelled('Task:', e.task, markdown=True)}</div>")
     if isinstance(e, StopEntry):
         return (f'<div class="entry stop">Run stopped: {escape(e.reason)} ({escape(e.stop_kind.value)}) '
                 f"{at}</div>")

@@ -93,7 +93,7 @@ def _rebuild(path: Path, writer: Any, config: "AppConfig | None", approve: str) 
                               f"{', '.join(t.name for t in cfg.teams) or 'none'}")
         team = cfg.teams[0].name
     missing = [n for n in {m.message.sender for m in log.events if getattr(m, "type", "") == "message_delivered"}
-               if n != "human" and n not in cfg.team(team).agents]
+               if n != "human" and n not in cfg.team_reach(team)]
     if missing:
         raise ConfigError(f"agents {', '.join(sorted(missing))} of the log are not in team {team!r}")
     # where the run worked: a resume must find the files its code wrote

@@ -29,6 +29,11 @@ from tuiagents.engine.view import CONTROL_EVENTS, RunView, control_words, fold
 class _Entry:
     seq: int = 0
     ts: float = 0.0
+    #: the chat it happened in (ROOT_CHAT, a stage, a nested chat) and that chat's path of titles
+    #: ("stage 2 › nested chat with critic"; "" in the root chat), so exports show where
+    chat: str = ROOT_CHAT
+    where: str = ""
+    depth: int = 0  # chats between it and the run's own: 0 in the root chat
 
 
 @dataclass(kw_only=True, slots=True)
@@ -47,8 +52,6 @@ class TranscriptMessage(_Entry):
     tool_results: list[ToolResult] = field(default_factory=list)
     #: True when the message only hands back tool results already shown by tool_call entries.
     echo: bool = False
-    #: the chat it was said in (a stage, a nested chat; "root" for the run's own)
-    chat: str = ROOT_CHAT
 
 
 @dataclass(kw_only=True, slots=True)
@@ -138,13 +141,14 @@ class NoticeEntry(_Entry):
 
 @dataclass(kw_only=True, slots=True)
 class ChatEntry(_Entry):
-    """A chat inside the run began (`ended` False: its task) or ended (its summary and why)."""
+    """A chat inside the run (a stage, a nested chat) began (`ended` False: its task) or ended
+    (its summary and why). `chat`, `where` and `depth` are the inner chat's own."""
 
     kind: Literal["chat"] = "chat"
-    chat: str
     parent: str = ROOT_CHAT
     scope: str = "stage"
     title: str = ""
+    owner: str | None = None  # the agent whose reply a nested chat is
     ended: bool = False
     agents: list[str] = field(default_factory=list)
     task: str = ""
@@ -257,7 +261,23 @@ class _Writers:
         self.tools_shown: set[str] = set()
 
     def _at(self, ev: Any) -> dict[str, Any]:
-        return {"seq": ev.seq, "ts": ev.ts}
+        path = self.view.chat_path(ev.chat) if ev.chat != ROOT_CHAT else []
+        return {"seq": ev.seq, "ts": ev.ts, "chat": ev.chat, "where": " › ".join(c.title for c in path),
+                "depth": len(path)}
+
+    def chat_started(self, ev: ChatStarted) -> None:
+        self.t.entries.append(ChatEntry(**self._at(ev), parent=ev.parent, scope=ev.scope, title=ev.title,
+                                        owner=ev.owner, agents=[a.name for a in ev.agents], task=ev.task,
+                                        resumed=ev.resumed))
+
+    def chat_ended(self, ev: ChatEnded) -> None:
+        chat = self.view.chats.get(ev.chat)
+        started = chat.started if chat is not None else None
+        self.t.entries.append(ChatEntry(**self._at(ev), ended=True, summary=ev.summary, reason=ev.reason,
+                                        stop_kind=ev.kind, parent=started.parent if started else ROOT_CHAT,
+                                        scope=started.scope if started else "stage",
+                                        title=started.title if started else ev.chat,
+                                        owner=started.owner if started else None))
 
     def message(self, ev: MessageDelivered) -> None:
         m = ev.message
@@ -266,8 +286,7 @@ class _Writers:
         self.t.entries.append(TranscriptMessage(**self._at(ev), sender=m.sender, recipient=m.recipient,
                                            content=m.content, origin=m.origin, round=ev.round,
                                            human_edited=m.human_edited, original=m.original,
-                                           tool_calls=m.tool_calls, tool_results=m.tool_results, echo=echo,
-                                           chat=ev.chat))
+                                           tool_calls=m.tool_calls, tool_results=m.tool_results, echo=echo))
 
     def decision(self, ev: DecisionRecorded) -> None:
         asked = self.view.requests.get(ev.request_id)
@@ -311,19 +330,6 @@ class _Writers:
         who, to = (ev.by or DecidedBy.HUMAN).words(), ev.message.recipient or "all"
         self.t.entries.append(NoticeEntry(**self._at(ev), by=ev.by,
                                           text=f"{who} queued a message for {to} for the next turn"))
-
-    def chat_started(self, ev: ChatStarted) -> None:
-        self.t.entries.append(ChatEntry(**self._at(ev), chat=ev.chat, parent=ev.parent, scope=ev.scope,
-                                        title=ev.title, agents=[a.name for a in ev.agents], task=ev.task,
-                                        resumed=ev.resumed))
-
-    def chat_ended(self, ev: ChatEnded) -> None:
-        chat = self.view.chats.get(ev.chat)
-        self.t.entries.append(ChatEntry(**self._at(ev), chat=ev.chat, ended=True, summary=ev.summary,
-                                        reason=ev.reason, stop_kind=ev.kind,
-                                        parent=chat.parent if chat else ROOT_CHAT,
-                                        scope=chat.started.scope if chat else "stage",
-                                        title=chat.title if chat else ev.chat))
 
     def started(self, ev: RunStarted) -> None:
         self.t.stop = None  # a resumed run goes on after an earlier stop

@@ -180,6 +180,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("show_full", "v", "See all", Where.TRANSCRIPT,
                "Show all of a long message or code block that is cut on screen", action="show_full_visible",
                show=False),
+    ActionSpec("toggle_fold", "z", "Fold", Where.TRANSCRIPT,
+               "Fold or unfold the nested chat on screen (a click on its header does too)",
+               action="toggle_fold_visible", show=False),
     # -- the dialogs -------------------------------------------------------------------------------
     # ctrl+s is not a priority key: it must wait behind the keys typed before it (a fast typist, a
     # paste), or it would send the text as it was a moment earlier.

@@ -22,6 +22,7 @@ from tuiagents.engine.events import (
 )
 from tuiagents.engine.patterns import pattern_label
 from tuiagents.engine.view import EntryStatus, MessageView, RunView
+from tuiagents.ui.chat_block import BlockSink, ChatBlockEntry
 from tuiagents.ui.entries import CodeEntry, Entry, MessageEntry, NoticeEntry
 from tuiagents.ui.entry_words import code_status, control_line, finished_status, message_tags, result_line
 from tuiagents.ui.safe_text import one_line
@@ -42,6 +43,8 @@ class ConversationFeed:
         self.dirty: set[str] = set()  # view ids of streams and outputs grown since the last flush
         self.owners: dict[str, list[Transcript]] = {}
         self.asking: dict[str, list[str]] = {}  # request id -> the view ids shown as waiting for it
+        self.blocks: dict[str, BlockSink] = {}  # nested chat id -> its block in its owner's pane
+        self._chat = ROOT_CHAT  # the chat of the event being shown
 
     @property
     def live(self) -> dict[str, MessageEntry]:
@@ -55,8 +58,12 @@ class ConversationFeed:
         return out
 
     # -- helpers ------------------------------------------------------------------------------
-    def pane(self, agent: str | None) -> Transcript | None:
-        """The transcript of `agent`'s pane, or None."""
+    def pane(self, agent: str | None) -> Transcript | BlockSink | None:
+        """Where `agent`'s entries go: the block of the nested chat the event was in, else the
+        transcript of `agent`'s pane, or None."""
+        block = self.blocks.get(self._chat)
+        if block is not None:
+            return block
         return self._panes().get(agent) if agent else None
 
     def _add(self, entry: Entry, *where: Transcript | None) -> Entry:
@@ -76,7 +83,9 @@ class ConversationFeed:
     def _note(self, agent: str | None, text: str, tone: str = "muted", timeline: bool = True) -> None:
         self._add(NoticeEntry(text=text, tone=tone), self.pane(agent), self.timeline if timeline else None)
 
-    def _panes_for(self, target: str) -> list[Transcript | None]:
+    def _panes_for(self, target: str) -> list[Transcript | BlockSink | None]:
+        if self._chat in self.blocks:  # a person's message inside a nested chat shows in its block
+            return [self.blocks[self._chat]]
         return list(self._panes().values()) if target == "all" else [self.pane(target)]
 
     def flush(self) -> int:
@@ -106,6 +115,7 @@ class ConversationFeed:
         """Show one event (already folded into the view)."""
         render = _RENDER.get(type(event))
         if render is not None:
+            self._chat = getattr(event, "chat", ROOT_CHAT)
             render(self, event)
 
     # -- per event type -------------------------------------------------------------------------
@@ -172,7 +182,8 @@ class ConversationFeed:
         if m.human_edited:
             shown.tags, shown.tone = ["edited by you"], "warning"
         elif m.origin == "human":
-            shown.tags = ["task"] if len(self.view.messages) == 1 else ["written by you"]
+            # a chat's first message is its task (a nested chat's is its owner's, filled from the trigger)
+            shown.tags = ["task"] if len(self.view.messages_in(event.chat)) == 1 else ["written by you"]
         elif m.origin == "execution":
             shown.tags = ["code result → team"]
         elif m.origin == "tool":
@@ -352,13 +363,34 @@ class ConversationFeed:
         names = ", ".join(a.name for a in event.agents)
         again = " · resumed" if event.resumed else ""
         text = f"▸ {event.title} ({pattern_label(event.team_kind)}: {names}){again}: {one_line(event.task, 120)}"
-        self._note(event.owner, text)  # a nested chat shows in its owner's pane too
+        if event.scope != "nested" or event.owner is None:
+            self._note(event.owner, text)
+            return
+        # a nested chat is a block in its owner's pane (in the block of the chat it runs in, if nested)
+        self._add(NoticeEntry(text=text), self.timeline)
+        sink = self.blocks.get(event.chat)
+        if sink is None:
+            block = ChatBlockEntry(title=event.title)
+            where = self.blocks.get(event.parent) or self._panes().get(event.owner)
+            self.blocks[event.chat] = BlockSink(block, self.changed)
+            self._add(block, where)
+        else:  # a resumed run goes on in it
+            sink.block.ended, sink.block.folded = False, False
+            self.changed(sink.block)
 
     def _chat_ended(self, event: ChatEnded) -> None:
         chat = self.view.chats.get(event.chat)
         title = chat.title if chat is not None else event.chat
         summary = f" · summary: {one_line(event.summary, 160)}" if event.summary else ""
-        self._note(chat.started.owner if chat is not None else None, f"◂ {title} ended: {event.reason}{summary}")
+        text = f"◂ {title} ended: {event.reason}{summary}"
+        sink = self.blocks.get(event.chat)
+        if sink is None:
+            self._note(chat.started.owner if chat is not None else None, text)
+            return
+        self._add(NoticeEntry(text=text), self.timeline)
+        block = sink.block
+        block.ended, block.folded, block.reason, block.summary = True, True, event.reason, event.summary
+        self.changed(block)
 
     def _control(self, event: Any) -> None:
         tone = "muted" if event.by != DecidedBy.HUMAN else "warning"

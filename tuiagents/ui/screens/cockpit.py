@@ -163,6 +163,15 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         else:
             self._pane_root.mount(pane)
 
+    def _in_nested_chat(self, chat: str) -> bool:
+        """True when `chat` is a nested chat (or runs inside one)."""
+        return any(c.started.scope == "nested" for c in self.state.chat_path(chat))
+
+    def _pane_for(self, agent: str, chat: str) -> str:
+        """Whose pane shows `agent`'s request in `chat`: inside a nested chat, its owner's (the block)."""
+        nested = next((c for c in self.state.chat_path(chat) if c.started.scope == "nested"), None)
+        return nested.started.owner if nested is not None and nested.started.owner else agent
+
     def _badge(self, agent: str) -> Content:
         """A tab label: state glyph, name, and ⏳ while the agent waits for you (plain text)."""
         view = self.state.agents.get(agent)
@@ -246,9 +255,11 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         if isinstance(event, RunStarted):
             self._ensure_panes(event.agents)
         self.state.apply(event)
-        if isinstance(event, TurnStarted):
+        # what is said inside a nested chat shows in its block in the owner's pane: its recipient
+        # gets no pane of its own for it (the exchange reads in one place, beside the reply it made)
+        if isinstance(event, TurnStarted) and not self._in_nested_chat(event.chat):
             self._ensure_pane(event.agent)
-        elif isinstance(event, MessageDelivered):
+        elif isinstance(event, MessageDelivered) and not self._in_nested_chat(event.chat):
             self._ensure_pane(event.message.sender)
         self.feed.apply(event)
         if isinstance(event, DecisionRequested):
@@ -328,7 +339,7 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         if new_id != self._shown_request:
             self._shown_request = new_id
             if current is not None:
-                self._reveal(current.request.agent)
+                self._reveal(self._pane_for(current.request.agent, current.chat))
         # the footer shows only the controls that apply: refresh it when what they depend on changes
         signature = (new_id, self.state.stopped, self.state.is_group,
                      any(a.state == RUNNING_CODE for a in self.state.agents.values()))

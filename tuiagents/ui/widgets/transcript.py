@@ -205,9 +205,48 @@ class Transcript(ScrollView, can_focus=True):
         return str(keymap.get("show_full", default)).split(",")[0].strip()
 
     # -- seeing all of a long entry --------------------------------------------------------
+    def find(self, key: str) -> Entry | None:
+        """The entry with `key`, here or inside a block here (a nested chat's), or None."""
+        entry = self.get(key)
+        if entry is not None:
+            return entry
+        return next((found for e in self._entries if hasattr(e, "find") and (found := e.find(key)) is not None),
+                    None)
+
+    def action_toggle_fold(self, key: str) -> None:
+        """Fold or unfold block `key` (the click on a nested chat's header)."""
+        entry = self.find(key)
+        if entry is not None and hasattr(entry, "toggle"):
+            entry.toggle()
+            self._changed_within(entry)
+
+    def _changed_within(self, entry: Entry) -> None:
+        """`entry` changed: show it again, or the block here that holds it."""
+        if self.get(entry.key) is None:
+            entry = next((e for e in self._entries if hasattr(e, "find") and e.find(entry.key) is not None), entry)
+            entry.touch()
+        self.changed(entry)
+
+    def action_toggle_fold_visible(self) -> None:
+        """Fold or unfold the lowest nested chat on screen (say so when there is none)."""
+        if self.is_attached and self.display and self.region.height > 0:
+            self._rebuild_offsets()
+            top = int(self.scroll_y)
+            bottom = top + max(1, self.scrollable_content_region.height)
+            i = max(0, bisect_right(self._offsets, top) - 1)
+            found = None
+            while i < len(self._entries) and self._offsets[i] < bottom:
+                if hasattr(self._entries[i], "toggle"):
+                    found = self._entries[i]
+                i += 1
+            if found is not None:
+                self.action_toggle_fold(found.key)
+                return
+        self.notify("No nested chat on screen here to fold or unfold.", timeout=3)
+
     def action_show_full(self, key: str) -> None:
         """Open entry `key` in full (the click on the line under a cut entry)."""
-        entry = self.get(key)
+        entry = self.find(key)
         if entry is not None and hasattr(entry, "full_text"):
             title, text = entry.full_text()
             self.post_message(self.ShowFull(title, text))  # the app opens the full view
