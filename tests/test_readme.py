@@ -196,7 +196,7 @@ def test_readme_sequence_command_runs_the_example_pipeline(tmp_path):
     (tmp_path / argv[argv.index("--config") + 1]).write_bytes((ROOT / "config.toml.example").read_bytes())
     rules = [Rule(contains="Summarize the takeaway", reply="A paragraph on bees, in short."),
              Rule(agent="researcher", reply="1. Bees dance. 2. Bees make honey. 3. Bees sting. TERMINATE"),
-             Rule(agent="writer", reply="Bees dance, make honey and sting. TERMINATE"),
+             Rule(agent="author", reply="Bees dance, make honey and sting. TERMINATE"),
              Rule(agent="critic", reply="Clear; nothing to fix.")]
     with ScriptedServer(rules) as server:
         env["OPENAI_BASE_URL"] = server.url
@@ -204,10 +204,10 @@ def test_readme_sequence_command_runs_the_example_pipeline(tmp_path):
         assert done.returncode == 0, done.stderr
         critic_saw = server.requests_for("critic")[0].body["messages"][-1]["content"]
     out = done.stdout
-    assert "stages: 1 research → 2 writing → 3 review" in out
-    for i, team in enumerate(("research", "writing", "review"), start=1):
+    assert "stages: 1 research → 2 writing → 3 proofing" in out
+    for i, team in enumerate(("research", "writing", "proofing"), start=1):
         assert f"▸ stage {i}: {team} begins" in out, out
-    assert "[stage 2: writing] writer:\nBees dance, make honey and sting." in out
+    assert "[stage 2: writing] author:\nBees dance, make honey and sting." in out
     assert critic_saw == ("Review the paragraph; say what to fix.\nContext: \n"
                           "1. Bees dance. 2. Bees make honey. 3. Bees sting.\nA paragraph on bees, in short.")
     assert "Stopped: all 3 stages done" in out
