@@ -47,11 +47,11 @@ async def test_stages_strip_approve_inside_stage_two_stop_that_stage_only_then_e
     async with app.run_test(size=(80, 24)) as pilot:  # the smallest terminal the README promises
         cockpit = app.cockpit
         await wait_until(pilot, lambda: _current(app, "root/stage1", "researcher"), what="the researcher's draft")
-        assert "1 research ▶ · 2 writing · · 3 review ·" in _strip(app)
+        assert "1 research ▶ · 2 writing ○ · 3 review ○" in _strip(app)
         await pilot.press("a")
         await wait_until(pilot, lambda: _current(app, "root/stage2", "writer"), what="the writer's first draft")
         await pilot.pause()
-        assert "1 research ✓ · 2 writing ▶ · 3 review ·" in _strip(app)
+        assert "1 research ✓ · 2 writing ▶ · 3 review ○" in _strip(app)
         assert "stage 2 · turn 1" in screen_text(app)  # the status bar counts the stage's turns
         # the current stage's panes: the researcher's folded away with stage 1
         assert cockpit.panes["writer"].display and cockpit.panes["user"].display

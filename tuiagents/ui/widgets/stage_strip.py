@@ -1,4 +1,4 @@
-"""The stages of a sequence as one line above the panes: `1 research ✓ · 2 writing ▶ · 3 review ·`.
+"""The stages of a sequence as one line above the panes: `1 research ✓ · 2 writing ▶ · 3 review ○`.
 
 Read from the run view alone (the plan from `RunStarted.stages`, each stage's state from its
 `ChatStarted`/`ChatEnded`), so a live run, a replay and a resumed run draw it the same way. A
@@ -20,7 +20,7 @@ from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.state import CockpitState
 
 #: what each state of a stage looks like: glyph, style
-DONE, RUNNING, STOPPED, CUT, WAITING = "✓", "▶", "■", "✗", "·"
+DONE, RUNNING, STOPPED, CUT, WAITING = "✓", "▶", "■", "✗", "○"
 _STYLE = {DONE: "green", RUNNING: "bold", STOPPED: "yellow", CUT: "red", WAITING: "dim"}
 
 
