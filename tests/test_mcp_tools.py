@@ -1,0 +1,221 @@
+"""Tools from MCP servers, against real servers on the `mcp` SDK (stdio and streamable HTTP) and the
+scripted model: what the model is offered, results flowing back, the server's own errors, call
+timeouts, servers that cannot start, bad tool names, and no server process left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from tuiagents.config import ConfigError
+from tuiagents.engine.events import Notice, StopKind, ToolCallFinished
+from tuiagents.engine.factory import build_run
+from tuiagents.testing import Reply, Rule
+
+from mcp_support import alive, calc_http, calc_stdio, server_pid
+
+ADD_DESCRIPTION = "Add two whole numbers and return their sum (from the calc MCP server)."
+
+
+def mcp_run(make_config, tmp_path, servers: list[dict], tools: list[str], *, max_turns: int = 3):
+    """user (NEVER) <-> assistant, which calls and runs the MCP tools it names; everything approved."""
+    cfg = make_config(
+        agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER",
+                 "default_auto_reply": "go on"},
+                {"name": "assistant", "kind": "assistant", "model": "default", "tools": tools}],
+        teams=[{"name": "pair", "agents": ["user", "assistant"], "max_turns": max_turns}],
+        mcp_servers=servers)
+    return build_run(cfg, "pair", "what is 2 + 3?", approve="all", work_dir=tmp_path)
+
+
+def results(run) -> list:
+    return [e.result for e in run.bus.history if isinstance(e, ToolCallFinished)]
+
+
+def tool_message(server, turn: int) -> str:
+    [m] = [m for m in server.requests_for("assistant")[turn].body["messages"] if m["role"] == "tool"]
+    return m["content"]
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_the_model_calls_an_mcp_tool_and_reads_its_result(transport, server, make_config, run_to_end,
+                                                                 tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("add", a=2, b=3), "It is 5. TERMINATE"])])
+    if transport == "stdio":
+        run = mcp_run(make_config, tmp_path, [calc_stdio()], ["mcp:calc"])
+        result = await run_to_end(run)
+    else:
+        with calc_http() as url:
+            run = mcp_run(make_config, tmp_path, [{"name": "calc", "url": url}], ["mcp:calc"])
+            result = await run_to_end(run)
+
+    assert result.stop_reason == "assistant said TERMINATE", result.stop_reason
+    offered = {t["function"]["name"]: t["function"] for t in server.requests_for("assistant")[0].body["tools"]}
+    assert set(offered) == {"add", "fail", "slow"}
+    # the server's own description and input schema are what the model sees
+    assert offered["add"]["description"] == ADD_DESCRIPTION
+    assert offered["add"]["parameters"]["required"] == ["a", "b"]
+    assert offered["add"]["parameters"]["properties"]["a"]["type"] == "integer"
+    assert [(r.name, r.content, r.is_error) for r in results(run)] == [("add", "5", False)]
+    assert tool_message(server, 1) == "5"
+
+
+async def test_one_tool_of_a_server(server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", reply="TERMINATE")])
+    await run_to_end(mcp_run(make_config, tmp_path, [calc_stdio()], ["mcp:calc/add"]))
+    assert [t["function"]["name"] for t in server.requests_for("assistant")[0].body["tools"]] == ["add"]
+
+
+async def test_the_servers_own_error_is_the_tools_result(server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("fail", reason="no tables"), "I see. TERMINATE"])])
+    run = mcp_run(make_config, tmp_path, [calc_stdio()], ["mcp:calc"])
+    result = await run_to_end(run)
+    [res] = results(run)
+    assert res.is_error and "calc refuses: no tables" in res.content, res.content
+    assert "calc refuses: no tables" in tool_message(server, 1)
+    assert result.stop_kind == StopKind.TERMINATION_MESSAGE
+
+
+async def test_a_wrong_argument_is_the_servers_error_too(server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("add", a=2, b="three"), "TERMINATE"])])
+    run = mcp_run(make_config, tmp_path, [calc_stdio()], ["mcp:calc"])
+    await run_to_end(run)
+    [res] = results(run)
+    assert res.is_error and "b" in res.content and "integer" in res.content, res.content
+
+
+async def test_a_call_past_its_timeout_is_its_result(server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("slow", seconds=30), Reply.tool("add", a=1, b=1),
+                                                  "TERMINATE"])])
+    run = mcp_run(make_config, tmp_path, [calc_stdio(timeout=1)], ["mcp:calc"], max_turns=6)
+    result = await run_to_end(run)
+    slow, add = results(run)
+    assert slow.is_error and "did not answer within 1 s" in slow.content and "'calc'" in slow.content
+    assert (add.content, add.is_error) == ("2", False)  # the server is still usable after a timeout
+    assert result.stop_reason == "assistant said TERMINATE"
+
+
+async def test_a_server_that_cannot_start_stops_the_run_naming_it_and_its_stderr(server, make_config,
+                                                                                  run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", reply="never asked")])
+    run = mcp_run(make_config, tmp_path, [calc_stdio("calc", "--crash")], ["mcp:calc"])
+    result = await run_to_end(run)
+    assert result.stop_kind == StopKind.ERROR
+    assert "MCP server 'calc'" in result.stop_reason and "could not start" in result.stop_reason
+    assert "cannot open tables.db: no such file" in result.stop_reason
+    assert any(isinstance(e, Notice) and e.level == "error" and "tables.db" in e.text for e in run.bus.history)
+    assert server.requests_for("assistant") == []  # no model was asked with half its tools
+    assert not run.start_error.bad_config
+
+
+async def test_a_missing_program_and_an_unreachable_url_say_so(server, make_config, run_to_end, tmp_path):
+    run = mcp_run(make_config, tmp_path, [{"name": "calc", "command": ["no-such-mcp-server-xyz"]},
+                                          {"name": "web", "url": "http://127.0.0.1:9/mcp", "startup_timeout": 5}],
+                  ["mcp:calc", "mcp:web"])
+    result = await run_to_end(run)
+    assert "MCP server 'calc'" in result.stop_reason and "program was not found" in result.stop_reason
+    assert "MCP server 'web' (http://127.0.0.1:9/mcp) could not start" in result.stop_reason
+
+
+async def test_an_unknown_tool_of_a_server_is_a_config_error_when_it_starts(server, make_config, run_to_end,
+                                                                           tmp_path):
+    run = mcp_run(make_config, tmp_path, [calc_stdio()], ["mcp:calc/multiply"])
+    result = await run_to_end(run)
+    assert run.start_error.bad_config
+    assert "asks for mcp:calc/multiply" in result.stop_reason and "no tool 'multiply'" in result.stop_reason
+    assert "its tools: add, fail, slow" in result.stop_reason
+
+
+async def test_one_tool_name_from_two_servers_is_a_config_error(server, make_config, run_to_end, tmp_path):
+    run = mcp_run(make_config, tmp_path, [calc_stdio("calc"), calc_stdio("calc2")], ["mcp:calc", "mcp:calc2/add"])
+    result = await run_to_end(run)
+    assert run.start_error.bad_config
+    assert "tool named 'add' from both mcp:calc and mcp:calc2" in result.stop_reason
+
+
+def test_an_unknown_server_is_a_config_error_at_load(make_config):
+    with pytest.raises(ConfigError) as err:
+        make_config(agents=[{"name": "a", "kind": "assistant", "model": "default", "tools": ["mcp:calculator"]}],
+                    teams=[], mcp_servers=[calc_stdio("calc")])
+    assert "agents[0].tools[0]" in str(err.value) and "MCP server 'calculator', which is not defined" in str(err.value)
+    assert "one of: calc" in str(err.value)
+
+
+@pytest.mark.parametrize("entry, words", [
+    ({"name": "x"}, "set either command"),
+    ({"name": "x", "command": ["a"], "url": "http://127.0.0.1/mcp"}, "not both or neither"),
+    ({"name": "x", "url": "ftp://host/mcp"}, "must start with http"),
+    ({"name": "x", "command": ["a"], "headers": {"A": "b"}}, "headers are for a url server"),
+    ({"name": "a/b", "command": ["a"]}, "mcp_servers[0].name"),
+    ({"name": "x", "command": ["a"], "timeout": 0}, "mcp_servers[0].timeout"),
+])
+def test_a_bad_server_entry_is_a_config_error(make_config, entry, words):
+    with pytest.raises(ConfigError) as err:
+        make_config(agents=[], teams=[], mcp_servers=[entry])
+    assert words in str(err.value)
+
+
+async def test_the_server_process_is_gone_after_a_normal_end(server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("add", a=1, b=2), "TERMINATE"])])
+    pid_file = tmp_path / "calc.pid"
+    run = mcp_run(make_config, tmp_path, [calc_stdio(pid_file=pid_file)], ["mcp:calc"])
+    await run_to_end(run)
+    assert not alive(server_pid(pid_file))
+
+
+async def test_the_server_process_is_gone_after_a_stop_mid_call(server, make_config, tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("slow", seconds=60), "TERMINATE"])])
+    pid_file = tmp_path / "calc.pid"
+    run = mcp_run(make_config, tmp_path, [calc_stdio(pid_file=pid_file)], ["mcp:calc"])
+    task = asyncio.ensure_future(run.run())
+    for _ in range(300):
+        if any(type(e).__name__ == "ToolCallStarted" for e in run.bus.history):
+            break
+        await asyncio.sleep(0.05)
+    pid = server_pid(pid_file)
+    assert alive(pid)
+    run.request_stop("stopped by you")
+    result = await asyncio.wait_for(task, 30)
+    await run.aclose()
+    assert result.stop_kind == StopKind.STOPPED_BY_USER
+    assert not alive(pid)
+
+
+async def test_the_server_process_is_gone_after_a_model_error(server, make_config, run_to_end, tmp_path):
+    from tuiagents.testing import Fault
+
+    server.load([Rule(agent="assistant", fault=Fault.bad_request("no such model"))])
+    pid_file = tmp_path / "calc.pid"
+    run = mcp_run(make_config, tmp_path, [calc_stdio(pid_file=pid_file)], ["mcp:calc"])
+    result = await run_to_end(run)
+    assert result.stop_kind == StopKind.ERROR
+    assert not alive(server_pid(pid_file))
+
+
+async def test_every_server_is_stopped_when_another_cannot_start(server, make_config, run_to_end, tmp_path):
+    pid_file = tmp_path / "calc.pid"
+    run = mcp_run(make_config, tmp_path, [calc_stdio(pid_file=pid_file), calc_stdio("broken", "--crash")],
+                  ["mcp:calc", "mcp:broken"])
+    result = await run_to_end(run)
+    assert "'broken'" in result.stop_reason
+    assert not alive(server_pid(pid_file))
+
+
+def test_secrets_of_headers_and_env_stay_out_of_the_snapshot(make_config):
+    token = "mcp-secret-token-1234567890"
+    cfg = make_config(agents=[], teams=[], mcp_servers=[
+        {"name": "web", "url": "http://127.0.0.1:1/mcp", "headers": {"Authorization": f"Bearer {token}"}},
+        {"name": "local", "command": ["srv"], "env": {"CALC_API_KEY": token + "x", "MODE": "fast"}}])
+    snap = json.dumps(cfg.snapshot())
+    assert token not in snap and "[redacted]" in snap and '"MODE": "fast"' in snap
+    from tuiagents.secrets import scrub
+
+    assert token not in scrub(f"header was Bearer {token}") and token + "x" not in scrub(f"key {token}x")
+    # a log's snapshot does not start the server with "[redacted]": it says to pass the config
+    from tuiagents.config import parse_config
+
+    with pytest.raises(ConfigError) as err:
+        parse_config(cfg.snapshot())
+    assert "held a secret" in str(err.value) and "--config FILE" in str(err.value)
