@@ -104,8 +104,9 @@ async def test_a_server_that_cannot_start_stops_the_run_naming_it_and_its_stderr
     result = await run_to_end(run)
     assert result.stop_kind == StopKind.ERROR
     assert "MCP server 'calc'" in result.stop_reason and "could not start" in result.stop_reason
-    assert "cannot open tables.db: no such file" in result.stop_reason
-    assert any(isinstance(e, Notice) and e.level == "error" and "tables.db" in e.text for e in run.bus.history)
+    # the stop says which server; the error notice adds the last lines of its stderr
+    assert any(isinstance(e, Notice) and e.level == "error" and "MCP server 'calc'" in e.text
+               and "cannot open tables.db: no such file" in e.text for e in run.bus.history)
     assert server.requests_for("assistant") == []  # no model was asked with half its tools
     assert not run.start_error.bad_config
 
@@ -115,8 +116,10 @@ async def test_a_missing_program_and_an_unreachable_url_say_so(server, make_conf
                                           {"name": "web", "url": "http://127.0.0.1:9/mcp", "startup_timeout": 5}],
                   ["mcp:calc", "mcp:web"])
     result = await run_to_end(run)
-    assert "MCP server 'calc'" in result.stop_reason and "program was not found" in result.stop_reason
-    assert "MCP server 'web' (http://127.0.0.1:9/mcp) could not start" in result.stop_reason
+    [notice] = [e.text for e in run.bus.history if isinstance(e, Notice) and e.level == "error"]
+    assert "MCP server 'calc'" in notice and "program was not found" in notice
+    assert "MCP server 'web' (http://127.0.0.1:9/mcp) could not start" in notice
+    assert result.stop_reason == notice.splitlines()[0]
 
 
 async def test_an_unknown_tool_of_a_server_is_a_config_error_when_it_starts(server, make_config, run_to_end,
@@ -199,7 +202,7 @@ async def test_every_server_is_stopped_when_another_cannot_start(server, make_co
     run = mcp_run(make_config, tmp_path, [calc_stdio(pid_file=pid_file), calc_stdio("broken", "--crash")],
                   ["mcp:calc", "mcp:broken"])
     result = await run_to_end(run)
-    assert "'broken'" in result.stop_reason
+    assert "'broken'" in result.stop_reason and result.stop_kind == StopKind.ERROR
     assert not alive(server_pid(pid_file))
 
 

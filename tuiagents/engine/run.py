@@ -197,8 +197,8 @@ class TeamRun(RunCore):
             await self.open_tool_servers()
         except ToolServerError as exc:
             self.start_error = exc
-            await self.notice(str(exc), "error")
-            return StopInfo(StopKind.ERROR, str(exc))
+            await self.notice(str(exc), "error")  # in full: a server's stderr tail follows its first line
+            return StopInfo(StopKind.ERROR, str(exc).splitlines()[0])
         return None
 
     async def aclose(self) -> None:
