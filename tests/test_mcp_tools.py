@@ -118,7 +118,7 @@ async def test_a_missing_program_and_an_unreachable_url_say_so(server, make_conf
     result = await run_to_end(run)
     [notice] = [e.text for e in run.bus.history if isinstance(e, Notice) and e.level == "error"]
     assert "MCP server 'calc'" in notice and "program was not found" in notice
-    assert "MCP server 'web' (http://127.0.0.1:9/mcp) could not start" in notice
+    assert "MCP server 'web' could not start" in notice and "its url: http://127.0.0.1:9/mcp" in notice
     assert result.stop_reason == notice.splitlines()[0]
 
 

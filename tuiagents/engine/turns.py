@@ -159,8 +159,12 @@ def _pending_calls(run: RunCore, agent: ConversableAgent) -> tuple[str, list[Too
 async def _tool_turn(run: RunCore, agent: ConversableAgent, caller: str, calls: list[ToolCall],
                      open_calls: list[ToolCall]) -> Message:
     shown = ", ".join(f"{c.name}({c.arguments})" for c in calls)
+    # what each tool does, in its own words (an MCP server's description too), where the person decides
+    about = "; ".join(f"{c.name}: {agent.executable_tools[c.name].description}" for c in calls
+                      if c.name in agent.executable_tools)
     d = await run.decide(DecisionRequest(kind=RequestKind.TOOL_CALL, agent=caller, tool_calls=calls,
-                                         prompt=f"{caller} wants to call {shown}; {agent.name} runs it."))
+                                         prompt=f"{caller} wants to call {shown}; {agent.name} runs it."
+                                                + (f" ({about})" if about else "")))
     if d.kind == DecisionKind.REPLY:
         # A person answering instead interrupts every open call, not only this agent's.
         await run.deliver(Message(sender=agent.name, tool_results=interrupted_results(open_calls),

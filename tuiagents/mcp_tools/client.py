@@ -284,8 +284,11 @@ class McpServer:
         return secrets.scrub("\n".join(tail))
 
     def _failure(self, why: str, called: str | None = None) -> str:
-        what = f"calling {called}: " if called else "could not start: "
-        text = f"MCP server {self.name!r} ({self.settings.where()}) {what}{secrets.scrub(why)}"
+        """What went wrong first (a stop reason shows the first line), then where, then its stderr."""
+        what = f"failed calling {called}" if called else "could not start"
+        kind = "command" if self.settings.command is not None else "url"
+        text = (f"MCP server {self.name!r} {what}: {secrets.scrub(why)}\n"
+                f"  its {kind}: {self.settings.where()}")
         tail = self.stderr_tail()
         if tail:
             text += "\n  its stderr ended with:\n" + "\n".join("    " + line for line in tail.splitlines())
