@@ -53,7 +53,7 @@ async def test_the_model_calls_an_mcp_tool_and_reads_its_result(transport, serve
 
     assert result.stop_reason == "assistant said TERMINATE", result.stop_reason
     offered = {t["function"]["name"]: t["function"] for t in server.requests_for("assistant")[0].body["tools"]}
-    assert set(offered) == {"add", "fail", "slow"}
+    assert set(offered) == {"add", "fail", "slow", "whoami"}
     # the server's own description and input schema are what the model sees
     assert offered["add"]["description"] == ADD_DESCRIPTION
     assert offered["add"]["parameters"]["required"] == ["a", "b"]
@@ -128,7 +128,7 @@ async def test_an_unknown_tool_of_a_server_is_a_config_error_when_it_starts(serv
     result = await run_to_end(run)
     assert run.start_error.bad_config
     assert "asks for mcp:calc/multiply" in result.stop_reason and "no tool 'multiply'" in result.stop_reason
-    assert "its tools: add, fail, slow" in result.stop_reason
+    assert "its tools: add, fail, slow, whoami" in result.stop_reason
 
 
 async def test_one_tool_name_from_two_servers_is_a_config_error(server, make_config, run_to_end, tmp_path):
@@ -222,3 +222,54 @@ def test_secrets_of_headers_and_env_stay_out_of_the_snapshot(make_config):
     with pytest.raises(ConfigError) as err:
         parse_config(cfg.snapshot())
     assert "held a secret" in str(err.value) and "--config FILE" in str(err.value)
+
+
+async def test_a_resumed_run_starts_its_servers_again_from_the_log(server, make_config, run_to_end, tmp_path):
+    from tuiagents.app.launch import prepare_run
+    from tuiagents.session.resume import prepare_resume
+
+    server.load([Rule(agent="assistant", replies=[Reply.tool("add", a=2, b=3), Reply.tool("add", a=5, b=10),
+                                                  "15. TERMINATE"])])
+    pid_file = tmp_path / "calc.pid"
+    cfg = make_config(
+        agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER", "default_auto_reply": "go on"},
+                {"name": "assistant", "kind": "assistant", "model": "default", "tools": ["mcp:calc/add"]}],
+        teams=[{"name": "pair", "agents": ["user", "assistant"], "max_turns": 6}],
+        mcp_servers=[calc_stdio(pid_file=pid_file)])
+    log = tmp_path / "run.jsonl"
+    first = prepare_run(cfg, "pair", "add things", approve="all", session_path=log)
+
+    def stop_after_the_first_result(event) -> None:
+        if isinstance(event, ToolCallFinished):
+            first.request_stop("stopped by you")
+
+    first.bus.subscribe(stop_after_the_first_result)
+    await run_to_end(first)
+    first_pid = server_pid(pid_file)
+    assert [r.content for r in results(first)] == ["5"] and not alive(first_pid)
+
+    again = prepare_resume(log, approve="all")  # the config the log keeps: no --config
+    result = await run_to_end(again)
+    assert server_pid(pid_file) != first_pid and not alive(server_pid(pid_file))
+    assert [r.content for r in results(again) if r.content not in ("5",)] == ["15"]
+    assert result.stop_reason == "assistant said TERMINATE"
+    assert [t["function"]["name"] for t in server.requests_for("assistant")[-1].body["tools"]] == ["add"]
+
+
+async def test_http_headers_are_sent_and_never_logged(server, make_config, run_to_end, tmp_path):
+    from tuiagents.app.launch import prepare_run
+
+    token = "mcp-http-token-0123456789abcdef"
+    server.load([Rule(agent="assistant", replies=[Reply.tool("whoami"), f"I am {token}. TERMINATE"])])
+    with calc_http() as url:
+        cfg = make_config(
+            agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER"},
+                    {"name": "assistant", "kind": "assistant", "model": "default", "tools": ["mcp:calc/whoami"]}],
+            teams=[{"name": "pair", "agents": ["user", "assistant"], "max_turns": 3}],
+            mcp_servers=[{"name": "calc", "url": url, "headers": {"Authorization": f"Bearer {token}"}}])
+        run = prepare_run(cfg, "pair", "who am I?", approve="all", session_path=tmp_path / "run.jsonl")
+        await run_to_end(run)
+    [res] = results(run)
+    assert res.content == f"Bearer {token}"  # the server got the header (the run holds it in memory only)
+    text = (tmp_path / "run.jsonl").read_text()
+    assert token not in text and "[redacted]" in text
