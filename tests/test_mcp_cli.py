@@ -77,7 +77,7 @@ def test_a_tool_the_server_lacks_exits_2(server, capsys, tmp_path):
     config = calc_config(tmp_path, server.url, tools='["mcp:calc/power"]')
     code, out, err = run_cli(capsys, config, tmp_path)
     assert code == 2
-    assert "no tool 'power'" in out and "its tools: add, fail, slow, whoami" in out
+    assert "no tool 'power'" in out and "its tools: add, die, fail, slow, whoami" in out
 
 
 def test_an_unknown_server_exits_2_at_load(server, capsys, tmp_path):

@@ -53,7 +53,7 @@ async def test_the_model_calls_an_mcp_tool_and_reads_its_result(transport, serve
 
     assert result.stop_reason == "assistant said TERMINATE", result.stop_reason
     offered = {t["function"]["name"]: t["function"] for t in server.requests_for("assistant")[0].body["tools"]}
-    assert set(offered) == {"add", "fail", "slow", "whoami"}
+    assert set(offered) == {"add", "fail", "slow", "die", "whoami"}
     # the server's own description and input schema are what the model sees
     assert offered["add"]["description"] == ADD_DESCRIPTION
     assert offered["add"]["parameters"]["required"] == ["a", "b"]
@@ -76,6 +76,18 @@ async def test_the_servers_own_error_is_the_tools_result(server, make_config, ru
     assert res.is_error and "calc refuses: no tables" in res.content, res.content
     assert "calc refuses: no tables" in tool_message(server, 1)
     assert result.stop_kind == StopKind.TERMINATION_MESSAGE
+
+
+async def test_a_server_that_dies_in_a_call_is_that_calls_result_and_the_next_ones(server, make_config,
+                                                                                     run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("die"), Reply.tool("add", a=1, b=1), "TERMINATE"])])
+    run = mcp_run(make_config, tmp_path, [calc_stdio()], ["mcp:calc"], max_turns=6)
+    result = await run_to_end(run)
+    died, after = results(run)
+    assert died.is_error and "MCP server 'calc' failed calling die" in died.content, died.content
+    assert "calc: out of memory" in died.content  # its stderr says why
+    assert after.is_error and "failed calling add" in after.content and "did the server exit?" in after.content
+    assert result.stop_reason == "assistant said TERMINATE"  # the run goes on; the model reads why
 
 
 async def test_a_wrong_argument_is_the_servers_error_too(server, make_config, run_to_end, tmp_path):
@@ -128,7 +140,7 @@ async def test_an_unknown_tool_of_a_server_is_a_config_error_when_it_starts(serv
     result = await run_to_end(run)
     assert run.start_error.bad_config
     assert "asks for mcp:calc/multiply" in result.stop_reason and "no tool 'multiply'" in result.stop_reason
-    assert "its tools: add, fail, slow, whoami" in result.stop_reason
+    assert "its tools: add, die, fail, slow, whoami" in result.stop_reason
 
 
 async def test_one_tool_name_from_two_servers_is_a_config_error(server, make_config, run_to_end, tmp_path):

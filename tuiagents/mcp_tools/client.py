@@ -245,12 +245,12 @@ class McpServer:
     async def call(self, tool: str, arguments: dict[str, Any]) -> McpCallResult:
         """Call `tool`; every failure (the server's error, a lost server, the timeout) is a result."""
         from mcp.shared.exceptions import MCPError
-        from mcp.types import REQUEST_TIMEOUT
+        from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
         session = self._session
         if session is None:
-            why = f": {self._lost}" if self._lost else ""
-            return McpCallResult(self._failure(f"it is not running{why}", called=tool), is_error=True)
+            why = f" ({self._lost})" if self._lost else ""
+            return McpCallResult("Error: " + self._failure(f"it is not running{why}", called=tool), is_error=True)
         limit = self.settings.timeout
         timed_out = McpCallResult(f"Error: {tool} on MCP server {self.name!r} did not answer within {limit:g} s "
                                   f"(the server's timeout); the call was abandoned", is_error=True)
@@ -263,9 +263,11 @@ class McpServer:
         except MCPError as exc:
             if exc.code == REQUEST_TIMEOUT:
                 return timed_out
+            if exc.code == CONNECTION_CLOSED:  # it died: what its stderr said last tells why
+                return McpCallResult("Error: " + self._failure(_why(exc), called=tool), is_error=True)
             return McpCallResult(f"Error: MCP server {self.name!r} refused {tool}: {exc.message}", is_error=True)
         except Exception as exc:  # noqa: BLE001 - a transport failure is the call's result
-            return McpCallResult(self._failure(_why(exc), called=tool), is_error=True)
+            return McpCallResult("Error: " + self._failure(_why(exc), called=tool), is_error=True)
         return McpCallResult(result_text(result), is_error=bool(result.is_error))
 
     # -- messages --------------------------------------------------------------------------------
