@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tuiagents.app.cli import main
 from tuiagents.session.reader import read_session
 from tuiagents.testing import Reply, Rule, ScriptedServer
@@ -77,7 +79,7 @@ def test_a_tool_the_server_lacks_exits_2(server, capsys, tmp_path):
     config = calc_config(tmp_path, server.url, tools='["mcp:calc/power"]')
     code, out, err = run_cli(capsys, config, tmp_path)
     assert code == 2
-    assert "no tool 'power'" in out and "its tools: add, die, fail, slow, whoami" in out
+    assert "no tool 'power'" in out and "its tools: add, calc.square, die, fail, slow, whoami" in out
 
 
 def test_an_unknown_server_exits_2_at_load(server, capsys, tmp_path):
@@ -88,7 +90,8 @@ def test_an_unknown_server_exits_2_at_load(server, capsys, tmp_path):
     assert not (tmp_path / "run.jsonl").exists()
 
 
-def test_ctrl_c_in_the_middle_of_a_call_leaves_no_server_behind(server, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_in_the_middle_of_a_call_leaves_no_server_behind(sig, server, tmp_path):
     server.load([Rule(agent="assistant", replies=[Reply.tool("slow", seconds=120), "TERMINATE"])])
     pid_file = tmp_path / "calc.pid"
     config = calc_config(tmp_path, server.url, env=f'env = {{ MCP_PID_FILE = "{pid_file}" }}')
@@ -105,7 +108,7 @@ def test_ctrl_c_in_the_middle_of_a_call_leaves_no_server_behind(server, tmp_path
             time.sleep(0.1)
         pid = server_pid(pid_file)
         assert alive(pid)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -53,13 +53,22 @@ async def test_the_model_calls_an_mcp_tool_and_reads_its_result(transport, serve
 
     assert result.stop_reason == "assistant said TERMINATE", result.stop_reason
     offered = {t["function"]["name"]: t["function"] for t in server.requests_for("assistant")[0].body["tools"]}
-    assert set(offered) == {"add", "fail", "slow", "die", "whoami"}
+    assert set(offered) == {"add", "fail", "slow", "die", "calc_square", "whoami"}
     # the server's own description and input schema are what the model sees
     assert offered["add"]["description"] == ADD_DESCRIPTION
     assert offered["add"]["parameters"]["required"] == ["a", "b"]
     assert offered["add"]["parameters"]["properties"]["a"]["type"] == "integer"
     assert [(r.name, r.content, r.is_error) for r in results(run)] == [("add", "5", False)]
     assert tool_message(server, 1) == "5"
+
+
+async def test_a_tool_name_a_chat_api_refuses_is_offered_in_its_words_and_called_by_its_own(
+        server, make_config, run_to_end, tmp_path):
+    server.load([Rule(agent="assistant", replies=[Reply.tool("calc_square", x=7), "49. TERMINATE"])])
+    run = mcp_run(make_config, tmp_path, [calc_stdio()], ["mcp:calc/calc.square"])
+    await run_to_end(run)
+    assert [t["function"]["name"] for t in server.requests_for("assistant")[0].body["tools"]] == ["calc_square"]
+    assert [(r.name, r.content, r.is_error) for r in results(run)] == [("calc_square", "49", False)]
 
 
 async def test_one_tool_of_a_server(server, make_config, run_to_end, tmp_path):
@@ -140,14 +149,14 @@ async def test_an_unknown_tool_of_a_server_is_a_config_error_when_it_starts(serv
     result = await run_to_end(run)
     assert run.start_error.bad_config
     assert "asks for mcp:calc/multiply" in result.stop_reason and "no tool 'multiply'" in result.stop_reason
-    assert "its tools: add, die, fail, slow, whoami" in result.stop_reason
+    assert "its tools: add, calc.square, die, fail, slow, whoami" in result.stop_reason
 
 
 async def test_one_tool_name_from_two_servers_is_a_config_error(server, make_config, run_to_end, tmp_path):
     run = mcp_run(make_config, tmp_path, [calc_stdio("calc"), calc_stdio("calc2")], ["mcp:calc", "mcp:calc2/add"])
     result = await run_to_end(run)
     assert run.start_error.bad_config
-    assert "tool named 'add' from both mcp:calc and mcp:calc2" in result.stop_reason
+    assert "tool named 'add' from both mcp:calc/add and mcp:calc2/add" in result.stop_reason
 
 
 def test_an_unknown_server_is_a_config_error_at_load(make_config):

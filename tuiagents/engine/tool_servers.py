@@ -11,6 +11,7 @@ servers answer, so a tool a server lacks, or one name from two sources given to 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,8 +36,15 @@ class ToolServerError(Exception):
         self.bad_config = bad_config
 
 
+def model_name(name: str) -> str:
+    """`name` as a chat completion's function name may be written (letters, digits, _ and -, at most
+    64): MCP allows dots and longer names, which an OpenAI-compatible API refuses outright."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "_"
+
+
 def mcp_tool(server: McpServer, spec: McpToolSpec) -> Tool:
-    """A tool that calls `spec` on `server`: the server's description and schema, its result text."""
+    """A tool that calls `spec` on `server`: the server's description and schema, its result text
+    (under `model_name(spec.name)`; the server is called with its own name)."""
 
     async def call(**arguments: Any) -> str:
         result = await server.call(spec.name, arguments)
@@ -44,9 +52,9 @@ def mcp_tool(server: McpServer, spec: McpToolSpec) -> Tool:
             raise ToolFailed(result.text)
         return result.text
 
-    call.__name__ = spec.name
+    call.__name__ = model_name(spec.name)
     call.__doc__ = spec.description
-    return Tool(name=spec.name, description=spec.description, function=call, parameters=dict(spec.parameters))
+    return Tool(name=model_name(spec.name), description=spec.description, function=call, parameters=dict(spec.parameters))
 
 
 class ToolServers:
@@ -95,13 +103,13 @@ class ToolServers:
                                       f"tool {ref.tool!r} (its tools: {listed}); fix the agent's tools",
                                       bad_config=True)
             for spec in ([server.tools[ref.tool]] if ref.tool is not None else server.tools.values()):
-                here = f"mcp:{ref.server}"
-                if spec.name in source and source[spec.name] != here:
+                here, name = f"mcp:{ref.server}/{spec.name}", model_name(spec.name)
+                if name in source and source[name] != here:
                     raise ToolServerError(
-                        f"agent {agent.name!r} gets a tool named {spec.name!r} from both {source[spec.name]} and "
+                        f"agent {agent.name!r} gets a tool named {name!r} from both {source[name]} and "
                         f"{here}; a model cannot tell them apart: give the agent only one of them "
                         f"(\"mcp:SERVER/TOOL\" names single tools)", bad_config=True)
-                source[spec.name] = here
+                source[name] = here
                 agent.register_tool(mcp_tool(server, spec))
 
     async def aclose(self) -> None:
