@@ -116,3 +116,17 @@ def test_a_signal_in_the_middle_of_a_call_leaves_no_server_behind(sig, server, t
     assert "Traceback" not in err, err
     assert not alive(pid)
     assert read_session(tmp_path / "run.jsonl").run_stopped is not None
+
+
+def test_doctor_starts_each_mcp_server_and_lists_its_tools(server, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")  # the Docker checks fail fast
+    good = calc_config(tmp_path, server.url)
+    text = good.read_text() + (f'\n[[mcp_servers]]\nname = "broken"\ncommand = ["{sys.executable}", "{CALC}", '
+                               f'"--crash"]\n')
+    good.write_text(text)
+    code = main(["doctor", "--config", str(good)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "✓ MCP server calc: started; 6 tool(s): add, calc.square, die, fail, slow, whoami" in out
+    assert "✗ MCP server broken: it closed the connection (did the server exit?)" in out
+    assert "calc: cannot open tables.db: no such file" in out and 'name = "broken"' in out

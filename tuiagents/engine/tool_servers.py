@@ -67,7 +67,7 @@ class ToolServers:
         names = {ref.server for refs in wanted.values() for ref in refs}
         self.wanted = wanted
         self.servers: dict[str, McpServer] = {
-            s.name: McpServer(_in_folder(s, folder)) for s in settings if s.name in names}
+            s.name: McpServer(in_folder(s, folder)) for s in settings if s.name in names}
         self._opened = False
 
     def __bool__(self) -> bool:
@@ -117,7 +117,9 @@ class ToolServers:
         await asyncio.gather(*(s.close() for s in self.servers.values()), return_exceptions=True)
 
 
-def _in_folder(settings: McpServerSettings, folder: str | Path | None) -> McpServerSettings:
+def in_folder(settings: McpServerSettings, folder: str | Path | None) -> McpServerSettings:
+    """`settings` as a run uses them: a stdio server starts in `folder` (the config's) unless its
+    `cwd` says otherwise, and a relative `cwd` is taken from `folder`."""
     if settings.command is None or folder is None:
         return settings
     cwd = Path(folder) / Path(settings.cwd).expanduser() if settings.cwd else Path(folder)
