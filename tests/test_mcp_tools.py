@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 
 import pytest
 
@@ -130,6 +131,22 @@ async def test_a_server_that_cannot_start_stops_the_run_naming_it_and_its_stderr
                and "cannot open tables.db: no such file" in e.text for e in run.bus.history)
     assert server.requests_for("assistant") == []  # no model was asked with half its tools
     assert not run.start_error.bad_config
+
+
+async def test_a_server_that_never_answers_is_stopped_at_its_startup_timeout(server, make_config, run_to_end,
+                                                                             tmp_path):
+    pid_file = tmp_path / "mute.pid"
+    mute = ("import os, sys, time; open(os.environ['MCP_PID_FILE'], 'w').write(str(os.getpid())); "
+            "print('mute: warming up', file=sys.stderr, flush=True); time.sleep(600)")
+    run = mcp_run(make_config, tmp_path, [{"name": "mute", "command": [sys.executable, "-c", mute],
+                                           "env": {"MCP_PID_FILE": str(pid_file)}, "startup_timeout": 8}],
+                  ["mcp:mute"])
+    result = await run_to_end(run)
+    assert result.stop_reason == "MCP server 'mute' could not start: it did not start and list its tools " \
+                                 "within 8 s (startup_timeout)"
+    [notice] = [e.text for e in run.bus.history if isinstance(e, Notice) and e.level == "error"]
+    assert "its stderr ended with:\n    mute: warming up" in notice  # what it said before it went quiet
+    assert not alive(server_pid(pid_file))
 
 
 async def test_a_missing_program_and_an_unreachable_url_say_so(server, make_config, run_to_end, tmp_path):

@@ -138,9 +138,11 @@ class McpServer:
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), limit)
         except asyncio.TimeoutError:
+            # said before close(), which removes the stderr file whose tail the message quotes
+            error = McpStartError(self._failure(f"it did not start and list its tools within {limit:g} s "
+                                                f"(startup_timeout)"))
             await self.close()
-            raise McpStartError(self._failure(f"it did not start and list its tools within {limit:g} s "
-                                              f"(startup_timeout)")) from None
+            raise error from None
         except BaseException:
             await self.close()
             raise
