@@ -184,6 +184,14 @@ def test_an_unknown_server_is_a_config_error_at_load(make_config):
     assert "one of: calc" in str(err.value)
 
 
+@pytest.mark.parametrize("spec", ["mcp:", "mcp:calc/", "mcp:a b"])
+def test_a_malformed_mcp_tool_entry_is_a_config_error_at_load(make_config, spec):
+    with pytest.raises(ConfigError) as err:
+        make_config(agents=[{"name": "a", "kind": "assistant", "model": "default", "tools": [spec]}],
+                    teams=[], mcp_servers=[calc_stdio("calc")])
+    assert "agents[0].tools[0]" in str(err.value) and '"mcp:SERVER/TOOL"' in str(err.value)
+
+
 @pytest.mark.parametrize("entry, words", [
     ({"name": "x"}, "set either command"),
     ({"name": "x", "command": ["a"], "url": "http://127.0.0.1/mcp"}, "not both or neither"),
