@@ -319,3 +319,22 @@ async def test_http_headers_are_sent_and_never_logged(server, make_config, run_t
     assert res.content == f"Bearer {token}"  # the server got the header (the run holds it in memory only)
     text = (tmp_path / "run.jsonl").read_text()
     assert token not in text and "[redacted]" in text
+
+
+def test_a_logs_redacted_placeholder_never_becomes_a_secret(make_config):
+    """Loading a log's config (headers "[redacted]") must not teach the scrubber that "[redacted]"
+    is a secret: every later redaction would then be masked again, to "…"."""
+    from tuiagents.config import parse_config
+    from tuiagents.secrets import REDACTED, known_secrets, mask, scrub
+
+    cfg = make_config(agents=[], teams=[], mcp_servers=[
+        {"name": "web", "url": "http://127.0.0.1:1/mcp", "headers": {"Authorization": "Bearer tok-0123456789abc"}}],
+        models=[{"name": "default", "model": "m", "extra_headers": {"X-Api-Key": "hdr-0123456789abc"}}])
+    with pytest.raises(ConfigError):
+        parse_config(cfg.snapshot())
+    snap = cfg.snapshot()
+    snap["mcp_servers"] = []
+    parse_config(snap)  # the models' headers are "[redacted]" in it too
+    assert not [s for s in known_secrets() if REDACTED in s]
+    assert scrub("key sk-live-0123456789abcdefghijklmnop here") == f"key {REDACTED} here"
+    assert mask(f"the log says {REDACTED}") == f"the log says {REDACTED}"  # shown as the log has it
