@@ -17,6 +17,7 @@ from tuiagents.config_nested import NestedChatConfig, nested_problems
 from tuiagents.execution.settings import DockerSettings
 from tuiagents.execution.settings import LocalSettings as LocalExecutionSettings
 from tuiagents.llm.settings import ConfigListSettings, LLMSettings, ModelEntry
+from tuiagents.mcp_tools.settings import McpServerSettings, mcp_tool_problems
 from tuiagents.paths import user_config_path
 from tuiagents.config_checks import handoff_problems, template_problems
 from tuiagents.secrets import scrub_headers, scrub_url
@@ -45,7 +46,7 @@ class AgentConfig(_Strict):
     max_consecutive_auto_reply: int | None = Field(default=None, ge=0)
     code_execution: Literal["none", "docker", "local"] | None = None
     is_termination_msg: str | None = None  # the keyword; default TERMINATE
-    tools: list[str] = Field(default_factory=list)  # "module:function" to import
+    tools: list[str] = Field(default_factory=list)  # "module:function" to import, or "mcp:SERVER[/TOOL]"
     default_auto_reply: str = ""
     #: swarm teams: the agents this one may hand the conversation to (`transfer_to_<name>` tools);
     #: "user" is the person, unless the team has an agent of that name
@@ -155,6 +156,8 @@ class AppConfig(_Strict):
     session: SessionSettings = Field(default_factory=SessionSettings)
     #: AutoGen's OAI_CONFIG_LIST: looked for by default; with this section, it must be found.
     config_list: ConfigListSettings | None = None
+    #: MCP servers whose tools agents name as "mcp:NAME" (all) or "mcp:NAME/TOOL" (one).
+    mcp_servers: list[McpServerSettings] = Field(default_factory=list)
     #: Where `tools = ["module:function"]` modules are looked for first: the config file's folder
     #: (a relative value is relative to it); kept absolute in the snapshot, so a resume finds them.
     tools_dir: str | None = None
@@ -196,6 +199,7 @@ class AppConfig(_Strict):
             m.pop("api_key", None)
             m["base_url"] = scrub_url(m.get("base_url"))
             m["extra_headers"] = scrub_headers(m.get("extra_headers"))
+        data["mcp_servers"] = [s.snapshot() for s in self.mcp_servers]
         return data
 
 
@@ -212,7 +216,8 @@ def _cross_check(cfg: AppConfig) -> list[str]:
     models = {m.name for m in cfg.models}
     agents = {a.name for a in cfg.agents}
     for kind, names in (("models", [m.name for m in cfg.models]), ("agents", [a.name for a in cfg.agents]),
-                        ("teams", [t.name for t in cfg.teams])):
+                        ("teams", [t.name for t in cfg.teams]),
+                        ("mcp_servers", [s.name for s in cfg.mcp_servers])):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             problems.append(f"{kind}: duplicate name(s) {', '.join(dupes)}; names must be unique")
@@ -226,6 +231,7 @@ def _cross_check(cfg: AppConfig) -> list[str]:
             problems.append(f"agents[{i}].model: assistant {a.name!r} has no model, and there is none to "
                             f"give it: set model = \"NAME\" with a [[models]] entry of that name, or "
                             f"provide an OAI_CONFIG_LIST (an agent with no model uses the whole list)")
+    problems += mcp_tool_problems([(a.name, a.tools) for a in cfg.agents], {s.name for s in cfg.mcp_servers})
     for i, m in enumerate(cfg.models):
         for fb in m.fallback:
             if fb not in models:

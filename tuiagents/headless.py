@@ -362,7 +362,8 @@ def console_supervisor(handle: LocalRunHandle, stdin: TextIO | None = None,
 
 
 async def run_headless(run: "TeamRun", *, ask: bool, out: TextIO | None = None) -> int:
-    """Run `run` printing its events; return the exit code (0 finished, 1 failed).
+    """Run `run` printing its events; return the exit code (0 finished, 1 failed, 2 when the config
+    asks for tools its MCP servers do not have).
 
     A run that continues a log (resume, fork) prints the conversation so far first, from the
     events it holds, folded and printed like the live ones."""
@@ -380,4 +381,6 @@ async def run_headless(run: "TeamRun", *, ask: bool, out: TextIO | None = None) 
         await run.aclose()
     if run.session_path:
         say(f"Session log: {run.session_path}", out or sys.stdout)
+    if getattr(run.start_error, "bad_config", False):  # e.g. a tool an MCP server does not have
+        return 2
     return 1 if result.stop_kind == StopKind.ERROR else 0

@@ -105,9 +105,12 @@ def _live_env() -> tuple[list[str], int]:
 
 
 def register(*values: str | None) -> None:
-    """Remember secret values for the rest of the process (too short or empty ones are ignored)."""
+    """Remember secret values for the rest of the process (too short or empty ones are ignored, and so
+    are values holding the `[redacted]` placeholder: a config read back from a session log has it
+    where a secret was, and as a "secret" it would mask every later redaction again)."""
     global _version
-    fresh = {v.strip() for v in values if isinstance(v, str) and len(v.strip()) >= MIN_SECRET_LENGTH}
+    fresh = {v.strip() for v in values
+             if isinstance(v, str) and len(v.strip()) >= MIN_SECRET_LENGTH and REDACTED not in v}
     with _lock:
         if fresh - _registered:
             _registered.update(fresh)

@@ -13,6 +13,7 @@ from tuiagents.execution.doctor import CheckResult
 if TYPE_CHECKING:
     from tuiagents.config import AppConfig
     from tuiagents.llm.settings import ModelEntry
+    from tuiagents.mcp_tools.settings import McpServerSettings
 
 
 async def _model_check(entry: "ModelEntry", timeout: float = 5.0) -> CheckResult:
@@ -49,6 +50,27 @@ async def _model_check(entry: "ModelEntry", timeout: float = 5.0) -> CheckResult
     return CheckResult(name=name, ok=True, detail="answering")
 
 
+async def _mcp_check(settings: "McpServerSettings", folder: str | None) -> CheckResult:
+    """Start the server as a run would, list its tools, and stop it."""
+    from tuiagents.engine.tool_servers import in_folder
+    from tuiagents.mcp_tools.client import McpServer, McpStartError
+
+    server = McpServer(in_folder(settings, folder))
+    name = f"MCP server {settings.name}"
+    try:
+        await server.start()
+    except McpStartError as exc:
+        first, _, rest = str(exc).partition("\n")
+        return CheckResult(name=name, ok=False, detail=first.split(": ", 1)[-1] + ("\n" + rest if rest else ""),
+                           fix=f"check its {'command' if settings.command else 'url'} in [[mcp_servers]] "
+                               f"(name = \"{settings.name}\"), or run that command yourself to see it fail")
+    finally:
+        await server.close()
+    tools = sorted(server.tools)
+    shown = ", ".join(tools[:8]) + (", …" if len(tools) > 8 else "")
+    return CheckResult(name=name, ok=True, detail=f"started; {len(tools)} tool(s): {shown or 'none'}")
+
+
 def _env(name: str) -> str | None:
     import os
 
@@ -74,7 +96,7 @@ def image_fix(image: str, config_path: Path | None) -> str:
 
 
 def run_checks(config: "AppConfig | None", work_dir: Path, config_path: Path | None = None) -> list[CheckResult]:
-    """Docker, image and work dir checks, then one check per configured model."""
+    """Docker, image and work dir checks, then one check per configured model and MCP server."""
     from tuiagents.execution.doctor import docker_checks
     from tuiagents.execution.settings import DockerSettings
 
@@ -85,7 +107,8 @@ def run_checks(config: "AppConfig | None", work_dir: Path, config_path: Path | N
             checks[i] = check.model_copy(update={"fix": image_fix(settings.image, config_path)})
     if config is not None:
         async def models() -> list[CheckResult]:
-            return list(await asyncio.gather(*(_model_check(m) for m in config.models)))
+            return list(await asyncio.gather(*(_model_check(m) for m in config.models),
+                                             *(_mcp_check(s, config.tools_dir) for s in config.mcp_servers)))
 
         checks += asyncio.run(models())
     return checks

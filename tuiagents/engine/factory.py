@@ -16,8 +16,10 @@ from tuiagents.engine.supervisor import ApproveMode, Supervisor
 from tuiagents.engine.termination import (
     AnyOf, CostBudget, MaxMessages, TerminationCondition, TextMention, Timeout, TokenBudget,
 )
+from tuiagents.engine.tool_servers import ToolServers, wanted_tools
 from tuiagents.engine.tools import load_tool
 from tuiagents.templates import context_text
+from tuiagents.mcp_tools.settings import MCP_PREFIX
 
 if TYPE_CHECKING:
     from tuiagents.config import AgentConfig, AppConfig, TeamConfig
@@ -79,7 +81,8 @@ def build_agent(cfg: "AgentConfig", llm: "LLMClient | None", config: "AppConfig"
                 termination_keyword=cfg.is_termination_msg or "TERMINATE",
                 default_auto_reply=cfg.default_auto_reply, **kw)
     for spec in cfg.tools:
-        agent.register_tool(load_tool(spec, config.tools_dir))
+        if not spec.startswith(MCP_PREFIX):  # an MCP server's tools come once it runs (tool_servers.py)
+            agent.register_tool(load_tool(spec, config.tools_dir))
     return agent
 
 
@@ -142,7 +145,11 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
     run = TeamRun(agents, task, settings, termination=_termination(team), supervisor=Supervisor(approve),
                   selector_llm=llm, run_id=run_id,
                   resources=RunResources(executors=[e for e in executors.values() if e is not None],
-                                         work_dir=work_dir, llm=llm))
+                                         work_dir=work_dir, llm=llm,
+                                         tool_servers=ToolServers(
+                                             config.mcp_servers,
+                                             wanted_tools({n: config.agent(n).tools for n in built}),
+                                             config.tools_dir)))
     for agent in built.values():  # e.g. a tool module beside the config shadowing an installed one
         run.startup_notices += [Notice(text=t.note, level="warning", agent=agent.name)
                                 for t in agent.tools.values() if t.note]

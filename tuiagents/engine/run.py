@@ -69,6 +69,8 @@ class TeamRun(RunCore):
         #: the RunStopped event, once the run ended
         self.stopped: RunStopped | None = None
         self._deliveries: set[asyncio.Task] = set()  # `inject` deliveries in flight
+        #: why the MCP servers could not give the agents their tools (the run then stopped at once)
+        self.start_error: Exception | None = None
 
     # -- resources -------------------------------------------------------------------------------
     @property
@@ -181,13 +183,14 @@ class TeamRun(RunCore):
         for item in self.startup_notices:  # a Notice keeps its level and agent (shown in that pane)
             await (self.emit(item) if isinstance(item, Notice) else self.notice(item))
         await self.release_kept()  # controls asked before now: announced (and an inject delivered) here
+        failed = await self._open_tool_servers()
         limit = enforced_timeout(self.termination)
         timer = None
         if limit is not None:  # also stop mid-turn (slow model, unanswered request), see Timeout
             stop = limit.stop_info()
             timer = asyncio.get_running_loop().call_later(limit.seconds, self.request_stop, stop.reason, stop.kind)
         try:
-            info = await self.pattern.drive(self)
+            info = failed or await self.pattern.drive(self)
         except Exception as exc:  # noqa: BLE001 - any failure must still end the run cleanly
             info = StopInfo(StopKind.ERROR, f"run failed: {type(exc).__name__}: {exc}")
             await self.notice(info.reason, "error")
@@ -201,8 +204,28 @@ class TeamRun(RunCore):
                          stop_reason=info.reason, stop_kind=info.kind, usage=self.usage,
                          usage_by_agent=dict(self.usage_by_agent))
 
+    async def open_tool_servers(self) -> None:
+        """Start the MCP servers the agents name and give the agents their tools (done by `run()`
+        first; call it earlier to learn of a problem before the run starts): ToolServerError."""
+        if self.resources.tool_servers:
+            await self.resources.tool_servers.start(self.agents)
+
+    async def _open_tool_servers(self) -> StopInfo | None:
+        """Start the MCP servers; the stop of a run whose servers cannot start (said as an error)."""
+        from tuiagents.engine.tool_servers import ToolServerError
+
+        try:
+            await self.open_tool_servers()
+        except ToolServerError as exc:
+            self.start_error = exc
+            await self.notice(str(exc), "error")  # in full: a server's stderr tail follows its first line
+            return StopInfo(StopKind.ERROR, str(exc).splitlines()[0])
+        return None
+
     async def aclose(self) -> None:
-        """Release executors (their containers) and the model client; safe to call twice."""
+        """Release the MCP servers, executors (their containers) and the model client; safe to call twice."""
+        if self.resources.tool_servers is not None:
+            await self.resources.tool_servers.aclose()
         for executor in self.resources.executors:
             try:
                 await executor.close()

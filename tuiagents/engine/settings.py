@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol, Union
 
 if TYPE_CHECKING:
+    from tuiagents.engine.tool_servers import ToolServers
     from tuiagents.execution.base import CodeExecutor
     from tuiagents.llm.client import LLMClient
 
@@ -65,10 +66,13 @@ class SessionSink(Protocol):
 
 @dataclass
 class RunResources:
-    """What a run owns and releases in `aclose()`: executors, the model client, the session log."""
+    """What a run owns and releases in `aclose()`: executors, the model client, the session log,
+    the MCP servers."""
 
     executors: list["CodeExecutor"] = field(default_factory=list)
     work_dir: Path | None = None
     llm: "LLMClient | None" = None
     session_path: Path | None = None
     session_writer: SessionSink | None = None
+    #: started as the run starts (`TeamRun.open_tool_servers`), stopped by `aclose()`
+    tool_servers: "ToolServers | None" = None

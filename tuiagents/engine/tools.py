@@ -27,6 +27,11 @@ from tuiagents.engine.messages import Message, ToolCall, ToolResult
 INTERRUPTED = "interrupted by the user: this call was not run"
 
 
+class ToolFailed(Exception):
+    """Raised by a tool whose failure is told in its own words: the message is the call's result as
+    is (an MCP server's error result, its timeout), without "raised ToolFailed" around it."""
+
+
 def _doc_parts(fn: Callable) -> tuple[str, dict[str, str]]:
     """The summary and per-argument descriptions of a Google- or Sphinx-style docstring."""
     doc = inspect.getdoc(fn) or ""
@@ -192,6 +197,8 @@ async def execute_tool_call(call: ToolCall, tools: dict[str, Tool], offered: Ite
                                   f"Send a JSON object matching the tool's schema.")
     try:
         value = await tool.call(args)
+    except ToolFailed as exc:
+        return ToolResult(call_id=call.id, name=call.name, is_error=True, content=str(exc))
     except ValidationError as exc:  # validate_call reports every argument problem this way; a
         # TypeError raised inside the function is the function's own failure, reported below
         return ToolResult(call_id=call.id, name=call.name, is_error=True,

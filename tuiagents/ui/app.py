@@ -278,6 +278,7 @@ class TuiAgentsApp(KeysInOrder, App[int]):
         """Ctrl+C: the first press warns, a second one within 2 s stops the run and quits."""
         now = time.monotonic()
         if not self._run_active():
+            await self.engine_finished()
             self.exit(self.exit_code())
             return
         if now - self._last_interrupt > INTERRUPT_WINDOW:
@@ -292,6 +293,7 @@ class TuiAgentsApp(KeysInOrder, App[int]):
             self.notify("The run is still going: press s to stop it first, or Ctrl+C twice to stop and quit.",
                         severity="warning")
             return
+        await self.engine_finished()
         self.exit(self.exit_code())
 
     async def action_quit(self) -> None:
@@ -303,13 +305,19 @@ class TuiAgentsApp(KeysInOrder, App[int]):
         cockpit = self.cockpit
         if cockpit is not None and cockpit.handle is not None and not cockpit.state.stopped:
             cockpit.handle.control(StopRun(reason=reason), cockpit.sender)
-            for worker in list(cockpit.workers):
-                if worker.group == "engine":
-                    try:
-                        await asyncio.wait_for(worker.wait(), STOP_GRACE)
-                    except Exception:  # noqa: BLE001 - leaving anyway (timeout, worker error)
-                        pass
+        await self.engine_finished()
         self.exit(self.exit_code())
+
+    async def engine_finished(self) -> None:
+        """Wait (at most STOP_GRACE) for the engine's worker to end: a stopped run still releases
+        what it holds (MCP server processes, sandbox containers), which quitting would cut short."""
+        cockpit = self.cockpit
+        for worker in list(cockpit.workers if cockpit is not None else ()):
+            if worker.group == "engine":
+                try:
+                    await asyncio.wait_for(worker.wait(), STOP_GRACE)
+                except Exception:  # noqa: BLE001 - leaving anyway (timeout, worker error)
+                    pass
 
     def exit_code(self) -> int:
         """0 when the run ended normally (or never started), 1 when it failed."""
