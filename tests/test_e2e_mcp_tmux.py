@@ -35,9 +35,9 @@ def test_the_calc_example_in_the_cockpit(terminal, tmp_path):  # noqa: F811 - th
         terminal.start(["--config", "config.toml", "--team", "calc", "--task", "What is 1234 * 5678?"], env)
         terminal.wait_for("Deliver calculator's message?")
         terminal.keys("a")
-        shown = terminal.wait_for("calculator wants to call multiply")
-        flat = " ".join(shown.split())
-        assert "Multiply two numbers and return the product." in flat, shown
+        # the request box draws the tool's description a frame after its title: wait for both
+        shown = terminal.wait_for(lambda s: "calculator wants to call multiply" in s
+                                  and "Multiply two numbers and return the product." in " ".join(s.split()))
         assert len(set(example_servers()) - before) == 1  # the run started its server
         terminal.keys("a")
         terminal.wait_for(lambda s: "7006652" in s and "Deliver calculator's message?" in s)
