@@ -91,3 +91,6 @@ def test_headless_demo_without_docker_says_so_and_still_finishes(tmp_path):
     assert "The code did not run, so I cannot check any output" in out
     assert "Stopped: planner said TERMINATE" in out
     assert session_log(out).is_file()
+    # its task is a template its [context] fills, and the console shows the variables
+    assert "task: Here are last week's noon temperatures (°C): Lisbon" in out
+    assert "context: week=last week · unit=°C" in out

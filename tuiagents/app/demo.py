@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the script's models load with the demo, not with every `tuiagents` (F2 hooks import this)
     from tuiagents.testing.script import Script
 
-TASK = ("Here are last week's noon temperatures (°C): Lisbon 19, 21, 22, 20, 23; Oslo 4, 6, 5, 3, 7; "
+#: The task is a prompt template: the demo's `[context]` fills {week} and {unit} (shown above the panes).
+CONTEXT = {"week": "last week", "unit": "°C"}
+TASK = ("Here are {week}'s noon temperatures ({unit}): Lisbon 19, 21, 22, 20, 23; Oslo 4, 6, 5, 3, 7; "
         "Cairo 30, 31, 29, 33, 32. Compute each city's average and tell me which city was warmest.")
 
 PLAN = """Plan:
@@ -117,6 +119,7 @@ def demo_config(base_url: str, image: str | None) -> Any:
         "models": [{"name": "scripted", "model": SCRIPTED_MODEL, "base_url": base_url,
                     "price": [0.15, 0.60]}],
         "llm": {"cache_seed": False},
+        "context": CONTEXT,
         "agents": [
             {"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER", **user,
              "description": "Runs the code the coder writes, after your approval."},
