@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import os
 import sys
-import typing
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tuiagents.config_checks import handoff_problems, sequence_agents, sequence_problems, template_problems
+from tuiagents.config_messages import explain_error, key_path
 from tuiagents.config_nested import NestedChatConfig, nested_problems
 from tuiagents.execution.settings import DockerSettings
 from tuiagents.execution.settings import LocalSettings as LocalExecutionSettings
 from tuiagents.llm.settings import ConfigListSettings, LLMSettings, ModelEntry
 from tuiagents.mcp_tools.settings import McpServerSettings, mcp_tool_problems
 from tuiagents.paths import user_config_path
-from tuiagents.config_checks import handoff_problems, template_problems
 from tuiagents.secrets import scrub_headers, scrub_url
 from tuiagents.templates import ContextValue, fill_template
 
@@ -236,7 +236,7 @@ def _cross_check(cfg: AppConfig) -> list[str]:
         for fb in m.fallback:
             if fb not in models:
                 problems.append(f"models[{i}].fallback: unknown model {fb!r}")
-    problems += _sequence_problems(cfg)
+    problems += sequence_problems(cfg.teams)
     for i, t in enumerate(cfg.teams):
         if t.kind == "sequence":
             continue  # its agents are its stages' (see _with_sequence_agents)
@@ -255,106 +255,14 @@ def _cross_check(cfg: AppConfig) -> list[str]:
             + nested_problems(cfg.agents, cfg.context))
 
 
-def _sequence_problems(cfg: AppConfig) -> list[str]:
-    """Stages naming unknown teams, and sequences that contain themselves (the loop is named)."""
-    teams = {t.name: t for t in cfg.teams}
-    problems = [f"teams[{i}].stages[{j}].team: sequence {t.name!r} names team {s.team!r}, which is not "
-                f"defined; use one of: {', '.join(n for n in teams if n != t.name) or '(no other teams)'}"
-                for i, t in enumerate(cfg.teams) for j, s in enumerate(t.stages) if s.team not in teams]
-    reported: set[frozenset[str]] = set()
-    for i, t in enumerate(cfg.teams):
-        loop = _loop_from(t.name, teams)
-        if loop is not None and frozenset(loop) not in reported:
-            reported.add(frozenset(loop))
-            how = "directly" if len(loop) == 2 else "through " + ", ".join(repr(n) for n in loop[1:-1])
-            problems.append(f"teams[{i}].stages: sequence {t.name!r} contains itself {how}: "
-                            f"{' → '.join(loop)}; a stage must name a team that does not lead back to it")
-    return problems
-
-
-def _loop_from(start: str, teams: dict[str, TeamConfig]) -> list[str] | None:
-    """The first path of stages from `start` back to `start` (["a", "b", "a"]), or None."""
-    todo: list[list[str]] = [[start]]
-    seen: set[str] = set()
-    while todo:
-        path = todo.pop()
-        for stage in teams[path[-1]].stages if path[-1] in teams else []:
-            if stage.team == start:
-                return [*path, start]
-            if stage.team not in seen:
-                seen.add(stage.team)
-                todo.append([*path, stage.team])
-    return None
-
-
-def sequence_agents(cfg: AppConfig, team: TeamConfig) -> list[str]:
-    """A team's agents; a sequence's: its stages' agents in first-seen order (the config was checked)."""
-    if team.kind != "sequence":
-        return list(team.agents)
-    names: list[str] = []
-    for stage in team.stages:
-        names += [n for n in sequence_agents(cfg, cfg.team(stage.team)) if n not in names]
-    return names
-
-
 def _with_sequence_agents(cfg: AppConfig) -> AppConfig:
     """`cfg` with each sequence's `agents` set to its stages' (what a run starts with and shows)."""
     if not any(t.kind == "sequence" for t in cfg.teams):
         return cfg
-    teams = [t.model_copy(update={"agents": sequence_agents(cfg, t)}) if t.kind == "sequence" else t
+    by_name = {t.name: t for t in cfg.teams}
+    teams = [t.model_copy(update={"agents": sequence_agents(by_name, t)}) if t.kind == "sequence" else t
              for t in cfg.teams]
     return cfg.model_copy(update={"teams": teams})
-
-
-def _key_path(loc: tuple) -> str:
-    """A pydantic error location written like the cross-check messages: `agents[1].model`."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not str(part).startswith("function-after"):
-            out += ("." if out else "") + str(part)
-    return out
-
-
-_BOUNDS = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}
-
-
-def _explain(err: dict[str, Any]) -> str:
-    """One pydantic error as a sentence saying what is allowed (ranges spelled out)."""
-    kind, ctx = err["type"], err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return "unknown key; remove it or check its spelling (see config.toml.example)"
-    if kind in _BOUNDS:
-        got = err.get("input")
-        shown = f" (got {got!r})" if isinstance(got, (int, float)) and not isinstance(got, bool) else ""
-        allowed = _allowed_range(err["loc"]) or f"{_BOUNDS[kind]} {next(iter(ctx.values()), '?')}"
-        return f"must be {allowed}{shown}"
-    if kind == "finite_number":
-        return "must be a finite number (not inf or nan)"
-    if kind == "value_error" and ctx.get("error"):
-        return str(ctx["error"])  # our validators' own sentences, without pydantic's "Value error, "
-    return str(err["msg"])
-
-
-def _allowed_range(loc: tuple) -> str | None:
-    """The bounds of the field at `loc`, spelled like "≥ 1 and ≤ 10000" (None when not found)."""
-    model: Any = AppConfig
-    field = None
-    for part in loc:
-        if isinstance(part, int) or str(part).startswith("function-"):
-            continue
-        fields = getattr(model, "model_fields", None)
-        if not fields or part not in fields:
-            return None
-        field = fields[part]
-        model = next((a for a in typing.get_args(field.annotation) if hasattr(a, "model_fields")),
-                     field.annotation)
-    if field is None:
-        return None
-    bounds = [f"{sign} {getattr(m, attr)}" for m in field.metadata
-              for attr, sign in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")) if hasattr(m, attr)]
-    return " and ".join(bounds) or None
 
 
 def _models_in_use(cfg: AppConfig) -> set[str]:
@@ -444,8 +352,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            loc = _key_path(err["loc"])
-            msg = _explain(err)
+            loc = key_path(err["loc"])
+            msg = explain_error(err, AppConfig)
             lines.append(f"  {loc or '(top level)'}: {msg}")
         raise ConfigError("invalid config:\n" + "\n".join(lines), path) from None
     cfg = _with_config_list(cfg, path)

@@ -24,6 +24,7 @@ class _Agent(Protocol):
 
 
 class _Stage(Protocol):
+    team: str
     task: str
 
 
@@ -82,3 +83,45 @@ def template_problems(agents: Sequence[_Agent], teams: Sequence[_Team],
         except TemplateError as exc:
             problems.append(str(exc))
     return problems
+
+
+def sequence_problems(teams: Sequence[_Team]) -> list[str]:
+    """Stages naming unknown teams, and sequences that contain themselves (the loop is named)."""
+    by_name = {t.name: t for t in teams}
+    problems = [f"teams[{i}].stages[{j}].team: sequence {t.name!r} names team {s.team!r}, which is not "
+                f"defined; use one of: {', '.join(n for n in by_name if n != t.name) or '(no other teams)'}"
+                for i, t in enumerate(teams) for j, s in enumerate(t.stages) if s.team not in by_name]
+    reported: set[frozenset[str]] = set()
+    for i, t in enumerate(teams):
+        loop = _loop_from(t.name, by_name)
+        if loop is not None and frozenset(loop) not in reported:
+            reported.add(frozenset(loop))
+            how = "directly" if len(loop) == 2 else "through " + ", ".join(repr(n) for n in loop[1:-1])
+            problems.append(f"teams[{i}].stages: sequence {t.name!r} contains itself {how}: "
+                            f"{' → '.join(loop)}; a stage must name a team that does not lead back to it")
+    return problems
+
+
+def _loop_from(start: str, teams: Mapping[str, _Team]) -> list[str] | None:
+    """The first path of stages from `start` back to `start` (["a", "b", "a"]), or None."""
+    todo: list[list[str]] = [[start]]
+    seen: set[str] = set()
+    while todo:
+        path = todo.pop()
+        for stage in teams[path[-1]].stages if path[-1] in teams else []:
+            if stage.team == start:
+                return [*path, start]
+            if stage.team not in seen:
+                seen.add(stage.team)
+                todo.append([*path, stage.team])
+    return None
+
+
+def sequence_agents(teams: Mapping[str, _Team], team: _Team) -> list[str]:
+    """A team's agents; a sequence's: its stages' agents in first-seen order (checked: no loop)."""
+    if team.kind != "sequence":
+        return list(team.agents)
+    names: list[str] = []
+    for stage in team.stages:
+        names += [n for n in sequence_agents(teams, teams[stage.team]) if n not in names]
+    return names
