@@ -61,8 +61,10 @@ class TuiAgentsApp(KeysInOrder, App[int]):
                  events: Iterable[Any] | None = None, setup: bool = False, approve: str = "ask",
                  config: Any = None, sandbox_offer: Any = None, sandbox_wait: Any = None,
                  start_with_image: Callable[[str | None], Any] | None = None,
-                 factory_for: FactoryFor | None = None) -> None:
+                 factory_for: FactoryFor | None = None, handle: Any = None) -> None:
         super().__init__()
+        #: a run in another process to supervise (`RunHandle`; its `welcome` says team and agents)
+        self.remote_handle = handle
         self.factory_for = factory_for  # builds the run factory of the config the setup writes
         # The demo without its sandbox image: offer to prepare it, then build the run with
         # `start_with_image(image or None)` (None: no code will run).
@@ -137,6 +139,9 @@ class TuiAgentsApp(KeysInOrder, App[int]):
             from tuiagents.ui.screens.sandbox_screen import SandboxScreen
 
             self.push_screen(SandboxScreen(self.sandbox_offer), self._sandbox_done)
+        elif self.remote_handle is not None:
+            info = self.remote_handle.welcome
+            self._open_cockpit(None, agents=list(info.agents), handle=self.remote_handle, team_kind=info.team_kind)
         elif self.prepared_run is not None:
             self._open_cockpit(self.prepared_run)
             if getattr(self.prepared_run, "resumed", False):
@@ -211,14 +216,17 @@ class TuiAgentsApp(KeysInOrder, App[int]):
             return
         self._open_cockpit(run)
 
-    def _open_cockpit(self, run: Any, agents: list[Any] | None = None) -> None:
-        """Show the cockpit of `run` (None: of events fed to it, or `agents`' panes before a run)."""
+    def _open_cockpit(self, run: Any, agents: list[Any] | None = None, handle: Any = None,
+                      team_kind: str | None = None) -> None:
+        """Show the cockpit of `run` (None: of events fed to it, or `agents`' panes before a run,
+        or of the run `handle` reaches in another process)."""
         waiting = self.cockpit if self.cockpit is not None and self.cockpit.run is None and not self.cockpit.replay \
             else None
         self.prepared_run = run
         self.cockpit = CockpitScreen(run, code_style=self.options.code_style, bell=self.options.bell,
                                      stream_interval_ms=self.options.stream_interval_ms, clock=self.clock,
-                                     banner=self.banner, replay=run is None and agents is None, agents=agents)
+                                     banner=self.banner, replay=run is None and agents is None and handle is None,
+                                     agents=agents, handle=handle, team_kind=team_kind)
         if waiting is not None and self.screen is waiting:
             self.switch_screen(self.cockpit)  # the panes painted before the run take its place
         else:
@@ -274,10 +282,15 @@ class TuiAgentsApp(KeysInOrder, App[int]):
     def _run_active(self) -> bool:
         return self.cockpit is not None and self.cockpit.run is not None and not self.cockpit.state.stopped
 
+    def _attached(self) -> bool:
+        """True when the cockpit supervises a run of another process: leaving it never stops the run."""
+        handle = self.cockpit.handle if self.cockpit is not None else None
+        return handle is not None and not handle.local
+
     async def action_interrupt(self) -> None:
         """Ctrl+C: the first press warns, a second one within 2 s stops the run and quits."""
         now = time.monotonic()
-        if not self._run_active():
+        if self._attached() or not self._run_active():
             self.exit(self.exit_code())
             return
         if now - self._last_interrupt > INTERRUPT_WINDOW:
@@ -287,15 +300,19 @@ class TuiAgentsApp(KeysInOrder, App[int]):
         await self.stop_and_exit("interrupted with Ctrl+C")
 
     async def action_quit_app(self) -> None:
-        """q: quit once the run has stopped (a running run is not dropped by accident)."""
-        if self._run_active():
+        """q: quit once the run has stopped (a running run is not dropped by accident); an attached
+        view just leaves, and the run goes on in its own process."""
+        if self._run_active() and not self._attached():
             self.notify("The run is still going: press s to stop it first, or Ctrl+C twice to stop and quit.",
                         severity="warning")
             return
         self.exit(self.exit_code())
 
     async def action_quit(self) -> None:
-        """ctrl+q: stop the run (if any) and quit."""
+        """ctrl+q: stop the run (if any) and quit; an attached view leaves the run going."""
+        if self._attached():
+            self.exit(self.exit_code())
+            return
         await self.stop_and_exit("the app was closed")
 
     async def stop_and_exit(self, reason: str) -> None:

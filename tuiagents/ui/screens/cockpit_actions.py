@@ -20,7 +20,7 @@ from tuiagents.engine.decisions import (
 )
 from tuiagents.engine.events import DecisionRequested
 from tuiagents.engine.handle import (
-    CancelCode, Control, ForceNextSpeaker, InjectMessage, LocalRunHandle, PauseRun, ResumeRun, StopRun,
+    CancelCode, Control, ForceNextSpeaker, InjectMessage, PauseRun, ResumeRun, RunHandle, StopRun,
 )
 from tuiagents.ui.actions import COCKPIT_BY_NAME, Where, palette
 from tuiagents.ui.safe_text import one_line
@@ -43,7 +43,7 @@ class CockpitActions:
     # Declared, not defined: `CockpitScreen` sets them (this module does not import it, which
     # would be an import circle).
     run: Any
-    handle: LocalRunHandle | None
+    handle: RunHandle | None
     sender: Sender
     state: CockpitState
     panes: dict[str, Any]
@@ -60,7 +60,7 @@ class CockpitActions:
         spec = COCKPIT_BY_NAME.get(action)
         if spec is None:
             return True
-        live = self.run is not None and not self.state.stopped
+        live = self.handle is not None and not self.state.stopped
         current = self.current_request() if live else None
         if spec.needs_request:
             return current is not None and spec.answers_request(current.request)
@@ -157,7 +157,7 @@ class CockpitActions:
     # -- controls at any time ------------------------------------------------------------------
     def action_inject(self) -> None:
         """Send your message to an agent or to all, queued for the next turn or now."""
-        if self.run is None:
+        if self.handle is None:
             return
         current = self.current_request()
         hint = "Queued: delivered before the next turn. Now: delivered at once"
@@ -169,7 +169,7 @@ class CockpitActions:
                              lambda result: result is not None and self._inject(result, current))
 
     def _inject(self, result: InjectRequest, current: DecisionRequested | None) -> None:
-        if self.run is None or self.state.stopped:
+        if self.handle is None or self.state.stopped:
             return self.notify("The run has stopped; nothing can be injected.", severity="warning")
         if (result.now and current is not None and self.handle is not None and self.handle.is_open(current.request.id)
                 and current.request.kind == RequestKind.MESSAGE
@@ -189,7 +189,7 @@ class CockpitActions:
             self.app.push_screen(PickScreen("Who speaks next?", options, hint=one_line(current.request.prompt, 200)),
                                  lambda name: name is not None and self._answer(current, Decision.choose(name)))
             return
-        if self.run is None:
+        if self.handle is None:
             return
         options = [(n, f"{n}  ({v.info.description or v.info.kind})") for n, v in self.state.agents.items()]
         self.app.push_screen(PickScreen("Who speaks next?", options, current=self.state.next_speaker,
@@ -197,21 +197,22 @@ class CockpitActions:
                              self._set_next_speaker)
 
     def _set_next_speaker(self, name: str | None) -> None:
-        if name is None or self.run is None:
+        if name is None or self.handle is None:
             return
         self._control(ForceNextSpeaker(agent=name))
         # the engine announces the pick (NextSpeakerForced): the status bar shows it from there
 
     def action_pause(self) -> None:
         """Pause before the next turn, or resume."""
-        if self.run is None or not self._control(ResumeRun() if self.run.paused else PauseRun()):
+        pausing = not self.state.paused
+        if self.handle is None or not self._control(PauseRun() if pausing else ResumeRun()):
             return
         # the engine announces it (RunPaused / RunResumed), which the status bar shows, live and in replay
-        self.notify("Paused: the run holds before its next turn (p resumes)." if self.run.paused else "Resumed.")
+        self.notify("Paused: the run holds before its next turn (p resumes)." if pausing else "Resumed.")
 
     def action_stop(self) -> None:
         """Stop the run."""
-        if self.run is None or self.state.stopped:
+        if self.handle is None or self.state.stopped:
             return
         self._control(StopRun(reason="stopped by you"))  # announced by the engine as StopRequested
 
