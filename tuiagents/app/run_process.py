@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -73,6 +74,8 @@ def start_detached(config: Any, *, config_path: str | None, team: str | None, ta
                                 close_fds=True)
     finally:
         os.close(fd)
+    # reaped when it ends, should this process still be there then (an app that started it)
+    threading.Thread(target=proc.wait, name=f"reap-run-{run_id}", daemon=True).start()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         code = proc.poll()
