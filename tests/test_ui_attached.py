@@ -98,3 +98,33 @@ async def test_an_attached_cockpit_approves_and_leaving_keeps_the_run(detached):
         await asyncio.sleep(0.1)
     assert not alive(rec.pid)
     assert again.remote_handle.stopped is not None and "stopped by you" in again.remote_handle.stopped.reason
+
+
+async def test_a_run_started_in_the_app_lives_in_its_own_process_and_d_detaches_it(tmp_path, detached):
+    from tuiagents.app.tui import build_app
+    from tuiagents.session.live_runs import survey
+
+    detached  # the fixture's runtime and data dirs
+    with ScriptedServer(Script(rules=[Rule(agent="assistant", replies=["first draft", "second draft"])])) as server:
+        path = write_config(tmp_path, server.url)
+        app = build_app(load_config(path), str(path), "pair", "say hi", own_process=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: pending_content(app) == "first draft", "the first draft", timeout=60)
+            handle = app.cockpit.handle
+            assert app.cockpit.run is None and not handle.local and app.started_here
+            assert app.cockpit.sender.client == "cockpit"
+            await pilot.press("q")  # a run started here is not dropped by accident
+            await pilot.pause(0.3)
+            assert app.is_running and "d to leave it going" in " ".join(str(n.message) for n in app._notifications)
+            await pilot.press("d")
+            await until(pilot, lambda: not app.is_running, "the app to quit on d")
+        assert app.exit_note and f"tuiagents attach {handle.run_id}" in app.exit_note
+        handle.close()
+        [run] = await asyncio.to_thread(survey)
+        assert run.record.run_id == handle.run_id and run.state == "waiting"
+        from tuiagents.engine.handle import StopRun
+        from tuiagents.session.run_client import RemoteRunHandle
+
+        other = await asyncio.to_thread(RemoteRunHandle, run.record.socket)
+        assert (await asyncio.to_thread(other.control, StopRun(reason="done here"))).applied
+        other.close()

@@ -237,8 +237,9 @@ def _run(args: argparse.Namespace, config) -> int:
         from tuiagents.app.demo import demo_main
         from tuiagents.app.tui import run_app
 
+        # a run of the config's own lives in its own process; a local model's lives with this terminal
         return run_app(config, args.config, args.team, args.task, approve=args.approve or "ask",
-                       then_demo=demo_main, session=args.session)
+                       then_demo=demo_main, session=args.session, own_process=not args.local)
     from tuiagents.app.launch import run_headless_command
 
     return run_headless_command(config, args.team, args.task, args.approve or "ask", args.session)

@@ -65,6 +65,8 @@ class TuiAgentsApp(KeysInOrder, App[int]):
         super().__init__()
         #: a run in another process to supervise (`RunHandle`; its `welcome` says team and agents)
         self.remote_handle = handle
+        #: the remote run was started by this app (`tuiagents run`): q asks first, d detaches it
+        self.started_here = False
         self.factory_for = factory_for  # builds the run factory of the config the setup writes
         # The demo without its sandbox image: offer to prepare it, then build the run with
         # `start_with_image(image or None)` (None: no code will run).
@@ -209,12 +211,32 @@ class TuiAgentsApp(KeysInOrder, App[int]):
             self._start(*choice)
 
     def _start(self, team: str, task: str) -> None:
+        if getattr(self.run_factory, "starts_process", False):
+            self.notify("Starting the run in its own process…", timeout=4)
+            self._start_process(team, task)
+            return
         try:
             run = self.run_factory(team, task)  # type: ignore[misc]
         except Exception as exc:  # noqa: BLE001 - config and setup errors are shown, not raised
             self.push_screen(ProblemScreen("Cannot start the run", str(exc)))
             return
         self._open_cockpit(run)
+
+    @work(thread=True, exclusive=True, group="start-run", exit_on_error=False)
+    def _start_process(self, team: str, task: str) -> None:
+        """A factory that starts the run in its own process returns its handle once it serves."""
+        try:
+            handle = self.run_factory(team, task)  # type: ignore[misc]
+        except Exception as exc:  # noqa: BLE001 - shown, never a traceback
+            self.call_from_thread(self.push_screen, ProblemScreen("Cannot start the run", str(exc)))
+            return
+        self.call_from_thread(self._open_started, handle)
+
+    def _open_started(self, handle: Any) -> None:
+        self.remote_handle = handle
+        self.started_here = True
+        info = handle.welcome
+        self._open_cockpit(None, agents=list(info.agents), handle=handle, team_kind=info.team_kind)
 
     def _open_cockpit(self, run: Any, agents: list[Any] | None = None, handle: Any = None,
                       team_kind: str | None = None) -> None:
@@ -280,12 +302,14 @@ class TuiAgentsApp(KeysInOrder, App[int]):
 
     # -- leaving --------------------------------------------------------------------------------------
     def _run_active(self) -> bool:
-        return self.cockpit is not None and self.cockpit.run is not None and not self.cockpit.state.stopped
+        cockpit = self.cockpit
+        return cockpit is not None and (cockpit.run is not None or self.started_here) and not cockpit.state.stopped
 
     def _attached(self) -> bool:
-        """True when the cockpit supervises a run of another process: leaving it never stops the run."""
+        """True when the cockpit was attached to a run of another process: leaving it never stops
+        the run (one this app started asks first, as a run of its own process does; d detaches it)."""
         handle = self.cockpit.handle if self.cockpit is not None else None
-        return handle is not None and not handle.local
+        return handle is not None and not handle.local and not self.started_here
 
     async def action_interrupt(self) -> None:
         """Ctrl+C: the first press warns, a second one within 2 s stops the run and quits."""
@@ -303,8 +327,9 @@ class TuiAgentsApp(KeysInOrder, App[int]):
         """q: quit once the run has stopped (a running run is not dropped by accident); an attached
         view just leaves, and the run goes on in its own process."""
         if self._run_active() and not self._attached():
-            self.notify("The run is still going: press s to stop it first, or Ctrl+C twice to stop and quit.",
-                        severity="warning")
+            detach = ", d to leave it going in its own process," if self.started_here else ""
+            self.notify(f"The run is still going: press s to stop it first{detach} or Ctrl+C twice to stop and "
+                        "quit.", severity="warning")
             return
         self.exit(self.exit_code())
 
@@ -320,6 +345,10 @@ class TuiAgentsApp(KeysInOrder, App[int]):
         cockpit = self.cockpit
         if cockpit is not None and cockpit.handle is not None and not cockpit.state.stopped:
             cockpit.handle.control(StopRun(reason=reason), cockpit.sender)
+            if not cockpit.handle.local:  # its own process records the stop: wait for its event
+                deadline = time.monotonic() + STOP_GRACE
+                while getattr(cockpit.handle, "stopped", None) is None and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
             for worker in list(cockpit.workers):
                 if worker.group == "engine":
                     try:

@@ -77,7 +77,8 @@ class CockpitScreen(CockpitActions, Screen[None]):
             handle = LocalRunHandle(run)
         #: the run boundary: how this view answers requests and sends controls (None in a replay)
         self.handle: RunHandle | None = None if replay else handle
-        self.sender = local_sender("cockpit" if handle is None or handle.local else "attached")
+        # who answers: a remote handle says it once, in its hello (the run then names the real user)
+        self.sender = getattr(handle, "sender", None) or local_sender("cockpit")
         self.code_style = code_style
         self.bell_enabled = bell
         self.stream_interval = max(0.005, stream_interval_ms / 1000)

@@ -70,6 +70,8 @@ class CockpitActions:
             return self.state.is_group or (current is not None and current.request.kind == RequestKind.SPEAKER)
         if action == "cancel_execution":
             return any(a.state == RUNNING_CODE for a in self.state.agents.values())
+        if action == "detach":  # only a run in its own process can go on without this view
+            return self.handle is not None and not self.handle.local
         return True
 
     def command_entries(self) -> list[tuple[str, str, str]]:
@@ -215,6 +217,16 @@ class CockpitActions:
         if self.handle is None or self.state.stopped:
             return
         self._control(StopRun(reason="stopped by you"))  # announced by the engine as StopRequested
+
+    def action_detach(self) -> None:
+        """Leave the run going in its own process and close this view."""
+        if self.handle is None or self.handle.local:
+            return self.notify("This run lives in this app's process (a resumed run or the demo): it cannot go "
+                               "on without it. Start runs with `tuiagents run --detach` to leave them.",
+                               severity="warning")
+        self.app.exit_note = (f"Run {self.handle.run_id} goes on in its own process. Come back with: "
+                              f"tuiagents attach {self.handle.run_id}")
+        self.app.exit(0)
 
     def action_cancel_execution(self) -> None:
         """Kill the running code block."""
