@@ -54,7 +54,8 @@ def attach_app(run_id: str | None = None, *, options: Any = None) -> Any:
 
     found = find_run(run_id)
     try:
-        handle = RemoteRunHandle(found.record.socket, local_sender("attached"))
+        # the history comes once the cockpit has painted its first frame (`sync`)
+        handle = RemoteRunHandle(found.record.socket, local_sender("attached"), subscribe=False)
     except RunUnreachable as exc:
         raise AttachError(str(exc), EXIT_FAILED) from None
     banner = f"Attached to run {handle.run_id} ({found.record.team}): q leaves it running, s stops it."

@@ -39,7 +39,7 @@ def process_run_factory(config: Any, config_path: Any, approve: str = "ask", ses
                                     approve=approve, session=session)
         except DetachError as exc:
             raise RuntimeError(str(exc)) from None
-        return RemoteRunHandle(record.socket, local_sender("cockpit"))
+        return RemoteRunHandle(record.socket, local_sender("cockpit"), subscribe=False)
 
     factory.starts_process = True  # type: ignore[attr-defined]
     return factory

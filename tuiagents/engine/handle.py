@@ -116,6 +116,9 @@ class RunHandle(Protocol):
     def local(self) -> bool:
         """True when the run lives in this process (closing the view then ends it)."""
 
+    def sync(self) -> None:
+        """Have the run's events so far at hand (a remote handle fetches them: may block a while)."""
+
     def events_since(self, seq: int) -> list[Event]:
         """The run's events after `seq` (-1: all), without token deltas."""
 
@@ -164,6 +167,9 @@ class LocalRunHandle:
             else:
                 hi = mid
         return history[lo:]
+
+    def sync(self) -> None:
+        """Nothing to fetch: the run's events are in this process."""
 
     @property
     def run(self) -> "TeamRun":

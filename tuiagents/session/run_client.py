@@ -74,11 +74,17 @@ class RemoteRunHandle:
         self._sock.settimeout(None)
         self._reader = threading.Thread(target=self._read_loop, name=f"run-{first.run_id}-reader", daemon=True)
         self._reader.start()
+        self._synced = False
         if subscribe:
-            reply = self._call(lambda i: wire.Subscribe(id=i, after=-1))
-            assert isinstance(reply, wire.Events)
+            self.sync()
 
     # -- reading ------------------------------------------------------------------------------------
+    def sync(self) -> None:
+        """Fetch the events so far and take every new one from then on (once; blocks until here)."""
+        if not self._synced:
+            self._call(lambda i: wire.Subscribe(id=i, after=-1))
+            self._synced = True
+
     @property
     def run_id(self) -> str:
         """The run's id."""

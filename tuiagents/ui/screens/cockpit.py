@@ -173,9 +173,22 @@ class CockpitScreen(CockpitActions, Screen[None]):
             self.handle.subscribe(EngineBridge(self))
             self.call_after_refresh(self._drive_run)  # paint the first frame, then start the engine
         elif self.handle is not None:  # a run in another process: what happened so far, then live
-            past = self.handle.events_since(-1)
-            self.catch_up(past)
-            self.handle.subscribe(EngineBridge(self), after=past[-1].seq if past else -1)
+            self._fetch_history()
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def _fetch_history(self) -> None:
+        """Fetch the run's events so far beside the first frames (a long history takes a while)."""
+        try:
+            self.handle.sync()  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - said on screen, never a traceback
+            self.app.call_from_thread(self.notify, f"Cannot reach the run: {exc}", severity="error", timeout=15)
+            return
+        self.app.call_from_thread(self._show_history_then_live)
+
+    def _show_history_then_live(self) -> None:
+        past = self.handle.events_since(-1)  # type: ignore[union-attr]
+        self.catch_up(past)
+        self.handle.subscribe(EngineBridge(self), after=past[-1].seq if past else -1)  # type: ignore[union-attr]
 
     def catch_up(self, events: list[Any]) -> None:
         """Show a live run's past events at once (attach): no pop-ups or bells for what is over;
