@@ -128,3 +128,23 @@ async def test_a_run_started_in_the_app_lives_in_its_own_process_and_d_detaches_
         other = await asyncio.to_thread(RemoteRunHandle, run.record.socket)
         assert (await asyncio.to_thread(other.control, StopRun(reason="done here"))).applied
         other.close()
+
+
+async def test_an_attached_cockpit_shows_a_killed_run_as_ended_with_the_reason(detached):
+    import os
+    import signal
+
+    from tuiagents.app.attach import attach_app
+
+    rec = detached(Script(rules=[Rule(agent="assistant", replies=["first draft", "second draft"])]))
+    app = attach_app(rec.run_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: pending_content(app) == "first draft", "the first draft")
+        os.kill(rec.pid, signal.SIGKILL)
+        await until(pilot, lambda: app.cockpit.state.stopped, "the cockpit to show the run ended")
+        assert pending_content(app) is None  # nothing waits in a run that is gone
+        reason = app.remote_handle.stopped.reason
+        assert "ended without stopping the run" in reason and f"tuiagents resume {rec.run_id}" in reason
+        await pilot.press("a")  # a key on a gone run does nothing harmful
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, "the app to quit")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tuiagents.engine.decisions import Decision, Sender
-from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Event, RunStopped, TokenDelta
+from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Event, RunStopped, StopKind, TokenDelta
 from tuiagents.engine.handle import Answered, Control, ControlDone, local_sender
 from tuiagents.session import wire
 
@@ -218,6 +218,18 @@ class RemoteRunHandle:
         finally:
             for done in list(self._waiting.values()):
                 done.set()
+            if self._stopped is None and self.closed_reason != "closed by this view":
+                self._lost()
+
+    def _lost(self) -> None:
+        """The run's process went away without its stop: the view is told it ended, and why.
+
+        The stop is this view's, not the run's: it is not in the log, which a resume continues.
+        """
+        last = self._history[-1].seq if self._history else 0
+        self._take(RunStopped(seq=last + 1, kind=StopKind.ERROR,
+                              reason=f"the run's process ended without stopping the run ({self.closed_reason}); "
+                                     f"`tuiagents resume {self.run_id}` continues it from its log"))
 
     def _reply(self, frame_id: int, frame: Any) -> None:
         self._replies[frame_id] = frame
