@@ -101,8 +101,32 @@ async def test_two_views_see_the_same_request_and_the_first_answer_wins(server, 
 
 
 async def test_pushed_events_come_in_order_to_a_subscriber_without_gap_or_repeat(server, make_config, tmp_path,
-                                                                                sock_dir):
-    server.load([Rule(agent="assistant", replies=["one", "two", "three TERMINATE"])])
+                                                                                sock_dir, monkeypatch):
+    server.load([Rule(agent="assistant", replies=["one", "two", "three", "four TERMINATE"])])
+    run = build_run(pair(make_config), "pair", "task", approve="all", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock")
+    monkeypatch.setattr(wire, "EVENTS_PER_FRAME", 3)  # the history so far comes in several parts
+    task = asyncio.ensure_future(run.run())
+    await wait_for(lambda: len(run.bus.history) > 10, "a history of several parts")
+    handle = await asyncio.to_thread(RemoteRunHandle, srv.path, ANN)  # joins while the run goes on
+    got: list = []
+    try:
+        handle.subscribe(got.append, after=-1)
+        await asyncio.wait_for(task, 15)
+        await wait_for(lambda: any(isinstance(e, RunStopped) for e in got), "the run's end")
+        kept = [e.seq for e in got if e.type != "token_delta"]
+        assert kept == [e.seq for e in run.bus.history]
+        delivered = [e.message.content for e in got if isinstance(e, MessageDelivered)]
+        assert delivered == ["task", "one", "go on", "two", "go on", "three", "go on", "four TERMINATE"][:len(delivered)]
+        assert len(delivered) >= 4
+    finally:
+        handle.close()
+        await srv.close()
+        await run.aclose()
+
+
+async def test_streamed_pieces_are_pushed_between_the_events(server, make_config, tmp_path, sock_dir):
+    server.load([Rule(agent="assistant", reply="a reply in several streamed pieces TERMINATE")])
     run = build_run(pair(make_config), "pair", "task", approve="all", work_dir=tmp_path)
     srv = await served(run, sock_dir / "r.sock")
     handle = await asyncio.to_thread(RemoteRunHandle, srv.path, ANN)
@@ -111,15 +135,13 @@ async def test_pushed_events_come_in_order_to_a_subscriber_without_gap_or_repeat
         handle.subscribe(got.append, after=-1)
         await asyncio.wait_for(run.run(), 15)
         await wait_for(lambda: any(isinstance(e, RunStopped) for e in got), "the run's end")
-        kept = [e.seq for e in got if e.type != "token_delta"]
-        assert kept == [e.seq for e in run.bus.history]
-        assert any(e.type == "token_delta" for e in got)  # streamed pieces are pushed too
-        delivered = [e.message.content for e in got if isinstance(e, MessageDelivered)]
-        assert delivered[:2] == ["task", "one"]
     finally:
         handle.close()
         await srv.close()
         await run.aclose()
+    pieces = "".join(e.text for e in got if e.type == "token_delta")
+    assert pieces == "a reply in several streamed pieces TERMINATE"
+    assert [e.type for e in handle.events_since(-1)].count("token_delta") == 0  # kept as the run keeps them
 
 
 async def test_garbage_and_a_wrong_version_are_dropped_without_harm(server, make_config, tmp_path, sock_dir):
@@ -209,8 +231,10 @@ async def test_a_peer_of_another_uid_is_refused(server, make_config, tmp_path, s
     run = build_run(pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
     srv = await served(run, sock_dir / "r.sock")
     sock_dir.chmod(0o755), srv.path.chmod(0o666)  # only the uid check stands in the way now
-    code = ("import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
-            "s.sendall(sys.argv[2].encode()); print(s.makefile().readline())")
+    code = ("import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(15); s.connect(sys.argv[1])\n"
+            "try: s.sendall(sys.argv[2].encode())\n"
+            "except OSError: pass  # refused before its hello was read\n"
+            "print(s.makefile().readline())")
     hello = wire.encode(wire.Hello(version=wire.PROTOCOL_VERSION, sender=BOB)).decode()
     try:
         done = await asyncio.to_thread(subprocess.run, [SYSTEM_PYTHON, "-c", code, str(srv.path), hello],

@@ -206,7 +206,8 @@ class RemoteRunHandle:
                     with self._lock:  # the snapshot, before any push that follows it
                         for event in frame.events:
                             self._take(event)
-                    self._reply(frame.id, frame)
+                    if not frame.more:
+                        self._reply(frame.id, frame)
                 elif isinstance(frame, wire.Refused):
                     self.closed_reason = f"the run dropped this view: {frame.reason}"
                     break

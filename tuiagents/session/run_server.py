@@ -212,13 +212,19 @@ class RunServer:
             except wire.WireError as exc:
                 self._refuse_client(client, str(exc))
                 return
+            if isinstance(frame, wire.Subscribe):
+                past = self.handle.events_since(frame.after)
+                step = wire.EVENTS_PER_FRAME
+                for at in range(0, max(len(past), 1), step):
+                    client.send(self._line(wire.Events(id=frame.id, events=past[at:at + step],
+                                                       more=at + step < len(past))))
+                client.subscribed = True  # no await since the snapshot: no event between them
+                continue
             reply = self._reply(frame, client)
             if reply is None:
                 self._refuse_client(client, "hello comes once, first")
                 return
             client.send(self._line(reply))
-            if isinstance(frame, wire.Subscribe):
-                client.subscribed = True  # no await since the snapshot: no event between them
 
     def _refuse_client(self, client: _Client, reason: str) -> None:
         client.send(wire.encode(wire.Refused(reason=reason)))
@@ -226,8 +232,6 @@ class RunServer:
 
     def _reply(self, frame: Any, client: _Client) -> Any:
         handle = self.handle
-        if isinstance(frame, wire.Subscribe):
-            return wire.Events(id=frame.id, events=handle.events_since(frame.after))
         if isinstance(frame, wire.Answer):
             return wire.AnswerReply(id=frame.id, answered=handle.answer(frame.request_id, frame.decision,
                                                                         client.sender))

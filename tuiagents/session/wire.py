@@ -27,6 +27,8 @@ __all__ = ["PROTOCOL_VERSION", "MAX_CLIENT_LINE", "Answer", "AnswerReply", "Clie
 
 #: Bumped when a frame changes in a way an older peer would misread.
 PROTOCOL_VERSION = 1
+#: Events per `Events` frame: a long history comes in parts, so neither side holds one huge line.
+EVENTS_PER_FRAME = 1000
 #: The longest line a client may send (an inject or an edit is far shorter); longer is garbage.
 MAX_CLIENT_LINE = 4 * 1024 * 1024
 
@@ -106,6 +108,8 @@ class Events(BaseModel):
     type: Literal["events"] = "events"
     id: int
     events: list[Event]
+    #: more `Events` of the same `id` follow (a long history comes in parts, each read on its own)
+    more: bool = False
 
 
 class Push(BaseModel):

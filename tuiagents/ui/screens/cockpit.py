@@ -173,7 +173,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
             self.handle.subscribe(EngineBridge(self))
             self.call_after_refresh(self._drive_run)  # paint the first frame, then start the engine
         elif self.handle is not None:  # a run in another process: what happened so far, then live
-            self._fetch_history()
+            self.call_after_refresh(self._fetch_history)  # the first frame does not wait for it
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def _fetch_history(self) -> None:
