@@ -1,11 +1,12 @@
 """Attaching to a run in its own process: the first frame after a long history, and keeping up
 with a fast stream. The run is served by a real child process (`--serve`) on a real Unix socket.
 
-- ``attach``: a live run whose history holds N delivered messages (the synthetic two-agent run of
+- ``attach``: `tuiagents attach ID` in a real terminal (tmux, polled with capture-pane) on a live
+  run whose history holds N delivered messages (the synthetic two-agent run of
   `tuiagents.session.sample`, without its streamed pieces, as a run keeps them). Reported, from
-  connecting as `attach_app` does: its first full frame (``first frame``; the history is fetched
-  beside it), and the frame with everything so far shown. Goal (issue 18): first frame ≤ 1 s at
-  10,000.
+  spawning the command: the first frame with the run's panes, and the frame showing the last
+  turn of the history; beside a Textual hello app in the same rounds. Goal (issue 18): first frame
+  ≤ 1 s at 10,000. Needs tmux.
 - ``stream``: V views attached at once while the run streams token pieces at R per second for S
   seconds. Reported: pieces each view received, and how far behind the last one arrived (``lag``,
   from the run sending it to the slowest view having it). Goal: five views keep up at 5,000/s.
@@ -46,7 +47,11 @@ async def serve(sock: str, n: int, rate: int, seconds: float) -> None:
     run = build_run(config, "pair", "bench", work_dir=Path(tempfile.mkdtemp()))
     run.bus.continue_after(list(sample_events(n, token_deltas=False, stop=False)))
     server = await RunServer(LocalRunHandle(run), sock).start()
-    print("ready", flush=True)
+    if os.environ.get("TUIAGENTS_RUNTIME_DIR"):
+        from tuiagents.session.live_runs import RunRecord, write_record
+
+        write_record(RunRecord(run_id=run.run_id, pid=os.getpid(), team="pair", socket=sock, started=time.time()))
+    print("ready", run.run_id, flush=True)
     if rate:
         while len([c for c in server.clients if c.subscribed]) < int(os.environ.get("BENCH_VIEWS", "1")):
             await asyncio.sleep(0.01)
@@ -66,65 +71,73 @@ def start_child(sock: str, n: int, rate: int = 0, seconds: float = 0, views: int
     env = dict(os.environ, BENCH_VIEWS=str(views), PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, __file__, "--serve", sock, "--n", str(n), "--rate", str(rate),
                              "--seconds", str(seconds)], stdout=subprocess.PIPE, text=True, env=env)
-    assert proc.stdout.readline().strip() == "ready"
+    line = proc.stdout.readline().split()
+    assert line[0] == "ready"
+    proc.run_id = line[1]  # type: ignore[attr-defined]
     return proc
 
 
 # -- the measurements -------------------------------------------------------------------------------
-async def attach_once(sock: str) -> tuple[float, float]:
-    from tuiagents.engine.handle import local_sender
-    from tuiagents.session.run_client import RemoteRunHandle
-    from tuiagents.ui.app import TuiAgentsApp
-
-    t0 = time.perf_counter()
-    handle = RemoteRunHandle(sock, local_sender("attached"), subscribe=False)  # as `attach_app` does
-    app = TuiAgentsApp(handle=handle)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
-        app.screen._compositor.render_strips()
-        first = time.perf_counter() - t0
-        while app.cockpit is None or app.cockpit.events_handled < len(handle.events_since(-1)) or not handle._synced:
-            await pilot.pause(0.02)
-        await pilot.pause()
-        app.screen._compositor.render_strips()
-        everything = time.perf_counter() - t0
-    handle.close()
-    return first, everything
+SESSION = "tuiagents-bench-attach"
+HELLO = """from textual.app import App
+from textual.widgets import Static
 
 
-async def hello_once() -> float:
-    """The anchor: a Textual app with one Static, to its first frame, in the same rounds."""
-    from textual.app import App
-    from textual.widgets import Static
+class Hello(App):
+    def compose(self):
+        yield Static("Hello, first frame")
 
-    class Hello(App):
-        def compose(self):
-            yield Static("hello")
 
-    t0 = time.perf_counter()
-    app = Hello()
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
-        app.screen._compositor.render_strips()
-        return time.perf_counter() - t0
+Hello().run()
+"""
+
+
+def capture() -> str:
+    return subprocess.run(["tmux", "capture-pane", "-p", "-t", SESSION], capture_output=True, text=True).stdout
+
+
+def in_tmux(command: str, marks: list, timeout: float = 180.0) -> list[float]:
+    """Seconds from spawning `command` in tmux until the screen shows each of `marks` in turn."""
+    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    start = time.perf_counter()
+    subprocess.run(["tmux", "new", "-d", "-s", SESSION, "-x", "160", "-y", "48", command], check=True)
+    out = []
+    try:
+        for shows in marks:
+            while not shows(capture()):
+                if time.perf_counter() - start > timeout:
+                    raise TimeoutError(f"{command!r} never showed the mark:\n{capture()}")
+                time.sleep(0.002)
+            out.append(time.perf_counter() - start)
+        return out
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
 
 
 def bench_attach(sizes: list[int], rounds: int) -> None:
-    asyncio.run(hello_once())  # warm: Textual's first app in a process pays for its own imports
-    print("| messages | first frame (connect to painted) | everything so far shown | Textual hello, same rounds |")
+    """`tuiagents attach ID` in a real terminal, against the Textual hello anchor, interleaved."""
+    print("| messages | first frame (spawn to the panes) | everything so far shown | Textual hello, same rounds |")
     print("|---|---|---|---|")
-    for n in sizes:
-        sock = tempfile.mktemp(prefix="ba", dir="/tmp")
-        child = start_child(sock, n)
-        try:
-            runs, hello = [], []
-            for _ in range(rounds):
-                runs.append(asyncio.run(attach_once(sock)))
-                hello.append(asyncio.run(hello_once()))
-        finally:
-            child.kill()
-        print(f"| {n:,} | {statistics.median(r[0] for r in runs) * 1000:.0f} ms | "
-              f"{statistics.median(r[1] for r in runs):.2f} s | {statistics.median(hello) * 1000:.0f} ms |")
+    with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
+        (Path(tmp) / "hello.py").write_text(HELLO)
+        env = (f"cd {tmp} && TUIAGENTS_RUNTIME_DIR={tmp}/rt PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX={tmp}/pyc "
+               f"PYTHONPATH={ROOT} ")
+        os.environ["TUIAGENTS_RUNTIME_DIR"] = f"{tmp}/rt"
+        for n in sizes:
+            child = start_child(f"{tmp}/r{n}.sock", n)
+            attach = f"{env}{sys.executable} -m tuiagents attach {child.run_id}"  # type: ignore[attr-defined]
+            marks = [lambda s: "coder" in s and "runner" in s, lambda s, n=n: f"turn {n}" in s]
+            try:
+                in_tmux(attach, marks)  # warm-up, uncounted (bytecode cache)
+                in_tmux(f"{env}{sys.executable} hello.py", [lambda s: "Hello, first frame" in s])
+                runs, hello = [], []
+                for _ in range(rounds):
+                    runs.append(in_tmux(attach, marks))
+                    hello.append(in_tmux(f"{env}{sys.executable} hello.py", [lambda s: "Hello, first frame" in s])[0])
+            finally:
+                child.kill()
+            print(f"| {n:,} | {statistics.median(r[0] for r in runs) * 1000:.0f} ms | "
+                  f"{statistics.median(r[1] for r in runs):.2f} s | {statistics.median(hello) * 1000:.0f} ms |")
 
 
 def bench_stream(views: int, rate: int, seconds: float) -> None:

@@ -70,3 +70,22 @@ def test_a_log_without_a_recorded_work_dir_resumes_where_runs_worked_before(tmp_
     assert recorded_work_dir(old, parse_config({}), log) == tmp_path / "pair-abc.work"
     assert recorded_work_dir(old, parse_config({"docker": {"work_dir": str(tmp_path / "w")}}), log) \
         == tmp_path / "w" / "abc"
+
+
+async def test_a_fork_works_in_a_folder_of_its_own(server, make_config, run_to_end, tmp_path):
+    from tuiagents.app.launch import prepare_run
+    from tuiagents.session.fork import fork_session
+    from tuiagents.session.resume import prepare_resume
+
+    config = pair(make_config, tmp_path, str(tmp_path / "runs"))
+    server.load([Rule(agent="bot", replies=[WRITE, "TERMINATE"])])
+    run = prepare_run(config, "pair", "write a note", approve="all")
+    await run_to_end(run)
+    fork = fork_session(run.session_path, 3)
+    forked = read_header(fork)
+    assert forked.work_dir == str(tmp_path / "runs" / forked.run_id) != read_header(run.session_path).work_dir
+    resumed = prepare_resume(fork, config=config)
+    try:
+        assert resumed.work_dir == Path(forked.work_dir)
+    finally:
+        await resumed.aclose()

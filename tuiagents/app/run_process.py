@@ -129,7 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SessionError, ValueError) as exc:
         print(f"tuiagents: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return asyncio.run(serve(run, config, task=args.task))
+    try:
+        return asyncio.run(serve(run, config, task=args.task))
+    except OSError as exc:  # the socket could not be made (its folder, its path's length)
+        print(f"tuiagents: cannot serve the run on its socket: {exc}; set TUIAGENTS_RUNTIME_DIR to a short "
+              "folder of yours", file=sys.stderr)
+        return EXIT_FAILED
 
 
 async def serve(run: Any, config: Any, *, task: str = "") -> int:

@@ -174,7 +174,9 @@ class RunServer:
             await self._refuse(writer, f"this run speaks protocol {wire.PROTOCOL_VERSION}, the client "
                                        f"{hello.version}: attach with the tuiagents that started the run")
             return
-        client = _Client(writer, Sender(user=user_name(uid), client=hello.sender.client[:40] or "client"))
+        # what the client calls itself is shown to people ("answered already by ann (attached)"): words only
+        kind = "".join(ch for ch in hello.sender.client if ch.isalnum() or ch in "-_ .")[:40].strip()
+        client = _Client(writer, Sender(user=user_name(uid), client=kind or "client"))
         self.clients.add(client)
         client.send(self._line(self._welcome()))
         pump = asyncio.create_task(self._pump(client))
