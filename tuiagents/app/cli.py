@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "and approve, edit or reject each step, and code runs in the Docker "
                                      "sandbox only after you confirm it; with --headless the conversation "
                                      "is printed on the console (add --approve all for an unattended run). "
+                                     "In the app the run lives in a process of its own: d leaves it going "
+                                     "and `tuiagents attach` comes back to it. "
                                      "Every run writes a session log that `tuiagents replay`, `resume` and "
                                      "`export` read. Exit status: 0 finished, 1 the run failed, 2 a usage "
                                      "or config error.")
@@ -96,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "terminal; print its id and return. `tuiagents attach ID` opens the cockpit on it, "
                           "`tuiagents ps` lists live runs")
 
-    attach = sub.add_parser("attach", help="open the cockpit on a live run (started with `run --detach`)",
+    attach = sub.add_parser("attach", help="open the cockpit on a live run (started with `run --detach`, or left with d)",
                             description="Open the cockpit on a run that lives in its own process: everything "
                                         "so far from its log, then the live events. Decisions made here go to "
                                         "the run; several views may be attached at once, and the first answer "
