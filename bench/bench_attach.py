@@ -141,8 +141,6 @@ def bench_attach(sizes: list[int], rounds: int) -> None:
 
 
 def bench_stream(views: int, rate: int, seconds: float) -> None:
-    import threading
-
     from tuiagents.session.run_client import RemoteRunHandle
 
     sock = tempfile.mktemp(prefix="bs", dir="/tmp")
@@ -167,7 +165,6 @@ def bench_stream(views: int, rate: int, seconds: float) -> None:
     worst = max(max(b - a for a, b in g) for g in got if g)
     print(f"| {views} views, {rate:,} pieces/s for {seconds:g} s | received {min(len(g) for g in got):,} "
           f"of {total:,} by each | lag of the last piece {last_lag * 1000:.0f} ms, worst {worst * 1000:.0f} ms |")
-    del threading
 
 
 def main() -> None:
