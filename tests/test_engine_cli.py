@@ -202,8 +202,9 @@ def test_headless_approve_ask_reads_decisions_from_the_console(server, capsys, t
 def test_a_time_limit_ends_a_console_prompt_nobody_answers(server, tmp_path):
     """--approve ask waiting on stdin: the team's time limit still ends the run and the process."""
     server.load([Rule(agent="assistant", reply="A draft that nobody will approve.")])
+    # the limit leaves the draft time to arrive on a loaded machine: the prompt must be up before it
     config = write_config(tmp_path, server, teams='[[teams]]\nname = "pair"\nagents = ["user", "assistant"]\n'
-                                                  'timeout = 1.5\n')
+                                                  'timeout = 6\n')
     read_end, write_end = os.pipe()  # we hold the write end open: the prompt never gets an answer
     proc = subprocess.Popen([sys.executable, "-m", "tuiagents", "run", "--headless", "--config", str(config),
                              "--task", "wait", "--approve", "ask", "--session", str(tmp_path / "t.jsonl")],
@@ -216,4 +217,4 @@ def test_a_time_limit_ends_a_console_prompt_nobody_answers(server, tmp_path):
         proc.kill()
         os.close(write_end)
     assert proc.returncode == 0, err
-    assert "[a]pprove" in out and "Stopped: time limit 1.5 s reached" in out
+    assert "[a]pprove" in out and "Stopped: time limit 6 s reached" in out

@@ -122,19 +122,24 @@ async def test_sync_and_async_tools_run_after_approval(server, make_config, huma
                               ToolCall(name="weather", arguments={"city": "Oslo"})])
     server.load([Rule(agent="assistant", replies=[calls, "5 and 21 degrees. TERMINATE"])])
     run = human.attach(tool_run(make_config, tmp_path))
-    human.queue(RequestKind.TOOL_CALL, Decision.approve())
+    human.queue(RequestKind.TOOL_CALL, Decision.approve(), Decision.approve())
     result = await run_to_end(run)
 
-    [request] = human.seen
-    assert request.kind == RequestKind.TOOL_CALL and request.agent == "assistant"
-    assert [(c.name, json.loads(c.arguments)) for c in request.tool_calls] == [
-        ("add", {"a": 2, "b": 3}), ("weather", {"city": "Oslo"})]
+    # one request per call, each showing the tool it calls
+    assert [r.kind for r in human.seen] == [RequestKind.TOOL_CALL] * 2
+    assert {r.agent for r in human.seen} == {"assistant"}
+    assert [[(c.name, json.loads(c.arguments)) for c in r.tool_calls] for r in human.seen] == [
+        [("add", {"a": 2, "b": 3})], [("weather", {"city": "Oslo"})]]
+    assert [(r.tool_info.name, r.tool_info.description) for r in human.seen] == [
+        ("add", "Add two integers."), ("weather", "Look up the weather of a city.")]
+    assert human.seen[1].tool_info.parameters["required"] == ["city"]
+    request_calls = [r.tool_calls[0] for r in human.seen]
     started = [e.call.name for e in run.bus.history if isinstance(e, ToolCallStarted)]
     assert started == ["add", "weather"]
     assert [(r.name, r.content, r.is_error) for r in finished(run)] == [
         ("add", "5", False), ("weather", '{"city": "Oslo", "temp": 21}', False)]
     # the results go back to the caller as `tool` messages answering its calls
-    ids = [c.id for c in request.tool_calls]
+    ids = [c.id for c in request_calls]
     assert [(m["tool_call_id"], m["content"]) for m in tool_messages(server, 1)] == [
         (ids[0], "5"), (ids[1], '{"city": "Oslo", "temp": 21}')]
     assert_valid_sequence(server.requests_for("assistant")[1].body["messages"])
@@ -148,7 +153,8 @@ async def test_skip_answers_each_call_without_running_it(server, make_config, hu
     human.queue(RequestKind.TOOL_CALL, Decision.skip())
     await run_to_end(run)
     assert not any(isinstance(e, ToolCallStarted) for e in run.bus.history)
-    assert [(m["content"]) for m in tool_messages(server, 1)] == ["not run: skipped by you"]
+    # the model reads who chose not to run it ("you" would be the model itself)
+    assert [(m["content"]) for m in tool_messages(server, 1)] == ["not run: skipped by the human supervisor"]
 
 
 async def check_error(server, make_config, run_to_end, tmp_path, reply: Reply, *expected: str) -> str:
@@ -212,7 +218,8 @@ async def test_human_reply_interrupts_pending_calls(server, make_config, human, 
     result = await run_to_end(run)
 
     assert not any(isinstance(e, ToolCallStarted) for e in run.bus.history)
-    ids = [c.id for c in human.seen[0].tool_calls]
+    assert len(human.seen) == 1  # the reply answered the first call's request: no second is asked
+    ids = [c.id for c in result.chat_history[1].tool_calls]
     messages = server.requests_for("assistant")[1].body["messages"]
     assert_valid_sequence(messages)
     assert [(m["tool_call_id"], m["content"]) for m in messages if m["role"] == "tool"] == [
@@ -233,10 +240,11 @@ async def test_tool_rule_covers_only_its_tool(server, make_config, human, run_to
     run.supervisor.add_rule(ApprovalRule(kind=RequestKind.TOOL_CALL, tool="add"))
     human.queue(RequestKind.TOOL_CALL, Decision.approve())
     await run_to_end(run)
-    assert [[c.name for c in r.tool_calls] for r in human.seen] == [["add", "weather"]]
+    # each call is its own request: the rule answers both calls of add, a person the one of weather
+    assert [[c.name for c in r.tool_calls] for r in human.seen] == [["weather"]]
     by = [e.decision.by for e in run.bus.history if isinstance(e, DecisionRecorded)
           and e.request_kind == RequestKind.TOOL_CALL]
-    assert by == [DecidedBy.SESSION_RULE, DecidedBy.HUMAN]
+    assert by == [DecidedBy.SESSION_RULE, DecidedBy.SESSION_RULE, DecidedBy.HUMAN]
 
 
 async def test_group_chat_routes_calls_to_the_executor_and_back(server, make_config, run_to_end, tmp_path):

@@ -129,3 +129,48 @@ def test_the_console_offers_only_the_answers_a_request_allows():
                             allowed=[DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.REJECT, DecisionKind.STOP])
     assert console_decide(draft, io.StringIO("r\ntoo short\n"), out).kind == DecisionKind.REJECT
     assert "[a]pprove  [A] approve for session  [e]dit  [r]eject  [s]top" in out.getvalue()
+
+
+CALC = '''
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+'''
+
+
+def test_the_console_edits_a_tool_calls_arguments_on_one_line_checked_against_the_schema(
+        server, tmp_path, capsys, monkeypatch):
+    import json
+    import sys
+
+    from headless_support import pair_toml
+
+    from tuiagents.app.cli import main
+    from tuiagents.session.reader import read_session
+    from tuiagents.testing import Reply, Rule
+
+    (tmp_path / "calc.py").write_text(CALC)
+    config = tmp_path / "config.toml"
+    config.write_text(pair_toml(server.url, 2, assistant_lines='tools = ["calc:add"]'))
+    server.load([Rule(agent="assistant", replies=[Reply.tool("add", a=2, b=3), "9. TERMINATE"])])
+    # approve the draft; edit with a value against the schema; edit again, confirm; approve the last draft
+    typed = 'a\ne\n{"a": "two"}\ne\n{"a": 4, "b": 5}\ny\na\n'
+    monkeypatch.setattr(sys, "stdin", io.StringIO(typed))
+    session = tmp_path / "s.jsonl"
+    code = main(["run", "--headless", "--config", str(config), "--team", "pair", "--task", "add",
+                 "--approve", "ask", "--session", str(session)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "    add: Add two integers." in lines and "      a: integer, required" in lines
+    assert any("[A] always run add" in line and "[e]dit arguments" in line for line in lines)
+    assert ("  cannot run: the arguments do not fit add's schema: 'b' is a required property; "
+            "a: 'two' is not of type 'integer'; choose again") in out
+    assert '    -  "a": 2,' in lines and '    +  "a": 4,' in lines
+    assert '  · tool_call of assistant: edited the arguments {"a": 2, "b": 3} → {"a": 4, "b": 5} (by you)' in out
+    events = read_session(session).events
+    [decided] = [e for e in events if e.type == "decision_recorded" and e.request_kind == RequestKind.TOOL_CALL]
+    assert json.loads(decided.decision.original) == {"a": 2, "b": 3}
+    assert json.loads(decided.decision.content) == {"a": 4, "b": 5}
+    [finished] = [e for e in events if e.type == "tool_call_finished"]
+    assert finished.result.content.endswith("\n9")

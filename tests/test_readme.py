@@ -80,7 +80,7 @@ def test_headless_readme_commands_run(tmp_path):
         # "Configure real models": copy the example as the README says, then run the copy
         copy = shlex.split(next(c for c in readme_commands() if c.startswith("cp config.toml.example")))
         (tmp_path / copy[2]).write_bytes((ROOT / copy[1]).read_bytes())
-        run_argv = by_name["run --headless"]
+        run_argv = next(a for a in tuiagents_commands() if a[:2] == ["run", "--headless"] and "pair" in a)
         assert run_argv[run_argv.index("--config") + 1] == copy[2], "the README must run the copy it made"
         for _ in range(2):  # the second run answers from the cache: fewer events
             done = _run(run_argv, env, tmp_path)
@@ -117,6 +117,30 @@ def test_headless_readme_commands_run(tmp_path):
     imported = _run(by_name["import autogen_history.json"], env, tmp_path)
     assert imported.returncode == 0, imported.stderr
     assert len(list((tmp_path / "data" / "sessions").glob("*.jsonl"))) >= 3
+
+
+def test_readme_swarm_command_runs(tmp_path):
+    """The swarm section's command, as written, on a copy of config.toml.example: the task is filled
+    from its [context], triage hands off to refunds (approved as policy), refunds ends the run."""
+    env = {**os.environ, "TUIAGENTS_DATA_DIR": str(tmp_path / "data"), "OPENAI_API_KEY": "sk-test-not-real",
+           "TUIAGENTS_CACHE_DIR": str(tmp_path / "cache"), "DOCKER_HOST": "unix:///nonexistent.sock"}
+    env.pop("TUIAGENTS_CONFIG", None)
+    rules = [Rule(agent="triage", reply={"tool_calls": [{"name": "transfer_to_refunds"}]}),
+             Rule(agent="refunds", reply="Your refund is on its way. TERMINATE")]
+    with ScriptedServer(rules) as server:
+        env["OPENAI_BASE_URL"] = server.url
+        (tmp_path / "config.toml").write_bytes((ROOT / "config.toml.example").read_bytes())
+        argv = next(a for a in tuiagents_commands() if a[:2] == ["run", "--headless"] and "desk" in a)
+        done = _run(argv, env, tmp_path)
+        assert done.returncode == 0, done.stderr
+        system = server.requests_for("refunds")[0].body["messages"][0]["content"]
+    out = done.stdout
+    assert "task: I bought a toaster from Acme Appliances last week and want my money back" in out
+    assert "context: company=Acme Appliances · refund_days=30" in out
+    assert "⇢ triage hands the conversation to refunds" in out
+    assert "· next speaker: refunds [handoff] (from triage)" in out
+    assert "Stopped: refunds said TERMINATE" in out
+    assert "in the last 30 days" in system and "{" not in system
 
 
 @pytest.mark.llama

@@ -17,7 +17,9 @@ from tuiagents.execution.settings import DockerSettings
 from tuiagents.execution.settings import LocalSettings as LocalExecutionSettings
 from tuiagents.llm.settings import ConfigListSettings, LLMSettings, ModelEntry
 from tuiagents.paths import user_config_path
+from tuiagents.config_checks import handoff_problems, template_problems
 from tuiagents.secrets import scrub_headers, scrub_url
+from tuiagents.templates import ContextValue, fill_template
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,13 +46,16 @@ class AgentConfig(_Strict):
     is_termination_msg: str | None = None  # the keyword; default TERMINATE
     tools: list[str] = Field(default_factory=list)  # "module:function" to import
     default_auto_reply: str = ""
+    #: swarm teams: the agents this one may hand the conversation to (`transfer_to_<name>` tools);
+    #: "user" is the person, unless the team has an agent of that name
+    handoffs: list[str] = Field(default_factory=list)
 
 
 class TeamConfig(_Strict):
-    """One `[[teams]]` entry: a two-agent chat or a group chat, and when it stops."""
+    """One `[[teams]]` entry: a two-agent chat, a group chat or a swarm, and when it stops."""
 
     name: str
-    kind: Literal["two_agent", "group_chat"] = "two_agent"
+    kind: Literal["two_agent", "group_chat", "swarm"] = "two_agent"
     agents: list[str]
     max_turns: int | None = Field(default=None, ge=1)
     speaker_selection: Literal["auto", "round_robin", "random", "manual"] = "auto"
@@ -73,6 +78,8 @@ class TeamConfig(_Strict):
             raise ValueError(f"a two_agent team needs exactly 2 agents, got {len(self.agents)}")
         if self.kind == "group_chat" and len(self.agents) < 2:
             raise ValueError("a group_chat team needs at least 2 agents")
+        if self.kind == "swarm" and len(self.agents) < 2:
+            raise ValueError("a swarm team needs at least 2 agents")
         if self.allowed_transitions and self.disallowed_transitions:
             raise ValueError("set allowed_transitions or disallowed_transitions, not both")
         return self
@@ -119,6 +126,13 @@ class AppConfig(_Strict):
     #: Where `tools = ["module:function"]` modules are looked for first: the config file's folder
     #: (a relative value is relative to it); kept absolute in the snapshot, so a resume finds them.
     tools_dir: str | None = None
+    #: `[context]`: variables that fill `{name}` in system messages and tasks (templates.py);
+    #: None (no table) fills nothing, so texts are used as written
+    context: dict[str, ContextValue] | None = None
+
+    def fill(self, text: str, where: str) -> str:
+        """`text` with this config's `[context]` filled in (TemplateError naming `where` if it cannot be)."""
+        return fill_template(text, self.context, where)
 
     def agent(self, name: str) -> AgentConfig:
         """The agent named `name` (the config was checked, so it exists)."""
@@ -185,7 +199,7 @@ def _cross_check(cfg: AppConfig) -> list[str]:
                 for n in [src, *dsts]:
                     if n not in t.agents:
                         problems.append(f"teams[{i}].{key}: {n!r} is not an agent of team {t.name!r}")
-    return problems
+    return problems + handoff_problems(cfg.agents, cfg.teams) + template_problems(cfg.agents, cfg.teams, cfg.context)
 
 
 def _key_path(loc: tuple) -> str:

@@ -18,10 +18,14 @@ from tuiagents.engine.decisions import (
     ApprovalRule, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind, Scope,
 )
 from tuiagents.engine.events import (
-    DecisionRecorded, DecisionRequested, ExecutionFinished, MessageDelivered, MessageQueued, Notice, RunStarted,
-    RunStopped, SpeakerSelected,
+    ChatEnded, ChatStarted, DecisionRecorded, DecisionRequested, ExecutionFinished, MessageDelivered, MessageQueued,
+    Notice, RunStarted, RunStopped, SpeakerSelected,
 )
 from tuiagents.engine.handle import LocalRunHandle, local_sender
+from tuiagents.engine.patterns import pattern_label
+from tuiagents.engine.tool_args import (
+    arguments_diff, arguments_problem, compact_arguments, parameters_summary, same_arguments,
+)
 from tuiagents.engine.view import CONTROL_EVENTS, RunView, control_words
 from tuiagents.execution.base import EXIT_NOT_RUN
 from tuiagents.text import hidden_warning, inert, one_line
@@ -65,13 +69,32 @@ class ConsolePrinter:
         names = ", ".join(f"{a.name} ({a.kind})" for a in event.agents)
         self._p(f"tuiagents · team {event.team} ({event.team_kind}) · {names}")
         self._p(f"task: {event.task}")
+        if event.context:
+            self._p("context: " + " · ".join(f"{k}={v}" for k, v in event.context.items()))
+
+    def _scope(self, chat: str) -> str:
+        """Where a message was said, for a chat inside the run: "[stage 2: writing › critic] "."""
+        path = self.view.chat_path(chat)
+        return f"[{' › '.join(c.title for c in path)}] " if path else ""
+
+    def _chat_started(self, event: ChatStarted) -> None:
+        names = ", ".join(a.name for a in event.agents)
+        again = " (resumed)" if event.resumed else ""
+        self._p(RULE)
+        self._p(f"▸ {self._scope(event.parent)}{event.title} begins{again}: {pattern_label(event.team_kind)} of {names}")
+        self._p(f"  task: {event.task}")
+
+    def _chat_ended(self, event: ChatEnded) -> None:
+        self._p(f"◂ {self._scope(event.chat)}ended: {event.reason}")
+        if event.summary:
+            self._p(f"  summary: {event.summary}")
 
     def _delivered(self, event: MessageDelivered) -> None:
         m = event.message
         tag = " [edited by you]" if m.human_edited else ""
         to = f" → {m.recipient}" if m.recipient else ""
         self._p(RULE)
-        self._p(f"{m.sender}{to}{tag}:")
+        self._p(f"{self._scope(event.chat)}{m.sender}{to}{tag}:")
         if m.content:
             self._p(m.content)
         for c in m.tool_calls:
@@ -79,6 +102,8 @@ class ConsolePrinter:
         for r in m.tool_results:
             mark = "✗" if r.is_error else "↳"
             self._p(f"  {mark} {r.name}: {r.content}")
+        if m.handoff:
+            self._p(f"  ⇢ {m.sender} hands the conversation to {m.handoff}")
         entry = self.view.entry_for_message(m.id)
         if entry is not None and entry.decision is not None and _under_message(entry.decision):
             self._decision(RequestKind.MESSAGE, entry.sender, entry.decision)
@@ -124,6 +149,7 @@ _SHOW: dict[type, Callable[[ConsolePrinter, Any], None]] = {
     DecisionRecorded: ConsolePrinter._recorded, SpeakerSelected: ConsolePrinter._speaker,
     ExecutionFinished: ConsolePrinter._finished, Notice: ConsolePrinter._notice,
     MessageQueued: ConsolePrinter._queued, RunStopped: ConsolePrinter._stopped,
+    ChatStarted: ConsolePrinter._chat_started, ChatEnded: ConsolePrinter._chat_ended,
     **{kind: ConsolePrinter._control for kind in CONTROL_EVENTS},
 }
 
@@ -164,7 +190,45 @@ def _menu(request: DecisionRequest) -> list[tuple[str, str]]:
     """(key, label) of the answers `request` allows (a sandbox that cannot start allows no edit)."""
     allowed = set(request.allowed) or {kind for *_, kind in _MESSAGE_MENU + _RUN_MENU}
     menu = _MESSAGE_MENU if request.kind == RequestKind.MESSAGE else _RUN_MENU
+    if request.kind == RequestKind.TOOL_CALL and len(request.tool_calls) == 1:
+        name = one_line(request.tool_calls[0].name, 40)
+        menu = tuple((k, f"[A] always run {name}" if k == "A" else "[e]dit arguments" if k == "e" else label, kind)
+                     for k, label, kind in _RUN_MENU)
     return [(key, label) for key, label, kind in menu if kind in allowed]
+
+
+def _show_tool(request: DecisionRequest, out: TextIO) -> None:
+    """Each call, then what its tool does and takes (its description and parameters)."""
+    for call in request.tool_calls:
+        warning = hidden_warning(call.name + call.arguments)
+        if warning:
+            say(f"  {warning}", out)
+        say(f"  ⚙ {call.name}({call.arguments})", out)
+    info = request.tool_info
+    if info is not None:
+        say(f"    {info.name}: {one_line(info.description, 300) or '(no description)'}", out)
+        for line in parameters_summary(info.parameters):
+            say(f"      {line}", out)
+
+
+def _edit_arguments(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Decision | None:
+    """New arguments typed as JSON on one line, checked against the tool's schema, shown as a diff
+    and confirmed: the edit, or None (choose again) when they do not fit or are not confirmed."""
+    call = request.tool_calls[0]
+    text = _read("new arguments, JSON on one line: ", stdin, out)
+    if text is None:
+        return None
+    schema = request.tool_info.parameters if request.tool_info is not None else None
+    problem = arguments_problem(text, schema, call.name)
+    if problem is None and same_arguments(call.arguments, text):
+        problem = "the arguments are unchanged; answer y to run the call as it is"
+    if problem is not None:
+        say(f"  cannot run: {problem}; choose again", out)
+        return None
+    for line in arguments_diff(call.arguments, text):
+        say(f"    {line}", out)
+    sure = _read(f"run {call.name} with these arguments? [y/n]: ", stdin, out)
+    return Decision.edit(compact_arguments(text)) if (sure or "").strip() == "y" else None
 
 
 def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Decision:
@@ -184,12 +248,13 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             say(f"  {warning}", out)
         say(request.content, out)
     elif kind == RequestKind.TOOL_CALL:
-        for call in request.tool_calls:
-            warning = hidden_warning(call.name + call.arguments)
-            if warning:
-                say(f"  {warning}", out)
-            say(f"  ⚙ {call.name}({call.arguments})", out)
+        _show_tool(request, out)
     while True:
+        if kind == RequestKind.HANDOFF:
+            decision = _handoff_answer(request, stdin, out)
+            if decision is not None:
+                return decision
+            continue
         if kind == RequestKind.SPEAKER:
             for i, name in enumerate(request.candidates, 1):
                 say(f"  {i}. {name}", out)
@@ -231,6 +296,10 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             if text.strip():
                 return Decision.edit(text)
             say("  an empty edit has nothing to send; choose again", out)
+        elif choice == "e" and kind == RequestKind.TOOL_CALL and len(request.tool_calls) == 1:
+            edited = _edit_arguments(request, stdin, out)
+            if edited is not None:
+                return edited
         elif choice == "r" and kind == RequestKind.MESSAGE:
             feedback = _read("feedback for the agent: ", stdin, out) or ""
             if feedback.strip():
@@ -238,6 +307,31 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
             say("  feedback is empty; choose again", out)
         elif choice == "n" and kind != RequestKind.MESSAGE:
             return Decision.skip()
+
+
+def _handoff_answer(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Decision | None:
+    """One answer to a handoff: approve, redirect by number, refuse with feedback, or stop (None: ask again)."""
+    for i, name in enumerate(request.candidates, 1):
+        say(f"  {i}. {name}{' (asked for)' if name == request.target else ''}", out)
+    answer = _read(f"[a]pprove (hand to {request.target})  [1-{len(request.candidates)}] redirect  "
+                   f"[r]efuse  [s]top: ", stdin, out)
+    if answer is None:
+        return input_ended()
+    choice = answer.strip()
+    if choice in ("a", ""):
+        return Decision.approve()
+    if choice == "s":
+        return Decision.stop()
+    if choice.isdigit() and 1 <= int(choice) <= len(request.candidates):
+        return Decision.choose(request.candidates[int(choice) - 1])
+    if choice == "r":
+        feedback = _read(f"why {request.agent} should keep the conversation: ", stdin, out) or ""
+        if feedback.strip():
+            return Decision.reject(feedback)
+        say("  feedback is empty; choose again", out)
+        return None
+    say(f"  {choice!r} is not an option here", out)
+    return None
 
 
 def console_supervisor(handle: LocalRunHandle, stdin: TextIO | None = None,

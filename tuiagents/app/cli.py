@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import sys
+import textwrap
 from typing import Callable, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -67,6 +68,17 @@ def _replay_keys_help() -> str:
                       f"{format_speed(inspect.signature(ReplayPlayer).parameters['speed'].default)}, "
                       f"and - / + step through them.",
                       "No model, tool or Docker call is made: the log is shown as it was recorded."])
+
+
+def _port(text: str) -> int:
+    """A TCP port number (0: any free one), for argparse."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a number from 1 to 65535, or 0 for a free one")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,6 +183,35 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["md", "html", "json"], default="md",
                         help="md (Markdown), html or json (default: md)")
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+    serve = sub.add_parser("serve", help="serve the app to a web browser (127.0.0.1, with a token)",
+                           description=textwrap.fill("Serve the app to a web browser through textual-serve. It prints a "
+                                       "URL holding a random token: open it in a browser. Without the token "
+                                       "every page, file and websocket is refused. Each browser tab gets its "
+                                       "own app: closing the tab quits it, as closing a terminal would, and "
+                                       "stopping serve (Ctrl+C) quits them all. What follows `--` is what "
+                                       "each tab runs, as on the command line: nothing for the app itself, "
+                                       "or `demo`, `run --team T --task X`, `replay SESSION`, `resume "
+                                       "SESSION`, `attach ID`.", 90),
+                           epilog="examples:\n"
+                                  "  tuiagents serve                             the app, as `tuiagents` opens it\n"
+                                  "  tuiagents serve --port 0 -- demo            the demo, on a free port\n"
+                                  "  tuiagents serve -- --config c.toml run --team pair --task 'Sum 1..100'\n"
+                                  "  tuiagents serve -- attach ID                a run started with --detach\n\n"
+                                  "from another machine, through SSH (the connection is encrypted, the port "
+                                  "stays on loopback):\n"
+                                  "  ssh -N -L 8000:127.0.0.1:8000 SERVER       then open the printed URL "
+                                  "there",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: %(default)s, this machine only); another "
+                            "address needs --allow-remote")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: %(default)s; 0 picks a free one)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="listen on an address other machines reach: plain HTTP, no TLS, so the token, "
+                            "keys and screen cross the network readable (prefer an SSH tunnel)")
+    serve.add_argument("app_args", nargs=argparse.REMAINDER, metavar="-- [APP ARGS]",
+                       help="what each browser tab runs: tuiagents' own arguments (default: the app)")
 
     imp = sub.add_parser("import", help="turn an AutoGen 0.2 chat history (JSON) into a session log")
     imp.add_argument("history", metavar="HISTORY.json", help="an AutoGen 0.2 chat history: a JSON list of "
@@ -382,9 +423,57 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(headless=args.headless)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`tuiagents serve`: the app in a browser, each tab running what follows `--`."""
+    from tuiagents.app.serve import ServeError, ServeSettings, check_app_command, serve_main
+
+    app_args = list(args.app_args)
+    if app_args[:1] == ["--"]:
+        app_args = app_args[1:]
+    given = [f"--{name.replace('_', '-')}" for name in ("config", "team", "task", "approve", "session",
+                                                       "local", "model_path") if getattr(args, name, None)]
+    if given:
+        _err(f"{', '.join(given)} before `serve` would not reach the app: put the app's options after "
+             f"`--`, as in `tuiagents serve -- {given[0]} ...`")
+        return EXIT_USAGE
+    try:
+        parsed = build_parser().parse_args(app_args)
+    except SystemExit as exc:  # argparse said what is wrong (or printed the help it was asked for)
+        if exc.code:
+            _err("the app's arguments after `serve --` are not valid (see above)")
+        return EXIT_USAGE if exc.code else EXIT_OK
+    try:
+        check_app_command(parsed)
+        _check_served_config(parsed)
+        return serve_main(ServeSettings(host=args.host, port=args.port, app_args=tuple(app_args),
+                                        allow_remote=args.allow_remote))
+    except ServeError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+
+
+def _check_served_config(parsed: argparse.Namespace) -> None:
+    # A config the app would refuse is said here once, not in every browser tab that opens.
+    from tuiagents.app.serve import ServeError
+    from tuiagents.config import ConfigError, load_app_config
+
+    if parsed.command in ("replay", "resume"):
+        from pathlib import Path
+
+        if not Path(resolve_session(parsed.session)).expanduser().is_file():
+            raise ServeError(f"no session log {parsed.session!r}: give its path, its file name in the sessions "
+                             "folder, or its id as `tuiagents sessions` lists it")
+    if parsed.command not in (None, "run"):
+        return
+    try:
+        load_app_config(parsed.config, required=False)
+    except ConfigError as exc:
+        raise ServeError(str(exc)) from None
+
+
 COMMANDS = {"run": cmd_run, "doctor": cmd_doctor, "sandbox": cmd_sandbox, "sessions": cmd_sessions,
             "export": cmd_export, "replay": cmd_replay, "resume": cmd_resume, "import": cmd_import,
-            "demo": cmd_demo, "attach": cmd_attach, "ps": cmd_ps}
+            "demo": cmd_demo, "serve": cmd_serve, "attach": cmd_attach, "ps": cmd_ps}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,8 +29,9 @@ def prepare_run(config: "AppConfig", team: str, task: str, *, approve: "ApproveM
                 session_path: str | Path | None = None, seed: int | None = None) -> "TeamRun":
     """Build the TeamRun with its session log subscribed first (`session.assemble.new_run`).
 
-    The session's code work dir sits beside its log (`<log stem>.work/`) or in `[docker] work_dir`,
-    and the log's header records it.
+    The task is filled from the config's `[context]` (a TemplateError, a ValueError, names the
+    variable). The session's code work dir sits beside its log (`<log stem>.work/`) or in
+    `[docker] work_dir`, and the log's header records it.
     """
     from tuiagents.session.assemble import new_run
 

@@ -84,8 +84,14 @@ class RunControl:
 
     # -- the running turn and its code ----------------------------------------------------------
     def on_turn(self, task: asyncio.Task | None) -> None:
-        """Remember the running turn (None once it ended) so a stop can cancel it."""
+        """Remember the running turn (None once it ended, or the outer turn again once a chat
+        inside it ended) so a stop can cancel it."""
         self._turn = task
+
+    @property
+    def turn(self) -> asyncio.Task | None:
+        """The turn a stop would cancel now (the innermost chat's)."""
+        return self._turn
 
     @property
     def executing(self) -> bool:

@@ -64,6 +64,45 @@ class RunCore:
         self._kept: list[Callable[[], Awaitable[Any]]] | None = []
         self.gate = DecisionGate(supervisor or Supervisor(), self.agents, self.bus, self.control,
                                  on_stop=self.request_stop)
+        #: the chat this one runs inside (None for the run's root chat)
+        self.parent: RunCore | None = None
+        #: chats inside this one that run now, innermost last (see `open_chat`, `innermost`)
+        self.open_chats: list[RunCore] = []
+
+    def open_chat(self, chat: str, agents: Sequence[ConversableAgent], task: str,
+                  settings: RunSettings) -> "RunCore":
+        """A chat inside this one (a stage, a nested chat) with its own id, transcript and counters.
+
+        It shares what belongs to the whole run: the bus, the controls (a stop stops it too), the
+        gate's pending requests and granted rules, the usage (budgets count every chat), the
+        termination condition and the random source. Its turns are given by `run_chat`
+        (engine/chats.py), which also announces it."""
+        child = RunCore(agents, task, settings, termination=self.termination, supervisor=self.supervisor,
+                        selector_llm=self.selector_llm, run_id=self.run_id, bus=self.bus)
+        child.chat, child.parent, child.rng, child.control = chat, self, self.rng, self.control
+        child.gate = self.gate.for_agents(child.agents)
+        child.state.usage, child.state.usage_by_agent = self.state.usage, self.state.usage_by_agent
+        child.state.started_at = self.state.started_at
+        child._kept = None  # it starts running at once
+        child._announcing = self._announcing
+        return child
+
+    @property
+    def root(self) -> "RunCore":
+        """The run's own chat (this one, when it is not inside another)."""
+        core = self
+        while core.parent is not None:
+            core = core.parent
+        return core
+
+    @property
+    def innermost(self) -> "RunCore":
+        """The chat that gives turns now: the deepest open chat inside this one, else this one.
+        A person's inject and next-speaker pick go to it."""
+        core = self
+        while core.open_chats:
+            core = core.open_chats[-1]
+        return core
 
     # -- what other parts read ---------------------------------------------------------------
     @property

@@ -27,6 +27,7 @@ class RequestKind(str, Enum):
     CODE = "code"  # before proposed code runs
     HUMAN_INPUT = "human_input"  # an agent in human mode ALWAYS/TERMINATE needs a human reply
     SPEAKER = "speaker"  # manual speaker selection in a group chat
+    HANDOFF = "handoff"  # a swarm agent hands the conversation to another (approve or redirect)
 
 
 class DecisionKind(str, Enum):
@@ -114,6 +115,7 @@ class ApprovalRule(BaseModel):
             RequestKind.MESSAGE: "messages",
             RequestKind.HUMAN_INPUT: "human input",
             RequestKind.SPEAKER: "speaker choices",
+            RequestKind.HANDOFF: "handoffs",
         }[self.kind]
         return f"{what} from {self.agent}" if self.agent else what
 
@@ -134,6 +136,9 @@ class Decision(BaseModel):
     # Approving or editing code: the sha256 of each runnable block that will run, in order;
     # the executor refuses bytes that do not match (set by the engine when it records the decision).
     code_sha256: list[str] = Field(default_factory=list)
+    #: Editing a tool call's arguments (`content`): the arguments the model sent, set by the engine
+    #: when it records the decision, so the log holds both.
+    original: str | None = None
 
     @classmethod
     def approve(cls, scope: Scope = Scope.ONCE, rule: ApprovalRule | None = None, **kw) -> "Decision":
@@ -181,7 +186,8 @@ class Decision(BaseModel):
         who = self.by.words()
         text = {
             DecisionKind.APPROVE: "approved" + (" for this session" if self.scope != Scope.ONCE else ""),
-            DecisionKind.EDIT: "edited",
+            DecisionKind.EDIT: "edited" if self.original is None else
+                               f"edited the arguments {_short(self.original)} → {_short(self.content or '')}",
             DecisionKind.REJECT: f"rejected: {self.content or ''}".strip(),
             DecisionKind.INJECT: f"injected a message for {self.target or 'all'}",
             DecisionKind.CHOOSE_SPEAKER: f"chose {self.target} to speak next",
@@ -190,6 +196,12 @@ class Decision(BaseModel):
             DecisionKind.SKIP: "skipped",
         }[self.kind]
         return f"{text} (by {who}{': ' + self.note if self.note else ''})"
+
+
+def _short(text: str, limit: int = 120) -> str:
+    """`text` on one line, cut at `limit` characters (the full text stays in the decision)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 _ids = itertools.count(1)
@@ -218,6 +230,15 @@ class CodeSnippet(BaseModel):
     runnable: bool = True
 
 
+class ToolInfo(BaseModel):
+    """What a person deciding on a tool call sees of the tool: its name, description and the JSON
+    schema of its arguments, whatever the tool's source (a Python function, an MCP server)."""
+
+    name: str
+    description: str = ""
+    parameters: dict = Field(default_factory=dict)
+
+
 class DecisionRequest(BaseModel):
     """Something the engine needs a supervisor to decide before it goes on."""
 
@@ -228,8 +249,11 @@ class DecisionRequest(BaseModel):
     prompt: str = ""  # what is being asked, in words
     content: str = ""  # the draft message, or the code
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    #: a tool call request (one call each): the tool it calls; None when no agent has that tool
+    tool_info: ToolInfo | None = None
     code_blocks: list[CodeSnippet] = Field(default_factory=list)
-    candidates: list[str] = Field(default_factory=list)  # speaker choices
+    candidates: list[str] = Field(default_factory=list)  # speaker choices; a handoff's targets
+    target: str | None = None  # a handoff: the agent the caller asked to hand the conversation to
     executor: str | None = None  # description of where code would run and its limits
     allowed: list[DecisionKind] = Field(default_factory=list)
     ends_run: bool = False  # approving ends the run (an agent said TERMINATE; replying goes on)

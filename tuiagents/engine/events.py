@@ -71,6 +71,8 @@ class RunStarted(_Event):
     max_rounds: int | None = None  # group chats
     max_turns: int | None = None  # two-agent chats
     resumed: bool = False
+    #: the config's `[context]` variables the run's texts were filled from (shown in the cockpit)
+    context: dict[str, str] = Field(default_factory=dict)
 
 
 class TurnStarted(_Event):
@@ -213,7 +215,9 @@ class ToolCallStarted(_Event):
 
     type: Literal["tool_call_started"] = "tool_call_started"
     agent: str
-    call: ToolCall
+    call: ToolCall  # as it runs: with the person's arguments when they edited them
+    #: the arguments the model sent, when a person edited them before the call ran (else None)
+    original_arguments: str | None = None
 
 
 class ToolCallFinished(_Event):
@@ -302,6 +306,36 @@ class Notice(_Event):
     agent: str | None = None
 
 
+class ChatStarted(_Event):
+    """A chat inside the run began (a stage of a sequence, a nested chat): `chat` is its id.
+
+    Every event of that chat carries the same id; `parent` is the chat it runs inside, so views
+    can draw the tree (stages under the run, a nested chat under the message that triggered it)."""
+
+    type: Literal["chat_started"] = "chat_started"
+    parent: str = ROOT_CHAT
+    #: what kind of inner chat: "stage" (sequence) or "nested" (an agent's nested chat)
+    scope: str
+    #: what a person calls it ("stage 2: writing", "critic")
+    title: str
+    team_kind: str  # the inner chat's pattern (engine/patterns.py)
+    task: str
+    agents: list[AgentInfo]
+    #: the agent whose reply the chat is (a nested chat), or None
+    owner: str | None = None
+    index: int | None = None  # a stage's place in its sequence, from 1
+    resumed: bool = False  # it goes on from a log
+
+
+class ChatEnded(_Event):
+    """A chat inside the run ended: its summary (what its parent carries on with) and why."""
+
+    type: Literal["chat_ended"] = "chat_ended"
+    summary: str = ""
+    reason: str
+    kind: StopKind
+
+
 class RunStopped(_Event):
     """The run ended; `reason` is for people, `kind` for programs."""
 
@@ -316,7 +350,7 @@ Event = Annotated[
         RunStarted, TurnStarted, TokenDelta, DraftDiscarded, MessageDrafted, DecisionRequested, DecisionRecorded,
         MessageDelivered, MessageQueued, ToolCallStarted, ToolCallFinished, CodeProposed, ExecutionStarted,
         ExecutionOutput, ExecutionFinished, SpeakerSelected, UsageRecorded, Notice, RunStopped,
-        RunPaused, RunResumed, NextSpeakerForced, StopRequested, CodeCancelRequested,
+        RunPaused, RunResumed, NextSpeakerForced, StopRequested, CodeCancelRequested, ChatStarted, ChatEnded,
     ],
     Field(discriminator="type"),
 ]

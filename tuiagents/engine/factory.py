@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuiagents.engine.agent import AssistantAgent, ConversableAgent, UserProxyAgent
 from tuiagents.engine.events import Notice
+from tuiagents.engine.handoffs import enable_handoffs
 from tuiagents.engine.run import TeamRun
 from tuiagents.engine.settings import RunResources, RunSettings
 from tuiagents.engine.supervisor import ApproveMode, Supervisor
@@ -15,6 +16,7 @@ from tuiagents.engine.termination import (
     AnyOf, CostBudget, MaxMessages, TerminationCondition, TextMention, Timeout, TokenBudget,
 )
 from tuiagents.engine.tools import load_tool
+from tuiagents.templates import context_text
 
 if TYPE_CHECKING:
     from tuiagents.config import AgentConfig, AppConfig, TeamConfig
@@ -69,8 +71,8 @@ def build_agent(cfg: "AgentConfig", llm: "LLMClient | None", config: "AppConfig"
             executors[code] = make_executor(code, config, work_dir, session_id)
         kw["code_executor"] = executors[code]
     args: list[Any] = [cfg.name]
-    if cfg.system_message is not None:
-        args.append(cfg.system_message)
+    if cfg.system_message is not None:  # `[context]` filled in (checked when the config was loaded)
+        args.append(config.fill(cfg.system_message, f"agent {cfg.name!r} system message"))
     agent = cls(*args, llm=llm if model else None, model=model,
                 max_consecutive_auto_reply=cfg.max_consecutive_auto_reply,
                 termination_keyword=cfg.is_termination_msg or "TERMINATE",
@@ -99,7 +101,11 @@ def build_run(config: "AppConfig", team_name: str, task: str, *, approve: Approv
         kind=team.kind, team_name=team.name, max_turns=team.max_turns, max_rounds=team.max_rounds,
         speaker_selection=team.speaker_selection, allow_repeat_speaker=team.allow_repeat_speaker,
         allowed_transitions=team.allowed_transitions, disallowed_transitions=team.disallowed_transitions,
-        selector_model=team.selector_model, summary_method=team.summary_method, seed=seed)
+        selector_model=team.selector_model, summary_method=team.summary_method, seed=seed,
+        context={k: context_text(v) for k, v in (config.context or {}).items()})
+    if team.kind == "swarm":
+        for agent in agents:
+            enable_handoffs(agent, config.agent(agent.name).handoffs, team.agents)
     run = TeamRun(agents, task, settings, termination=_termination(team), supervisor=Supervisor(approve),
                   selector_llm=llm, run_id=run_id,
                   resources=RunResources(executors=[e for e in executors.values() if e is not None],

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunControl
-from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, DecisionRequest
+from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Notice, StopKind
 from tuiagents.engine.supervisor import ALLOWED, InvalidDecision, Supervisor
 
@@ -31,6 +31,13 @@ class DecisionGate:
         self._bus = bus
         self._control = control
         self._on_stop = on_stop
+
+    def for_agents(self, agents: Mapping[str, ConversableAgent]) -> "DecisionGate":
+        """The same gate for a chat inside the run with other agents: pending requests, rules,
+        bus and controls are shared; decisions are checked against `agents`."""
+        gate = DecisionGate(self.supervisor, agents, self._bus, self._control, self._on_stop)
+        gate.pending = self.pending
+        return gate
 
     def answer_all(self, reason: str, by: DecidedBy) -> None:
         """Answer every pending request with a stop (the run is stopping)."""
@@ -56,7 +63,12 @@ class DecisionGate:
                                             chat=request.chat))
         if code_hashes is not None and decision.kind in (DecisionKind.APPROVE, DecisionKind.EDIT):
             decision = decision.model_copy(update={"code_sha256": code_hashes(decision)})
+        if decision.kind == DecisionKind.EDIT and request.kind == RequestKind.TOOL_CALL and request.tool_calls:
+            decision = decision.model_copy(update={"original": request.tool_calls[0].arguments})
         rule = self.supervisor.remember(request, decision)
+        if rule is not None and decision.rule is None:
+            # recorded with the decision: a resumed run restores exactly this rule
+            decision = decision.model_copy(update={"rule": rule})
         if rule is not None:
             await self._bus.emit(Notice(text=f"approved for this session: {rule.describe()}", agent=request.agent,
                                         chat=request.chat))

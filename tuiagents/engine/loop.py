@@ -7,14 +7,33 @@ what a message ends) it asks the run's pattern (patterns.py).
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from tuiagents.engine.control import RunStop
 from tuiagents.engine.core import RunCore
 from tuiagents.engine.events import SpeakerSelected
 from tuiagents.engine.messages import Message, history_for
-from tuiagents.engine.patterns import Pattern
+from tuiagents.engine.speaker import Selection
 from tuiagents.engine.termination import StopInfo
 from tuiagents.engine.turns import take_turn
+
+
+class TurnRules(Protocol):
+    """What the loop asks a team's pattern (engine/patterns.py `Pattern` is one)."""
+
+    announces_selection: bool
+
+    def task_message(self, run: RunCore) -> Message:
+        """The message that opens the chat (the task, and who it is from)."""
+
+    def stage_over(self, run: RunCore) -> StopInfo | None:
+        """Why the chat ends before the next turn, or None."""
+
+    async def next_speaker(self, run: RunCore) -> Selection:
+        """Who speaks next, and how they were chosen."""
+
+    def after_message(self, run: RunCore, message: Message) -> None:
+        """Raise RunStop when `message` ends the chat."""
 
 REFLECTION_PROMPT = ("Summarize the takeaway from the conversation above for the person who gave the "
                      "task. Do not add any introductory phrases.")
@@ -26,14 +45,13 @@ async def _deliver_queued(run: RunCore) -> None:
         await run.deliver(run.queued.pop(0))
 
 
-async def run_loop(run: RunCore, pattern: Pattern) -> StopInfo:
+async def run_loop(run: RunCore, pattern: TurnRules) -> StopInfo:
     """Deliver the task, then give turns as `pattern` says until something stops the run; return why."""
-    initiator = next(iter(run.agents.values()))
     try:
         state = run.state
         if not state.resumed:
             state.agent_turns = 1
-            await run.deliver(Message(sender=initiator.name, content=run.task, origin="human"))
+            await run.deliver(pattern.task_message(run))
             run.check_termination(run.transcript[-1])
         while True:
             await run.control.wait_running()
@@ -52,6 +70,7 @@ async def run_loop(run: RunCore, pattern: Pattern) -> StopInfo:
             agent = run.agents[name]
             await run.start_turn(agent)
             task = asyncio.ensure_future(take_turn(run, agent))
+            outer_turn = run.control.turn  # the turn this chat runs inside (a nested chat's owner)
             run.control.on_turn(task)
             try:
                 message = await task
@@ -60,7 +79,7 @@ async def run_loop(run: RunCore, pattern: Pattern) -> StopInfo:
                     raise
                 run.check_stop()
             finally:
-                run.control.on_turn(None)
+                run.control.on_turn(outer_turn)
             run.check_termination(message)
             pattern.after_message(run, message)
     except RunStop as stop:

@@ -43,6 +43,9 @@ class Message(BaseModel):
     #: "agent" for a generated reply, "human" for typed/injected text, "execution" for code output.
     origin: Literal["agent", "human", "execution", "tool"] = "agent"
     recipient: str | None = None
+    #: a swarm's transfer: the agent this message (the answer to a `transfer_to_...` call, as the
+    #: supervisor approved or redirected it) hands the conversation to
+    handoff: str | None = None
 
     def to_openai(self, viewer: str) -> list[dict[str, Any]]:
         """Render this message as the OpenAI messages `viewer` sees in its own LLM call.

@@ -14,13 +14,18 @@ from typing import ClassVar
 from tuiagents.engine.control import RunStop
 from tuiagents.engine.core import RunCore
 from tuiagents.engine.events import StopKind
+from tuiagents.engine.handoffs import TRANSFER_PREFIX, holder
+from tuiagents.engine.loop import run_loop
 from tuiagents.engine.messages import Message
 from tuiagents.engine.settings import RunSettings
 from tuiagents.engine.speaker import Selection, select_speaker
 from tuiagents.engine.termination import StopInfo, is_termination_text
 from tuiagents.engine.tools import open_tool_calls
 
-__all__ = ["GroupChat", "PATTERNS", "Pattern", "TwoAgentChat", "pattern_for", "pattern_label", "pending_tool_target"]
+__all__ = [
+    "GroupChat", "PATTERNS", "Pattern", "Swarm", "TwoAgentChat", "pattern_for", "pattern_label",
+    "pending_tool_target", "register_pattern",
+]
 
 
 def pending_tool_target(run: RunCore) -> str | None:
@@ -61,6 +66,15 @@ class Pattern(ABC):
     def limits(self) -> dict[str, int | None]:
         """The run's limits as RunStarted reports them (max_turns, max_rounds)."""
         return {}
+
+    def task_message(self, run: RunCore) -> Message:
+        """The message that opens the chat: the task, as the first agent's (AutoGen's initiator)."""
+        return Message(sender=next(iter(run.agents)), content=run.task, origin="human")
+
+    async def drive(self, run: RunCore) -> StopInfo:
+        """Run the chat to its end and say why it ended: the shared loop of loop.py, by default.
+        A pattern made of chats (a sequence) runs them here instead, each through `run_chat`."""
+        return await run_loop(run, self)
 
     @abstractmethod
     def stage_over(self, run: RunCore) -> StopInfo | None:
@@ -146,8 +160,56 @@ class GroupChat(Pattern):
                                    f"{sender.name} said {sender.termination_keyword}"))
 
 
+class Swarm(GroupChat):
+    """Agents hand the conversation to each other by tool call (AgentChat's Swarm, AG2's handoffs).
+
+    The task goes to the first agent, which holds the conversation; whoever holds it speaks every
+    turn (a reply without a handoff keeps it) until it hands it on with `transfer_to_<agent>`
+    (handoffs.py: the supervisor approves, redirects or refuses it) or the run stops: the
+    termination word, `max_rounds` and every other limit apply as in a group chat. A person's
+    next-speaker pick gives one turn; the conversation stays with its holder.
+    """
+
+    kind = "swarm"
+    label = "swarm"
+
+    def task_message(self, run: RunCore) -> Message:
+        """The task, from the person to the first agent (it is not the agent's own words)."""
+        return Message(sender="human", content=run.task, origin="human", recipient=next(iter(run.agents)))
+
+    async def next_speaker(self, run: RunCore) -> Selection:
+        """Right after a handoff, its target (its answer is no tool result the caller must read);
+        an agent that asked for a transfer, to have it decided."""
+        last = run.transcript[-1] if run.transcript else None
+        pending = open_tool_calls(run.transcript)
+        if last is not None and last.handoff and pending is None:
+            return await self.choose(run)
+        asked = [c.name[len(TRANSFER_PREFIX):] for c in pending[1] if c.name.startswith(TRANSFER_PREFIX)] \
+            if pending is not None else []
+        if asked and pending is not None and pending[0].sender in run.agents:
+            return Selection(pending[0].sender, "transfer", f"asks to hand the conversation to {asked[0]}")
+        return await super().next_speaker(run)
+
+    async def choose(self, run: RunCore) -> Selection:
+        """A speaker a person picked, else the holder of the conversation."""
+        forced = run.state.take_forced_next()
+        if forced:
+            return Selection(forced[0], "forced", forced[1])
+        name, handoff = holder(run)
+        if handoff is not None and handoff is run.transcript[-1]:
+            return Selection(name, "handoff", f"from {handoff.sender}")
+        return Selection(name, "holder", "holds the conversation")
+
+
 #: every pattern by the `kind` that names it in a config and a log
-PATTERNS: dict[str, type[Pattern]] = {p.kind: p for p in (TwoAgentChat, GroupChat)}
+PATTERNS: dict[str, type[Pattern]] = {p.kind: p for p in (TwoAgentChat, GroupChat, Swarm)}
+
+
+def register_pattern(cls: type[Pattern]) -> type[Pattern]:
+    """Add a pattern to `PATTERNS` under its kind (a class decorator for patterns kept in modules
+    of their own, e.g. those made of chats, which need engine/chats.py)."""
+    PATTERNS[cls.kind] = cls
+    return cls
 
 
 def pattern_for(settings: RunSettings) -> Pattern:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Iterable
 
 from tuiagents.engine.decisions import (
-    ApprovalRule, DecidedBy, DecisionKind, RequestKind, Scope, reserve_request_ids,
+    ROOT_CHAT, ApprovalRule, DecidedBy, DecisionKind, RequestKind, Scope, reserve_request_ids,
 )
 from tuiagents.engine.events import DecisionRecorded, ExecutionFinished, ExecutionStarted, RunStopped
 from tuiagents.engine.view import RunView
@@ -33,7 +33,7 @@ def restore_state(run: "TeamRun", events: Iterable[object]) -> RunStopped | None
     """
     view = RunView().apply_all(events)
     stopped = view.stopped_event
-    run.transcript.extend(view.messages)
+    run.transcript.extend(view.messages_in(ROOT_CHAT))
     run.state.usage = replace(view.usage)
     run.state.usage_by_agent = {name: replace(u) for name, u in view.usage_by_agent.items()}
     for recorded in view.decisions:
@@ -75,8 +75,8 @@ def _standing_rule(ev: DecisionRecorded) -> ApprovalRule | None:
     d = ev.decision
     if d.kind != DecisionKind.APPROVE or d.by != DecidedBy.HUMAN:
         return None
-    if d.scope == Scope.RULE and d.rule is not None:
-        return d.rule
+    if d.scope in (Scope.RULE, Scope.SESSION) and d.rule is not None:
+        return d.rule  # a session approval recorded with its rule (a tool call's names its tool)
     if d.scope == Scope.SESSION:
         return ApprovalRule(kind=ev.request_kind, agent=ev.agent)
     return None

@@ -22,7 +22,7 @@ from tuiagents.engine.decisions import DecidedBy, Sender
 from tuiagents.engine.events import (
     CodeCancelRequested, NextSpeakerForced, Notice, RunPaused, RunResumed, RunStarted, RunStopped, StopKind,
 )
-from tuiagents.engine.loop import run_loop, summarize
+from tuiagents.engine.loop import summarize
 from tuiagents.engine.messages import Message
 from tuiagents.engine.patterns import Pattern, pattern_for
 from tuiagents.engine.settings import RunResources, RunSettings, SessionSink
@@ -102,8 +102,10 @@ class TeamRun(RunCore):
 
     # -- human controls (call from the UI at any time) ---------------------------------------
     def inject(self, text: str, target: str = "all", now: bool = False, sender: Sender | None = None) -> Message:
-        """Add a human message for `target` (an agent or "all"), now or before the next turn."""
-        problem = inject_problem(text, target, self.agents)
+        """Add a human message for `target` (an agent or "all"), now or before the next turn, to
+        the chat that gives turns now (a stage, a nested chat: `innermost`)."""
+        chat = self.innermost
+        problem = inject_problem(text, target, chat.agents)
         if problem:
             raise ValueError(problem)
         message = Message(sender="human", content=text, origin="human",
@@ -111,10 +113,10 @@ class TeamRun(RunCore):
         # `_deliveries` keeps a reference until it ran: the event loop holds tasks only weakly, so
         # an unreferenced delivery could be garbage-collected before the message is delivered.
         if now:
-            self.when_started(lambda: self.deliver(message), self._deliveries)
+            self.when_started(lambda: chat.deliver(message), self._deliveries)
         else:
-            self.hold(message, sender)
-            self.when_started(self.announce_queued, self._deliveries)
+            chat.hold(message, sender)
+            self.when_started(chat.announce_queued, self._deliveries)
         return message
 
     def pause(self, by: DecidedBy = DecidedBy.HUMAN, sender: Sender | None = None) -> None:
@@ -130,10 +132,11 @@ class TeamRun(RunCore):
             self.announce(RunResumed(by=by, sender=sender))
 
     def set_next_speaker(self, name: str, by: DecidedBy = DecidedBy.HUMAN, sender: Sender | None = None) -> None:
-        """Make `name` speak next (group and two-agent chats), overriding the usual order once."""
-        if name not in self.agents:
-            raise ValueError(f"no agent named {name!r}; choose one of: {', '.join(self.agents)}")
-        self.state.forced_next = (name, "picked by you")
+        """Make `name` speak next in the chat that gives turns now, overriding the usual order once."""
+        chat = self.innermost
+        if name not in chat.agents:
+            raise ValueError(f"no agent named {name!r}; choose one of: {', '.join(chat.agents)}")
+        chat.state.forced_next = (name, "picked by you")
         self.announce(NextSpeakerForced(agent=name, by=by, sender=sender))
 
     def cancel_execution(self, sender: Sender | None = None) -> bool:
@@ -151,7 +154,7 @@ class TeamRun(RunCore):
                           task=self.task, agents=[a.info for a in self.agents.values()],
                           speaker_selection=s.speaker_selection if isinstance(s.speaker_selection, str)
                           else "custom",
-                          **self.pattern.limits(), resumed=self.state.resumed)
+                          **self.pattern.limits(), resumed=self.state.resumed, context=dict(s.context))
 
     async def run(self) -> RunResult:
         """Run until a stop condition; always ends with a RunStopped event."""
@@ -166,7 +169,7 @@ class TeamRun(RunCore):
             stop = limit.stop_info()
             timer = asyncio.get_running_loop().call_later(limit.seconds, self.request_stop, stop.reason, stop.kind)
         try:
-            info = await run_loop(self, self.pattern)
+            info = await self.pattern.drive(self)
         except Exception as exc:  # noqa: BLE001 - any failure must still end the run cleanly
             info = StopInfo(StopKind.ERROR, f"run failed: {type(exc).__name__}: {exc}")
             await self.notice(info.reason, "error")

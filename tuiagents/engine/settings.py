@@ -36,6 +36,8 @@ class RunSettings:
     summary_method: Literal["last_msg", "reflection"] = "last_msg"
     #: Seeds `random` speaker selection (tests and replays).
     seed: int | None = None
+    #: The `[context]` variables the run's texts were filled from (announced in RunStarted).
+    context: dict[str, str] = field(default_factory=dict)
 
 
 class SessionSink(Protocol):

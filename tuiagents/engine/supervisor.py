@@ -12,6 +12,7 @@ from typing import Iterable, Literal
 from tuiagents.engine.decisions import (
     ApprovalRule, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind, Scope,
 )
+from tuiagents.engine.tool_args import arguments_problem, same_arguments
 
 ApproveMode = Literal["ask", "all", "none"]
 
@@ -19,12 +20,15 @@ ApproveMode = Literal["ask", "all", "none"]
 ALLOWED: dict[RequestKind, list[DecisionKind]] = {
     RequestKind.MESSAGE: [DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.REJECT,
                           DecisionKind.INJECT, DecisionKind.STOP],
-    RequestKind.TOOL_CALL: [DecisionKind.APPROVE, DecisionKind.SKIP, DecisionKind.REPLY,
+    RequestKind.TOOL_CALL: [DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.SKIP, DecisionKind.REPLY,
                             DecisionKind.STOP],
     RequestKind.CODE: [DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.SKIP,
                        DecisionKind.REPLY, DecisionKind.STOP],
     RequestKind.HUMAN_INPUT: [DecisionKind.REPLY, DecisionKind.APPROVE, DecisionKind.STOP],
     RequestKind.SPEAKER: [DecisionKind.CHOOSE_SPEAKER, DecisionKind.STOP],
+    # approve the transfer, redirect it to another agent, or refuse it with feedback (the caller keeps on)
+    RequestKind.HANDOFF: [DecisionKind.APPROVE, DecisionKind.CHOOSE_SPEAKER, DecisionKind.REJECT,
+                          DecisionKind.STOP],
 }
 
 
@@ -95,6 +99,8 @@ class Supervisor:
                              DecisionKind.REJECT) and not (decision.content or "").strip():
             raise InvalidDecision(f"an empty {decision.kind.value} has nothing to send; "
                                   f"write some text or choose another action")
+        if decision.kind == DecisionKind.EDIT and request.kind == RequestKind.TOOL_CALL:
+            self._check_arguments(request, decision.content or "")
         if decision.kind == DecisionKind.INJECT:
             problem = inject_problem(decision.content, decision.target, agents)
             if problem:
@@ -103,15 +109,33 @@ class Supervisor:
             raise InvalidDecision(f"{decision.target!r} cannot speak next; candidates: "
                                   f"{', '.join(request.candidates)}")
 
+    @staticmethod
+    def _check_arguments(request: DecisionRequest, text: str) -> None:
+        """An edit of a tool call's arguments must be a JSON object that fits the tool's schema."""
+        if len(request.tool_calls) != 1:
+            raise InvalidDecision("only a request for one tool call can have its arguments edited")
+        call = request.tool_calls[0]
+        info = request.tool_info
+        problem = arguments_problem(text, info.parameters if info is not None else None, call.name)
+        if problem is None and same_arguments(call.arguments, text):
+            problem = "the arguments are unchanged; approve the call as it is instead"
+        if problem is not None:
+            raise InvalidDecision(f"edit of {call.name}'s arguments not sent: {problem}")
+
     def remember(self, request: DecisionRequest, decision: Decision) -> ApprovalRule | None:
-        """Store the standing rule an approval carries (session or explicit rule)."""
+        """Store the standing rule an approval carries (session or explicit rule).
+
+        For this session, a tool call is approved per tool: approving `add` does not approve
+        `delete_file`, even from the same agent."""
         if decision.kind != DecisionKind.APPROVE or decision.by != DecidedBy.HUMAN:
             return None
         rule = None
         if decision.scope == Scope.RULE and decision.rule is not None:
             rule = decision.rule
         elif decision.scope == Scope.SESSION:
-            rule = ApprovalRule(kind=request.kind, agent=request.agent)
+            tools = {c.name for c in request.tool_calls} if request.kind == RequestKind.TOOL_CALL else set()
+            rule = ApprovalRule(kind=request.kind, agent=request.agent,
+                                tool=next(iter(tools)) if len(tools) == 1 else None)
         if rule is not None:
             self.add_rule(rule)
         return rule

@@ -18,11 +18,12 @@ from tuiagents.engine.core import RunCore
 from tuiagents.engine.decisions import CodeSnippet, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind
 from tuiagents.engine.events import (
     CodeProposed, DraftDiscarded, ExecutionFinished, ExecutionOutput, ExecutionStarted, MessageDrafted,
-    StopKind, TokenDelta, ToolCallFinished, ToolCallStarted,
+    StopKind, TokenDelta,
 )
-from tuiagents.engine.messages import Message, ToolCall, ToolResult, history_for
+from tuiagents.engine.messages import Message, ToolCall, history_for
 from tuiagents.engine.termination import StopInfo
-from tuiagents.engine.tools import execute_tool_call, interrupted_results, open_tool_calls
+from tuiagents.engine.tool_turn import tool_turn
+from tuiagents.engine.tools import open_tool_calls
 
 if TYPE_CHECKING:
     from tuiagents.execution.base import StartProblem
@@ -57,7 +58,7 @@ async def termination_step(run: RunCore, agent: ConversableAgent) -> Message | N
 async def tool_call_step(run: RunCore, agent: ConversableAgent) -> Message | None:
     """Open tool calls `agent` runs (or must answer) are run, after approval."""
     caller, calls, open_calls = _pending_calls(run, agent)
-    return await _tool_turn(run, agent, caller, calls, open_calls) if calls else None
+    return await tool_turn(run, agent, caller, calls, open_calls) if calls else None
 
 
 async def code_step(run: RunCore, agent: ConversableAgent) -> Message | None:
@@ -154,37 +155,6 @@ def _pending_calls(run: RunCore, agent: ConversableAgent) -> tuple[str, list[Too
     # message: left unanswered they would silently vanish from the caller's view.
     nobody = [c for c in calls if not any(c.name in a.executable_tools for a in run.agents.values())]
     return message.sender, [c for c in calls if c in mine or c in nobody], calls
-
-
-async def _tool_turn(run: RunCore, agent: ConversableAgent, caller: str, calls: list[ToolCall],
-                     open_calls: list[ToolCall]) -> Message:
-    shown = ", ".join(f"{c.name}({c.arguments})" for c in calls)
-    d = await run.decide(DecisionRequest(kind=RequestKind.TOOL_CALL, agent=caller, tool_calls=calls,
-                                         prompt=f"{caller} wants to call {shown}; {agent.name} runs it."))
-    if d.kind == DecisionKind.REPLY:
-        # A person answering instead interrupts every open call, not only this agent's.
-        await run.deliver(Message(sender=agent.name, tool_results=interrupted_results(open_calls),
-                                  recipient=caller, origin="tool"))
-        if agent.name == caller:
-            # The caller runs its own tools: the person's words must reach its model as theirs,
-            # not as something the agent said itself, and the caller answers them next.
-            run.state.forced_next = (caller, "answers you")
-            return await run.deliver(Message(sender="human", content=d.content or "", origin="human",
-                                             recipient=caller))
-        return await _human_reply(run, agent, d.content or "")
-    results = []
-    for call in calls:
-        if d.kind == DecisionKind.SKIP:
-            result = ToolResult(call_id=call.id, name=call.name, is_error=True,
-                                content=f"not run: skipped by {d.by.words(article=True)}")
-        else:
-            await run.emit(ToolCallStarted(agent=agent.name, call=call))
-            tools = dict(agent.executable_tools)
-            offered = run.agents[caller].tools if caller in run.agents else {}
-            result = await execute_tool_call(call, tools, offered)
-        await run.emit(ToolCallFinished(agent=agent.name, result=result))
-        results.append(result)
-    return await run.deliver(Message(sender=agent.name, tool_results=results, recipient=caller, origin="tool"))
 
 
 def _blocks_from_edit(text: str, original: list) -> list:

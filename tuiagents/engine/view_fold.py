@@ -10,7 +10,7 @@ from typing import Any
 
 from tuiagents.engine.decisions import DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import (
-    CodeCancelRequested, CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished, ExecutionOutput,
+    ChatEnded, ChatStarted, CodeCancelRequested, CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished, ExecutionOutput,
     ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice, RunPaused,
     RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
     ToolCallStarted, TurnStarted, UsageRecorded,
@@ -18,7 +18,7 @@ from tuiagents.engine.events import (
 from tuiagents.engine.messages import ToolCall
 from tuiagents.engine.usage import Usage
 from tuiagents.engine.view_parts import (
-    AgentState, AgentView, BlockView, Controls, EntryStatus, ExecutionView, Leg, MessageView, ProposalView,
+    AgentState, AgentView, BlockView, ChatView, Controls, EntryStatus, ExecutionView, Leg, MessageView, ProposalView,
     ToolView,
 )
 from tuiagents.engine.view_state import RunViewState
@@ -29,8 +29,10 @@ def _run_started(v: RunViewState, e: RunStarted) -> None:
         v.run_id, v.team, v.team_kind, v.task = e.run_id, e.team, e.team_kind, e.task
     v.team_kind = e.team_kind
     v.selection = e.speaker_selection
+    v.context = dict(e.context)
     for info in e.agents:
         v.agents.setdefault(info.name, AgentView(info=info)).info = info
+    v.team_agents = [info.name for info in e.agents]
     v.started_ts = e.ts
     if e.resumed:
         _close_leg(v)  # after a crash nothing closed it; the resumed run asks again what is still open
@@ -41,23 +43,36 @@ def _run_started(v: RunViewState, e: RunStarted) -> None:
 
 def _turn_started(v: RunViewState, e: TurnStarted) -> None:
     v.turns += 1
-    v.rounds = max(v.rounds, e.round)
-    v.leg.turns += 1
-    v.leg.round = max(v.leg.round, e.round)
-    v.speaker, v.round = e.agent, e.round
+    v.speaker = e.agent
     v.set_state(e.agent, AgentState.THINKING)
-    if v.team_kind == "two_agent":
-        v.next_speaker, v.next_note = v.other_agent(e.agent), ""
-    elif v.selection == "round_robin" and e.agent in v.agents:
-        names = list(v.agents)
-        v.next_speaker, v.next_note = names[(names.index(e.agent) + 1) % len(names)], "round robin"
-    elif v.next_speaker == e.agent:
-        v.next_speaker, v.next_note = None, ""
+    inner = v.chats.get(e.chat)
+    if inner is not None:  # a chat inside the run counts its own turns (a resume of it reads them);
+        inner.turns += 1   # who speaks next in it is its pattern's business, not the run's
+        inner.round = max(inner.round, e.round)
+    else:
+        v.rounds = max(v.rounds, e.round)
+        v.leg.turns += 1
+        v.leg.round = max(v.leg.round, e.round)
+        v.round = e.round
+        _expect_next(v, e.agent)
     if v.controls.forced_next == e.agent:
         v.controls.forced_next = v.controls.forced_by = None
     entry = v.draft_of(e.agent, e.chat)
     if entry is not None and entry.status in (EntryStatus.DISCARDED, EntryStatus.REJECTED):
         v.drafts.pop((e.chat, e.agent), None)
+
+
+def _expect_next(v: RunViewState, agent: str) -> None:
+    """Who the root chat's pattern will give the next turn, where the view can tell."""
+    if v.team_kind == "two_agent":
+        v.next_speaker, v.next_note = v.other_agent(agent), ""
+    elif v.team_kind == "swarm":
+        v.next_speaker, v.next_note = v.holder, "holds the conversation"
+    elif v.selection == "round_robin" and agent in v.team_agents:
+        names = v.team_agents
+        v.next_speaker, v.next_note = names[(names.index(agent) + 1) % len(names)], "round robin"
+    elif v.next_speaker == agent:
+        v.next_speaker, v.next_note = None, ""
 
 
 def _token_delta(v: RunViewState, e: TokenDelta) -> None:
@@ -136,7 +151,14 @@ def _decision_recorded(v: RunViewState, e: DecisionRecorded) -> None:
 def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
     m = e.message
     v.messages.append(m)
-    v.leg.settled = (v.leg.turns, v.leg.round)
+    v.chat_messages.setdefault(e.chat, []).append(m)
+    if e.chat in v.chats:
+        chat = v.chats[e.chat]
+        chat.settled = (chat.turns, chat.round)
+    else:
+        v.leg.settled = (v.leg.turns, v.leg.round)
+    if m.handoff and e.chat not in v.chats:
+        v.next_speaker, v.next_note = m.handoff, f"handoff from {m.sender}"
     entry = v.entries.get(v.queued.pop(m.id, "")) if m.id in v.queued else None
     if entry is None and m.origin == "human" and v.queued:
         # a log written before messages had ids (its MessageQueued says not who): queued messages
@@ -299,6 +321,24 @@ def _stop_requested(v: RunViewState, e: StopRequested) -> None:
     v.controls.stop_requested = e
 
 
+def _chat_started(v: RunViewState, e: ChatStarted) -> None:
+    known = v.chats.get(e.chat)
+    if known is not None:  # a resumed run starts it again: it goes on, with its counters
+        known.started, known.ended = e, None
+    else:
+        v.chats[e.chat] = ChatView(started=e)
+    for info in e.agents:
+        v.agents.setdefault(info.name, AgentView(info=info))
+
+
+def _chat_ended(v: RunViewState, e: ChatEnded) -> None:
+    chat = v.chats.get(e.chat)
+    if chat is not None:
+        chat.ended = e
+    for key in [k for k in v.drafts if k[0] == e.chat]:  # nothing of it waits any more
+        v.drafts.pop(key)
+
+
 FOLD: dict[type, Callable[[RunViewState, Any], None]] = {
     RunStarted: _run_started, TurnStarted: _turn_started, TokenDelta: _token_delta,
     DraftDiscarded: _draft_discarded, MessageDrafted: _message_drafted, DecisionRequested: _decision_requested,
@@ -308,4 +348,5 @@ FOLD: dict[type, Callable[[RunViewState, Any], None]] = {
     ExecutionFinished: _execution_finished, SpeakerSelected: _speaker_selected, UsageRecorded: _usage,
     Notice: _notice, RunStopped: _run_stopped, RunPaused: _paused, RunResumed: _resumed,
     NextSpeakerForced: _forced, StopRequested: _stop_requested, CodeCancelRequested: _cancel_requested,
+    ChatStarted: _chat_started, ChatEnded: _chat_ended,
 }

@@ -9,7 +9,7 @@ from enum import Enum
 
 from tuiagents.engine.decisions import ROOT_CHAT, CodeSnippet, DecidedBy, Decision
 from tuiagents.engine.events import (
-    AgentInfo, CodeCancelRequested, ExecutionFinished, ExecutionStarted, NextSpeakerForced, RunPaused, RunResumed, StopRequested,
+    AgentInfo, ChatEnded, ChatStarted, CodeCancelRequested, ExecutionFinished, ExecutionStarted, NextSpeakerForced, RunPaused, RunResumed, StopRequested,
 )
 from tuiagents.engine.messages import Message, ToolCall, ToolResult
 from tuiagents.engine.usage import Usage
@@ -195,6 +195,43 @@ class Controls:
     forced_next: str | None = None
     forced_by: DecidedBy | None = None
     stop_requested: StopRequested | None = None
+
+
+@dataclass
+class ChatView:
+    """A chat inside the run (a stage, a nested chat): where it sits, what it was asked, how it
+    ended, and its own counters (the run's leg counts only the root chat's turns)."""
+
+    started: "ChatStarted"
+    turns: int = 0
+    round: int = 0
+    settled: tuple[int, int] = (0, 0)  # (turns, round) when its last message was delivered
+    ended: "ChatEnded | None" = None
+
+    @property
+    def id(self) -> str:
+        """The chat's id (events of it carry it as `chat`)."""
+        return self.started.chat
+
+    @property
+    def parent(self) -> str:
+        """The chat it runs inside."""
+        return self.started.parent
+
+    @property
+    def title(self) -> str:
+        """What a person calls it."""
+        return self.started.title
+
+    @property
+    def summary(self) -> str:
+        """What it handed back to its parent ("" while it runs)."""
+        return self.ended.summary if self.ended is not None else ""
+
+    @property
+    def open(self) -> bool:
+        """True until its end was told."""
+        return self.ended is None
 
 
 @dataclass

@@ -11,7 +11,7 @@ from tuiagents.engine.events import DecisionRecorded, DecisionRequested, RunStop
 from tuiagents.engine.messages import Message
 from tuiagents.engine.usage import Usage
 from tuiagents.engine.view_parts import (
-    AgentState, AgentView, BlockView, Controls, EntryStatus, ExecutionView, Leg, MessageView, ProposalView,
+    AgentState, AgentView, BlockView, ChatView, Controls, EntryStatus, ExecutionView, Leg, MessageView, ProposalView,
     ToolView,
 )
 
@@ -27,8 +27,11 @@ class RunViewState:
     team: str = ""
     team_kind: str = "two_agent"
     task: str = ""
+    #: the `[context]` variables the run's texts were filled from (name -> value)
+    context: dict[str, str] = field(default_factory=dict)
     selection: str | None = None
-    agents: dict[str, AgentView] = field(default_factory=dict)
+    agents: dict[str, AgentView] = field(default_factory=dict)  # every agent of every chat
+    team_agents: list[str] = field(default_factory=list)  # the root chat's, in the team's order
     turns: int = 0
     rounds: int = 0
     round: int = 0
@@ -39,7 +42,9 @@ class RunViewState:
     by_message_id: dict[str, str] = field(default_factory=dict)  # message id -> entry id
     drafts: dict[ChatAgent, str] = field(default_factory=dict)  # (chat, agent) -> its open draft's entry id
     queued: dict[str, str] = field(default_factory=dict)  # message id -> entry id, not yet delivered
-    messages: list[Message] = field(default_factory=list)  # delivered, in order
+    messages: list[Message] = field(default_factory=list)  # delivered, in order (every chat's)
+    chat_messages: dict[str, list[Message]] = field(default_factory=dict)  # chat -> its delivered messages
+    chats: dict[str, ChatView] = field(default_factory=dict)  # chats inside the run, by id, in start order
     requests: dict[str, DecisionRequested] = field(default_factory=dict)  # every request, by id
     waiting: dict[str, DecisionRequested] = field(default_factory=dict)  # requests not yet answered, by id
     decisions: list[DecisionRecorded] = field(default_factory=list)
@@ -95,8 +100,8 @@ class RunViewState:
 
     @property
     def is_group(self) -> bool:
-        """True for group chats."""
-        return self.team_kind == "group_chat"
+        """True for teams that count rounds and whose next speaker a person may pick (group chats, swarms)."""
+        return self.team_kind in ("group_chat", "swarm")
 
     @property
     def total_tokens(self) -> int:
@@ -119,6 +124,18 @@ class RunViewState:
         records the decision."""
         waiting = list(self.waiting.values())
         return waiting if is_open is None else [p for p in waiting if is_open(p.request.id)]
+
+    def messages_in(self, chat: str = ROOT_CHAT) -> list[Message]:
+        """The messages delivered in `chat`, in order (the root chat's: the run's own transcript)."""
+        return self.chat_messages.get(chat, [])
+
+    def chat_path(self, chat: str) -> list[ChatView]:
+        """The chats from the outermost one inside the run down to `chat` (empty for the root)."""
+        path: list[ChatView] = []
+        while chat in self.chats and len(path) <= len(self.chats):  # a malformed log cannot loop
+            path.insert(0, self.chats[chat])
+            chat = self.chats[chat].parent
+        return path
 
     def agent(self, name: str | None) -> AgentView | None:
         """The view of `name`, or None."""
@@ -161,9 +178,17 @@ class RunViewState:
         if view is not None:
             view.state = state
 
+    @property
+    def holder(self) -> str | None:
+        """Who holds a swarm's conversation: the agent the last handoff named, else the first agent
+        (None for other teams); the engine's own rule (engine/handoffs.py), read from the messages."""
+        if self.team_kind != "swarm":
+            return None
+        return next((m.handoff for m in reversed(self.messages_in()) if m.handoff), next(iter(self.team_agents), None))
+
     def other_agent(self, name: str) -> str | None:
         """The other agent of a two-agent chat, or None."""
-        others = [n for n in self.agents if n != name]
+        others = [n for n in self.team_agents or self.agents if n != name]
         return others[0] if len(others) == 1 else None
 
     def open_proposal(self, agent: str, chat: str = ROOT_CHAT) -> ProposalView | None:

@@ -54,9 +54,14 @@ def attach_log(run: "TeamRun", path: Path, writer: Any) -> "TeamRun":
 def new_run(config: "AppConfig", team: str, task: str, *, approve: "ApproveMode" = "ask",
             session_path: str | Path | None = None, seed: int | None = None,
             run_id: str | None = None) -> "TeamRun":
-    """A new run with its log; the code work dir sits in `[docker] work_dir`/<run id> or beside the log."""
+    """A new run with its log; the code work dir sits in `[docker] work_dir`/<run id> or beside the log.
+
+    The task is filled from the config's `[context]` (a TemplateError, a ValueError, names the variable).
+    """
     from tuiagents.session.log import SessionWriter
 
+    # a task typed or given with --task is filled from `[context]` like the config's own texts
+    task = config.fill(task, "the task (--task, or the task typed in the app)")
     run_id = run_id or uuid.uuid4().hex[:12]
     path = Path(session_path) if session_path else default_session_path(config, team, run_id)
     work_dir = run_work_dir(config.docker.work_dir, path, run_id)

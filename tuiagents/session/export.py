@@ -24,7 +24,9 @@ from tuiagents.engine.usage import format_cost
 from tuiagents.session.reader import SessionLog, read_session
 from tuiagents.render.markdown_out import safe_markdown
 from tuiagents.session.secrets import Scrubber, scrub
-from tuiagents.session.export_lines import MD_MESSAGE_LIMIT, clock, decision_line, execution_line, title
+from tuiagents.session.export_lines import (
+    MD_MESSAGE_LIMIT, clock, context_words, decision_line, execution_line, title,
+)
 from tuiagents.text import inert, json_inert
 from tuiagents.session.transcript import (
     CodeEntry, DecisionEntry, ExecutionEntry, TranscriptMessage, NoticeEntry, SpeakerEntry, StopEntry, ToolEntry,
@@ -74,6 +76,8 @@ def _md_header(log: SessionLog, t: SessionTranscript) -> list[str]:
         rows.append(("Forked from", f"{h.forked_from.path} at event {h.forked_from.at_event}"))
     if h.imported_from:
         rows.append(("Imported from", h.imported_from))
+    if (context := context_words(h.config)) is not None:
+        rows.append(("Context", context))
     out = [f"# Session {md_inline(h.team)}: {md_inline(title(h.task))}", "",
            "| | |", "|---|---|"]
     out += [f"| {k} | {md_inline(v)} |" for k, v in rows]

@@ -14,7 +14,9 @@ from tuiagents.engine.decisions import DecisionKind, RequestKind
 from tuiagents.engine.usage import format_cost
 from tuiagents.render.markdown import code_html as _code_html
 from tuiagents.render.markdown import markdown_html
-from tuiagents.session.export_lines import MD_MESSAGE_LIMIT, clock, decision_line, execution_line
+from tuiagents.session.export_lines import (
+    MD_MESSAGE_LIMIT, clock, context_words, decision_line, execution_line,
+)
 from tuiagents.session.export_lines import title as task_title
 from tuiagents.session.reader import SessionLog
 from tuiagents.session.secrets import scrub
@@ -148,6 +150,8 @@ def _summary(log: SessionLog, t: SessionTranscript) -> str:
         rows.append(("Forked from", f"{h.forked_from.path} at event {h.forked_from.at_event}"))
     if h.imported_from:
         rows.append(("Imported from", h.imported_from))
+    if (context := context_words(h.config)) is not None:
+        rows.append(("Context", context))
     table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     note = f'<p class="entry notice warning">{escape(log.notice)}</p>' if log.notice else ""
     return f"<table>{table}</table>{note}<h2>Task</h2>{_md(h.task)}"

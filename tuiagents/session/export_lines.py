@@ -11,21 +11,34 @@ from tuiagents.session.transcript import DecisionEntry, ExecutionEntry
 MD_MESSAGE_LIMIT = 200_000
 
 WHAT = {RequestKind.MESSAGE: "message", RequestKind.CODE: "code", RequestKind.TOOL_CALL: "tool call",
-        RequestKind.HUMAN_INPUT: "input request", RequestKind.SPEAKER: "speaker choice"}
+        RequestKind.HUMAN_INPUT: "input request", RequestKind.SPEAKER: "speaker choice",
+        RequestKind.HANDOFF: "handoff"}
 VERB = {DecisionKind.APPROVE: "approved", DecisionKind.EDIT: "edited", DecisionKind.REJECT: "rejected",
         DecisionKind.INJECT: "injected a message", DecisionKind.CHOOSE_SPEAKER: "chose the next speaker",
         DecisionKind.STOP: "stopped the run", DecisionKind.REPLY: "replied", DecisionKind.SKIP: "skipped"}
+
+
+def context_words(config: dict) -> str | None:
+    """A log header's `[context]` variables on one line ("company=Acme · days=30"), None without any."""
+    context = config.get("context") or {}
+    if not isinstance(context, dict) or not context:
+        return None
+    return " · ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in context.items())
 
 
 def decision_line(e: DecisionEntry) -> str:
     """One plain line: "coder's code: approved by human (for this session)"."""
     d = e.decision
     who = d.by.words(human="human")  # a record read by others: not "you"
-    text = f"{e.agent}'s {WHAT.get(e.request_kind, e.request_kind.value)}: {VERB[d.kind]} by {who}"
+    verb = "redirected" if e.request_kind == RequestKind.HANDOFF and d.kind == DecisionKind.CHOOSE_SPEAKER \
+        else VERB[d.kind]
+    text = f"{e.agent}'s {WHAT.get(e.request_kind, e.request_kind.value)}: {verb} by {who}"
     if d.kind == DecisionKind.APPROVE and d.scope.value != "once":
         text += f" (for this session: {d.rule.describe()})" if d.rule else " (for this session)"
+    if d.kind == DecisionKind.EDIT and d.original is not None:  # a tool call's arguments: both are kept
+        text += f" (arguments {d.original} → {d.content})"
     if d.kind in (DecisionKind.CHOOSE_SPEAKER, DecisionKind.INJECT) and d.target:
-        text += f" ({'for ' if d.kind == DecisionKind.INJECT else ''}{d.target})"
+        text += f" ({'for ' if d.kind == DecisionKind.INJECT else 'to ' if verb == 'redirected' else ''}{d.target})"
     if d.note:
         text += f" — {d.note}"
     return text

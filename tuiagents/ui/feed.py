@@ -15,7 +15,7 @@ from typing import Any
 
 from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, RequestKind
 from tuiagents.engine.events import (
-    CodeCancelRequested, CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished,
+    ChatEnded, ChatStarted, CodeCancelRequested, CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished,
     ExecutionOutput, ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice,
     RunPaused, RunResumed, RunStarted, RunStopped, SpeakerSelected, StopRequested, TokenDelta, ToolCallFinished,
     ToolCallStarted,
@@ -156,6 +156,8 @@ class ConversationFeed:
             return
         notes = [f"⚙ calls {c.name}({one_line(c.arguments, 160)})" for c in m.tool_calls]
         notes += [f"{'✗' if r.is_error else '↳'} {r.name}: {one_line(r.content, 200)}" for r in m.tool_results]
+        if m.handoff:
+            notes.append(f"⇢ hands the conversation to {m.handoff}")
         if m.sender == "human" or (m.origin == "human" and m.sender not in self._panes()):
             target = m.recipient or "all"
             shown = self._message(entry, *self._panes_for(target), self.timeline)
@@ -312,7 +314,8 @@ class ConversationFeed:
         self.changed(shown)
 
     def _tool_started(self, event: ToolCallStarted) -> None:
-        note = NoticeEntry(text=f"⚙ running {event.call.name}({one_line(event.call.arguments, 120)})…",
+        edited = " with your edited arguments" if event.original_arguments is not None else ""
+        note = NoticeEntry(text=f"⚙ running {event.call.name}({one_line(event.call.arguments, 120)}){edited}…",
                            tone="warning")
         self.shown[event.call.id] = note
         self._add(note, self.pane(event.agent), self.timeline)
@@ -344,6 +347,18 @@ class ConversationFeed:
         if event.resumed:  # what the crashed leg left open is asked again, or not at all
             self._interrupted()
             self.settle_requests()
+
+    def _chat_started(self, event: ChatStarted) -> None:
+        names = ", ".join(a.name for a in event.agents)
+        again = " · resumed" if event.resumed else ""
+        text = f"▸ {event.title} ({pattern_label(event.team_kind)}: {names}){again}: {one_line(event.task, 120)}"
+        self._note(event.owner, text)  # a nested chat shows in its owner's pane too
+
+    def _chat_ended(self, event: ChatEnded) -> None:
+        chat = self.view.chats.get(event.chat)
+        title = chat.title if chat is not None else event.chat
+        summary = f" · summary: {one_line(event.summary, 160)}" if event.summary else ""
+        self._note(chat.started.owner if chat is not None else None, f"◂ {title} ended: {event.reason}{summary}")
 
     def _control(self, event: Any) -> None:
         tone = "muted" if event.by != DecidedBy.HUMAN else "warning"
@@ -386,5 +401,6 @@ _RENDER: dict[type, Callable[[ConversationFeed, Any], None]] = {
     RunPaused: ConversationFeed._control, RunResumed: ConversationFeed._control,
     NextSpeakerForced: ConversationFeed._control, StopRequested: ConversationFeed._control,
     CodeCancelRequested: ConversationFeed._control,
+    ChatStarted: ConversationFeed._chat_started, ChatEnded: ConversationFeed._chat_ended,
     RunStopped: ConversationFeed._stopped,
 }

@@ -21,10 +21,12 @@ from tuiagents.engine.decisions import Decision
 from tuiagents.engine.events import (
     AgentInfo,
     DecisionRequested,
+    MessageDelivered,
     Notice,
     RunStarted,
     RunStopped,
     TokenDelta,
+    TurnStarted,
 )
 from tuiagents.engine.handle import LocalRunHandle, RunHandle, local_sender
 from tuiagents.ui.bindings import COCKPIT_BINDINGS, all_bindings
@@ -42,7 +44,7 @@ from tuiagents.ui.state import (
 from tuiagents.ui.widgets.agent_pane import AgentPane
 from tuiagents.ui.widgets.fitting import KeyFooter
 from tuiagents.ui.widgets.request_panel import RequestPanel
-from tuiagents.ui.widgets.status_bar import StatusBar
+from tuiagents.ui.widgets.status_bar import StatusBar, context_line
 from tuiagents.ui.widgets.transcript import Transcript
 
 MAX_SIDE_BY_SIDE = 4
@@ -101,6 +103,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         self._shown_request: str | None = None
         self._pane_root: Any = None
         self._binding_signature: tuple = ()
+        self._shown_context: dict[str, str] = {}
         infos = list(agents or [])
         if run is not None:
             infos = infos or [a.info for a in run.agents.values()]
@@ -116,6 +119,7 @@ class CockpitScreen(CockpitActions, Screen[None]):
         """Banner, the panes/timeline switcher, the request panel, the status bar, the footer."""
         if self.banner:
             yield Static(Text(self.banner), id="banner")
+        yield Static(id="context")  # the run's [context] variables, once RunStarted says them
         with ContentSwitcher(initial="panes-host", id="views"):
             root = self._build_panes()
             yield Container(*([root] if root is not None else []), id="panes-host")
@@ -151,6 +155,23 @@ class CockpitScreen(CockpitActions, Screen[None]):
         if self._pane_root is None and self._build_panes() is not None and self.is_mounted:
             self.query_one("#panes-host", Container).mount(self._pane_root)
 
+    def _ensure_pane(self, agent: str) -> None:
+        """Give an agent that speaks for the first time a pane (one of a stage or a nested chat
+        that the run's start did not name): beside the others, or as one more tab."""
+        if agent in self.panes or agent not in self.state.agents:
+            return
+        self.agent_slots.setdefault(agent, len(self.agent_slots))
+        if self._pane_root is None:
+            self._ensure_panes([])
+            return
+        pane = AgentPane(agent, code_style=self.code_style, agent_slots=self.agent_slots,
+                         id=f"pane-{len(self.panes)}")
+        self.panes[agent] = pane
+        if isinstance(self._pane_root, TabbedContent):
+            self._pane_root.add_pane(TabPane(self._badge(agent), pane, id=f"tab-{len(self.panes) - 1}"))
+        else:
+            self._pane_root.mount(pane)
+
     def _badge(self, agent: str) -> Content:
         """A tab label: state glyph, name, and ⏳ while the agent waits for you (plain text)."""
         view = self.state.agents.get(agent)
@@ -165,6 +186,8 @@ class CockpitScreen(CockpitActions, Screen[None]):
 
     def on_mount(self) -> None:
         """Start the stream flusher, the clock, and the run."""
+        if self.app.is_web:  # served to a browser (`tuiagents serve`): the log says so of each answer
+            self.sender = local_sender("browser")
         self.set_interval(self.stream_interval, self._flush_stream)
         self.set_interval(1.0, self._tick)
         self.refresh_chrome()
@@ -267,6 +290,10 @@ class CockpitScreen(CockpitActions, Screen[None]):
         if isinstance(event, RunStarted):
             self._ensure_panes(event.agents)
         self.state.apply(event)
+        if isinstance(event, TurnStarted):
+            self._ensure_pane(event.agent)
+        elif isinstance(event, MessageDelivered):
+            self._ensure_pane(event.message.sender)
         self.feed.apply(event)
         if isinstance(event, DecisionRequested):
             if self.bell_enabled and self.handle is not None and self.handle.is_open(event.request.id):
@@ -333,6 +360,10 @@ class CockpitScreen(CockpitActions, Screen[None]):
                 except Exception:  # noqa: BLE001 - tabs not composed yet
                     pass
         self.query_one(StatusBar).show(self.state, self.now())
+        if self.state.context != self._shown_context:
+            self._shown_context = dict(self.state.context)
+            self.query_one("#context", Static).update(context_line(self._shown_context))
+            self.set_class(bool(self._shown_context), "-context")
         current = self.current_request()
         self.query_one(RequestPanel).show(self.pending(), current, self.code_style, hold=not self.state.stopped)
         new_id = current.request.id if current else None

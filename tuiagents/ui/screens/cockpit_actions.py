@@ -22,12 +22,17 @@ from tuiagents.engine.events import DecisionRequested
 from tuiagents.engine.handle import (
     CancelCode, Control, ForceNextSpeaker, InjectMessage, PauseRun, ResumeRun, RunHandle, StopRun,
 )
+from tuiagents.engine.tool_args import compact_arguments
 from tuiagents.ui.actions import COCKPIT_BY_NAME, Where, palette
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.screens.edit_screen import EditScreen
 from tuiagents.ui.screens.inject_screen import InjectRequest, InjectScreen
 from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
+from tuiagents.ui.screens.tool_args_screen import ToolArgsScreen
 from tuiagents.ui.state import RUNNING_CODE, CockpitState
+
+#: Requests answered by picking an agent: who speaks next, and where a handoff goes.
+_PICKS = (RequestKind.SPEAKER, RequestKind.HANDOFF)
 
 def code_for_edit(request: Any) -> tuple[str, str | None]:
     """The text to edit for a code request, and its language (None when several blocks are fenced)."""
@@ -67,7 +72,7 @@ class CockpitActions:
         if spec.needs_live_run and not live:
             return False
         if action == "next_speaker":
-            return self.state.is_group or (current is not None and current.request.kind == RequestKind.SPEAKER)
+            return self.state.is_group or (current is not None and current.request.kind in _PICKS)
         if action == "cancel_execution":
             return any(a.state == RUNNING_CODE for a in self.state.agents.values())
         if action == "detach":  # only a run in its own process can go on without this view
@@ -121,11 +126,21 @@ class CockpitActions:
         self._answer(self.current_request(), Decision.skip())
 
     def action_edit(self) -> None:
-        """Edit the draft (or the code, then run it); the diff is shown before sending."""
+        """Edit the draft (or the code, or a tool call's arguments, then run it); the diff is shown
+        before sending."""
         current = self.current_request()
         if current is None:
             return self.notify("Nothing to edit: no draft is waiting.", severity="warning")
         request = current.request
+        if request.kind == RequestKind.TOOL_CALL and len(request.tool_calls) == 1:
+            call = request.tool_calls[0]
+            title = (f"Edit the arguments of {one_line(request.agent, 20)}'s call of {one_line(call.name, 40)}, "
+                     f"then run it")
+            screen = ToolArgsScreen(call.arguments, request.tool_info, call.name, title)
+            # sent as a model sends arguments: the JSON on one line (the editor checked it)
+            self.app.push_screen(screen, lambda text: text is not None
+                                 and self._answer(current, Decision.edit(compact_arguments(text))))
+            return
         if request.kind == RequestKind.CODE:
             text, language = code_for_edit(request)
             title = f"Edit {one_line(request.agent, 20)}'s code, then run it"
@@ -136,11 +151,17 @@ class CockpitActions:
         self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.edit(text)))
 
     def action_reject(self) -> None:
-        """Reject the draft; your feedback goes back to the agent, which tries again."""
+        """Reject the draft (or refuse a handoff); your feedback goes back to the agent."""
         current = self.current_request()
         if current is None:
             return self.notify("Nothing to reject: no draft is waiting.", severity="warning")
         agent = one_line(current.request.agent, 20)
+        if current.request.kind == RequestKind.HANDOFF:
+            screen = TextPromptScreen(f"Refuse {agent}'s handoff", hint=f"{agent} keeps the conversation and reads why.",
+                                      empty_error="Feedback is empty: tell the agent why, or press Esc.",
+                                      send_label="Refuse the handoff")
+            self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reject(text)))
+            return
         screen = TextPromptScreen(f"Reject {agent}'s draft", hint=f"Your feedback goes back to {agent}, which writes a new reply.",
                                   empty_error="Feedback is empty: tell the agent what to change, or press Esc.",
                                   send_label="Reject with feedback")
@@ -186,9 +207,12 @@ class CockpitActions:
     def action_next_speaker(self) -> None:
         """Choose who speaks next (answers a speaker request, or overrides the next selection)."""
         current = self.current_request()
-        if current is not None and current.request.kind == RequestKind.SPEAKER:
-            options = [(c, c) for c in current.request.candidates]
-            self.app.push_screen(PickScreen("Who speaks next?", options, hint=one_line(current.request.prompt, 200)),
+        if current is not None and current.request.kind in _PICKS:
+            request = current.request
+            options = [(c, c + ("  (asked for)" if c == request.target else "")) for c in request.candidates]
+            title = "Hand the conversation to…" if request.kind == RequestKind.HANDOFF else "Who speaks next?"
+            self.app.push_screen(PickScreen(title, options, current=request.target,
+                                            hint=one_line(request.prompt, 200)),
                                  lambda name: name is not None and self._answer(current, Decision.choose(name)))
             return
         if self.handle is None:

@@ -13,6 +13,7 @@ import shlex
 import subprocess
 import tempfile
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -25,10 +26,10 @@ from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.safe_text import inert
 
 
-def diff_text(old: str, new: str) -> Text:
+def diff_text(old: str, new: str, old_label: str = "draft", new_label: str = "your edit") -> Text:
     """A coloured unified diff of `old` → `new` (inert text)."""
     out = Text()
-    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), "draft", "your edit", lineterm="", n=2))
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), old_label, new_label, lineterm="", n=2))
     for line in lines:
         style = ("green" if line.startswith("+") else "red" if line.startswith("-")
                  else "cyan" if line.startswith("@@") else "dim")
@@ -62,6 +63,10 @@ class EditScreen(ModalScreen[str | None]):
             yield Label(Text(self.title_text), id="edit-title")
             # The editor shows hidden characters raw (zero-width ones not at all): say so.
             yield Static(Text(""), id="edit-hidden")
+            about = self.about()
+            if about is not None:
+                with VerticalScroll(id="edit-about-scroll"):
+                    yield Static(about, id="edit-about")
             if self.shown != self.original:
                 yield Static(Text("Control characters, hidden characters and keys are shown as symbols "
                                   "(␛, ⟨RLO⟩, sk-…abcd); what you send is the text shown here.",
@@ -91,6 +96,18 @@ class EditScreen(ModalScreen[str | None]):
         area.move_cursor(area.document.end)  # most edits add to the end of the draft
         area.focus()
 
+    def about(self) -> RenderableType | None:
+        """What the person should see while editing, above the editor (None: nothing)."""
+        return None
+
+    def problem(self, text: str) -> str | None:
+        """Why `text` cannot be sent, saying what to fix (None: it can); checked before the diff."""
+        return None
+
+    def diff(self, text: str) -> RenderableType:
+        """The diff shown before sending `text`."""
+        return diff_text(self.shown, text)
+
     @property
     def text(self) -> str:
         """The text in the editor."""
@@ -119,9 +136,13 @@ class EditScreen(ModalScreen[str | None]):
         if text == self.shown:
             self._error("Nothing changed: edit the text, or press Esc and approve the draft as it is.")
             return
+        problem = self.problem(text)
+        if problem is not None:
+            self._error(problem)
+            return
         self._error("")
         if not self.reviewing:
-            self.query_one("#edit-diff", Static).update(diff_text(self.shown, text))
+            self.query_one("#edit-diff", Static).update(self.diff(text))
             self._set_reviewing(True)
             self.query_one("#edit-review", Button).focus()
             return

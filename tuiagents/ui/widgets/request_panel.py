@@ -27,6 +27,7 @@ from tuiagents.render.message import Cut, code_renderable, cut_for_view, message
 from tuiagents.text import hidden_warning
 from tuiagents.ui.actions import BY_ID
 from tuiagents.ui.safe_text import inert, one_line
+from tuiagents.ui.widgets.tool_about import tool_about
 from tuiagents.ui.widgets.transcript import Transcript
 
 #: Seconds an answered request's box stays on screen in its answered state (unless another request
@@ -38,13 +39,15 @@ PREVIEW_CHARS = 2_000
 TOOL_BASE = 1000  # "see all" of tool call n is show_full(TOOL_BASE + n); of code block i, show_full(i)
 
 _KIND_LABEL = {RequestKind.MESSAGE: "message", RequestKind.CODE: "code", RequestKind.TOOL_CALL: "tool call",
-               RequestKind.HUMAN_INPUT: "your reply", RequestKind.SPEAKER: "next speaker"}
+               RequestKind.HUMAN_INPUT: "your reply", RequestKind.SPEAKER: "next speaker",
+               RequestKind.HANDOFF: "handoff"}
 
 
 #: The buttons of each kind of request, in order (the registry says which apply and their usual words).
 _BUTTONS: dict[RequestKind, tuple[str, ...]] = {
     RequestKind.CODE: ("run_code", "approve_session", "edit", "skip", "reply", "stop"),
     RequestKind.SPEAKER: ("next_speaker", "stop"),
+    RequestKind.HANDOFF: ("approve", "approve_session", "next_speaker", "reject", "stop"),
     RequestKind.HUMAN_INPUT: ("reply", "approve", "stop"),
     RequestKind.MESSAGE: ("approve", "approve_session", "edit", "reject", "skip", "inject", "stop"),
     RequestKind.TOOL_CALL: ("approve", "approve_session", "edit", "reject", "skip", "reply", "stop"),
@@ -63,8 +66,16 @@ def _words(bid: str, request: DecisionRequest) -> tuple[str, str] | None:
         return ("End the run" if request.ends_run else "Let it answer"), "success"
     if kind == RequestKind.TOOL_CALL and bid == "approve":
         return "Run tool", "success"
+    if kind == RequestKind.TOOL_CALL and bid == "approve_session" and len(request.tool_calls) == 1:
+        return f"Always run {one_line(request.tool_calls[0].name, 24)}", "primary"
+    if kind == RequestKind.TOOL_CALL and bid == "edit":
+        return "Edit arguments…", "default"
     if kind in (RequestKind.CODE, RequestKind.TOOL_CALL) and bid == "reply":
         return "Reply instead…", "default"
+    if kind == RequestKind.HANDOFF:
+        return {"approve": (f"Hand to {one_line(request.target or '', 16)}", "success"),
+                "approve_session": (f"Always allow {one_line(request.agent, 16)}'s handoffs", "primary"),
+                "next_speaker": ("Redirect…", "primary"), "reject": ("Refuse…", "warning")}.get(bid)
     return None
 
 
@@ -114,6 +125,8 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
             parts.append(Text.assemble((f"⚙ {inert(call.name)}", "bold"), "(", inert(cut.text), ")"))
             if cut.cut:
                 parts.append(_see_all(TOOL_BASE + n)(cut))
+        if len(request.tool_calls) == 1:  # what the tool does and takes, where the person decides
+            parts.append(tool_about(request.tool_info, request.tool_calls[0].name))
     elif request.kind == RequestKind.MESSAGE:
         warning = hidden_warning(request.content)
         if warning:
@@ -131,6 +144,10 @@ def request_body(request: DecisionRequest, code_style: str) -> RenderableType:
                               style="bold"))
     elif request.kind == RequestKind.SPEAKER:
         parts.append(Text("Candidates: " + ", ".join(inert(c) for c in request.candidates)))
+    elif request.kind == RequestKind.HANDOFF:
+        parts.append(Text.assemble((inert(request.agent), "bold"), " ⇢ ", (inert(request.target or "?"), "bold"),
+                                   "   or redirect to: ",
+                                   ", ".join(inert(c) for c in request.candidates if c != request.target)))
     return Group(*parts) if parts else Text("")
 
 
@@ -299,6 +316,8 @@ def answered_title(event: DecisionRequested, decision: Decision) -> Text:
     request = event.request
     what = _KIND_LABEL.get(request.kind, request.kind.value)
     verb = _ANSWERED_VERB.get(decision.kind, decision.kind.value)
+    if request.kind == RequestKind.HANDOFF and decision.kind == DecisionKind.CHOOSE_SPEAKER:
+        verb = f"Redirected to {one_line(decision.target or '', 24)}"
     return Text(f"✓ {verb}: {what} from {one_line(request.agent, 24)} — the run goes on…", style="bold green")
 
 

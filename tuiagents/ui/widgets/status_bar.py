@@ -19,6 +19,17 @@ def format_elapsed(seconds: float) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
+def context_line(context: dict[str, str]) -> Text:
+    """The `[context]` variables a run's texts were filled from, on one line: "context  customer=Ada · ..."."""
+    line = Text("context  ", "dim", no_wrap=True, overflow="ellipsis")
+    for i, (name, value) in enumerate(context.items()):
+        if i:
+            line.append(" · ", "dim")
+        line.append(one_line(name, 24), "bold")
+        line.append(f"={one_line(value, 60)}")
+    return line
+
+
 def _segments(state: CockpitState, now: float, pending_note: str) -> list[tuple[int, Text]]:
     """(rank, piece) in display order; rank 0 is never dropped, higher ranks go first."""
     out: list[tuple[int, Text]] = []

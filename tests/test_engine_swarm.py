@@ -1,0 +1,194 @@
+"""A swarm hands the conversation from agent to agent by `transfer_to_<agent>` tool calls, each
+transfer approved, redirected or refused by the supervisor; its texts are filled from `[context]`.
+Real engine, real `openai` client, the scripted server; resume and replay read a real session log."""
+
+from __future__ import annotations
+
+import io
+
+from tuiagents.app.launch import prepare_run
+from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, RequestKind
+from tuiagents.engine.events import DecisionRecorded, RunStarted, RunStopped, SpeakerSelected, StopKind
+from tuiagents.engine.factory import build_run
+from tuiagents.engine.view import fold
+from tuiagents.headless import ConsolePrinter
+from tuiagents.session.export import export_session
+from tuiagents.session.reader import read_session
+from tuiagents.session.resume import prepare_resume
+from tuiagents.testing import Reply, Rule
+
+TASK = "Customer {customer} wants money back for a {product}."
+FILLED = "Customer Ada wants money back for a toaster."
+
+
+def desk(make_config, **team):
+    """A three-agent help desk: triage hands off to refunds or sales (or the person)."""
+    return make_config(
+        context={"customer": "Ada", "product": "toaster", "year": 2026},
+        agents=[
+            {"name": "triage", "kind": "assistant", "system_message": "You route {customer}'s requests. {{json}}",
+             "handoffs": ["refunds", "sales", "user"]},
+            {"name": "refunds", "kind": "assistant", "system_message": "You refund {product}s.",
+             "handoffs": ["triage"]},
+            {"name": "sales", "kind": "assistant", "system_message": "You sell."},
+        ],
+        teams=[{"name": "desk", "kind": "swarm", "agents": ["triage", "refunds", "sales"], "task": TASK,
+                **team}])
+
+
+def transfer(target: str) -> Reply:
+    return Reply(content=f"Passing you to {target}.", tool_calls=[{"name": f"transfer_to_{target}"}])
+
+
+def _selections(run) -> list[tuple[str, str]]:
+    return [(e.agent, e.method) for e in run.bus.history if isinstance(e, SpeakerSelected)]
+
+
+async def test_a_three_agent_swarm_hands_off_and_fills_its_task(make_config, server, run_to_end):
+    server.load([Rule(agent="triage", reply=transfer("refunds")),
+                 Rule(agent="refunds", reply="Refund sent for the toaster. TERMINATE")])
+    config = desk(make_config)
+    run = build_run(config, "desk", config.fill(TASK, "task"), approve="all")
+    result = await run_to_end(run)
+
+    assert (result.stop_kind, result.stop_reason) == (StopKind.TERMINATION_MESSAGE, "refunds said TERMINATE")
+    first = result.chat_history[0]
+    assert (first.sender, first.recipient, first.content) == ("human", "triage", FILLED)
+    asked = server.requests_for("triage")[0].body
+    assert asked["messages"][0] == {"role": "system", "content": "You route Ada's requests. {json}"}
+    assert asked["messages"][1]["role"] == "user"  # the task is the person's, not triage's own words
+    offered = {t["function"]["name"]: t["function"]["description"] for t in asked["tools"]}
+    assert list(offered) == ["transfer_to_refunds", "transfer_to_sales", "transfer_to_user"]
+    assert "refunds speaks next" in offered["transfer_to_refunds"]
+    assert "the user (the person)" in offered["transfer_to_user"]
+    # the handoff is answered with a result naming the new holder, which refunds reads as context
+    handoff = next(m for m in result.chat_history if m.handoff)
+    assert (handoff.sender, handoff.handoff) == ("triage", "refunds")
+    refunds_saw = server.requests_for("refunds")[0].body["messages"]
+    assert refunds_saw[0]["content"] == "You refund toasters."
+    assert any("Transferred to refunds" in (m.get("content") or "") for m in refunds_saw)
+    assert "tools" in server.requests_for("refunds")[0].body  # transfer_to_triage
+    assert "tools" not in server.requests_for("sales") or not server.requests_for("sales")
+    assert _selections(run) == [("triage", "holder"), ("triage", "transfer"), ("refunds", "handoff")]
+    recorded = [e for e in run.bus.history if isinstance(e, DecisionRecorded)
+                and e.request_kind == RequestKind.HANDOFF]
+    assert [(e.agent, e.decision.kind, e.decision.by) for e in recorded] == [
+        ("triage", DecisionKind.APPROVE, DecidedBy.POLICY)]
+    started = run.bus.history[0]
+    assert isinstance(started, RunStarted) and started.team_kind == "swarm"
+    assert started.context == {"customer": "Ada", "product": "toaster", "year": "2026"}
+
+
+async def test_a_person_redirects_a_handoff_to_another_agent(make_config, server, human, run_to_end):
+    server.load([Rule(agent="triage", reply=transfer("sales")),
+                 Rule(agent="refunds", reply="Refund sent. TERMINATE")])
+    human.default = Decision.approve()
+    human.queue(RequestKind.HANDOFF, Decision.choose("refunds"))
+    run = human.attach(build_run(desk(make_config), "desk", FILLED))
+    result = await run_to_end(run)
+
+    request = human.of_kind(RequestKind.HANDOFF)[0]
+    assert (request.agent, request.target, request.candidates) == ("triage", "sales", ["sales", "refunds"])
+    handoff = next(m for m in result.chat_history if m.handoff)
+    assert handoff.handoff == "refunds"
+    assert "Transferred to refunds instead of sales" in handoff.tool_results[0].content
+    assert [m.sender for m in result.chat_history if m.origin == "agent"] == ["triage", "refunds"]
+    assert server.requests_for("sales") == []
+    assert result.stop_reason == "refunds said TERMINATE"
+
+
+async def test_a_refused_handoff_leaves_the_conversation_with_the_caller(make_config, server, human, run_to_end):
+    server.load([Rule(agent="triage", replies=[transfer("sales"), "I will help you myself. TERMINATE"])])
+    human.default = Decision.approve()
+    human.queue(RequestKind.HANDOFF, Decision.reject("handle refunds yourself"))
+    run = human.attach(build_run(desk(make_config), "desk", FILLED))
+    result = await run_to_end(run)
+
+    refused = next(m for m in result.chat_history if m.tool_results)
+    assert refused.handoff is None and refused.tool_results[0].is_error
+    assert "refused the handoff: handle refunds yourself" in refused.tool_results[0].content
+    tool_msgs = [m for m in server.requests_for("triage")[1].body["messages"] if m["role"] == "tool"]
+    assert "handle refunds yourself" in tool_msgs[0]["content"]  # triage reads why, as its call's result
+    assert [m.sender for m in result.chat_history if m.origin == "agent"] == ["triage", "triage"]
+    assert result.stop_reason == "triage said TERMINATE"
+
+
+async def test_transfer_to_user_asks_the_person_and_the_caller_keeps_the_conversation(
+        make_config, server, human, run_to_end):
+    server.load([Rule(agent="triage", replies=[transfer("user"), "Thanks, noted. TERMINATE"])])
+    human.default = Decision.approve()
+    human.queue(RequestKind.HUMAN_INPUT, Decision.reply("It was a blue toaster"))
+    run = human.attach(build_run(desk(make_config), "desk", FILLED))
+    result = await run_to_end(run)
+
+    asked = human.of_kind(RequestKind.HUMAN_INPUT)[0]
+    assert asked.agent == "triage" and asked.ends_run and "hands the conversation to you" in asked.prompt
+    reply = next(m for m in result.chat_history if m.content == "It was a blue toaster")
+    assert (reply.sender, reply.recipient, reply.origin) == ("human", "triage", "human")
+    assert human.of_kind(RequestKind.HANDOFF) == []
+    assert result.stop_reason == "triage said TERMINATE"
+
+
+async def test_transfer_to_user_ends_an_unattended_run(make_config, server, run_to_end):
+    server.load([Rule(agent="triage", reply=transfer("user"))])
+    result = await run_to_end(build_run(desk(make_config), "desk", FILLED, approve="all"))
+    assert result.stop_kind == StopKind.TERMINATION_MESSAGE
+    assert result.stop_reason == "triage handed the conversation to you, and the run ended there"
+
+
+async def test_a_holder_that_never_hands_off_keeps_speaking_until_a_limit(make_config, server, run_to_end):
+    server.load([Rule(agent="triage", reply="Still thinking.")])
+    run = build_run(desk(make_config, max_rounds=3), "desk", FILLED, approve="all")
+    result = await run_to_end(run)
+    assert (result.stop_kind, result.stop_reason) == (StopKind.MAX_ROUNDS, "max rounds 3 reached")
+    assert [m.sender for m in result.chat_history] == ["human", "triage", "triage", "triage"]
+    assert _selections(run) == [("triage", "holder")] * 3
+
+
+async def test_resume_mid_swarm_gives_the_turn_to_the_holder_from_the_log(make_config, server, human,
+                                                                          run_to_end, tmp_path):
+    server.load([Rule(agent="triage", reply=transfer("refunds")),
+                 Rule(agent="refunds", replies=["Which order?", "Refund sent. TERMINATE", "Refund sent. TERMINATE"])])
+    config = desk(make_config)
+    human.default = Decision.approve()
+    # triage's handoff and refunds' question go through; refunds' next draft is stopped
+    human.queue(RequestKind.MESSAGE, Decision.approve(), Decision.approve(), Decision.stop())
+    path = tmp_path / "desk.jsonl"
+    run = human.attach(prepare_run(config, "desk", TASK, session_path=path))
+    first = await run_to_end(run)
+    assert first.stop_kind == StopKind.STOPPED_BY_USER and len(server.requests_for("refunds")) == 2
+    assert first.chat_history[-1].content == "Which order?"
+
+    resumed = prepare_resume(path, config=config, approve="all")
+    result = await run_to_end(resumed)
+    assert result.stop_reason == "refunds said TERMINATE"
+    events = read_session(path).events
+    second_leg = events[next(i for i, e in enumerate(events) if isinstance(e, RunStopped)) + 1:]
+    picks = [(e.agent, e.method) for e in second_leg if isinstance(e, SpeakerSelected)]
+    assert picks == [("refunds", "holder")]  # the holder the log names, not triage, the first agent
+    assert len(server.requests_for("triage")) == 1 and len(server.requests_for("refunds")) == 3
+
+
+async def test_a_swarm_log_replays_with_its_handoffs_and_context(make_config, server, run_to_end, tmp_path):
+    server.load([Rule(agent="triage", reply=transfer("sales")),
+                 Rule(agent="sales", reply="Here is a new toaster. TERMINATE")])
+    path = tmp_path / "desk.jsonl"
+    await run_to_end(prepare_run(desk(make_config), "desk", TASK, approve="all", session_path=path))
+
+    log = read_session(path)
+    assert log.header.config["context"] == {"customer": "Ada", "product": "toaster", "year": 2026}
+    view = fold(log.events)
+    assert view.task == FILLED and view.context["customer"] == "Ada"
+    assert [m.handoff for m in view.messages if m.handoff] == ["sales"]
+    out = io.StringIO()
+    printer = ConsolePrinter(out)
+    for event in log.events:
+        printer(event)
+    text = out.getvalue()
+    assert "context: customer=Ada · product=toaster · year=2026" in text
+    assert "⇢ triage hands the conversation to sales" in text
+    assert "· handoff of triage: approved (by policy: --approve all)" in text
+    for fmt, row in (("md", "| Context | customer=Ada · product=toaster · year=2026 |"),
+                     ("html", "<tr><th>Context</th><td>customer=Ada · product=toaster · year=2026</td></tr>")):
+        exported = export_session(log, fmt)
+        assert row in exported and "handoff: approved by policy" in exported
