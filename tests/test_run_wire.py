@@ -20,7 +20,7 @@ from tuiagents.engine.factory import build_run
 from tuiagents.engine.handle import LocalRunHandle, PauseRun, ResumeRun, RunHandle
 from tuiagents.session import wire
 from tuiagents.session.run_client import RemoteRunHandle
-from tuiagents.session.run_server import RunServer
+from tuiagents.session.run_server import RunServer, user_name
 from tuiagents.testing import Rule
 
 ANN = Sender(user="ann", client="cockpit")
@@ -264,9 +264,14 @@ async def test_controls_go_through_and_closing_a_view_leaves_the_run(server, mak
         assert not task.done() and run.stopped is None and srv.clients == set()
         later = await asyncio.to_thread(RemoteRunHandle, srv.path, BOB)
         request = await wait_for(lambda: open_request(later), "the same request at a later view")
-        assert (await asyncio.to_thread(later.answer, request.request.id, Decision.approve(), BOB)).accepted
+        tab = Sender(user="claimed-name", client="browser\x1b[31m")  # a view kind other than its hello's
+        assert (await asyncio.to_thread(later.answer, request.request.id, Decision.approve(), tab)).accepted
         assert (await asyncio.to_thread(later.control, ResumeRun(), BOB)).applied
         await asyncio.wait_for(task, 15)
+        recorded = next(e for e in run.bus.history if isinstance(e, DecisionRecorded)
+                        and e.request_id == request.request.id)
+        me = user_name(os.getuid())
+        assert recorded.decision.sender == Sender(user=me, client="browser31m")  # the peer's user, words only
         later.close()
     finally:
         await srv.close()

@@ -132,7 +132,8 @@ class RemoteRunHandle:
     def answer(self, request_id: str, decision: Decision, sender: Sender | None = None) -> Answered:
         """Answer `request_id` in the run; the first answer wins, a later one is told who gave it."""
         try:
-            reply = self._call(lambda i: wire.Answer(id=i, request_id=request_id, decision=decision))
+            reply = self._call(lambda i: wire.Answer(id=i, request_id=request_id, decision=decision,
+                                                     client=self._kind(sender)))
         except RunUnreachable as exc:
             return Answered(request_id=request_id, accepted=False, reason=str(exc))
         answered = reply.answered
@@ -144,9 +145,13 @@ class RemoteRunHandle:
     def control(self, control: Control, sender: Sender | None = None) -> ControlDone:
         """Send a typed control; the run announces it as an event saying who sent it."""
         try:
-            return self._call(lambda i: wire.ControlFrame(id=i, control=control)).done
+            return self._call(lambda i: wire.ControlFrame(id=i, control=control, client=self._kind(sender))).done
         except RunUnreachable as exc:
             return ControlDone(control=control.type, applied=False, reason=str(exc))
+
+    def _kind(self, sender: Sender | None) -> str | None:
+        """The view kind to name with a frame, when it is not the one the hello named."""
+        return sender.client if sender is not None and sender.client != self.sender.client else None
 
     def status(self) -> wire.Status:
         """The run's state and who waits (what `tuiagents ps` shows)."""

@@ -49,6 +49,12 @@ def user_name(uid: int) -> str:
         return str(uid)
 
 
+def view_kind(text: str) -> str:
+    """What a client calls its kind of view, as words only: it is shown to people
+    ("answered already by ann (attached)")."""
+    return "".join(ch for ch in text if ch.isalnum() or ch in "-_ .")[:40].strip()
+
+
 class _Client:
     """One connected view: its outgoing queue and whether it takes pushes."""
 
@@ -174,9 +180,7 @@ class RunServer:
             await self._refuse(writer, f"this run speaks protocol {wire.PROTOCOL_VERSION}, the client "
                                        f"{hello.version}: attach with the tuiagents that started the run")
             return
-        # what the client calls itself is shown to people ("answered already by ann (attached)"): words only
-        kind = "".join(ch for ch in hello.sender.client if ch.isalnum() or ch in "-_ .")[:40].strip()
-        client = _Client(writer, Sender(user=user_name(uid), client=kind or "client"))
+        client = _Client(writer, Sender(user=user_name(uid), client=view_kind(hello.sender.client) or "client"))
         self.clients.add(client)
         client.send(self._line(self._welcome()))
         pump = asyncio.create_task(self._pump(client))
@@ -236,12 +240,19 @@ class RunServer:
         handle = self.handle
         if isinstance(frame, wire.Answer):
             return wire.AnswerReply(id=frame.id, answered=handle.answer(frame.request_id, frame.decision,
-                                                                        client.sender))
+                                                                        self._sender(client, frame.client)))
         if isinstance(frame, wire.ControlFrame):
-            return wire.ControlReply(id=frame.id, done=handle.control(frame.control, client.sender))
+            return wire.ControlReply(id=frame.id, done=handle.control(frame.control,
+                                                                      self._sender(client, frame.client)))
         if isinstance(frame, wire.StatusQuery):
             return self.status(frame.id)
         return None
+
+    @staticmethod
+    def _sender(client: _Client, kind: str | None) -> Sender:
+        """Who sent a frame: the peer's real user, and the view kind the frame or its hello names."""
+        kind = view_kind(kind) if kind else ""
+        return client.sender.model_copy(update={"client": kind}) if kind else client.sender
 
     # -- what the run is -------------------------------------------------------------------------
     def _welcome(self) -> wire.Welcome:

@@ -61,6 +61,8 @@ class Answer(BaseModel):
     id: int
     request_id: str
     decision: Decision
+    #: the kind of view that answers, when it is not the one its hello named (a browser tab)
+    client: str | None = None
 
 
 class ControlFrame(BaseModel):
@@ -69,6 +71,8 @@ class ControlFrame(BaseModel):
     type: Literal["control"] = "control"
     id: int
     control: Control
+    #: the kind of view that sends it, when it is not the one its hello named
+    client: str | None = None
 
 
 class StatusQuery(BaseModel):
