@@ -39,6 +39,44 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 Answer = Union[Decision, Callable[[DecisionRequest], Any]]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def runs_in_a_folder_of_the_tests() -> Iterator[None]:
+    """Runs that tests start in a process of their own (`tuiagents run` in the app, `--detach`)
+    keep their sockets in a folder of this test session, not the user's, and none outlives it: a
+    test that kills its terminal leaves its run going, as a person's would, until here."""
+    import json
+    import shutil
+    import signal
+    import tempfile
+    import time
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="trt", dir="/tmp"))  # short: a socket's path has ~100 bytes
+    before = os.environ.get("TUIAGENTS_RUNTIME_DIR")
+    os.environ["TUIAGENTS_RUNTIME_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        pids = []
+        for record in folder.glob("*.run.json"):
+            try:
+                pids.append(json.loads(record.read_text())["pid"])
+                os.kill(pids[-1], signal.SIGTERM)  # the run stops, and its log says why
+            except (OSError, ValueError, KeyError):
+                pass
+        time.sleep(1.0 if pids else 0)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        shutil.rmtree(folder, ignore_errors=True)
+        if before is None:
+            os.environ.pop("TUIAGENTS_RUNTIME_DIR", None)
+        else:
+            os.environ["TUIAGENTS_RUNTIME_DIR"] = before
+
+
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
     """A scripted OpenAI-compatible server on 127.0.0.1, stopped after the test."""

@@ -60,7 +60,9 @@ bell = false
         terminal.start(["--config", str(config), "--team", "pair", "--task", "Add 2 and 3."], isolated_env(tmp_path))
         terminal.wait_for("Deliver assistant's message?")
         terminal.keys("a")
-        shown = terminal.wait_for("assistant wants to call add")
+        # the run lives in its own process: its events reach the screen as they come over its
+        # socket, so the request and the tool's description may be painted a frame apart
+        shown = terminal.wait_for(lambda s: "assistant wants to call add" in s and "Add two integers." in s)
         assert "Add two integers." in shown and "a: integer, required" in shown
         terminal.keys("e")
         terminal.dialog("Edit the arguments of assistant's call of add")

@@ -98,11 +98,33 @@ def build_parser() -> argparse.ArgumentParser:
                                      "and approve, edit or reject each step, and code runs in the Docker "
                                      "sandbox only after you confirm it; with --headless the conversation "
                                      "is printed on the console (add --approve all for an unattended run). "
+                                     "In the app the run lives in a process of its own: d leaves it going "
+                                     "and `tuiagents attach` comes back to it. "
                                      "Every run writes a session log that `tuiagents replay`, `resume` and "
                                      "`export` read. Exit status: 0 finished, 1 the run failed, 2 a usage "
                                      "or config error.")
     _add_run_options(run, keep_earlier=True)
     run.add_argument("--headless", action="store_true", help="no UI: print the conversation")
+    run.add_argument("--detach", action="store_true",
+                     help="start the run in the background, in a process of its own that outlives this "
+                          "terminal; print its id and return. `tuiagents attach ID` opens the cockpit on it, "
+                          "`tuiagents ps` lists live runs")
+
+    attach = sub.add_parser("attach", help="open the cockpit on a live run (started with `run --detach`, or left with d)",
+                            description="Open the cockpit on a run that lives in its own process: everything "
+                                        "so far from its log, then the live events. Decisions made here go to "
+                                        "the run; several views may be attached at once, and the first answer "
+                                        "to a request wins. Leaving (q, Ctrl+C, closing the terminal) leaves "
+                                        "the run going; s stops it.")
+    attach.add_argument("run_id", metavar="ID", nargs="?",
+                        help="the run's id as `tuiagents ps` lists it (a prefix is enough; default: the only "
+                             "live run)")
+    attach.add_argument("--config", metavar="FILE", help="config whose [ui] settings to use (look only)")
+
+    sub.add_parser("ps", help="list live runs: id, team, state, who is waiting, age",
+                   description="List the runs that live in their own process (`run --detach`): id, team, "
+                               "state (running, waiting for you, paused; ended with the reason when its "
+                               "process died), who is waiting, and age.")
 
     demo = sub.add_parser("demo", help="open the app on a built-in scripted scenario (no API key needed)",
                           description="A planner, a coder and a critic solve a small data task with replies "
@@ -239,9 +261,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tuiagents.config import ConfigError, load_app_config
 
     try:
-        config = load_app_config(args.config, required=args.headless and not args.local)
+        config = load_app_config(args.config, required=(args.headless or getattr(args, "detach", False)) and not args.local)
     except ConfigError as exc:
         _err(str(exc))
+        return EXIT_USAGE
+    if args.local and getattr(args, "detach", False):
+        _err("--detach does not go with --local yet: the local model server lives with this terminal")
         return EXIT_USAGE
     if args.local:
         return _run_local(args, config)
@@ -249,15 +274,53 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, config) -> int:
+    if getattr(args, "detach", False):
+        return _run_detached(args, config)
     if not args.headless:
         from tuiagents.app.demo import demo_main
         from tuiagents.app.tui import run_app
 
+        # a run of the config's own lives in its own process; a local model's lives with this terminal
         return run_app(config, args.config, args.team, args.task, approve=args.approve or "ask",
-                       then_demo=demo_main, session=args.session)
+                       then_demo=demo_main, session=args.session, own_process=not args.local)
     from tuiagents.app.launch import run_headless_command
 
     return run_headless_command(config, args.team, args.task, args.approve or "ask", args.session)
+
+
+def _run_detached(args: argparse.Namespace, config) -> int:
+    from tuiagents.app.run_process import DetachError, start_detached
+
+    if args.headless:
+        _err("--detach and --headless do not go together: a detached run has no console; "
+             "`tuiagents attach ID` opens the cockpit on it")
+        return EXIT_USAGE
+    try:
+        record = start_detached(config, config_path=args.config, team=args.team, task=args.task,
+                                approve=args.approve or "ask", session=args.session)
+    except DetachError as exc:
+        _err(str(exc))
+        return exc.code
+    print(f"Run {record.run_id} ({record.team}) started in the background (pid {record.pid}).")
+    print(f"  attach:  tuiagents attach {record.run_id}")
+    print("  list:    tuiagents ps")
+    if record.session_path:
+        print(f"  log:     {record.session_path}")
+    return EXIT_OK
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    """`tuiagents attach [ID]`: the cockpit on a live run."""
+    from tuiagents.app.attach import cli_attach
+
+    return cli_attach(args.run_id, getattr(args, "config", None))
+
+
+def cmd_ps(args: argparse.Namespace) -> int:
+    """`tuiagents ps`: the live runs."""
+    from tuiagents.app.attach import cli_ps
+
+    return cli_ps()
 
 
 def _run_local(args: argparse.Namespace, config) -> int:
@@ -410,7 +473,7 @@ def _check_served_config(parsed: argparse.Namespace) -> None:
 
 COMMANDS = {"run": cmd_run, "doctor": cmd_doctor, "sandbox": cmd_sandbox, "sessions": cmd_sessions,
             "export": cmd_export, "replay": cmd_replay, "resume": cmd_resume, "import": cmd_import,
-            "demo": cmd_demo, "serve": cmd_serve}
+            "demo": cmd_demo, "serve": cmd_serve, "attach": cmd_attach, "ps": cmd_ps}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,35 +20,22 @@ def _err(message: str) -> None:
 
 def default_session_path(config: "AppConfig", team: str, run_id: str) -> Path:
     """Where a run's log goes when `--session` is not given."""
-    from tuiagents.paths import sessions_dir
-    from tuiagents.session.log import session_filename
+    from tuiagents.session.assemble import default_session_path as where
 
-    return sessions_dir(config.session.dir) / session_filename(team, run_id)
+    return where(config, team, run_id)
 
 
 def prepare_run(config: "AppConfig", team: str, task: str, *, approve: "ApproveMode" = "ask",
                 session_path: str | Path | None = None, seed: int | None = None) -> "TeamRun":
-    """Build the TeamRun and subscribe a SessionWriter first, so the log sees every event.
+    """Build the TeamRun with its session log subscribed first (`session.assemble.new_run`).
 
     The task is filled from the config's `[context]` (a TemplateError, a ValueError, names the
-    variable). The session's code work dir sits beside its log (`<log stem>.work/`) or in `[docker] work_dir`.
+    variable). The session's code work dir sits beside its log (`<log stem>.work/`) or in
+    `[docker] work_dir`, and the log's header records it.
     """
-    import uuid
+    from tuiagents.session.assemble import new_run
 
-    from tuiagents.engine.factory import build_run
-    from tuiagents.paths import run_work_dir
-    from tuiagents.session.log import SessionWriter
-
-    # a task typed or given with --task is filled from `[context]` like the config's own texts
-    task = config.fill(task, "the task (--task, or the task typed in the app)")
-    run_id = uuid.uuid4().hex[:12]
-    path = Path(session_path) if session_path else default_session_path(config, team, run_id)
-    work_dir = run_work_dir(config.docker.work_dir, path, run_id)
-    run = build_run(config, team, task, approve=approve, work_dir=work_dir, run_id=run_id, seed=seed)
-    writer = SessionWriter(path, config=config)
-    run.bus.subscribe(writer)
-    run.attach_session(path, writer)
-    return run
+    return new_run(config, team, task, approve=approve, session_path=session_path, seed=seed)
 
 
 def run_headless_command(config, team: str | None, task: str | None, approve: str, session: str | None) -> int:

@@ -18,8 +18,31 @@ from tuiagents.ui.settings import UIOptions, no_model_message
 def _print_session(app: TuiAgentsApp) -> None:
     run = app.prepared_run
     path = getattr(run, "session_path", None) if run is not None else None
+    handle = app.remote_handle
+    if handle is not None:
+        path = handle.welcome.session_path
+        handle.close()  # the run goes on, or has stopped, in its own process
     if path:
         print(f"Session log: {path}")
+
+
+def process_run_factory(config: Any, config_path: Any, approve: str = "ask", session: Any = None) -> RunFactory:
+    """Starts each run in a process of its own (`tuiagents run --detach`'s) and returns its handle:
+    the cockpit supervises it over its socket, and d leaves it going when the cockpit closes."""
+    def factory(team_name: str, task_text: str) -> Any:
+        from tuiagents.app.run_process import DetachError, start_detached
+        from tuiagents.engine.handle import local_sender
+        from tuiagents.session.run_client import RemoteRunHandle
+
+        try:
+            record = start_detached(config, config_path=config_path, team=team_name, task=task_text,
+                                    approve=approve, session=session)
+        except DetachError as exc:
+            raise RuntimeError(str(exc)) from None
+        return RemoteRunHandle(record.socket, local_sender("cockpit"), subscribe=False)
+
+    factory.starts_process = True  # type: ignore[attr-defined]
+    return factory
 
 
 def config_run_factory(config: Any, approve: str = "ask", session: Any = None) -> RunFactory:
@@ -35,7 +58,7 @@ def config_run_factory(config: Any, approve: str = "ask", session: Any = None) -
 
 
 def build_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask",
-              session: Any = None, **kw: Any) -> TuiAgentsApp:
+              session: Any = None, own_process: bool = False, **kw: Any) -> TuiAgentsApp:
     """The app `run_app` runs: on `team` and `task`, or asking for the task, or explaining what to set."""
     options = UIOptions.from_config(config)
     problem: tuple[str, str] | None = None
@@ -52,20 +75,23 @@ def build_app(config: Any, config_path: Any, team: str | None, task: str | None,
         if team is not None and team not in {t.name for t in teams}:
             problem = ("Unknown team", f"There is no team named {team!r}. Teams: {', '.join(t.name for t in teams)}.")
 
-    return TuiAgentsApp(run_factory=config_run_factory(config, approve, session), teams=teams, team=team, task=task,
+    factory = (process_run_factory(config, config_path, approve, session) if own_process and config is not None
+               else config_run_factory(config, approve, session))
+    return TuiAgentsApp(run_factory=factory, teams=teams, team=team, task=task,
                         problem=problem, options=options, approve=approve, config=config,
                         factory_for=config_run_factory, **kw)
 
 
 def run_app(config: Any, config_path: Any, team: str | None, task: str | None, approve: str = "ask",
-            then_demo: Callable[[], int] | None = None, session: Any = None) -> int:
+            then_demo: Callable[[], int] | None = None, session: Any = None, own_process: bool = False) -> int:
     """`tuiagents` / `tuiagents run`: open the app on `team` (asking for the task when there is none).
 
     With no config at all, the first-run setup writes one (or chooses the demo: `then_demo()` runs
     it once this app has quit); with no model or no team, the app says what to set.
+    With `own_process`, each run lives in a process of its own (d in the cockpit leaves it going).
     Returns the exit code: 0 when the run ended normally, 1 when it failed.
     """
-    app = build_app(config, config_path, team, task, approve, session)
+    app = build_app(config, config_path, team, task, approve, session, own_process=own_process)
     code = app.run()
     _print_session(app)
     if app.exit_note:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol, Union, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun
 
 __all__ = ["Answered", "CancelCode", "Control", "ControlDone", "ForceNextSpeaker", "InjectMessage",
-           "LocalRunHandle", "PauseRun", "ResumeRun", "Sender", "StopChat", "StopRun", "local_sender"]
+           "LocalRunHandle", "PauseRun", "ResumeRun", "RunHandle", "Sender", "StopChat", "StopRun",
+           "local_sender"]
 
 
 def local_sender(client: str) -> Sender:
@@ -109,8 +110,50 @@ class ControlDone(BaseModel):
     reason: str = ""
 
 
+@runtime_checkable
+class RunHandle(Protocol):
+    """What every view uses to reach a run, wherever it runs (this process, or behind a socket).
+
+    `LocalRunHandle` serves a run of this process; `session.run_client.RemoteRunHandle` one in its
+    own process. A view written against this protocol works on both with no second path.
+    """
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+
+    @property
+    def local(self) -> bool:
+        """True when the run lives in this process (closing the view then ends it)."""
+
+    def sync(self) -> None:
+        """Have the run's events so far at hand (a remote handle fetches them: may block a while)."""
+
+    def events_since(self, seq: int) -> list[Event]:
+        """The run's events after `seq` (-1: all), without token deltas."""
+
+    def subscribe(self, callback: Callable[[Event], object], after: int | None = None) -> None:
+        """Call `callback` with every new event, in order; with `after`, the kept events after
+        that seq first, with no gap and no repeat before the live ones."""
+
+    def answer_of(self, request_id: str) -> Decision | None:
+        """The decision `request_id` got, if any."""
+
+    def is_open(self, request_id: str) -> bool:
+        """True while `request_id` waits for an answer."""
+
+    def answer(self, request_id: str, decision: Decision, sender: Sender | None = None) -> Answered:
+        """Answer a request; the first answer wins, a later one is told who gave it."""
+
+    def control(self, control: Control, sender: Sender | None = None) -> ControlDone:
+        """Apply a typed control."""
+
+
 class LocalRunHandle:
     """The run boundary for a run in this process; other transports serve the same methods."""
+
+    #: the run lives in this process
+    local = True
 
     def __init__(self, run: "TeamRun") -> None:
         self._run = run
@@ -135,8 +178,20 @@ class LocalRunHandle:
                 hi = mid
         return history[lo:]
 
-    def subscribe(self, callback: Callable[[Event], object]) -> None:
-        """Call `callback` with every event from now on, token deltas included."""
+    def sync(self) -> None:
+        """Nothing to fetch: the run's events are in this process."""
+
+    @property
+    def run(self) -> "TeamRun":
+        """The run itself, for what hosts it (the run server); views use the methods."""
+        return self._run
+
+    def subscribe(self, callback: Callable[[Event], object], after: int | None = None) -> None:
+        """Call `callback` with every event from now on, token deltas included; with `after`, the
+        kept events after that seq first (same loop: nothing can come between them)."""
+        if after is not None:
+            for event in self.events_since(after):
+                callback(event)
         self._run.bus.subscribe(callback)
 
     def answer_of(self, request_id: str) -> Decision | None:

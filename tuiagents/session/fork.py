@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tuiagents import __version__
+from tuiagents.paths import run_work_dir
 from tuiagents.session.log import FORMAT_VERSION, LOG_SUFFIX, ForkOrigin, SessionError, SessionWriter, exists_error, new_run_id
 from tuiagents.session.reader import SessionLog, read_session
 
@@ -52,8 +53,12 @@ def fork_session(src: str | os.PathLike, at_event: int, dest: str | os.PathLike 
     if dest_path.resolve() == src_path.resolve():
         raise SessionError("the fork must go to a new file, not over the original",
                            reason="bad_input", path=src_path)
+    run_id = new_run_id()
+    base = (log.header.config.get("docker") or {}).get("work_dir") if isinstance(log.header.config, dict) else None
     header = log.header.model_copy(update={
-        "run_id": new_run_id(),
+        "run_id": run_id,
+        # a fork is a run of its own: its code works in a folder of its own, not in the original's
+        "work_dir": str(run_work_dir(Path(base) if base else None, dest_path, run_id).absolute()),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "tuiagents_version": __version__,
         "format_version": FORMAT_VERSION,  # its lines are written by this tuiagents

@@ -62,6 +62,8 @@ class SessionHeader(BaseModel):
     agents: list[AgentInfo] = Field(default_factory=list)
     forked_from: ForkOrigin | None = None
     imported_from: str | None = None
+    #: the folder the run's code works in; a resume works there too (None: a log from before it was kept)
+    work_dir: str | None = None
 
     @classmethod
     def from_run(cls, run: RunStarted, config: Any = None, **kw: Any) -> "SessionHeader":

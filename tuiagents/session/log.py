@@ -113,8 +113,10 @@ class SessionWriter:
 
     def __init__(self, path: str | os.PathLike, header: SessionHeader | None = None, *,
                  token_deltas: bool = True, config: Any = None, secrets: Iterable[str] = (),
-                 _fd: int | None = None):
+                 work_dir: str | os.PathLike | None = None, _fd: int | None = None):
         self.path = Path(path)
+        #: recorded in the header written at `RunStarted`, so a resume works in the same folder
+        self.work_dir = str(work_dir) if work_dir is not None else None
         self.header = header
         self.token_deltas = token_deltas
         self.events_written = 0
@@ -253,7 +255,7 @@ class SessionWriter:
             if not isinstance(event, RunStarted):
                 self._early.append(event)  # kept until the header can be written
                 return
-            self._write_header(SessionHeader.from_run(event, self._config))
+            self._write_header(SessionHeader.from_run(event, self._config, work_dir=self.work_dir))
         self._flush_deltas()
         self._write_line(to_json(event))
         self.events_written += 1

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuiagents.paths import run_work_dir
-
 if TYPE_CHECKING:
     from tuiagents.config import AppConfig
     from tuiagents.engine.run import TeamRun
@@ -80,8 +78,8 @@ def prepare_resume(path: str | Path, *, config: "AppConfig | None" = None, appro
 
 def _rebuild(path: Path, writer: Any, config: "AppConfig | None", approve: str) -> "TeamRun":
     from tuiagents.config import ConfigError
-    from tuiagents.engine.factory import build_run
     from tuiagents.engine.restore import restore_state
+    from tuiagents.session.assemble import attach_log, build_logged_run, recorded_work_dir
 
     log = writer.log
     cfg = _config_for(log, config)
@@ -97,14 +95,12 @@ def _rebuild(path: Path, writer: Any, config: "AppConfig | None", approve: str) 
     if missing:
         raise ConfigError(f"agents {', '.join(sorted(missing))} of the log are not in team {team!r}")
     # where the run worked: a resume must find the files its code wrote
-    run = build_run(cfg, team, log.header.task, approve=approve,
-                    work_dir=run_work_dir(cfg.docker.work_dir, path, log.header.run_id),
-                    run_id=log.header.run_id)
+    run = build_logged_run(cfg, team, log.header.task, approve=approve, run_id=log.header.run_id,
+                           work_dir=recorded_work_dir(log.header, cfg, path))
     stopped = restore_state(run, log.events)
     run.bus.continue_after(log.events)  # its history is what the UI shows first
     _close_cut_off_blocks(run, writer, log.events)
-    run.bus.subscribe(writer)
-    run.attach_session(path, writer)
+    attach_log(run, path, writer)
     if log.notice:
         run.startup_notices.append(log.notice)
     # every chat's messages: a sequence's root chat says nothing itself, its stages do

@@ -128,6 +128,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                needs_live_run=True, in_replay=InReplay.HIDDEN),
     ActionSpec("stop", "s", "Stop", _C, "Stop the run", title="Stop the run", answers=frozenset({D.STOP}),
                button="Stop run", variant="error", **_LIVE, **_KEEP),
+    ActionSpec("detach", "d", "Detach", _C, "Close this view and leave the run going in its own process "
+               "(`tuiagents attach ID` comes back to it)", title="Detach from the run", **_LIVE, **_NEXT),
     ActionSpec("cancel_execution", "c", "Cancel code", _C, "Kill the running code", title="Cancel running code",
                **_LIVE, **_NEXT),
     ActionSpec("stages", "o", "Stages", _C, "Open the stages of a sequence: each one's summary and messages",

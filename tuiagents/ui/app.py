@@ -61,8 +61,12 @@ class TuiAgentsApp(KeysInOrder, App[int]):
                  events: Iterable[Any] | None = None, setup: bool = False, approve: str = "ask",
                  config: Any = None, sandbox_offer: Any = None, sandbox_wait: Any = None,
                  start_with_image: Callable[[str | None], Any] | None = None,
-                 factory_for: FactoryFor | None = None) -> None:
+                 factory_for: FactoryFor | None = None, handle: Any = None) -> None:
         super().__init__()
+        #: a run in another process to supervise (`RunHandle`; its `welcome` says team and agents)
+        self.remote_handle = handle
+        #: the remote run was started by this app (`tuiagents run`): q asks first, d detaches it
+        self.started_here = False
         self.factory_for = factory_for  # builds the run factory of the config the setup writes
         # The demo without its sandbox image: offer to prepare it, then build the run with
         # `start_with_image(image or None)` (None: no code will run).
@@ -137,6 +141,9 @@ class TuiAgentsApp(KeysInOrder, App[int]):
             from tuiagents.ui.screens.sandbox_screen import SandboxScreen
 
             self.push_screen(SandboxScreen(self.sandbox_offer), self._sandbox_done)
+        elif self.remote_handle is not None:
+            info = self.remote_handle.welcome
+            self._open_cockpit(None, agents=list(info.agents), handle=self.remote_handle, team_kind=info.team_kind)
         elif self.prepared_run is not None:
             self._open_cockpit(self.prepared_run)
             if getattr(self.prepared_run, "resumed", False):
@@ -204,6 +211,10 @@ class TuiAgentsApp(KeysInOrder, App[int]):
             self._start(*choice)
 
     def _start(self, team: str, task: str) -> None:
+        if getattr(self.run_factory, "starts_process", False):
+            self.notify("Starting the run in its own process…", timeout=4)
+            self._start_process(team, task)
+            return
         try:
             run = self.run_factory(team, task)  # type: ignore[misc]
         except Exception as exc:  # noqa: BLE001 - config and setup errors are shown, not raised
@@ -211,14 +222,33 @@ class TuiAgentsApp(KeysInOrder, App[int]):
             return
         self._open_cockpit(run)
 
-    def _open_cockpit(self, run: Any, agents: list[Any] | None = None) -> None:
-        """Show the cockpit of `run` (None: of events fed to it, or `agents`' panes before a run)."""
+    @work(thread=True, exclusive=True, group="start-run", exit_on_error=False)
+    def _start_process(self, team: str, task: str) -> None:
+        """A factory that starts the run in its own process returns its handle once it serves."""
+        try:
+            handle = self.run_factory(team, task)  # type: ignore[misc]
+        except Exception as exc:  # noqa: BLE001 - shown, never a traceback
+            self.call_from_thread(self.push_screen, ProblemScreen("Cannot start the run", str(exc)))
+            return
+        self.call_from_thread(self._open_started, handle)
+
+    def _open_started(self, handle: Any) -> None:
+        self.remote_handle = handle
+        self.started_here = True
+        info = handle.welcome
+        self._open_cockpit(None, agents=list(info.agents), handle=handle, team_kind=info.team_kind)
+
+    def _open_cockpit(self, run: Any, agents: list[Any] | None = None, handle: Any = None,
+                      team_kind: str | None = None) -> None:
+        """Show the cockpit of `run` (None: of events fed to it, or `agents`' panes before a run,
+        or of the run `handle` reaches in another process)."""
         waiting = self.cockpit if self.cockpit is not None and self.cockpit.run is None and not self.cockpit.replay \
             else None
         self.prepared_run = run
         self.cockpit = CockpitScreen(run, code_style=self.options.code_style, bell=self.options.bell,
                                      stream_interval_ms=self.options.stream_interval_ms, clock=self.clock,
-                                     banner=self.banner, replay=run is None and agents is None, agents=agents)
+                                     banner=self.banner, replay=run is None and agents is None and handle is None,
+                                     agents=agents, handle=handle, team_kind=team_kind)
         if waiting is not None and self.screen is waiting:
             self.switch_screen(self.cockpit)  # the panes painted before the run take its place
         else:
@@ -272,12 +302,19 @@ class TuiAgentsApp(KeysInOrder, App[int]):
 
     # -- leaving --------------------------------------------------------------------------------------
     def _run_active(self) -> bool:
-        return self.cockpit is not None and self.cockpit.run is not None and not self.cockpit.state.stopped
+        cockpit = self.cockpit
+        return cockpit is not None and (cockpit.run is not None or self.started_here) and not cockpit.state.stopped
+
+    def _attached(self) -> bool:
+        """True when the cockpit was attached to a run of another process: leaving it never stops
+        the run (one this app started asks first, as a run of its own process does; d detaches it)."""
+        handle = self.cockpit.handle if self.cockpit is not None else None
+        return handle is not None and not handle.local and not self.started_here
 
     async def action_interrupt(self) -> None:
         """Ctrl+C: the first press warns, a second one within 2 s stops the run and quits."""
         now = time.monotonic()
-        if not self._run_active():
+        if self._attached() or not self._run_active():
             await self.engine_finished()
             self.exit(self.exit_code())
             return
@@ -288,16 +325,21 @@ class TuiAgentsApp(KeysInOrder, App[int]):
         await self.stop_and_exit("interrupted with Ctrl+C")
 
     async def action_quit_app(self) -> None:
-        """q: quit once the run has stopped (a running run is not dropped by accident)."""
-        if self._run_active():
-            self.notify("The run is still going: press s to stop it first, or Ctrl+C twice to stop and quit.",
-                        severity="warning")
+        """q: quit once the run has stopped (a running run is not dropped by accident); an attached
+        view just leaves, and the run goes on in its own process."""
+        if self._run_active() and not self._attached():
+            detach = ", d to leave it going in its own process," if self.started_here else ""
+            self.notify(f"The run is still going: press s to stop it first{detach} or Ctrl+C twice to stop and "
+                        "quit.", severity="warning")
             return
         await self.engine_finished()
         self.exit(self.exit_code())
 
     async def action_quit(self) -> None:
-        """ctrl+q: stop the run (if any) and quit."""
+        """ctrl+q: stop the run (if any) and quit; an attached view leaves the run going."""
+        if self._attached():
+            self.exit(self.exit_code())
+            return
         await self.stop_and_exit("the app was closed")
 
     async def stop_and_exit(self, reason: str) -> None:
@@ -305,6 +347,10 @@ class TuiAgentsApp(KeysInOrder, App[int]):
         cockpit = self.cockpit
         if cockpit is not None and cockpit.handle is not None and not cockpit.state.stopped:
             cockpit.handle.control(StopRun(reason=reason), cockpit.sender)
+            if not cockpit.handle.local:  # its own process records the stop: wait for its event
+                deadline = time.monotonic() + STOP_GRACE
+                while getattr(cockpit.handle, "stopped", None) is None and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
         await self.engine_finished()
         self.exit(self.exit_code())
 

@@ -28,7 +28,7 @@ from tuiagents.engine.events import (
     TokenDelta,
     TurnStarted,
 )
-from tuiagents.engine.handle import LocalRunHandle, local_sender
+from tuiagents.engine.handle import LocalRunHandle, RunHandle, local_sender
 from tuiagents.ui.bindings import COCKPIT_BINDINGS, all_bindings
 from tuiagents.ui.engine_messages import EngineBridge, EngineEvent
 from tuiagents.ui.feed import ConversationFeed
@@ -54,7 +54,13 @@ MIN_SIZE = (60, 16)
 
 
 class CockpitScreen(StageActions, CockpitActions, Screen[None]):
-    """Supervise one run (`run`), or show events fed to `handle_event` (replay: `run=None`)."""
+    """Supervise one run through its handle, or show events fed to `handle_event` (a replay).
+
+    `run`: a run of this process, which this screen also drives (its handle is a `LocalRunHandle`).
+    `handle`: a run elsewhere (`RemoteRunHandle`), with its `agents` and `team_kind` from its
+    `RunStarted`; the screen shows what happened so far, then the live events. Every answer and
+    control goes through `self.handle` either way.
+    """
 
     CSS_PATH = "cockpit.tcss"
     # Below 120 columns the screen is "-narrow": buttons wrap onto rows, the banner wraps.
@@ -66,13 +72,17 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
     def __init__(self, run: Any = None, *, code_style: str = "monokai", bell: bool = True,
                  stream_interval_ms: int = 50, clock: Callable[[], float] = time.time,
                  banner: str | None = None, agents: Iterable[AgentInfo] | None = None,
-                 replay: bool = False) -> None:
+                 replay: bool = False, handle: RunHandle | None = None, team_kind: str | None = None) -> None:
         super().__init__()
         self.replay = replay
+        #: the run this screen drives, when it lives in this process (None: attached, or a replay)
         self.run = run
+        if handle is None and run is not None and not replay:
+            handle = LocalRunHandle(run)
         #: the run boundary: how this view answers requests and sends controls (None in a replay)
-        self.handle: LocalRunHandle | None = LocalRunHandle(run) if run is not None and not replay else None
-        self.sender = local_sender("cockpit")
+        self.handle: RunHandle | None = None if replay else handle
+        # who answers: a remote handle says it once, in its hello (the run then names the real user)
+        self.sender = getattr(handle, "sender", None) or local_sender("cockpit")
         self.code_style = code_style
         self.bell_enabled = bell
         self.stream_interval = max(0.005, stream_interval_ms / 1000)
@@ -100,6 +110,8 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         if run is not None:
             infos = infos or [a.info for a in run.agents.values()]
             self.state.team_kind = run.team_kind
+        elif team_kind is not None:
+            self.state.team_kind = team_kind
         for info in infos:
             self.state.agents[info.name] = AgentView(info=info)
             self.agent_slots.setdefault(info.name, len(self.agent_slots))
@@ -192,9 +204,44 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         self.set_interval(1.0, self._tick)
         self.refresh_chrome()
         self._check_size()
-        if self.run is not None:
-            self.run.bus.subscribe(EngineBridge(self))
+        if self.run is not None and self.handle is not None:
+            self.handle.subscribe(EngineBridge(self))
             self.call_after_refresh(self._drive_run)  # paint the first frame, then start the engine
+        elif self.handle is not None:  # a run in another process: what happened so far, then live
+            self.call_after_refresh(self._fetch_history)  # the first frame does not wait for it
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def _fetch_history(self) -> None:
+        """Fetch the run's events so far beside the first frames (a long history takes a while)."""
+        try:
+            self.handle.sync()  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - said on screen, never a traceback
+            self.app.call_from_thread(self.notify, f"Cannot reach the run: {exc}", severity="error", timeout=15)
+            return
+        self.app.call_from_thread(self._show_history_then_live)
+
+    def _show_history_then_live(self) -> None:
+        past = self.handle.events_since(-1)  # type: ignore[union-attr]
+        self.catch_up(past)
+        self.handle.subscribe(EngineBridge(self), after=past[-1].seq if past else -1)  # type: ignore[union-attr]
+
+    def catch_up(self, events: list[Any]) -> None:
+        """Show a live run's past events at once (attach): no pop-ups or bells for what is over;
+        what is still open stays open."""
+        quiet, self.bell_enabled = self.bell_enabled, False
+        self.notify = lambda *args, **kw: None  # type: ignore[method-assign]
+        try:
+            self.handle_events(events)
+        finally:
+            del self.notify
+            self.bell_enabled = quiet
+        self.feed.flush()
+        self.refresh_chrome()
+
+    @property
+    def live(self) -> bool:
+        """True while this view supervises a run that has not stopped."""
+        return self.handle is not None and not self.state.stopped
 
     @work(exclusive=True, group="engine", exit_on_error=False)
     async def _drive_run(self) -> None:

@@ -20,7 +20,7 @@ from tuiagents.engine.decisions import (
 )
 from tuiagents.engine.events import DecisionRequested
 from tuiagents.engine.handle import (
-    CancelCode, Control, ForceNextSpeaker, InjectMessage, LocalRunHandle, PauseRun, ResumeRun, StopRun,
+    CancelCode, Control, ForceNextSpeaker, InjectMessage, PauseRun, ResumeRun, RunHandle, StopRun,
 )
 from tuiagents.engine.tool_args import compact_arguments
 from tuiagents.ui.actions import COCKPIT_BY_NAME, Where, palette
@@ -48,7 +48,7 @@ class CockpitActions:
     # Declared, not defined: `CockpitScreen` sets them (this module does not import it, which
     # would be an import circle).
     run: Any
-    handle: LocalRunHandle | None
+    handle: RunHandle | None
     sender: Sender
     state: CockpitState
     panes: dict[str, Any]
@@ -65,7 +65,7 @@ class CockpitActions:
         spec = COCKPIT_BY_NAME.get(action)
         if spec is None:
             return True
-        live = self.run is not None and not self.state.stopped
+        live = self.handle is not None and not self.state.stopped
         current = self.current_request() if live else None
         if spec.needs_request:
             return current is not None and spec.answers_request(current.request)
@@ -75,6 +75,8 @@ class CockpitActions:
             return self.state.is_group or (current is not None and current.request.kind in _PICKS)
         if action == "cancel_execution":
             return any(a.state == RUNNING_CODE for a in self.state.agents.values())
+        if action == "detach":  # only a run in its own process can go on without this view
+            return self.handle is not None and not self.handle.local
         return True
 
     def command_entries(self) -> list[tuple[str, str, str]]:
@@ -178,7 +180,7 @@ class CockpitActions:
     # -- controls at any time ------------------------------------------------------------------
     def action_inject(self) -> None:
         """Send your message to an agent or to all, queued for the next turn or now."""
-        if self.run is None:
+        if self.handle is None:
             return
         current = self.current_request()
         hint = "Queued: delivered before the next turn. Now: delivered at once"
@@ -190,7 +192,7 @@ class CockpitActions:
                              lambda result: result is not None and self._inject(result, current))
 
     def _inject(self, result: InjectRequest, current: DecisionRequested | None) -> None:
-        if self.run is None or self.state.stopped:
+        if self.handle is None or self.state.stopped:
             return self.notify("The run has stopped; nothing can be injected.", severity="warning")
         if (result.now and current is not None and self.handle is not None and self.handle.is_open(current.request.id)
                 and current.request.kind == RequestKind.MESSAGE
@@ -213,7 +215,7 @@ class CockpitActions:
                                             hint=one_line(request.prompt, 200)),
                                  lambda name: name is not None and self._answer(current, Decision.choose(name)))
             return
-        if self.run is None:
+        if self.handle is None:
             return
         options = [(n, f"{n}  ({v.info.description or v.info.kind})") for n, v in self.state.agents.items()]
         self.app.push_screen(PickScreen("Who speaks next?", options, current=self.state.next_speaker,
@@ -221,23 +223,34 @@ class CockpitActions:
                              self._set_next_speaker)
 
     def _set_next_speaker(self, name: str | None) -> None:
-        if name is None or self.run is None:
+        if name is None or self.handle is None:
             return
         self._control(ForceNextSpeaker(agent=name))
         # the engine announces the pick (NextSpeakerForced): the status bar shows it from there
 
     def action_pause(self) -> None:
         """Pause before the next turn, or resume."""
-        if self.run is None or not self._control(ResumeRun() if self.run.paused else PauseRun()):
+        pausing = not self.state.paused
+        if self.handle is None or not self._control(PauseRun() if pausing else ResumeRun()):
             return
         # the engine announces it (RunPaused / RunResumed), which the status bar shows, live and in replay
-        self.notify("Paused: the run holds before its next turn (p resumes)." if self.run.paused else "Resumed.")
+        self.notify("Paused: the run holds before its next turn (p resumes)." if pausing else "Resumed.")
 
     def action_stop(self) -> None:
         """Stop the run."""
-        if self.run is None or self.state.stopped:
+        if self.handle is None or self.state.stopped:
             return
         self._control(StopRun(reason="stopped by you"))  # announced by the engine as StopRequested
+
+    def action_detach(self) -> None:
+        """Leave the run going in its own process and close this view."""
+        if self.handle is None or self.handle.local:
+            return self.notify("This run lives in this app's process (a resumed run or the demo): it cannot go "
+                               "on without it. Start runs with `tuiagents run --detach` to leave them.",
+                               severity="warning")
+        self.app.exit_note = (f"Run {self.handle.run_id} goes on in its own process. Come back with: "
+                              f"tuiagents attach {self.handle.run_id}")
+        self.app.exit(0)
 
     def action_cancel_execution(self) -> None:
         """Kill the running code block."""

@@ -1,0 +1,129 @@
+"""Runs in their own process, with real processes: `run --detach` returns at once and the run
+serves its socket; `ps` shows who waits; two views race for one request and the first wins; a
+view leaving never stops the run, a stop does; a run whose process is killed is shown as ended
+with the reason, and its log resumes. Scripted model server, real sockets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+
+import pytest
+from run_process_support import (
+    detach, process_env, record, short_runtime_dir, stop_all, tuiagents, wait_ps, write_config,
+)
+
+from tuiagents.engine.decisions import Decision, Sender
+from tuiagents.engine.events import DecisionRequested
+from tuiagents.engine.handle import StopRun
+from tuiagents.session.run_client import RemoteRunHandle
+from tuiagents.testing import Rule, Script, ScriptedServer
+
+ANN = Sender(user="ann", client="attached")
+BOB = Sender(user="bob", client="browser")
+
+
+@pytest.fixture
+def runtime():
+    path = short_runtime_dir()
+    yield path
+    stop_all(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def open_request(handle, timeout: float = 30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        found = [e for e in handle.events_since(-1) if isinstance(e, DecisionRequested) and handle.is_open(e.request.id)]
+        if found:
+            return found[-1]
+        time.sleep(0.05)
+    raise AssertionError("no open request came")
+
+
+def gone(pid: int, timeout: float = 30) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_detached_run_waits_in_ps_and_two_views_race_for_its_request(tmp_path, runtime):
+    script = Script(rules=[Rule(agent="assistant", replies=["first draft", "second draft", "third draft"])])
+    with ScriptedServer(script) as server:
+        env = process_env(tmp_path, runtime)
+        run_id = detach(env, write_config(tmp_path, server.url))
+        out = wait_ps(env, rf"{run_id}\s+pair\s+waiting\s+assistant")
+        assert out.splitlines()[0].split() == ["ID", "TEAM", "STATE", "WAITING", "AGE"]
+        rec = record(runtime, run_id)
+        assert oct(os.stat(rec["socket"]).st_mode & 0o777) == "0o600"
+        assert oct(runtime.stat().st_mode & 0o777) == "0o700"
+
+        ann, bob = RemoteRunHandle(rec["socket"], ANN), RemoteRunHandle(rec["socket"], BOB)
+        try:
+            at_ann, at_bob = open_request(ann), open_request(bob)
+            assert at_ann.request.id == at_bob.request.id and at_ann.request.content == "first draft"
+            first = ann.answer(at_ann.request.id, Decision.approve(), ANN)
+            second = bob.answer(at_bob.request.id, Decision.edit("bob's words"), BOB)
+            assert first.accepted and not second.accepted
+            assert second.answered_by is not None and second.answered_by.client == "attached"
+            assert "answered already by" in second.reason
+
+            # the run goes on: both views see the next draft
+            assert open_request(bob).request.content == "second draft"
+            assert open_request(ann).request.content == "second draft"
+            ann.close()  # a view leaving is nothing to the run
+            wait_ps(env, rf"{run_id}\s+pair\s+waiting")
+            assert bob.control(StopRun(reason="stopped by bob"), BOB).applied
+            assert gone(rec["pid"]), "the run's process did not end after the stop"
+        finally:
+            ann.close(), bob.close()
+        assert bob.stopped is not None and bob.stopped.reason == "stopped by bob"
+        assert not (runtime / f"{run_id}.run.json").exists() and not os.path.exists(rec["socket"])
+        assert "No live runs" in tuiagents(env, "ps").stdout
+        log = rec["session_path"]
+        assert '"stopped by bob"' in open(log).read()
+
+
+def test_a_killed_run_is_shown_as_ended_and_its_log_resumes(tmp_path, runtime):
+    script = Script(rules=[Rule(agent="assistant", replies=["a draft", "done TERMINATE"])])
+    with ScriptedServer(script) as server:
+        env = process_env(tmp_path, runtime)
+        config = write_config(tmp_path, server.url)
+        run_id = detach(env, config)
+        wait_ps(env, rf"{run_id}\s+pair\s+waiting")
+        rec = record(runtime, run_id)
+        os.kill(rec["pid"], signal.SIGKILL)
+        assert gone(rec["pid"])
+        out = wait_ps(env, rf"{run_id}\s+pair\s+ended")
+        assert "died before the run stopped" in out and f"tuiagents resume {run_id}" in out
+        attached = tuiagents(env, "attach", run_id[:6])
+        assert attached.returncode == 1 and "has ended" in attached.stderr and "died" in attached.stderr
+
+        resumed = tuiagents(env, "resume", rec["session_path"], "--headless", "--approve", "all",
+                            "--config", str(config))
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert "the run had not stopped (crash?)" in resumed.stdout and "assistant said TERMINATE" in resumed.stdout
+
+
+def test_bad_input_to_detach_and_attach_says_what_to_do(tmp_path, runtime):
+    with ScriptedServer(Script(rules=[])) as server:
+        env = process_env(tmp_path, runtime)
+        config = write_config(tmp_path, server.url)
+        no_task = tuiagents(env, "run", "--detach", "--config", str(config))
+        assert no_task.returncode == 2 and "no task: pass --task" in no_task.stderr
+        bad_team = tuiagents(env, "run", "--detach", "--config", str(config), "--team", "nope", "--task", "x")
+        assert bad_team.returncode == 2 and "nope" in bad_team.stderr
+        both = tuiagents(env, "run", "--detach", "--headless", "--config", str(config), "--task", "x")
+        assert both.returncode == 2 and "do not go together" in both.stderr
+        nothing = tuiagents(env, "attach")
+        assert nothing.returncode == 2 and "no run is live" in nothing.stderr
+        unknown = tuiagents(env, "attach", "abc")
+        assert unknown.returncode == 2 and "no live run has the id 'abc'" in unknown.stderr
+        assert list(runtime.glob("*.run.json")) == [] and list(runtime.glob("*.out")) == []

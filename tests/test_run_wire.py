@@ -1,0 +1,278 @@
+"""The run wire: a run served on a Unix socket (owner-only, peer uid checked, a version handshake
+first) to views in other threads or processes, through `RemoteRunHandle`. Real engine, scripted
+model server, real sockets; the handles' blocking calls run in threads, as an attached view's do."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tuiagents.engine.decisions import Decision, Sender
+from tuiagents.engine.events import DecisionRecorded, DecisionRequested, MessageDelivered, RunStopped
+from tuiagents.engine.factory import build_run
+from tuiagents.engine.handle import LocalRunHandle, PauseRun, ResumeRun, RunHandle
+from tuiagents.session import wire
+from tuiagents.session.run_client import RemoteRunHandle
+from tuiagents.session.run_server import RunServer, user_name
+from tuiagents.testing import Rule
+
+ANN = Sender(user="ann", client="cockpit")
+BOB = Sender(user="bob", client="attached")
+KEY = "sk-wire0123456789abcdefghijKLMNOP"
+
+
+def pair(make_config, **extra):
+    return make_config(agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER",
+                                "default_auto_reply": "go on"},
+                               {"name": "assistant", "kind": "assistant", "model": "default"}],
+                       teams=[{"name": "pair", "agents": ["user", "assistant"], "max_turns": 3}], **extra)
+
+
+@pytest.fixture
+def sock_dir():
+    path = Path(tempfile.mkdtemp(prefix="tw", dir="/tmp"))  # short: a socket path has ~100 bytes
+    yield path
+    for p in path.iterdir():
+        p.unlink()
+    path.rmdir()
+
+
+async def served(run, path: Path, secrets=()) -> RunServer:
+    return await RunServer(LocalRunHandle(run), path, secrets=list(secrets)).start()
+
+
+async def wait_for(check, what: str, timeout: float = 15.0):
+    for _ in range(int(timeout / 0.02)):
+        value = await asyncio.to_thread(check) if not asyncio.iscoroutinefunction(check) else await check()
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{what} did not happen")
+
+
+def open_request(handle) -> DecisionRequested | None:
+    return next((e for e in handle.events_since(-1) if isinstance(e, DecisionRequested)
+                 and handle.is_open(e.request.id)), None)
+
+
+async def test_two_views_see_the_same_request_and_the_first_answer_wins(server, make_config, tmp_path, sock_dir):
+    server.load([Rule(agent="assistant", reply="done TERMINATE")])
+    run = build_run(pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock")
+    task = asyncio.ensure_future(run.run())
+    ann = bob = None
+    try:
+        ann = await asyncio.to_thread(RemoteRunHandle, srv.path, ANN)
+        bob = await asyncio.to_thread(RemoteRunHandle, srv.path, BOB)
+        assert isinstance(ann, RunHandle) and isinstance(LocalRunHandle(run), RunHandle)
+        assert oct(stat.S_IMODE(os.stat(srv.path).st_mode)) == "0o600"
+        seen_by_ann = await wait_for(lambda: open_request(ann), "a request at ann")
+        seen_by_bob = await wait_for(lambda: open_request(bob), "a request at bob")
+        assert seen_by_ann.request.id == seen_by_bob.request.id
+        status = await asyncio.to_thread(ann.status)
+        assert status.state == "waiting" and status.waiting == ["assistant"] and status.clients == 2
+
+        rid = seen_by_ann.request.id
+        first = await asyncio.to_thread(ann.answer, rid, Decision.approve(), ANN)
+        second = await asyncio.to_thread(bob.answer, rid, Decision.reject("no"), BOB)
+        assert first.accepted and not second.accepted
+        me = srv.clients and next(iter(srv.clients)).sender.user  # the peer's real name, not what it claimed
+        assert second.answered_by is not None and second.answered_by.user == me
+        assert second.answered_by.client == "cockpit" and "answered already by" in second.reason
+        await asyncio.wait_for(task, 15)
+        recorded = await wait_for(lambda: next((e for e in bob.events_since(-1) if isinstance(e, DecisionRecorded)
+                                                and e.request_id == rid), None), "the recorded answer at bob")
+        assert recorded.decision.kind.value == "approve" and not bob.is_open(rid)
+        await wait_for(lambda: bob.stopped is not None, "the run's end at bob")
+        assert [e.seq for e in bob.events_since(-1)] == [e.seq for e in run.bus.history]  # all, in order
+    finally:
+        for h in (ann, bob):
+            if h is not None:
+                h.close()
+        await srv.close()
+        await run.aclose()
+
+
+async def test_pushed_events_come_in_order_to_a_subscriber_without_gap_or_repeat(server, make_config, tmp_path,
+                                                                                sock_dir, monkeypatch):
+    server.load([Rule(agent="assistant", replies=["one", "two", "three", "four TERMINATE"])])
+    run = build_run(pair(make_config), "pair", "task", approve="all", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock")
+    monkeypatch.setattr(wire, "EVENTS_PER_FRAME", 3)  # the history so far comes in several parts
+    task = asyncio.ensure_future(run.run())
+    await wait_for(lambda: len(run.bus.history) > 10, "a history of several parts")
+    handle = await asyncio.to_thread(RemoteRunHandle, srv.path, ANN)  # joins while the run goes on
+    got: list = []
+    try:
+        handle.subscribe(got.append, after=-1)
+        await asyncio.wait_for(task, 15)
+        await wait_for(lambda: any(isinstance(e, RunStopped) for e in got), "the run's end")
+        kept = [e.seq for e in got if e.type != "token_delta"]
+        assert kept == [e.seq for e in run.bus.history]
+        delivered = [e.message.content for e in got if isinstance(e, MessageDelivered)]
+        assert delivered == ["task", "one", "go on", "two", "go on", "three", "go on", "four TERMINATE"][:len(delivered)]
+        assert len(delivered) >= 4
+    finally:
+        handle.close()
+        await srv.close()
+        await run.aclose()
+
+
+async def test_streamed_pieces_are_pushed_between_the_events(server, make_config, tmp_path, sock_dir):
+    server.load([Rule(agent="assistant", reply="a reply in several streamed pieces TERMINATE")])
+    run = build_run(pair(make_config), "pair", "task", approve="all", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock")
+    handle = await asyncio.to_thread(RemoteRunHandle, srv.path, ANN)
+    got: list = []
+    try:
+        handle.subscribe(got.append, after=-1)
+        await asyncio.wait_for(run.run(), 15)
+        await wait_for(lambda: any(isinstance(e, RunStopped) for e in got), "the run's end")
+    finally:
+        handle.close()
+        await srv.close()
+        await run.aclose()
+    pieces = "".join(e.text for e in got if e.type == "token_delta")
+    assert pieces == "a reply in several streamed pieces TERMINATE"
+    assert [e.type for e in handle.events_since(-1)].count("token_delta") == 0  # kept as the run keeps them
+
+
+async def test_garbage_and_a_wrong_version_are_dropped_without_harm(server, make_config, tmp_path, sock_dir):
+    server.load([Rule(agent="assistant", reply="done TERMINATE")])
+    run = build_run(pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock")
+    task = asyncio.ensure_future(run.run())
+    good = None
+    try:
+        good = await asyncio.to_thread(RemoteRunHandle, srv.path, ANN)
+
+        def talk(lines: list[bytes]) -> bytes:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(10)
+                s.connect(str(srv.path))
+                for line in lines:
+                    s.sendall(line)
+                out = b""
+                while chunk := s.recv(65536):
+                    out += chunk
+                return out
+
+        hello = wire.encode(wire.Hello(version=wire.PROTOCOL_VERSION, sender=BOB))
+        cases = {
+            "garbage first": [b"\x00\xffGET / HTTP/1.1\r\n\r\n"],
+            "wrong version": [wire.encode(wire.Hello(version=wire.PROTOCOL_VERSION + 1, sender=BOB))],
+            "garbage later": [hello, b'{"type": "answer", "id": "x"}\n'],
+            "a second hello": [hello, hello],
+            "an endless line": [hello, b"x" * (wire.MAX_CLIENT_LINE + 10) + b"\n"],
+        }
+        for name, lines in cases.items():
+            out = await asyncio.to_thread(talk, lines)
+            last = wire.decode_server(out.strip().splitlines()[-1])
+            assert isinstance(last, wire.Refused), (name, out[-300:])
+        assert "protocol" in srv.dropped[1] and str(wire.PROTOCOL_VERSION + 1) in srv.dropped[1]
+        # the run and the good view did not notice
+        request = await wait_for(lambda: open_request(good), "the request at the good view")
+        assert (await asyncio.to_thread(good.answer, request.request.id, Decision.approve(), ANN)).accepted
+        await asyncio.wait_for(task, 15)
+        assert run.stopped is not None and "TERMINATE" in run.stopped.reason
+        await wait_for(lambda: good.stopped is not None, "the run's end at the good view")
+        assert good.closed_reason is None
+    finally:
+        if good is not None:
+            good.close()
+        await srv.close()
+        await run.aclose()
+
+
+async def test_a_key_in_a_message_never_reaches_a_client(server, make_config, tmp_path, sock_dir, monkeypatch):
+    monkeypatch.setenv("TW_SERVICE_API_KEY", KEY)
+    server.load([Rule(agent="assistant", reply=f"the key is {KEY} and in two: {KEY[:16]} {KEY[16:]} TERMINATE")])
+    run = build_run(pair(make_config), "pair", f"use {KEY}", approve="all", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock", secrets=[KEY])
+
+    def raw_client() -> bytes:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(20)
+            s.connect(str(srv.path))
+            s.sendall(wire.encode(wire.Hello(version=wire.PROTOCOL_VERSION, sender=BOB)))
+            s.sendall(wire.encode(wire.Subscribe(id=1, after=-1)))
+            out = b""
+            while b'"run_stopped"' not in out and (chunk := s.recv(65536)):
+                out += chunk
+            return out
+
+    reader = asyncio.ensure_future(asyncio.to_thread(raw_client))
+    await asyncio.sleep(0.2)
+    try:
+        await asyncio.wait_for(run.run(), 15)
+        out = (await asyncio.wait_for(reader, 15)).decode()
+    finally:
+        await srv.close()
+        await run.aclose()
+    assert KEY in "".join(e.message.content for e in run.bus.history if isinstance(e, MessageDelivered))
+    assert '"run_stopped"' in out and "[redacted]" in out
+    assert KEY not in out and KEY[:16] not in out and KEY[16:] not in out
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # another user can run it (the venv's may sit in root's home)
+
+
+@pytest.mark.skipif(os.getuid() != 0 or not os.access(SYSTEM_PYTHON, os.X_OK),
+                    reason="needs root and a system python3 to connect as another user")
+async def test_a_peer_of_another_uid_is_refused(server, make_config, tmp_path, sock_dir):
+    server.load([Rule(agent="assistant", reply="done TERMINATE")])
+    run = build_run(pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock")
+    sock_dir.chmod(0o755), srv.path.chmod(0o666)  # only the uid check stands in the way now
+    code = ("import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(15); s.connect(sys.argv[1])\n"
+            "try: s.sendall(sys.argv[2].encode())\n"
+            "except OSError: pass  # refused before its hello was read\n"
+            "print(s.makefile().readline())")
+    hello = wire.encode(wire.Hello(version=wire.PROTOCOL_VERSION, sender=BOB)).decode()
+    try:
+        done = await asyncio.to_thread(subprocess.run, [SYSTEM_PYTHON, "-c", code, str(srv.path), hello],
+                                       capture_output=True, text=True, timeout=20, user=65534)
+    finally:
+        await srv.close()
+        await run.aclose()
+    frame = wire.decode_server(done.stdout)
+    assert isinstance(frame, wire.Refused) and "another user" in frame.reason, done.stdout + done.stderr
+    assert srv.clients == set()
+
+
+async def test_controls_go_through_and_closing_a_view_leaves_the_run(server, make_config, tmp_path, sock_dir):
+    server.load([Rule(agent="assistant", reply="done TERMINATE")])
+    run = build_run(pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock")
+    task = asyncio.ensure_future(run.run())
+    try:
+        view = await asyncio.to_thread(RemoteRunHandle, srv.path, ANN)
+        await wait_for(lambda: open_request(view), "a request")
+        done = await asyncio.to_thread(view.control, PauseRun(), ANN)
+        assert done.applied and run.paused
+        again = await asyncio.to_thread(view.control, PauseRun(), ANN)
+        assert not again.applied and "paused already" in again.reason
+        view.close()
+        await asyncio.sleep(0.3)
+        assert not task.done() and run.stopped is None and srv.clients == set()
+        later = await asyncio.to_thread(RemoteRunHandle, srv.path, BOB)
+        request = await wait_for(lambda: open_request(later), "the same request at a later view")
+        tab = Sender(user="claimed-name", client="browser\x1b[31m")  # a view kind other than its hello's
+        assert (await asyncio.to_thread(later.answer, request.request.id, Decision.approve(), tab)).accepted
+        assert (await asyncio.to_thread(later.control, ResumeRun(), BOB)).applied
+        await asyncio.wait_for(task, 15)
+        recorded = next(e for e in run.bus.history if isinstance(e, DecisionRecorded)
+                        and e.request_id == request.request.id)
+        me = user_name(os.getuid())
+        assert recorded.decision.sender == Sender(user=me, client="browser31m")  # the peer's user, words only
+        later.close()
+    finally:
+        await srv.close()
+        await run.aclose()

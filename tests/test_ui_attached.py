@@ -1,0 +1,150 @@
+"""The cockpit on a run in its own process (`attach_app`), with no second code path: it shows what
+happened so far, answers with a key, sees the run go on; leaving never stops the run, `s` does;
+pause goes through the same handle. Real detached process, real socket, Textual pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+
+import pytest
+from run_process_support import short_runtime_dir, stop_all, write_config
+
+from tuiagents.config import load_config
+from tuiagents.testing import Rule, Script, ScriptedServer
+
+SIZE = (160, 48)
+
+
+@pytest.fixture
+def detached(tmp_path, monkeypatch):
+    """`start(script) -> record`: a detached run of the pair team on `script`."""
+    runtime = short_runtime_dir()
+    monkeypatch.setenv("TUIAGENTS_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("TUIAGENTS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TUIAGENTS_CONFIG_DIR", str(tmp_path / "cfg"))
+    servers = []
+
+    def start(script: Script):
+        from tuiagents.app.run_process import start_detached
+
+        server = ScriptedServer(script).start()
+        servers.append(server)
+        path = write_config(tmp_path, server.url)
+        return start_detached(load_config(path), config_path=str(path), team=None, task="say hi")
+
+    yield start
+    stop_all(runtime)
+    for server in servers:
+        server.stop()
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+async def until(pilot, check, what: str, timeout: float = 30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"{what} did not happen")
+
+
+def pending_content(app) -> str | None:
+    current = app.cockpit.current_request() if app.cockpit is not None else None
+    return current.request.content if current is not None else None
+
+
+def alive(pid: int) -> bool:
+    from tuiagents.session.live_runs import pid_alive
+
+    return pid_alive(pid)
+
+
+async def test_an_attached_cockpit_approves_and_leaving_keeps_the_run(detached):
+    from tuiagents.app.attach import attach_app
+    from tuiagents.session.live_runs import survey
+
+    rec = detached(Script(rules=[Rule(agent="assistant", replies=["first draft", "second draft", "third"])]))
+    app = attach_app(rec.run_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: pending_content(app) == "first draft", "the first draft")
+        assert app.cockpit.run is None and not app.cockpit.handle.local
+        assert app.cockpit.state.team_kind == "two_agent" and set(app.cockpit.panes) == {"user", "assistant"}
+        await pilot.press("a")
+        await until(pilot, lambda: pending_content(app) == "second draft", "the second draft after approve")
+        await pilot.press("p")  # pause goes through the same handle, announced by the run
+        await until(pilot, lambda: app.cockpit.state.paused, "the pause, from the run's event")
+        await pilot.press("p")
+        await until(pilot, lambda: not app.cockpit.state.paused, "the resume")
+        await pilot.press("q")  # leaving an attached cockpit leaves the run going
+        await until(pilot, lambda: not app.is_running, "the app to quit")
+    app.remote_handle.close()
+    assert alive(rec.pid)
+    [run] = await asyncio.to_thread(survey)
+    assert run.record.run_id == rec.run_id and run.state == "waiting" and run.waiting == ["assistant"]
+
+    again = attach_app(rec.run_id[:5])
+    async with again.run_test(size=SIZE) as pilot:
+        # everything so far, from the run: the approved first draft, and the open second one
+        await until(pilot, lambda: pending_content(again) == "second draft", "the open draft on attach")
+        shown = again.cockpit.panes["assistant"].transcript
+        assert shown is not None
+        await pilot.press("s")
+        await until(pilot, lambda: again.cockpit.state.stopped, "the stop")
+    again.remote_handle.close()
+    end = time.monotonic() + 30
+    while alive(rec.pid) and time.monotonic() < end:
+        await asyncio.sleep(0.1)
+    assert not alive(rec.pid)
+    assert again.remote_handle.stopped is not None and "stopped by you" in again.remote_handle.stopped.reason
+
+
+async def test_a_run_started_in_the_app_lives_in_its_own_process_and_d_detaches_it(tmp_path, detached):
+    from tuiagents.app.tui import build_app
+    from tuiagents.session.live_runs import survey
+
+    detached  # the fixture's runtime and data dirs
+    with ScriptedServer(Script(rules=[Rule(agent="assistant", replies=["first draft", "second draft"])])) as server:
+        path = write_config(tmp_path, server.url)
+        app = build_app(load_config(path), str(path), "pair", "say hi", own_process=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: pending_content(app) == "first draft", "the first draft", timeout=60)
+            handle = app.cockpit.handle
+            assert app.cockpit.run is None and not handle.local and app.started_here
+            assert app.cockpit.sender.client == "cockpit"
+            await pilot.press("q")  # a run started here is not dropped by accident
+            await pilot.pause(0.3)
+            assert app.is_running and "d to leave it going" in " ".join(str(n.message) for n in app._notifications)
+            await pilot.press("d")
+            await until(pilot, lambda: not app.is_running, "the app to quit on d")
+        assert app.exit_note and f"tuiagents attach {handle.run_id}" in app.exit_note
+        handle.close()
+        [run] = await asyncio.to_thread(survey)
+        assert run.record.run_id == handle.run_id and run.state == "waiting"
+        from tuiagents.engine.handle import StopRun
+        from tuiagents.session.run_client import RemoteRunHandle
+
+        other = await asyncio.to_thread(RemoteRunHandle, run.record.socket)
+        assert (await asyncio.to_thread(other.control, StopRun(reason="done here"))).applied
+        other.close()
+
+
+async def test_an_attached_cockpit_shows_a_killed_run_as_ended_with_the_reason(detached):
+    import os
+    import signal
+
+    from tuiagents.app.attach import attach_app
+
+    rec = detached(Script(rules=[Rule(agent="assistant", replies=["first draft", "second draft"])]))
+    app = attach_app(rec.run_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: pending_content(app) == "first draft", "the first draft")
+        os.kill(rec.pid, signal.SIGKILL)
+        await until(pilot, lambda: app.cockpit.state.stopped, "the cockpit to show the run ended")
+        assert pending_content(app) is None  # nothing waits in a run that is gone
+        reason = app.remote_handle.stopped.reason
+        assert "ended without stopping the run" in reason and f"tuiagents resume {rec.run_id}" in reason
+        await pilot.press("a")  # a key on a gone run does nothing harmful
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, "the app to quit")

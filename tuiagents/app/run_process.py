@@ -1,0 +1,175 @@
+"""A run in its own process: `tuiagents run --detach` starts one, and this module is that process.
+
+`start_detached` checks the config and task here, then starts `python -m tuiagents.app.run_process`
+in a session of its own (`setsid`: no terminal, so closing the one that started it, or losing the
+SSH connection, does not reach it), stdin from /dev/null and its output to a file in the runtime
+folder. It returns once the run serves its socket. The process assembles the run as every run is
+assembled (`session.assemble`), serves it (`session.run_server`), writes its record for `ps` and
+`attach`, and when the run ends, closes the socket and removes the record. SIGTERM stops the run
+(recorded in its log, with the reason); SIGHUP is ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+START_TIMEOUT = 60.0
+
+
+class DetachError(Exception):
+    """The run could not start in the background; the message says why. `code` is the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_run(config: Any, team: str | None, task: str | None) -> tuple[str, str]:
+    """The team and task a run of `config` would get, or `DetachError` saying what to pass."""
+    from tuiagents.config import ConfigError
+
+    if config is None:
+        raise DetachError("no config file found: pass --config FILE (a detached run has nobody to set one up)")
+    if not config.teams:
+        raise DetachError("the config defines no [[teams]]; add one (see config.toml.example)")
+    name = team or config.teams[0].name
+    try:
+        team_cfg = config.team(name)
+    except ConfigError as exc:
+        raise DetachError(str(exc)) from None
+    task = task or team_cfg.task
+    if not task:
+        raise DetachError("no task: pass --task TEXT (or set task = \"...\" on the team)")
+    return name, task
+
+
+def start_detached(config: Any, *, config_path: str | None, team: str | None, task: str | None,
+                   approve: str = "ask", session: str | None = None, timeout: float = START_TIMEOUT) -> Any:
+    """Start a run in its own process and return its record once it serves its socket."""
+    from tuiagents.session.live_runs import output_path, pid_alive, read_records
+
+    team, task = check_run(config, team, task)
+    run_id = uuid.uuid4().hex[:12]
+    argv = [sys.executable, "-m", "tuiagents.app.run_process", "--run-id", run_id, "--team", team,
+            "--task", task, "--approve", approve]
+    if config_path:
+        argv += ["--config", str(Path(config_path).expanduser().absolute())]
+    if session:
+        argv += ["--session", str(Path(session).expanduser().absolute())]
+    out = output_path(run_id)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
+                                close_fds=True)
+    finally:
+        os.close(fd)
+    # reaped when it ends, should this process still be there then (an app that started it)
+    threading.Thread(target=proc.wait, name=f"reap-run-{run_id}", daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        record = next((r for r in read_records() if r.run_id == run_id), None)
+        if record is not None and Path(record.socket).exists():
+            return record
+        if code is not None:
+            said = _tail(out)
+            out.unlink(missing_ok=True)
+            raise DetachError(said or f"the run's process ended at once (exit {code})",
+                              EXIT_USAGE if code == EXIT_USAGE else EXIT_FAILED)
+        time.sleep(0.05)
+    if pid_alive(proc.pid):
+        raise DetachError(f"the run's process (pid {proc.pid}) did not start serving within {timeout:.0f}s; "
+                          f"what it said is in {out}", EXIT_FAILED)
+    raise DetachError(_tail(out) or "the run's process ended before it served", EXIT_FAILED)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(line.removeprefix("tuiagents: ") for line in text.strip().splitlines()[-lines:])
+
+
+# -- the run's own process ---------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tuiagents.app.run_process",
+                                description="Serve one run on a Unix socket (started by `tuiagents run --detach`).")
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--config")
+    p.add_argument("--team", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--approve", choices=["ask", "all", "none"], default="ask")
+    p.add_argument("--session")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The run's own process: assemble, serve, run, clean up."""
+    from tuiagents.config import ConfigError, load_app_config
+    from tuiagents.session.assemble import new_run
+    from tuiagents.session.header import SessionError
+
+    args = _parser().parse_args(argv)
+    try:
+        config = load_app_config(args.config, required=True)
+        run = new_run(config, args.team, args.task, approve=args.approve, session_path=args.session,
+                      run_id=args.run_id)
+    except (ConfigError, SessionError, ValueError) as exc:
+        print(f"tuiagents: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return asyncio.run(serve(run, config, task=args.task))
+    except OSError as exc:  # the socket could not be made (its folder, its path's length)
+        print(f"tuiagents: cannot serve the run on its socket: {exc}; set TUIAGENTS_RUNTIME_DIR to a short "
+              "folder of yours", file=sys.stderr)
+        return EXIT_FAILED
+
+
+async def serve(run: Any, config: Any, *, task: str = "") -> int:
+    """Serve `run` on its socket until it ends; its record says where, for `ps` and `attach`."""
+    from tuiagents.engine.handle import LocalRunHandle
+    from tuiagents.session.live_runs import RunRecord, output_path, remove_record, socket_path, write_record
+    from tuiagents.session.log import config_secrets
+    from tuiagents.session.run_server import RunServer
+    from tuiagents.text import one_line
+
+    loop = asyncio.get_running_loop()
+    server = RunServer(LocalRunHandle(run), socket_path(run.run_id), secrets=config_secrets(config),
+                       session_path=str(run.session_path) if run.session_path else None)
+    await server.start()
+    loop.add_signal_handler(signal.SIGTERM, run.request_stop, "its process was asked to end (SIGTERM)")
+    loop.add_signal_handler(signal.SIGHUP, lambda: None)  # no terminal of its own to lose
+    write_record(RunRecord(run_id=run.run_id, pid=os.getpid(), team=run.team_name, task=one_line(task, 200),
+                           session_path=str(run.session_path) if run.session_path else None,
+                           socket=str(server.path), output=str(output_path(run.run_id)), started=time.time()))
+    code = EXIT_OK
+    try:
+        result = await run.run()
+        kind = getattr(result, "stop_kind", None)
+        code = EXIT_FAILED if getattr(kind, "value", kind) == "error" else EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - said in the output file; the log has the events
+        print(f"tuiagents: the run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = EXIT_FAILED
+    finally:
+        try:
+            await run.aclose()
+        finally:
+            await server.close()
+            remove_record(run.run_id)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover - the detached process
+    raise SystemExit(main())
