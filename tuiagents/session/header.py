@@ -18,7 +18,10 @@ from tuiagents.engine.events import AgentInfo, RunStarted
 
 #: The log format this tuiagents writes; it reads every format up to it. Format 2 says which chat each
 #: event and request belongs to (`chat`); a format 1 log's events all belong to the root chat.
-FORMAT_VERSION = 2
+#: Format 3 adds chats inside a run (`chat_started`, `chat_ended`), handoffs, one decision per tool
+#: call with the original arguments of an edit, and the run's work dir and `[context]`: a reader of
+#: format 2 would not know those lines, so it is told the log is newer than it.
+FORMAT_VERSION = 3
 HEADER_TYPE = "session_header"
 
 
