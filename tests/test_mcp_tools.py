@@ -338,3 +338,50 @@ def test_a_logs_redacted_placeholder_never_becomes_a_secret(make_config):
     assert not [s for s in known_secrets() if REDACTED in s]
     assert scrub("key sk-live-0123456789abcdefghijklmnop here") == f"key {REDACTED} here"
     assert mask(f"the log says {REDACTED}") == f"the log says {REDACTED}"  # shown as the log has it
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_an_mcp_calls_arguments_edited_by_the_person_reach_the_server_and_the_log_keeps_both(
+        transport, server, make_config, human, run_to_end, tmp_path):
+    """One decision per call holds for a server's tools too: the person edits the arguments (checked
+    against the schema the server sent), the server computes with the edit, and the log, read
+    back and replayed, keeps the model's arguments beside the person's."""
+    import json
+
+    from tuiagents.app.launch import prepare_run
+    from tuiagents.engine.decisions import Decision, DecisionKind, RequestKind
+    from tuiagents.engine.events import DecisionRecorded, ToolCallStarted
+    from tuiagents.session.export import export_session
+    from tuiagents.session.reader import read_session
+
+    server.load([Rule(agent="assistant", replies=[Reply.tool("add", a=2, b=3), "It is 11. TERMINATE"])])
+
+    async def go(servers: list[dict]) -> None:
+        cfg = make_config(
+            agents=[{"name": "user", "kind": "user_proxy", "human_input_mode": "NEVER", "default_auto_reply": "go on"},
+                    {"name": "assistant", "kind": "assistant", "model": "default", "tools": ["mcp:calc"]}],
+            teams=[{"name": "pair", "agents": ["user", "assistant"], "max_turns": 3}], mcp_servers=servers)
+        run = human.attach(prepare_run(cfg, "pair", "what is 2 + 3?", approve="ask",
+                                       session_path=tmp_path / "run.jsonl"))
+        human.queue(RequestKind.MESSAGE, *[Decision.approve()] * 4)
+        human.queue(RequestKind.TOOL_CALL, Decision.edit('{"a": "five", "b": 6}'), Decision.edit('{"a": 5, "b": 6}'))
+        await run_to_end(run)
+
+    if transport == "stdio":
+        await go([calc_stdio()])
+    else:
+        with calc_http() as url:
+            await go([{"name": "calc", "url": url}])
+
+    [asked, *_] = [r for r in human.seen if r.kind == RequestKind.TOOL_CALL]
+    assert ADD_DESCRIPTION in asked.prompt or (asked.tool_info and asked.tool_info.description == ADD_DESCRIPTION)
+    log = read_session(tmp_path / "run.jsonl")
+    [started] = [e for e in log.events if isinstance(e, ToolCallStarted)]
+    assert json.loads(started.call.arguments) == {"a": 5, "b": 6}  # "five" was refused by the schema
+    assert json.loads(started.original_arguments) == {"a": 2, "b": 3}
+    assert tool_message(server, 1).endswith("\n11")  # the server added the person's numbers
+    [decision] = [e for e in log.events if isinstance(e, DecisionRecorded) and e.request_kind == RequestKind.TOOL_CALL]
+    assert decision.decision.kind == DecisionKind.EDIT
+    md = export_session(tmp_path / "run.jsonl", "md")
+    assert 'arguments {"a": 2, "b": 3} → {"a": 5, "b": 6}' in md
+    assert 'Original:\n\n```json\n{"a": 2, "b": 3}\n```' in md  # what the model sent, not an empty quote

@@ -126,7 +126,8 @@ def _md_entry(e, shown: set[str]) -> list[str]:
         out = [f"> **Decision** · {at} · {md_inline(decision_line(e))}", ""]
         d = e.decision
         if d.kind == DecisionKind.EDIT:
-            as_md = md_fence if e.request_kind == RequestKind.CODE else md_message
+            as_md = {RequestKind.CODE: md_fence, RequestKind.TOOL_CALL: lambda text: md_fence(text, "json")}.get(
+                e.request_kind, md_message)
             if e.proposed is not None:
                 out += ["Original:", "", as_md(e.proposed), ""]
                 shown.add(e.proposed)

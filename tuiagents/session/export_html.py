@@ -122,7 +122,7 @@ def _entry_html(e, shown: set[str]) -> str:
         parts = [f'<div class="entry decision"><span class="who">Decision</span> {at} '
                  f"{escape(decision_line(e))}"]
         if d.kind == DecisionKind.EDIT:
-            markdown = e.request_kind != RequestKind.CODE
+            markdown = e.request_kind not in (RequestKind.CODE, RequestKind.TOOL_CALL)
             if e.proposed is not None:
                 parts.append(_labelled("Original:", e.proposed, "orig", markdown))
                 shown.add(e.proposed)

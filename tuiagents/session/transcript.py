@@ -63,7 +63,7 @@ class DecisionEntry(_Entry):
     request_kind: RequestKind
     agent: str
     decision: Decision
-    #: What was proposed (draft message or code), when the request is in the log.
+    #: What was proposed (draft message, code, a tool call's arguments), when the log has it.
     proposed: str | None = None
 
     @property
@@ -290,9 +290,11 @@ class _Writers:
 
     def decision(self, ev: DecisionRecorded) -> None:
         asked = self.view.requests.get(ev.request_id)
+        # what an edit changed: a tool call's arguments as the model sent them, else the request's text
+        proposed = (ev.decision.original if ev.request_kind == RequestKind.TOOL_CALL
+                    else asked.request.content if asked is not None else None)
         self.t.entries.append(DecisionEntry(**self._at(ev), request_id=ev.request_id, request_kind=ev.request_kind,
-                                            agent=ev.agent, decision=ev.decision,
-                                            proposed=asked.request.content if asked is not None else None))
+                                            agent=ev.agent, decision=ev.decision, proposed=proposed))
 
     def code(self, ev: CodeProposed) -> None:
         self.t.entries.append(CodeEntry(**self._at(ev), agent=ev.agent, blocks=ev.blocks, executor=ev.executor))
