@@ -148,3 +148,40 @@ async def test_an_attached_cockpit_shows_a_killed_run_as_ended_with_the_reason(d
         await pilot.press("a")  # a key on a gone run does nothing harmful
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running, "the app to quit")
+
+
+async def test_stop_in_an_attached_sequence_asks_this_stage_or_everything(tmp_path, monkeypatch):
+    """A sequence run in its own process (as every run the app starts now is): `s` during a stage
+    asks first, and "this stage only" ends the stage while the run goes on to the next one."""
+    from tuiagents.app.attach import attach_app
+    from tuiagents.app.run_process import start_detached
+    from tuiagents.ui.screens.prompt_screens import PickScreen
+
+    runtime = short_runtime_dir()
+    monkeypatch.setenv("TUIAGENTS_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("TUIAGENTS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TUIAGENTS_CONFIG_DIR", str(tmp_path / "cfg"))
+    server = ScriptedServer(Script(rules=[Rule(agent="assistant", reply="a draft")])).start()
+    try:
+        path = write_config(tmp_path, server.url)
+        path.write_text(path.read_text() + '\n[[teams]]\nname = "seq"\nkind = "sequence"\nstages = [\n'
+                        '  { team = "pair", task = "part one" },\n  { team = "pair", task = "part two" },\n]\n')
+        rec = start_detached(load_config(path), config_path=str(path), team="seq", task="")
+        app = attach_app(rec.run_id)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: pending_content(app) == "a draft", "the first stage's draft")
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, PickScreen), "the stop question")
+            await pilot.press("enter")  # this stage only (the first choice)
+            await until(pilot, lambda: any(c.id == "root/stage2" for c in app.cockpit.state.chats.values()),
+                        "the second stage")
+            assert not app.cockpit.state.stopped
+            assert app.cockpit.state.chats["root/stage1"].ended.kind.value == "chat_stopped"
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, PickScreen), "the stop question again")
+            await pilot.press("down", "enter")  # everything
+            await until(pilot, lambda: app.cockpit.state.stopped, "the run stopped")
+    finally:
+        stop_all(runtime)
+        server.stop()
+        shutil.rmtree(runtime, ignore_errors=True)

@@ -48,8 +48,8 @@ def check_run(config: Any, team: str | None, task: str | None) -> tuple[str, str
         team_cfg = config.team(name)
     except ConfigError as exc:
         raise DetachError(str(exc)) from None
-    task = task or team_cfg.task
-    if not task:
+    task = task or team_cfg.task or ""
+    if not task and not team_cfg.stages:  # a sequence's stages have tasks of their own
         raise DetachError("no task: pass --task TEXT (or set task = \"...\" on the team)")
     return name, task
 

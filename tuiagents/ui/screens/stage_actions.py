@@ -20,7 +20,7 @@ class StageActions:
     """Mixin (before `CockpitActions`) of the cockpit's stage controls; the screen provides these."""
 
     app: Any
-    run: Any
+    handle: Any
     state: CockpitState
 
     if TYPE_CHECKING:  # declared only: this mixin comes first, a body here would hide the real ones
@@ -36,7 +36,8 @@ class StageActions:
 
     def action_stop(self) -> None:
         """Stop the run; while a stage of a sequence runs, ask first: this stage, or everything."""
-        stage = self.state.open_stage() if self.run is not None and not self.state.stopped else None
+        # any live run, in this process or its own (a replay has no handle: nothing to stop)
+        stage = self.state.open_stage() if self.handle is not None and not self.state.stopped else None
         if stage is None or stage.stop_requested is not None:
             super().action_stop()  # type: ignore[misc]
             return
