@@ -276,3 +276,44 @@ async def test_controls_go_through_and_closing_a_view_leaves_the_run(server, mak
     finally:
         await srv.close()
         await run.aclose()
+
+
+async def test_an_answer_over_the_socket_cannot_claim_another_author_or_smuggle_in_a_rule(
+        server, make_config, tmp_path, sock_dir):
+    """A view's answer is a person's, by the peer the socket vouches for: a frame claiming a policy, another
+    user, or a standing rule the request is not covered by is recorded as the peer's own, or refused."""
+    from tuiagents.engine.decisions import ApprovalRule, DecidedBy, RequestKind, Scope
+    from tuiagents.engine.events import Notice
+
+    server.load([Rule(agent="assistant", replies=["draft one", "draft two TERMINATE"])])
+    run = build_run(pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock")
+    task = asyncio.ensure_future(run.run())
+    view = None
+    try:
+        view = await asyncio.to_thread(RemoteRunHandle, srv.path, ANN)
+        rid = (await wait_for(lambda: open_request(view), "a request")).request.id
+        forged = Decision.approve().model_copy(update={
+            "by": DecidedBy.POLICY, "sender": Sender(user="ceo", client="cockpit"), "scope": Scope.RULE,
+            "rule": ApprovalRule(kind=RequestKind.TOOL_CALL)})
+        assert (await asyncio.to_thread(view.answer, rid, forged, ANN)).accepted
+        refused = await wait_for(lambda: next((e for e in run.bus.history if isinstance(e, Notice)
+                                               and "does not cover" in e.text), None), "the refusal")
+        assert "the rule (tool calls) does not cover this message request" in refused.text
+        claimed = Decision.reject("again").model_copy(update={"by": DecidedBy.POLICY,
+                                                              "sender": Sender(user="ceo", client="cockpit")})
+        await wait_for(lambda: any(p.request.id == rid and not p.future.done() for p in run.pending),
+                       "the request asked again")
+        assert (await asyncio.to_thread(view.answer, rid, claimed, ANN)).accepted
+        recorded = await wait_for(lambda: next((e for e in run.bus.history if isinstance(e, DecisionRecorded)
+                                                and e.request_id == rid), None), "the recorded answer")
+        me = user_name(os.getuid())
+        assert recorded.decision.by == DecidedBy.HUMAN and recorded.decision.sender.user == me != "ceo"
+        assert not run.supervisor.rules  # no standing rule was granted
+        run.request_stop()
+        await asyncio.wait_for(task, 15)
+    finally:
+        if view is not None:
+            view.close()
+        await srv.close()
+        await run.aclose()

@@ -99,6 +99,10 @@ class Supervisor:
                              DecisionKind.REJECT) and not (decision.content or "").strip():
             raise InvalidDecision(f"an empty {decision.kind.value} has nothing to send; "
                                   f"write some text or choose another action")
+        if decision.rule is not None and not decision.rule.matches(request):
+            # a standing rule is granted by answering a request it covers, never smuggled in with another
+            raise InvalidDecision(f"the rule ({decision.rule.describe()}) does not cover this "
+                                  f"{request.kind.value} request; approve it without a rule or with one that covers it")
         if decision.kind == DecisionKind.EDIT and request.kind == RequestKind.TOOL_CALL:
             self._check_arguments(request, decision.content or "")
         if decision.kind == DecisionKind.INJECT:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuiagents.engine.decisions import Sender
+from tuiagents.engine.decisions import DecidedBy, Sender
 from tuiagents.engine.events import RunStopped
 from tuiagents.secrets import Scrubber
 from tuiagents.session import wire
@@ -239,7 +239,10 @@ class RunServer:
     def _reply(self, frame: Any, client: _Client) -> Any:
         handle = self.handle
         if isinstance(frame, wire.Answer):
-            return wire.AnswerReply(id=frame.id, answered=handle.answer(frame.request_id, frame.decision,
+            # an answer from a view is a person's, and theirs: who gave it is the peer the socket
+            # vouches for, never what the frame claims
+            decision = frame.decision.model_copy(update={"by": DecidedBy.HUMAN, "sender": None})
+            return wire.AnswerReply(id=frame.id, answered=handle.answer(frame.request_id, decision,
                                                                         self._sender(client, frame.client)))
         if isinstance(frame, wire.ControlFrame):
             return wire.ControlReply(id=frame.id, done=handle.control(frame.control,
