@@ -164,6 +164,12 @@ def test_argument_problems_say_what_to_fix():
         "the arguments do not fit add's schema: 'a' is a required property; "
         "Additional properties are not allowed ('c' was unexpected)")
     assert arguments_problem("{'a': 1}", schema, "add").startswith("not valid JSON: Expecting property name")
+    # what JSON itself does not allow is refused too, not quietly sent as null or cut to one key
+    assert arguments_problem('{"a": NaN}', None, "add") == "NaN is not JSON (no tool can be sent it); write a number or null"
+    assert arguments_problem('{"a": [1, {"c": -Infinity}]}', None, "add").startswith("-Infinity is not JSON")
+    assert arguments_problem('{"a": 1e999}', None, "add").startswith("a number too large for JSON")
+    assert arguments_problem('{"a": 1, "b": 2, "b": 3}', schema, "add") == "'b' given twice; keep one"
+    assert arguments_problem('{"a": 1, "b": 15e2}', None, "add") is None
     # a schema that is itself broken does not block an edit: the call's own check still applies
     assert arguments_problem('{"a": 1}', {"type": "no such type"}, "odd") is None
     assert parameters_summary(schema) == ["a: integer, required — the first number", "b: integer, default 1"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from typing import Any
 
 from jsonschema import SchemaError
@@ -23,10 +24,24 @@ class ArgumentsProblem(ValueError):
     """Arguments that cannot be sent: not JSON, not an object, or against the tool's schema."""
 
 
+def _no_constant(name: str) -> Any:
+    raise ArgumentsProblem(f"{name} is not JSON (no tool can be sent it); write a number or null")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:  # json.loads would keep the last silently: the person would not see what is sent
+        raise ArgumentsProblem(f"{', '.join(repr(k) for k in twice)} given twice; keep one")
+    return dict(pairs)
+
+
 def parse_arguments(text: str) -> dict[str, Any]:
-    """The JSON object in `text`; ArgumentsProblem (saying what to fix) when it is not one."""
+    """The JSON object in `text`; ArgumentsProblem (saying what to fix) when it is not one: strict
+    JSON, without NaN or Infinity and without a key given twice."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+        _finite(value)  # 1e999 reads as infinity without passing through parse_constant
     except json.JSONDecodeError as exc:
         raise ArgumentsProblem(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; "
                                f"fix it (strings in double quotes, no trailing comma)") from None
@@ -34,6 +49,14 @@ def parse_arguments(text: str) -> dict[str, Any]:
         raise ArgumentsProblem(f"the arguments must be a JSON object, {{\"name\": value, ...}}, "
                                f"not a {type(value).__name__}")
     return value
+
+
+def _finite(value: Any) -> None:
+    """ArgumentsProblem when a number in `value` is not finite (1e999 reads as infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ArgumentsProblem("a number too large for JSON (it reads as infinity); write a smaller one")
+    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        _finite(item)
 
 
 def _where(path: Any) -> str:
