@@ -347,3 +347,16 @@ async def test_stage_tasks_are_filled_from_the_context_and_an_unknown_variable_i
                  "--session", str(tmp_path / "s.jsonl")])
     err = capsys.readouterr().err
     assert code == 2 and "teams[1].stages[0].task (team 's' stage 1 task): unknown context variable {insct}" in err
+
+
+async def test_a_reflection_summary_that_ends_with_the_termination_word_does_not_end_the_next_stage(
+        server, make_config, run_to_end):
+    server.load([Rule(contains="Summarize the takeaway", reply="the paragraph, in short. TERMINATE"), *SCRIPT[1:]])
+    run = build_run(sequence_config(make_config), "pipeline", "", approve="all")
+    await run_to_end(run)
+    ended = {e.chat: e for e in run.bus.history if isinstance(e, ChatEnded)}
+    assert ended["root/stage2"].summary == "the paragraph, in short."
+    assert ended["root/stage3"].kind == StopKind.MAX_TURNS  # the critic spoke; the word did not end it
+    said = [(e.message.sender, e.message.content) for e in run.bus.history
+            if isinstance(e, MessageDelivered) and e.chat == "root/stage3"]
+    assert ("critic", "Good paragraph.") in said

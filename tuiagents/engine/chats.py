@@ -79,10 +79,11 @@ async def run_chat(parent: RunCore, *, chat: str, scope: Literal["stage", "neste
         parent.open_chats.remove(child)
         parent.state.queued.extend(child.state.queued)  # a person's message it did not deliver goes on
     summary = await summarize(child)
-    if settings.summary_method == "last_msg":  # AutoGen's last_msg summary drops the word, so the
-        for agent in child.agents.values():   # next chat is not ended by the message carrying it
-            summary = summary.replace(agent.termination_keyword, "")
-        summary = summary.strip()
+    # as AutoGen's last_msg summary, every summary drops the termination word (a model's reflection
+    # may end with it too): the chat it is carried into must not be ended by the message carrying it
+    for agent in child.agents.values():
+        summary = summary.replace(agent.termination_keyword, "")
+    summary = summary.strip()
     await parent.emit(ChatEnded(chat=chat, summary=summary, reason=info.reason, kind=info.kind))
     return ChatOutcome(chat, summary, info)
 
