@@ -109,3 +109,22 @@ def test_cli_exits_2_naming_the_key(tmp_path, capsys):
 def test_ui_options_refuse_a_bad_interval():
     with pytest.raises(ValueError, match="stream_interval_ms"):
         UIOptions(stream_interval_ms=0)
+
+
+@pytest.mark.parametrize("where, name", [("teams", "pa\x1b]0;TITLE\x07\x1b[31mir"), ("agents", "a\x1b[2Jb"),
+                                         ("teams", "   ")])
+def test_a_name_with_control_characters_is_refused_before_it_reaches_a_terminal(tmp_path, capsys, where, name):
+    """Names reach the terminal as is (ps, attach's banner, `run --detach`, file names): a config
+    cannot smuggle escape sequences in them."""
+    escaped = name.replace("\\", "\\\\").replace("\x1b", "\\u001b").replace("\x07", "\\u0007")
+    team = escaped if where == "teams" else "t"
+    agent = escaped if where == "agents" else "b"
+    path = tmp_path / "config.toml"
+    path.write_text(f'[[models]]\nname = "m"\nmodel = "x"\n[[agents]]\nname = "a"\nmodel = "m"\n'
+                    f'[[agents]]\nname = "{agent}"\n[[teams]]\nname = "{team}"\nagents = ["a", "{agent}"]\n')
+    code = main(["run", "--headless", "--config", str(path), "--task", "x", "--approve", "all",
+                 "--session", str(tmp_path / "s.jsonl")])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err + out
+    assert f"{where}[" in err and ("control characters" in err or "cannot be empty" in err)
+    assert "\x1b" not in err + out  # the refusal itself shows the name inert

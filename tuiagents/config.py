@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tuiagents.config_checks import handoff_problems, sequence_agents, sequence_problems, template_problems
 from tuiagents.config_messages import explain_error, key_path
@@ -29,6 +29,20 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+def _printable(name: str) -> str:
+    """A name of the config is printable text: it reaches terminals, file names and logs as is."""
+    if not name.strip():
+        raise ValueError("a name cannot be empty")
+    if not name.isprintable():
+        raise ValueError(f"{name!r} holds control characters (escape sequences would reach the terminal); "
+                         "rename it with printable characters")
+    return name
+
+
+#: an agent's or a team's name
+Name = Annotated[str, AfterValidator(_printable)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -36,7 +50,7 @@ class _Strict(BaseModel):
 class AgentConfig(_Strict):
     """One `[[agents]]` entry."""
 
-    name: str
+    name: Name
     kind: Literal["assistant", "user_proxy", "conversable"] = "conversable"
     model: str | None = None
     system_message: str | None = None
@@ -80,7 +94,7 @@ class StageConfig(_Strict):
 class TeamConfig(_Strict):
     """One `[[teams]]` entry: a two-agent chat, a group chat, a swarm or a sequence of teams, and when it stops."""
 
-    name: str
+    name: Name
     kind: Literal["two_agent", "group_chat", "swarm", "sequence"] = "two_agent"
     #: a sequence's are its stages' agents, in first-seen order (filled in at load)
     agents: list[str] = Field(default_factory=list)
