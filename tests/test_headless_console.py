@@ -174,3 +174,16 @@ def test_the_console_edits_a_tool_calls_arguments_on_one_line_checked_against_th
     assert json.loads(decided.decision.content) == {"a": 4, "b": 5}
     [finished] = [e for e in events if e.type == "tool_call_finished"]
     assert finished.result.content.endswith("\n9")
+
+
+def test_a_reply_request_that_ends_the_run_says_so_where_it_asks():
+    """transfer_to_user: an empty reply ends the run, and the prompt says that, not "let the agent reply"."""
+    ends = DecisionRequest(kind=RequestKind.HUMAN_INPUT, agent="triage", ends_run=True,
+                           prompt="triage hands the conversation to you. Reply to triage, or approve to end the run.")
+    out = io.StringIO()
+    assert console_decide(ends, io.StringIO("\n"), out).kind == DecisionKind.APPROVE
+    assert "(empty = end the run, 'exit' = stop)" in out.getvalue() and "let the agent reply" not in out.getvalue()
+    goes_on = DecisionRequest(kind=RequestKind.HUMAN_INPUT, agent="user", prompt="Reply?")
+    out = io.StringIO()
+    assert console_decide(goes_on, io.StringIO("more please\n"), out).content == "more please"
+    assert "(empty = let the agent reply, 'exit' = stop)" in out.getvalue()

@@ -270,7 +270,8 @@ def console_decide(request: DecisionRequest, stdin: TextIO, out: TextIO) -> Deci
                 return Decision.choose(request.candidates[int(answer) - 1])
             continue
         if kind == RequestKind.HUMAN_INPUT:
-            answer = _read("your reply (empty = let the agent reply, 'exit' = stop): ", stdin, out)
+            empty = "end the run" if request.ends_run else "let the agent reply"
+            answer = _read(f"your reply (empty = {empty}, 'exit' = stop): ", stdin, out)
             if answer is None:
                 return input_ended()
             if answer.strip() == "exit":
