@@ -42,6 +42,29 @@ async def test_no_task_asks_for_one_then_starts(server, make_config, tmp_path):
         assert app.cockpit.run.task == "Write a haiku"
 
 
+async def test_a_typed_task_the_context_cannot_fill_is_said_on_the_task_screen_and_can_be_fixed(
+        server, make_config, tmp_path):
+    """A template error in the task a person types stays on the task screen, with what to fix; the
+    app does not end on it (it showed a dialog whose only way out was quitting)."""
+    server.load([Rule(agent="coder", reply="On it.")])
+    config = pair_config(make_config).model_copy(update={"context": {"city": "Oslo"}})
+    from tuiagents.app.launch import prepare_run
+
+    app = TuiAgentsApp(run_factory=lambda team, task: prepare_run(config, team, task, session_path=tmp_path / "s.jsonl"),
+                       options=UIOptions(bell=False), team="pair", config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, TaskScreen), what="task screen")
+        app.screen.query_one(TextArea).text = "Weather in {citty} and {city"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, TaskScreen)
+        assert "Fix the task and start again" in screen_text(app)
+        app.screen.query_one(TextArea).text = "Weather in {city}"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="the run")
+        assert app.cockpit.run.task == "Weather in Oslo"
+
+
 async def test_no_model_says_what_to_set(tmp_path):
     from tuiagents.config import parse_config
 

@@ -31,6 +31,7 @@ from tuiagents.ui.screens.full_text_screen import FullTextScreen
 from tuiagents.ui.screens.help_screen import HelpScreen
 from tuiagents.ui.screens.prompt_screens import PickScreen
 from tuiagents.ui.screens.setup_screen import SetupResult, SetupScreen
+from tuiagents.templates import TemplateError
 from tuiagents.ui.screens.start_screens import ProblemScreen, TaskScreen, TeamChoice
 from tuiagents.ui.settings import UIOptions, no_model_message, valid_code_style
 from tuiagents.ui.themes import BUILTIN_THEMES, DEFAULT_THEME, load_themes
@@ -158,7 +159,7 @@ class TuiAgentsApp(KeysInOrder, App[int]):
             self._start(self.team or (self.teams[0].name if self.teams else ""), self.initial_task)
         elif self.run_factory is not None:
             teams = self.teams or [TeamChoice(self.team or "team")]
-            self.push_screen(TaskScreen(teams, self.team), self._task_chosen)
+            self.push_screen(TaskScreen(teams, self.team, check=self._task_problem), self._task_chosen)
 
     @work(thread=True, exclusive=True, group="sandbox-check", exit_on_error=False)
     def _look_for_sandbox(self) -> None:
@@ -204,7 +205,17 @@ class TuiAgentsApp(KeysInOrder, App[int]):
         if self.initial_task:
             self._start(team, self.initial_task)
         else:
-            self.push_screen(TaskScreen(self.teams, team), self._task_chosen)
+            self.push_screen(TaskScreen(self.teams, team, check=self._task_problem), self._task_chosen)
+
+    def _task_problem(self, task: str) -> str | None:
+        """What is wrong with a typed task (a `{name}` the config's [context] does not fill), or None."""
+        if self.config is None:
+            return None
+        try:
+            self.config.fill(task, "the task")
+        except TemplateError as exc:
+            return str(exc)
+        return None
 
     def _task_chosen(self, choice: tuple[str, str] | None) -> None:
         if choice is not None:

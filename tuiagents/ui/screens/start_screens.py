@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -32,10 +34,13 @@ class TaskScreen(Screen[tuple[str, str]]):
     CSS_PATH = "start_screens.tcss"
     BINDINGS = bindings_of(Where.DIALOG, "task")
 
-    def __init__(self, teams: list[TeamChoice], team: str | None = None) -> None:
+    def __init__(self, teams: list[TeamChoice], team: str | None = None,
+                 check: Callable[[str], str | None] | None = None) -> None:
         super().__init__()
         self.teams = teams
         self.team = team if team in {t.name for t in teams} else teams[0].name
+        #: what is wrong with a typed task (a template the config cannot fill), said here so it can be fixed
+        self.check = check
 
     def _choice(self, name: str) -> TeamChoice:
         return next(t for t in self.teams if t.name == name)
@@ -74,6 +79,10 @@ class TaskScreen(Screen[tuple[str, str]]):
         if not task and not self._choice(self.team).task_optional:
             self.query_one("#task-error", Static).update(
                 Text("Type a task for the team first (what should they do?).", style="bold"))
+            return
+        problem = self.check(task) if self.check is not None and task else None
+        if problem:
+            self.query_one("#task-error", Static).update(Text(f"{problem}. Fix the task and start again.", style="bold"))
             return
         self.dismiss((self.team, task))
 
