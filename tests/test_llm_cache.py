@@ -135,3 +135,23 @@ async def test_unwritable_cache_dir_does_not_fail_calls(scripted_server, tmp_pat
     assert (await client.complete(ASK)).content == "works anyway"
     await client.aclose()
     assert len(server.chat_requests) == 2
+
+
+async def test_the_same_request_to_another_endpoint_is_not_answered_from_the_first_ones_cache(
+        scripted_server, tmp_path) -> None:
+    """One cache folder, two servers: each server's reply comes from that server (a run pointed at a
+    new endpoint, or with no endpoint at all, never replays another endpoint's answers)."""
+    first = scripted_server([Rule(agent="calc", reply=Reply(content="From the first server.", usage=USAGE))])
+    second = scripted_server([Rule(agent="calc", reply=Reply(content="From the second server.", usage=USAGE))])
+    ask = [{"role": "user", "content": "2+2?"}]
+    a, b = _client(first, tmp_path), _client(second, tmp_path)
+    try:
+        assert (await a.complete(ask, agent="calc")).content == "From the first server."
+        other = await b.complete(ask, agent="calc")
+        again = await a.complete(ask, agent="calc")
+    finally:
+        await a.aclose(), await b.aclose()
+    assert other.content == "From the second server." and not other.cached
+    assert again.content == "From the first server." and again.cached  # its own cache still answers
+    body = {"model": "m", "messages": ask}
+    assert cache_key(body, 41, "openai 127.0.0.1:1/v1") != cache_key(body, 41, "openai 127.0.0.1:2/v1")

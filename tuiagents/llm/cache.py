@@ -48,11 +48,13 @@ def default_cache_dir() -> Path:
     return user_cache_path()
 
 
-def cache_key(body: dict[str, Any], seed: int) -> str:
-    """SHA-256 hex digest of the canonical request ``body`` (answer-shaping fields) and ``seed``."""
+def cache_key(body: dict[str, Any], seed: int, endpoint: str = "") -> str:
+    """SHA-256 hex digest of the canonical request ``body`` (answer-shaping fields), ``seed`` and the
+    ``endpoint`` that answers (without credentials): the same request to another server is another
+    question, and its reply must not come from this one's."""
     relevant = {k: v for k, v in body.items() if k not in _IGNORED_KEYS}
     canonical = json.dumps(
-        {"seed": seed, "request": relevant},
+        {"seed": seed, "endpoint": endpoint, "request": relevant},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

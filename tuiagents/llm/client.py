@@ -158,7 +158,7 @@ class LLMClient:
             body = build_body(current, messages, tools, response_format, agent, use_stream)
             if current.name in self._no_stream_options:
                 body.pop("stream_options", None)
-            key = self._cache_key(body)
+            key = self._cache_key(body, current)
             if key is not None and (hit := self._cache.get(key)) is not None:  # type: ignore[union-attr]
                 return await self._from_cache(hit, current, agent, on_delta)
             last = position + 1 == len(chain)
@@ -292,10 +292,10 @@ class LLMClient:
             await call_maybe_async(on_delta, reply.content)
         return reply
 
-    def _cache_key(self, body: dict[str, Any]) -> str | None:
+    def _cache_key(self, body: dict[str, Any], entry: ModelEntry) -> str | None:
         if self._cache is None or self.settings.cache_seed is False:
             return None
-        return cache_key(body, self.settings.cache_seed)
+        return cache_key(body, self.settings.cache_seed, f"{entry.api_type} {entry.display_url()}")
 
     async def _from_cache(
         self, hit: Reply, current: ModelEntry, agent: str, on_delta: DeltaCallback | None
