@@ -64,7 +64,7 @@ async def test_f2_lists_live_runs_and_enter_attaches_to_another_and_back(detache
         await until(pilot, both_waiting, "both runs listed as waiting for you")
         lines = live_lines(screen)
         assert "pair" in lines[second.run_id] and "assistant" in lines[second.run_id]
-        assert "(in the cockpit)" in lines[first.run_id] and "(in the cockpit)" not in lines[second.run_id]
+        assert lines[first.run_id].startswith("▶ ") and not lines[second.run_id].startswith("▶")  # the one shown
         title = str(screen.query_one("#live-title").content)
         assert "Live runs (2)" in title and "2 waiting for you" in title
         # the saved sessions stay below, apart: both runs' logs, still being written

@@ -34,21 +34,20 @@ def state_words(run: LiveRun) -> Text:
     return Text(words, style=style)
 
 
-def line_of(run: LiveRun, shown: str | None = None) -> Text:
+def line_of(run: LiveRun, shown: str | None = None, team_width: int = 16) -> Text:
     """One live run as F2 lists it: id, team, state, who waits, age, task (text from the run stays inert)."""
     rec = run.record
     t = Text(no_wrap=True, overflow="ellipsis")
+    t.append("▶ " if rec.run_id == shown else "  ", "bold")  # before the id: a narrow list keeps it
     t.append(rec.run_id, "bold")
-    t.append(f"  {inert(one_line(rec.team, 16)):<16}  ")
+    t.append(f"  {inert(one_line(rec.team, team_width)):<{team_width}}  ")
     state = state_words(run)
     t.append_text(state)
-    t.append(" " * max(1, 19 - state.cell_len))
+    t.append(" " * max(2, 20 - state.cell_len))
     waiting = ", ".join(run.waiting)
-    t.append(f"{inert(one_line(waiting, 18)) or '-':<18}  ", "magenta" if waiting else "dim")
+    t.append(f"{inert(one_line(waiting, 14)) or '-':<14}", "magenta" if waiting else "dim")
     t.append(f"{age(rec.started):>6}  ", "dim")
     t.append(inert(one_line(rec.task, 60)))
-    if rec.run_id == shown:
-        t.append("  (in the cockpit)", "italic dim")
     return t
 
 
@@ -89,7 +88,8 @@ class LiveRunsList(Vertical):
         listing = self.query_one(OptionList)
         was = listing.highlighted_option.id if listing.highlighted_option is not None else None
         shown = getattr(self.app, "shown_run_id", lambda: None)()
-        listing.set_options([Option(line_of(run, shown), id=run.record.run_id) for run in runs])
+        team_width = min(16, max((len(one_line(r.record.team, 16)) for r in runs), default=4))
+        listing.set_options([Option(line_of(run, shown, team_width), id=run.record.run_id) for run in runs])
         ids = [run.record.run_id for run in runs]
         if ids:
             listing.highlighted = ids.index(was) if was in ids else 0
@@ -97,7 +97,9 @@ class LiveRunsList(Vertical):
         title = Text(f"Live runs ({len(runs)})", style="bold")
         if waiting:
             title.append(f" · ⏳ {waiting} waiting for you", "bold magenta")
-        title.append(" · Enter attaches the cockpit (shift+Tab from the sessions)", "dim")
+        if shown in ids:
+            title.append(" · ▶ in the cockpit", "dim")
+        title.append(" · Enter attaches (shift+Tab from the sessions)", "dim")
         self.query_one("#live-title", Label).update(title)
 
     @on(OptionList.OptionSelected, "#live-runs")
