@@ -161,12 +161,15 @@ def test_bad_input_to_detach_and_attach_says_what_to_do(tmp_path, runtime):
 
 
 def test_a_live_process_whose_socket_does_not_answer_is_not_read_as_starting(runtime, monkeypatch):
-    from tuiagents.session.live_runs import RunRecord, process_start, survey, write_record
+    from tuiagents.session.live_runs import RunRecord, process_start, remove_record, survey, write_record
 
     monkeypatch.setenv("TUIAGENTS_RUNTIME_DIR", str(runtime))
     # this very process, with its true start time: alive, and the same process; but no run serves
     write_record(RunRecord(run_id="feedfeedfeed", pid=os.getpid(), team="pair", socket=str(runtime / "none.sock"),
                            started=time.time(), pid_start=process_start(os.getpid())))
-    [run] = survey(timeout=1.0)
+    try:
+        [run] = survey(timeout=1.0)
+    finally:
+        remove_record("feedfeedfeed")  # the fixture's clean-up would kill the process a record names
     assert run.state == "unreachable" and "cannot reach the run" in run.reason
     assert run.alive  # not taken for dead: its process lives, so `ps` says what it saw
