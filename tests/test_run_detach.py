@@ -5,9 +5,12 @@ with the reason, and its log resumes. Scripted model server, real sockets."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
+import subprocess
 import time
 
 import pytest
@@ -102,7 +105,7 @@ def test_a_killed_run_is_shown_as_ended_and_its_log_resumes(tmp_path, runtime):
         os.kill(rec["pid"], signal.SIGKILL)
         assert gone(rec["pid"])
         out = wait_ps(env, rf"{run_id}\s+pair\s+ended")
-        assert "died before the run stopped" in out and f"tuiagents resume {run_id}" in out
+        assert "the process died before the run stopped" in out and f"tuiagents resume {run_id}" in out
         attached = tuiagents(env, "attach", run_id[:6])
         assert attached.returncode == 1 and "has ended" in attached.stderr and "died" in attached.stderr
 
@@ -110,6 +113,34 @@ def test_a_killed_run_is_shown_as_ended_and_its_log_resumes(tmp_path, runtime):
                             "--config", str(config))
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         assert "the run had not stopped (crash?)" in resumed.stdout and "assistant said TERMINATE" in resumed.stdout
+        # its log went on in another run: the dead process is no run of its own any more
+        after = tuiagents(env, "ps")
+        assert run_id not in after.stdout and "No live runs" in after.stdout, after.stdout
+        assert not (runtime / f"{run_id}.run.json").exists()
+
+
+def test_a_dead_run_whose_pid_another_process_took_reads_as_ended(tmp_path, runtime):
+    script = Script(rules=[Rule(agent="assistant", replies=["a draft"])])
+    with ScriptedServer(script) as server:
+        env = process_env(tmp_path, runtime)
+        run_id = detach(env, write_config(tmp_path, server.url))
+        wait_ps(env, rf"{run_id}\s+pair\s+waiting")
+        path = runtime / f"{run_id}.run.json"
+        rec = record(runtime, run_id)
+        os.kill(rec["pid"], signal.SIGKILL)
+        assert gone(rec["pid"])
+        # the pid the record names now belongs to some other process (as after pid numbers wrap)
+        other = subprocess.Popen(["sleep", "60"])
+        try:
+            path.write_text(json.dumps({**rec, "pid": other.pid}))
+            out = tuiagents(env, "ps").stdout
+            assert re.search(rf"{run_id}\s+pair\s+ended: the process died", out), out
+            assert "starting" not in out
+            attached = tuiagents(env, "attach", run_id)
+            assert attached.returncode == 1 and "has ended" in attached.stderr
+        finally:
+            other.kill()
+            other.wait()
 
 
 def test_bad_input_to_detach_and_attach_says_what_to_do(tmp_path, runtime):
@@ -127,3 +158,18 @@ def test_bad_input_to_detach_and_attach_says_what_to_do(tmp_path, runtime):
         unknown = tuiagents(env, "attach", "abc")
         assert unknown.returncode == 2 and "no live run has the id 'abc'" in unknown.stderr
         assert list(runtime.glob("*.run.json")) == [] and list(runtime.glob("*.out")) == []
+
+
+def test_a_live_process_whose_socket_does_not_answer_is_not_read_as_starting(runtime, monkeypatch):
+    from tuiagents.session.live_runs import RunRecord, process_start, remove_record, survey, write_record
+
+    monkeypatch.setenv("TUIAGENTS_RUNTIME_DIR", str(runtime))
+    # this very process, with its true start time: alive, and the same process; but no run serves
+    write_record(RunRecord(run_id="feedfeedfeed", pid=os.getpid(), team="pair", socket=str(runtime / "none.sock"),
+                           started=time.time(), pid_start=process_start(os.getpid())))
+    try:
+        [run] = survey(timeout=1.0)
+    finally:
+        remove_record("feedfeedfeed")  # the fixture's clean-up would kill the process a record names
+    assert run.state == "unreachable" and "cannot reach the run" in run.reason
+    assert run.alive  # not taken for dead: its process lives, so `ps` says what it saw

@@ -11,55 +11,20 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from tuiagents.session.live_attach import AttachError, connect, find_run, ps_table
+
+__all__ = ["AttachError", "attach_app", "cli_attach", "cli_ps", "find_run", "ps_table"]
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class AttachError(Exception):
-    """No live run to attach to, as asked; the message says what there is and what to do."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def find_run(run_id: str | None, runs: list[Any] | None = None) -> Any:
-    """The live run `run_id` names (a prefix is enough), or the only live one when `run_id` is None."""
-    from tuiagents.session.live_runs import survey
-
-    runs = survey() if runs is None else runs
-    if run_id:
-        matches = [r for r in runs if r.record.run_id.startswith(run_id)]
-        if len(matches) > 1:
-            raise AttachError(f"{run_id!r} names {len(matches)} runs; give more of the id:\n" + ps_table(matches))
-        if not matches:
-            raise AttachError(f"no live run has the id {run_id!r}; `tuiagents ps` lists them")
-        found = matches[0]
-        if not found.alive:
-            raise AttachError(f"run {found.record.run_id} has ended: {found.reason}", EXIT_FAILED)
-        return found
-    live = [r for r in runs if r.alive]
-    if not live:
-        raise AttachError("no run is live; start one with `tuiagents run --detach`")
-    if len(live) > 1:
-        raise AttachError("several runs are live; attach to one by its id:\n" + ps_table(live))
-    return live[0]
 
 
 def attach_app(run_id: str | None = None, *, options: Any = None) -> Any:
     """The app with its cockpit on the live run `run_id` (None: the only live run)."""
-    from tuiagents.engine.handle import local_sender
-    from tuiagents.session.run_client import RemoteRunHandle, RunUnreachable
     from tuiagents.ui.app import TuiAgentsApp
     from tuiagents.ui.settings import UIOptions
 
-    found = find_run(run_id)
-    try:
-        # the history comes once the cockpit has painted its first frame (`sync`)
-        handle = RemoteRunHandle(found.record.socket, local_sender("attached"), subscribe=False)
-    except RunUnreachable as exc:
-        raise AttachError(str(exc), EXIT_FAILED) from None
-    banner = f"Attached to run {handle.run_id} ({found.record.team}): q leaves it running, s stops it."
-    return TuiAgentsApp(handle=handle, options=options or UIOptions(), banner=banner)
+    attached = connect(run_id)
+    return TuiAgentsApp(handle=attached.handle, options=options or UIOptions(), banner=attached.banner)
 
 
 def cli_attach(run_id: str | None, config_path: str | None = None) -> int:
@@ -78,10 +43,10 @@ def cli_attach(run_id: str | None, config_path: str | None = None) -> int:
     except AttachError as exc:
         print(f"tuiagents: {exc}", file=sys.stderr)
         return exc.code
-    handle = app.remote_handle
     try:
         app.run()
     finally:
+        handle = app.remote_handle  # F2 may have attached the cockpit to another run meanwhile
         handle.close()
     if handle.stopped is None:
         print(f"Left run {handle.run_id}; it goes on. Come back with: tuiagents attach {handle.run_id}")
@@ -90,20 +55,6 @@ def cli_attach(run_id: str | None, config_path: str | None = None) -> int:
     if handle.welcome.session_path:
         print(f"Session log: {handle.welcome.session_path}")
     return EXIT_OK
-
-
-def ps_table(runs: list[Any]) -> str:
-    """Runs as `tuiagents ps` prints them: id, team, state, who is waiting, age."""
-    from tuiagents.session.live_runs import age
-    from tuiagents.text import one_line
-
-    rows = [("ID", "TEAM", "STATE", "WAITING", "AGE")]
-    for run in runs:
-        rec = run.record
-        state = run.state + (f": {one_line(run.reason, 160)}" if run.reason else "")
-        rows.append((rec.run_id, one_line(rec.team, 24), state, ", ".join(run.waiting) or "-", age(rec.started)))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(r[:4], widths)), r[4]]).rstrip() for r in rows)
 
 
 def cli_ps() -> int:

@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "so far from its log, then the live events. Decisions made here go to "
                                         "the run; several views may be attached at once, and the first answer "
                                         "to a request wins. Leaving (q, Ctrl+C, closing the terminal) leaves "
-                                        "the run going; s stops it.")
+                                        "the run going; s stops it. In the app, F2 lists the live runs and "
+                                        "Enter on one attaches to it.")
     attach.add_argument("run_id", metavar="ID", nargs="?",
                         help="the run's id as `tuiagents ps` lists it (a prefix is enough; default: the only "
                              "live run)")
@@ -124,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("ps", help="list live runs: id, team, state, who is waiting, age",
                    description="List the runs that live in their own process (`run --detach`): id, team, "
                                "state (running, waiting for you, paused; ended with the reason when its "
-                               "process died), who is waiting, and age.")
+                               "process died), who is waiting, and age. A dead run drops out once its log "
+                               "was resumed; a pid since given to another process is not taken for the "
+                               "run. F2 in the app lists the same live runs.")
 
     demo = sub.add_parser("demo", help="open the app on a built-in scripted scenario (no API key needed)",
                           description="A planner, a coder and a critic solve a small data task with replies "

@@ -140,7 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def serve(run: Any, config: Any, *, task: str = "") -> int:
     """Serve `run` on its socket until it ends; its record says where, for `ps` and `attach`."""
     from tuiagents.engine.handle import LocalRunHandle
-    from tuiagents.session.live_runs import RunRecord, output_path, remove_record, socket_path, write_record
+    from tuiagents.engine.events import RunStarted
+    from tuiagents.session.live_runs import (
+        RunRecord, output_path, process_start, remove_record, socket_path, write_record,
+    )
     from tuiagents.session.log import config_secrets
     from tuiagents.session.run_server import RunServer
     from tuiagents.text import one_line
@@ -153,7 +156,10 @@ async def serve(run: Any, config: Any, *, task: str = "") -> int:
     loop.add_signal_handler(signal.SIGHUP, lambda: None)  # no terminal of its own to lose
     write_record(RunRecord(run_id=run.run_id, pid=os.getpid(), team=run.team_name, task=one_line(task, 200),
                            session_path=str(run.session_path) if run.session_path else None,
-                           socket=str(server.path), output=str(output_path(run.run_id)), started=time.time()))
+                           socket=str(server.path), output=str(output_path(run.run_id)), started=time.time(),
+                           pid_start=process_start(os.getpid()),
+                           # the legs its log held already (a resume): a later one is another run's
+                           legs=sum(isinstance(e, RunStarted) for e in run.bus.history)))
     code = EXIT_OK
     try:
         result = await run.run()

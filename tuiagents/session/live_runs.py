@@ -1,6 +1,10 @@
 """Live runs: each run served in its own process leaves a record beside its socket in the runtime
 folder; `tuiagents ps` and `attach` read them. A record whose process is gone is a run that died:
-it is shown as ended, with the reason its log gives, and its log resumes as any other.
+it is shown as ended, with the reason its log gives, and its log resumes as any other. Once another
+run has resumed that log, the dead record is no run any more: it is dropped.
+
+A process is the record's only while it is the same process: a pid the system gave to another
+process since (pid numbers wrap) is told apart by its start time, which the record keeps.
 """
 
 from __future__ import annotations
@@ -28,13 +32,17 @@ class RunRecord(BaseModel):
     #: where the process's own output goes (errors it could not show anywhere else)
     output: str | None = None
     started: float
+    #: the process's start time (clock ticks since boot, /proc/PID/stat), to tell a reused pid
+    pid_start: int | None = None
+    #: how many legs (`RunStarted`) its log held before this process began its own
+    legs: int = 0
 
 
 class LiveRun(BaseModel):
     """A run as `tuiagents ps` lists it: its record and how it stands now."""
 
     record: RunRecord
-    #: running, waiting, paused, starting, ended
+    #: running, waiting, paused, stopping, unreachable (its socket does not answer), ended
     state: str
     waiting: list[str] = []
     #: why it ended, for a run whose process is gone
@@ -107,44 +115,100 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def death_reason(record: RunRecord) -> str:
-    """Why a run whose process is gone ended: its log's stop, else that the process died."""
-    from tuiagents.engine.events import RunStopped
+def process_start(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot), or None where /proc does not say."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            # the fields after the command's closing parenthesis; starttime is field 22 of the line
+            return int(f.read().rsplit(")", 1)[-1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def record_process_alive(record: RunRecord) -> bool:
+    """True while the process that wrote `record` lives: its pid, with the same start time."""
+    if not pid_alive(record.pid):
+        return False
+    return record.pid_start is None or process_start(record.pid) in (None, record.pid_start)
+
+
+def _legs(events: list[object]) -> list[list[object]]:
+    """A log's events cut at each `RunStarted`: the first leg, then one per resume."""
+    from tuiagents.engine.events import RunStarted
+
+    legs: list[list[object]] = []
+    for event in events:
+        if isinstance(event, RunStarted) or not legs:
+            legs.append([])
+        legs[-1].append(event)
+    return legs
+
+
+def death(record: RunRecord) -> str | None:
+    """Why a run whose process is gone ended (its leg's stop, else that the process died), or None
+    when another run has resumed its log since: then it is no run of its own any more."""
+    from tuiagents.engine.events import RunStarted, RunStopped
     from tuiagents.session.header import SessionError
     from tuiagents.session.reader import read_session
 
     stopped = None
     if record.session_path:
         try:
-            stopped = next((e for e in reversed(read_session(record.session_path).events)
-                            if isinstance(e, RunStopped)), None)
+            events = list(read_session(record.session_path).events)
         except (SessionError, OSError):
-            stopped = None
+            events = []
+        starts = sum(isinstance(e, RunStarted) for e in events)
+        if starts > record.legs + 1:
+            return None
+        if starts == record.legs + 1:
+            stopped = next((e for e in reversed(_legs(events)[-1]) if isinstance(e, RunStopped)), None)
     if stopped is not None:
         return stopped.reason
-    return (f"its process (pid {record.pid}) died before the run stopped; "
+    return (f"the process died before the run stopped (pid {record.pid}); "
             f"`tuiagents resume {record.run_id}` continues it from its log")
 
 
+def drop_record(record: RunRecord) -> None:
+    """Remove the record of a dead run, unless a new process wrote its record there meanwhile."""
+    try:
+        now = RunRecord.model_validate_json(record_path(record.run_id).read_text())
+    except (OSError, ValidationError):
+        return
+    if (now.pid, now.started) == (record.pid, record.started):
+        remove_record(record.run_id)
+        socket_path(record.run_id).unlink(missing_ok=True)
+
+
 def survey(timeout: float = 3.0) -> list[LiveRun]:
-    """Every recorded run and how it stands: asked over its socket, or ended when its process is gone."""
+    """Every recorded run and how it stands: asked over its socket, or ended when its process is
+    gone (dropped once its log was resumed by another run)."""
     from tuiagents.session.run_client import RemoteRunHandle, RunUnreachable
 
     out = []
     for record in read_records():
-        if not pid_alive(record.pid):
-            out.append(LiveRun(record=record, state="ended", reason=death_reason(record)))
+        if not record_process_alive(record):
+            reason = death(record)
+            if reason is None:
+                drop_record(record)
+            else:
+                out.append(LiveRun(record=record, state="ended", reason=reason))
             continue
         try:
             handle = RemoteRunHandle(record.socket, timeout=timeout, subscribe=False)
-        except RunUnreachable:
-            out.append(LiveRun(record=record, state="starting"))
+        except RunUnreachable as exc:
+            # the record is written once the socket serves: a socket that does not answer now is a
+            # run that is ending or too busy, never one still starting
+            out.append(LiveRun(record=record, state="unreachable", reason=str(exc)))
             continue
         try:
+            if handle.welcome.run_id != record.run_id:
+                out.append(LiveRun(record=record, state="unreachable",
+                                   reason=f"its socket serves another run ({handle.welcome.run_id})"))
+                continue
             status = handle.status()
             out.append(LiveRun(record=record, state=status.state, waiting=status.waiting))
-        except RunUnreachable:
-            out.append(LiveRun(record=record, state="starting"))
+        except RunUnreachable as exc:
+            out.append(LiveRun(record=record, state="unreachable", reason=str(exc)))
         finally:
             handle.close()
     return out

@@ -146,7 +146,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("quit", "q", "Quit", Where.APP, "Quit (once the run has stopped)", action="quit_app", **_KEEP),
     ActionSpec("command_palette", "ctrl+p", "Commands", Where.APP,
                "Open the command palette (every control, themes, code styles)", show=False, priority=True),
-    ActionSpec("sessions", "f2", "Sessions", Where.APP, "Browse saved sessions: replay, resume, fork or delete one",
+    ActionSpec("sessions", "f2", "Sessions", Where.APP, "Live runs to attach to, and saved sessions: replay, resume, fork or delete one",
                action="open_sessions", title="Sessions", show=False),
     # -- the replay (priority, so a focused pane does not take the arrows) -------------------------
     ActionSpec("replay_play", "space", "Play/pause", _R, "Play the replay from here, or pause it",

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from tuiagents.engine.handle import StopRun
 from tuiagents.engine.patterns import pattern_label
 from tuiagents.ui.actions import Where, palette
+from tuiagents.ui.attaching import LiveAttach
 from tuiagents.ui.bindings import APP_BINDINGS, validate_keymap
 from tuiagents.ui.key_order import KeysInOrder
 from tuiagents.ui.screens.cockpit import CockpitScreen
@@ -44,8 +45,9 @@ INTERRUPT_WINDOW = 2.0  # seconds between two Ctrl+C presses
 STOP_GRACE = 10.0  # seconds a stopping run gets to record why before the app quits
 
 
-class TuiAgentsApp(KeysInOrder, App[int]):
-    """The tuiagents cockpit app (keys handed out one at a time, in typed order: `KeysInOrder`)."""
+class TuiAgentsApp(KeysInOrder, LiveAttach, App[int]):
+    """The tuiagents cockpit app (keys handed out one at a time, in typed order: `KeysInOrder`;
+    its cockpit attached to live runs by id: `LiveAttach`)."""
 
     TITLE = "tuiagents"
     # absolute: Textual reads a relative CSS_PATH beside the module of a subclass (the replay app's)
@@ -143,8 +145,7 @@ class TuiAgentsApp(KeysInOrder, App[int]):
 
             self.push_screen(SandboxScreen(self.sandbox_offer), self._sandbox_done)
         elif self.remote_handle is not None:
-            info = self.remote_handle.welcome
-            self._open_cockpit(None, agents=list(info.agents), handle=self.remote_handle, team_kind=info.team_kind)
+            self.show_remote(self.remote_handle)
         elif self.prepared_run is not None:
             self._open_cockpit(self.prepared_run)
             if getattr(self.prepared_run, "resumed", False):
@@ -246,8 +247,7 @@ class TuiAgentsApp(KeysInOrder, App[int]):
     def _open_started(self, handle: Any) -> None:
         self.remote_handle = handle
         self.started_here = True
-        info = handle.welcome
-        self._open_cockpit(None, agents=list(info.agents), handle=handle, team_kind=info.team_kind)
+        self.show_remote(handle)
 
     def _open_cockpit(self, run: Any, agents: list[Any] | None = None, handle: Any = None,
                       team_kind: str | None = None) -> None:

@@ -211,5 +211,7 @@ class SessionActions:
         self.refresh_list()
 
     def action_refresh(self) -> None:
-        """List the folder again."""
+        """List the folder and the live runs again."""
         self.refresh_list()
+        for box in self.query("#live-box"):  # type: ignore[attr-defined]
+            box.survey()

@@ -1,4 +1,5 @@
-"""The session browser (F2): saved sessions in a table, to replay, resume, fork or delete.
+"""The session browser (F2): live runs at the top (Enter attaches the cockpit to one), then the
+saved sessions in a table, to replay, resume, fork or delete.
 
 Each row is one log of the sessions folder: date, team, task, turns, cost and how it ended. A log
 that cannot be read is listed too, with its error, and only deleting applies to it. The actions
@@ -21,6 +22,7 @@ from tuiagents.engine.usage import format_cost
 from tuiagents.session.catalog import SessionSummary, list_sessions
 from tuiagents.ui.bindings import SESSIONS_BINDINGS
 from tuiagents.ui.safe_text import inert, one_line
+from tuiagents.ui.screens.live_list import LiveRunsList
 from tuiagents.ui.screens.sessions_actions import SessionActions
 from tuiagents.ui.widgets.agent_pane import format_tokens
 from tuiagents.ui.widgets.fitting import Drop, KeyFooter, Shrink, Step, fit_columns
@@ -131,6 +133,7 @@ class SessionsScreen(SessionActions, Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the table, the selected session's details, the action buttons, the footer."""
         with Vertical(id="sessions-box"):
+            yield LiveRunsList(id="live-box")
             yield Label(Text(f"Saved sessions · {inert(str(self.folder))}"), id="sessions-title")
             table: DataTable[Any] = DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
             yield table
@@ -147,7 +150,7 @@ class SessionsScreen(SessionActions, Screen[None]):
         """Set up the table and list the sessions."""
         self._widths: dict[str, int] = {}
         self._rows: dict[str, tuple[Text, ...]] = {}
-        self.query_one(DataTable).focus()
+        self.query_one("#sessions-table", DataTable).focus()
         self._fit_columns()
         self.refresh_list()
 
@@ -158,7 +161,7 @@ class SessionsScreen(SessionActions, Screen[None]):
     def _fit_columns(self) -> None:
         """Give the columns the table's width (task and status give way last), re-adding the rows
         when the columns change."""
-        table = self.query_one(DataTable)
+        table = self.query_one("#sessions-table", DataTable)
         room = (table.size.width or self.size.width - 4) - table.styles.scrollbar_size_vertical
         natural = {c: max([len(c), *(row[i].cell_len for row in self._rows.values())]) for i, c in enumerate(COLUMNS)}
         widths = fit_columns(natural, room, COLUMN_LADDER, padding=2 * table.cell_padding)
@@ -194,7 +197,7 @@ class SessionsScreen(SessionActions, Screen[None]):
         self.query_one("#session-detail", Static).update(Text(text, style="bold red"))
 
     def _fill(self, found: list[SessionSummary]) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#sessions-table", DataTable)
         wanted = self._select or (self.selected_key() if self.loaded else None)
         row = table.cursor_row
         self.summaries = {str(s.path): s for s in found}
@@ -217,7 +220,7 @@ class SessionsScreen(SessionActions, Screen[None]):
 
     def selected_key(self) -> str | None:
         """The path (as text) of the highlighted row, or None."""
-        table = self.query_one(DataTable)
+        table = self.query_one("#sessions-table", DataTable)
         if not self.summaries or table.row_count == 0:
             return None
         try:
