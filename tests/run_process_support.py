@@ -11,34 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from headless_support import pair_toml
 from test_demo import isolated_env
 
-PAIR = """
-[[models]]
-name = "default"
-model = "scripted-model"
-base_url = "{url}"
-max_retries = 0
-
-[llm]
-cache_seed = false
-
-[[agents]]
-name = "user"
-kind = "user_proxy"
-human_input_mode = "NEVER"
-default_auto_reply = "go on"
-
-[[agents]]
-name = "assistant"
-kind = "assistant"
-model = "default"
-
-[[teams]]
-name = "pair"
-agents = ["user", "assistant"]
-max_turns = 6
-"""
 
 
 def short_runtime_dir() -> Path:
@@ -53,7 +28,7 @@ def process_env(tmp_path: Path, runtime: Path) -> dict[str, str]:
 
 def write_config(tmp_path: Path, url: str) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(PAIR.format(url=url))
+    path.write_text(pair_toml(url, 6, user='default_auto_reply = "go on"'))
     return path
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from headless_support import pair_toml
 from test_demo import isolated_env
 
 URL = re.compile(r"http://\S+/\?token=\S+")
@@ -23,40 +24,8 @@ SECOND_DRAFT = "Second message after your approval.\n\nTERMINATE"
 def pair_config(tmp_path: Path, server_url: str) -> Path:
     """A two-agent team (no code execution) on the scripted server; sessions under `tmp_path`."""
     config = tmp_path / "config.toml"
-    config.write_text(f"""
-[[models]]
-name = "default"
-model = "scripted-model"
-base_url = "{server_url}"
-max_retries = 0
-
-[llm]
-cache_seed = false
-
-[[agents]]
-name = "user"
-kind = "user_proxy"
-human_input_mode = "NEVER"
-code_execution = "none"
-default_auto_reply = "Please go on."
-
-[[agents]]
-name = "assistant"
-kind = "assistant"
-model = "default"
-
-[[teams]]
-name = "pair"
-kind = "two_agent"
-agents = ["user", "assistant"]
-max_turns = 4
-
-[session]
-dir = "{tmp_path / 'sessions'}"
-
-[ui]
-bell = false
-""")
+    config.write_text(pair_toml(server_url, 4, user='code_execution = "none"\ndefault_auto_reply = "Please go on."',
+                                after=f'\n[session]\ndir = "{tmp_path / "sessions"}"\n\n[ui]\nbell = false\n'))
     return config
 
 
