@@ -100,6 +100,50 @@ async def test_two_views_see_the_same_request_and_the_first_answer_wins(server, 
         await run.aclose()
 
 
+async def test_an_answer_shown_at_once_is_withdrawn_when_another_views_answer_crossed_it(
+        server, make_config, tmp_path, sock_dir):
+    """A view answers without waiting for the run (its key shows the answer in the same frame); if
+    another view's answer got there first, the run's refusal comes back and the view's answer is
+    dropped: nothing shows as given that the run did not take."""
+    server.load([Rule(agent="assistant", reply="done TERMINATE")])
+    run = build_run(pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock")
+    task = asyncio.ensure_future(run.run())
+    ann = bob = late = None
+    try:
+        ann = await asyncio.to_thread(RemoteRunHandle, srv.path, ANN)
+        bob = await asyncio.to_thread(RemoteRunHandle, srv.path, BOB)
+        rid = (await wait_for(lambda: open_request(ann), "a request at ann")).request.id
+        await wait_for(lambda: open_request(bob), "the request at bob")
+        # a view that has not seen the answers yet (as if bob's events were still on the way)
+        late = await asyncio.to_thread(RemoteRunHandle, srv.path, BOB, subscribe=False)
+        refused_ann, refused_late = [], []
+        first = ann.answer(rid, Decision.approve(), ANN, on_refused=refused_ann.append)
+        assert first.accepted and not ann.is_open(rid)  # at once, with no round trip
+        assert ann.answer_of(rid).kind.value == "approve"
+        crossed = late.answer(rid, Decision.reject("no"), BOB, on_refused=refused_late.append)
+        assert crossed.accepted  # shown as given until the run says otherwise
+        await wait_for(lambda: refused_late, "the run's refusal of the crossed answer")
+        assert not refused_late[0].accepted and "answered already by" in refused_late[0].reason
+        assert refused_late[0].answered_by is not None and refused_late[0].answered_by.client == "cockpit"
+        assert late.answer_of(rid) is None  # the withdrawn answer is not kept as given
+
+        # a view whose events say it was answered is refused on the spot, by whom included
+        await wait_for(lambda: not bob.is_open(rid), "the recorded answer at bob")
+        again = bob.answer(rid, Decision.reject("no"), BOB, on_refused=refused_late.append)
+        assert not again.accepted and again.answered_by is not None and "answered already by" in again.reason
+        await asyncio.wait_for(task, 15)
+        assert refused_ann == [] and len(refused_late) == 1
+        recorded = [e for e in run.bus.history if isinstance(e, DecisionRecorded) and e.request_id == rid]
+        assert [e.decision.kind.value for e in recorded] == ["approve"]
+    finally:
+        for h in (ann, bob, late):
+            if h is not None:
+                h.close()
+        await srv.close()
+        await run.aclose()
+
+
 async def test_pushed_events_come_in_order_to_a_subscriber_without_gap_or_repeat(server, make_config, tmp_path,
                                                                                 sock_dir, monkeypatch):
     server.load([Rule(agent="assistant", replies=["one", "two", "three", "four TERMINATE"])])
@@ -302,8 +346,7 @@ async def test_an_answer_over_the_socket_cannot_claim_another_author_or_smuggle_
         assert "the rule (tool calls) does not cover this message request" in refused.text
         claimed = Decision.reject("again").model_copy(update={"by": DecidedBy.POLICY,
                                                               "sender": Sender(user="ceo", client="cockpit")})
-        await wait_for(lambda: any(p.request.id == rid and not p.future.done() for p in run.pending),
-                       "the request asked again")
+        await wait_for(lambda: view.is_open(rid), "the request asked again, at the view")
         assert (await asyncio.to_thread(view.answer, rid, claimed, ANN)).accepted
         recorded = await wait_for(lambda: next((e for e in run.bus.history if isinstance(e, DecisionRecorded)
                                                 and e.request_id == rid), None), "the recorded answer")

@@ -4,6 +4,8 @@ with who gave it. A real app under the pilot, the real engine and the scripted s
 
 from __future__ import annotations
 
+import asyncio
+
 from ui_support import SIZE, make_app, pair_config, screen_text, wait_until, waiting
 
 from tuiagents.engine.decisions import Decision, RequestKind, Sender
@@ -39,3 +41,60 @@ async def test_keys_answer_and_steer_through_the_handle_as_this_user(server, mak
     paused = next(e for e in history if isinstance(e, RunPaused))
     resumed = next(e for e in history if isinstance(e, RunResumed))
     assert paused.sender == me and resumed.sender == me
+
+
+async def test_an_attached_cockpit_shows_its_answer_at_once_and_takes_it_back_when_another_view_won(
+        server, make_config, tmp_path):
+    """Attached over the run's socket, `a` shows the answer in the key's own frame, with no wait for the
+    run. When another view's answer got to the run first, the run's refusal comes back: the cockpit says
+    who answered, and shows the request as that answer left it."""
+    import tempfile
+    from pathlib import Path
+
+    from tuiagents.engine.factory import build_run
+    from tuiagents.engine.handle import LocalRunHandle
+    from tuiagents.session.run_client import RemoteRunHandle
+    from tuiagents.session.run_server import RunServer
+    from tuiagents.ui.app import TuiAgentsApp
+    from tuiagents.ui.settings import UIOptions
+
+    server.load([Rule(agent="coder", replies=["first draft", "second draft"]), Rule(agent="user", reply="go on")])
+    run = build_run(pair_config(make_config, max_turns=4), "pair", "Say hello", approve="ask", work_dir=tmp_path)
+    sock_dir = Path(tempfile.mkdtemp(prefix="tb", dir="/tmp"))  # short: a socket path has ~100 bytes
+    srv = await RunServer(LocalRunHandle(run), sock_dir / "r.sock").start()
+    task = asyncio.ensure_future(run.run())
+    handle = await asyncio.to_thread(RemoteRunHandle, srv.path, Sender(user="me", client="attached"))
+    bob = Sender(user="bob", client="attached")
+    try:
+        app = TuiAgentsApp(handle=handle, options=UIOptions(bell=False))
+        async with app.run_test(size=SIZE) as pilot:
+            first = await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="the first draft")
+            rid = first.request.id
+            cockpit = app.cockpit
+            # bob's answer reaches the run; this view has not heard of it when its own key comes
+            assert srv.handle.answer(rid, Decision.reject("not like this"), bob).accepted
+            cockpit.action_approve()
+            assert not handle.is_open(rid) and handle.answer_of(rid).kind.value == "approve"  # shown at once
+            await wait_until(pilot, lambda: any("Not sent: it was answered already by bob (attached)" in n.message
+                                                for n in app._notifications), what="the refusal naming bob")
+            await wait_until(pilot, lambda: handle.answer_of(rid) is not None
+                             and handle.answer_of(rid).kind.value == "reject", what="bob's answer shown")
+            second = await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE)
+                                      if waiting(app) is not None and waiting(app).request.id != rid else None,
+                                      what="the next draft")
+            await pilot.press("a")  # an answer nobody crossed is taken as shown
+            await wait_until(pilot, lambda: any(isinstance(e, DecisionRecorded) and e.request_id == second.request.id
+                                                for e in run.bus.history), what="the second answer at the run")
+        recorded = {e.request_id: e.decision for e in run.bus.history if isinstance(e, DecisionRecorded)}
+        assert recorded[rid].sender == bob and recorded[rid].kind.value == "reject"
+        assert recorded[second.request.id].kind.value == "approve"
+        assert sum("Not sent" in n.message for n in app._notifications) == 1
+    finally:
+        handle.close()
+        run.request_stop()
+        await asyncio.wait_for(task, 15)
+        await srv.close()
+        await run.aclose()
+        for p in sock_dir.iterdir():
+            p.unlink()
+        sock_dir.rmdir()

@@ -76,10 +76,12 @@ class Sender(BaseModel):
     user: str
     #: the kind of view it came through: "cockpit", "console", "attached", "browser"
     client: str
+    #: which one, when a user has several of a kind: its terminal ("pts/3"), or "" when unknown
+    where: str = ""
 
     def words(self) -> str:
-        """`user (client)`, for people."""
-        return f"{self.user} ({self.client})"
+        """`user (client)` or `user (client on where)`, for people."""
+        return f"{self.user} ({self.client}{' on ' + self.where if self.where else ''})"
 
 
 class ApprovalRule(BaseModel):
@@ -181,9 +183,16 @@ class Decision(BaseModel):
         """Do not run the proposed code or tool; the agent is told it was skipped."""
         return cls(kind=DecisionKind.SKIP, note=note, **kw)
 
-    def describe(self) -> str:
-        """One line for transcripts: what was decided and by whom."""
-        who = self.by.words()
+    def who(self, viewer: Sender | None = None) -> str:
+        """Who decided, for `viewer`: "you" for a person's own answer (or with no viewer), the
+        person's name for one from another view, else the policy's words."""
+        if self.by != DecidedBy.HUMAN or self.sender is None or viewer is None or self.sender == viewer:
+            return self.by.words()
+        return self.sender.words()
+
+    def describe(self, viewer: Sender | None = None) -> str:
+        """One line for transcripts: what was decided and by whom (see `who`)."""
+        who = self.who(viewer)
         text = {
             DecisionKind.APPROVE: "approved" + (" for this session" if self.scope != Scope.ONCE else ""),
             DecisionKind.EDIT: "edited" if self.original is None else

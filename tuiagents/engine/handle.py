@@ -10,6 +10,7 @@ Every value that crosses the boundary is a pydantic model, so another transport 
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Literal, Protocol, Union, runtime_checkable
 
@@ -32,7 +33,17 @@ def local_sender(client: str) -> Sender:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (some containers)
         user = "unknown"
-    return Sender(user=user, client=client)
+    return Sender(user=user, client=client, where=terminal_name())
+
+
+def terminal_name() -> str:
+    """This process's terminal ("pts/3"), which tells apart two views of one user; "" without one."""
+    for fd in (0, 1, 2):
+        try:
+            return os.ttyname(fd).removeprefix("/dev/")
+        except OSError:
+            continue
+    return ""
 
 
 # -- controls ---------------------------------------------------------------------------------------
@@ -142,8 +153,15 @@ class RunHandle(Protocol):
     def is_open(self, request_id: str) -> bool:
         """True while `request_id` waits for an answer."""
 
-    def answer(self, request_id: str, decision: Decision, sender: Sender | None = None) -> Answered:
-        """Answer a request; the first answer wins, a later one is told who gave it."""
+    def answer(self, request_id: str, decision: Decision, sender: Sender | None = None, *,
+               on_refused: Callable[[Answered], object] | None = None) -> Answered:
+        """Answer a request; the first answer wins, a later one is told who gave it.
+
+        Without `on_refused` the run's verdict is returned. With it, a handle whose run is far
+        may return "accepted" at once, shown as given, and later call `on_refused` (on any thread)
+        should the run refuse it after all (another view's answer crossed it on the way). A
+        verdict already returned is never changed otherwise.
+        """
 
     def control(self, control: Control, sender: Sender | None = None) -> ControlDone:
         """Apply a typed control."""
@@ -206,8 +224,12 @@ class LocalRunHandle:
         return self._pending(request_id) is not None
 
     # -- answering -------------------------------------------------------------------------------
-    def answer(self, request_id: str, decision: Decision, sender: Sender | None = None) -> Answered:
-        """Answer the request `request_id`; the first answer wins, a later one is told who gave it."""
+    def answer(self, request_id: str, decision: Decision, sender: Sender | None = None, *,
+               on_refused: Callable[[Answered], object] | None = None) -> Answered:
+        """Answer the request `request_id`; the first answer wins, a later one is told who gave it.
+
+        The run is in this process: the verdict returned is final, and `on_refused` is never called.
+        """
         event = self._pending(request_id)
         if event is None and request_id in self._answered:
             first = self._answered[request_id][0]
@@ -216,10 +238,7 @@ class LocalRunHandle:
         if event is None:
             recorded = self._recorded(request_id)
             if recorded is not None:
-                first = recorded.decision.sender
-                who = _by(first) if first is not None else f" by {recorded.decision.by.words('a person')}"
-                return Answered(request_id=request_id, accepted=False, answered_by=first,
-                                reason=f"it was answered already{who}")
+                return answered_already(request_id, recorded.decision)
             return Answered(request_id=request_id, accepted=False, reason="no such request waits in this run")
         if sender is not None and decision.by == DecidedBy.HUMAN:
             decision = decision.model_copy(update={"sender": sender})
@@ -269,6 +288,13 @@ class LocalRunHandle:
     def _recorded(self, request_id: str) -> DecisionRecorded | None:
         return next((e for e in reversed(self._run.bus.history)
                      if isinstance(e, DecisionRecorded) and e.request_id == request_id), None)
+
+
+def answered_already(request_id: str, first: Decision) -> Answered:
+    """The refusal of an answer to `request_id`, which `first` answered already (says by whom)."""
+    who = _by(first.sender) if first.sender is not None else f" by {first.by.words('a person')}"
+    return Answered(request_id=request_id, accepted=False, answered_by=first.sender,
+                    reason=f"it was answered already{who}")
 
 
 def _by(sender: Sender | None) -> str:

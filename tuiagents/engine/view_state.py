@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuiagents.engine.decisions import ROOT_CHAT
-from tuiagents.engine.events import DecisionRecorded, DecisionRequested, RunStopped
+from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, Sender
+from tuiagents.engine.events import DecisionRecorded, DecisionRequested, RunStopped, StopKind
 from tuiagents.engine.messages import Message
 from tuiagents.engine.usage import Usage
 from tuiagents.engine.view_parts import (
@@ -72,12 +72,26 @@ class RunViewState:
     #: walk them); a live view does without (the bus and the log hold them).
     events: list[Any] = field(default_factory=list)
     keep_events: bool = False
+    #: who looks through this view (a live view's own sender): a person's answer or stop from
+    #: another view is then told by its name, not as "you"; None (a replay) reads every one as "you"
+    viewer: Sender | None = None
 
     # -- what readers ask ------------------------------------------------------------------------
     @property
     def stop_reason(self) -> str | None:
         """Why the run stopped, or None while it runs (or when the log ends without a stop)."""
         return self.stopped_event.reason if self.stopped_event else None
+
+    def stop_words(self) -> str | None:
+        """Why the run stopped, for the viewer: a person's stop from another view names them."""
+        event = self.stopped_event
+        if event is None or event.kind != StopKind.STOPPED_BY_USER or self.viewer is None:
+            return self.stop_reason
+        asked = self.controls.stop_requested
+        sender = asked.sender if asked is not None else next(
+            (r.decision.sender for r in reversed(self.decisions)
+             if r.decision.kind == DecisionKind.STOP and r.decision.by == DecidedBy.HUMAN), None)
+        return event.reason if sender is None or sender == self.viewer else f"stopped by {sender.words()}"
 
     @property
     def stop_kind(self) -> str | None:

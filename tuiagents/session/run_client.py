@@ -20,7 +20,7 @@ from typing import Any
 
 from tuiagents.engine.decisions import Decision, Sender
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Event, RunStopped, StopKind, TokenDelta
-from tuiagents.engine.handle import Answered, Control, ControlDone, local_sender
+from tuiagents.engine.handle import Answered, Control, ControlDone, answered_already, local_sender
 from tuiagents.session import wire
 
 REPLY_TIMEOUT = 15.0
@@ -53,6 +53,7 @@ class RemoteRunHandle:
         self._send_lock = threading.Lock()
         self._replies: dict[int, Any] = {}
         self._waiting: dict[int, threading.Event] = {}
+        self._later: dict[int, Callable[[Any], object]] = {}  # frame id -> what takes its reply
         self._history: list[Event] = []
         self._subscribers: list[Callable[[Event], object]] = []
         self._asked: dict[str, int] = {}  # request id -> seq of its last DecisionRequested
@@ -71,6 +72,8 @@ class RemoteRunHandle:
             raise RunUnreachable("the socket did not answer as a tuiagents run")
         #: what the run is: id, team, agents, its log
         self.welcome: wire.Welcome = first
+        if first.you is not None:  # as the run records this view's answers: "you" is told by it
+            self.sender = first.you
         self._sock.settimeout(None)
         self._reader = threading.Thread(target=self._read_loop, name=f"run-{first.run_id}-reader", daemon=True)
         self._reader.start()
@@ -129,18 +132,68 @@ class RemoteRunHandle:
         return (recorded is None or recorded[0] < asked) and (mine is None or mine[0] < asked)
 
     # -- answering and controls --------------------------------------------------------------------
-    def answer(self, request_id: str, decision: Decision, sender: Sender | None = None) -> Answered:
-        """Answer `request_id` in the run; the first answer wins, a later one is told who gave it."""
-        try:
-            reply = self._call(lambda i: wire.Answer(id=i, request_id=request_id, decision=decision,
-                                                     client=self._kind(sender)))
-        except RunUnreachable as exc:
-            return Answered(request_id=request_id, accepted=False, reason=str(exc))
-        answered = reply.answered
-        if answered.accepted:
+    def answer(self, request_id: str, decision: Decision, sender: Sender | None = None, *,
+               on_refused: Callable[[Answered], object] | None = None) -> Answered:
+        """Answer `request_id` in the run; the first answer wins, a later one is told who gave it.
+
+        A request the events show answered already is refused here, with no round trip. Without
+        `on_refused` the call waits for the run's verdict. With it, the answer is taken as given at
+        once (a view shows it in the same frame as the key); should the run refuse it (another
+        view's answer crossed it), it is dropped again and `on_refused` gets the run's verdict, on
+        the reader thread.
+        """
+        known = self._refusal(request_id)
+        if known is not None:
+            return known
+        frame = (lambda i: wire.Answer(id=i, request_id=request_id, decision=decision,
+                                       client=self._kind(sender)))
+        # the asking this answer is for, taken now: the run may ask again (an answer that did not
+        # fit) before the reply wakes this thread
+        mine = (self._asked.get(request_id, -1), sender, decision)
+        if on_refused is None:
+            try:
+                answered = self._call(frame).answered
+            except RunUnreachable as exc:
+                return Answered(request_id=request_id, accepted=False, reason=str(exc))
+            if answered.accepted:
+                with self._lock:
+                    self._answered[request_id] = mine
+            return answered
+        with self._lock:
+            self._answered[request_id] = mine
+
+        def settle(reply: wire.AnswerReply | None) -> None:
+            if reply is None or reply.answered.accepted:  # taken, or the connection is gone (the view says so)
+                return
             with self._lock:
-                self._answered[request_id] = (self._asked.get(request_id, -1), sender, decision)
-        return answered
+                if self._answered.get(request_id) is mine:
+                    del self._answered[request_id]
+            on_refused(reply.answered)
+
+        try:
+            self._call_later(frame, settle)
+        except RunUnreachable as exc:
+            with self._lock:
+                self._answered.pop(request_id, None)
+            return Answered(request_id=request_id, accepted=False, reason=str(exc))
+        return Answered(request_id=request_id, accepted=True)
+
+    def _refusal(self, request_id: str) -> Answered | None:
+        """Why an answer to `request_id` cannot be taken, when the events say so already."""
+        with self._lock:
+            asked = self._asked.get(request_id)
+            recorded = self._recorded.get(request_id)
+            mine = self._answered.get(request_id)
+        if asked is not None and recorded is not None and recorded[0] > asked:
+            return answered_already(request_id, recorded[1].decision)
+        if asked is not None and mine is not None and mine[0] >= asked:
+            return answered_already(request_id, mine[2].model_copy(update={"sender": mine[1]}))
+        if self.closed_reason is not None:
+            return Answered(request_id=request_id, accepted=False,
+                            reason=f"not connected to the run: {self.closed_reason}")
+        if self._stopped is not None:
+            return Answered(request_id=request_id, accepted=False, reason="the run has stopped")
+        return None  # open, or not seen here yet: the run decides
 
     def control(self, control: Control, sender: Sender | None = None) -> ControlDone:
         """Send a typed control; the run announces it as an event saying who sent it."""
@@ -189,6 +242,19 @@ class RemoteRunHandle:
         except wire.WireError as exc:
             raise RunUnreachable(f"the run sent {exc}") from None
 
+    def _call_later(self, make: Callable[[int], Any], then: Callable[[Any], object]) -> None:
+        """Send a frame and return; `then` gets its reply on the reader thread (None: the
+        connection ended first)."""
+        if self.closed_reason is not None:
+            raise RunUnreachable(f"not connected to the run: {self.closed_reason}")
+        frame_id = next(self._ids)
+        self._later[frame_id] = then
+        try:
+            self._send(make(frame_id))
+        except RunUnreachable:
+            self._later.pop(frame_id, None)
+            raise
+
     def _call(self, make: Callable[[int], Any]) -> Any:
         if self.closed_reason is not None:
             raise RunUnreachable(f"not connected to the run: {self.closed_reason}")
@@ -224,6 +290,8 @@ class RemoteRunHandle:
         finally:
             for done in list(self._waiting.values()):
                 done.set()
+            for frame_id in list(self._later):
+                self._settle(self._later.pop(frame_id), None)
             if self._stopped is None and self.closed_reason != "closed by this view":
                 self._lost()
 
@@ -238,10 +306,21 @@ class RemoteRunHandle:
                                      f"`tuiagents resume {self.run_id}` continues it from its log"))
 
     def _reply(self, frame_id: int, frame: Any) -> None:
+        later = self._later.pop(frame_id, None)
+        if later is not None:
+            self._settle(later, frame)
+            return
         self._replies[frame_id] = frame
         done = self._waiting.pop(frame_id, None)
         if done is not None:
             done.set()
+
+    @staticmethod
+    def _settle(then: Callable[[Any], object], frame: Any) -> None:
+        try:
+            then(frame)
+        except Exception:  # noqa: BLE001 - a view's callback must not end the reader
+            pass
 
     def _take(self, event: Event) -> None:
         with self._lock:

@@ -180,9 +180,10 @@ class RunServer:
             await self._refuse(writer, f"this run speaks protocol {wire.PROTOCOL_VERSION}, the client "
                                        f"{hello.version}: attach with the tuiagents that started the run")
             return
-        client = _Client(writer, Sender(user=user_name(uid), client=view_kind(hello.sender.client) or "client"))
+        client = _Client(writer, Sender(user=user_name(uid), client=view_kind(hello.sender.client) or "client",
+                                        where=view_kind(hello.sender.where)))
         self.clients.add(client)
-        client.send(self._line(self._welcome()))
+        client.send(self._line(self._welcome().model_copy(update={"you": client.sender})))
         pump = asyncio.create_task(self._pump(client))
         try:
             await self._read_frames(reader, client)

@@ -97,6 +97,8 @@ class Welcome(BaseModel):
     agents: list[AgentInfo] = Field(default_factory=list)
     session_path: str | None = None
     pid: int
+    #: this view as the run names it in its log (the peer's real user, its kind, its terminal)
+    you: Sender | None = None
 
 
 class Refused(BaseModel):

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind
+from tuiagents.engine.decisions import Decision, DecisionKind, Sender
 from tuiagents.engine.events import ExecutionFinished
 from tuiagents.engine.view import control_words
 from tuiagents.execution.base import EXIT_NOT_RUN
 from tuiagents.ui.safe_text import one_line
-
-
-def _who(by: DecidedBy) -> str:
-    return by.words()
 
 
 def result_line(event: ExecutionFinished) -> tuple[str, str]:
@@ -51,29 +47,31 @@ def control_line(event: Any) -> str:
     return one_line(control_words(event), 300)
 
 
-def message_tags(decision: Decision) -> tuple[list[str], str]:
-    """Tags and tone of a draft once decided (from the decision itself, never from old tags)."""
-    d = decision
+def message_tags(decision: Decision, viewer: Sender | None = None) -> tuple[list[str], str]:
+    """Tags and tone of a draft once decided (from the decision itself, never from old tags);
+    who decided is told as `viewer` reads it (`Decision.who`)."""
+    d, who = decision, decision.who(viewer)
     if d.kind == DecisionKind.REJECT:
-        return [f"rejected by you: {one_line(d.content or '', 100)}"], "error"
+        return [f"rejected by {who}: {one_line(d.content or '', 100)}"], "error"
     if d.kind == DecisionKind.EDIT:
-        return ["edited by you · delivering"], "warning"
+        return [f"edited by {who} · delivering"], "warning"
     if d.kind == DecisionKind.APPROVE:
         scope = " for this session" if d.scope.value != "once" else ""
-        return [f"approved{scope} by {_who(d.by)}"], "success"
+        return [f"approved{scope} by {who}"], "success"
     if d.kind == DecisionKind.INJECT:
-        return ["you injected a message"], "warning"
+        return [f"{who} injected a message"], "warning"
     if d.kind == DecisionKind.STOP:
         return ["not delivered: stopped"], "error"
     return [d.kind.value], "muted"
 
 
-def code_status(d: Decision) -> tuple[str, str]:
-    """A code block's status and tone once decided."""
+def code_status(d: Decision, viewer: Sender | None = None) -> tuple[str, str]:
+    """A code block's status and tone once decided (who decided as `viewer` reads it)."""
+    who = d.who(viewer)
     return {
-        DecisionKind.APPROVE: (f"approved by {_who(d.by)}", "success"),
-        DecisionKind.EDIT: ("edited by you, then approved", "warning"),
-        DecisionKind.SKIP: (f"skipped by {_who(d.by)}", "muted"),
-        DecisionKind.REPLY: ("not run: you replied instead", "muted"),
+        DecisionKind.APPROVE: (f"approved by {who}", "success"),
+        DecisionKind.EDIT: (f"edited by {who}, then approved", "warning"),
+        DecisionKind.SKIP: (f"skipped by {who}", "muted"),
+        DecisionKind.REPLY: (f"not run: {who} replied instead", "muted"),
         DecisionKind.STOP: ("not run: stopped", "error"),
     }.get(d.kind, (d.kind.value, "muted"))

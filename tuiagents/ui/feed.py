@@ -180,7 +180,7 @@ class ConversationFeed:
         shown.markdown, shown.human, shown.tone = m.origin in ("agent", "human"), False, "muted"
         d = entry.decision
         if m.human_edited:
-            shown.tags, shown.tone = ["edited by you"], "warning"
+            shown.tags, shown.tone = [f"edited by {d.who(self.view.viewer) if d is not None else 'you'}"], "warning"
         elif m.origin == "human":
             # a chat's first message is its task (a nested chat's is its owner's, filled from the trigger)
             shown.tags = ["task"] if len(self.view.messages_in(event.chat)) == 1 else ["written by you"]
@@ -189,7 +189,7 @@ class ConversationFeed:
         elif m.origin == "tool":
             shown.tags = [f"tool result → {m.recipient}" if m.recipient else "tool result"]
         else:
-            approval = message_tags(d)[0] if d is not None and d.kind == DecisionKind.APPROVE else []
+            approval = message_tags(d, self.view.viewer)[0] if d is not None and d.kind == DecisionKind.APPROVE else []
             shown.tags = ([f"→ {m.recipient}"] if m.recipient else []) + approval
             shown.tone = "success" if approval else "muted"
         self.dirty.discard(entry.id)
@@ -205,7 +205,7 @@ class ConversationFeed:
 
     def _recorded(self, event: DecisionRecorded) -> None:
         d = event.decision
-        self._add(NoticeEntry(text=f"{event.request_kind.value} of {event.agent}: {d.describe()}",
+        self._add(NoticeEntry(text=f"{event.request_kind.value} of {event.agent}: {d.describe(self.view.viewer)}",
                               tone="muted" if d.by != DecidedBy.HUMAN else "warning"), self.timeline)
         self.show_request(event.request_id, event.request_kind, event.agent, event.chat)
 
@@ -239,7 +239,7 @@ class ConversationFeed:
                 if waiting:
                     shown.tags, shown.tone = ["draft · waiting for you"], "warning"
                 elif d is not None:
-                    shown.tags, shown.tone = message_tags(d)
+                    shown.tags, shown.tone = message_tags(d, self.view.viewer)
                     shown.struck = d.kind == DecisionKind.REJECT
                 else:
                     shown.tags, shown.tone = [f"not delivered: {why}"], "error"
@@ -250,7 +250,7 @@ class ConversationFeed:
                     # a runnable block joins the timeline once decided, so its outcome never reads
                     # before its approval there
                     self._add(shown, self.timeline)
-                    shown.status, shown.tone = code_status(d)
+                    shown.status, shown.tone = code_status(d, self.view.viewer)
                 else:
                     self._add(shown, self.timeline)
                     shown.status, shown.tone = f"not run: {why}", "muted"

@@ -89,6 +89,8 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         self.clock = clock
         self.banner = banner
         self.state = CockpitState()
+        if self.handle is not None:  # a live view: another view's answers and stops are told by name
+            self.state.viewer = self.sender
         self.panes: dict[str, AgentPane] = {}
         self.agent_slots: dict[str, int] = {}
         self.timeline = Transcript(code_style=code_style, agent_slots=self.agent_slots, id="timeline")
@@ -199,7 +201,9 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
     def on_mount(self) -> None:
         """Start the stream flusher, the clock, and the run."""
         if self.app.is_web:  # served to a browser (`tuiagents serve`): the log says so of each answer
-            self.sender = local_sender("browser")
+            self.sender = self.sender.model_copy(update={"client": "browser"})
+            if self.handle is not None:
+                self.state.viewer = self.sender
         self.set_interval(self.stream_interval, self._flush_stream)
         self.set_interval(1.0, self._tick)
         self.refresh_chrome()
@@ -316,7 +320,7 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
             self.notify(one_line(event.text, 300), severity=event.level, timeout=8)
         elif isinstance(event, RunStopped):
             self.feed.flush()
-            self.notify(f"Run stopped: {one_line(event.reason, 200)}", timeout=8)
+            self.notify(f"Run stopped: {one_line(self.state.stop_words() or event.reason, 200)}", timeout=8)
         self.refresh_chrome()
 
     def handle_events(self, events: Iterable[Any]) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from textual.message import Message
+
 from tuiagents.engine.decisions import (
     ApprovalRule,
     Decision,
@@ -20,7 +22,7 @@ from tuiagents.engine.decisions import (
 )
 from tuiagents.engine.events import DecisionRequested
 from tuiagents.engine.handle import (
-    CancelCode, Control, ForceNextSpeaker, InjectMessage, PauseRun, ResumeRun, RunHandle, StopRun,
+    Answered, CancelCode, Control, ForceNextSpeaker, InjectMessage, PauseRun, ResumeRun, RunHandle, StopRun,
 )
 from tuiagents.engine.tool_args import compact_arguments
 from tuiagents.ui.actions import COCKPIT_BY_NAME, Where, palette
@@ -42,6 +44,14 @@ def code_for_edit(request: Any) -> tuple[str, str | None]:
     return "\n\n".join(f"```{b.language}\n{b.code.rstrip()}\n```" for b in blocks), None
 
 
+class AnswerRefused(Message):
+    """The run refused an answer after the view showed it (see `RunHandle.answer`)."""
+
+    def __init__(self, answered: Answered) -> None:
+        super().__init__()
+        self.answered = answered
+
+
 class CockpitActions:
     """Mixin of the cockpit's actions; the screen it is mixed into provides what is declared here."""
 
@@ -56,6 +66,7 @@ class CockpitActions:
     current_request_id: str | None
     current_request: Callable[[], DecisionRequested | None]
     refresh_chrome: Callable[[], None]
+    post_message: Callable[[Message], bool]
     show_answer_first: Callable[[], None]
     _reveal: Callable[[str], None]
 
@@ -92,13 +103,21 @@ class CockpitActions:
         if self.handle is None:
             self.notify("This is a replay: decisions cannot be changed.", severity="warning")
             return False
-        answered = self.handle.answer(event.request.id, decision, self.sender)
+        # a run in another process may refuse the answer after it shows (another view's crossed
+        # it): it then comes back as `AnswerRefused`, posted from the handle's reader thread
+        answered = self.handle.answer(event.request.id, decision, self.sender,
+                                      on_refused=lambda late: self.post_message(AnswerRefused(late)))
         if not answered.accepted:
             self.notify(f"Not sent: {answered.reason}.", severity="warning")
             return False
         self.show_answer_first()
         self.refresh_chrome()
         return True
+
+    def on_answer_refused(self, message: AnswerRefused) -> None:
+        """The run refused an answer this view showed as given: say so, and show the request as it is."""
+        self.notify(f"Not sent: {message.answered.reason}.", severity="warning")
+        self.refresh_chrome()
 
     def action_approve(self) -> None:
         """Approve the current request as it is."""

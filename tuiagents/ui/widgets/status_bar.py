@@ -60,7 +60,7 @@ def _segments(state: CockpitState, now: float, pending_note: str) -> list[tuple[
     elif state.stop_requested and not state.stopped:
         out.append((0, Text("stopping…", "bold")))
     if state.stopped:
-        out.append((0, Text(f"■ stopped: {one_line(state.stop_reason or '', 120)}", "bold")))
+        out.append((0, Text(f"■ stopped: {one_line(state.stop_words() or '', 120)}", "bold")))
     return out
 
 
