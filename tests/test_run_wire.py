@@ -144,6 +144,38 @@ async def test_an_answer_shown_at_once_is_withdrawn_when_another_views_answer_cr
         await run.aclose()
 
 
+async def test_two_views_of_one_user_are_told_apart_by_their_terminal(server, make_config, tmp_path, sock_dir):
+    """The same user in two terminals: the run names each view by its user (from the socket), its
+    kind and its terminal (plain characters only), tells each view that name in its welcome, and a
+    refused answer says which view got there first."""
+    server.load([Rule(agent="assistant", reply="done TERMINATE")])
+    run = build_run(pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
+    srv = await served(run, sock_dir / "r.sock")
+    task = asyncio.ensure_future(run.run())
+    one = two = None
+    try:
+        one = await asyncio.to_thread(RemoteRunHandle, srv.path, Sender(user="x", client="attached", where="pts/3"))
+        two = await asyncio.to_thread(RemoteRunHandle, srv.path,
+                                      Sender(user="x", client="attached", where="pts/\x1b[31m7\n"))
+        me = user_name(os.getuid())
+        assert one.sender == Sender(user=me, client="attached", where="pts/3")
+        assert two.sender == Sender(user=me, client="attached", where="pts/31m7")
+        rid = (await wait_for(lambda: open_request(one), "a request")).request.id
+        await wait_for(lambda: open_request(two), "the request at the second view")
+        assert (await asyncio.to_thread(one.answer, rid, Decision.approve())).accepted
+        late = await asyncio.to_thread(two.answer, rid, Decision.reject("no"))
+        assert not late.accepted and late.reason == f"it was answered already by {me} (attached on pts/3)"
+        await asyncio.wait_for(task, 15)
+        recorded = next(e for e in run.bus.history if isinstance(e, DecisionRecorded) and e.request_id == rid)
+        assert recorded.decision.sender == one.sender
+    finally:
+        for h in (one, two):
+            if h is not None:
+                h.close()
+        await srv.close()
+        await run.aclose()
+
+
 async def test_pushed_events_come_in_order_to_a_subscriber_without_gap_or_repeat(server, make_config, tmp_path,
                                                                                 sock_dir, monkeypatch):
     server.load([Rule(agent="assistant", replies=["one", "two", "three", "four TERMINATE"])])

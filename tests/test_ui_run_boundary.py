@@ -10,7 +10,7 @@ from ui_support import SIZE, make_app, pair_config, screen_text, wait_until, wai
 
 from tuiagents.engine.decisions import Decision, RequestKind, Sender
 from tuiagents.engine.events import DecisionRecorded, RunPaused, RunResumed
-from tuiagents.engine.handle import local_sender
+from tuiagents.engine.handle import StopRun, local_sender
 from tuiagents.testing import Rule
 
 
@@ -27,7 +27,13 @@ async def test_keys_answer_and_steer_through_the_handle_as_this_user(server, mak
         await wait_until(pilot, lambda: "Reject coder's draft" in screen_text(app), what="the reject dialog")
         other = Sender(user="bob", client="attached")
         assert cockpit.handle.answer(request.request.id, Decision.approve(), other).accepted
-        await pilot.press("t", "o", "o", " ", "l", "o", "n", "g", "ctrl+s")
+        # the dialog says so at once and stays open: what the person goes on typing stays in it
+        await wait_until(pilot, lambda: "Answered already: approved (by bob (attached))" in screen_text(app),
+                         what="the dialog telling bob answered")
+        await pilot.press("t", "o", "o", " ", "l", "o", "n", "g")
+        assert "Reject coder's draft" in screen_text(app)
+        assert app.screen.query_one("#prompt-text").text == "too long"
+        await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: any("Not sent: it was answered already by bob (attached)" in n.message
                                             for n in app._notifications), what="the refusal naming bob")
         await pilot.press("p")
@@ -82,9 +88,17 @@ async def test_an_attached_cockpit_shows_its_answer_at_once_and_takes_it_back_wh
             second = await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE)
                                       if waiting(app) is not None and waiting(app).request.id != rid else None,
                                       what="the next draft")
+            # bob's answer reads as his in this view, not as "you"
+            await wait_until(pilot, lambda: "rejected by bob (attached): not like this" in screen_text(app),
+                             what="the draft tagged with bob's answer")
             await pilot.press("a")  # an answer nobody crossed is taken as shown
             await wait_until(pilot, lambda: any(isinstance(e, DecisionRecorded) and e.request_id == second.request.id
                                                 for e in run.bus.history), what="the second answer at the run")
+            await wait_until(pilot, lambda: "approved by you" in screen_text(app), what="this view's own answer")
+            assert srv.handle.control(StopRun(), bob).applied  # bob stops the run from his view
+            await wait_until(pilot, lambda: "■ stopped: stopped by bob (attached)" in screen_text(app),
+                             what="the stop told as bob's")
+            assert run.stopped.reason == "stopped by you"  # the log keeps the stopper's words
         recorded = {e.request_id: e.decision for e in run.bus.history if isinstance(e, DecisionRecorded)}
         assert recorded[rid].sender == bob and recorded[rid].kind.value == "reject"
         assert recorded[second.request.id].kind.value == "approve"

@@ -298,4 +298,4 @@ def answered_already(request_id: str, first: Decision) -> Answered:
 
 
 def _by(sender: Sender | None) -> str:
-    return f" by {sender.user} ({sender.client})" if sender is not None else ""
+    return f" by {sender.words()}" if sender is not None else ""

@@ -55,6 +55,11 @@ def view_kind(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum() or ch in "-_ .")[:40].strip()
 
 
+def view_where(text: str) -> str:
+    """Which terminal a client says it is on ("pts/3"), as a short plain name: it is shown to people."""
+    return "".join(ch for ch in text if ch.isascii() and (ch.isalnum() or ch in "/-_.:"))[:40].strip("/")
+
+
 class _Client:
     """One connected view: its outgoing queue and whether it takes pushes."""
 
@@ -181,7 +186,7 @@ class RunServer:
                                        f"{hello.version}: attach with the tuiagents that started the run")
             return
         client = _Client(writer, Sender(user=user_name(uid), client=view_kind(hello.sender.client) or "client",
-                                        where=view_kind(hello.sender.where)))
+                                        where=view_where(hello.sender.where)))
         self.clients.add(client)
         client.send(self._line(self._welcome().model_copy(update={"you": client.sender})))
         pump = asyncio.create_task(self._pump(client))

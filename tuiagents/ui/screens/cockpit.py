@@ -20,6 +20,7 @@ from textual.widgets import ContentSwitcher, Static, TabbedContent, TabPane
 from tuiagents.engine.decisions import Decision
 from tuiagents.engine.events import (
     AgentInfo,
+    DecisionRecorded,
     DecisionRequested,
     MessageDelivered,
     Notice,
@@ -97,6 +98,7 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         self.feed = ConversationFeed(lambda: {n: p.transcript for n, p in self.panes.items()}, self.timeline,
                                      self.state)
         self.current_request_id: str | None = None
+        self.answer_dialogs: dict[str, Any] = {}
         self.events_handled = 0
         self.result: Any = None
         self.engine_error: BaseException | None = None
@@ -318,7 +320,9 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
                 self.app.bell()
         elif isinstance(event, Notice) and event.level in ("warning", "error") and not self._in_sight(event.agent):
             self.notify(one_line(event.text, 300), severity=event.level, timeout=8)
-        elif isinstance(event, RunStopped):
+        if isinstance(event, (DecisionRecorded, RunStopped)) and self.answer_dialogs:
+            self.mark_dialogs_answered()
+        if isinstance(event, RunStopped):
             self.feed.flush()
             self.notify(f"Run stopped: {one_line(self.state.stop_words() or event.reason, 200)}", timeout=8)
         self.refresh_chrome()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from textual.message import Message
+from textual.screen import ModalScreen
 
 from tuiagents.engine.decisions import (
     ApprovalRule,
@@ -27,6 +28,7 @@ from tuiagents.engine.handle import (
 from tuiagents.engine.tool_args import compact_arguments
 from tuiagents.ui.actions import COCKPIT_BY_NAME, Where, palette
 from tuiagents.ui.safe_text import one_line
+from tuiagents.ui.screens.answered_elsewhere import show_answered_elsewhere
 from tuiagents.ui.screens.edit_screen import EditScreen
 from tuiagents.ui.screens.inject_screen import InjectRequest, InjectScreen
 from tuiagents.ui.screens.prompt_screens import PickScreen, TextPromptScreen
@@ -64,6 +66,8 @@ class CockpitActions:
     panes: dict[str, Any]
     timeline: Any
     current_request_id: str | None
+    #: request id -> the dialog open to answer it (edit, reject, reply, pick)
+    answer_dialogs: dict[str, ModalScreen[Any]]
     current_request: Callable[[], DecisionRequested | None]
     refresh_chrome: Callable[[], None]
     post_message: Callable[[Message], bool]
@@ -114,6 +118,39 @@ class CockpitActions:
         self.refresh_chrome()
         return True
 
+    def _answer_with(self, current: DecisionRequested, dialog: ModalScreen[Any],
+                     decide: Callable[[Any], Decision]) -> None:
+        """Open `dialog` for the request `current`; what it returns answers it (None: cancelled).
+
+        Should the request be answered meanwhile (another view, a stop), the dialog says so at once
+        (`mark_dialogs_answered`) and stays open, so no key typed for it lands in the cockpit.
+        """
+        rid = current.request.id
+        self.answer_dialogs[rid] = dialog
+
+        def done(result: Any) -> None:
+            if self.answer_dialogs.get(rid) is dialog:
+                del self.answer_dialogs[rid]
+            if result is not None:
+                self._answer(current, decide(result))
+
+        self.app.push_screen(dialog, done)
+
+    def mark_dialogs_answered(self) -> None:
+        """Tell each open answer dialog whose request is no longer open what became of it."""
+        if self.handle is None:
+            return
+        for rid, dialog in list(self.answer_dialogs.items()):
+            if self.handle.is_open(rid) or not dialog.is_attached:
+                continue
+            decision = self.handle.answer_of(rid)
+            if decision is not None:
+                what = f"Answered already: {one_line(decision.describe(self.state.viewer), 160)}."
+            else:
+                what = f"The run stopped: {one_line(self.state.stop_words() or 'no answer is taken', 160)}."
+            show_answered_elsewhere(dialog, f"{what} Nothing sent from here is taken; Esc closes.")
+            del self.answer_dialogs[rid]
+
     def on_answer_refused(self, message: AnswerRefused) -> None:
         """The run refused an answer this view showed as given: say so, and show the request as it is."""
         self.notify(f"Not sent: {message.answered.reason}.", severity="warning")
@@ -157,8 +194,7 @@ class CockpitActions:
                      f"then run it")
             screen = ToolArgsScreen(call.arguments, request.tool_info, call.name, title)
             # sent as a model sends arguments: the JSON on one line (the editor checked it)
-            self.app.push_screen(screen, lambda text: text is not None
-                                 and self._answer(current, Decision.edit(compact_arguments(text))))
+            self._answer_with(current, screen, lambda text: Decision.edit(compact_arguments(text)))
             return
         if request.kind == RequestKind.CODE:
             text, language = code_for_edit(request)
@@ -167,7 +203,7 @@ class CockpitActions:
         else:
             screen = EditScreen(request.content, f"Edit {one_line(request.agent, 20)}'s draft",
                                 send_label="Send edited message")
-        self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.edit(text)))
+        self._answer_with(current, screen, Decision.edit)
 
     def action_reject(self) -> None:
         """Reject the draft (or refuse a handoff); your feedback goes back to the agent."""
@@ -179,12 +215,12 @@ class CockpitActions:
             screen = TextPromptScreen(f"Refuse {agent}'s handoff", hint=f"{agent} keeps the conversation and reads why.",
                                       empty_error="Feedback is empty: tell the agent why, or press Esc.",
                                       send_label="Refuse the handoff")
-            self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reject(text)))
+            self._answer_with(current, screen, Decision.reject)
             return
         screen = TextPromptScreen(f"Reject {agent}'s draft", hint=f"Your feedback goes back to {agent}, which writes a new reply.",
                                   empty_error="Feedback is empty: tell the agent what to change, or press Esc.",
                                   send_label="Reject with feedback")
-        self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reject(text)))
+        self._answer_with(current, screen, Decision.reject)
 
     def action_reply(self) -> None:
         """Write the reply yourself."""
@@ -194,7 +230,7 @@ class CockpitActions:
         agent = one_line(current.request.agent, 20)
         screen = TextPromptScreen(f"Reply as you, in {agent}'s turn", hint=one_line(current.request.prompt, 200),
                                   empty_error="The reply is empty: type it, or press Esc.", send_label="Send reply")
-        self.app.push_screen(screen, lambda text: text is not None and self._answer(current, Decision.reply(text)))
+        self._answer_with(current, screen, Decision.reply)
 
     # -- controls at any time ------------------------------------------------------------------
     def action_inject(self) -> None:
@@ -230,9 +266,8 @@ class CockpitActions:
             request = current.request
             options = [(c, c + ("  (asked for)" if c == request.target else "")) for c in request.candidates]
             title = "Hand the conversation to…" if request.kind == RequestKind.HANDOFF else "Who speaks next?"
-            self.app.push_screen(PickScreen(title, options, current=request.target,
-                                            hint=one_line(request.prompt, 200)),
-                                 lambda name: name is not None and self._answer(current, Decision.choose(name)))
+            self._answer_with(current, PickScreen(title, options, current=request.target,
+                                                  hint=one_line(request.prompt, 200)), Decision.choose)
             return
         if self.handle is None:
             return
