@@ -150,6 +150,41 @@ async def test_an_attached_cockpit_shows_a_killed_run_as_ended_with_the_reason(d
         await until(pilot, lambda: not app.is_running, "the app to quit")
 
 
+async def test_an_attached_cockpit_answers_keys_while_its_run_is_frozen(detached):
+    """The run's process frozen (SIGSTOP: a stuck loop, a suspended machine): an answer and a pause
+    from the attached view show at once and the view goes on taking keys; once the run thaws, it
+    takes both, as sent."""
+    import os
+    import signal
+
+    from tuiagents.app.attach import attach_app
+    from tuiagents.engine.events import DecisionRecorded, RunPaused
+
+    rec = detached(Script(rules=[Rule(agent="assistant", replies=["first draft", "second draft"])]))
+    app = attach_app(rec.run_id)
+    async with app.run_test(size=SIZE) as pilot:
+        first = None
+        await until(pilot, lambda: pending_content(app) == "first draft", "the first draft")
+        first = app.cockpit.current_request().request.id
+        os.kill(rec.pid, signal.SIGSTOP)
+        try:
+            await pilot.press("a")
+            assert not app.cockpit.handle.is_open(first) and pending_content(app) is None  # shown at once
+            await pilot.press("p")
+            await pilot.press("f1")  # the view still takes keys (a blocking call would hold them 15 s)
+            await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", "the keys help", timeout=5)
+            await pilot.press("escape")
+        finally:
+            os.kill(rec.pid, signal.SIGCONT)
+        events = lambda: app.cockpit.handle.events_since(-1)  # noqa: E731
+        await until(pilot, lambda: any(isinstance(e, RunPaused) for e in events()), "the pause, once thawed")
+        assert any(isinstance(e, DecisionRecorded) and e.request_id == first and e.decision.kind.value == "approve"
+                   for e in events())
+        assert not any("Not " in str(n.message) for n in app._notifications)
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, "the app to quit")
+
+
 async def test_stop_in_an_attached_sequence_asks_this_stage_or_everything(tmp_path, monkeypatch):
     """A sequence run in its own process (as every run the app starts now is): `s` during a stage
     asks first, and "this stage only" ends the stage while the run goes on to the next one."""

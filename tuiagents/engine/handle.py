@@ -163,8 +163,9 @@ class RunHandle(Protocol):
         verdict already returned is never changed otherwise.
         """
 
-    def control(self, control: Control, sender: Sender | None = None) -> ControlDone:
-        """Apply a typed control."""
+    def control(self, control: Control, sender: Sender | None = None, *,
+                on_refused: Callable[[ControlDone], object] | None = None) -> ControlDone:
+        """Apply a typed control; `on_refused` as for `answer` (a far run's later "not applied")."""
 
 
 class LocalRunHandle:
@@ -248,8 +249,10 @@ class LocalRunHandle:
         return Answered(request_id=request_id, accepted=True)
 
     # -- controls --------------------------------------------------------------------------------
-    def control(self, control: Control, sender: Sender | None = None) -> ControlDone:
-        """Apply a typed control; the run announces it as an event saying who sent it."""
+    def control(self, control: Control, sender: Sender | None = None, *,
+                on_refused: Callable[[ControlDone], object] | None = None) -> ControlDone:
+        """Apply a typed control; the run announces it as an event saying who sent it. The verdict
+        is final (`on_refused` is never called)."""
         run = self._run
         name = control.type
         if run.stopped is not None:

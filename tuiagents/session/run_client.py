@@ -195,12 +195,23 @@ class RemoteRunHandle:
             return Answered(request_id=request_id, accepted=False, reason="the run has stopped")
         return None  # open, or not seen here yet: the run decides
 
-    def control(self, control: Control, sender: Sender | None = None) -> ControlDone:
-        """Send a typed control; the run announces it as an event saying who sent it."""
+    def control(self, control: Control, sender: Sender | None = None, *,
+                on_refused: Callable[[ControlDone], object] | None = None) -> ControlDone:
+        """Send a typed control; the run announces it as an event saying who sent it.
+
+        Without `on_refused` the call waits for the run's verdict. With it, the control is sent and
+        taken as applied at once (a view never waits on the run's loop); should the run not apply
+        it, `on_refused` gets why, on the reader thread.
+        """
+        frame = (lambda i: wire.ControlFrame(id=i, control=control, client=self._kind(sender)))
         try:
-            return self._call(lambda i: wire.ControlFrame(id=i, control=control, client=self._kind(sender))).done
+            if on_refused is None:
+                return self._call(frame).done
+            self._call_later(frame, lambda reply: reply is not None and not reply.done.applied
+                             and on_refused(reply.done))
         except RunUnreachable as exc:
             return ControlDone(control=control.type, applied=False, reason=str(exc))
+        return ControlDone(control=control.type, applied=True)
 
     def _kind(self, sender: Sender | None) -> str | None:
         """The view kind to name with a frame, when it is not the one the hello named."""

@@ -23,7 +23,7 @@ from tuiagents.engine.decisions import (
 )
 from tuiagents.engine.events import DecisionRequested
 from tuiagents.engine.handle import (
-    Answered, CancelCode, Control, ForceNextSpeaker, InjectMessage, PauseRun, ResumeRun, RunHandle, StopRun,
+    Answered, CancelCode, Control, ControlDone, ForceNextSpeaker, InjectMessage, PauseRun, ResumeRun, RunHandle, StopRun,
 )
 from tuiagents.engine.tool_args import compact_arguments
 from tuiagents.ui.actions import COCKPIT_BY_NAME, Where, palette
@@ -52,6 +52,14 @@ class AnswerRefused(Message):
     def __init__(self, answered: Answered) -> None:
         super().__init__()
         self.answered = answered
+
+
+class ControlRefused(Message):
+    """The run did not apply a control after the view took it as sent (see `RunHandle.control`)."""
+
+    def __init__(self, done: ControlDone) -> None:
+        super().__init__()
+        self.done = done
 
 
 class CockpitActions:
@@ -316,10 +324,17 @@ class CockpitActions:
         if self.handle is None:
             self.notify("This is a replay: the run cannot be steered.", severity="warning")
             return False
-        done = self.handle.control(control, self.sender)
+        # a run in another process may refuse it after this returns: `ControlRefused` then says why
+        done = self.handle.control(control, self.sender,
+                                   on_refused=lambda late: self.post_message(ControlRefused(late)))
         if not done.applied:
             self.notify(f"Not done: {done.reason}.", severity="warning")
         return done.applied
+
+    def on_control_refused(self, message: ControlRefused) -> None:
+        """The run did not apply a control this view took as sent: say why."""
+        self.notify(f"Not done: {message.done.reason}.", severity="warning")
+        self.refresh_chrome()
 
     def action_select_request(self, request_id: str) -> None:
         """Make a queued request the current one."""
