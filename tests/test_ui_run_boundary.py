@@ -28,7 +28,7 @@ async def test_keys_answer_and_steer_through_the_handle_as_this_user(server, mak
         other = Sender(user="bob", client="attached")
         assert cockpit.handle.answer(request.request.id, Decision.approve(), other).accepted
         # the dialog says so at once and stays open: what the person goes on typing stays in it
-        await wait_until(pilot, lambda: "Answered already: approved (by bob (attached))" in screen_text(app),
+        await wait_until(pilot, lambda: "Answered already: approved, by bob (attached)" in screen_text(app),
                          what="the dialog telling bob answered")
         await pilot.press("t", "o", "o", " ", "l", "o", "n", "g")
         assert "Reject coder's draft" in screen_text(app)
@@ -98,7 +98,12 @@ async def test_an_attached_cockpit_shows_its_answer_at_once_and_takes_it_back_wh
             assert srv.handle.control(StopRun(), bob).applied  # bob stops the run from his view
             await wait_until(pilot, lambda: "■ stopped: stopped by bob (attached)" in screen_text(app),
                              what="the stop told as bob's")
-            assert run.stopped.reason == "stopped by you"  # the log keeps the stopper's words
+            assert run.stopped.reason == "stopped by you"  # the log keeps the run's own words
+            await pilot.press("t")  # the timeline tells it as bob's too, his words not repeated as "you"
+            await wait_until(pilot, lambda: "■ run stopped: stopped by bob (attached)" in screen_text(app),
+                             what="the timeline's stop line")
+            text = screen_text(app)
+            assert "■ stop requested by bob (attached)" in text and "stopped by you" not in text
         recorded = {e.request_id: e.decision for e in run.bus.history if isinstance(e, DecisionRecorded)}
         assert recorded[rid].sender == bob and recorded[rid].kind.value == "reject"
         assert recorded[second.request.id].kind.value == "approve"

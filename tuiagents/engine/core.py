@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunControl, RunStop
-from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, Decision, DecisionRequest, Sender
+from tuiagents.engine.decisions import ROOT_CHAT, STOPPED_BY_YOU, DecidedBy, Decision, DecisionRequest, Sender
 from tuiagents.engine.events import (
     DecisionRequested, Event, MessageDelivered, MessageQueued, Notice, StopKind, StopRequested, TurnStarted,
     UsageRecorded,
@@ -195,18 +195,20 @@ class RunCore:
         return self.state.last_sender_among(self.agents)
 
     # -- stopping ------------------------------------------------------------------------------
-    def request_stop(self, reason: str = "stopped by you", kind: StopKind = StopKind.STOPPED_BY_USER,
+    def request_stop(self, reason: str = "", kind: StopKind = StopKind.STOPPED_BY_USER,
                      sender: Sender | None = None) -> None:
         """End the run as soon as possible: answers pending requests, kills running code.
 
-        The first request is announced as a `StopRequested` event (who asked, and why)."""
+        `reason`: why, in the stopper's words ("" for a person who gave none: the run's reason is
+        then "stopped by you", and the events say who). The first request is announced as a
+        `StopRequested` event (who asked, and their words)."""
         first = not self.control.stopping
-        self.control.ask_stop(StopInfo(kind, reason))
+        self.control.ask_stop(StopInfo(kind, reason or STOPPED_BY_YOU))
         # a person's stop is theirs; a time limit or another program's stop is not
         by = DecidedBy.HUMAN if kind == StopKind.STOPPED_BY_USER else DecidedBy.POLICY
         if first:
             self.announce(StopRequested(reason=reason, kind=kind, by=by, sender=sender))
-        self.gate.answer_all(reason, by)
+        self.gate.answer_all(reason, by, sender)
         self.control.interrupt(waiting_for_decision=bool(self.gate.pending))
 
     def _record_lost(self, error: Exception) -> None:
@@ -230,7 +232,7 @@ class RunCore:
             core = core.parent
         return None
 
-    def end_chat(self, reason: str = "stopped by you (this stage only)", sender: Sender | None = None) -> None:
+    def end_chat(self, reason: str = "", sender: Sender | None = None) -> None:
         """End this chat inside the run, not the run: its pending requests are answered with a stop,
         its running code is killed, a turn waiting on a model is cancelled; its loop then ends it
         with `StopKind.CHAT_STOPPED` (announced as a `StopRequested` in this chat)."""
@@ -238,13 +240,13 @@ class RunCore:
             raise ValueError("this is the run's own chat: stop the run instead")
         if self.chat_stop is not None:
             return
-        self.chat_stop = StopInfo(StopKind.CHAT_STOPPED, reason)
+        self.chat_stop = StopInfo(StopKind.CHAT_STOPPED, reason or STOPPED_BY_YOU + " (this stage only)")
         self.announce(StopRequested(reason=reason, kind=StopKind.CHAT_STOPPED, by=DecidedBy.HUMAN, sender=sender))
         inside = self.chat + "/"
         answered = False
         for event in list(self.gate.pending):
             if event.request.chat == self.chat or event.request.chat.startswith(inside):
-                answered = event.resolve(Decision.stop(note=reason)) or answered
+                answered = event.resolve(Decision.stop(note=reason, sender=sender)) or answered
         executing = self.control.cancel_code()
         turn = self.control.turn
         if turn is not None and not turn.done() and not answered and not executing and not self.gate.pending:

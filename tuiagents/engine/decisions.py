@@ -70,6 +70,10 @@ class DecidedBy(str, Enum):
         return "policy"
 
 
+#: The run's reason for a person's stop given without words of their own (the events say who).
+STOPPED_BY_YOU = "stopped by you"
+
+
 class Sender(BaseModel):
     """Who sent an answer or a control across the run boundary: a user, through a client."""
 
@@ -204,7 +208,10 @@ class Decision(BaseModel):
             DecisionKind.REPLY: "replied",
             DecisionKind.SKIP: "skipped",
         }[self.kind]
-        return f"{text} (by {who}{': ' + self.note if self.note else ''})"
+        note = f": {self.note}" if self.note else ""
+        if who != self.by.words():  # a person of another view, named with their view: no nested brackets
+            return f"{text}, by {who}{note}"
+        return f"{text} (by {who}{note})"
 
 
 def _short(text: str, limit: int = 120) -> str:

@@ -8,7 +8,9 @@ from tuiagents.engine.control import RunStop
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunControl
-from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind
+from tuiagents.engine.decisions import (
+    STOPPED_BY_YOU, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind, Sender,
+)
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Notice, StopKind
 from tuiagents.engine.supervisor import ALLOWED, InvalidDecision, Supervisor
 from tuiagents.engine.termination import StopInfo
@@ -53,10 +55,10 @@ class DecisionGate:
         if info is not None:
             raise RunStop(info)
 
-    def answer_all(self, reason: str, by: DecidedBy) -> None:
-        """Answer every pending request with a stop (the run is stopping)."""
+    def answer_all(self, reason: str, by: DecidedBy, sender: Sender | None = None) -> None:
+        """Answer every pending request with a stop (the run is stopping), as the stopper's."""
         for event in list(self.pending):
-            event.resolve(Decision.stop(note=reason, by=by))
+            event.resolve(Decision.stop(note=reason, by=by, sender=sender))
 
     async def decide(self, request: DecisionRequest, code_hashes: CodeHashes | None = None) -> Decision:
         """Get a decision from a policy or, failing that, from a person; record it.
@@ -96,7 +98,7 @@ class DecisionGate:
             if info is not None:
                 self._on_stop(info.reason, info.kind)
             elif decision.by == DecidedBy.HUMAN:
-                self._on_stop(decision.note or "stopped by you", StopKind.STOPPED_BY_USER)
+                self._on_stop(decision.note or STOPPED_BY_YOU, StopKind.STOPPED_BY_USER)
             else:  # a supervisor that cannot ask any more (its input ended) says why in the note
                 self._on_stop(decision.note or f"stopped by {decision.by.words()}", StopKind.EXTERNAL)
             self._control.check()

@@ -63,7 +63,8 @@ class StopRun(BaseModel):
     """End the run as soon as possible."""
 
     type: Literal["stop"] = "stop"
-    reason: str = "stopped by you"
+    #: the stopper's own words ("" for none: the run then says who stopped it)
+    reason: str = ""
 
 
 class StopChat(BaseModel):
@@ -72,7 +73,8 @@ class StopChat(BaseModel):
 
     type: Literal["stop_chat"] = "stop_chat"
     chat: str | None = None
-    reason: str = "stopped by you (this stage only)"
+    #: the stopper's own words ("" for none)
+    reason: str = ""
 
 
 class InjectMessage(BaseModel):

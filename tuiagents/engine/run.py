@@ -142,7 +142,7 @@ class TeamRun(RunCore):
         chat.state.forced_next = (name, "picked by you")
         self.announce(NextSpeakerForced(agent=name, by=by, sender=sender))
 
-    def stop_chat(self, chat: str | None = None, reason: str = "stopped by you (this stage only)",
+    def stop_chat(self, chat: str | None = None, reason: str = "",
                   sender: Sender | None = None) -> str:
         """End one chat inside the run, not the run (a sequence goes on with its next stage):
         `chat` by id, else the innermost one that runs now. Returns its id; ValueError when no

@@ -258,9 +258,10 @@ def control_words(event: RunPaused | RunResumed | NextSpeakerForced | StopReques
         return f"→ {event.agent} speaks next (picked by {who})"
     if isinstance(event, CodeCancelRequested):
         return f"✕ cancel of the running code requested by {who}"
+    words = f": {event.reason}" if event.reason else ""  # the stopper's own words, if any
     if event.kind == StopKind.CHAT_STOPPED:  # one stage (or inner chat) ends; the run goes on
-        return f"■ stop of this stage alone requested by {who}: {event.reason}"
-    return f"■ stop requested by {who}: {event.reason}"
+        return f"■ stop of this stage alone requested by {who}{words}"
+    return f"■ stop requested by {who}{words}"
 
 
 CONTROL_EVENTS = (RunPaused, RunResumed, NextSpeakerForced, StopRequested, CodeCancelRequested)

@@ -418,7 +418,8 @@ class ConversationFeed:
                 self._add(shown, self.timeline)
                 shown.status, shown.tone = "not run: the run stopped", "muted"
                 self.changed(shown)
-        self._add(NoticeEntry(text=f"■ run stopped: {event.reason}", tone="error"), self.timeline)
+        self._add(NoticeEntry(text=f"■ run stopped: {self.view.stop_words() or event.reason}", tone="error"),
+                  self.timeline)
 
 
 _RENDER: dict[type, Callable[[ConversationFeed, Any], None]] = {

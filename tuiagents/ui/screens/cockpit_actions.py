@@ -302,7 +302,7 @@ class CockpitActions:
         """Stop the run."""
         if self.handle is None or self.state.stopped:
             return
-        self._control(StopRun(reason="stopped by you"))  # announced by the engine as StopRequested
+        self._control(StopRun())  # announced by the engine as StopRequested
 
     def action_detach(self) -> None:
         """Leave the run going in its own process and close this view."""

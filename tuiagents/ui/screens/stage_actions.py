@@ -51,4 +51,4 @@ class StageActions:
         if choice == THIS_STAGE:
             self._control(StopChat(chat=chat))  # announced by the engine as StopRequested in that stage
         elif choice == EVERYTHING:
-            self._control(StopRun(reason="stopped by you"))
+            self._control(StopRun())
