@@ -1,8 +1,8 @@
 """The one scrubbing point for secrets: every screen, console, log, export, cache and file goes through it.
 
-The process keeps a registry of the secret values it knows: API keys read from the config
-(``api_key_env`` variables, OAI_CONFIG_LIST entries), credentials in model URLs and credential-like
-header values. On top of those, every environment variable whose name looks like a secret's
+The process keeps a registry of the secret values it knows (:mod:`tuiagents.secret_registry`): API
+keys read from the config (``api_key_env`` variables, OAI_CONFIG_LIST entries), credentials in
+model URLs and credential-like header values. On top of those, every environment variable whose name looks like a secret's
 (``*_API_KEY``, ``*_TOKEN``, ...) and strings shaped like well-known keys (``sk-...``, ``ghp_...``)
 count, as do ``user:password@`` parts of any URL and secret-named query parameters
 (``?api_key=...``). A known value is also found in pieces: any run of :data:`FRAGMENT_LENGTH`
@@ -12,7 +12,7 @@ of its characters (a key printed as ``k[:20], k[20:]``); a fragment is masked to
 - :func:`mask` shortens them to ``sk-…abcd``: for what is shown (the TUI, the console).
 - :func:`safe_environ` is the host environment without them, for code that runs on the host.
 
-This module sits below every layer and imports nothing of tuiagents.
+This module sits below every layer; it imports only the registry and the cheap pre-tests.
 """
 
 from __future__ import annotations
@@ -21,135 +21,20 @@ import html
 import json
 import os
 import re
-import threading
 from typing import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from tuiagents.prefilter import Needles, SampledPieces, literal_starts
-
-REDACTED = "[redacted]"
-
-#: Environment variable name endings whose values are treated as secrets.
-SECRET_ENV_SUFFIXES = ("_API_KEY", "_APIKEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PASSWD",
-                       "_CREDENTIALS")
-#: Environment variables that hold secrets without a secret-looking name (AutoGen's config list).
-SECRET_ENV_NAMES = ("OAI_CONFIG_LIST", "OPENAI_CUSTOM_HEADERS")
-
-#: Shapes of well-known keys, matched anywhere (not preceded by a letter or digit).
-KEY_PATTERNS = (
-    r"sk-[A-Za-z0-9_\-]{16,}",  # OpenAI / Anthropic / many OpenAI-compatible servers
-    r"gh[pousr]_[A-Za-z0-9]{20,}",  # GitHub tokens
-    r"github_pat_[A-Za-z0-9_]{20,}",
-    r"xox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack
-    r"AKIA[0-9A-Z]{16}",  # AWS access key id
-    r"AIza[0-9A-Za-z_\-]{35}",  # Google API key
-    r"hf_[A-Za-z0-9]{30,}",  # Hugging Face
+from tuiagents.secret_registry import (
+    FRAGMENT_LENGTH, KEY_PATTERNS, MIN_SECRET_LENGTH, REDACTED, SECRET_ENV_NAMES, SECRET_ENV_SUFFIXES,
+    SECRET_QUERY, SECRET_QUERY_NAMES, SHORT_FRAGMENT_LENGTH, SHORT_SECRET, URL_PARTS, env_secrets, known_secrets,
+    live_env, register, register_headers, register_url, registered, registry_version,
 )
 
-#: Query parameter names whose values are credentials.
-SECRET_QUERY_NAMES = r"api[-_]?key|apikey|key|token|access[-_]?token|auth|password|passwd|secret|sig|signature"
-#: Header names whose values are credentials.
-_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|passw|signature|credential", re.IGNORECASE)
-
-#: `user:password@` in any URL, and secret-named query parameters (also inside HTML, `&amp;`).
-_URL_PARTS = (
-    r"(?P<upre>://)(?P<ucred>[^\s/@:\"'<>]{1,256}:[^\s/@\"'<>]{1,256})(?P<upost>@)",
-    rf"(?P<qpre>[?&;](?i:{SECRET_QUERY_NAMES})=)(?P<qval>[^&#\s\"'<>]{{4,}})",
-)
-#: The start of the query part above alone: a rare first character, so the regex engine skips fast.
-_QUERY = re.compile(rf"[?&;](?i:{SECRET_QUERY_NAMES})=")
-
-#: Values shorter than this are not treated as secrets (they would redact ordinary words).
-MIN_SECRET_LENGTH = 8
-
-#: A run of this many characters of a known secret value counts as the secret (a key printed in
-#: pieces, `print(k[:20], k[20:])`). Only values actually known as secrets are cut into fragments,
-#: never key shapes, so an ordinary word cannot match: 12 characters of a random key do not occur
-#: by chance.
-FRAGMENT_LENGTH = 12
-#: Secrets shorter than :data:`SHORT_SECRET` characters are found by fragments this long.
-SHORT_FRAGMENT_LENGTH = 8
-SHORT_SECRET = 16
-
-_lock = threading.Lock()
-_registered: set[str] = set()
-_version = 0
-
-
-#: (a copy of the raw environment, its secrets, a number that changes when those secrets change)
-_env_cache: tuple[dict | None, list[str], int] = (None, [], 0)
-
-
-def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Values of environment variables whose names end like a secret's."""
-    if environ is None:
-        return list(_live_env()[0])
-    return [v for k, v in environ.items()
-            if ("_" + k.upper()).endswith(SECRET_ENV_SUFFIXES) and len(v.strip()) >= MIN_SECRET_LENGTH]
-
-
-def _live_env() -> tuple[list[str], int]:
-    """The secrets of `os.environ` (not to be changed) and a number that changes when they change."""
-    global _env_cache
-    # Every scrubbed line and screen update asks; comparing the raw environment with a copy (a
-    # C-level dict compare, 0.3 us) is far cheaper than decoding and testing every variable again.
-    raw = getattr(os.environ, "_data", None)
-    copy, found, generation = _env_cache
-    if isinstance(raw, dict) and raw == copy:
-        return found, generation
-    fresh = env_secrets(dict(os.environ))
-    if fresh != found:
-        found, generation = fresh, generation + 1
-    _env_cache = (dict(raw) if isinstance(raw, dict) else None, found, generation)
-    return found, generation
-
-
-def register(*values: str | None) -> None:
-    """Remember secret values for the rest of the process (too short or empty ones are ignored, and so
-    are values holding the `[redacted]` placeholder: a config read back from a session log has it
-    where a secret was, and as a "secret" it would mask every later redaction again)."""
-    global _version
-    fresh = {v.strip() for v in values
-             if isinstance(v, str) and len(v.strip()) >= MIN_SECRET_LENGTH and REDACTED not in v}
-    with _lock:
-        if fresh - _registered:
-            _registered.update(fresh)
-            _version += 1
-
-
-def register_url(url: str | None) -> None:
-    """Remember the credentials of `url`: user and password, and secret-named query values."""
-    if not url:
-        return
-    try:
-        parts = urlsplit(url)
-        user, password = parts.username, parts.password
-        query = parse_qsl(parts.query, keep_blank_values=False)
-    except ValueError:
-        return
-    if password:
-        register(password, f"{user}:{password}" if user else None)
-    elif user and parts.netloc.count("@"):  # https://TOKEN@host: the user part is the token
-        register(user)
-    secret_name = re.compile(rf"(?i:{SECRET_QUERY_NAMES})")
-    register(*(v for k, v in query if secret_name.fullmatch(k)))
-
-
-def register_headers(headers: Mapping[str, str] | None) -> None:
-    """Remember the values of credential-like headers (Authorization, api-key, X-...-Token, ...)."""
-    for name, value in (headers or {}).items():
-        if not isinstance(value, str) or not _SECRET_HEADER.search(str(name)):
-            continue
-        scheme, _, token = value.strip().partition(" ")
-        register(value, token if scheme.lower() in ("bearer", "basic", "token") else None)
-
-
-def known_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Every secret value known now: registered ones and those of secret-named variables."""
-    with _lock:
-        registered = list(_registered)
-    return [*env_secrets(environ), *registered]
-
+__all__ = ["FRAGMENT_LENGTH", "KEY_PATTERNS", "MIN_SECRET_LENGTH", "REDACTED", "SECRET_ENV_NAMES",
+           "SECRET_ENV_SUFFIXES", "SECRET_QUERY_NAMES", "Scrubber", "env_secrets", "known_secrets", "mask",
+           "mask_value", "register", "register_headers", "register_url", "safe_environ", "scrub", "scrub_headers",
+           "scrub_url"]
 
 def _literal_forms(value: str) -> set[str]:
     """The value as it may appear in text: raw, JSON-escaped (both ways) and HTML-escaped."""
@@ -210,19 +95,18 @@ class Scrubber:
     def _literals(self) -> list[str]:
         values = [*env_secrets(self._environ), *self._extra]
         if self._registry:
-            with _lock:
-                values += _registered
+            values += registered()[1]
         return values
 
     def _pattern(self) -> re.Pattern[str]:
         # Asked for every line: first a cheap stamp (registry version, environment generation),
         # taken before the values are read so that it is never newer than they are.
-        stamp = (_version if self._registry else 0,
-                 _live_env()[1] if self._environ is None else tuple(env_secrets(self._environ)))
+        stamp = (registry_version() if self._registry else 0,
+                 live_env()[1] if self._environ is None else tuple(env_secrets(self._environ)))
         if stamp == self._stamp and self._re is not None:
             return self._re
         values = self._literals()
-        key = (_version if self._registry else 0, tuple(values))
+        key = (registry_version() if self._registry else 0, tuple(values))
         if key != self._key or self._re is None:
             literals: set[str] = set()
             for value in values:
@@ -234,7 +118,7 @@ class Scrubber:
             parts = [re.escape(s) for s in sorted(literals, key=len, reverse=True)]
             if self._patterns:
                 parts.append("(?P<shape>" + "|".join(self._patterns) + ")")
-            parts += _URL_PARTS
+            parts += URL_PARTS
             # Fragments: every window of every known value, looked up by dict inside runs of the
             # characters the values are made of (a regex of all windows is 3 times slower: its
             # first characters cover the alphabet, so the engine can no longer skip ahead).
@@ -262,7 +146,7 @@ class Scrubber:
             return True
         if "@" in text and "://" in text:
             return True
-        if "=" in text and _QUERY.search(text) is not None:
+        if "=" in text and SECRET_QUERY.search(text) is not None:
             return True
         return needles.any_in(text)
 
