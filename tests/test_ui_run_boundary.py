@@ -57,7 +57,6 @@ async def test_an_attached_cockpit_shows_its_answer_at_once_and_takes_it_back_wh
     import tempfile
     from pathlib import Path
 
-    from tuiagents.engine.factory import build_run
     from tuiagents.engine.handle import LocalRunHandle
     from tuiagents.session.run_client import RemoteRunHandle
     from tuiagents.session.run_server import RunServer
@@ -65,7 +64,10 @@ async def test_an_attached_cockpit_shows_its_answer_at_once_and_takes_it_back_wh
     from tuiagents.ui.settings import UIOptions
 
     server.load([Rule(agent="coder", replies=["first draft", "second draft"]), Rule(agent="user", reply="go on")])
-    run = build_run(pair_config(make_config, max_turns=4), "pair", "Say hello", approve="ask", work_dir=tmp_path)
+    from tuiagents.app.launch import prepare_run
+
+    log = tmp_path / "two-views.jsonl"
+    run = prepare_run(pair_config(make_config, max_turns=4), "pair", "Say hello", approve="ask", session_path=log)
     sock_dir = Path(tempfile.mkdtemp(prefix="tb", dir="/tmp"))  # short: a socket path has ~100 bytes
     srv = await RunServer(LocalRunHandle(run), sock_dir / "r.sock").start()
     task = asyncio.ensure_future(run.run())
@@ -117,3 +119,14 @@ async def test_an_attached_cockpit_shows_its_answer_at_once_and_takes_it_back_wh
         for p in sock_dir.iterdir():
             p.unlink()
         sock_dir.rmdir()
+    # read afterwards, a log two people acted in names each of them, as no one of it
+    from tuiagents.app.replay import ReplayApp
+
+    replay = ReplayApp(log, options=UIOptions(bell=False), autoplay=False)
+    async with replay.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: type(replay.screen).__name__ == "ReplayScreen" and replay.screen.is_mounted,
+                         what="the replay")
+        await pilot.press("end")
+        await wait_until(pilot, lambda: "rejected by bob (attached): not like this" in screen_text(replay),
+                         what="bob's answer, named")
+        assert f"approved by {handle.sender.words()}" in screen_text(replay) and "by you" not in screen_text(replay)

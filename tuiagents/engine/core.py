@@ -309,16 +309,17 @@ class RunCore:
             request.chat = self.chat
         return await self.gate.decide(request, code_hashes)
 
-    async def deliver(self, message: Message) -> Message:
-        """Append a message to the conversation and announce it."""
+    async def deliver(self, message: Message, sender: Sender | None = None) -> Message:
+        """Append a message to the conversation and announce it (`sender`: the person who wrote
+        it, for a person's message)."""
         self.state.transcript.append(message)
-        await self.emit(MessageDelivered(message=message, round=self.state.round))
+        await self.emit(MessageDelivered(message=message, round=self.state.round, sender=sender))
         return message
 
-    async def queue(self, message: Message) -> None:
-        """Hold a human message for the next turn, and say so."""
+    async def queue(self, message: Message, sender: Sender | None = None) -> None:
+        """Hold a human message for the next turn, and say so (and who wrote it)."""
         self.state.queued.append(message)
-        await self.emit(MessageQueued(message=message, by=DecidedBy.HUMAN))
+        await self.emit(MessageQueued(message=message, by=DecidedBy.HUMAN, sender=sender))
 
     def hold(self, message: Message, sender: Sender | None = None) -> None:
         """Queue a human message for the next turn now; `announce_queued` says so later."""

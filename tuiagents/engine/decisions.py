@@ -88,6 +88,17 @@ class Sender(BaseModel):
         return f"{self.user} ({self.client}{' on ' + self.where if self.where else ''})"
 
 
+#: The viewer of a log read after the fact (a replay): no one of the run, so every person the log
+#: names is told by name, and only a log that names no one reads as "you".
+READER = Sender(user="", client="reader")
+
+
+def person_words(sender: Sender | None, viewer: Sender | None) -> str:
+    """A person as `viewer` reads them: "you" for the viewer themself (or when either is unknown:
+    one person's view, a replay), else their name and view."""
+    return "you" if sender is None or viewer is None or sender == viewer else sender.words()
+
+
 class ApprovalRule(BaseModel):
     """A standing approval: every request matching all the set fields is approved."""
 
@@ -190,9 +201,7 @@ class Decision(BaseModel):
     def who(self, viewer: Sender | None = None) -> str:
         """Who decided, for `viewer`: "you" for a person's own answer (or with no viewer), the
         person's name for one from another view, else the policy's words."""
-        if self.by != DecidedBy.HUMAN or self.sender is None or viewer is None or self.sender == viewer:
-            return self.by.words()
-        return self.sender.words()
+        return person_words(self.sender, viewer) if self.by == DecidedBy.HUMAN else self.by.words()
 
     def describe(self, viewer: Sender | None = None) -> str:
         """One line for transcripts: what was decided and by whom (see `who`)."""

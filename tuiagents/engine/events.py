@@ -157,6 +157,8 @@ class MessageDelivered(_Event):
     type: Literal["message_delivered"] = "message_delivered"
     message: Message
     round: int = 0
+    #: for a person's message given across the run boundary (an inject, a reply): who wrote it
+    sender: Sender | None = None
 
 
 class MessageQueued(_Event):

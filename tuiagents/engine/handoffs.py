@@ -108,7 +108,7 @@ async def _to_person(run: RunCore, agent: ConversableAgent, call: ToolCall, extr
         await run.deliver(Message(sender=agent.name, tool_results=[result, *extra], recipient=agent.name,
                                   origin="tool"))
         return await run.deliver(Message(sender="human", content=d.content or "", origin="human",
-                                         recipient=agent.name))
+                                         recipient=agent.name), d.sender)
     result = ToolResult(call_id=call.id, name=call.name, content="The user ended the conversation.")
     await run.deliver(Message(sender=agent.name, tool_results=[result, *extra], recipient=agent.name,
                               origin="tool"))

@@ -133,9 +133,9 @@ class NestedChats:
                 message = Message(sender="human", content=d.content or "", origin="human",
                                   recipient=None if d.target in (None, "all") else d.target)
                 if d.deliver == "now":
-                    await run.deliver(message)
+                    await run.deliver(message, d.sender)
                     continue
-                await run.queue(message)
+                await run.queue(message, d.sender)
             if d.kind == DecisionKind.EDIT:
                 return await run.deliver(Message(sender=agent.name, content=d.content or "", human_edited=True,
                                                  original=summary))

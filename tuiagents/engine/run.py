@@ -116,7 +116,7 @@ class TeamRun(RunCore):
         # `_deliveries` keeps a reference until it ran: the event loop holds tasks only weakly, so
         # an unreferenced delivery could be garbage-collected before the message is delivered.
         if now:
-            self.when_started(lambda: chat.deliver(message), self._deliveries)
+            self.when_started(lambda: chat.deliver(message, sender), self._deliveries)
         else:
             chat.hold(message, sender)
             self.when_started(chat.announce_queued, self._deliveries)

@@ -63,9 +63,9 @@ async def tool_turn(run: RunCore, agent: ConversableAgent, caller: str, calls: l
                 # not as something the agent said itself, and the caller answers them next.
                 run.state.forced_next = (caller, "answers you")
                 return await run.deliver(Message(sender="human", content=d.content or "", origin="human",
-                                                 recipient=caller))
+                                                 recipient=caller), d.sender)
             agent.consecutive_auto_replies = 0  # the person spoke for it
-            return await run.deliver(Message(sender=agent.name, content=d.content or "", origin="human"))
+            return await run.deliver(Message(sender=agent.name, content=d.content or "", origin="human"), d.sender)
         if d.kind == DecisionKind.SKIP:
             result = _not_run(call, d)
         else:

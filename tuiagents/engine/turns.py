@@ -34,9 +34,9 @@ def _stop(kind: StopKind, reason: str) -> RunStop:
     return RunStop(StopInfo(kind, reason))
 
 
-async def _human_reply(run: RunCore, agent: ConversableAgent, text: str) -> Message:
+async def _human_reply(run: RunCore, agent: ConversableAgent, d: Decision) -> Message:
     agent.consecutive_auto_replies = 0
-    return await run.deliver(Message(sender=agent.name, content=text, origin="human"))
+    return await run.deliver(Message(sender=agent.name, content=d.content or "", origin="human"), d.sender)
 
 
 async def termination_step(run: RunCore, agent: ConversableAgent) -> Message | None:
@@ -51,7 +51,7 @@ async def termination_step(run: RunCore, agent: ConversableAgent) -> Message | N
             kind=RequestKind.HUMAN_INPUT, agent=agent.name, ends_run=True,
             prompt=f"{said}. Reply as {agent.name} to continue, or approve to end the run."))
         if d.kind == DecisionKind.REPLY:
-            return await _human_reply(run, agent, d.content or "")
+            return await _human_reply(run, agent, d)
     raise _stop(StopKind.TERMINATION_MESSAGE, said)
 
 
@@ -78,7 +78,7 @@ async def human_input_step(run: RunCore, agent: ConversableAgent) -> Message | N
             kind=RequestKind.HUMAN_INPUT, agent=agent.name,
             prompt=f"Reply as {agent.name}, or approve to let it reply on its own."))
         if d.kind == DecisionKind.REPLY:
-            return await _human_reply(run, agent, d.content or "")
+            return await _human_reply(run, agent, d)
     elif agent.auto_reply_limit_reached:
         raise _stop(StopKind.NO_REPLY, f"{agent.name} reached its limit of "
                                        f"{agent.max_consecutive_auto_reply} consecutive auto replies")
@@ -215,7 +215,7 @@ async def _code_turn(run: RunCore, agent: ConversableAgent, source: Message, blo
             allowed=WHEN_DOWN if problem is not None else []),
             code_hashes=lambda d: [code_sha256(b.code) for b in to_run(d) if b.runnable])
         if d.kind == DecisionKind.REPLY:
-            return await _human_reply(run, agent, d.content or "")
+            return await _human_reply(run, agent, d)
         if d.kind == DecisionKind.SKIP:
             return await run.deliver(Message(sender=agent.name, origin="execution",
                                              content=f"The code was not run: skipped by {d.by.words(article=True)}."
@@ -329,12 +329,12 @@ async def _llm_turn(run: RunCore, agent: ConversableAgent) -> Message:
             continue
         if d.kind == DecisionKind.INJECT and d.deliver == "now":
             await run.deliver(Message(sender="human", content=d.content or "", origin="human",
-                                      recipient=None if d.target in (None, "all") else d.target))
+                                      recipient=None if d.target in (None, "all") else d.target), d.sender)
             extra = []
             continue
         if d.kind == DecisionKind.INJECT:
             await run.queue(Message(sender="human", content=d.content or "", origin="human",
-                                    recipient=None if d.target in (None, "all") else d.target))
+                                    recipient=None if d.target in (None, "all") else d.target), d.sender)
         if d.kind == DecisionKind.EDIT:
             return await run.deliver(Message(sender=agent.name, content=d.content or "",
                                              tool_calls=completion.tool_calls, human_edited=True,

@@ -27,12 +27,12 @@ from tuiagents.engine.events import TokenDelta
 from tuiagents.engine.view_fold import FOLD
 from tuiagents.engine.view_parts import (
     CONTROL_EVENTS, AgentState, AgentView, BlockView, Controls, EntryStatus, ExecutionView, Leg, MessageView,
-    ProposalView, ToolView, control_words,
+    ProposalView, ToolView, control_words, log_reader,
 )
 from tuiagents.engine.view_state import RunViewState
 
 __all__ = ["CONTROL_EVENTS", "AgentState", "AgentView", "BlockView", "Controls", "EntryStatus", "ExecutionView",
-           "Leg", "MessageView", "ProposalView", "RunView", "ToolView", "control_words", "fold",
+           "Leg", "MessageView", "ProposalView", "RunView", "ToolView", "control_words", "log_reader", "fold",
            "handled_event_types"]
 
 

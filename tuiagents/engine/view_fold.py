@@ -176,6 +176,7 @@ def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
         entry = MessageView(id=m.id, sender=m.sender, seq=e.seq, ts=e.ts, chat=e.chat)
         v.entries[entry.id] = entry
     entry.message, entry.message_id, entry.round = m, m.id, e.round
+    entry.written_by = e.sender or entry.written_by
     entry.set_content(m.content)
     entry.tool_calls = list(m.tool_calls)
     entry.status = EntryStatus.DELIVERED
@@ -193,7 +194,7 @@ def _message_delivered(v: RunViewState, e: MessageDelivered) -> None:
 def _message_queued(v: RunViewState, e: MessageQueued) -> None:
     m = e.message
     entry = MessageView(id=m.id, sender=m.sender, seq=e.seq, ts=e.ts, status=EntryStatus.QUEUED,
-                        message=m, message_id=m.id, queued_by=e.by, chat=e.chat)
+                        message=m, message_id=m.id, queued_by=e.by, written_by=e.sender, chat=e.chat)
     entry.set_content(m.content)
     v.entries.setdefault(entry.id, entry)
     v.queued[m.id] = entry.id

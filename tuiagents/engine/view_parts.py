@@ -4,12 +4,15 @@ the human controls, and the words a control is said in (the screen, console and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from enum import Enum
 
-from tuiagents.engine.decisions import ROOT_CHAT, CodeSnippet, DecidedBy, Decision
+from tuiagents.engine.decisions import READER, ROOT_CHAT, CodeSnippet, DecidedBy, Decision, Sender
 from tuiagents.engine.events import (
-    AgentInfo, ChatEnded, ChatStarted, CodeCancelRequested, ExecutionFinished, ExecutionStarted, NextSpeakerForced, RunPaused, RunResumed, StopKind, StopRequested,
+    AgentInfo, ChatEnded, ChatStarted, CodeCancelRequested, DecisionRecorded, ExecutionFinished, ExecutionStarted,
+    NextSpeakerForced, RunPaused, RunResumed, StopKind, StopRequested,
 )
 from tuiagents.engine.messages import Message, ToolCall, ToolResult
 from tuiagents.engine.usage import Usage
@@ -103,6 +106,8 @@ class MessageView:
     discard_reason: str = ""
     round: int = 0
     queued_by: DecidedBy | None = None
+    #: the person who wrote it, when the run said (a message given across the run boundary)
+    written_by: Sender | None = None
     chat: str = ROOT_CHAT  # the chat the message belongs to
 
     @property
@@ -245,10 +250,14 @@ class Leg:
     settled: tuple[int, int] = (0, 0)  # (turns, round) when the last message was delivered
 
 
-def control_words(event: RunPaused | RunResumed | NextSpeakerForced | StopRequested | CodeCancelRequested) -> str:
-    """A human control in words, the same on screen, on the console and in transcripts."""
+def control_words(event: RunPaused | RunResumed | NextSpeakerForced | StopRequested | CodeCancelRequested,
+                  viewer: Sender | None = None) -> str:
+    """A human control in words, the same on screen, on the console and in transcripts; a live
+    view (`viewer`) reads its own controls as "you"."""
     who = event.by.words()
-    if event.sender is not None:  # sent across the run boundary: the user and the view it came from
+    if event.sender is not None and event.sender == viewer and event.by == DecidedBy.HUMAN:
+        who = "you"
+    elif event.sender is not None:  # sent across the run boundary: the user and the view it came from
         who = f"{who} ({event.sender.words()})" if who != "you" else event.sender.words()
     if isinstance(event, RunPaused):
         return f"⏸ paused by {who}: the run holds before its next turn"
@@ -265,3 +274,14 @@ def control_words(event: RunPaused | RunResumed | NextSpeakerForced | StopReques
 
 
 CONTROL_EVENTS = (RunPaused, RunResumed, NextSpeakerForced, StopRequested, CodeCancelRequested)
+
+
+def log_reader(events: Iterable[Any]) -> Sender:
+    """Who reads a log after the fact (a replay): the one person it names, whose answers and
+    controls then read as "you", as they did live; else `READER`, and every person is named."""
+    people: dict[tuple[str, str, str], Sender] = {}
+    for event in events:
+        sender = event.decision.sender if isinstance(event, DecisionRecorded) else getattr(event, "sender", None)
+        if isinstance(sender, Sender):
+            people.setdefault((sender.user, sender.client, sender.where), sender)
+    return next(iter(people.values())) if len(people) == 1 else READER

@@ -42,9 +42,9 @@ def finished_status(event: ExecutionFinished) -> tuple[str, str]:
     return "finished", "muted"
 
 
-def control_line(event: Any) -> str:
+def control_line(event: Any, viewer: Sender | None = None) -> str:
     """A human control in words (the engine's words: the console and transcripts say the same)."""
-    return one_line(control_words(event), 300)
+    return one_line(control_words(event, viewer), 300)
 
 
 def message_tags(decision: Decision, viewer: Sender | None = None) -> tuple[list[str], str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, RequestKind
+from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, RequestKind, person_words
 from tuiagents.engine.events import (
     ChatEnded, ChatStarted, CodeCancelRequested, CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished,
     ExecutionOutput, ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice,
@@ -27,8 +27,6 @@ from tuiagents.ui.entries import CodeEntry, Entry, MessageEntry, NoticeEntry
 from tuiagents.ui.entry_words import code_status, control_line, finished_status, message_tags, result_line
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.widgets.transcript import Transcript
-
-HUMAN = "you"
 
 
 class ConversationFeed:
@@ -155,7 +153,7 @@ class ConversationFeed:
             return
         target = event.message.recipient or "all"
         shown = self._message(entry, *self._panes_for(target), self.timeline, human=True, tone="warning")
-        shown.sender, shown.human, shown.content = HUMAN, True, entry.content
+        shown.sender, shown.human, shown.content = person_words(entry.written_by, self.view.viewer), True, entry.content
         shown.tags = [f"→ {target}", "queued for the next turn"]
         self.changed(shown)
 
@@ -171,7 +169,8 @@ class ConversationFeed:
         if m.sender == "human" or (m.origin == "human" and m.sender not in self._panes()):
             target = m.recipient or "all"
             shown = self._message(entry, *self._panes_for(target), self.timeline)
-            shown.sender, shown.human, shown.content, shown.notes = HUMAN, True, m.content, notes
+            shown.sender, shown.human = person_words(entry.written_by, self.view.viewer), True
+            shown.content, shown.notes = m.content, notes
             shown.tags, shown.tone = [f"→ {target}", "delivered"], "success"
             self.changed(shown)
             return
@@ -183,7 +182,8 @@ class ConversationFeed:
             shown.tags, shown.tone = [f"edited by {d.who(self.view.viewer) if d is not None else 'you'}"], "warning"
         elif m.origin == "human":
             # a chat's first message is its task (a nested chat's is its owner's, filled from the trigger)
-            shown.tags = ["task"] if len(self.view.messages_in(event.chat)) == 1 else ["written by you"]
+            shown.tags = ["task"] if len(self.view.messages_in(event.chat)) == 1 else \
+                [f"written by {person_words(entry.written_by, self.view.viewer)}"]
         elif m.origin == "execution":
             shown.tags = ["code result → team"]
         elif m.origin == "tool":
@@ -394,7 +394,7 @@ class ConversationFeed:
 
     def _control(self, event: Any) -> None:
         tone = "muted" if event.by != DecidedBy.HUMAN else "warning"
-        self._add(NoticeEntry(text=control_line(event), tone=tone), self.timeline)
+        self._add(NoticeEntry(text=control_line(event, self.view.viewer), tone=tone), self.timeline)
 
     def _interrupted(self) -> None:
         """Streams the view ended without a message (a stop, a crash) stop streaming on screen."""

@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Static, TabbedContent, TabPane
 
-from tuiagents.engine.decisions import Decision
+from tuiagents.engine.decisions import READER, Decision
 from tuiagents.engine.events import (
     AgentInfo,
     DecisionRecorded,
@@ -90,8 +90,8 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         self.clock = clock
         self.banner = banner
         self.state = CockpitState()
-        if self.handle is not None:  # a live view: another view's answers and stops are told by name
-            self.state.viewer = self.sender
+        # a live view reads its own answers and stops as "you", another view's by name; a replay names all
+        self.state.viewer = self.sender if self.handle is not None else READER
         self.panes: dict[str, AgentPane] = {}
         self.agent_slots: dict[str, int] = {}
         self.timeline = Transcript(code_style=code_style, agent_slots=self.agent_slots, id="timeline")

@@ -16,6 +16,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 
+from tuiagents.engine.view import log_reader
 from tuiagents.session.reader import SessionLog
 from tuiagents.ui.actions import InReplay, Where, actions_of, palette, refused_in_replay
 from tuiagents.ui.bindings import REPLAY_BINDINGS
@@ -47,6 +48,9 @@ class ReplayScreen(CockpitScreen):
         super().__init__(None, agents=agents, replay=True, **kw)
         self.session_log = log
         self.player = ReplayPlayer(log.events)
+        #: who reads this log: its one person (read as "you", as live), else no one of it (all named)
+        self.reader = log_reader(log.events)
+        self.state.viewer = self.reader
         self.autoplay = autoplay
         self.closable = closable
         self.rebuilds = 0  # times the screen was drawn again from the start (benchmarks, tests)
@@ -108,6 +112,7 @@ class ReplayScreen(CockpitScreen):
     def _reset(self) -> None:
         """Clear the panes and the state to what the screen held before the first event."""
         self.state = CockpitState()
+        self.state.viewer = self.reader  # the log's one person reads as "you"; several are named
         for info in self._agent_infos:
             self.state.agents[info.name] = AgentView(info=info)
         for transcript in [self.timeline, *(p.transcript for p in self.panes.values())]:
