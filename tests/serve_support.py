@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,27 @@ class Served:
     runtime: Path = field(default_factory=Path)
     #: the runtime folder is this serve's alone (not the caller's): its runs end with the test
     owns_runtime: bool = False
+    follower: threading.Thread | None = None
+
+    def follow(self) -> None:
+        """Keep reading what serve prints into `output`, in a thread, until it exits."""
+        def read() -> None:
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line)
+
+        self.follower = threading.Thread(target=read, daemon=True)
+        self.follower.start()
+
+    def wait_for_output(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        """Wait until what serve printed matches `pattern`; fail with what it printed."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            found = re.search(pattern, "".join(self.output))
+            if found:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"serve never printed {pattern!r}; it printed:\n" + "".join(self.output))
 
     @property
     def base(self) -> str:
@@ -82,8 +104,8 @@ class Served:
         try:
             return self.process.wait(timeout=timeout)
         finally:
-            rest = self.process.stdout.read() if self.process.stdout else ""
-            self.output.append(rest)
+            if self.follower is not None:
+                self.follower.join(timeout)
 
 
 def children_of(pid: int) -> list[int]:
@@ -139,7 +161,9 @@ def start_serve(tmp_path: Path, args: list[str], env: dict[str, str] | None = No
         output.append(line)
         match = URL.search(line)
         if match:
-            return Served(process, match.group(0), output, runtime, owns_runtime)
+            served = Served(process, match.group(0), output, runtime, owns_runtime)
+            served.follow()
+            return served
     process.kill()
     process.wait()
     raise AssertionError("tuiagents serve printed no URL:\n" + "".join(output))
