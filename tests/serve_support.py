@@ -146,6 +146,7 @@ def start_serve(tmp_path: Path, args: list[str], env: dict[str, str] | None = No
     the URL it prints."""
     owns_runtime = env is None or "TUIAGENTS_RUNTIME_DIR" not in env  # else the caller's folder
     env = dict(env or isolated_env(tmp_path))
+    env.pop("PYTHONUNBUFFERED", None)  # what serve prints must reach a pipe (a log) when it happens
     runtime = short_runtime_dir() if owns_runtime else Path(env["TUIAGENTS_RUNTIME_DIR"])
     env["TUIAGENTS_RUNTIME_DIR"] = str(runtime)
     process = subprocess.Popen([sys.executable, "-m", "tuiagents", "serve", "--port", "0", *args], cwd=tmp_path,

@@ -6,7 +6,9 @@ ARGS are what follows `serve --`: nothing (the app as `tuiagents` opens it), `de
 --task X`, `replay`, `resume`, or `attach ID` to join a run that lives in its own process.
 
 Served `run ... --task T`, the tabs share one run that `serve` starts in a process of its own:
-each runs `attach ID` on it (see `serve_run.py`). The app processes are this server's to end: each starts in a session of its own (so a stop reaches
+each runs `attach ID` on it (see `serve_run.py`).
+
+The app processes are this server's to end: each starts in a session of its own (so a stop reaches
 what it started) and is told by the kernel to end if the server dies. Stopping the server (Ctrl+C,
 SIGTERM, SIGHUP) asks each app to quit as its terminal would, then signals what is left of it. The
 token is never given to an app (not in its arguments, not in its environment), so no session log,
@@ -328,15 +330,20 @@ def serve_main(settings: ServeSettings, out: Callable[[str], None] = print,
             + (f"; run {served_run.run_id} goes on." if served_run is not None else "."))
         sys.stdout.flush()
 
+    def say(text: str) -> None:  # at once, also when serve's output goes to a pipe or a file
+        out(text)
+        sys.stdout.flush()
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, stop.set)
-        await AppServer(settings, gate, served_run).run(sock, stop, ready, out)
+        await AppServer(settings, gate, served_run).run(sock, stop, ready, say)
 
     asyncio.run(main())
     out("Stopped.")
-    if served_run is not None and served_run.farewell():
-        out(served_run.farewell())
+    farewell = served_run.farewell() if served_run is not None else ""
+    if farewell:
+        out(farewell)
     return 0
