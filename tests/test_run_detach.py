@@ -173,3 +173,34 @@ def test_a_live_process_whose_socket_does_not_answer_is_not_read_as_starting(run
         remove_record("feedfeedfeed")  # the fixture's clean-up would kill the process a record names
     assert run.state == "unreachable" and "cannot reach the run" in run.reason
     assert run.alive  # not taken for dead: its process lives, so `ps` says what it saw
+
+
+def test_an_interrupt_before_the_run_serves_ends_its_process(tmp_path, runtime, monkeypatch):
+    # Ctrl+C while `run --detach` (or `serve -- run`) waits for the run to serve: its id was never
+    # shown, so a run left going could not be found again. The interrupt arrives at the first look
+    # for its record, once its process has started.
+    from tuiagents.app import run_process
+    from tuiagents.config import load_app_config
+    from tuiagents.session import live_runs
+
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kw):
+        started.append(real_popen(*args, **kw))
+        return started[-1]
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("TUIAGENTS_RUNTIME_DIR", str(runtime))
+    monkeypatch.setattr(run_process.subprocess, "Popen", popen)
+    monkeypatch.setattr(live_runs, "read_records", interrupted)
+    with ScriptedServer(Script(rules=[Rule(agent="assistant", reply="hi")])) as server:
+        config = write_config(tmp_path, server.url)
+        with pytest.raises(KeyboardInterrupt):
+            run_process.start_detached(load_app_config(str(config), required=True), config_path=str(config),
+                                       team=None, task="say hi")
+        [proc] = started
+        assert proc.wait(timeout=30) is not None  # it ended, not left serving a run nobody knows
+    assert not list(runtime.glob("*.run.json"))

@@ -40,7 +40,8 @@ def wait_until(test, timeout: float = 30.0, what: str = "") -> None:
 
 @pytest.fixture
 def served_pair(tmp_path):
-    """`tuiagents serve -- --config C --team pair --task T` on the scripted server."""
+    """`tuiagents serve -- --config C --team pair --task T` on the scripted server: the run every tab
+    shows (started with serve) ends with the test."""
     with ScriptedServer(SCRIPT) as server:
         config = pair_config(tmp_path, server.url)
         served = start_serve(tmp_path, ["--", "--config", str(config), "--team", "pair", "--task", "Say hi."])
@@ -205,13 +206,16 @@ def test_stopping_serve_ends_the_apps_it_started(served_pair, sig):
     app = apps[0]
     environ = Path(f"/proc/{app}/environ").read_bytes() + Path(f"/proc/{app}/cmdline").read_bytes()
     assert served_pair.token.encode() not in environ  # the app never holds the token
+    [run] = served_pair.run_pids()  # the run serve started for its tabs, in its own process
     code = served_pair.stop(sig)
     assert code == (-9 if sig is signal.SIGKILL else 0), "".join(served_pair.output)
     wait_until(lambda: not alive(app), what=f"app {app} ends after serve got {sig.name}")
     done.set()
     thread.join(10)
+    assert alive(run), "stopping serve stopped the run: it goes on, as a detached run does"
     if sig is not signal.SIGKILL:
         assert "Stopped." in "".join(served_pair.output)
+        assert "goes on in its own process. Come back to it with: tuiagents attach " in "".join(served_pair.output)
 
 
 def _serve_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,8 @@
 """`tuiagents serve` in a real browser: Debian's chromium driven by Playwright.
 
 The page without the token shows no app; the printed URL opens the cockpit in xterm.js; the key `a`
-typed into the page approves the assistant's draft, and the run goes on to its next message. The
+typed into the page approves the assistant's draft, and the run goes on to its next message; a
+reload shows the same run (the one serve started), with everything so far. The
 terminal's text is read from xterm.js's own buffer (its renderer draws on a canvas, so the DOM holds
 no text): a script given to the page before textual-serve's loads notes the xterm Terminal objects as
 they write, and `buffer.active` gives each row's text.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serve_support import FIRST_DRAFT, SECOND_DRAFT, Served, alive, pair_config, start_serve, stop_all
+from serve_support import FIRST_DRAFT, SECOND_DRAFT, Served, alive, cmdline, pair_config, start_serve, stop_all
 
 from tuiagents.testing import Rule, Script, ScriptedServer
 
@@ -135,8 +137,24 @@ def test_the_browser_needs_the_token_then_approves_a_draft_and_the_run_goes_on(p
             page.locator(".xterm-helper-textarea").focus()
             page.keyboard.press("a")
             wait_for_screen(page, "Second message after your approval")
+
+            # A reload shows the same run, everything so far included: its app attaches to the run
+            # serve started, and no second run (no second log) begins.
+            run_id = re.search(r"Run ([0-9a-f]{12}) \(pair\) started", "".join(served.output)).group(1)
+            page.reload()
+            wait_for_screen(page, "Hello from the scripted assistant", "Second message after your approval",
+                            "Deliver assistant's message?")
+            deadline = time.monotonic() + 30
+            while (alive(app) or len(served.children()) != 1) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            [app] = served.children()
+            assert cmdline(app)[3:5] == ["attach", run_id], cmdline(app)
+            assert len(served.run_pids()) == 1 and len(list((tmp_path / "sessions").glob("*.jsonl"))) == 1
+
+            page.locator(".xterm-helper-textarea").focus()
             page.keyboard.press("a")
             wait_for_screen(page, "stopped: assistant said TERMINATE")
+            served.wait_for_output(rf"Run {run_id} ended: assistant said TERMINATE")
             page.keyboard.press("q")
             deadline = time.monotonic() + 30
             while alive(app) and time.monotonic() < deadline:

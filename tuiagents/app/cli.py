@@ -246,10 +246,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         check_app_command(parsed)
         _check_served_config(parsed)
         return serve_main(ServeSettings(host=args.host, port=args.port, app_args=tuple(app_args),
-                                        allow_remote=args.allow_remote))
+                                        allow_remote=args.allow_remote),
+                          start_run=_served_run_starter(parsed))
     except ServeError as exc:
         _err(str(exc))
-        return EXIT_USAGE
+        return exc.code
+
+
+def _served_run_starter(parsed: argparse.Namespace):
+    # `serve -- run ... --task T`: one run for every tab, started with serve (see app/serve_run.py).
+    from tuiagents.app.serve_run import wants_one_run
+
+    if not wants_one_run(parsed):
+        return None
+
+    def start():
+        from tuiagents.app.run_process import DetachError
+        from tuiagents.app.serve import ServeError
+        from tuiagents.app.serve_run import start_served_run
+
+        try:
+            return start_served_run(parsed)
+        except DetachError as exc:
+            raise ServeError(f"the run to serve did not start: {exc}", exc.code) from None
+
+    return start
 
 
 def _check_served_config(parsed: argparse.Namespace) -> None:

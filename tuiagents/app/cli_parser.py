@@ -189,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "stopping serve (Ctrl+C) quits them all. What follows `--` is what "
                                        "each tab runs, as on the command line: nothing for the app itself, "
                                        "or `demo`, `run --team T --task X`, `replay SESSION`, `resume "
-                                       "SESSION`, `attach ID`.", 90),
+                                       "SESSION`, `attach ID`. A `run` with --task is started once, with "
+                                       "serve, in a process of its own: every tab (a reload too) shows that "
+                                       "one run, and it goes on when serve stops (`tuiagents attach ID`).", 90),
                            epilog="examples:\n"
                                   "  tuiagents serve                             the app, as `tuiagents` opens it\n"
                                   "  tuiagents serve --port 0 -- demo            the demo, on a free port\n"

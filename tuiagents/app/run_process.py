@@ -77,17 +77,23 @@ def start_detached(config: Any, *, config_path: str | None, team: str | None, ta
     # reaped when it ends, should this process still be there then (an app that started it)
     threading.Thread(target=proc.wait, name=f"reap-run-{run_id}", daemon=True).start()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        code = proc.poll()
-        record = next((r for r in read_records() if r.run_id == run_id), None)
-        if record is not None and Path(record.socket).exists():
-            return record
-        if code is not None:
-            said = _tail(out)
-            out.unlink(missing_ok=True)
-            raise DetachError(said or f"the run's process ended at once (exit {code})",
-                              EXIT_USAGE if code == EXIT_USAGE else EXIT_FAILED)
-        time.sleep(0.05)
+    try:
+        while time.monotonic() < deadline:
+            code = proc.poll()
+            record = next((r for r in read_records() if r.run_id == run_id), None)
+            if record is not None and Path(record.socket).exists():
+                return record
+            if code is not None:
+                said = _tail(out)
+                out.unlink(missing_ok=True)
+                raise DetachError(said or f"the run's process ended at once (exit {code})",
+                                  EXIT_USAGE if code == EXIT_USAGE else EXIT_FAILED)
+            time.sleep(0.05)
+    except (KeyboardInterrupt, SystemExit):
+        # Ctrl+C (or SIGTERM) before the run's id was shown: nobody could find that run again, and
+        # its process is in a session of its own, out of the signal's reach. It stops here.
+        proc.terminate()
+        raise
     if pid_alive(proc.pid):
         raise DetachError(f"the run's process (pid {proc.pid}) did not start serving within {timeout:.0f}s; "
                           f"what it said is in {out}", EXIT_FAILED)

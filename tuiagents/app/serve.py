@@ -5,6 +5,9 @@ Every browser tab that opens the page (with the token, see `serve_auth.py`) gets
 ARGS are what follows `serve --`: nothing (the app as `tuiagents` opens it), `demo`, `run --team T
 --task X`, `replay`, `resume`, or `attach ID` to join a run that lives in its own process.
 
+Served `run ... --task T`, the tabs share one run that `serve` starts in a process of its own:
+each runs `attach ID` on it (see `serve_run.py`).
+
 The app processes are this server's to end: each starts in a session of its own (so a stop reaches
 what it started) and is told by the kernel to end if the server dies. Stopping the server (Ctrl+C,
 SIGTERM, SIGHUP) asks each app to quit as its terminal would, then signals what is left of it. The
@@ -34,6 +37,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from tuiagents.app.serve_auth import TOKEN_PARAM, TokenGate
+from tuiagents.app.serve_run import ServedRun
 
 # The commands whose process is the app: `None` is `tuiagents` itself. `attach` joins a run that
 # lives in its own process; serving it needs nothing more than its name here.
@@ -47,7 +51,12 @@ log = logging.getLogger("tuiagents.serve")
 
 
 class ServeError(Exception):
-    """A problem with how `serve` was asked to run; its message says what to do (exit status 2)."""
+    """A problem with how `serve` was asked to run; its message says what to do (`code`: 2, or 1
+    when the run it was to start failed for another reason than its config)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -202,11 +211,18 @@ class ServedApp(AppService):
 class AppServer(Server):
     """textual-serve's server behind the token, serving `settings.command` to each browser tab."""
 
-    def __init__(self, settings: ServeSettings, gate: TokenGate) -> None:
+    def __init__(self, settings: ServeSettings, gate: TokenGate, served_run: ServedRun | None = None) -> None:
         super().__init__(" ".join(settings.command), host=settings.host, port=settings.port, title="tuiagents")
         self.settings = settings
         self.gate = gate
+        self.served_run = served_run
         self.apps: set[ServedApp] = set()
+
+    def tab_command(self) -> list[str]:
+        """What a new tab runs: `settings.command`, or the cockpit on (the replay of) the shared run."""
+        if self.served_run is None:
+            return self.settings.command
+        return [sys.executable, "-m", "tuiagents", *self.served_run.tab_args()]
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -235,7 +251,7 @@ class AppServer(Server):
         served: ServedApp | None = None
         try:
             await websocket.prepare(request)
-            served = ServedApp(self.settings.command, write_bytes=websocket.send_bytes,
+            served = ServedApp(self.tab_command(), write_bytes=websocket.send_bytes,
                                write_str=websocket.send_str, close=websocket.close,
                                download_manager=self.download_manager)
             self.apps.add(served)
@@ -255,28 +271,41 @@ class AppServer(Server):
         """Ends every app process this server started."""
         await asyncio.gather(*(app.stop() for app in list(self.apps)), return_exceptions=True)
 
-    async def run(self, sock: socket.socket, stop: asyncio.Event, ready: Callable[[], None]) -> None:
+    async def run(self, sock: socket.socket, stop: asyncio.Event, ready: Callable[[], None],
+                  out: Callable[[str], None] = print) -> None:
         """Serves on `sock` until `stop` is set, then ends every app and closes the server; calls
-        `ready` once requests are answered."""
+        `ready` once requests are answered, and `out` says when the shared run ends."""
         # No access log: the first request's line would hold the token.
         runner = web.AppRunner(await self._make_app(), access_log=None, handle_signals=False,
                                shutdown_timeout=GRACE_SECONDS)
         await runner.setup()
         await web.SockSite(runner, sock).start()
         ready()
+        watch = asyncio.ensure_future(self.served_run.watch(out)) if self.served_run is not None else None
         try:
             await stop.wait()
         finally:
+            if watch is not None:
+                watch.cancel()
             await self.stop_apps()
             await runner.cleanup()
 
 
-def serve_main(settings: ServeSettings, out: Callable[[str], None] = print) -> int:
-    """Runs the server until Ctrl+C, SIGTERM or SIGHUP; returns the exit status."""
+def serve_main(settings: ServeSettings, out: Callable[[str], None] = print,
+               start_run: Callable[[], ServedRun | None] | None = None) -> int:
+    """Runs the server until Ctrl+C, SIGTERM or SIGHUP; returns the exit status.
+
+    `start_run` starts the run every tab shows (once the port is bound, so a busy port starts
+    none); it raises ServeError when the run cannot start, and the server then does not start."""
     if not is_loopback(settings.host) and not settings.allow_remote:
         raise ServeError(f"refusing to serve on {settings.host}: {remote_risk(settings.host, settings.port)} "
                          "To serve there anyway, on a network you trust, add --allow-remote.")
     sock = bind(settings.host, settings.port)
+    try:
+        served_run = start_run() if start_run is not None else None
+    except BaseException:
+        sock.close()
+        raise
     port = sock.getsockname()[1]
     gate = TokenGate(port=port)
     logging.basicConfig(level=logging.WARNING, format="tuiagents serve: %(message)s")
@@ -286,11 +315,23 @@ def serve_main(settings: ServeSettings, out: Callable[[str], None] = print) -> i
     def ready() -> None:
         if not is_loopback(settings.host):
             print(f"WARNING: {remote_risk(settings.host, port)}", file=sys.stderr, flush=True)
-        out(f"Serving `{shown}` on {settings.host}:{port}: each browser tab gets its own app.")
+        if served_run is None:
+            out(f"Serving `{shown}` on {settings.host}:{port}: each browser tab gets its own app.")
+        else:
+            record = served_run.record
+            out(f"Serving `{shown}` on {settings.host}:{port}.")
+            out(f"Run {record.run_id} ({record.team}) started in its own process (pid {record.pid}): every "
+                "browser tab shows this one run, live, with everything so far (a reload too).")
+            out(f"Without a browser: {served_run.hint()}")
         out(f"Open this URL (it holds the token; without it, no page is served):\n\n    {url}\n")
         if not is_loopback(settings.host):
             out("From another machine, put this machine's address in place of 127.0.0.1.")
-        out("Press Ctrl+C to stop: the apps open in browsers quit with it.")
+        out("Press Ctrl+C to stop: the apps open in browsers quit with it"
+            + (f"; run {served_run.run_id} goes on." if served_run is not None else "."))
+        sys.stdout.flush()
+
+    def say(text: str) -> None:  # at once, also when serve's output goes to a pipe or a file
+        out(text)
         sys.stdout.flush()
 
     async def main() -> None:
@@ -298,8 +339,11 @@ def serve_main(settings: ServeSettings, out: Callable[[str], None] = print) -> i
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, stop.set)
-        await AppServer(settings, gate).run(sock, stop, ready)
+        await AppServer(settings, gate, served_run).run(sock, stop, ready, say)
 
     asyncio.run(main())
     out("Stopped.")
+    farewell = served_run.farewell() if served_run is not None else ""
+    if farewell:
+        out(farewell)
     return 0
