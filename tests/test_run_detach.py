@@ -119,6 +119,45 @@ def test_a_killed_run_is_shown_as_ended_and_its_log_resumes(tmp_path, runtime):
         assert not (runtime / f"{run_id}.run.json").exists()
 
 
+def test_a_killed_run_resumes_in_its_own_process_and_outlives_the_command(tmp_path, runtime):
+    """`resume --detach` continues a run whose process died as a run of its own process again: `ps`
+    lists it waiting, a view approves through its socket, it appends to the same log. A resume of a
+    run that is live is refused with where it is."""
+    script = Script(rules=[Rule(agent="assistant", replies=["a draft", "second draft", "done TERMINATE"])])
+    with ScriptedServer(script) as server:
+        env = process_env(tmp_path, runtime)
+        config = write_config(tmp_path, server.url)
+        run_id = detach(env, config)
+        wait_ps(env, rf"{run_id}\s+pair\s+waiting")
+        first = record(runtime, run_id)
+        os.kill(first["pid"], signal.SIGKILL)
+        assert gone(first["pid"])
+        wait_ps(env, rf"{run_id}\s+pair\s+ended")
+
+        resumed = tuiagents(env, "resume", run_id, "--detach")
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert f"Run {run_id} (pair) resumed in the background" in resumed.stdout
+        assert f"tuiagents attach {run_id}" in resumed.stdout
+        wait_ps(env, rf"{run_id}\s+pair\s+waiting")
+        second = record(runtime, run_id)
+        assert second["pid"] != first["pid"] and second["session_path"] == first["session_path"]
+
+        again = tuiagents(env, "resume", run_id, "--detach")  # its log has a writer: say where it is
+        assert again.returncode == 2 and f"tuiagents attach {run_id}" in again.stderr and "live" in again.stderr
+
+        view = RemoteRunHandle(second["socket"], Sender(user="me", client="attached"))
+        try:
+            waiting_for = open_request(view)
+            assert view.answer(waiting_for.request.id, Decision.approve()).accepted
+            assert view.control(StopRun()).applied
+            assert gone(second["pid"]), "the resumed run's process did not end after the stop"
+        finally:
+            view.close()
+        lines = open(first["session_path"]).read().splitlines()
+        assert sum('"type":"run_started"' in line.replace(" ", "") for line in lines) == 2  # one log, two legs
+        assert "No live runs" in tuiagents(env, "ps").stdout
+
+
 def test_a_dead_run_whose_pid_another_process_took_reads_as_ended(tmp_path, runtime):
     script = Script(rules=[Rule(agent="assistant", replies=["a draft"])])
     with ScriptedServer(script) as server:

@@ -198,7 +198,7 @@ async def test_resume_shows_the_history_then_continues_live_to_the_end(server, m
 
 
 async def test_app_opened_on_a_resumed_run_shows_its_history_first(server, make_config, tmp_path):
-    """`tuiagents resume SESSION.jsonl` opens the app on prepare_resume's run: history first."""
+    """The app opened on prepare_resume's run (F2's resume, in the app's process): history first."""
     from tuiagents.session.resume import prepare_resume
 
     path = tmp_path / "real.jsonl"

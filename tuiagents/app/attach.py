@@ -18,17 +18,20 @@ __all__ = ["AttachError", "attach_app", "cli_attach", "cli_ps", "find_run", "ps_
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def attach_app(run_id: str | None = None, *, options: Any = None) -> Any:
+def attach_app(run_id: str | None = None, *, options: Any = None, banner: str | None = None) -> Any:
     """The app with its cockpit on the live run `run_id` (None: the only live run)."""
     from tuiagents.ui.app import TuiAgentsApp
     from tuiagents.ui.settings import UIOptions
 
     attached = connect(run_id)
-    return TuiAgentsApp(handle=attached.handle, options=options or UIOptions(), banner=attached.banner)
+    return TuiAgentsApp(handle=attached.handle, options=options or UIOptions(), banner=banner or attached.banner)
 
 
-def cli_attach(run_id: str | None, config_path: str | None = None) -> int:
-    """`tuiagents attach [ID]`: open the cockpit on a live run; leaving it leaves the run going."""
+def cli_attach(run_id: str | None, config_path: str | None = None, *, started_here: bool = False,
+               banner: str | None = None) -> int:
+    """`tuiagents attach [ID]`: open the cockpit on a live run; leaving it leaves the run going.
+
+    `started_here`: this command started the run (a resume): q then asks first, d leaves it going."""
     from tuiagents.ui.settings import UIOptions
 
     options = None
@@ -39,10 +42,11 @@ def cli_attach(run_id: str | None, config_path: str | None = None) -> int:
     except Exception:  # noqa: BLE001 - the look only; the run's own config is in its process
         options = None
     try:
-        app = attach_app(run_id, options=options)
+        app = attach_app(run_id, options=options, banner=banner)
     except AttachError as exc:
         print(f"tuiagents: {exc}", file=sys.stderr)
         return exc.code
+    app.started_here = started_here
     try:
         app.run()
     finally:

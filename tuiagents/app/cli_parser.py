@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ask: you decide at every gate; all: approve everything, code included; "
                              "none: run no code or tools (default: ask)")
     resume.add_argument("--headless", action="store_true", help="no UI: continue on the console")
+    resume.add_argument("--detach", action="store_true",
+                        help="resume in the background (its own process): print the run's id and return; "
+                             "`tuiagents attach ID` opens the cockpit on it")
     resume.add_argument("--task", metavar="TEXT", help="a human message to continue with")
 
     sessions = sub.add_parser("sessions", help="list saved sessions")

@@ -57,16 +57,46 @@ def check_run(config: Any, team: str | None, task: str | None) -> tuple[str, str
 def start_detached(config: Any, *, config_path: str | None, team: str | None, task: str | None,
                    approve: str = "ask", session: str | None = None, timeout: float = START_TIMEOUT) -> Any:
     """Start a run in its own process and return its record once it serves its socket."""
-    from tuiagents.session.live_runs import output_path, pid_alive, read_records
-
     team, task = check_run(config, team, task)
     run_id = uuid.uuid4().hex[:12]
-    argv = [sys.executable, "-m", "tuiagents.app.run_process", "--run-id", run_id, "--team", team,
-            "--task", task, "--approve", approve]
-    if config_path:
-        argv += ["--config", str(Path(config_path).expanduser().absolute())]
+    argv = ["--run-id", run_id, "--team", team, "--task", task, "--approve", approve]
     if session:
         argv += ["--session", str(Path(session).expanduser().absolute())]
+    return _spawn(run_id, argv, config_path, timeout)
+
+
+def start_resumed(session: str | Path, *, config_path: str | None = None, approve: str = "ask",
+                  message: str | None = None, timeout: float = START_TIMEOUT) -> Any:
+    """Resume the session log `session` in a process of its own (it locks the log, restores the
+    run and serves it as `start_detached`'s do); returns its record once it serves."""
+    from tuiagents.session.header import SessionError
+    from tuiagents.session.live_runs import survey
+    from tuiagents.session.reader import read_header
+
+    path = Path(session).expanduser().absolute()
+    try:
+        run_id = read_header(path).run_id
+    except SessionError as exc:
+        raise DetachError(str(exc), EXIT_USAGE if exc.reason not in ("closed", "write_failed") else EXIT_FAILED) \
+            from None
+    live = next((r for r in survey() if r.record.run_id == run_id and r.alive), None)
+    if live is not None:  # its log has a writer already: say where that run is, not only that
+        raise DetachError(f"run {run_id} is live in its own process (pid {live.record.pid}): "
+                          f"`tuiagents attach {run_id}` opens the cockpit on it")
+    argv = ["--run-id", run_id, "--resume", str(path), "--approve", approve]
+    if message:
+        argv += ["--message", message]
+    return _spawn(run_id, argv, config_path, timeout)
+
+
+def _spawn(run_id: str, args: list[str], config_path: str | None, timeout: float) -> Any:
+    """Start `python -m tuiagents.app.run_process ARGS` in a session of its own; its record once
+    it serves its socket, or DetachError with what it said."""
+    from tuiagents.session.live_runs import output_path, pid_alive, read_records
+
+    argv = [sys.executable, "-m", "tuiagents.app.run_process", *args]
+    if config_path:
+        argv += ["--config", str(Path(config_path).expanduser().absolute())]
     out = output_path(run_id)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -80,7 +110,8 @@ def start_detached(config: Any, *, config_path: str | None, team: str | None, ta
     try:
         while time.monotonic() < deadline:
             code = proc.poll()
-            record = next((r for r in read_records() if r.run_id == run_id), None)
+            # a resumed run's id is its log's: a record its dead process left is not this one
+            record = next((r for r in read_records() if r.run_id == run_id and r.pid == proc.pid), None)
             if record is not None and Path(record.socket).exists():
                 return record
             if code is not None:
@@ -114,10 +145,12 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Serve one run on a Unix socket (started by `tuiagents run --detach`).")
     p.add_argument("--run-id", required=True)
     p.add_argument("--config")
-    p.add_argument("--team", required=True)
-    p.add_argument("--task", required=True)
+    p.add_argument("--team")
+    p.add_argument("--task")
     p.add_argument("--approve", choices=["ask", "all", "none"], default="ask")
     p.add_argument("--session")
+    p.add_argument("--resume", help="continue this session log instead of starting a run")
+    p.add_argument("--message", help="with --resume: a human message to continue with")
     return p
 
 
@@ -129,14 +162,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        config = load_app_config(args.config, required=True)
-        run = new_run(config, args.team, args.task, approve=args.approve, session_path=args.session,
-                      run_id=args.run_id)
+        if args.resume:
+            from tuiagents.session.resume import prepare_resume
+
+            given = load_app_config(args.config, required=True) if args.config else None
+            run = prepare_resume(args.resume, config=given, approve=args.approve, message=args.message)
+            if run.run_id != args.run_id:
+                raise SessionError(f"the log {args.resume} changed its run id while its run started")
+            config, task = run.resources.session_writer.config, run.task
+        else:
+            if args.team is None or args.task is None:
+                raise ValueError("--team and --task are needed to start a run (or --resume LOG)")
+            config, task = load_app_config(args.config, required=True), args.task
+            run = new_run(config, args.team, task, approve=args.approve, session_path=args.session,
+                          run_id=args.run_id)
     except (ConfigError, SessionError, ValueError) as exc:
         print(f"tuiagents: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return asyncio.run(serve(run, config, task=args.task))
+        return asyncio.run(serve(run, config, task=task))
     except OSError as exc:  # the socket could not be made (its folder, its path's length)
         print(f"tuiagents: cannot serve the run on its socket: {exc}; set TUIAGENTS_RUNTIME_DIR to a short "
               "folder of yours", file=sys.stderr)

@@ -216,6 +216,11 @@ class SessionWriter:
         writer.log = log
         return writer
 
+    @property
+    def config(self) -> Any:
+        """The config the run was built from (a resume's: the one given, else the log's copy)."""
+        return self._config
+
     def use_config(self, config: Any) -> None:
         """Scrub the keys `config` knows too (resume learns the config from the log it locked)."""
         self._config = config
