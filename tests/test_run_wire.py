@@ -176,6 +176,37 @@ async def test_two_views_of_one_user_are_told_apart_by_their_terminal(server, ma
         await run.aclose()
 
 
+async def test_a_view_of_a_resumed_run_sees_its_new_leg_open_after_the_old_stop(server, make_config, tmp_path,
+                                                                                sock_dir):
+    """A resumed run's history holds the stop of its earlier leg: a view must not read the run as
+    stopped for it, once the next leg started (its requests are open, its answers taken)."""
+    from tuiagents.app.launch import prepare_run
+    from tuiagents.session.resume import prepare_resume
+
+    server.load([Rule(agent="assistant", replies=["first leg TERMINATE", "second leg draft"])])
+    log = tmp_path / "legs.jsonl"
+    first = prepare_run(pair(make_config), "pair", "task", approve="all", session_path=log)
+    await asyncio.wait_for(first.run(), 15)
+    await first.aclose()
+    run = prepare_resume(log, approve="ask", message="one more")
+    srv = await served(run, sock_dir / "r.sock")
+    task = asyncio.ensure_future(run.run())
+    view = None
+    try:
+        view = await asyncio.to_thread(RemoteRunHandle, srv.path, ANN)
+        request = await wait_for(lambda: open_request(view), "the second leg's request, open at the view")
+        assert request.request.content == "second leg draft" and view.stopped is None
+        assert (await asyncio.to_thread(view.answer, request.request.id, Decision.approve())).accepted
+        run.request_stop()
+        await asyncio.wait_for(task, 15)
+        await wait_for(lambda: view.stopped is not None, "the second leg's stop at the view")
+    finally:
+        if view is not None:
+            view.close()
+        await srv.close()
+        await run.aclose()
+
+
 async def test_pushed_events_come_in_order_to_a_subscriber_without_gap_or_repeat(server, make_config, tmp_path,
                                                                                 sock_dir, monkeypatch):
     server.load([Rule(agent="assistant", replies=["one", "two", "three", "four TERMINATE"])])

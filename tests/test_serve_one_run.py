@@ -152,12 +152,42 @@ def test_a_run_that_cannot_start_refuses_serve_at_once(tmp_path, scripted):
     assert not list(runtime.glob("*.run.json")) and scripted.chat_requests == []
 
 
+def test_serve_resume_resumes_once_for_every_tab(tmp_path, scripted, monkeypatch):
+    """`serve -- resume LOG`: the log is resumed once, in a process of its own, and every tab attaches
+    to that run (a second tab's own resume would be refused: a log has one writer)."""
+    config = pair_config(tmp_path, scripted.url)
+    first = subprocess.run([sys.executable, "-m", "tuiagents", "run", "--headless", "--approve", "all", "--config",
+                            str(config), "--team", "pair", "--task", "Say hi."], cwd=tmp_path, env=isolated_env(tmp_path),
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    [log] = (tmp_path / "sessions").glob("*.jsonl")
+    served = start_serve(tmp_path, ["--", "resume", str(log), "--task", "One more, please."])
+    try:
+        run_id = served.wait_for_output(r"Run ([0-9a-f]{12}) \(pair\) started in its own process").group(1)
+        assert run_id in log.name
+
+        async def two_tabs() -> None:
+            async with Tab(served) as one, Tab(served) as two:
+                await one.until(b"Deliver")
+                await two.until(b"Deliver")
+                assert _apps(served, 2) == [["-m", "tuiagents", "attach", run_id]] * 2
+
+        asyncio.run(two_tabs())
+        [run] = _survey(served, monkeypatch)
+        assert run.record.run_id == run_id and run.record.session_path == str(log)
+        assert len(list((tmp_path / "sessions").glob("*.jsonl"))) == 1  # the same log, appended to
+    finally:
+        stop_all(served)
+
+
 @pytest.mark.parametrize(("argv", "one_run"), [
     (["run", "--task", "T"], True),
     (["--config", "c.toml", "--team", "pair", "--task", "T"], True),  # `tuiagents` itself, as run
     (["run", "--team", "pair"], False),  # each tab asks for its task: the person starts each run
     (["run", "--local", "--task", "T"], False),  # the local model lives with each tab's app
     (["attach", "ID"], False),
+    (["resume", "LOG"], True),  # a log has one writer: every tab shows the one resumed run
+    (["resume", "LOG", "--headless"], False),
     (["demo"], False),
 ])
 def test_which_served_commands_share_one_run(argv, one_run):

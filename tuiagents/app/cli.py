@@ -259,16 +259,26 @@ def _served_run_starter(parsed: argparse.Namespace):
 
     if not wants_one_run(parsed):
         return None
+    if parsed.command == "resume":
+        from tuiagents.app.demo import is_demo_log
+
+        parsed.session = resolve_session(parsed.session)
+        if is_demo_log(parsed.session):  # resumed on the demo's own script, in each tab's app
+            return None
 
     def start():
         from tuiagents.app.run_process import DetachError
         from tuiagents.app.serve import ServeError
         from tuiagents.app.serve_run import start_served_run
 
+        from tuiagents.session.header import SessionError
+
         try:
             return start_served_run(parsed)
         except DetachError as exc:
             raise ServeError(f"the run to serve did not start: {exc}", exc.code) from None
+        except SessionError as exc:  # a fork that cannot be made
+            raise ServeError(f"the run to serve did not start: {exc}", 2) from None
 
     return start
 

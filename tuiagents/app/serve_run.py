@@ -29,14 +29,19 @@ WATCH_SECONDS = 0.5
 
 
 def wants_one_run(parsed: argparse.Namespace) -> bool:
-    """True when the served command starts a run at once (`run` or `tuiagents` itself, with --task).
+    """True when the served command starts a run at once: `run` or `tuiagents` itself with --task,
+    or `resume` (a log has one writer: a second tab's resume would be refused).
 
     Without --task the app asks each tab for one, and a run starts only when a person gives it.
     `--local` runs live with the app's process (its model server with it), as they do without
     `serve`, so each tab keeps its own.
     """
-    return (getattr(parsed, "command", None) in (None, "run") and bool(getattr(parsed, "task", None))
-            and not getattr(parsed, "local", False) and not getattr(parsed, "headless", False))
+    command = getattr(parsed, "command", None)
+    if getattr(parsed, "headless", False):
+        return False
+    if command == "resume":
+        return True
+    return command in (None, "run") and bool(getattr(parsed, "task", None)) and not getattr(parsed, "local", False)
 
 
 @dataclass
@@ -87,11 +92,21 @@ class ServedRun:
 
 
 def start_served_run(parsed: argparse.Namespace) -> ServedRun | None:
-    """Starts the run of `parsed` (the app's arguments) in its own process; None without a config
-    (then each tab opens the first-run setup, as `tuiagents` would). Raises `DetachError`."""
-    from tuiagents.app.run_process import start_detached
+    """Starts the run of `parsed` (the app's arguments; a resume's log) in its own process; None
+    without a config (then each tab opens the first-run setup, as `tuiagents` would). Raises
+    `DetachError` (a fork's `SessionError` too)."""
+    from tuiagents.app.run_process import start_detached, start_resumed
     from tuiagents.config import load_app_config
 
+    if getattr(parsed, "command", None) == "resume":  # SESSION resolved to its path by the caller
+        path = parsed.session
+        if parsed.fork_at is not None:  # forked once, for every tab
+            from tuiagents.session.fork import fork_session
+
+            path = str(fork_session(path, parsed.fork_at))
+        record = start_resumed(path, config_path=parsed.config, approve=parsed.approve or "ask",
+                               message=parsed.task)
+        return ServedRun(record, config_path=parsed.config)
     config = load_app_config(parsed.config, required=False)
     if config is None:
         return None

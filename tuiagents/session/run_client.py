@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from tuiagents.engine.decisions import Decision, Sender
-from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Event, RunStopped, StopKind, TokenDelta
+from tuiagents.engine.events import (
+    DecisionRecorded, DecisionRequested, Event, RunStarted, RunStopped, StopKind, TokenDelta,
+)
 from tuiagents.engine.handle import Answered, Control, ControlDone, answered_already, local_sender
 from tuiagents.session import wire
 
@@ -345,6 +347,8 @@ class RemoteRunHandle:
                     self._recorded[event.request_id] = (event.seq, event)
                 elif isinstance(event, RunStopped):
                     self._stopped = event
+                elif isinstance(event, RunStarted):  # a resumed run's next leg: it goes on
+                    self._stopped = None
             # under the lock: a `subscribe(after=...)` cannot come between keeping it and handing it on
             for callback in self._subscribers:
                 try:
