@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import textwrap
@@ -337,3 +338,30 @@ async def test_a_whole_run_runs_its_code_on_the_daemon_that_shares_no_files(remo
     finished = [e for e in events if e.get("type") == "execution_finished"]
     assert finished and finished[0]["exit_code"] == 0
     assert _left_on(remote_env) == ([], [])
+
+
+async def test_a_permission_only_change_comes_back_without_special_bits(remote_env, tmp_path):
+    (tmp_path / "run.sh").write_text("echo hi\n")
+    (tmp_path / "tool").mkdir()
+    (tmp_path / "tool" / "go.py").write_text("print(1)\n")
+    (tmp_path / "open.txt").write_text("x\n")
+    (tmp_path / "open.txt").chmod(0o755)
+    (tmp_path / "special").write_text("s\n")
+    owners = {name: (tmp_path / name).stat().st_uid for name in ("run.sh", "special")}
+    executor = _executor(tmp_path)
+    try:
+        result = await executor.run(block("sh", "chmod +x run.sh tool/go.py; chmod 640 open.txt; "
+                                                "chmod 6755 special; chmod +t special; ls -l special"))
+        assert result.ok, (result.output, result.notes)
+        assert "s" in result.output.split()[0][:7]  # the sandbox did set the setuid bit there
+        assert stat.S_IMODE((tmp_path / "run.sh").stat().st_mode) == 0o755
+        assert stat.S_IMODE((tmp_path / "tool" / "go.py").stat().st_mode) == 0o755
+        assert stat.S_IMODE((tmp_path / "open.txt").stat().st_mode) == 0o640
+        # the permission bits only: never setuid, setgid or sticky, never another owner
+        assert stat.S_IMODE((tmp_path / "special").stat().st_mode) == 0o755
+        assert {name: (tmp_path / name).stat().st_uid for name in owners} == owners
+        # and what came back is not sent in again as a change of this side
+        result = await executor.run(block("sh", "ls -l run.sh | cut -c1-10"))
+        assert result.output == "-rwxr-xr-x\n", result.output
+    finally:
+        await executor.close()

@@ -222,3 +222,21 @@ def test_special_files_here_are_not_sent(dirs):
     assert [m.name for m in members] == ["ok.txt"]
     assert (members[0].uid, members[0].gid) == (1000, 1000)
     assert stat.S_IMODE(members[0].mode) & 0o7000 == 0
+
+
+def test_a_permission_only_change_comes_back_and_this_sides_own_change_wins(dirs):
+    work, _ = dirs
+    for name in ("run.sh", "mine.sh"):
+        (work / name).write_text("echo hi\n")
+        (work / name).chmod(0o644)
+    manifest = Manifest(pack_changes(str(work), Manifest(), (0, 0)).entries)
+    (work / "mine.sh").chmod(0o600)  # changed here during the block
+    data = _tar(_member("work", tarfile.DIRTYPE),
+                _member("work/run.sh", data=b"echo hi\n", mode=0o6755 | stat.S_ISVTX),
+                _member("work/mine.sh", data=b"echo hi\n", mode=0o644))
+    report = _unpack(data, work, manifest)
+    assert report.written == 0  # the bytes are the same: nothing rewritten
+    assert stat.S_IMODE((work / "run.sh").stat().st_mode) == 0o755  # no setuid/setgid/sticky
+    assert stat.S_IMODE((work / "mine.sh").stat().st_mode) == 0o600
+    again = pack_changes(str(work), manifest, (0, 0))  # this side's change goes in next
+    assert [m.name for m in tarfile.open(fileobj=again.tar)] == ["mine.sh"]

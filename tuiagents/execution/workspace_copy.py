@@ -309,6 +309,9 @@ def _bring_file(source, member, parent, name, rel, here, known, manifest, report
         same_there = known is not None and known.digest == digest.hexdigest()
         if out is None:
             final = os.fstat(host)
+            if known is not None and known.host != signature(final):
+                return True  # changed here since (its mode, say): this side's wins, sent next
+            final = _same_mode(host, member) or final
         elif same_there and here is not None and known.host != signature(here):
             os.close(out)  # changed here during the block and not there: this side's wins
             out = None
@@ -334,6 +337,17 @@ def _bring_file(source, member, parent, name, rel, here, known, manifest, report
             remove_entry(parent, COPYING)
         if host is not None:
             os.close(host)
+
+
+def _same_mode(fd: int, member: tarfile.TarInfo) -> os.stat_result | None:
+    """A file whose bytes are the same there but not its permissions (a ``chmod +x``): take
+    them, as a written file does; never setuid, setgid or sticky, never another owner. The
+    host's copy after, or None if it had them already."""
+    mode = member.mode & 0o777 | 0o600
+    if stat.S_IMODE(os.fstat(fd).st_mode) == mode:
+        return None
+    os.fchmod(fd, mode)
+    return os.fstat(fd)
 
 
 def _start_copy(parent: int, host: int | None, offset: int, size: int, report: CopyBack,
