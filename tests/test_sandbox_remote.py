@@ -365,3 +365,59 @@ async def test_a_permission_only_change_comes_back_without_special_bits(remote_e
         assert result.output == "-rwxr-xr-x\n", result.output
     finally:
         await executor.close()
+
+
+CUT_OFF_RUN = """
+import asyncio, os, sys
+from pathlib import Path
+from tuiagents.execution import DockerExecutor, DockerSettings
+from tuiagents.execution.codeblocks import CodeBlock
+
+async def main():
+    executor = DockerExecutor(DockerSettings(image=sys.argv[1], workspace="copy"), Path(sys.argv[2]),
+                              "cutoff-" + str(os.getpid()))
+    await executor.run(CodeBlock(language="sh", code="true", runnable=True))
+    print(executor.container_id, flush=True)
+    await executor.run(CodeBlock(language="sh", runnable=True, code=(
+        "rm old.txt; echo lost > lost.txt; mkdir -p out && echo deep > out/deep.txt; "
+        "chmod +x tool.sh; touch done; sleep 300")))
+
+asyncio.run(main())
+"""
+
+
+async def test_a_kill_9_mid_block_loses_none_of_its_files(remote_env, tmp_path, monkeypatch):
+    """The run's process dies while a block runs: the next start on that work dir gets them."""
+    monkeypatch.setenv("TUIAGENTS_DATA_DIR", str(tmp_path / "data"))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "old.txt").write_text("the block deletes this")
+    (work / "mine.txt").write_text("before")
+    (work / "tool.sh").write_text("echo tool\n")
+    process = await asyncio.create_subprocess_exec(
+        "python3", "-c", CUT_OFF_RUN, IMAGE, str(work), stdout=asyncio.subprocess.PIPE)
+    container = (await asyncio.wait_for(process.stdout.readline(), 120)).decode().strip()
+    end = time.monotonic() + 60
+    while _docker(remote_env, "exec", container, "ls", "/workspace/done").returncode != 0:
+        assert time.monotonic() < end, "the block never ran"
+        await asyncio.sleep(0.2)
+    process.kill()  # kill -9 mid-block: no close(), no atexit, no copy back
+    await process.wait()
+    assert not (work / "lost.txt").exists()
+    (work / "mine.txt").write_text("edited here after the crash")
+
+    executor = _executor(work)  # the run resumed: same work dir, a new sandbox
+    try:
+        result = await executor.run(block("sh", "cat lost.txt out/deep.txt mine.txt; ls old.txt"))
+        assert result.output.startswith("lost\ndeep\nedited here after the crash"), result.output
+        assert (work / "lost.txt").read_text() == "lost\n"
+        assert (work / "out" / "deep.txt").read_text() == "deep\n"
+        assert stat.S_IMODE((work / "tool.sh").stat().st_mode) == 0o755
+        assert not (work / "old.txt").exists()  # what the block deleted is deleted here
+        assert (work / "mine.txt").read_text() == "edited here after the crash"
+        notice = executor.pop_notice() or ""
+        assert "recovered" in notice and str(work) in notice, notice
+    finally:
+        await executor.close()
+    assert _left_on(remote_env) == ([], []), "a container or a volume was left behind"
+    assert not list((tmp_path / "data" / "sandbox-copies").iterdir())

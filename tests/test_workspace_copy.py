@@ -240,3 +240,51 @@ def test_a_permission_only_change_comes_back_and_this_sides_own_change_wins(dirs
     assert stat.S_IMODE((work / "mine.sh").stat().st_mode) == 0o600
     again = pack_changes(str(work), manifest, (0, 0))  # this side's change goes in next
     assert [m.name for m in tarfile.open(fileobj=again.tar)] == ["mine.sh"]
+
+
+class _StoppedSandbox:
+    """A dead run's stopped container as the Docker API shows it: its volume's tar."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def wait(self, container, timeout):
+        return {"StatusCode": 0}
+
+    def get_archive(self, container, path, chunk_size):
+        assert path == "/workspace"
+        return [self.data[i:i + 4096] for i in range(0, len(self.data), 4096)], {}
+
+
+def test_recovering_a_dead_runs_block_refuses_a_hostile_archive_too(dirs, tmp_path, monkeypatch):
+    """The files a block left when its host died come back through the same checks (the real
+    daemon's path is tests/test_sandbox_remote.py's kill -9 test)."""
+    import fcntl
+
+    from tuiagents.execution.workspace_rescue import PendingCopy, records_dir, rescue, save_pending
+
+    monkeypatch.setenv("TUIAGENTS_DATA_DIR", str(tmp_path / "data"))
+    work, outside = dirs
+    (work / "keep.txt").write_text("synced")
+    entries = pack_changes(str(work), Manifest(), (0, 0)).entries
+    save_pending(PendingCopy("c0ffee", str(work), "/workspace", None, LIMIT, entries))
+    (record,) = records_dir().iterdir()
+    assert stat.S_IMODE(records_dir().stat().st_mode) == 0o700
+    data = _tar(_member("workspace", tarfile.DIRTYPE), _member("workspace/keep.txt", data=b"synced"),
+                _member("workspace/../outside/escape.txt"), _member("/abs.txt"),
+                _member("workspace/out", tarfile.SYMTYPE, linkname=str(outside)),
+                _member("workspace/out/pwned.txt", data=b"pwned"),
+                _member("workspace/null", tarfile.CHRTYPE, devmajor=1, devminor=3),
+                _member("workspace/hard", tarfile.LNKTYPE, linkname=str(outside / "keep.txt")),
+                _member("workspace/made.txt", data=b"by the block"))
+    with open(record) as held:  # another process is recovering it: left to that one
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert not rescue(_StoppedSandbox(data), "c0ffee").removable
+    done = rescue(_StoppedSandbox(data), "c0ffee")
+    assert done.removable and "recovered 1 file(s)" in (done.note or "") and str(work) in done.note
+    assert "would leave the work dir" in done.note
+    _outside_untouched(outside)
+    assert sorted(os.listdir(work)) == ["keep.txt", "made.txt", "out"]
+    assert os.readlink(work / "out") == str(outside)
+    assert list(records_dir().iterdir()) == []  # recovered once: a second reaper finds nothing
+    assert rescue(_StoppedSandbox(data), "c0ffee").note is None

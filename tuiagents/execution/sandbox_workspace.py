@@ -11,6 +11,7 @@ hashes and the limits are the same either way: the block runs in the same contai
 
 from __future__ import annotations
 
+import logging
 import os
 from abc import ABC
 from pathlib import Path, PurePosixPath
@@ -22,7 +23,10 @@ from tuiagents.execution.sandbox_protocol import delete_paths
 from tuiagents.execution.settings import NOBODY, DockerSettings
 from tuiagents.execution.workspace_copy import CHUNK, CopyBack, Manifest, forget_entry, unpack_changes
 from tuiagents.execution.workspace_pack import pack_changes
+from tuiagents.execution.workspace_rescue import PendingCopy, drop_pending, save_pending
 from tuiagents.execution.workspace_mode import WorkspaceChoice, WorkspaceMode, choose_workspace
+
+log = logging.getLogger(__name__)
 
 # Copying a big work dir over a slow link takes a while, but not forever.
 COPY_TIMEOUT = 600.0
@@ -52,6 +56,9 @@ class SandboxWorkspace(ABC):
         ``changed`` names the work dir's top entries the block touched, when the watchdog knows
         them (the disk quota's layer); None means any may have changed."""
         return None
+
+    def discard(self, container_id: str) -> None:
+        """Blocking: the container is being removed; nothing of it is to be recovered."""
 
 
 class BindWorkspace(SandboxWorkspace):
@@ -94,7 +101,19 @@ class CopyWorkspace(SandboxWorkspace):
         finally:
             packed.tar.close()
         self.manifest.entries = packed.entries
+        # If this process dies while the block runs, its files stay in the container: the record
+        # lets whoever reaps it copy them back first (see workspace_rescue).
+        record = PendingCopy(container_id, str(self.work_dir), self.root, self.owner, self.budget,
+                             dict(self.manifest.entries))
+        try:
+            await off_loop(save_pending, record, timeout=COPY_TIMEOUT)
+        except (OSError, ValueError) as exc:  # the block still runs; only a crash mid-block would lose more
+            log.warning("could not keep the record that recovers a block's files: %s", exc)
         return problems
+
+    def discard(self, container_id: str) -> None:
+        """See :meth:`SandboxWorkspace.discard`."""
+        drop_pending(container_id)
 
     async def pull(self, api: Any, container_id: str, changed: list[str] | None = None) -> CopyBack | None:
         """See :meth:`SandboxWorkspace.pull`: at most the disk limit, never out of the work dir.
@@ -125,6 +144,8 @@ class CopyWorkspace(SandboxWorkspace):
             return await off_loop(copy_back, timeout=COPY_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - the daemon or the disk: said in the result
             return CopyBack(notes=[f"the block's files could not be copied back: {exc}"])
+        finally:
+            await off_loop(drop_pending, container_id)
 
 
 def make_workspace(settings: DockerSettings, work_dir: Path, owner: tuple[int, int] | None,

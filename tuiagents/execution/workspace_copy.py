@@ -58,6 +58,7 @@ class CopyBack:
     """What bringing a block's changes back did: files written, limits hit, what was refused."""
 
     written: int = 0
+    files: int = 0  # files written or given new permissions here
     disk_hit: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -311,7 +312,9 @@ def _bring_file(source, member, parent, name, rel, here, known, manifest, report
             final = os.fstat(host)
             if known is not None and known.host != signature(final):
                 return True  # changed here since (its mode, say): this side's wins, sent next
-            final = _same_mode(host, member) or final
+            changed = _same_mode(host, member)
+            report.files += changed is not None
+            final = changed or final
         elif same_there and here is not None and known.host != signature(here):
             os.close(out)  # changed here during the block and not there: this side's wins
             out = None
@@ -319,6 +322,7 @@ def _bring_file(source, member, parent, name, rel, here, known, manifest, report
             return True
         else:
             report.written += member.size
+            report.files += 1
             os.fchmod(out, member.mode & 0o777 | 0o600)
             if owner is not None and os.geteuid() == 0:
                 os.fchown(out, *owner)
