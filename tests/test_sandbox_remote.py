@@ -421,3 +421,54 @@ async def test_a_kill_9_mid_block_loses_none_of_its_files(remote_env, tmp_path, 
         await executor.close()
     assert _left_on(remote_env) == ([], []), "a container or a volume was left behind"
     assert not list((tmp_path / "data" / "sandbox-copies").iterdir())
+
+
+async def test_a_block_touching_many_entries_is_read_back_in_one_archive_of_them(remote_env, tmp_path):
+    """Past 32 touched top entries the whole work dir was read back: now one archive of just
+    what the block changed, gathered by the watchdog, with deletions and modes as ever."""
+    for number in range(60):
+        (tmp_path / f"keep{number}.txt").write_text("untouched")
+    for number in range(40):
+        (tmp_path / f"old{number}.txt").write_text("the block deletes this")
+    (tmp_path / ".tuiagents-back").write_text("a file of mine by the watchdog's name")
+    executor = _executor(tmp_path)
+    calls: list[str] = []
+    try:
+        assert (await executor.run(block("sh", "true"))).ok
+        assert executor.disk_quota, "the kernel's quota layer names what a block touched"
+        api = executor._client.api
+        real = api.get_archive
+
+        def spy(container, path, *args, **kwargs):
+            calls.append(path)
+            return real(container, path, *args, **kwargs)
+
+        api.get_archive = spy
+        result = await executor.run(block("sh", """
+            for i in $(seq 0 99); do echo "new $i" > "new$i.txt"; done
+            rm old*.txt
+            mkdir -p tree/a/b && echo deep > tree/a/b/c.txt && ln -s a/b/c.txt tree/link
+            echo again > keep0.txt; chmod 700 keep1.txt
+            ls -a | grep -c tuiagents-back || true
+        """))
+        assert result.ok, (result.output, result.notes)
+        assert result.output == "0\n"  # the host's own file of that name does not go in
+        assert calls == [f"{executor.workspace.root}/.tuiagents-back"], calls
+        assert sorted(p.name for p in tmp_path.glob("new*.txt")) == sorted(
+            f"new{i}.txt" for i in range(100))
+        assert (tmp_path / "new7.txt").read_text() == "new 7\n"
+        assert not list(tmp_path.glob("old*.txt"))
+        assert (tmp_path / "tree" / "a" / "b" / "c.txt").read_text() == "deep\n"
+        assert os.readlink(tmp_path / "tree" / "link") == "a/b/c.txt"
+        assert (tmp_path / "keep0.txt").read_text() == "again\n"
+        assert stat.S_IMODE((tmp_path / "keep1.txt").stat().st_mode) == 0o700
+        assert (tmp_path / "keep2.txt").read_text() == "untouched"
+        assert (tmp_path / ".tuiagents-back").read_text() == "a file of mine by the watchdog's name"
+        # the gathering is gone before the next block runs; a block's own one never comes back
+        result = await executor.run(block("sh", "ls -a | grep -c tuiagents-back; "
+                                                "mkdir .tuiagents-back; ln -s / .tuiagents-back/root; "
+                                                "echo one > one.txt"))
+        assert result.output == "0\n", result.output
+        assert (tmp_path / ".tuiagents-back").is_file() and (tmp_path / "one.txt").exists()
+    finally:
+        await executor.close()

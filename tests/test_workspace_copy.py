@@ -288,3 +288,32 @@ def test_recovering_a_dead_runs_block_refuses_a_hostile_archive_too(dirs, tmp_pa
     assert os.readlink(work / "out") == str(outside)
     assert list(records_dir().iterdir()) == []  # recovered once: a second reaper finds nothing
     assert rescue(_StoppedSandbox(data), "c0ffee").note is None
+
+
+def test_the_watchdogs_gathering_touches_only_what_it_names_and_refuses_the_rest(dirs):
+    """The archive of a block's changes (sandbox_stage): its top entries in ``scope``, those it
+    lacks deleted, nothing else touched, and the same refusals as a whole work dir's."""
+    work, outside = dirs
+    for name in ("gone.txt", "kept.txt", "other.txt"):
+        (work / name).write_text(name)
+    manifest = Manifest(pack_changes(str(work), Manifest(), (0, 0)).entries)
+    data = _tar(_member(".tuiagents-back", tarfile.DIRTYPE),
+                _member(".tuiagents-back/kept.txt", data=b"changed"),
+                _member(".tuiagents-back/new", tarfile.DIRTYPE),
+                _member(".tuiagents-back/new/x.txt", data=b"x"),
+                _member(".tuiagents-back/sneaked.txt", data=b"not named"),
+                _member(".tuiagents-back/../outside/escape.txt"),
+                _member("workspace/other.txt", data=b"not from the gathering"))
+    report = unpack_changes([data], str(work), ".tuiagents-back", manifest, LIMIT, None,
+                            scope=["gone.txt", "kept.txt", "new"])
+    _outside_untouched(outside)
+    assert sorted(os.listdir(work)) == ["kept.txt", "new", "other.txt"]
+    assert (work / "kept.txt").read_text() == "changed" and (work / "new" / "x.txt").exists()
+    assert (work / "other.txt").read_text() == "other.txt"  # outside the scope: not deleted
+    assert any("sneaked.txt" in note and "did not change" in note for note in report.notes)
+    assert sum("would leave the work dir" in note for note in report.notes) == 2
+    # a whole work dir's read never brings that folder's name here
+    data = _tar(_member("work", tarfile.DIRTYPE), _member("work/.tuiagents-back", tarfile.DIRTYPE),
+                _member("work/.tuiagents-back/kept.txt", data=b"stale"))
+    _unpack(data, work, Manifest(dict(manifest.entries)))
+    assert not (work / ".tuiagents-back").exists()

@@ -386,7 +386,8 @@ class DockerExecutor(CodeExecutor):
                                  full_output_path=full_path)
         if reply.outcome is not None:
             copied = await self.workspace.pull(self._client.api, channel_container(self),
-                                               reply.outcome.get("changed"))
+                                               reply.outcome.get("changed"),
+                                               reply.outcome.get("staged"))
             if reply.outcome.get("clean") is False and self._channel is not None:
                 self._channel.close()  # processes it could not kill: a fresh container next
             return copied_back(outcome_result(result, reply.outcome, self.settings), copied,

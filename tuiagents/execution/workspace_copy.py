@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from tuiagents.execution.sandbox_disk import DIR_FLAGS, remove_entry
+from tuiagents.execution.sandbox_stage import STAGE
 
 CHUNK = 1 << 20
 COPYING = ".tuiagents-copying"  # a changed file is written under this name, then renamed
@@ -141,17 +142,18 @@ def _open_parent(root_fd: int, parts: list[str]) -> int:
 
 
 def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: Manifest,
-                   budget: int, owner: tuple[int, int] | None, entry: bool = False,
-                   report: CopyBack | None = None) -> CopyBack:
+                   budget: int, owner: tuple[int, int] | None,
+                   scope: list[str] | None = None) -> CopyBack:
     """Blocking: bring what differs in the sandbox's tar (folder ``top``) into ``work_dir``.
 
-    Writes at most ``budget`` bytes of changed files (adding to ``report``'s); updates
-    ``manifest`` to what both sides hold. Entries of the manifest that the tar no longer has were
-    deleted by the block and are deleted here, unless this side changed them since. With
-    ``entry``, the tar holds only the work dir's entry ``top`` (a file or a folder), not all of it.
+    Writes at most ``budget`` bytes of changed files; updates ``manifest`` to what both sides
+    hold. Entries of the manifest that the tar no longer has were deleted by the block and are
+    deleted here, unless this side changed them since. With ``scope``, the tar is the watchdog's
+    gathering of the block's changes (:mod:`sandbox_stage`): it holds the work dir's top entries
+    ``scope`` names (those it lacks were deleted), and nothing else is touched.
     """
-    report = report or CopyBack()
-    prefix = [top] if entry else []
+    report = CopyBack()
+    prefix: list[str] = []
     cap = manifest.total() + budget + METADATA_ALLOWANCE + 1024 * len(manifest.entries)
     stream = _Capped(chunks, cap)
     seen: set[str] = set()
@@ -164,8 +166,10 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
                 if parts is None:
                     report.note(f"{member.name!r} was not copied back: it would leave the work dir")
                     continue
-                parts = prefix + parts
-                if not parts:
+                if not parts or parts[0] == STAGE and scope is None:
+                    continue  # the watchdog's own folder (a full read): never crosses
+                if scope is not None and parts[0] not in scope:
+                    report.note(f"{member.name!r} was not copied back: the block did not change it")
                     continue
                 rel = "/".join(parts)
                 try:
@@ -190,18 +194,9 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
         report.note(f"the copy back stopped: the daemon's archive is unreadable ({exc})")
     finally:
         if complete:
-            _apply_deletions(root_fd, manifest, seen, prefix)
+            _apply_deletions(root_fd, manifest, seen, scope)
         os.close(root_fd)
     return report
-
-
-def forget_entry(work_dir: str, name: str, manifest: Manifest) -> None:
-    """The block deleted the work dir's entry ``name`` there: delete it here too (see above)."""
-    root_fd = os.open(work_dir, DIR_FLAGS)
-    try:
-        _apply_deletions(root_fd, manifest, set(), [name])
-    finally:
-        os.close(root_fd)
 
 
 def _bring(tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str, rel: str,
@@ -373,13 +368,14 @@ def _start_copy(parent: int, host: int | None, offset: int, size: int, report: C
     return out, False
 
 
-def _apply_deletions(root_fd: int, manifest: Manifest, seen: set[str], scope: list[str]) -> None:
+def _apply_deletions(root_fd: int, manifest: Manifest, seen: set[str],
+                     scope: list[str] | None) -> None:
     """Delete here what the block deleted there (what this side changed since is kept).
 
-    ``scope`` (one entry's name, or empty for all) is what the archive covered."""
-    inside = scope[0] if scope else None
+    ``scope`` (the top entries the archive covered, or None for all) bounds what is looked at."""
+    inside = None if scope is None else set(scope)
     gone = sorted((rel for rel in manifest.entries if rel not in seen and (
-        inside is None or rel == inside or rel.startswith(inside + "/"))), key=len)
+        inside is None or rel.split("/", 1)[0] in inside)), key=len)
     for rel in gone:
         known = manifest.entries.pop(rel)
         parts = PurePosixPath(rel).parts
