@@ -188,7 +188,8 @@ class Watchdog:
         with os.fdopen(fd, "w") as f:
             json.dump(header.get("approved") or {}, f)
         limit = header.get("disk_limit") or 0
-        drop_stage(self.root)  # the last block's changes, read by now: no code sees them
+        if self.config.get("copied"):  # the last block's changes, read by now: no code sees them
+            drop_stage(self.root)
         if self.quota:  # a tmpfs: never more than the memory limit (tmp_size), as /tmp
             memory = self.config.get("tmp_size") or limit
             mount_layer(self.config["workspace"], min(limit, memory) if limit else memory, memory)
