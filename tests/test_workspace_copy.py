@@ -267,7 +267,7 @@ def test_recovering_a_dead_runs_block_refuses_a_hostile_archive_too(dirs, tmp_pa
     work, outside = dirs
     (work / "keep.txt").write_text("synced")
     entries = pack_changes(str(work), Manifest(), (0, 0)).entries
-    save_pending(PendingCopy("c0ffee", str(work), "/workspace", None, LIMIT, entries))
+    save_pending(PendingCopy("c0ffee", str(work), "/workspace", None, LIMIT, entries=entries))
     (record,) = records_dir().iterdir()
     assert stat.S_IMODE(records_dir().stat().st_mode) == 0o700
     data = _tar(_member("workspace", tarfile.DIRTYPE), _member("workspace/keep.txt", data=b"synced"),
@@ -317,3 +317,18 @@ def test_the_watchdogs_gathering_touches_only_what_it_names_and_refuses_the_rest
                 _member("work/.tuiagents-back/kept.txt", data=b"stale"))
     _unpack(data, work, Manifest(dict(manifest.entries)))
     assert not (work / ".tuiagents-back").exists()
+
+
+def test_records_of_containers_gone_from_their_daemon_are_forgotten(tmp_path, monkeypatch):
+    import time
+
+    from tuiagents.execution.workspace_rescue import PendingCopy, prune_records, records_dir, save_pending
+
+    monkeypatch.setenv("TUIAGENTS_DATA_DIR", str(tmp_path / "data"))
+    for container, daemon in (("gone", "unix:///a.sock"), ("live", "unix:///a.sock"),
+                              ("elsewhere", "tcp://b:2375")):
+        save_pending(PendingCopy(container, str(tmp_path), "/workspace", None, LIMIT, daemon))
+    prune_records("unix:///a.sock", {"live"}, time.time() - 3600)  # all written after the listing
+    assert len(list(records_dir().iterdir())) == 3
+    prune_records("unix:///a.sock", {"live"}, time.time() + 1)
+    assert sorted(p.stem for p in records_dir().iterdir()) == ["elsewhere", "live"]

@@ -13,11 +13,12 @@ import logging
 import os
 import socket
 import threading
+import time
 from concurrent.futures import Future
 
 from tuiagents.execution.settings import NOBODY
 from tuiagents.execution.workspace_mode import daemon_address
-from tuiagents.execution.workspace_rescue import rescue
+from tuiagents.execution.workspace_rescue import prune_records, rescue
 
 log = logging.getLogger(__name__)
 
@@ -204,10 +205,13 @@ def reap_orphans() -> Reaped:
     try:
         client = connect_docker(timeout=10)
     except docker.errors.DockerException:
-        return []
+        return Reaped()
     removed = Reaped()
     try:
-        for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
+        since = time.time()
+        listed = client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
+        prune_records(daemon_address().url, {container.id for container in listed}, since)
+        for container in listed:
             labels = container.labels or {}
             if not is_orphaned(labels):
                 continue

@@ -25,7 +25,12 @@ from tuiagents.execution.sandbox_stage import STAGE
 from tuiagents.execution.workspace_copy import CHUNK, CopyBack, Manifest, unpack_changes
 from tuiagents.execution.workspace_pack import pack_changes
 from tuiagents.execution.workspace_rescue import PendingCopy, drop_pending, save_pending
-from tuiagents.execution.workspace_mode import WorkspaceChoice, WorkspaceMode, choose_workspace
+from tuiagents.execution.workspace_mode import (
+    WorkspaceChoice,
+    WorkspaceMode,
+    choose_workspace,
+    daemon_address,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +112,7 @@ class CopyWorkspace(SandboxWorkspace):
         # If this process dies while the block runs, its files stay in the container: the record
         # lets whoever reaps it copy them back first (see workspace_rescue).
         record = PendingCopy(container_id, str(self.work_dir), self.root, self.owner, self.budget,
-                             dict(self.manifest.entries))
+                             daemon_address().url, dict(self.manifest.entries))
         try:
             await off_loop(save_pending, record, timeout=COPY_TIMEOUT)
         except (OSError, ValueError) as exc:  # the block still runs; only a crash mid-block would lose more
