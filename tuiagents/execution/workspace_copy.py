@@ -153,7 +153,7 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
     ``scope`` names (those it lacks were deleted), and nothing else is touched.
     """
     report = CopyBack()
-    prefix: list[str] = []
+    named = None if scope is None else set(scope)
     cap = manifest.total() + budget + METADATA_ALLOWANCE + 1024 * len(manifest.entries)
     stream = _Capped(chunks, cap)
     seen: set[str] = set()
@@ -168,7 +168,7 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
                     continue
                 if not parts or parts[0] == STAGE and scope is None:
                     continue  # the watchdog's own folder (a full read): never crosses
-                if scope is not None and parts[0] not in scope:
+                if named is not None and parts[0] not in named:
                     report.note(f"{member.name!r} was not copied back: the block did not change it")
                     continue
                 rel = "/".join(parts)
@@ -179,7 +179,7 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
                     continue
                 try:
                     if _bring(tar, member, parent, parts[-1], rel, manifest, report, budget, owner,
-                              (root_fd, top, prefix)):
+                              (root_fd, top)):
                         seen.add(rel)
                 except OSError as exc:
                     report.note(f"{rel} was not copied back: {exc.strerror or exc}")
@@ -201,7 +201,7 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
 
 def _bring(tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str, rel: str,
            manifest: Manifest, report: CopyBack, budget: int, owner: tuple[int, int] | None,
-           root: tuple[int, str, list[str]]) -> bool:
+           root: tuple[int, str]) -> bool:
     """Bring one member into ``parent``; whether it now exists on both sides."""
     known = manifest.entries.get(rel)
     try:
@@ -255,11 +255,10 @@ def _bring(tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str
                        report, budget, owner)
 
 
-def _linked(linkname: str, root: tuple[int, str, list[str]]):
+def _linked(linkname: str, root: tuple[int, str]):
     """The host's file a hard link member names (inside the work dir, no link followed), or None."""
-    root_fd, top, prefix = root
+    root_fd, top = root
     parts = _safe_parts(linkname, top)
-    parts = None if parts is None else prefix + parts
     if not parts:
         return None
     try:
