@@ -63,9 +63,10 @@ async def measure(image: str, rounds: int, blocks: int, touch: int, files: int, 
                 before = tag
             medians.append(statistics.median(times))
             print(f"round {r + 1}: {medians[-1] * 1000:.1f} ms per block")
+        median = statistics.median(medians)
         print(f"median of {rounds} rounds, {2 * touch} top entries touched per block, "
               f"{files} files of {size} bytes untouched in the work dir "
-              f"(quota layer: {executor.disk_quota}): {statistics.median(medians) * 1000:.1f} ms per block")
+              f"(quota layer: {executor.disk_quota}): {median * 1000:.1f} ms per block")
     finally:
         await executor.close()
         shutil.rmtree(work, ignore_errors=True)

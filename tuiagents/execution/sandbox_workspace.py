@@ -115,7 +115,7 @@ class CopyWorkspace(SandboxWorkspace):
                              daemon_address().url, dict(self.manifest.entries))
         try:
             await off_loop(save_pending, record, timeout=COPY_TIMEOUT)
-        except (OSError, ValueError) as exc:  # the block still runs; only a crash mid-block would lose more
+        except (OSError, ValueError) as exc:  # the block still runs: only a crash would lose more
             log.warning("could not keep the record that recovers a block's files: %s", exc)
         return problems
 
