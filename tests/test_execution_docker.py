@@ -147,6 +147,11 @@ async def test_files_persist_between_blocks_and_reach_the_host(sandbox: DockerEx
     second = await sandbox.run(block("sh", "cat notes.txt"))
     assert second.output == "kept"
     assert (sandbox.work_dir / "notes.txt").read_text() == "kept"
+    # the name a copied work dir's watchdog gathers changes under is the user's own when bound
+    (sandbox.work_dir / ".tuiagents-back").write_text("mine")
+    third = await sandbox.run(block("sh", "cat .tuiagents-back"))
+    assert third.output == "mine" and (sandbox.work_dir / ".tuiagents-back").read_text() == "mine"
+    (sandbox.work_dir / ".tuiagents-back").unlink()
 
 
 async def test_filename_blocks_saved_and_escapes_refused(sandbox: DockerExecutor, tmp_path) -> None:

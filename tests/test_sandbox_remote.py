@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import textwrap
@@ -337,3 +338,137 @@ async def test_a_whole_run_runs_its_code_on_the_daemon_that_shares_no_files(remo
     finished = [e for e in events if e.get("type") == "execution_finished"]
     assert finished and finished[0]["exit_code"] == 0
     assert _left_on(remote_env) == ([], [])
+
+
+async def test_a_permission_only_change_comes_back_without_special_bits(remote_env, tmp_path):
+    (tmp_path / "run.sh").write_text("echo hi\n")
+    (tmp_path / "tool").mkdir()
+    (tmp_path / "tool" / "go.py").write_text("print(1)\n")
+    (tmp_path / "open.txt").write_text("x\n")
+    (tmp_path / "open.txt").chmod(0o755)
+    (tmp_path / "special").write_text("s\n")
+    owners = {name: (tmp_path / name).stat().st_uid for name in ("run.sh", "special")}
+    executor = _executor(tmp_path)
+    try:
+        result = await executor.run(block("sh", "chmod +x run.sh tool/go.py; chmod 640 open.txt; "
+                                                "chmod 6755 special; chmod +t special; ls -l special"))
+        assert result.ok, (result.output, result.notes)
+        assert "s" in result.output.split()[0][:7]  # the sandbox did set the setuid bit there
+        assert stat.S_IMODE((tmp_path / "run.sh").stat().st_mode) == 0o755
+        assert stat.S_IMODE((tmp_path / "tool" / "go.py").stat().st_mode) == 0o755
+        assert stat.S_IMODE((tmp_path / "open.txt").stat().st_mode) == 0o640
+        # the permission bits only: never setuid, setgid or sticky, never another owner
+        assert stat.S_IMODE((tmp_path / "special").stat().st_mode) == 0o755
+        assert {name: (tmp_path / name).stat().st_uid for name in owners} == owners
+        # and what came back is not sent in again as a change of this side
+        result = await executor.run(block("sh", "ls -l run.sh | cut -c1-10"))
+        assert result.output == "-rwxr-xr-x\n", result.output
+    finally:
+        await executor.close()
+
+
+CUT_OFF_RUN = """
+import asyncio, os, sys
+from pathlib import Path
+from tuiagents.execution import DockerExecutor, DockerSettings
+from tuiagents.execution.codeblocks import CodeBlock
+
+async def main():
+    executor = DockerExecutor(DockerSettings(image=sys.argv[1], workspace="copy"), Path(sys.argv[2]),
+                              "cutoff-" + str(os.getpid()))
+    await executor.run(CodeBlock(language="sh", code="true", runnable=True))
+    print(executor.container_id, flush=True)
+    await executor.run(CodeBlock(language="sh", runnable=True, code=(
+        "rm old.txt; echo lost > lost.txt; mkdir -p out && echo deep > out/deep.txt; "
+        "chmod +x tool.sh; touch done; sleep 300")))
+
+asyncio.run(main())
+"""
+
+
+async def test_a_kill_9_mid_block_loses_none_of_its_files(remote_env, tmp_path, monkeypatch):
+    """The run's process dies while a block runs: the next start on that work dir gets them."""
+    monkeypatch.setenv("TUIAGENTS_DATA_DIR", str(tmp_path / "data"))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "old.txt").write_text("the block deletes this")
+    (work / "mine.txt").write_text("before")
+    (work / "tool.sh").write_text("echo tool\n")
+    process = await asyncio.create_subprocess_exec(
+        "python3", "-c", CUT_OFF_RUN, IMAGE, str(work), stdout=asyncio.subprocess.PIPE)
+    container = (await asyncio.wait_for(process.stdout.readline(), 120)).decode().strip()
+    end = time.monotonic() + 60
+    while _docker(remote_env, "exec", container, "ls", "/workspace/done").returncode != 0:
+        assert time.monotonic() < end, "the block never ran"
+        await asyncio.sleep(0.2)
+    process.kill()  # kill -9 mid-block: no close(), no atexit, no copy back
+    await process.wait()
+    assert not (work / "lost.txt").exists()
+    (work / "mine.txt").write_text("edited here after the crash")
+
+    executor = _executor(work)  # the run resumed: same work dir, a new sandbox
+    try:
+        result = await executor.run(block("sh", "cat lost.txt out/deep.txt mine.txt; ls old.txt"))
+        assert result.output.startswith("lost\ndeep\nedited here after the crash"), result.output
+        assert (work / "lost.txt").read_text() == "lost\n"
+        assert (work / "out" / "deep.txt").read_text() == "deep\n"
+        assert stat.S_IMODE((work / "tool.sh").stat().st_mode) == 0o755
+        assert not (work / "old.txt").exists()  # what the block deleted is deleted here
+        assert (work / "mine.txt").read_text() == "edited here after the crash"
+        notice = executor.pop_notice() or ""
+        assert "recovered" in notice and str(work) in notice, notice
+    finally:
+        await executor.close()
+    assert _left_on(remote_env) == ([], []), "a container or a volume was left behind"
+    assert not list((tmp_path / "data" / "sandbox-copies").iterdir())
+
+
+async def test_a_block_touching_many_entries_is_read_back_in_one_archive_of_them(remote_env, tmp_path):
+    """Past 32 touched top entries the whole work dir was read back: now one archive of just
+    what the block changed, gathered by the watchdog, with deletions and modes as ever."""
+    for number in range(60):
+        (tmp_path / f"keep{number}.txt").write_text("untouched")
+    for number in range(40):
+        (tmp_path / f"old{number}.txt").write_text("the block deletes this")
+    (tmp_path / ".tuiagents-back").write_text("a file of mine by the watchdog's name")
+    executor = _executor(tmp_path)
+    calls: list[str] = []
+    try:
+        assert (await executor.run(block("sh", "true"))).ok
+        assert executor.disk_quota, "the kernel's quota layer names what a block touched"
+        api = executor._client.api
+        real = api.get_archive
+
+        def spy(container, path, *args, **kwargs):
+            calls.append(path)
+            return real(container, path, *args, **kwargs)
+
+        api.get_archive = spy
+        result = await executor.run(block("sh", """
+            for i in $(seq 0 99); do echo "new $i" > "new$i.txt"; done
+            rm old*.txt
+            mkdir -p tree/a/b && echo deep > tree/a/b/c.txt && ln -s a/b/c.txt tree/link
+            echo again > keep0.txt; chmod 700 keep1.txt
+            ls -a | grep -c tuiagents-back || true
+        """))
+        assert result.ok, (result.output, result.notes)
+        assert result.output == "0\n"  # the host's own file of that name does not go in
+        assert calls == [f"{executor.workspace.root}/.tuiagents-back"], calls
+        assert sorted(p.name for p in tmp_path.glob("new*.txt")) == sorted(
+            f"new{i}.txt" for i in range(100))
+        assert (tmp_path / "new7.txt").read_text() == "new 7\n"
+        assert not list(tmp_path.glob("old*.txt"))
+        assert (tmp_path / "tree" / "a" / "b" / "c.txt").read_text() == "deep\n"
+        assert os.readlink(tmp_path / "tree" / "link") == "a/b/c.txt"
+        assert (tmp_path / "keep0.txt").read_text() == "again\n"
+        assert stat.S_IMODE((tmp_path / "keep1.txt").stat().st_mode) == 0o700
+        assert (tmp_path / "keep2.txt").read_text() == "untouched"
+        assert (tmp_path / ".tuiagents-back").read_text() == "a file of mine by the watchdog's name"
+        # the gathering is gone before the next block runs; a block's own one never comes back
+        result = await executor.run(block("sh", "ls -a | grep -c tuiagents-back; "
+                                                "mkdir .tuiagents-back; ln -s / .tuiagents-back/root; "
+                                                "echo one > one.txt"))
+        assert result.output == "0\n", result.output
+        assert (tmp_path / ".tuiagents-back").is_file() and (tmp_path / "one.txt").exists()
+    finally:
+        await executor.close()

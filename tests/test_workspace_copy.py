@@ -222,3 +222,113 @@ def test_special_files_here_are_not_sent(dirs):
     assert [m.name for m in members] == ["ok.txt"]
     assert (members[0].uid, members[0].gid) == (1000, 1000)
     assert stat.S_IMODE(members[0].mode) & 0o7000 == 0
+
+
+def test_a_permission_only_change_comes_back_and_this_sides_own_change_wins(dirs):
+    work, _ = dirs
+    for name in ("run.sh", "mine.sh"):
+        (work / name).write_text("echo hi\n")
+        (work / name).chmod(0o644)
+    manifest = Manifest(pack_changes(str(work), Manifest(), (0, 0)).entries)
+    (work / "mine.sh").chmod(0o600)  # changed here during the block
+    data = _tar(_member("work", tarfile.DIRTYPE),
+                _member("work/run.sh", data=b"echo hi\n", mode=0o6755 | stat.S_ISVTX),
+                _member("work/mine.sh", data=b"echo hi\n", mode=0o644))
+    report = _unpack(data, work, manifest)
+    assert report.written == 0  # the bytes are the same: nothing rewritten
+    assert stat.S_IMODE((work / "run.sh").stat().st_mode) == 0o755  # no setuid/setgid/sticky
+    assert stat.S_IMODE((work / "mine.sh").stat().st_mode) == 0o600
+    again = pack_changes(str(work), manifest, (0, 0))  # this side's change goes in next
+    assert [m.name for m in tarfile.open(fileobj=again.tar)] == ["mine.sh"]
+
+
+class _StoppedSandbox:
+    """A dead run's stopped container as the Docker API shows it: its volume's tar."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def wait(self, container, timeout):
+        return {"StatusCode": 0}
+
+    def get_archive(self, container, path, chunk_size):
+        assert path == "/workspace"
+        return [self.data[i:i + 4096] for i in range(0, len(self.data), 4096)], {}
+
+
+def test_recovering_a_dead_runs_block_refuses_a_hostile_archive_too(dirs, tmp_path, monkeypatch):
+    """The files a block left when its host died come back through the same checks (the real
+    daemon's path is tests/test_sandbox_remote.py's kill -9 test)."""
+    import fcntl
+
+    from tuiagents.execution.workspace_rescue import PendingCopy, records_dir, rescue, save_pending
+
+    monkeypatch.setenv("TUIAGENTS_DATA_DIR", str(tmp_path / "data"))
+    work, outside = dirs
+    (work / "keep.txt").write_text("synced")
+    entries = pack_changes(str(work), Manifest(), (0, 0)).entries
+    save_pending(PendingCopy("c0ffee", str(work), "/workspace", None, LIMIT, entries=entries))
+    (record,) = records_dir().iterdir()
+    assert stat.S_IMODE(records_dir().stat().st_mode) == 0o700
+    data = _tar(_member("workspace", tarfile.DIRTYPE), _member("workspace/keep.txt", data=b"synced"),
+                _member("workspace/../outside/escape.txt"), _member("/abs.txt"),
+                _member("workspace/out", tarfile.SYMTYPE, linkname=str(outside)),
+                _member("workspace/out/pwned.txt", data=b"pwned"),
+                _member("workspace/null", tarfile.CHRTYPE, devmajor=1, devminor=3),
+                _member("workspace/hard", tarfile.LNKTYPE, linkname=str(outside / "keep.txt")),
+                _member("workspace/made.txt", data=b"by the block"))
+    with open(record) as held:  # another process is recovering it: left to that one
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert not rescue(_StoppedSandbox(data), "c0ffee").removable
+    done = rescue(_StoppedSandbox(data), "c0ffee")
+    assert done.removable and "recovered 1 file(s)" in (done.note or "") and str(work) in done.note
+    assert "would leave the work dir" in done.note
+    _outside_untouched(outside)
+    assert sorted(os.listdir(work)) == ["keep.txt", "made.txt", "out"]
+    assert os.readlink(work / "out") == str(outside)
+    assert list(records_dir().iterdir()) == []  # recovered once: a second reaper finds nothing
+    assert rescue(_StoppedSandbox(data), "c0ffee").note is None
+
+
+def test_the_watchdogs_gathering_touches_only_what_it_names_and_refuses_the_rest(dirs):
+    """The archive of a block's changes (sandbox_stage): its top entries in ``scope``, those it
+    lacks deleted, nothing else touched, and the same refusals as a whole work dir's."""
+    work, outside = dirs
+    for name in ("gone.txt", "kept.txt", "other.txt"):
+        (work / name).write_text(name)
+    manifest = Manifest(pack_changes(str(work), Manifest(), (0, 0)).entries)
+    data = _tar(_member(".tuiagents-back", tarfile.DIRTYPE),
+                _member(".tuiagents-back/kept.txt", data=b"changed"),
+                _member(".tuiagents-back/new", tarfile.DIRTYPE),
+                _member(".tuiagents-back/new/x.txt", data=b"x"),
+                _member(".tuiagents-back/sneaked.txt", data=b"not named"),
+                _member(".tuiagents-back/../outside/escape.txt"),
+                _member("workspace/other.txt", data=b"not from the gathering"))
+    report = unpack_changes([data], str(work), ".tuiagents-back", manifest, LIMIT, None,
+                            scope=["gone.txt", "kept.txt", "new"])
+    _outside_untouched(outside)
+    assert sorted(os.listdir(work)) == ["kept.txt", "new", "other.txt"]
+    assert (work / "kept.txt").read_text() == "changed" and (work / "new" / "x.txt").exists()
+    assert (work / "other.txt").read_text() == "other.txt"  # outside the scope: not deleted
+    assert any("sneaked.txt" in note and "did not change" in note for note in report.notes)
+    assert sum("would leave the work dir" in note for note in report.notes) == 2
+    # a whole work dir's read never brings that folder's name here
+    data = _tar(_member("work", tarfile.DIRTYPE), _member("work/.tuiagents-back", tarfile.DIRTYPE),
+                _member("work/.tuiagents-back/kept.txt", data=b"stale"))
+    _unpack(data, work, Manifest(dict(manifest.entries)))
+    assert not (work / ".tuiagents-back").exists()
+
+
+def test_records_of_containers_gone_from_their_daemon_are_forgotten(tmp_path, monkeypatch):
+    import time
+
+    from tuiagents.execution.workspace_rescue import PendingCopy, prune_records, records_dir, save_pending
+
+    monkeypatch.setenv("TUIAGENTS_DATA_DIR", str(tmp_path / "data"))
+    for container, daemon in (("gone", "unix:///a.sock"), ("live", "unix:///a.sock"),
+                              ("elsewhere", "tcp://b:2375")):
+        save_pending(PendingCopy(container, str(tmp_path), "/workspace", None, LIMIT, daemon))
+    prune_records("unix:///a.sock", {"live"}, time.time() - 3600)  # all written after the listing
+    assert len(list(records_dir().iterdir())) == 3
+    prune_records("unix:///a.sock", {"live"}, time.time() + 1)
+    assert sorted(p.stem for p in records_dir().iterdir()) == ["elsewhere", "live"]

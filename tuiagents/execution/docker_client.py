@@ -13,10 +13,12 @@ import logging
 import os
 import socket
 import threading
+import time
 from concurrent.futures import Future
 
 from tuiagents.execution.settings import NOBODY
 from tuiagents.execution.workspace_mode import daemon_address
+from tuiagents.execution.workspace_rescue import prune_records, rescue
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,27 @@ LABEL = "tuiagents"
 
 # Containers this process created, removed at exit even if nobody called close().
 _LIVE: set[str] = set()
+
+
+class Reaped(list):
+    """The sessions whose leftover containers were removed, and what was recovered from them
+    (a copied work dir's files that a block wrote before its run's process died)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rescued: list[str] = []
+
+
+def _remove_orphan(api, container, reaped: Reaped) -> bool:
+    """Bring back what a dead run's block left in ``container`` (see workspace_rescue), then
+    remove it with its volume; False when another process is still recovering it."""
+    outcome = rescue(api, container.id)
+    if outcome.note:
+        reaped.rescued.append(outcome.note)
+    if not outcome.removable:
+        return False
+    container.remove(v=True, force=True)
+    return True
 
 
 def container_labels(session_id: str) -> dict[str, str]:
@@ -132,9 +155,12 @@ def cleanup_leftovers(everything: bool = False) -> int:
     try:
         for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
             labels = container.labels or {}
-            if not everything and not is_orphaned(labels):
+            orphaned = is_orphaned(labels)
+            if not everything and not orphaned:
                 continue
             try:
+                if orphaned and not _remove_orphan(client.api, container, Reaped()):
+                    continue
                 container.remove(v=True, force=True)
                 removed += 1
             except docker.errors.DockerException as exc:
@@ -167,26 +193,31 @@ def is_orphaned(labels: dict[str, str]) -> bool:
     return bool(started) and now is not None and now != started
 
 
-def reap_orphans() -> list[str]:
+def reap_orphans() -> Reaped:
     """Remove the sandbox containers whose owning process is gone; return their sessions.
 
     For the start, resume, doctor and sandbox commands, which say how many they removed. Never
     touches a container whose owner is alive (or on another host). Empty when no daemon answers.
+    A copied work dir's files that a block wrote before its process died are copied back first.
     """
     import docker
 
     try:
         client = connect_docker(timeout=10)
     except docker.errors.DockerException:
-        return []
-    removed: list[str] = []
+        return Reaped()
+    removed = Reaped()
     try:
-        for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
+        since = time.time()
+        listed = client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
+        prune_records(daemon_address().url, {container.id for container in listed}, since)
+        for container in listed:
             labels = container.labels or {}
             if not is_orphaned(labels):
                 continue
             try:
-                container.remove(v=True, force=True)
+                if not _remove_orphan(client.api, container, removed):
+                    continue
                 removed.append(labels.get(f"{LABEL}.session", container.short_id))
             except docker.errors.DockerException as exc:
                 log.debug("could not remove %s: %s", container.id, exc)
@@ -237,12 +268,13 @@ def start_reaper() -> Future:
 
 
 def reaped_message(sessions: list[str]) -> str | None:
-    """The line saying what :func:`reap_orphans` removed, or None when it removed nothing."""
+    """The line saying what :func:`reap_orphans` removed and recovered, or None when nothing."""
+    rescued = list(getattr(sessions, "rescued", []))
     if not sessions:
-        return None
+        return "; ".join(rescued) or None
     shown = ", ".join(sessions[:3]) + (" …" if len(sessions) > 3 else "")
-    return (f"removed {len(sessions)} leftover sandbox container(s) of sessions whose process "
-            f"is gone ({shown})")
+    return "; ".join(rescued + [f"removed {len(sessions)} leftover sandbox container(s) of "
+                                f"sessions whose process is gone ({shown})"])
 
 
 @atexit.register

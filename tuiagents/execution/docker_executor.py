@@ -75,6 +75,8 @@ log = logging.getLogger(__name__)
 
 # Closing mid-block: how long the watchdog may take to save the block's files before removal.
 SAVE_GRACE = 20.0
+# How long a copied work dir's first block waits for leftovers' files to be recovered.
+RESCUE_WAIT = 120.0
 # Creating a container may pull its image: generous, but never forever.
 START_TIMEOUT = 300.0
 
@@ -201,6 +203,7 @@ class DockerExecutor(CodeExecutor):
         if container is None:
             return
         track_container(container.id, live=False)
+        self.workspace.discard(container.id)
         try:
             container.remove(v=True, force=True)
         except Exception as exc:  # noqa: BLE001 - already gone or daemon down: nothing to keep
@@ -218,6 +221,13 @@ class DockerExecutor(CodeExecutor):
         if self._channel is not None and not self._channel.closed:
             return self._channel
         await self._restart()
+        if self.workspace.copied and not self._reaper.done():
+            # A dead run's block may have left files for this work dir in its container: they
+            # are copied back (see workspace_rescue) before this work dir is copied in.
+            try:
+                await asyncio.to_thread(self._reaper.result, RESCUE_WAIT)
+            except Exception:  # noqa: BLE001 - still under way: this work dir goes in as it is
+                log.info("the reaping of leftover sandboxes is still under way")
         while True:
             container = await asyncio.wait_for(asyncio.to_thread(self._create_container),
                                                START_TIMEOUT)
@@ -376,7 +386,8 @@ class DockerExecutor(CodeExecutor):
                                  full_output_path=full_path)
         if reply.outcome is not None:
             copied = await self.workspace.pull(self._client.api, channel_container(self),
-                                               reply.outcome.get("changed"))
+                                               reply.outcome.get("changed"),
+                                               reply.outcome.get("staged"))
             if reply.outcome.get("clean") is False and self._channel is not None:
                 self._channel.close()  # processes it could not kill: a fresh container next
             return copied_back(outcome_result(result, reply.outcome, self.settings), copied,

@@ -100,7 +100,8 @@ except BaseException as exc:
 INTERPRETERS = {"python": ["python3", "-u", "-I", "-c", PYTHON_BOOT], "sh": ["sh"], "bash": ["bash"]}
 # The watchdog is one program: the disk quota's layer code, then the watchdog that uses it.
 WATCHDOG_SOURCE = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8")
-                            for name in ("sandbox_disk.py", "sandbox_runner.py"))
+                            for name in ("sandbox_disk.py", "sandbox_stage.py",
+                                         "sandbox_runner.py"))
 # What the root watchdog needs: kill any process, become the sandbox user, walk folders the
 # code made unreadable (for the disk limit), and pin OOM scores (itself never, the code first,
 # for good). setuid() clears them all for the code.

@@ -103,7 +103,7 @@ def layer_full():
     return st.f_blocks > 0 and st.f_bavail * st.f_frsize < 64 * 1024
 
 
-def changed_names(most=32):
+def changed_names(most=20000):
     """The work dir's top entries the block wrote, made or deleted (its layer's), or None if
     there are more than ``most``: for a copied work dir, what must be copied back."""
     try:

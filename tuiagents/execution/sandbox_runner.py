@@ -41,6 +41,7 @@ except NameError:
     from tuiagents.execution.sandbox_disk import (can_mount, changed_names, disk_reached,
                                                   disk_usage, layer_full, merge_layer, mount_layer,
                                                   remove_paths, tmp_full, unmount_layer, work_root)
+    from tuiagents.execution.sandbox_stage import STAGE, drop_stage, stage_entries
 
 CONTROL = "/run/tuiagents"
 APPROVED = ".approved"  # beside the script: the approved files' hashes (see sandbox_container)
@@ -187,6 +188,8 @@ class Watchdog:
         with os.fdopen(fd, "w") as f:
             json.dump(header.get("approved") or {}, f)
         limit = header.get("disk_limit") or 0
+        if self.config.get("copied"):  # the last block's changes, read by now: no code sees them
+            drop_stage(self.root)
         if self.quota:  # a tmpfs: never more than the memory limit (tmp_size), as /tmp
             memory = self.config.get("tmp_size") or limit
             mount_layer(self.config["workspace"], min(limit, memory) if limit else memory, memory)
@@ -270,6 +273,8 @@ class Watchdog:
                 block["status"] = signal.SIGKILL
         if block["quota"]:
             self.merge(block)
+            if block["changed"] and self.config.get("copied"):  # one archive back (sandbox_stage)
+                block["staged"] = stage_entries(self.root, block["changed"], lambda: send(b"K"))
         elif block["disk_limit"] and not block["disk_hit"]:
             total = disk_usage(self.config["workspace"])
             block["disk_hit"] = total - block["disk_base"] >= block["disk_limit"]
@@ -291,6 +296,7 @@ class Watchdog:
             "tmp_full": tmp_full() and not block["tmp_before"],
             "clean": clean,
             "problems": block["problems"], "changed": block.get("changed"),
+            "staged": STAGE if block.get("staged") else None,
         }
         remove_script(block["path"], block["folder"])
         self.block = None

@@ -11,6 +11,7 @@ hashes and the limits are the same either way: the block runs in the same contai
 
 from __future__ import annotations
 
+import logging
 import os
 from abc import ABC
 from pathlib import Path, PurePosixPath
@@ -20,9 +21,18 @@ from tuiagents.execution.files import off_loop
 from tuiagents.execution.sandbox_channel import SandboxChannel
 from tuiagents.execution.sandbox_protocol import delete_paths
 from tuiagents.execution.settings import NOBODY, DockerSettings
-from tuiagents.execution.workspace_copy import CHUNK, CopyBack, Manifest, forget_entry, unpack_changes
+from tuiagents.execution.sandbox_stage import STAGE
+from tuiagents.execution.workspace_copy import CHUNK, CopyBack, Manifest, unpack_changes
 from tuiagents.execution.workspace_pack import pack_changes
-from tuiagents.execution.workspace_mode import WorkspaceChoice, WorkspaceMode, choose_workspace
+from tuiagents.execution.workspace_rescue import PendingCopy, drop_pending, save_pending
+from tuiagents.execution.workspace_mode import (
+    WorkspaceChoice,
+    WorkspaceMode,
+    choose_workspace,
+    daemon_address,
+)
+
+log = logging.getLogger(__name__)
 
 # Copying a big work dir over a slow link takes a while, but not forever.
 COPY_TIMEOUT = 600.0
@@ -46,12 +56,17 @@ class SandboxWorkspace(ABC):
         """Before a block: bring the container's work dir up to date; what went wrong."""
         return []
 
-    async def pull(self, api: Any, container_id: str, changed: list[str] | None = None) -> CopyBack | None:
+    async def pull(self, api: Any, container_id: str, changed: list[str] | None = None,
+                   staged: str | None = None) -> CopyBack | None:
         """After a block: bring its changes to this disk (None: they are here already).
 
         ``changed`` names the work dir's top entries the block touched, when the watchdog knows
-        them (the disk quota's layer); None means any may have changed."""
+        them (the disk quota's layer); None means any may have changed. ``staged`` is the
+        folder the watchdog gathered them in, when it did."""
         return None
+
+    def discard(self, container_id: str) -> None:
+        """Blocking: the container is being removed; nothing of it is to be recovered."""
 
 
 class BindWorkspace(SandboxWorkspace):
@@ -94,37 +109,46 @@ class CopyWorkspace(SandboxWorkspace):
         finally:
             packed.tar.close()
         self.manifest.entries = packed.entries
+        # If this process dies while the block runs, its files stay in the container: the record
+        # lets whoever reaps it copy them back first (see workspace_rescue).
+        record = PendingCopy(container_id, str(self.work_dir), self.root, self.owner, self.budget,
+                             daemon_address().url, dict(self.manifest.entries))
+        try:
+            await off_loop(save_pending, record, timeout=COPY_TIMEOUT)
+        except (OSError, ValueError) as exc:  # the block still runs: only a crash would lose more
+            log.warning("could not keep the record that recovers a block's files: %s", exc)
         return problems
 
-    async def pull(self, api: Any, container_id: str, changed: list[str] | None = None) -> CopyBack | None:
+    def discard(self, container_id: str) -> None:
+        """See :meth:`SandboxWorkspace.discard`."""
+        drop_pending(container_id)
+
+    async def pull(self, api: Any, container_id: str, changed: list[str] | None = None,
+                   staged: str | None = None) -> CopyBack | None:
         """See :meth:`SandboxWorkspace.pull`: at most the disk limit, never out of the work dir.
 
-        With ``changed``, only those entries are read back (an archive each), not the whole
-        work dir: a block costs what it wrote, not what the work dir holds."""
-        import docker
+        With ``changed`` and the folder the watchdog gathered them in (``staged``, see
+        :mod:`sandbox_stage`), only those entries are read back, in one archive: a block costs
+        what it wrote, not what the work dir holds, however many entries it touched."""
 
         def copy_back() -> CopyBack:
-            if changed is None:
-                chunks, _ = api.get_archive(container_id, self.root, chunk_size=CHUNK)
-                return unpack_changes(chunks, str(self.work_dir), PurePosixPath(self.root).name,
-                                      self.manifest, self.budget, self.owner)
-            report = CopyBack()
-            for name in changed:
-                if name in ("", ".", "..") or "/" in name:
-                    continue
-                try:
-                    chunks, _ = api.get_archive(container_id, f"{self.root}/{name}", chunk_size=CHUNK)
-                except docker.errors.NotFound:  # the block deleted it
-                    forget_entry(str(self.work_dir), name, self.manifest)
-                    continue
-                unpack_changes(chunks, str(self.work_dir), name, self.manifest, self.budget,
-                               self.owner, entry=True, report=report)
-            return report
+            names = [n for n in changed or [] if n not in ("", ".", "..", STAGE) and "/" not in n]
+            if changed is not None and not names:
+                return CopyBack()  # the block changed nothing: nothing to read
+            if changed is not None and staged == STAGE:
+                chunks, _ = api.get_archive(container_id, f"{self.root}/{STAGE}", chunk_size=CHUNK)
+                return unpack_changes(chunks, str(self.work_dir), STAGE, self.manifest,
+                                      self.budget, self.owner, scope=names)
+            chunks, _ = api.get_archive(container_id, self.root, chunk_size=CHUNK)
+            return unpack_changes(chunks, str(self.work_dir), PurePosixPath(self.root).name,
+                                  self.manifest, self.budget, self.owner)
 
         try:
             return await off_loop(copy_back, timeout=COPY_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - the daemon or the disk: said in the result
             return CopyBack(notes=[f"the block's files could not be copied back: {exc}"])
+        finally:
+            await off_loop(drop_pending, container_id)
 
 
 def make_workspace(settings: DockerSettings, work_dir: Path, owner: tuple[int, int] | None,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from tuiagents.execution.sandbox_disk import DIR_FLAGS, remove_entry
+from tuiagents.execution.sandbox_stage import STAGE
 
 CHUNK = 1 << 20
 COPYING = ".tuiagents-copying"  # a changed file is written under this name, then renamed
@@ -58,6 +59,7 @@ class CopyBack:
     """What bringing a block's changes back did: files written, limits hit, what was refused."""
 
     written: int = 0
+    files: int = 0  # files written or given new permissions here
     disk_hit: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -140,17 +142,18 @@ def _open_parent(root_fd: int, parts: list[str]) -> int:
 
 
 def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: Manifest,
-                   budget: int, owner: tuple[int, int] | None, entry: bool = False,
-                   report: CopyBack | None = None) -> CopyBack:
+                   budget: int, owner: tuple[int, int] | None,
+                   scope: list[str] | None = None) -> CopyBack:
     """Blocking: bring what differs in the sandbox's tar (folder ``top``) into ``work_dir``.
 
-    Writes at most ``budget`` bytes of changed files (adding to ``report``'s); updates
-    ``manifest`` to what both sides hold. Entries of the manifest that the tar no longer has were
-    deleted by the block and are deleted here, unless this side changed them since. With
-    ``entry``, the tar holds only the work dir's entry ``top`` (a file or a folder), not all of it.
+    Writes at most ``budget`` bytes of changed files; updates ``manifest`` to what both sides
+    hold. Entries of the manifest that the tar no longer has were deleted by the block and are
+    deleted here, unless this side changed them since. With ``scope``, the tar is the watchdog's
+    gathering of the block's changes (:mod:`sandbox_stage`): it holds the work dir's top entries
+    ``scope`` names (those it lacks were deleted), and nothing else is touched.
     """
-    report = report or CopyBack()
-    prefix = [top] if entry else []
+    report = CopyBack()
+    named = None if scope is None else set(scope)
     cap = manifest.total() + budget + METADATA_ALLOWANCE + 1024 * len(manifest.entries)
     stream = _Capped(chunks, cap)
     seen: set[str] = set()
@@ -163,8 +166,10 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
                 if parts is None:
                     report.note(f"{member.name!r} was not copied back: it would leave the work dir")
                     continue
-                parts = prefix + parts
-                if not parts:
+                if not parts or parts[0] == STAGE and scope is None:
+                    continue  # the watchdog's own folder (a full read): never crosses
+                if named is not None and parts[0] not in named:
+                    report.note(f"{member.name!r} was not copied back: the block did not change it")
                     continue
                 rel = "/".join(parts)
                 try:
@@ -174,7 +179,7 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
                     continue
                 try:
                     if _bring(tar, member, parent, parts[-1], rel, manifest, report, budget, owner,
-                              (root_fd, top, prefix)):
+                              (root_fd, top)):
                         seen.add(rel)
                 except OSError as exc:
                     report.note(f"{rel} was not copied back: {exc.strerror or exc}")
@@ -189,23 +194,14 @@ def unpack_changes(chunks: Iterable[bytes], work_dir: str, top: str, manifest: M
         report.note(f"the copy back stopped: the daemon's archive is unreadable ({exc})")
     finally:
         if complete:
-            _apply_deletions(root_fd, manifest, seen, prefix)
+            _apply_deletions(root_fd, manifest, seen, scope)
         os.close(root_fd)
     return report
 
 
-def forget_entry(work_dir: str, name: str, manifest: Manifest) -> None:
-    """The block deleted the work dir's entry ``name`` there: delete it here too (see above)."""
-    root_fd = os.open(work_dir, DIR_FLAGS)
-    try:
-        _apply_deletions(root_fd, manifest, set(), [name])
-    finally:
-        os.close(root_fd)
-
-
 def _bring(tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str, rel: str,
            manifest: Manifest, report: CopyBack, budget: int, owner: tuple[int, int] | None,
-           root: tuple[int, str, list[str]]) -> bool:
+           root: tuple[int, str]) -> bool:
     """Bring one member into ``parent``; whether it now exists on both sides."""
     known = manifest.entries.get(rel)
     try:
@@ -259,11 +255,10 @@ def _bring(tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str
                        report, budget, owner)
 
 
-def _linked(linkname: str, root: tuple[int, str, list[str]]):
+def _linked(linkname: str, root: tuple[int, str]):
     """The host's file a hard link member names (inside the work dir, no link followed), or None."""
-    root_fd, top, prefix = root
+    root_fd, top = root
     parts = _safe_parts(linkname, top)
-    parts = None if parts is None else prefix + parts
     if not parts:
         return None
     try:
@@ -309,6 +304,11 @@ def _bring_file(source, member, parent, name, rel, here, known, manifest, report
         same_there = known is not None and known.digest == digest.hexdigest()
         if out is None:
             final = os.fstat(host)
+            if known is not None and known.host != signature(final):
+                return True  # changed here since (its mode, say): this side's wins, sent next
+            changed = _same_mode(host, member)
+            report.files += changed is not None
+            final = changed or final
         elif same_there and here is not None and known.host != signature(here):
             os.close(out)  # changed here during the block and not there: this side's wins
             out = None
@@ -316,6 +316,7 @@ def _bring_file(source, member, parent, name, rel, here, known, manifest, report
             return True
         else:
             report.written += member.size
+            report.files += 1
             os.fchmod(out, member.mode & 0o777 | 0o600)
             if owner is not None and os.geteuid() == 0:
                 os.fchown(out, *owner)
@@ -334,6 +335,17 @@ def _bring_file(source, member, parent, name, rel, here, known, manifest, report
             remove_entry(parent, COPYING)
         if host is not None:
             os.close(host)
+
+
+def _same_mode(fd: int, member: tarfile.TarInfo) -> os.stat_result | None:
+    """A file whose bytes are the same there but not its permissions (a ``chmod +x``): take
+    them, as a written file does; never setuid, setgid or sticky, never another owner. The
+    host's copy after, or None if it had them already."""
+    mode = member.mode & 0o777 | 0o600
+    if stat.S_IMODE(os.fstat(fd).st_mode) == mode:
+        return None
+    os.fchmod(fd, mode)
+    return os.fstat(fd)
 
 
 def _start_copy(parent: int, host: int | None, offset: int, size: int, report: CopyBack,
@@ -355,13 +367,14 @@ def _start_copy(parent: int, host: int | None, offset: int, size: int, report: C
     return out, False
 
 
-def _apply_deletions(root_fd: int, manifest: Manifest, seen: set[str], scope: list[str]) -> None:
+def _apply_deletions(root_fd: int, manifest: Manifest, seen: set[str],
+                     scope: list[str] | None) -> None:
     """Delete here what the block deleted there (what this side changed since is kept).
 
-    ``scope`` (one entry's name, or empty for all) is what the archive covered."""
-    inside = scope[0] if scope else None
+    ``scope`` (the top entries the archive covered, or None for all) bounds what is looked at."""
+    inside = None if scope is None else set(scope)
     gone = sorted((rel for rel in manifest.entries if rel not in seen and (
-        inside is None or rel == inside or rel.startswith(inside + "/"))), key=len)
+        inside is None or rel.split("/", 1)[0] in inside)), key=len)
     for rel in gone:
         known = manifest.entries.pop(rel)
         parts = PurePosixPath(rel).parts

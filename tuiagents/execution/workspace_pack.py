@@ -12,6 +12,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 
+from tuiagents.execution.sandbox_stage import STAGE
 from tuiagents.execution.workspace_copy import CHUNK, Manifest, Synced, kind_of, signature
 
 
@@ -34,6 +35,9 @@ def pack_changes(work_dir: str, manifest: Manifest, owner: tuple[int, int]) -> P
     with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for folder, dirs, files, dir_fd in os.fwalk(work_dir, follow_symlinks=False):
             rel_folder = os.path.relpath(folder, work_dir)
+            if rel_folder == ".":  # the watchdog's folder there (sandbox_stage): never crosses
+                dirs[:] = [name for name in dirs if name != STAGE]
+                files = [name for name in files if name != STAGE]
             for name in sorted(dirs) + sorted(files):
                 rel = name if rel_folder == "." else f"{rel_folder}/{name}"
                 try:
