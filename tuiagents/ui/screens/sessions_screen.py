@@ -278,6 +278,10 @@ class SessionsScreen(SessionActions, Screen[None], inherit_bindings=False):
         """A key pressed before the first survey answered: the focus stays where the person is."""
         self._moved = True
 
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """A click, likewise."""
+        self._moved = True
+
     def _live(self) -> LiveRunsList:
         return self.query_one(LiveRunsList)
 
