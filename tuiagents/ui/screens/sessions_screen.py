@@ -330,6 +330,10 @@ class SessionsScreen(SessionActions, Screen[None], inherit_bindings=False):
         """To the saved sessions, where they were left."""
         self.query_one(SessionsTable).focus()
 
+    def action_other_list(self) -> None:
+        """From one list to the other (shift+Tab: with two lists, back is the same as next)."""
+        (self.action_focus_saved if self._on_live() else self.action_focus_live)()
+
     def action_attach(self) -> None:
         """Attach the cockpit to the highlighted live run."""
         self._live().attach(self._live().highlighted_id())
@@ -344,6 +348,8 @@ class SessionsScreen(SessionActions, Screen[None], inherit_bindings=False):
             return on_live and (action == "focus_saved" or self._live().highlighted_id() is not None)
         if action == "focus_live":
             return not on_live and bool(self._live().runs)
+        if action == "other_list":
+            return bool(self._live().runs)
         if action in _ON_SESSION:
             if on_live:
                 return False
