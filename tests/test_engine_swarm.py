@@ -192,3 +192,144 @@ async def test_a_swarm_log_replays_with_its_handoffs_and_context(make_config, se
                      ("html", "<tr><th>Context</th><td>customer=Ada · product=toaster · year=2026</td></tr>")):
         exported = export_session(log, fmt)
         assert row in exported and "handoff: approved by policy" in exported
+
+
+def _results_after_calls(history) -> list:
+    """The messages that answer the calls of the (one) message with transfer calls, in order."""
+    calls = next(i for i, m in enumerate(history) if m.tool_calls)
+    answers = []
+    for message in history[calls + 1:]:
+        if not message.tool_results:
+            break
+        answers.append(message)
+    return answers
+
+
+def _answered_once(history, server, agent: str) -> None:
+    """Every call of every assistant message `agent`'s model was sent is answered exactly once,
+    by tool messages that follow it at once (what the OpenAI API accepts)."""
+    for request in server.requests_for(agent):
+        messages = request.body["messages"]
+        for i, m in enumerate(messages):
+            if m["role"] != "assistant" or not m.get("tool_calls"):
+                continue
+            ids = [c["id"] for c in m["tool_calls"]]
+            follow = []
+            for n in messages[i + 1:]:
+                if n["role"] != "tool":
+                    break
+                follow.append(n["tool_call_id"])
+            assert sorted(follow) == sorted(ids), (ids, follow)
+
+
+def two_transfers(*targets: str) -> Reply:
+    return Reply(content="Passing you on.", tool_calls=[{"name": f"transfer_to_{t}"} for t in targets])
+
+
+async def test_a_transfer_the_agent_lacks_beside_a_real_one_is_answered_in_the_same_step(
+        make_config, server, human, run_to_end, tmp_path):
+    # the unknown transfer comes first: the first transfer the agent HAS is the one taken
+    server.load([Rule(agent="triage", reply=two_transfers("nobody", "refunds")),
+                 Rule(agent="refunds", reply="Refund sent. TERMINATE")])
+    human.default = Decision.approve()
+    path = tmp_path / "desk.jsonl"
+    run = human.attach(prepare_run(desk(make_config), "desk", TASK, session_path=path))
+    result = await run_to_end(run)
+
+    answers = _results_after_calls(result.chat_history)
+    assert len(answers) == 1  # one step answers both calls
+    calls = next(m for m in result.chat_history if m.tool_calls).tool_calls
+    results = answers[0].tool_results
+    assert [r.call_id for r in results] == [c.id for c in calls]  # each once, in the calls' order
+    unknown, taken = results
+    assert unknown.is_error and not taken.is_error
+    assert "triage has no transfer_to_nobody" in unknown.content
+    assert "refunds, sales or the user" in unknown.content  # the agents it may hand to
+    assert answers[0].handoff == "refunds" and "Transferred to refunds" in taken.content
+    # the person is asked about one handoff, and about no tool call
+    assert [r.kind for r in human.seen] == [RequestKind.MESSAGE, RequestKind.HANDOFF, RequestKind.MESSAGE]
+    assert "transfer_to_nobody" in human.of_kind(RequestKind.HANDOFF)[0].prompt
+    assert _selections(run) == [("triage", "holder"), ("triage", "transfer"), ("refunds", "handoff")]
+    asked = next(e for e in run.bus.history if isinstance(e, SpeakerSelected) and e.method == "transfer")
+    assert asked.note == "asks to hand the conversation to refunds"  # the transfer taken, not the first call
+    assert [m.sender for m in result.chat_history if m.origin == "agent"] == ["triage", "refunds"]
+    _answered_once(result.chat_history, server, "refunds")
+
+    # the log and its replay read the same one step
+    log = read_session(path)
+    view = fold(log.events)
+    replayed = [m for m in view.messages if m.tool_results]
+    assert len(replayed) == 1 and [r.call_id for r in replayed[0].tool_results] == [c.id for c in calls]
+    assert replayed[0].handoff == "refunds"
+    out = io.StringIO()
+    printer = ConsolePrinter(out)
+    for event in log.events:
+        printer(event)
+    text = out.getvalue()
+    block = text.split("triage → triage:")
+    assert len(block) == 2  # one tool-results message, not two
+    assert "✗ transfer_to_nobody: not transferred: triage has no transfer_to_nobody" in block[1]
+    assert "↳ transfer_to_refunds: Transferred to refunds" in block[1]
+    assert "tool_call of triage" not in text
+
+
+async def test_a_transfer_outside_the_agents_handoffs_is_refused_in_the_same_step_as_its_handoff(
+        make_config, server, human, run_to_end):
+    # refunds may hand only to triage; sales is in the team but not among its handoffs
+    server.load([Rule(agent="triage", replies=[transfer("refunds"), "Back with me. TERMINATE"]),
+                 Rule(agent="refunds", reply=two_transfers("sales", "triage"))])
+    human.default = Decision.approve()
+    run = human.attach(build_run(desk(make_config), "desk", FILLED))
+    result = await run_to_end(run)
+
+    calls_at = [i for i, m in enumerate(result.chat_history) if m.sender == "refunds" and m.tool_calls][0]
+    answer = result.chat_history[calls_at + 1]
+    following = result.chat_history[calls_at + 2]
+    assert not following.tool_results  # nothing answers refunds' calls a second time
+    sales, triage = answer.tool_results
+    assert sales.is_error and "refunds has no transfer_to_sales" in sales.content
+    assert "it may hand the conversation to triage" in sales.content
+    assert answer.handoff == "triage" and not triage.is_error
+    assert [r.target for r in human.of_kind(RequestKind.HANDOFF)] == ["refunds", "triage"]
+    assert human.of_kind(RequestKind.TOOL_CALL) == []
+    assert result.stop_reason == "triage said TERMINATE"
+    _answered_once(result.chat_history, server, "triage")
+
+
+async def test_two_real_transfers_ask_one_handoff_and_a_refusal_answers_both(make_config, server, human,
+                                                                              run_to_end):
+    server.load([Rule(agent="triage", replies=[two_transfers("sales", "nobody", "refunds"),
+                                               "I will help myself. TERMINATE"])])
+    human.default = Decision.approve()
+    human.queue(RequestKind.HANDOFF, Decision.reject("stay with the customer"))
+    run = human.attach(build_run(desk(make_config), "desk", FILLED))
+    result = await run_to_end(run)
+
+    answers = _results_after_calls(result.chat_history)
+    assert len(answers) == 1 and answers[0].handoff is None
+    refused, unknown, extra = answers[0].tool_results
+    assert refused.is_error and "refused the handoff: stay with the customer" in refused.content
+    assert unknown.is_error and "triage has no transfer_to_nobody" in unknown.content
+    assert extra.is_error and "one handoff per message" in extra.content and "transfer_to_sales" in extra.content
+    assert [r.target for r in human.of_kind(RequestKind.HANDOFF)] == ["sales"]  # one handoff asked
+    assert human.of_kind(RequestKind.TOOL_CALL) == []
+    assert [m.sender for m in result.chat_history if m.origin == "agent"] == ["triage", "triage"]
+    _answered_once(result.chat_history, server, "triage")
+
+
+async def test_a_swarm_agent_without_handoffs_is_told_it_may_hand_to_no_one(make_config, server, human,
+                                                                           run_to_end):
+    server.load([Rule(agent="triage", reply=transfer("sales")),
+                 Rule(agent="sales", replies=[transfer("triage"), "Here is a toaster. TERMINATE"])])
+    human.default = Decision.approve()
+    run = human.attach(build_run(desk(make_config), "desk", FILLED))
+    result = await run_to_end(run)
+
+    answer = next(m for m in result.chat_history if m.tool_results and m.sender == "sales")
+    (lacking,) = answer.tool_results
+    assert lacking.is_error and "sales has no transfer_to_triage" in lacking.content
+    assert "it may hand the conversation to no one" in lacking.content
+    assert answer.handoff is None and human.of_kind(RequestKind.TOOL_CALL) == []
+    assert ("sales", "transfer") in _selections(run)
+    assert [m.sender for m in result.chat_history if m.origin == "agent"] == ["triage", "sales", "sales"]
+    assert result.stop_reason == "sales said TERMINATE"

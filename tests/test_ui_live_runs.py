@@ -1,18 +1,21 @@
 """F2 lists live runs apart from the saved sessions, with "⏳ waiting for you" where a run waits,
 and Enter attaches the cockpit to one through the same connection as `tuiagents attach`. One
 person supervises two teams from one app: attached to one run, F2 → the other → approve there,
-F2 → back to the first, and neither run stops. Real detached processes, real sockets, pilot."""
+F2 → back to the first, and neither run stops. F2 starts on the run that waits for you, and the
+live runs and the sessions read as one list (↑/↓ across, Tab between). Real detached processes,
+real sockets, pilot."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from run_process_support import write_config
 from test_ui_attached import SIZE, alive, detached, pending_content, until  # noqa: F401 - the fixture
 from textual.widgets import DataTable, OptionList
 
-from tuiagents.testing import Rule, Script
+from tuiagents.testing import Fault, Rule, Script
 
 pytestmark = pytest.mark.usefixtures("detached")
 
@@ -135,3 +138,109 @@ async def test_f2_hides_the_live_runs_while_none_lives(detached):
         box = screen.query_one("#live-box")
         await until(pilot, lambda: box.surveyed, "the first survey")
         assert not box.display and box.runs == []
+        # the focus stays on the sessions, and Tab keeps its usual round (to the buttons and back)
+        table = screen.query_one("#sessions-table", DataTable)
+        assert screen.focused is table
+        assert not {"tab Live runs", "tab Saved sessions", "enter Attach"} & set(footer_words(screen))
+        await pilot.press("tab")
+        await until(pilot, lambda: screen.focused is not table, "Tab to the buttons")
+        assert screen.focused.id == "sessions-replay"
+        await pilot.press("shift+tab")
+        await until(pilot, lambda: screen.focused is table, "shift+Tab back to the sessions")
+
+
+async def settled(wanted: dict[str, str]) -> None:
+    """Wait until each run is in the state `wanted` says (so the first survey of F2 finds them so)."""
+    from tuiagents.session.live_runs import survey
+
+    end = time.monotonic() + 30
+    while True:
+        states = {r.record.run_id: r.state for r in await asyncio.to_thread(survey, timeout=2.0)}
+        if all(states.get(rid) == state for rid, state in wanted.items()):
+            return
+        assert time.monotonic() < end, f"runs not {wanted}: {states}"
+        await asyncio.sleep(0.1)
+
+
+def footer_words(screen) -> list[str]:
+    """The footer's keys as shown: "enter Attach", "tab Live runs"..."""
+    from textual.widgets._footer import FooterKey
+
+    return [f"{key.key_display} {key.description}" for key in screen.query(FooterKey)]
+
+
+async def test_f2_starts_on_the_run_that_waits_and_reads_with_the_sessions_as_one_list(detached, tmp_path):
+    from textual.widgets import Button
+
+    from tuiagents.ui.app import TuiAgentsApp
+    from tuiagents.ui.screens.live_list import LiveRunsOptions
+
+    # the older run thinks (its model answers in a minute), the newer one waits for you
+    busy = detached(Script(rules=[Rule(agent="assistant", reply="late", fault=Fault.slow(delay=60))]))
+    asking = detached(Script(rules=[Rule(agent="assistant", replies=["asking one", "asking two"])]))
+    await settled({asking.run_id: "waiting", busy.run_id: "running"})
+
+    app = TuiAgentsApp(events=[])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_f2(pilot, app)
+        listing = screen.query_one("#live-runs", LiveRunsOptions)
+        table = screen.query_one("#sessions-table", DataTable)
+        await until(pilot, lambda: screen.focused is listing, "the focus on the live runs")
+        assert list(live_lines(screen)) == [busy.run_id, asking.run_id]
+        assert listing.highlighted_option.id == asking.run_id  # the one that waits, not the first
+        await until(pilot, lambda: "enter Attach" in footer_words(screen), "the live runs' keys")
+        assert "tab Saved sessions" in footer_words(screen)
+        assert not {"enter Replay", "r Resume"} & set(footer_words(screen))  # no session is what you are on
+        await until(pilot, lambda: table.row_count == 2, "the saved sessions")
+
+        # ↓ from the last live run goes on into the sessions, ↑ from the first session comes back
+        await pilot.press("down")
+        await until(pilot, lambda: screen.focused is table, "↓ into the sessions")
+        assert table.cursor_row == 0
+        await until(pilot, lambda: "enter Replay" in footer_words(screen), "the sessions' keys")
+        assert "tab Live runs" in footer_words(screen) and "enter Attach" not in footer_words(screen)
+        await pilot.press("up")
+        await until(pilot, lambda: screen.focused is listing, "↑ back to the live runs")
+        assert listing.highlighted_option.id == asking.run_id
+        await pilot.press("up", "up")  # the top of the one list: no wrapping round to the bottom
+        assert screen.focused is listing and listing.highlighted_option.id == busy.run_id
+        # Tab and shift+Tab switch between the two lists, each keeping its place
+        await pilot.press("tab")
+        await until(pilot, lambda: screen.focused is table, "Tab to the sessions")
+        await pilot.press("shift+tab")
+        await until(pilot, lambda: screen.focused is listing, "shift+Tab to the live runs")
+        assert listing.highlighted_option.id == busy.run_id
+        await pilot.press("tab", "tab")
+        await until(pilot, lambda: screen.focused is listing, "Tab round to the live runs")
+        assert not isinstance(screen.focused, Button)
+
+        await pilot.press("down", "enter")  # attach to the run that waits
+        await until(pilot, lambda: app.cockpit is not None and app.screen is app.cockpit
+                    and app.cockpit.handle.run_id == asking.run_id, "the cockpit on the waiting run")
+        await until(pilot, lambda: pending_content(app) == "asking one", "its draft, to decide")
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, "the app to quit")
+    app.remote_handle.close()
+    assert alive(busy.pid) and alive(asking.pid)
+
+
+async def test_f2_from_a_waiting_run_starts_on_the_other_that_waits(detached):
+    from tuiagents.app.attach import attach_app
+
+    first = detached(Script(rules=[Rule(agent="assistant", replies=["alpha one", "alpha two"])]))
+    second = detached(Script(rules=[Rule(agent="assistant", replies=["beta one", "beta two"])]))
+    await settled({first.run_id: "waiting", second.run_id: "waiting"})
+    app = attach_app(first.run_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: pending_content(app) == "alpha one", "the first run's draft")
+        screen = await open_f2(pilot, app)
+        listing = screen.query_one("#live-runs", OptionList)
+        await until(pilot, lambda: screen.focused is listing, "the focus on the live runs")
+        # the cockpit's own run waits too, but you are there already: F2 starts on the other one
+        assert listing.highlighted_option.id == second.run_id
+        await pilot.press("a")  # Attach's other key
+        await until(pilot, lambda: app.cockpit.handle.run_id == second.run_id, "the cockpit on the other run")
+        await until(pilot, lambda: pending_content(app) == "beta one", "its draft")
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, "the app to quit")
+    app.remote_handle.close()

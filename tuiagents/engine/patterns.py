@@ -14,7 +14,7 @@ from typing import ClassVar
 from tuiagents.engine.control import RunStop
 from tuiagents.engine.core import RunCore
 from tuiagents.engine.events import StopKind
-from tuiagents.engine.handoffs import TRANSFER_PREFIX, holder
+from tuiagents.engine.handoffs import holder, transfer_ask
 from tuiagents.engine.loop import run_loop
 from tuiagents.engine.messages import Message
 from tuiagents.engine.settings import RunSettings
@@ -184,10 +184,12 @@ class Swarm(GroupChat):
         pending = open_tool_calls(run.transcript)
         if last is not None and last.handoff and pending is None:
             return await self.choose(run)
-        asked = [c.name[len(TRANSFER_PREFIX):] for c in pending[1] if c.name.startswith(TRANSFER_PREFIX)] \
-            if pending is not None else []
-        if asked and pending is not None and pending[0].sender in run.agents:
-            return Selection(pending[0].sender, "transfer", f"asks to hand the conversation to {asked[0]}")
+        ask = transfer_ask(run)
+        if ask is not None:
+            lacking = ", ".join(c.name for c in ask.calls if c is not ask.taken)
+            note = (f"asks to hand the conversation to {ask.target}" if ask.target is not None
+                    else f"asks for a transfer it does not have ({lacking})")
+            return Selection(ask.caller, "transfer", note)
         return await super().next_speaker(run)
 
     async def choose(self, run: RunCore) -> Selection:

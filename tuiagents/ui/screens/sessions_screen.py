@@ -1,6 +1,10 @@
 """The session browser (F2): live runs at the top (Enter attaches the cockpit to one), then the
 saved sessions in a table, to replay, resume, fork or delete.
 
+When live runs exist, the focus starts on them (on the first run that waits for you), unless the
+person already moved in the table; ↑/↓ cross between the two lists as if they were one, and Tab
+or shift+Tab switch between them. The keys of the footer are those of the focused list.
+
 Each row is one log of the sessions folder: date, team, task, turns, cost and how it ended. A log
 that cannot be read is listed too, with its error, and only deleting applies to it. The actions
 themselves (reading, resuming, forking, deleting) are in `sessions_actions`.
@@ -12,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Label, Static
 
@@ -22,7 +27,7 @@ from tuiagents.engine.usage import format_cost
 from tuiagents.session.catalog import SessionSummary, list_sessions
 from tuiagents.ui.bindings import SESSIONS_BINDINGS
 from tuiagents.ui.safe_text import inert, one_line
-from tuiagents.ui.screens.live_list import LiveRunsList
+from tuiagents.ui.screens.live_list import LiveRunsList, LiveRunsOptions
 from tuiagents.ui.screens.sessions_actions import SessionActions
 from tuiagents.ui.widgets.agent_pane import format_tokens
 from tuiagents.ui.widgets.fitting import Drop, KeyFooter, Shrink, Step, fit_columns
@@ -36,6 +41,8 @@ COLUMN_LADDER: list[Step] = [
 ]
 #: actions that need a readable session selected
 _NEEDS_LOG = {"replay", "resume", "fork"}
+#: actions on the saved session the table highlights
+_ON_SESSION = _NEEDS_LOG | {"delete"}
 
 
 def when(summary: SessionSummary) -> str:
@@ -99,11 +106,28 @@ def detail_of(summary: SessionSummary) -> Text:
     return t
 
 
-class SessionsScreen(SessionActions, Screen[None]):
+class SessionsTable(DataTable[Any]):
+    """The saved sessions' table: ↑ on its first row tells the screen (`PastTheTop`) to go on above."""
+
+    class PastTheTop(Message):
+        """↑ was pressed on the first row."""
+
+    def action_cursor_up(self) -> None:
+        """The previous session; above the first one, the screen's list above."""
+        if self.cursor_row <= 0:
+            self.post_message(self.PastTheTop())
+            return
+        super().action_cursor_up()
+
+
+class SessionsScreen(SessionActions, Screen[None], inherit_bindings=False):
     """The saved sessions of `folder`; `config` is used to resume a log that carries none."""
 
     CSS_PATH = "sessions_screen.tcss"
-    BINDINGS = SESSIONS_BINDINGS
+    # Textual's screen bindings (Tab's focus cycle, copy) come after ours instead of being
+    # replaced by them: Tab switches lists while there are live runs, and cycles when there are
+    # none; and the footer lists our keys in the registry's order, Enter first.
+    BINDINGS = [*SESSIONS_BINDINGS, *Screen.BINDINGS]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
     def __init__(self, folder: str | Path, *, config: Any = None, select: str | Path | None = None) -> None:
@@ -113,6 +137,8 @@ class SessionsScreen(SessionActions, Screen[None]):
         self.summaries: dict[str, SessionSummary] = {}
         self.loaded = False
         self._select = str(select) if select is not None else None
+        #: the person pressed a key here: the first live runs no longer take the focus
+        self._moved = False
 
     @classmethod
     def for_app(cls, app: Any) -> SessionsScreen:
@@ -135,7 +161,7 @@ class SessionsScreen(SessionActions, Screen[None]):
         with Vertical(id="sessions-box"):
             yield LiveRunsList(id="live-box")
             yield Label(Text(f"Saved sessions · {inert(str(self.folder))}"), id="sessions-title")
-            table: DataTable[Any] = DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
+            table = SessionsTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
             yield table
             yield Static(Text("Reading the sessions folder…"), id="session-detail")
             with Horizontal(id="sessions-buttons"):
@@ -247,10 +273,86 @@ class SessionsScreen(SessionActions, Screen[None]):
         if summary is not None:
             self.query_one("#session-detail", Static).update(detail_of(summary))
 
+    # -- the live runs and the table as one list ---------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        """A key pressed before the first survey answered: the focus stays where the person is."""
+        self._moved = True
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """A click, likewise."""
+        self._moved = True
+
+    def _live(self) -> LiveRunsList:
+        return self.query_one(LiveRunsList)
+
+    def _on_live(self) -> bool:
+        """The focus is on the live runs."""
+        return isinstance(self.focused, LiveRunsOptions)
+
+    @on(LiveRunsList.Listed)
+    def _listed(self, event: LiveRunsList.Listed) -> None:
+        live = self._live()
+        if live.runs and event.first:
+            # after the refresh: the first survey can answer before the screen gave the table its focus
+            self.call_after_refresh(self._start_on_live)
+        elif not live.runs and (self._on_live() or self.focused is None):
+            self.query_one(SessionsTable).focus()  # the list went away under the focus
+        self.refresh_bindings()
+
+    def _start_on_live(self) -> None:
+        """Focus the live runs, unless the person already went somewhere on this screen."""
+        if not self._moved and self.focused in (None, self.query_one(SessionsTable)) and self._live().runs:
+            self.query_one(LiveRunsOptions).focus()
+
+    @on(LiveRunsOptions.PastTheEnd)
+    def _below_live(self) -> None:
+        table = self.query_one(SessionsTable)
+        if table.row_count:
+            table.move_cursor(row=0)
+            table.focus()
+
+    @on(SessionsTable.PastTheTop)
+    def _above_table(self) -> None:
+        if self._live().runs:
+            listing = self.query_one(LiveRunsOptions)
+            listing.highlighted = listing.option_count - 1
+            listing.focus()
+
+    def on_descendant_focus(self) -> None:
+        """The footer shows the keys of the list that has the focus."""
+        self.refresh_bindings()
+
+    def action_focus_live(self) -> None:
+        """To the live runs, where they were left."""
+        self.query_one(LiveRunsOptions).focus()
+
+    def action_focus_saved(self) -> None:
+        """To the saved sessions, where they were left."""
+        self.query_one(SessionsTable).focus()
+
+    def action_other_list(self) -> None:
+        """From one list to the other (shift+Tab: with two lists, back is the same as next)."""
+        (self.action_focus_saved if self._on_live() else self.action_focus_live)()
+
+    def action_attach(self) -> None:
+        """Attach the cockpit to the highlighted live run."""
+        self._live().attach(self._live().highlighted_id())
+
     # -- which actions apply ------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Actions on a session need one selected (an unreadable one says why when asked to play)."""
-        if action in _NEEDS_LOG or action == "delete":
+        """The keys of the focused list: on the live runs, attach and go to the sessions; on the
+        sessions, their actions (they need one selected; an unreadable one says why when asked to
+        play) and, while there are live runs, go to them."""
+        on_live = self._on_live()
+        if action in ("attach", "focus_saved"):
+            return on_live and (action == "focus_saved" or self._live().highlighted_id() is not None)
+        if action == "focus_live":
+            return not on_live and bool(self._live().runs)
+        if action == "other_list":
+            return bool(self._live().runs)
+        if action in _ON_SESSION:
+            if on_live:
+                return False
             return True if self.selected() is not None else None
         return True
 
