@@ -115,7 +115,7 @@ def test_sessions_lists_ids_that_replay_export_and_resume_open_from_any_folder(t
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
     by_you = next(line for line in lines if "byyou0001" in line)
-    assert "stopped by you" in by_you and "stopped by you (Ctrl+C)" in by_you  # status, then the whole reason
+    assert " stopped " in by_you and "stopped by you (Ctrl+C)" in by_you  # status, then the whole reason
     assert "finished" not in by_you
     normal = next(line for line in lines if "sample0001" in line)
     assert "reached max_rounds (3)" in normal  # the stop reason is never cut, even at 80 columns

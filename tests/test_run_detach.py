@@ -158,6 +158,27 @@ def test_a_killed_run_resumes_in_its_own_process_and_outlives_the_command(tmp_pa
         assert "No live runs" in tuiagents(env, "ps").stdout
 
 
+def test_a_task_holding_a_key_is_not_in_the_run_process_arguments(tmp_path, runtime):
+    """Any user of the machine can read a process's arguments (`ps aux`): the task goes to the
+    run's process in its environment (its owner's to read), so a key typed into it is not there."""
+    key = "sk-live-SECRETSECRETSECRET1234"
+    script = Script(rules=[Rule(agent="assistant", replies=["a draft"])])
+    with ScriptedServer(script) as server:
+        env = process_env(tmp_path, runtime)
+        run_id = detach(env, write_config(tmp_path, server.url), task=f"use {key} please")
+        wait_ps(env, rf"{run_id}\s+pair\s+waiting")
+        rec = record(runtime, run_id)
+        cmdline = open(f"/proc/{rec['pid']}/cmdline", "rb").read().decode()
+        assert "--run-id" in cmdline and key not in cmdline and "SECRETSECRET" not in cmdline
+        assert rec["task"].startswith("use ") and key not in rec["task"]  # the run got its task, masked
+        view = RemoteRunHandle(rec["socket"], Sender(user="me", client="attached"))
+        try:
+            assert open_request(view).request.content == "a draft"  # the run got its task
+            assert view.control(StopRun()).applied
+        finally:
+            view.close()
+
+
 def test_a_dead_run_whose_pid_another_process_took_reads_as_ended(tmp_path, runtime):
     script = Script(rules=[Rule(agent="assistant", replies=["a draft"])])
     with ScriptedServer(script) as server:

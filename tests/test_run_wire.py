@@ -160,6 +160,11 @@ async def test_two_views_of_one_user_are_told_apart_by_their_terminal(server, ma
         me = user_name(os.getuid())
         assert one.sender == Sender(user=me, client="attached", where="pts/3")
         assert two.sender == Sender(user=me, client="attached", where="pts/31m7")
+        # a third claiming the first's terminal (a forged hello) never passes for it
+        copy = await asyncio.to_thread(RemoteRunHandle, srv.path, Sender(user="x", client="attached", where="pts/3"),
+                                       subscribe=False)
+        assert copy.sender == Sender(user=me, client="attached", where="pts/3 #2")
+        copy.close()
         rid = (await wait_for(lambda: open_request(one), "a request")).request.id
         await wait_for(lambda: open_request(two), "the request at the second view")
         assert (await asyncio.to_thread(one.answer, rid, Decision.approve())).accepted
@@ -423,3 +428,58 @@ async def test_an_answer_over_the_socket_cannot_claim_another_author_or_smuggle_
             view.close()
         await srv.close()
         await run.aclose()
+
+
+def test_a_forged_record_and_socket_write_no_control_sequence_to_the_console(sock_dir, monkeypatch):
+    """A process of the same user can plant a run record and a socket that answers as a run: what
+    `ps` (and F2, and attach's banner) show of them stays inert text, one line each."""
+    import json
+    import threading
+
+    from tuiagents.session.live_attach import ps_table
+    from tuiagents.session.live_runs import process_start, survey
+
+    evil = "x\x1b]0;PWNED\x07\x1b[2J\x1b[31mRED\x1b[0m\u202eevil"
+    monkeypatch.setenv("TUIAGENTS_RUNTIME_DIR", str(sock_dir))
+    path = sock_dir / "f.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(4)
+
+    def answer_as_a_run() -> None:
+        for _ in range(2):  # survey's connection (hello, then a status query)
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rwb") as f:
+                f.readline()
+                f.write((json.dumps({"type": "welcome", "run_id": "fa4e00000001", "team": evil, "team_kind": evil,
+                                     "agents": [{"name": evil, "kind": "assistant"}], "pid": os.getpid()}) + "\n")
+                        .encode())
+                f.flush()
+                line = f.readline()
+                if line:
+                    frame_id = json.loads(line).get("id", 0)
+                    f.write((json.dumps({"type": "status", "id": frame_id, "run_id": "fa4e00000001", "team": evil,
+                                         "state": evil, "waiting": [evil], "started": 0}) + "\n").encode())
+                    f.flush()
+
+    server = threading.Thread(target=answer_as_a_run, daemon=True)
+    server.start()
+    (sock_dir / "fa4e00000001.run.json").write_text(json.dumps({
+        "run_id": "fa4e00000001", "pid": os.getpid(), "team": evil, "task": evil, "socket": str(path),
+        "started": 0, "pid_start": process_start(os.getpid())}))
+    try:
+        runs = survey()
+        table = ps_table(runs)
+        assert len(runs) == 1 and "PWNED" in table  # shown, as text
+        assert not any(ch in table for ch in "\x1b\x07\u202e"), repr(table)
+        assert not any(ch in runs[0].record.task for ch in "\x1b\x07")
+        handle = RemoteRunHandle(path, subscribe=False)
+        welcome = handle.welcome
+        handle.close()
+        assert not any(ch in welcome.team + welcome.agents[0].name for ch in "\x1b\x07\u202e")
+    finally:
+        listener.close()
+        (sock_dir / "fa4e00000001.run.json").unlink()

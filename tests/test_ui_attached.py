@@ -97,7 +97,8 @@ async def test_an_attached_cockpit_approves_and_leaving_keeps_the_run(detached):
     while alive(rec.pid) and time.monotonic() < end:
         await asyncio.sleep(0.1)
     assert not alive(rec.pid)
-    assert again.remote_handle.stopped is not None and "stopped by you" in again.remote_handle.stopped.reason
+    assert again.remote_handle.stopped is not None
+    assert f"stopped by {again.remote_handle.sender.words()}" in again.remote_handle.stopped.reason
 
 
 async def test_a_run_started_in_the_app_lives_in_its_own_process_and_d_detaches_it(tmp_path, detached):

@@ -239,7 +239,8 @@ async def test_stop_shows_the_reason_in_the_status_bar(server, make_config, tmp_
         await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="coder's draft")
         await pilot.press("s")
         await wait_until(pilot, lambda: app.cockpit.state.stopped, what="stop")
-        assert app.cockpit.run.stopped.reason == "stopped by you"
+        # the log names who stopped it; this view, the stopper's, says "you"
+        assert app.cockpit.run.stopped.reason == f"stopped by {app.cockpit.sender.words()}"
         assert app.cockpit.state.controls.stop_requested.by == DecidedBy.HUMAN
         assert "■ stopped: stopped by you" in screen_text(app)
         assert not delivered(app, "coder")

@@ -100,7 +100,7 @@ async def test_an_attached_cockpit_shows_its_answer_at_once_and_takes_it_back_wh
             assert srv.handle.control(StopRun(), bob).applied  # bob stops the run from his view
             await wait_until(pilot, lambda: "■ stopped: stopped by bob (attached)" in screen_text(app),
                              what="the stop told as bob's")
-            assert run.stopped.reason == "stopped by you"  # the log keeps the run's own words
+            assert run.stopped.reason == "stopped by bob (attached)"  # the log names the stopper
             await pilot.press("t")  # the timeline tells it as bob's too, his words not repeated as "you"
             await wait_until(pilot, lambda: "■ run stopped: stopped by bob (attached)" in screen_text(app),
                              what="the timeline's stop line")

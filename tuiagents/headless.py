@@ -139,7 +139,7 @@ class ConsolePrinter:
 
     def _stopped(self, event: RunStopped) -> None:
         self._p(RULE)
-        self._p(f"Stopped: {event.reason}")
+        self._p(f"Stopped: {self.view.stop_words() or event.reason}")
 
 
 def _under_message(decision: Decision) -> bool:
@@ -371,6 +371,7 @@ async def run_headless(run: "TeamRun", *, ask: bool, out: TextIO | None = None) 
     from tuiagents.engine.events import StopKind
 
     printer = ConsolePrinter(out)
+    printer.view.viewer = local_sender("console")  # this console's own stop reads "stopped by you"
     for event in list(run.bus.history):
         printer(event)
     run.bus.subscribe(printer)

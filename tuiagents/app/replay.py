@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tuiagents.engine.view import log_reader
 from tuiagents.headless import ConsolePrinter
 from tuiagents.session.commands import fail, write_out
 from tuiagents.session.log import SessionError
@@ -95,6 +96,7 @@ def format_transcript_text(log: SessionLog | str | os.PathLike) -> str:
         log = read_session(log, token_deltas=False)
     out = io.StringIO()
     printer = ConsolePrinter(out)
+    printer.view.viewer = log_reader(log.events)  # its one person reads as "you"; several by name
     for ev in log.events:
         printer(ev)
     return out.getvalue()

@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: The task (a resume's message) goes to the run's process in its environment, not its arguments:
+#: any user of the machine can read a process's arguments (`ps aux`), only its owner its environment.
+TASK_ENV = "TUIAGENTS_RUN_TASK"
 START_TIMEOUT = 60.0
 
 
@@ -59,10 +62,10 @@ def start_detached(config: Any, *, config_path: str | None, team: str | None, ta
     """Start a run in its own process and return its record once it serves its socket."""
     team, task = check_run(config, team, task)
     run_id = uuid.uuid4().hex[:12]
-    argv = ["--run-id", run_id, "--team", team, "--task", task, "--approve", approve]
+    argv = ["--run-id", run_id, "--team", team, "--approve", approve]
     if session:
         argv += ["--session", str(Path(session).expanduser().absolute())]
-    return _spawn(run_id, argv, config_path, timeout)
+    return _spawn(run_id, argv, config_path, timeout, {TASK_ENV: task})
 
 
 def start_resumed(session: str | Path, *, config_path: str | None = None, approve: str = "ask",
@@ -84,14 +87,14 @@ def start_resumed(session: str | Path, *, config_path: str | None = None, approv
         raise DetachError(f"run {run_id} is live in its own process (pid {live.record.pid}): "
                           f"`tuiagents attach {run_id}` opens the cockpit on it")
     argv = ["--run-id", run_id, "--resume", str(path), "--approve", approve]
-    if message:
-        argv += ["--message", message]
-    return _spawn(run_id, argv, config_path, timeout)
+    return _spawn(run_id, argv, config_path, timeout, {TASK_ENV: message} if message else {})
 
 
-def _spawn(run_id: str, args: list[str], config_path: str | None, timeout: float) -> Any:
-    """Start `python -m tuiagents.app.run_process ARGS` in a session of its own; its record once
-    it serves its socket, or DetachError with what it said."""
+def _spawn(run_id: str, args: list[str], config_path: str | None, timeout: float,
+           env: dict[str, str] | None = None) -> Any:
+    """Start `python -m tuiagents.app.run_process ARGS` in a session of its own (with `env` added to
+    this process's environment); its record once it serves its socket, or DetachError with what it
+    said."""
     from tuiagents.session.live_runs import output_path, pid_alive, read_records
 
     argv = [sys.executable, "-m", "tuiagents.app.run_process", *args]
@@ -101,7 +104,7 @@ def _spawn(run_id: str, args: list[str], config_path: str | None, timeout: float
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
-                                close_fds=True)
+                                close_fds=True, env={**os.environ, **(env or {})})
     finally:
         os.close(fd)
     # reaped when it ends, should this process still be there then (an app that started it)
@@ -149,8 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--task")
     p.add_argument("--approve", choices=["ask", "all", "none"], default="ask")
     p.add_argument("--session")
-    p.add_argument("--resume", help="continue this session log instead of starting a run")
-    p.add_argument("--message", help="with --resume: a human message to continue with")
+    p.add_argument("--resume", help=f"continue this session log instead of starting a run (${TASK_ENV}: a "
+                                    "human message to continue with)")
     return p
 
 
@@ -161,19 +164,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tuiagents.session.header import SessionError
 
     args = _parser().parse_args(argv)
+    given_task = os.environ.pop(TASK_ENV, None)  # not for what the run starts (its code, its tools)
     try:
         if args.resume:
             from tuiagents.session.resume import prepare_resume
 
             given = load_app_config(args.config, required=True) if args.config else None
-            run = prepare_resume(args.resume, config=given, approve=args.approve, message=args.message)
+            run = prepare_resume(args.resume, config=given, approve=args.approve, message=given_task)
             if run.run_id != args.run_id:
                 raise SessionError(f"the log {args.resume} changed its run id while its run started")
             config, task = run.resources.session_writer.config, run.task
         else:
-            if args.team is None or args.task is None:
-                raise ValueError("--team and --task are needed to start a run (or --resume LOG)")
-            config, task = load_app_config(args.config, required=True), args.task
+            task = args.task if args.task is not None else given_task
+            if args.team is None or task is None:
+                raise ValueError(f"--team and --task (or ${TASK_ENV}) are needed to start a run (or --resume LOG)")
+            config = load_app_config(args.config, required=True)
             run = new_run(config, args.team, task, approve=args.approve, session_path=args.session,
                           run_id=args.run_id)
     except (ConfigError, SessionError, ValueError) as exc:

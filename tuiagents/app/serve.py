@@ -38,6 +38,7 @@ from textual_serve.server import Server, to_int
 
 from tuiagents.app.serve_auth import TOKEN_PARAM, TokenGate
 from tuiagents.app.serve_run import ServedRun
+from tuiagents.secrets import mask
 
 # The commands whose process is the app: `None` is `tuiagents` itself. `attach` joins a run that
 # lives in its own process; serving it needs nothing more than its name here.
@@ -310,7 +311,7 @@ def serve_main(settings: ServeSettings, out: Callable[[str], None] = print,
     gate = TokenGate(port=port)
     logging.basicConfig(level=logging.WARNING, format="tuiagents serve: %(message)s")
     url = f"http://{url_host(settings.host)}:{port}/?{TOKEN_PARAM}={gate.token}"
-    shown = " ".join(["tuiagents", *settings.app_args])
+    shown = mask(" ".join(["tuiagents", *settings.app_args]))  # a key typed into --task stays masked
 
     def ready() -> None:
         if not is_loopback(settings.host):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunControl, RunStop
-from tuiagents.engine.decisions import ROOT_CHAT, STOPPED_BY_YOU, DecidedBy, Decision, DecisionRequest, Sender
+from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, Decision, DecisionRequest, Sender, stopped_by
 from tuiagents.engine.events import (
     DecisionRequested, Event, MessageDelivered, MessageQueued, Notice, StopKind, StopRequested, TurnStarted,
     UsageRecorded,
@@ -199,11 +199,12 @@ class RunCore:
                      sender: Sender | None = None) -> None:
         """End the run as soon as possible: answers pending requests, kills running code.
 
-        `reason`: why, in the stopper's words ("" for a person who gave none: the run's reason is
-        then "stopped by you", and the events say who). The first request is announced as a
+        `reason`: why, in the stopper's words ("" for a person who gave none: the run's reason then
+        names them, "stopped by ann (attached on pts/3)", or says "stopped by you" when the run
+        does not know who). The first request is announced as a
         `StopRequested` event (who asked, and their words)."""
         first = not self.control.stopping
-        self.control.ask_stop(StopInfo(kind, reason or STOPPED_BY_YOU))
+        self.control.ask_stop(StopInfo(kind, reason or stopped_by(sender)))
         # a person's stop is theirs; a time limit or another program's stop is not
         by = DecidedBy.HUMAN if kind == StopKind.STOPPED_BY_USER else DecidedBy.POLICY
         if first:
@@ -240,7 +241,7 @@ class RunCore:
             raise ValueError("this is the run's own chat: stop the run instead")
         if self.chat_stop is not None:
             return
-        self.chat_stop = StopInfo(StopKind.CHAT_STOPPED, reason or STOPPED_BY_YOU + " (this stage only)")
+        self.chat_stop = StopInfo(StopKind.CHAT_STOPPED, reason or stopped_by(sender) + " (this stage only)")
         self.announce(StopRequested(reason=reason, kind=StopKind.CHAT_STOPPED, by=DecidedBy.HUMAN, sender=sender))
         inside = self.chat + "/"
         answered = False

@@ -74,6 +74,11 @@ class DecidedBy(str, Enum):
 STOPPED_BY_YOU = "stopped by you"
 
 
+def stopped_by(sender: "Sender | None") -> str:
+    """The run's reason for a person's stop without words of their own: who, when the run knows."""
+    return f"stopped by {sender.words()}" if sender is not None else STOPPED_BY_YOU
+
+
 class Sender(BaseModel):
     """Who sent an answer or a control across the run boundary: a user, through a client."""
 

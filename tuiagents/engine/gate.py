@@ -9,7 +9,7 @@ from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.bus import EventBus
 from tuiagents.engine.control import RunControl
 from tuiagents.engine.decisions import (
-    STOPPED_BY_YOU, DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind, Sender,
+    DecidedBy, Decision, DecisionKind, DecisionRequest, RequestKind, Sender,
 )
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Notice, StopKind
 from tuiagents.engine.supervisor import ALLOWED, InvalidDecision, Supervisor
@@ -23,12 +23,13 @@ class DecisionGate:
     """Asks a policy, else a person, for each decision; checks, remembers and records it.
 
     The requests waiting for an answer are `pending` (their futures are resolved by whoever
-    supervises, through `DecisionRequested.resolve`). A STOP decision calls `on_stop(reason, kind)`:
-    a person's stops the run "by you", any other's with the decision's note as the reason.
+    supervises, through `DecisionRequested.resolve`). A STOP decision calls
+    `on_stop(reason, kind, sender)`: a person's stops the run as theirs (their note, if any, as its
+    words), any other's with the decision's note as the reason.
     """
 
     def __init__(self, supervisor: Supervisor, agents: Mapping[str, ConversableAgent], bus: EventBus,
-                 control: RunControl, on_stop: Callable[[str, StopKind], None]) -> None:
+                 control: RunControl, on_stop: Callable[[str, StopKind, Sender | None], None]) -> None:
         self.supervisor = supervisor
         self.pending: list[DecisionRequested] = []
         self._agents = agents
@@ -96,11 +97,11 @@ class DecisionGate:
             if info is None and chat_info is not None:  # this chat was stopped alone: the run goes on
                 raise RunStop(chat_info)
             if info is not None:
-                self._on_stop(info.reason, info.kind)
+                self._on_stop(info.reason, info.kind, None)
             elif decision.by == DecidedBy.HUMAN:
-                self._on_stop(decision.note or STOPPED_BY_YOU, StopKind.STOPPED_BY_USER)
+                self._on_stop(decision.note, StopKind.STOPPED_BY_USER, decision.sender)
             else:  # a supervisor that cannot ask any more (its input ended) says why in the note
-                self._on_stop(decision.note or f"stopped by {decision.by.words()}", StopKind.EXTERNAL)
+                self._on_stop(decision.note or f"stopped by {decision.by.words()}", StopKind.EXTERNAL, None)
             self._control.check()
         return decision
 

@@ -37,13 +37,14 @@ def local_sender(client: str) -> Sender:
 
 
 def terminal_name() -> str:
-    """This process's terminal ("pts/3"), which tells apart two views of one user; "" without one."""
+    """Which view this process is, for people: its terminal ("pts/3"), else (a browser tab's app,
+    a script) its process ("process 4242"); it tells apart two views of one user."""
     for fd in (0, 1, 2):
         try:
             return os.ttyname(fd).removeprefix("/dev/")
         except OSError:
             continue
-    return ""
+    return f"process {os.getpid()}"
 
 
 # -- controls ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, Sender
+from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, Sender, person_words
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested, RunStopped, StopKind
 from tuiagents.engine.messages import Message
 from tuiagents.engine.usage import Usage
@@ -83,15 +83,21 @@ class RunViewState:
         return self.stopped_event.reason if self.stopped_event else None
 
     def stop_words(self) -> str | None:
-        """Why the run stopped, for the viewer: a person's stop from another view names them."""
+        """Why the run stopped, for the viewer: their own stop as "you", another person's by name,
+        with the stopper's own words when they gave some."""
         event = self.stopped_event
         if event is None or event.kind != StopKind.STOPPED_BY_USER or self.viewer is None:
             return self.stop_reason
         asked = self.controls.stop_requested
-        sender = asked.sender if asked is not None else next(
-            (r.decision.sender for r in reversed(self.decisions)
-             if r.decision.kind == DecisionKind.STOP and r.decision.by == DecidedBy.HUMAN), None)
-        return event.reason if sender is None or sender == self.viewer else f"stopped by {sender.words()}"
+        if asked is not None:
+            sender, words = asked.sender, asked.reason
+        else:  # a stop given as the answer to a request
+            decided = next((r.decision for r in reversed(self.decisions)
+                            if r.decision.kind == DecisionKind.STOP and r.decision.by == DecidedBy.HUMAN), None)
+            sender, words = (decided.sender, decided.note) if decided is not None else (None, "")
+        if sender is None:
+            return event.reason
+        return f"stopped by {person_words(sender, self.viewer)}" + (f": {words}" if words else "")
 
     @property
     def stop_kind(self) -> str | None:

@@ -84,7 +84,8 @@ def format_sessions_table(summaries: list, width: int = 120) -> str:
         when = s.created.astimezone().strftime("%Y-%m-%d %H:%M") if s.created else "?"
         cost = "" if s.cost is None else format_cost(s.cost)
         turns = "" if s.turns is None else str(s.turns)
-        what = s.error if s.status == "corrupt" else (s.stop_reason or "(no stop: interrupted)")
+        what = s.error if s.status == "corrupt" else (
+            s.stop_reason or ("(running: its run writes it now)" if s.status == "running" else "(no stop: interrupted)"))
         if s.status != "corrupt" and s.error:
             what = f"{s.error}; {what}"
         task = one_line(s.task, 200) if s.status != "corrupt" and s.task else ""

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from tuiagents.paths import runtime_path
+from tuiagents.session.wire import ShownName, ShownText
 
 RECORD_SUFFIX = ".run.json"
 
@@ -23,10 +24,10 @@ RECORD_SUFFIX = ".run.json"
 class RunRecord(BaseModel):
     """What a run's process writes about itself when it starts serving."""
 
-    run_id: str
+    run_id: ShownName
     pid: int
-    team: str
-    task: str = ""
+    team: ShownName
+    task: ShownText = ""
     session_path: str | None = None
     socket: str
     #: where the process's own output goes (errors it could not show anywhere else)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from tuiagents.secrets import mask
 from tuiagents.session.header import SessionError
 
 #: How long taking a lock retries before it gives up: a listing or a fork holds a shared lock
@@ -61,7 +62,7 @@ def _command_of(pid: int) -> str:
     args[0] = os.path.basename(args[0])
     text = " ".join(args)
     # a command line is ours to show but may be long; control characters stay out of messages
-    text = "".join(c if c.isprintable() else "?" for c in text)
+    text = "".join(c if c.isprintable() else "?" for c in mask(text))  # a key typed into a task stays masked
     return text if len(text) <= 120 else text[:119] + "…"
 
 

@@ -1,7 +1,7 @@
 """How a saved run ended, in the words the sessions listing and the F2 browser show.
 
 The log stores a machine-readable stop kind (`stopped_by_user`, `max_rounds`, ...); people read
-"stopped by you" or "hit its round limit", never the code.
+"stopped" or "over budget", never the code.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ _WORDS = {
     "token_budget": "over budget",
     "cost_budget": "over budget",
     "timeout": "timed out",
-    "stopped_by_user": "stopped by you",
+    "stopped_by_user": "stopped",  # the reason says by whom
     "external": "stopped",
     "no_reply": "no reply",
     "error": "failed",

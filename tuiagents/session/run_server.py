@@ -57,7 +57,7 @@ def view_kind(text: str) -> str:
 
 def view_where(text: str) -> str:
     """Which terminal a client says it is on ("pts/3"), as a short plain name: it is shown to people."""
-    return "".join(ch for ch in text if ch.isascii() and (ch.isalnum() or ch in "/-_.:"))[:40].strip("/")
+    return "".join(ch for ch in text if ch.isascii() and (ch.isalnum() or ch in "/-_.: #"))[:40].strip("/ ")
 
 
 class _Client:
@@ -185,8 +185,8 @@ class RunServer:
             await self._refuse(writer, f"this run speaks protocol {wire.PROTOCOL_VERSION}, the client "
                                        f"{hello.version}: attach with the tuiagents that started the run")
             return
-        client = _Client(writer, Sender(user=user_name(uid), client=view_kind(hello.sender.client) or "client",
-                                        where=view_where(hello.sender.where)))
+        client = _Client(writer, self._unique(Sender(user=user_name(uid), client=view_kind(hello.sender.client)
+                                                     or "client", where=view_where(hello.sender.where))))
         self.clients.add(client)
         client.send(self._line(self._welcome().model_copy(update={"you": client.sender})))
         pump = asyncio.create_task(self._pump(client))
@@ -198,6 +198,16 @@ class RunServer:
             client.queue.put_nowait(None)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pump, 2.0)
+
+    def _unique(self, sender: Sender) -> Sender:
+        """`sender`, told apart from every view connected now: a second view claiming the same
+        terminal (a forged hello, a copy of one) gets a number, so it never passes for the first."""
+        taken = [c.sender for c in self.clients]
+        where, n = sender.where, 1
+        while sender in taken:
+            n += 1
+            sender = sender.model_copy(update={"where": f"{where} #{n}"})
+        return sender
 
     async def _pump(self, client: _Client) -> None:
         """Write the client's queued lines in order; a None ends it."""

@@ -14,16 +14,22 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError, field_validator
 from pydantic_core import PydanticSerializationError
 
 from tuiagents.engine.decisions import Decision, Sender
 from tuiagents.engine.events import AgentInfo, Event
 from tuiagents.engine.handle import Answered, Control, ControlDone
+from tuiagents.text import one_line
 
 __all__ = ["PROTOCOL_VERSION", "MAX_CLIENT_LINE", "Answer", "AnswerReply", "ClientFrame", "ControlFrame",
            "ControlReply", "Events", "Hello", "Push", "Refused", "ServerFrame", "Status", "StatusQuery",
            "Subscribe", "Welcome", "WireError", "decode_client", "decode_server", "encode"]
+
+#: Text another process wrote that a screen or console shows (a run's team, its state, who waits):
+#: one inert line, whatever control sequences a forged frame or record held.
+ShownName = Annotated[str, AfterValidator(lambda text: one_line(text, 80))]
+ShownText = Annotated[str, AfterValidator(lambda text: one_line(text, 200))]
 
 #: Bumped when a frame changes in a way an older peer would misread.
 PROTOCOL_VERSION = 1
@@ -91,14 +97,21 @@ class Welcome(BaseModel):
 
     type: Literal["welcome"] = "welcome"
     version: int = PROTOCOL_VERSION
-    run_id: str
-    team: str
-    team_kind: str
+    run_id: ShownName
+    team: ShownName
+    team_kind: ShownName
     agents: list[AgentInfo] = Field(default_factory=list)
     session_path: str | None = None
     pid: int
     #: this view as the run names it in its log (the peer's real user, its kind, its terminal)
     you: Sender | None = None
+
+    @field_validator("agents")
+    @classmethod
+    def _shown_agents(cls, agents: list[AgentInfo]) -> list[AgentInfo]:
+        # their names title the panes: a forged welcome must not write to the terminal through them
+        return [a.model_copy(update={"name": one_line(a.name, 80), "description": one_line(a.description or "", 200)})
+                for a in agents]
 
 
 class Refused(BaseModel):
@@ -146,11 +159,11 @@ class Status(BaseModel):
 
     type: Literal["status"] = "status"
     id: int
-    run_id: str
-    team: str
+    run_id: ShownName
+    team: ShownName
     #: running, waiting (a request is open), paused, stopping or ended
-    state: str
-    waiting: list[str] = Field(default_factory=list)
+    state: ShownName
+    waiting: list[ShownName] = Field(default_factory=list)
     started: float
     clients: int = 0
 

@@ -258,7 +258,7 @@ class ConversationFeed:
                 if waiting:
                     shown.text, shown.tone = f"waiting for you: {prompt}", "warning"
                 elif d is not None:
-                    shown.text = f"{prompt} → {d.describe()}"
+                    shown.text = f"{prompt} → {d.describe(self.view.viewer)}"
                     shown.tone = "error" if d.kind in (DecisionKind.STOP, DecisionKind.REJECT) else "success"
                 else:
                     shown.text, shown.tone = f"not answered: {prompt} ({why})", "muted"

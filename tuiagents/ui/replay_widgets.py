@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from tuiagents.engine.decisions import Sender
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested
 from tuiagents.ui.safe_text import inert, one_line
 from tuiagents.ui.state import CockpitState
@@ -53,9 +54,12 @@ class HistoryRequestPanel(RequestPanel):
     HistoryRequestPanel #request-outcome { height: auto; color: $text-muted; }
     """
 
-    def __init__(self, outcome: Callable[[str], DecisionRecorded | None], id: str | None = None) -> None:
+    def __init__(self, outcome: Callable[[str], DecisionRecorded | None], id: str | None = None,
+                 reader: Sender | None = None) -> None:
         super().__init__(lambda _bid: "", lambda _rid: None, id=id)  # a replay answers nothing
         self.outcome = outcome
+        #: who reads the log (`engine.view.log_reader`): who decided is told as they read it
+        self.reader = reader
 
     def compose(self) -> ComposeResult:
         """The request panel's parts (its buttons row stays empty), and the decision the log records."""
@@ -85,6 +89,6 @@ class HistoryRequestPanel(RequestPanel):
         if recorded is None:
             line = "The log records no decision for it (the run ended first)."
         else:
-            line = f"Next in the log: {one_line(recorded.decision.describe(), 200)}."
+            line = f"Next in the log: {one_line(recorded.decision.describe(self.reader), 200)}."
         self.query_one("#request-outcome", Static).update(
             Text(f"{line}  This is a replay: nothing can be decided here.", style="italic"))

@@ -302,7 +302,8 @@ class CockpitActions:
         """Stop the run."""
         if self.handle is None or self.state.stopped:
             return
-        self._control(StopRun())  # announced by the engine as StopRequested
+        if self._control(StopRun()):  # announced by the engine as StopRequested, shown from there
+            self.notify("Stopping the run…")  # at once: a run whose process is busy says so later
 
     def action_detach(self) -> None:
         """Leave the run going in its own process and close this view."""

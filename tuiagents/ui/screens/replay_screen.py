@@ -66,7 +66,7 @@ class ReplayScreen(CockpitScreen):
             if isinstance(widget, StatusBar):
                 yield ReplayStatusBar(self.player.label, id="status")
             elif isinstance(widget, RequestPanel):
-                yield HistoryRequestPanel(self.player.outcomes.get, id="request-panel")
+                yield HistoryRequestPanel(self.player.outcomes.get, id="request-panel", reader=self.reader)
             else:
                 yield widget
 
