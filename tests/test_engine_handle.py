@@ -113,14 +113,18 @@ def test_controls_and_answers_are_serialisable():
 
 
 async def test_a_request_asked_again_after_an_invalid_answer_takes_the_next_answer(server, make_config, tmp_path):
-    # skip does not answer a draft: the gate says so and asks again under the same request id
+    # skip does not answer a draft: the handle refuses it at once, saying why, and it stays open
     server.load([Rule(agent="assistant", reply="done TERMINATE")])
     run = build_run(_pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
     handle = LocalRunHandle(run)
     task = asyncio.ensure_future(run.run())
     try:
         first = await _request(run)
-        assert handle.answer(first.request.id, Decision.skip(), ANN).accepted
+        skipped = handle.answer(first.request.id, Decision.skip(), ANN)
+        assert not skipped.accepted and "skip does not answer a message request" in skipped.reason
+        assert handle.is_open(first.request.id) and run.pending[0] is first
+        # an inject for an agent the chat lacks: only the chat knows; the gate says so and asks again
+        assert handle.answer(first.request.id, Decision.inject("hi", target="ghost"), ANN).accepted
         for _ in range(500):  # asked again
             if run.pending and run.pending[0] is not first:
                 break

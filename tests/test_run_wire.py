@@ -408,13 +408,12 @@ async def test_an_answer_over_the_socket_cannot_claim_another_author_or_smuggle_
         forged = Decision.approve().model_copy(update={
             "by": DecidedBy.POLICY, "sender": Sender(user="ceo", client="cockpit"), "scope": Scope.RULE,
             "rule": ApprovalRule(kind=RequestKind.TOOL_CALL)})
-        assert (await asyncio.to_thread(view.answer, rid, forged, ANN)).accepted
-        refused = await wait_for(lambda: next((e for e in run.bus.history if isinstance(e, Notice)
-                                               and "does not cover" in e.text), None), "the refusal")
-        assert "the rule (tool calls) does not cover this message request" in refused.text
+        refused = await asyncio.to_thread(view.answer, rid, forged, ANN)  # refused at once, saying why
+        assert not refused.accepted and "the rule (tool calls) does not cover this message request" in refused.reason
+        assert view.is_open(rid) and not any(isinstance(e, Notice) and "does not cover" in e.text
+                                             for e in run.bus.history)
         claimed = Decision.reject("again").model_copy(update={"by": DecidedBy.POLICY,
                                                               "sender": Sender(user="ceo", client="cockpit")})
-        await wait_for(lambda: view.is_open(rid), "the request asked again, at the view")
         assert (await asyncio.to_thread(view.answer, rid, claimed, ANN)).accepted
         recorded = await wait_for(lambda: next((e for e in run.bus.history if isinstance(e, DecisionRecorded)
                                                 and e.request_id == rid), None), "the recorded answer")

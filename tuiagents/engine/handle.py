@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Protocol, Union, runtime_c
 from pydantic import BaseModel, Field
 
 from tuiagents.engine.decisions import DecidedBy, Decision, Sender
+from tuiagents.engine.supervisor import InvalidDecision
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Event
 
 if TYPE_CHECKING:
@@ -244,6 +245,10 @@ class LocalRunHandle:
             if recorded is not None:
                 return answered_already(request_id, recorded.decision)
             return Answered(request_id=request_id, accepted=False, reason="no such request waits in this run")
+        try:  # what cannot answer it is refused here, with why, not asked again in the run
+            self._run.supervisor.check_shape(event.request, decision)
+        except InvalidDecision as exc:
+            return Answered(request_id=request_id, accepted=False, reason=str(exc))
         if sender is not None and decision.by == DecidedBy.HUMAN:
             decision = decision.model_copy(update={"sender": sender})
         if not event.resolve(decision):  # a stop answered it a moment ago

@@ -90,6 +90,15 @@ class Supervisor:
 
     def check(self, request: DecisionRequest, decision: Decision, agents: Iterable[str] = ()) -> None:
         """Raise InvalidDecision when `decision` cannot answer `request` (`agents`: the team)."""
+        self.check_shape(request, decision)
+        if decision.kind == DecisionKind.INJECT:
+            problem = inject_problem(decision.content, decision.target, agents)
+            if problem:
+                raise InvalidDecision(problem)
+
+    def check_shape(self, request: DecisionRequest, decision: Decision) -> None:
+        """`check`, but what needs no knowledge of the chat's agents: what a view's answer is
+        refused for at once (its kind, empty text, a rule, a tool call's arguments, a speaker)."""
         allowed = request.allowed or ALLOWED[request.kind]
         if decision.kind not in allowed:
             names = ", ".join(k.value for k in allowed)
@@ -105,10 +114,6 @@ class Supervisor:
                                   f"{request.kind.value} request; approve it without a rule or with one that covers it")
         if decision.kind == DecisionKind.EDIT and request.kind == RequestKind.TOOL_CALL:
             self._check_arguments(request, decision.content or "")
-        if decision.kind == DecisionKind.INJECT:
-            problem = inject_problem(decision.content, decision.target, agents)
-            if problem:
-                raise InvalidDecision(problem)
         if decision.kind == DecisionKind.CHOOSE_SPEAKER and decision.target not in request.candidates:
             raise InvalidDecision(f"{decision.target!r} cannot speak next; candidates: "
                                   f"{', '.join(request.candidates)}")
