@@ -10,7 +10,7 @@ from ui_support import SIZE, make_app, pair_config, screen_text, wait_until, wai
 
 from tuiagents.engine.decisions import Decision, RequestKind, Sender
 from tuiagents.engine.events import DecisionRecorded, RunPaused, RunResumed
-from tuiagents.engine.handle import StopRun, local_sender
+from tuiagents.engine.handle import PauseRun, StopRun, local_sender
 from tuiagents.testing import Rule
 
 
@@ -97,6 +97,9 @@ async def test_an_attached_cockpit_shows_its_answer_at_once_and_takes_it_back_wh
             await wait_until(pilot, lambda: any(isinstance(e, DecisionRecorded) and e.request_id == second.request.id
                                                 for e in run.bus.history), what="the second answer at the run")
             await wait_until(pilot, lambda: "approved by you" in screen_text(app), what="this view's own answer")
+            assert srv.handle.control(PauseRun(), bob).applied  # bob pauses: the status bar says it was him
+            await wait_until(pilot, lambda: "⏸ paused by bob (attached) (before the next turn)" in screen_text(app),
+                             what="the pause told as bob's")
             assert srv.handle.control(StopRun(), bob).applied  # bob stops the run from his view
             await wait_until(pilot, lambda: "■ stopped: stopped by bob (attached)" in screen_text(app),
                              what="the stop told as bob's")

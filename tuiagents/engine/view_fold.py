@@ -304,11 +304,11 @@ def _run_stopped(v: RunViewState, e: RunStopped) -> None:
 
 
 def _paused(v: RunViewState, e: RunPaused) -> None:
-    v.controls.paused, v.controls.paused_by = True, e.by
+    v.controls.paused, v.controls.paused_by, v.controls.paused_sender = True, e.by, e.sender
 
 
 def _resumed(v: RunViewState, e: RunResumed) -> None:
-    v.controls.paused, v.controls.paused_by = False, None
+    v.controls.paused, v.controls.paused_by, v.controls.paused_sender = False, None, None
 
 
 def _forced(v: RunViewState, e: NextSpeakerForced) -> None:

@@ -197,6 +197,8 @@ class Controls:
 
     paused: bool = False
     paused_by: DecidedBy | None = None
+    #: the person who paused, when the run says (across the run boundary)
+    paused_sender: Sender | None = None
     forced_next: str | None = None
     forced_by: DecidedBy | None = None
     stop_requested: StopRequested | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tuiagents.engine.decisions import person_words
 from tuiagents.engine.usage import format_cost
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.state import CockpitState
@@ -56,7 +57,9 @@ def _segments(state: CockpitState, now: float, pending_note: str) -> list[tuple[
     if pending_note and not state.stopped:
         out.append((0, Text(pending_note, "bold reverse")))
     if state.paused and not state.stopped:
-        out.append((0, Text("⏸ paused (before the next turn)", "bold")))
+        who = state.controls.paused_sender
+        by = f" by {person_words(who, state.viewer)}" if who is not None and who != state.viewer else ""
+        out.append((0, Text(f"⏸ paused{by} (before the next turn)", "bold")))
     elif state.stop_requested and not state.stopped:
         out.append((0, Text("stopping…", "bold")))
     if state.stopped:
