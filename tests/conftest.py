@@ -39,11 +39,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 Answer = Union[Decision, Callable[[DecisionRequest], Any]]
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def runs_in_a_folder_of_the_tests() -> Iterator[None]:
     """Runs that tests start in a process of their own (`tuiagents run` in the app, `--detach`)
-    keep their sockets in a folder of this test session, not the user's, and none outlives it: a
-    test that kills its terminal leaves its run going, as a person's would, until here."""
+    keep their sockets in a folder of the test, not the user's, and none outlives it: a test that
+    kills its terminal leaves its run going, as a person's would, until here. A folder per test:
+    a run one test left going must not show in another's F2 or `ps`."""
     import json
     import shutil
     import signal
