@@ -40,6 +40,18 @@ Answer = Union[Decision, Callable[[DecisionRequest], Any]]
 
 
 @pytest.fixture(autouse=True)
+def app_hooks_of_the_test() -> Iterator[None]:
+    """The hooks the command line installs on the app class (F2's resumer, demo resumes) last for
+    the test that installed them, not for every test after it in this process."""
+    from tuiagents.ui.app import TuiAgentsApp
+
+    saved = {name: TuiAgentsApp.__dict__[name] for name in ("resume_override", "resumer")}
+    yield
+    for name, value in saved.items():
+        setattr(TuiAgentsApp, name, value)
+
+
+@pytest.fixture(autouse=True)
 def runs_in_a_folder_of_the_tests() -> Iterator[None]:
     """Runs that tests start in a process of their own (`tuiagents run` in the app, `--detach`)
     keep their sockets in a folder of the test, not the user's, and none outlives it: a test that

@@ -197,6 +197,42 @@ async def test_resume_shows_the_history_then_continues_live_to_the_end(server, m
     assert second.finished and len(second.events) > len(first_leg.events)
 
 
+async def test_f2_resumes_a_session_in_a_process_of_its_own_as_the_command_does(server, make_config, tmp_path):
+    """With the command line's resumer installed (as every command that opens the app does), F2's
+    resume starts the run in a process of its own: the cockpit attaches to it with the history
+    first, d would leave it going, and it appends to the same log."""
+    from tuiagents.app.resume import install_resumer
+
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    path = folder / "real.jsonl"
+    await record_run(server, make_config, path, max_turns=2)
+    first_leg = read_session(path)
+    server.load([{"agent": "coder", "reply": "second leg draft"}, {"agent": "user", "reply": "second leg draft"}])
+    install_resumer()
+    app = cockpit_app(folder_config(make_config, folder))
+    async with app.run_test(size=SIZE) as pilot:
+        await browser(pilot)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, CockpitScreen) and app.cockpit.handle is not None
+                         and not app.cockpit.handle.local, what="the cockpit on the resumed run's own process",
+                         timeout=60)
+        cockpit = app.cockpit
+        assert app.started_here and cockpit.run is None
+        await wait_until(pilot, lambda: "Plan:" in cockpit.panes["coder"].transcript.text(), what="the first leg")
+        request = await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="the second leg's draft",
+                                   timeout=60)
+        assert request.request.content == "second leg draft"
+        await pilot.press("a")
+        await wait_until(pilot, lambda: waiting(app) is None or waiting(app).request.id != request.request.id,
+                         what="the approval taken")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: cockpit.state.stopped, what="the stop")
+    second = read_session(path)
+    assert second.events[: len(first_leg.events)] == first_leg.events  # appended to the same log
+    assert [e.resumed for e in second.events if e.type == "run_started"] == [False, True]
+
+
 async def test_app_opened_on_a_resumed_run_shows_its_history_first(server, make_config, tmp_path):
     """The app opened on prepare_resume's run (F2's resume, in the app's process): history first."""
     from tuiagents.session.resume import prepare_resume

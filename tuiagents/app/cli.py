@@ -49,11 +49,14 @@ def resolve_session(arg: str) -> str:
 
 
 def _app_hooks(args: argparse.Namespace) -> None:
-    """Before a command opens the app: its session browser (F2) resumes demo sessions too."""
+    """Before a command opens the app: its session browser (F2) resumes a session in a process of
+    its own, as `tuiagents resume` does, and demo sessions on the demo's script."""
     if not getattr(args, "headless", False):
         from tuiagents.app.demo import install_app_hooks
+        from tuiagents.app.resume import install_resumer
 
         install_app_hooks()
+        install_resumer(getattr(args, "config", None))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -61,3 +61,27 @@ def _resume_in_own_process(path: Path, args: argparse.Namespace, detach: bool) -
     return cli_attach(record.run_id, args.config, started_here=True,
                       banner=f"Run {record.run_id} ({record.team}), resumed in its own process: d leaves it going, "
                              f"s stops it.")
+
+
+def install_resumer(config_path: str | None = None) -> None:
+    """Let the app's session browser (F2) resume a session in a process of its own: `d` then
+    leaves it going, and it outlives the app, as a run started from the app does."""
+    from tuiagents.ui.app import TuiAgentsApp
+
+    def resumer(path: Path, approve: str) -> object:
+        from tuiagents.app.run_process import DetachError, start_resumed
+        from tuiagents.engine.handle import local_sender
+        from tuiagents.session.run_client import RemoteRunHandle
+
+        try:  # with the config saved in the log, as F2 always did; the app's config if that fails
+            record = start_resumed(path, approve=approve)
+        except DetachError as exc:
+            if config_path is None or exc.code != 2 or "config" not in str(exc):
+                raise RuntimeError(str(exc)) from None
+            try:
+                record = start_resumed(path, config_path=config_path, approve=approve)
+            except DetachError as again:
+                raise RuntimeError(str(again)) from None
+        return RemoteRunHandle(record.socket, local_sender("cockpit"), subscribe=False)
+
+    TuiAgentsApp.resumer = staticmethod(resumer)

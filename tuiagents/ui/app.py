@@ -56,6 +56,9 @@ class TuiAgentsApp(KeysInOrder, LiveAttach, App[int]):
     #: Set by the entry points: `(log path, approve) -> run`, or None for a log the session
     #: browser resumes as usual (a demo session needs the demo's scripted server again).
     resume_override: Callable[[Any, str], Any] | None = None
+    #: Set by the entry points: `(log path, approve) -> handle` of the session resumed in a
+    #: process of its own (blocks until it serves); None resumes it in this app's process.
+    resumer: Callable[[Any, str], Any] | None = None
 
     def __init__(self, *, run: Any = None, run_factory: RunFactory | None = None,
                  teams: Iterable[TeamChoice] = (), team: str | None = None, task: str | None = None,
@@ -241,6 +244,16 @@ class TuiAgentsApp(KeysInOrder, LiveAttach, App[int]):
             handle = self.run_factory(team, task)  # type: ignore[misc]
         except Exception as exc:  # noqa: BLE001 - shown, never a traceback
             self.call_from_thread(self.push_screen, ProblemScreen("Cannot start the run", str(exc)))
+            return
+        self.call_from_thread(self._open_started, handle)
+
+    @work(thread=True, exclusive=True, group="start-run", exit_on_error=False)
+    def resume_in_own_process(self, path: Any) -> None:
+        """Resume the log at `path` in a process of its own (`resumer`), then show its cockpit."""
+        try:
+            handle = self.resumer(path, self.approve)  # type: ignore[misc]
+        except Exception as exc:  # noqa: BLE001 - shown, never a traceback
+            self.call_from_thread(self.push_screen, ProblemScreen("Cannot resume the session", str(exc)))
             return
         self.call_from_thread(self._open_started, handle)
 

@@ -137,8 +137,17 @@ class SessionActions:
             self.notify("A run is still going in the cockpit: stop it (s) before resuming another session.",
                         severity="warning", timeout=8)
             return
+        approve = getattr(app, "approve", "ask")
+        override = getattr(app, "resume_override", None)
         try:
-            run = resume_run(path, self.config, getattr(app, "approve", "ask"), getattr(app, "resume_override", None))
+            run = override(path, approve) if override is not None else None  # a demo session's
+            if run is None and getattr(app, "resumer", None) is not None:
+                # a process of its own, as `tuiagents resume`: it outlives the app, d leaves it going
+                self.dismiss(None)
+                app.notify(f"Resuming {path.name} in its own process…", timeout=4)
+                app.resume_in_own_process(path)
+                return
+            run = run or resume_run(path, self.config, approve)
         except (ConfigError, SessionError, ValueError, OSError) as exc:
             self._error(f"Cannot resume {path.name}", exc)
             return
