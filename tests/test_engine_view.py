@@ -151,3 +151,13 @@ def test_a_resumed_run_no_longer_waits_for_what_the_crashed_run_asked():
     old, new = view.entries.values()
     assert old.content == "Old." and old.status == EntryStatus.NOT_DELIVERED
     assert new.content == "New." and new.status == EntryStatus.DRAFTED
+
+
+def test_a_run_resumed_after_its_stop_has_its_agents_idle_not_done():
+    """A stop makes every agent "done"; the resumed leg's RunStarted makes them idle again (an
+    attached view and a replay of the resumed run showed them done beside their new drafts)."""
+    stopped = fold(numbered([start(), RunStopped(reason="stopped by you", kind=StopKind.STOPPED_BY_USER)]))
+    assert {v.state for v in stopped.agents.values()} == {AgentState.DONE}
+    resumed = fold(numbered([start(), RunStopped(reason="stopped by you", kind=StopKind.STOPPED_BY_USER),
+                             start().model_copy(update={"resumed": True})]))
+    assert {v.state for v in resumed.agents.values()} == {AgentState.IDLE} and not resumed.stopped

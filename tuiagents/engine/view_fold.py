@@ -39,6 +39,9 @@ def _run_started(v: RunViewState, e: RunStarted) -> None:
     if e.resumed:
         _close_leg(v)  # after a crash nothing closed it; the resumed run asks again what is still open
     v.stopped_event = v.stopped_ts = None  # a resumed run goes on after an earlier stop
+    for view in v.agents.values():  # and so do its agents, "done" with the leg that stopped
+        if view.state == AgentState.DONE:
+            view.state = AgentState.IDLE
     v.controls = Controls()
     v.legs += 1
 
