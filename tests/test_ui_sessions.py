@@ -233,6 +233,63 @@ async def test_f2_resumes_a_session_in_a_process_of_its_own_as_the_command_does(
     assert [e.resumed for e in second.events if e.type == "run_started"] == [False, True]
 
 
+async def test_f2_resumes_a_log_without_a_config_of_its_own_with_the_apps(server, make_config, tmp_path):
+    """A log whose header carries no config (an imported one) resumes from F2 in its own process on
+    the config the app was started with, as it did in the app's process."""
+    import json
+
+    from tuiagents.app.resume import install_resumer
+
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    path = folder / "bare.jsonl"
+    await record_run(server, make_config, path, max_turns=2)
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["config"] = {}
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    server.load([{"agent": "coder", "reply": "on the app's config"}, {"agent": "user", "reply": "on the app's config"}])
+    config_path = tmp_path / "app.toml"  # the config the app was started with (`tuiagents --config`)
+    config_path.write_text(f"""
+[[models]]
+name = "default"
+model = "scripted-model"
+base_url = "{server.url}"
+max_retries = 0
+
+[[agents]]
+name = "user"
+kind = "user_proxy"
+human_input_mode = "NEVER"
+code_execution = "none"
+model = "default"
+
+[[agents]]
+name = "coder"
+kind = "assistant"
+model = "default"
+
+[[teams]]
+name = "pair"
+kind = "two_agent"
+agents = ["user", "coder"]
+max_turns = 3
+
+[session]
+dir = "{folder}"
+""")
+    install_resumer(str(config_path))
+    app = cockpit_app(folder_config(make_config, folder))
+    async with app.run_test(size=SIZE) as pilot:
+        await browser(pilot)
+        await pilot.press("r")
+        request = await wait_until(pilot, lambda: waiting(app, RequestKind.MESSAGE), what="a draft of the resumed run",
+                                   timeout=60)
+        assert not app.cockpit.handle.local and request.request.content == "on the app's config"
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.cockpit.state.stopped, what="the stop")
+
+
 async def test_app_opened_on_a_resumed_run_shows_its_history_first(server, make_config, tmp_path):
     """The app opened on prepare_resume's run (F2's resume, in the app's process): history first."""
     from tuiagents.session.resume import prepare_resume

@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace, config) -> int:
 
 
 def _run_detached(args: argparse.Namespace, config) -> int:
-    from tuiagents.app.run_process import DetachError, start_detached
+    from tuiagents.app.run_process import DetachError, say_detached, start_detached
 
     if args.headless:
         _err("--detach and --headless do not go together: a detached run has no console; "
@@ -104,11 +104,7 @@ def _run_detached(args: argparse.Namespace, config) -> int:
     except DetachError as exc:
         _err(str(exc))
         return exc.code
-    print(f"Run {record.run_id} ({record.team}) started in the background (pid {record.pid}).")
-    print(f"  attach:  tuiagents attach {record.run_id}")
-    print("  list:    tuiagents ps")
-    if record.session_path:
-        print(f"  log:     {record.session_path}")
+    say_detached(record)
     return EXIT_OK
 
 
@@ -273,7 +269,6 @@ def _served_run_starter(parsed: argparse.Namespace):
         from tuiagents.app.run_process import DetachError
         from tuiagents.app.serve import ServeError
         from tuiagents.app.serve_run import start_served_run
-
         from tuiagents.session.header import SessionError
 
         try:

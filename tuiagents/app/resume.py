@@ -45,7 +45,7 @@ def cli_resume(args: argparse.Namespace) -> int:
 
 def _resume_in_own_process(path: Path, args: argparse.Namespace, detach: bool) -> int:
     from tuiagents.app.attach import cli_attach
-    from tuiagents.app.run_process import DetachError, start_resumed
+    from tuiagents.app.run_process import DetachError, say_detached, start_resumed
 
     try:
         record = start_resumed(path, config_path=args.config, approve=args.approve or "ask", message=args.task)
@@ -53,10 +53,7 @@ def _resume_in_own_process(path: Path, args: argparse.Namespace, detach: bool) -
         print(f"tuiagents: {exc}", file=sys.stderr)
         return exc.code
     if detach:
-        print(f"Run {record.run_id} ({record.team}) resumed in the background (pid {record.pid}).")
-        print(f"  attach:  tuiagents attach {record.run_id}")
-        print("  list:    tuiagents ps")
-        print(f"  log:     {record.session_path}")
+        say_detached(record, "resumed")
         return 0
     return cli_attach(record.run_id, args.config, started_here=True,
                       banner=f"Run {record.run_id} ({record.team}), resumed in its own process: d leaves it going, "
@@ -74,14 +71,9 @@ def install_resumer(config_path: str | None = None) -> None:
         from tuiagents.session.run_client import RemoteRunHandle
 
         try:  # with the config saved in the log, as F2 always did; the app's config if that fails
-            record = start_resumed(path, approve=approve)
+            record = start_resumed(path, fallback_config=config_path, approve=approve)
         except DetachError as exc:
-            if config_path is None or exc.code != 2 or "config" not in str(exc):
-                raise RuntimeError(str(exc)) from None
-            try:
-                record = start_resumed(path, config_path=config_path, approve=approve)
-            except DetachError as again:
-                raise RuntimeError(str(again)) from None
+            raise RuntimeError(str(exc)) from None
         return RemoteRunHandle(record.socket, local_sender("cockpit"), subscribe=False)
 
     TuiAgentsApp.resumer = staticmethod(resumer)

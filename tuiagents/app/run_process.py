@@ -68,12 +68,15 @@ def start_detached(config: Any, *, config_path: str | None, team: str | None, ta
     return _spawn(run_id, argv, config_path, timeout, {TASK_ENV: task})
 
 
-def start_resumed(session: str | Path, *, config_path: str | None = None, approve: str = "ask",
-                  message: str | None = None, timeout: float = START_TIMEOUT) -> Any:
+def start_resumed(session: str | Path, *, config_path: str | None = None, fallback_config: str | None = None,
+                  approve: str = "ask", message: str | None = None, timeout: float = START_TIMEOUT) -> Any:
     """Resume the session log `session` in a process of its own (it locks the log, restores the
-    run and serves it as `start_detached`'s do); returns its record once it serves."""
+    run and serves it as `start_detached`'s do); returns its record once it serves.
+
+    `config_path` replaces the config saved in the log (`resume --config`); `fallback_config` is
+    used only when that one does not load, or the log has none (F2's resume, as in the app)."""
     from tuiagents.session.header import SessionError
-    from tuiagents.session.live_runs import survey
+    from tuiagents.session.live_runs import read_records, record_process_alive
     from tuiagents.session.reader import read_header
 
     path = Path(session).expanduser().absolute()
@@ -82,11 +85,13 @@ def start_resumed(session: str | Path, *, config_path: str | None = None, approv
     except SessionError as exc:
         raise DetachError(str(exc), EXIT_USAGE if exc.reason not in ("closed", "write_failed") else EXIT_FAILED) \
             from None
-    live = next((r for r in survey() if r.record.run_id == run_id and r.alive), None)
+    live = next((r for r in read_records() if r.run_id == run_id and record_process_alive(r)), None)
     if live is not None:  # its log has a writer already: say where that run is, not only that
-        raise DetachError(f"run {run_id} is live in its own process (pid {live.record.pid}): "
+        raise DetachError(f"run {run_id} is live in its own process (pid {live.pid}): "
                           f"`tuiagents attach {run_id}` opens the cockpit on it")
     argv = ["--run-id", run_id, "--resume", str(path), "--approve", approve]
+    if fallback_config:
+        argv += ["--fallback-config", str(Path(fallback_config).expanduser().absolute())]
     return _spawn(run_id, argv, config_path, timeout, {TASK_ENV: message} if message else {})
 
 
@@ -134,6 +139,15 @@ def _spawn(run_id: str, args: list[str], config_path: str | None, timeout: float
     raise DetachError(_tail(out) or "the run's process ended before it served", EXIT_FAILED)
 
 
+def say_detached(record: Any, done: str = "started") -> None:
+    """What `run --detach` and `resume --detach` print: the run's id and how to come back to it."""
+    print(f"Run {record.run_id} ({record.team}) {done} in the background (pid {record.pid}).")
+    print(f"  attach:  tuiagents attach {record.run_id}")
+    print("  list:    tuiagents ps")
+    if record.session_path:
+        print(f"  log:     {record.session_path}")
+
+
 def _tail(path: Path, lines: int = 20) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -154,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--session")
     p.add_argument("--resume", help=f"continue this session log instead of starting a run (${TASK_ENV}: a "
                                     "human message to continue with)")
+    p.add_argument("--fallback-config", help="with --resume: the config to use when the log's own does not load")
     return p
 
 
@@ -170,7 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tuiagents.session.resume import prepare_resume
 
             given = load_app_config(args.config, required=True) if args.config else None
-            run = prepare_resume(args.resume, config=given, approve=args.approve, message=given_task)
+            try:
+                run = prepare_resume(args.resume, config=given, approve=args.approve, message=given_task)
+            except ConfigError:
+                if given is not None or not args.fallback_config:
+                    raise
+                run = prepare_resume(args.resume, config=load_app_config(args.fallback_config, required=True),
+                                     approve=args.approve, message=given_task)
             if run.run_id != args.run_id:
                 raise SessionError(f"the log {args.resume} changed its run id while its run started")
             config, task = run.resources.session_writer.config, run.task

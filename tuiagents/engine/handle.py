@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Literal, Protocol, Union, runtime_c
 from pydantic import BaseModel, Field
 
 from tuiagents.engine.decisions import DecidedBy, Decision, Sender
-from tuiagents.engine.supervisor import InvalidDecision
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Event
+from tuiagents.engine.supervisor import InvalidDecision
 
 if TYPE_CHECKING:
     from tuiagents.engine.run import TeamRun
