@@ -482,3 +482,12 @@ def test_a_forged_record_and_socket_write_no_control_sequence_to_the_console(soc
     finally:
         listener.close()
         (sock_dir / "fa4e00000001.run.json").unlink()
+
+
+def test_a_sender_read_from_a_log_or_a_frame_is_plain_text():
+    """Who answered is shown in every view (status bar, tags, notices): a forged frame or log line
+    naming a person with control sequences gets one inert line."""
+    forged = Sender.model_validate({"user": "x\x1b]0;PWNED\x07\x1b[2J", "client": "cockpit\n\u202eevil",
+                                    "where": "pts/1\x1b[31m"})
+    assert not any(ch in forged.words() for ch in "\x1b\x07\n\u202e"), repr(forged.words())
+    assert Sender(user="ann", client="attached", where="pts/3").words() == "ann (attached on pts/3)"

@@ -11,9 +11,10 @@ import itertools
 from enum import Enum
 from typing import Iterable, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from tuiagents.engine.messages import ToolCall
+from tuiagents.text import one_line
 
 
 #: The id of a run's own chat; chats inside it (stages, nested chats) get ids of their own.
@@ -87,6 +88,13 @@ class Sender(BaseModel):
     client: str
     #: which one, when a user has several of a kind: its terminal ("pts/3"), or "" when unknown
     where: str = ""
+
+    @field_validator("user", "client", "where")
+    @classmethod
+    def _plain(cls, text: str) -> str:
+        # shown to people in every view; a log or a socket (forged, or just odd) must not write
+        # control sequences to a terminal through it
+        return one_line(text, 60)
 
     def words(self) -> str:
         """`user (client)` or `user (client on where)`, for people."""
