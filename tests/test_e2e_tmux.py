@@ -84,14 +84,22 @@ class Terminal:
         return self.wait_for(title)
 
     def wait_for(self, what: str | Callable[[str], bool], timeout: float = 45.0) -> str:
-        """Poll the screen until it shows `what` (text, or a predicate); fail with the screen if not."""
+        """Poll the screen until it shows `what` (text, or a predicate); fail with the screen if not.
+
+        The screen returned is the one a moment after `what` first showed, still showing it: the
+        app paints a new panel over more than one refresh (its text, then its buttons), and a
+        capture between the two would fail a test's next look for no fault of the app."""
         test = (lambda s: what in s) if isinstance(what, str) else what
         end = time.monotonic() + timeout
         shown = ""
         while time.monotonic() < end:
             shown = self.screen()
             if test(shown):
-                return shown
+                time.sleep(0.3)
+                settled = self.screen()
+                if test(settled):
+                    return settled
+                continue
             time.sleep(0.2)
         pytest.fail(f"the terminal never showed {what!r} within {timeout:g} s; it shows:\n{shown}")
 
