@@ -120,6 +120,9 @@ async def test_a_stop_inside_an_inner_chat_ends_the_run_and_an_inject_goes_to_th
         assert first.chat == first.request.chat == "root/stage1"
         assert first.request.kind == RequestKind.MESSAGE
         assert handle.control(InjectMessage(text="note from me", target="writer")).applied
+        # an answer's inject is checked against the asking chat's agents, not the run's
+        outside = handle.answer(first.request.id, Decision.inject("psst", target="critic"))
+        assert not outside.accepted and "choose one of: all, user, writer" in outside.reason
         assert handle.answer(first.request.id, Decision.approve()).accepted
         await asyncio.sleep(0)
         while run.pending and run.pending[0].request.id == first.request.id:

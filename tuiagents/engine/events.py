@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from enum import Enum
 from typing import Annotated, Literal, Union
 
@@ -120,13 +121,21 @@ class DecisionRequested(_Event):
     type: Literal["decision_requested"] = "decision_requested"
     request: DecisionRequest
     _future: asyncio.Future | None = PrivateAttr(default=None)
+    _agents: tuple[str, ...] = PrivateAttr(default=())
 
     @classmethod
-    def awaiting(cls, request: DecisionRequest) -> "DecisionRequested":
-        """A request the engine will await: its future lives on the running event loop."""
+    def awaiting(cls, request: DecisionRequest, agents: Iterable[str] = ()) -> "DecisionRequested":
+        """A request the engine will await: its future lives on the running event loop. `agents`
+        are its chat's (a nested chat's are not the run's), which an answer's inject may name."""
         event = cls(request=request, chat=request.chat)
         event._future = asyncio.get_running_loop().create_future()
+        event._agents = tuple(agents)
         return event
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """The names of the agents of the chat that asks (empty when read back from a log)."""
+        return self._agents
 
     @property
     def future(self) -> asyncio.Future | None:

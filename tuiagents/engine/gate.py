@@ -107,7 +107,7 @@ class DecisionGate:
 
     async def _ask(self, request: DecisionRequest) -> Decision:
         """Emit the request and wait for its answer (a stop answers it at once)."""
-        event = DecisionRequested.awaiting(request)
+        event = DecisionRequested.awaiting(request, self._agents)
         self.pending.append(event)
         try:
             await self._bus.emit(event)

@@ -246,7 +246,7 @@ class LocalRunHandle:
                 return answered_already(request_id, recorded.decision)
             return Answered(request_id=request_id, accepted=False, reason="no such request waits in this run")
         try:  # what cannot answer it is refused here, with why, not asked again in the run
-            self._run.supervisor.check_shape(event.request, decision)
+            self._run.supervisor.check(event.request, decision, event.agents)
         except InvalidDecision as exc:
             return Answered(request_id=request_id, accepted=False, reason=str(exc))
         if sender is not None and decision.by == DecidedBy.HUMAN:

@@ -89,16 +89,9 @@ class Supervisor:
         return Decision.approve(by=DecidedBy.POLICY, note=f"--approve {self.mode}")
 
     def check(self, request: DecisionRequest, decision: Decision, agents: Iterable[str] = ()) -> None:
-        """Raise InvalidDecision when `decision` cannot answer `request` (`agents`: the team)."""
-        self.check_shape(request, decision)
-        if decision.kind == DecisionKind.INJECT:
-            problem = inject_problem(decision.content, decision.target, agents)
-            if problem:
-                raise InvalidDecision(problem)
-
-    def check_shape(self, request: DecisionRequest, decision: Decision) -> None:
-        """`check`, but what needs no knowledge of the chat's agents: what a view's answer is
-        refused for at once (its kind, empty text, a rule, a tool call's arguments, a speaker)."""
+        """Raise InvalidDecision, saying why, when `decision` cannot answer `request` (its kind,
+        empty text, a rule, a tool call's arguments, a speaker, an inject's target among `agents`,
+        the asking chat's): a view's answer is refused at once for it, not asked again."""
         allowed = request.allowed or ALLOWED[request.kind]
         if decision.kind not in allowed:
             names = ", ".join(k.value for k in allowed)
@@ -117,6 +110,10 @@ class Supervisor:
         if decision.kind == DecisionKind.CHOOSE_SPEAKER and decision.target not in request.candidates:
             raise InvalidDecision(f"{decision.target!r} cannot speak next; candidates: "
                                   f"{', '.join(request.candidates)}")
+        if decision.kind == DecisionKind.INJECT:
+            problem = inject_problem(decision.content, decision.target, agents)
+            if problem:
+                raise InvalidDecision(problem)
 
     @staticmethod
     def _check_arguments(request: DecisionRequest, text: str) -> None:
