@@ -333,3 +333,62 @@ async def test_a_swarm_agent_without_handoffs_is_told_it_may_hand_to_no_one(make
     assert ("sales", "transfer") in _selections(run)
     assert [m.sender for m in result.chat_history if m.origin == "agent"] == ["triage", "sales", "sales"]
     assert result.stop_reason == "sales said TERMINATE"
+
+
+def order_status(order: str) -> str:
+    """Where an order is.
+
+    :param order: the order's number
+    """
+    return f"order {order}: delivered broken"
+
+
+def look_up_and_transfer(target: str) -> Reply:
+    return Reply(content="Let me check, then pass you on.",
+                 tool_calls=[{"name": "order_status", "arguments": {"order": "A1"}}, {"name": f"transfer_to_{target}"}])
+
+
+async def test_a_message_with_a_tool_call_and_a_transfer_runs_the_tool_then_hands_off_in_one_step(
+        make_config, server, human, run_to_end):
+    # AgentChat's Swarm runs the message's tools, then takes its handoff: one step, one answer to both
+    server.load([Rule(agent="triage", reply=look_up_and_transfer("refunds")),
+                 Rule(agent="refunds", reply="Refund sent for the broken toaster. TERMINATE")])
+    human.default = Decision.approve()
+    run = build_run(desk(make_config), "desk", FILLED)
+    run.agents["triage"].register_tool(order_status)
+    result = await run_to_end(human.attach(run))
+
+    answers = _results_after_calls(result.chat_history)
+    assert len(answers) == 1  # one message answers the tool call and the transfer
+    calls = next(m for m in result.chat_history if m.tool_calls).tool_calls
+    status, moved = answers[0].tool_results
+    assert [status.call_id, moved.call_id] == [c.id for c in calls]
+    assert not status.is_error and "delivered broken" in status.content
+    assert answers[0].handoff == "refunds" and "Transferred to refunds" in moved.content
+    # the tool is asked (and run) first, then the one handoff
+    assert [r.kind for r in human.seen] == [RequestKind.MESSAGE, RequestKind.TOOL_CALL, RequestKind.HANDOFF,
+                                            RequestKind.MESSAGE]
+    assert "order_status" not in human.of_kind(RequestKind.HANDOFF)[0].prompt  # it is no error
+    assert _selections(run) == [("triage", "holder"), ("triage", "transfer"), ("refunds", "handoff")]
+    assert result.stop_reason == "refunds said TERMINATE"
+    _answered_once(result.chat_history, server, "refunds")  # refunds' model read both results
+
+
+async def test_a_reply_instead_of_the_tool_answers_the_transfer_too_and_asks_no_handoff(
+        make_config, server, human, run_to_end):
+    server.load([Rule(agent="triage", replies=[look_up_and_transfer("refunds"), "Understood. TERMINATE"])])
+    human.default = Decision.approve()
+    human.queue(RequestKind.TOOL_CALL, Decision.reply("It was delivered broken; keep the customer."))
+    run = build_run(desk(make_config), "desk", FILLED)
+    run.agents["triage"].register_tool(order_status)
+    result = await run_to_end(human.attach(run))
+
+    answers = _results_after_calls(result.chat_history)
+    assert len(answers) == 1 and answers[0].handoff is None
+    assert all(r.is_error for r in answers[0].tool_results) and len(answers[0].tool_results) == 2
+    assert human.of_kind(RequestKind.HANDOFF) == []
+    said = next(m for m in result.chat_history if m.origin == "human" and m.sender == "human"
+                and "keep the customer" in (m.content or ""))
+    assert said.recipient == "triage"
+    assert [m.sender for m in result.chat_history if m.origin == "agent"] == ["triage", "triage"]
+    _answered_once(result.chat_history, server, "triage")

@@ -11,7 +11,7 @@ asks the person for a reply instead; the caller keeps the conversation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.control import RunStop
@@ -20,6 +20,7 @@ from tuiagents.engine.decisions import DecisionKind, DecisionRequest, RequestKin
 from tuiagents.engine.events import StopKind
 from tuiagents.engine.messages import Message, ToolCall, ToolResult
 from tuiagents.engine.termination import StopInfo
+from tuiagents.engine.tool_turn import ReplyInstead, reply_instead, run_calls
 from tuiagents.engine.tools import Tool, open_tool_calls
 
 __all__ = ["PERSON", "TRANSFER_PREFIX", "TransferAsk", "enable_handoffs", "handoff_step", "holder", "transfer_ask",
@@ -76,15 +77,20 @@ def _runnable(run: RunCore, call: ToolCall) -> bool:
 class TransferAsk:
     """An agent's open message with transfer calls, sorted as the handoff step answers them.
 
-    AgentChat's Swarm takes the first handoff of a message and answers every call, so the history
-    stays valid for the model's API: each call gets exactly one result, all in one step.
+    AgentChat's Swarm runs a message's tools, then takes its first handoff, answering every call,
+    so the history stays valid for the model's API: each call gets exactly one result, all in one
+    step.
     """
 
     caller: str
-    #: every open call the handoff step answers, in the message's order
+    #: the transfers, and the calls nobody can run, that the handoff step answers itself
     calls: list[ToolCall]
     #: the first transfer the caller has: the one handoff asked of the person (None: it has none)
     taken: ToolCall | None
+    #: the calls the caller runs itself, each asked and run before the handoff is asked
+    runs: list[ToolCall] = field(default_factory=list)
+    #: every open call of the message, in its order: the order the results answer them in
+    message_calls: list[ToolCall] = field(default_factory=list)
 
     @property
     def target(self) -> str | None:
@@ -105,7 +111,8 @@ def transfer_ask(run: RunCore) -> TransferAsk | None:
         return None
     answered = [c for c in pending[1] if c in transfers or not _runnable(run, c)]
     taken = next((c for c in transfers if c.name in agent.tools), None)
-    return TransferAsk(caller=agent.name, calls=answered, taken=taken)
+    runs = [c for c in pending[1] if c not in answered and c.name in agent.executable_tools]
+    return TransferAsk(caller=agent.name, calls=answered, taken=taken, runs=runs, message_calls=list(pending[1]))
 
 
 def _may_hand_to(agent: ConversableAgent, run: RunCore) -> str:
@@ -141,7 +148,7 @@ def _other_results(run: RunCore, agent: ConversableAgent, ask: TransferAsk) -> l
 
 def _in_order(ask: TransferAsk, results: list[ToolResult]) -> list[ToolResult]:
     """`results` in the order of the calls they answer."""
-    order = {c.id: i for i, c in enumerate(ask.calls)}
+    order = {c.id: i for i, c in enumerate(ask.message_calls)}
     return sorted(results, key=lambda r: order[r.call_id])
 
 
@@ -155,23 +162,32 @@ def _also(others: list[ToolResult]) -> str:
 async def handoff_step(run: RunCore, agent: ConversableAgent) -> Message | None:
     """Decide and perform the transfer `agent` asked for; None when it asked for none.
 
-    Every call the message's transfers bring is answered in the one message this step delivers;
-    at most one handoff (the first the agent has) is asked of the supervisor.
+    The calls of the message that `agent` runs itself are asked and run first (a reply instead
+    of one ends the step there, asking no handoff); then at most one handoff (the first the agent
+    has) is asked of the supervisor. Every call the step answers is answered in the one message it
+    delivers. (Calls another agent runs stay open for that agent's turn.)
     """
     ask = transfer_ask(run)
     if ask is None or ask.caller != agent.name:
         return None
-    extra = _other_results(run, agent, ask)
+    ran: list[ToolResult] = []
+    if ask.runs:
+        outcome = await run_calls(run, agent, agent.name, ask.runs)
+        if isinstance(outcome, ReplyInstead):
+            return await reply_instead(run, agent, agent.name, outcome, ask.message_calls)
+        ran = outcome
+    errors = _other_results(run, agent, ask)
+    extra = [*ran, *errors]
     first, target = ask.taken, ask.target
     if first is None or target is None:  # only transfers it lacks: nothing to ask, the model reads why
-        return await run.deliver(Message(sender=agent.name, tool_results=extra, recipient=agent.name,
-                                         origin="tool"))
+        return await run.deliver(Message(sender=agent.name, tool_results=_in_order(ask, extra),
+                                         recipient=agent.name, origin="tool"))
     if target not in run.agents:
-        return await _to_person(run, agent, first, ask, extra)
+        return await _to_person(run, agent, first, ask, extra, _also(errors))
     candidates = [target, *(n for n in run.agents if n not in (target, agent.name))]
     d = await run.decide(DecisionRequest(
         kind=RequestKind.HANDOFF, agent=agent.name, target=target, candidates=candidates,
-        prompt=f"{agent.name} hands the conversation to {target}.{_also(extra)}"))
+        prompt=f"{agent.name} hands the conversation to {target}.{_also(errors)}"))
     if d.kind == DecisionKind.REJECT:
         result = ToolResult(call_id=first.id, name=first.name, is_error=True,
                             content=f"not transferred: the supervisor refused the handoff: {d.content}")
@@ -186,12 +202,12 @@ async def handoff_step(run: RunCore, agent: ConversableAgent) -> Message | None:
 
 
 async def _to_person(run: RunCore, agent: ConversableAgent, call: ToolCall, ask: TransferAsk,
-                     extra: list[ToolResult]) -> Message:
+                     extra: list[ToolResult], also: str) -> Message:
     """`transfer_to_user`: the person replies to `agent` (which keeps the conversation), or ends the run."""
     d = await run.decide(DecisionRequest(
         kind=RequestKind.HUMAN_INPUT, agent=agent.name, ends_run=True,
         prompt=f"{agent.name} hands the conversation to you. Reply to {agent.name}, or approve to end the "
-               f"run.{_also(extra)}"))
+               f"run.{also}"))
     if d.kind == DecisionKind.REPLY:
         result = ToolResult(call_id=call.id, name=call.name, content="Transferred to the user; their reply follows.")
         await run.deliver(Message(sender=agent.name, tool_results=_in_order(ask, [result, *extra]),

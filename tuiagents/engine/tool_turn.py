@@ -7,6 +7,8 @@ The request shows the tool's name, description and argument schema (`ToolInfo`),
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tuiagents.engine.agent import ConversableAgent
 from tuiagents.engine.core import RunCore
 from tuiagents.engine.decisions import Decision, DecisionKind, DecisionRequest, RequestKind, ToolInfo
@@ -39,10 +41,20 @@ def _edited_result(result: ToolResult, d: Decision) -> ToolResult:
     return result.model_copy(update={"content": f"{note}\n{result.content}"})
 
 
-async def tool_turn(run: RunCore, agent: ConversableAgent, caller: str, calls: list[ToolCall],
-                     open_calls: list[ToolCall]) -> Message:
-    """Each call is its own request (run, edit its arguments, skip, reply instead, stop), and runs
-    once answered; the results go back to the caller together, answering every call."""
+@dataclass(frozen=True)
+class ReplyInstead:
+    """The person replied instead of running a call: their decision, and the results of the calls
+    answered before it."""
+
+    decision: Decision
+    results: list[ToolResult]
+
+
+async def run_calls(run: RunCore, agent: ConversableAgent, caller: str,
+                    calls: list[ToolCall]) -> list[ToolResult] | ReplyInstead:
+    """Each call is its own request (run, edit its arguments, skip, reply instead, stop) and runs,
+    by `agent`, once answered: the results in the calls' order, or the person's reply instead (the
+    calls after it are not asked)."""
     results: list[ToolResult] = []
     for n, call in enumerate(calls, 1):
         info = _tool_info(run, agent, caller, call)
@@ -52,20 +64,7 @@ async def tool_turn(run: RunCore, agent: ConversableAgent, caller: str, calls: l
             kind=RequestKind.TOOL_CALL, agent=caller, tool_calls=[call], tool_info=info,
             prompt=f"{caller} wants to call {call.name}({call.arguments}){which}; {agent.name} runs it.{unknown}"))
         if d.kind == DecisionKind.REPLY:
-            # A person answering instead interrupts every open call not answered yet, not only
-            # this agent's; the calls that already ran keep their results.
-            done = {r.call_id for r in results}
-            await run.deliver(Message(sender=agent.name, recipient=caller, origin="tool",
-                                      tool_results=results + interrupted_results(
-                                          [c for c in open_calls if c.id not in done])))
-            if agent.name == caller:
-                # The caller runs its own tools: the person's words must reach its model as theirs,
-                # not as something the agent said itself, and the caller answers them next.
-                run.state.forced_next = (caller, "answers you")
-                return await run.deliver(Message(sender="human", content=d.content or "", origin="human",
-                                                 recipient=caller), d.sender)
-            agent.consecutive_auto_replies = 0  # the person spoke for it
-            return await run.deliver(Message(sender=agent.name, content=d.content or "", origin="human"), d.sender)
+            return ReplyInstead(d, results)
         if d.kind == DecisionKind.SKIP:
             result = _not_run(call, d)
         else:
@@ -80,4 +79,34 @@ async def tool_turn(run: RunCore, agent: ConversableAgent, caller: str, calls: l
                 result = _edited_result(result, d)
         await run.emit(ToolCallFinished(agent=agent.name, result=result))
         results.append(result)
-    return await run.deliver(Message(sender=agent.name, tool_results=results, recipient=caller, origin="tool"))
+    return results
+
+
+async def reply_instead(run: RunCore, agent: ConversableAgent, caller: str, reply: ReplyInstead,
+                        open_calls: list[ToolCall]) -> Message:
+    """Deliver a person's reply given instead of a call, after answering every call still open."""
+    # It interrupts every open call not answered yet, not only this agent's; the calls that
+    # already ran keep their results.
+    done = {r.call_id for r in reply.results}
+    await run.deliver(Message(sender=agent.name, recipient=caller, origin="tool",
+                              tool_results=reply.results + interrupted_results(
+                                  [c for c in open_calls if c.id not in done])))
+    d = reply.decision
+    if agent.name == caller:
+        # The caller runs its own tools: the person's words must reach its model as theirs,
+        # not as something the agent said itself, and the caller answers them next.
+        run.state.forced_next = (caller, "answers you")
+        return await run.deliver(Message(sender="human", content=d.content or "", origin="human",
+                                         recipient=caller), d.sender)
+    agent.consecutive_auto_replies = 0  # the person spoke for it
+    return await run.deliver(Message(sender=agent.name, content=d.content or "", origin="human"), d.sender)
+
+
+async def tool_turn(run: RunCore, agent: ConversableAgent, caller: str, calls: list[ToolCall],
+                    open_calls: list[ToolCall]) -> Message:
+    """`calls`, each asked and run (`run_calls`); the results go back to the caller together, or
+    the person's reply instead."""
+    outcome = await run_calls(run, agent, caller, calls)
+    if isinstance(outcome, ReplyInstead):
+        return await reply_instead(run, agent, caller, outcome, open_calls)
+    return await run.deliver(Message(sender=agent.name, tool_results=outcome, recipient=caller, origin="tool"))
