@@ -25,6 +25,22 @@ def test_key_shapes_and_word_boundaries():
     assert s.scrub("short sk-abc") == "short sk-abc"
 
 
+def test_a_key_shape_after_a_line_break_or_tab_is_found_in_a_json_line_too():
+    # in a log line a key after a line break reads "\\nsk-...": the letter before it ends an escape
+    s = Scrubber(environ={}, registry=False)
+    key = "sk-proj-" + "A" * 24
+    for before in ("\n", "\t", "\r", "\b", "\f", "\x07", "\u202e", '"', "\\"):
+        text = f"see{before}{key} there"
+        assert key not in s.scrub(text), repr(before)  # the text as written
+        for line in (json.dumps({"content": text}), json.dumps({"content": text}, ensure_ascii=False)):
+            assert key not in s.scrub(line) and "AAAAAAAAAAAA" not in s.mask(line), (repr(before), line)
+            assert json.loads(s.scrub(line))  # still a valid line
+    # a key after a "\\n" written in code (a backslash, an n) is found raw and in its JSON line alike
+    code = 'print("one\\n' + key + '")'
+    assert key not in s.scrub(code) and key not in s.scrub(json.dumps(code))
+    assert s.scrub("task-" + "b" * 20) == "task-" + "b" * 20  # a word is still a word
+
+
 def test_literal_secrets_raw_and_json_escaped():
     s = Scrubber(['pa"ss\\word-123'], environ={})
     assert s.scrub('x pa"ss\\word-123 y') == f"x {REDACTED} y"

@@ -54,6 +54,18 @@ def _redact(_: str) -> str:
     return REDACTED
 
 
+# An escape (`\n`, `\t`, `\u0007`...) right before a position: in a JSON line a key shape after a
+# line break follows the escape's letter, not a word. Any number of backslashes counts, so a key
+# after a "\n" written in source code is found as it is in that code's log line.
+_ESCAPE_BEFORE = re.compile(r"\\(?:[nrtbf]|u[0-9A-Fa-f]{4})\Z")
+
+
+def _ends_escape(text: str, end: int) -> bool:
+    """True when `text[:end]` ends with an escape sequence (its last character is one of the
+    escape's letters or digits, which must not glue a key shape to a word)."""
+    return _ESCAPE_BEFORE.search(text, max(0, end - 64), end) is not None
+
+
 class Scrubber:
     """Finds secrets in text: `scrub(text)` removes them, `mask(text)` shortens them.
 
@@ -155,7 +167,7 @@ class Scrubber:
         if m.lastgroup != "shape":
             return True
         start = m.start()
-        return start == 0 or not m.string[start - 1].isalnum()
+        return start == 0 or not m.string[start - 1].isalnum() or _ends_escape(m.string, start)
 
     def _fragment_end(self, text: str, start: int, window: str) -> int:
         """The end of the longest run of a known secret at `start` that begins with `window`."""
