@@ -157,3 +157,29 @@ def test_doctor_advice_for_a_missing_image_makes_the_config_use_what_it_builds(t
     if "python:3.12-slim is not present and cannot be pulled" in doctor("--config", str(config)):
         default = doctor("--config", str(config))
         assert f'set [docker] image = "tuiagents-sandbox:latest" in {config}' in default
+
+
+def test_export_never_writes_onto_a_session_log(tmp_path):
+    folder = tmp_path / "data" / "sessions"
+    folder.mkdir(parents=True)
+    log = folder / "20231114-221320-pair-sample0001.jsonl"
+    other = folder / "20231114-221321-pair-byyou0001.jsonl"
+    write_sample_session(log, 3)
+    _stopped_by_you(other)
+    before = {p: p.read_bytes() for p in (log, other)}
+
+    def tui(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tuiagents", *argv], capture_output=True, text=True,
+                              timeout=60, env=_env(tmp_path), cwd=tmp_path)
+
+    for onto in (log, other, Path(os.path.relpath(log, tmp_path))):  # itself, another log, itself relative
+        refused = tui("export", "sample0001", "--format", "md", "-o", str(onto))
+        assert refused.returncode == 2, refused.stderr
+        assert "session log" in refused.stderr and "Traceback" not in refused.stderr
+        assert "-o" in refused.stderr  # says what to do instead
+    assert {p: p.read_bytes() for p in (log, other)} == before  # nothing saved is lost
+
+    fine = tui("export", "sample0001", "--format", "md", "-o", str(tmp_path / "sample.md"))
+    assert fine.returncode == 0 and (tmp_path / "sample.md").read_text().startswith("# Session pair")
+    again = tui("export", "sample0001", "--format", "json", "-o", str(tmp_path / "sample.md"))
+    assert again.returncode == 0  # an export of its own is overwritten as before

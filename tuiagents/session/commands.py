@@ -59,6 +59,11 @@ def cli_export(path: str | os.PathLike, fmt: str = "md", out: str | os.PathLike 
         return fail(exc)
     if log.notice:
         _err(f"{path}: {log.notice}")
+    if out is not None and str(out) != "-":
+        problem = _onto_a_log(Path(path), Path(out), fmt)
+        if problem is not None:
+            _err(problem)
+            return EXIT_BAD_INPUT
     text = export_session(log, fmt)  # type: ignore[arg-type]
     if out is None or str(out) == "-":
         return write_out(text)
@@ -69,6 +74,28 @@ def cli_export(path: str | os.PathLike, fmt: str = "md", out: str | os.PathLike 
         return EXIT_FAILED
     print(f"exported {path} to {out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _onto_a_log(log: Path, out: Path, fmt: str) -> str | None:
+    """Why `out` must not take an export of `log` (it is that log, or another session log, live or
+    not: writing it would erase a run's record), or None."""
+    from tuiagents.session.reader import read_header
+
+    if not out.exists():
+        return None
+    suggestion = f"-o {log.with_suffix('.' + fmt).name}"
+    try:
+        if out.samefile(log):
+            return (f"{out} is the session log being exported: writing the export there would erase it; "
+                    f"choose another file ({suggestion}) or leave -o out to print it")
+    except OSError:
+        pass
+    try:
+        read_header(out)
+    except (SessionError, OSError, ValueError):
+        return None  # not a session log (an earlier export, say): it may be overwritten
+    return (f"{out} is a session log: writing the export there would erase it; "
+            f"choose another file ({suggestion}) or leave -o out to print it")
 
 
 def format_sessions_table(summaries: list, width: int = 120) -> str:
