@@ -67,8 +67,8 @@ def test_a_log_without_a_recorded_work_dir_resumes_where_runs_worked_before(tmp_
     old = SessionHeader.model_validate({"run_id": "abc", "team": "pair"})  # a header from before
     assert old.work_dir is None
     log = tmp_path / "pair-abc.jsonl"
-    assert recorded_work_dir(old, parse_config({}), log) == tmp_path / "pair-abc.work"
-    assert recorded_work_dir(old, parse_config({"docker": {"work_dir": str(tmp_path / "w")}}), log) \
+    assert recorded_work_dir(old, parse_config({}), log).path == tmp_path / "pair-abc.work"
+    assert recorded_work_dir(old, parse_config({"docker": {"work_dir": str(tmp_path / "w")}}), log).path \
         == tmp_path / "w" / "abc"
 
 

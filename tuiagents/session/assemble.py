@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tuiagents.paths import run_work_dir, sessions_dir
+from tuiagents.text import one_line
 
 if TYPE_CHECKING:
     from tuiagents.config import AppConfig
@@ -28,11 +29,30 @@ def default_session_path(config: "AppConfig", team: str, run_id: str) -> Path:
     return sessions_dir(config.session.dir) / session_filename(team, run_id)
 
 
-def recorded_work_dir(header: Any, config: "AppConfig", path: Path) -> Path:
-    """Where the run of a log worked: the header's record, else the folder found as before."""
-    if getattr(header, "work_dir", None):
-        return Path(header.work_dir)
-    return run_work_dir(config.docker.work_dir, path, header.run_id)
+class WorkDir(NamedTuple):
+    """Where a resumed run works, and what to tell the person about it (None: nothing)."""
+
+    path: Path
+    notice: str | None = None
+
+
+def recorded_work_dir(header: Any, config: "AppConfig", path: Path) -> WorkDir:
+    """Where the run of a log worked: the header's record, else the folder found as before.
+
+    A log is a file people pass around, and its code's folder is mounted into the sandbox: a
+    recorded folder that exists is taken only when a tuiagents run worked in it (it holds the
+    `.tuiagents` folder every block leaves) or it is where this config puts the run anyway; a
+    crafted header naming, say, the home folder gets the usual folder instead, and a notice."""
+    from tuiagents.execution.files import CONTROL_DIR
+
+    usual = run_work_dir(config.docker.work_dir, path, header.run_id)
+    if not getattr(header, "work_dir", None):
+        return WorkDir(usual)
+    recorded = Path(header.work_dir)
+    if recorded == usual or not recorded.exists() or (recorded / CONTROL_DIR).is_dir():
+        return WorkDir(recorded)
+    return WorkDir(usual, f"the log names {one_line(str(recorded))} as its code's folder, but no tuiagents run "
+                          f"worked there: the resumed run's code works in {usual} instead")
 
 
 def build_logged_run(config: "AppConfig", team: str, task: str, *, run_id: str, work_dir: Path,

@@ -7,11 +7,12 @@ and it imports none of them.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tuiagents import __version__
 from tuiagents.engine.events import AgentInfo, RunStarted
@@ -23,6 +24,24 @@ from tuiagents.engine.events import AgentInfo, RunStarted
 #: format 2 would not know those lines, so it is told the log is newer than it.
 FORMAT_VERSION = 3
 HEADER_TYPE = "session_header"
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def safe_run_id(value: str) -> str:
+    """`value` when it can name a run's files (socket, record, work dir); ValueError otherwise.
+
+    A run id comes from logs people pass around and from the command line, and it becomes file
+    names: letters, digits, ".", "_" and "-" only, no "..", so it never reaches another folder."""
+    if not _RUN_ID.fullmatch(value) or ".." in value:
+        raise ValueError(f"{value[:80]!r} is not a run id (letters, digits, '.', '_' and '-', "
+                         f"at most 64, as the 12 hex digits tuiagents gives a run)")
+    return value
+
+
+#: A run id that is safe as a file name (see `safe_run_id`).
+RunId = Annotated[str, AfterValidator(safe_run_id)]
 
 
 class SessionError(Exception):
@@ -57,7 +76,7 @@ class SessionHeader(BaseModel):
     format_version: int = FORMAT_VERSION
     tuiagents_version: str = __version__
     created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    run_id: str
+    run_id: RunId
     team: str
     team_kind: str = "two_agent"
     task: str = ""

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from tuiagents.paths import runtime_path
+from tuiagents.session.header import RunId, safe_run_id
 from tuiagents.session.wire import ShownName, ShownText
 
 RECORD_SUFFIX = ".run.json"
@@ -24,7 +25,7 @@ RECORD_SUFFIX = ".run.json"
 class RunRecord(BaseModel):
     """What a run's process writes about itself when it starts serving."""
 
-    run_id: ShownName
+    run_id: RunId
     pid: int
     team: ShownName
     task: ShownText = ""
@@ -56,18 +57,18 @@ class LiveRun(BaseModel):
 
 
 def record_path(run_id: str) -> Path:
-    """Where the record of `run_id` lives."""
-    return runtime_path() / f"{run_id}{RECORD_SUFFIX}"
+    """Where the record of `run_id` lives (ValueError for what is no run id: see `safe_run_id`)."""
+    return runtime_path() / f"{safe_run_id(run_id)}{RECORD_SUFFIX}"
 
 
 def socket_path(run_id: str) -> Path:
     """The socket a run's process serves `run_id` on."""
-    return runtime_path() / f"{run_id}.sock"
+    return runtime_path() / f"{safe_run_id(run_id)}.sock"
 
 
 def output_path(run_id: str) -> Path:
     """Where a detached run's process writes its own output."""
-    return runtime_path() / f"{run_id}.out"
+    return runtime_path() / f"{safe_run_id(run_id)}.out"
 
 
 def write_record(record: RunRecord) -> Path:

@@ -95,14 +95,17 @@ def _rebuild(path: Path, writer: Any, config: "AppConfig | None", approve: str) 
     if missing:
         raise ConfigError(f"agents {', '.join(sorted(missing))} of the log are not in team {team!r}")
     # where the run worked: a resume must find the files its code wrote
+    work_dir = recorded_work_dir(log.header, cfg, path)
     run = build_logged_run(cfg, team, log.header.task, approve=approve, run_id=log.header.run_id,
-                           work_dir=recorded_work_dir(log.header, cfg, path))
+                           work_dir=work_dir.path)
     stopped = restore_state(run, log.events)
     run.bus.continue_after(log.events)  # its history is what the UI shows first
     _close_cut_off_blocks(run, writer, log.events)
     attach_log(run, path, writer)
     if log.notice:
         run.startup_notices.append(log.notice)
+    if work_dir.notice:
+        run.startup_notices.append(work_dir.notice)
     # every chat's messages: a sequence's root chat says nothing itself, its stages do
     said = sum(1 for e in log.events if getattr(e, "type", "") == "message_delivered")
     run.startup_notices.append(resume_notice(log, stopped, said))
