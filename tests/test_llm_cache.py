@@ -155,3 +155,29 @@ async def test_the_same_request_to_another_endpoint_is_not_answered_from_the_fir
     assert again.content == "From the first server." and again.cached  # its own cache still answers
     body = {"model": "m", "messages": ask}
     assert cache_key(body, 41, "openai 127.0.0.1:1/v1") != cache_key(body, 41, "openai 127.0.0.1:2/v1")
+
+
+async def test_the_cache_and_its_journal_are_readable_by_their_owner_only(scripted_server, tmp_path) -> None:
+    import os
+    import stat
+
+    server = _server(scripted_server)
+    folder = tmp_path / "new" / "cache"
+    entry = ModelEntry(name="default", model="gpt-4o", base_url=server.url)
+    client = LLMClient([entry], LLMSettings(cache_seed=41, cache_dir=str(folder)))
+    await client.complete(ASK, agent="calc")
+    files = sorted(p for p in folder.iterdir())
+    assert (folder / CACHE_FILE) in files
+    for path in files:  # the database, its WAL and shared memory: whole replies are in them
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (path.name, oct(path.stat().st_mode))
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    await client.aclose()
+
+    old = tmp_path / "old"  # a cache made before: made private when next opened
+    old.mkdir()
+    (old / CACHE_FILE).touch(mode=0o644)
+    os.chmod(old / CACHE_FILE, 0o644)
+    again = LLMClient([entry], LLMSettings(cache_seed=41, cache_dir=str(old)))
+    await again.complete(ASK, agent="calc")
+    await again.aclose()
+    assert stat.S_IMODE((old / CACHE_FILE).stat().st_mode) == 0o600

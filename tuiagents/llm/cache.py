@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -64,6 +65,17 @@ def cache_key(body: dict[str, Any], seed: int, endpoint: str = "") -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _owner_only(path: Path) -> None:
+    """Make the cache file readable by its owner alone (it holds whole model replies); SQLite gives
+    its WAL and shared-memory files the database file's permissions."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)  # a cache made before it was kept private
+    finally:
+        os.close(fd)
+
+
 class ResponseCache:
     """A SQLite table of replies by cache key; opened lazily on first use."""
 
@@ -75,7 +87,8 @@ class ResponseCache:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _owner_only(self.path)
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
