@@ -200,3 +200,18 @@ async def test_a_note_queued_after_the_code_does_not_hide_it(server, make_config
     assert senders[:4] == [("user", "human"), ("assistant", "agent"), ("human", "human"), ("user", "execution")]
     assert outputs(result) == ["exitcode: 0 (execution succeeded)\nCode output: 42"]
     assert result.stop_reason == "assistant said TERMINATE"
+
+
+async def test_a_block_whose_filename_will_be_refused_says_so_before_it_is_approved(
+        server, make_config, human, run_to_end, tmp_path):
+    escape = "```python\n# filename: ../../escape.py\nprint('out')\n```"
+    server.load([Rule(agent="assistant", replies=[f"Save it.\n{escape}\n{PY}", "TERMINATE"])])
+    run = human.attach(code_run(make_config, tmp_path))
+    human.queue(RequestKind.CODE, Decision.approve())
+    result = await run_to_end(run)
+
+    [request] = human.seen
+    assert "block 1 will not run" in request.prompt and "'..' would leave the work dir" in request.prompt
+    assert "block 2" not in request.prompt  # the good block is not named
+    assert not (tmp_path / "escape.py").exists()
+    assert "refused to save the block" in outputs(result)[0]  # as the request said

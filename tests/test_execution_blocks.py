@@ -118,6 +118,11 @@ def test_untagged_block_records_the_guess() -> None:
         ("# filename: a/../../escape.py", "a/../../escape.py", "'..' would leave the work dir"),
         ("# filename: /etc/cron.d/evil", "/etc/cron.d/evil", "absolute paths are not allowed"),
         ("# filename: ~/.bashrc", "~/.bashrc", "absolute paths are not allowed"),
+        # a name the terminal would act on when listed, or show other than it is
+        ("# filename: \x1b[31mred\x1b]0;T\x07name.py", "\x1b[31mred\x1b]0;T\x07name.py", "control character"),
+        ("# filename: evil\u202etxt.py", "evil\u202etxt.py", "control character"),
+        ("# filename: tab\tname.py", "tab\tname.py", "control character"),
+        ("# filename: café/naïve.py", "café/naïve.py", None),
     ],
 )
 def test_filename_line(first_line: str, filename: str, refused: str | None) -> None:

@@ -201,8 +201,11 @@ async def _code_turn(run: RunCore, agent: ConversableAgent, source: Message, blo
     # Checked before the first block is offered: nobody approves code that cannot start, and
     # what is missing goes to the person, never to the model as if the code had printed it.
     problem = await executor.start_problem()
+    # a block the executor will refuse (its `# filename:`) is named before anyone approves it
+    refused = "".join(f" ⚠ block {n} will not run: {b.filename_error}." for n, b in enumerate(blocks, 1)
+                      if b.runnable and b.filename_error)
     while True:
-        prompt = f"Run {source.sender}'s code {where} as {agent.name}?"
+        prompt = f"Run {source.sender}'s code {where} as {agent.name}?{refused}"
         if problem is not None:
             await run.notice(f"The sandbox cannot start: {problem.describe()}", "error", agent.name)
             # A standing approval does not answer this: it approved running code, not waiting.

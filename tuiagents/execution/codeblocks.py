@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -120,6 +121,10 @@ def check_filename(name: str) -> str | None:
         )
     if parts and parts[0] == ".tuiagents":
         return f"refused to save the block as {name!r}: .tuiagents/ is reserved for tuiagents"
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        # a name with escapes or bidi marks acts on the terminal that lists it, or reads as another
+        return (f"refused to save the block as {name!r}: the filename holds a control character; "
+                "use a plain name")
     return None
 
 
