@@ -89,3 +89,19 @@ def test_probe_lists_the_models_of_a_server(server):
     assert not ok and "HTTP 404" in sentence
     ok, _, sentence = probe_models("http://127.0.0.1:9/v1", timeout=2)
     assert not ok and "Cannot reach" in sentence
+
+
+def test_probe_of_a_url_with_a_user_and_password_sends_them_as_basic_auth_and_never_shows_them(server):
+    import base64
+
+    password = "Hunter2Secret99"
+    url = server.url.replace("://", f"://bob:{password}@")
+    ok, models, sentence = probe_models(url)
+    assert ok and "scripted-model" in models, sentence
+    sent = [r for r in server.requests if r.path.endswith("/models")][-1]
+    auth = {k.lower(): v for k, v in sent.headers.items()}["authorization"]
+    assert auth == "Basic " + base64.b64encode(f"bob:{password}".encode()).decode()
+    ok, _, sentence = probe_models(url.replace("/v1", "/nope/v1"))
+    assert not ok and "HTTP 404" in sentence and password not in sentence
+    ok, _, sentence = probe_models(f"http://bob:{password}@127.0.0.1:9/v1", timeout=2)
+    assert not ok and "Cannot reach" in sentence and password not in sentence

@@ -8,6 +8,7 @@ A key is never written: the config names the environment variable that holds it 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import urllib.error
@@ -294,9 +295,19 @@ def write_config(text: str, path: Path, *, overwrite: bool = False) -> Path:
 
 # -- probes -------------------------------------------------------------------------------------------------
 def probe_models(base_url: str, *, api_key: str | None = None, timeout: float = 5.0) -> tuple[bool, list[str], str]:
-    """GET {base_url}/models: (answered, model ids, a sentence for the person). The key is only sent."""
+    """GET {base_url}/models: (answered, model ids, a sentence for the person). The key, and a
+    `user:password@` in the URL (sent as basic auth; urllib takes none in a URL), are only sent:
+    the sentence shows the URL without them."""
     url = base_url.strip().rstrip("/") + "/models"
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
+    parts = urllib.parse.urlsplit(url)
+    headers = {}
+    if parts.username is not None or parts.password is not None:
+        pair = f"{urllib.parse.unquote(parts.username or '')}:{urllib.parse.unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        url = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             body = json.loads(resp.read().decode("utf-8", "replace") or "{}")
