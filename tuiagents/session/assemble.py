@@ -3,8 +3,9 @@ state restored by `session.resume`) and a run served in its own process all buil
 
 A run is its config's team built by the engine, its session log attached first (so the log sees
 every event) and the folder its code works in. That folder is recorded in the log's header, and
-a resume works in the recorded one, whatever the config it resumes with says; a log written
-before the header held it falls back to where runs worked then (`paths.run_work_dir`).
+a resume works in the recorded one, whatever the config it resumes with says (once it is seen
+to be a folder a run worked in: `recorded_work_dir`); a log written before the header held it
+falls back to where runs worked then (`paths.run_work_dir`).
 """
 
 from __future__ import annotations
