@@ -26,17 +26,20 @@ from tuiagents.ui.chat_block import BlockSink, ChatBlockEntry
 from tuiagents.ui.entries import CodeEntry, Entry, MessageEntry, NoticeEntry
 from tuiagents.ui.entry_words import code_status, control_line, finished_status, message_tags, result_line
 from tuiagents.ui.safe_text import one_line
+from tuiagents.ui.state import Waiting
 from tuiagents.ui.widgets.transcript import Transcript
 
 
 class ConversationFeed:
-    """Shows the view: `panes` maps agent names to their transcripts, `view` is the run's fold."""
+    """Shows the view: `panes` maps agent names to their transcripts, `view` is the run's fold,
+    `waiting` says which of its requests wait for you (by default, the fold's own)."""
 
     def __init__(self, panes: Callable[[], dict[str, Transcript]], timeline: Transcript,
-                 view: RunView | None = None) -> None:
+                 view: RunView | None = None, waiting: Waiting | None = None) -> None:
         self._panes = panes
         self.timeline = timeline
         self.view = view if view is not None else RunView()
+        self.waiting = waiting if waiting is not None else Waiting(self.view)
         self.shown: dict[str, Entry] = {}  # view id (entry, code block, tool call) -> the entry shown
         self.dirty: set[str] = set()  # view ids of streams and outputs grown since the last flush
         self.owners: dict[str, list[Transcript]] = {}
@@ -212,12 +215,11 @@ class ConversationFeed:
     # -- requests: the one place the panes say "waiting for you" -----------------------------------
     def show_request(self, request_id: str, kind: RequestKind, agent: str, chat: str = ROOT_CHAT) -> None:
         """Show a request where it was asked (the draft, the code blocks, a note in the pane) as the
-        view holds it: waiting while the view's pending requests have it, else what was decided,
-        else never answered (the run stopped, or tuiagents did before an answer)."""
-        waiting = request_id in self.view.waiting
-        recorded = None if waiting else next(
-            (r for r in reversed(self.view.decisions) if r.request_id == request_id), None)
-        d = recorded.decision if recorded is not None else None
+        view holds it: waiting while `waiting` has it, else what was decided (recorded, or given
+        here a moment ago), else never answered (the run stopped, or tuiagents did before an answer)."""
+        waiting = self.waiting.waits(request_id)
+        recorded = None if waiting else self.waiting.recorded(request_id)
+        d = recorded if waiting or recorded is not None else self.waiting.decision(request_id)
         why = "the run stopped" if self.view.stopped else "tuiagents stopped before an answer"
         if kind == RequestKind.MESSAGE:
             entry = self.view.draft_of(agent, chat)
@@ -236,8 +238,8 @@ class ConversationFeed:
         for vid in ids:
             shown = self.shown.get(vid)
             if isinstance(shown, MessageEntry):
-                if waiting:
-                    shown.tags, shown.tone = ["draft · waiting for you"], "warning"
+                if waiting:  # again, too: a reject given here that the run refused is not struck
+                    shown.tags, shown.tone, shown.struck = ["draft · waiting for you"], "warning", False
                 elif d is not None:
                     shown.tags, shown.tone = message_tags(d, self.view.viewer)
                     shown.struck = d.kind == DecisionKind.REJECT
@@ -247,9 +249,10 @@ class ConversationFeed:
                 if waiting:
                     shown.status, shown.tone = "waiting for you", "warning"
                 elif d is not None:
-                    # a runnable block joins the timeline once decided, so its outcome never reads
-                    # before its approval there
-                    self._add(shown, self.timeline)
+                    # a runnable block joins the timeline once the run recorded its decision, so
+                    # its outcome never reads before its approval there
+                    if recorded is not None:
+                        self._add(shown, self.timeline)
                     shown.status, shown.tone = code_status(d, self.view.viewer)
                 else:
                     self._add(shown, self.timeline)
@@ -267,14 +270,19 @@ class ConversationFeed:
             self.changed(shown)
 
     def settle_requests(self) -> None:
-        """Show every request the panes show as waiting that the view no longer holds as waiting."""
+        """Show again every request the panes show otherwise than `waiting` holds it now: shown as
+        waiting but answered (by the run, or here ahead of it), or shown answered but waiting again
+        (the run refused an answer given here)."""
         for request_id in list(self.asking):
-            if request_id not in self.view.waiting:
+            if not self.waiting.waits(request_id):
                 event = self.view.requests.get(request_id)
                 if event is not None:
                     self.show_request(request_id, event.request.kind, event.request.agent, event.request.chat)
                 else:
                     self.asking.pop(request_id, None)
+        for request_id, event in list(self.view.waiting.items()):
+            if request_id not in self.asking and self.waiting.waits(request_id):
+                self.show_request(request_id, event.request.kind, event.request.agent, event.request.chat)
 
     def _proposed(self, event: CodeProposed) -> None:
         proposal = next(reversed(self.view.proposals.values()), None)

@@ -42,6 +42,7 @@ from tuiagents.ui.state import (
     WAITING,
     AgentView,
     CockpitState,
+    Waiting,
 )
 from tuiagents.ui.widgets.agent_pane import AgentPane
 from tuiagents.ui.widgets.fitting import KeyFooter
@@ -92,11 +93,13 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         self.state = CockpitState()
         # a live view reads its own answers and stops as "you", another view's by name; a replay names all
         self.state.viewer = self.sender if self.handle is not None else READER
+        #: what waits for you: the request box, the count, the panes' states and entries read it
+        self.waiting = Waiting(self.state, self.handle)
         self.panes: dict[str, AgentPane] = {}
         self.agent_slots: dict[str, int] = {}
         self.timeline = Transcript(code_style=code_style, agent_slots=self.agent_slots, id="timeline")
         self.feed = ConversationFeed(lambda: {n: p.transcript for n, p in self.panes.items()}, self.timeline,
-                                     self.state)
+                                     self.state, self.waiting)
         self.current_request_id: str | None = None
         self.answer_dialogs: dict[str, Any] = {}
         self.events_handled = 0
@@ -190,8 +193,7 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
 
     def _badge(self, agent: str) -> Content:
         """A tab label: state glyph, name, and ⏳ while the agent waits for you (plain text)."""
-        view = self.state.agents.get(agent)
-        state = view.state if view else "idle"
+        state = self.waiting.agent_state(agent) or "idle"
         return Content(f"{STATE_GLYPH.get(state, '·')} {one_line(agent, 20)}" + (" ⏳" if state == WAITING else ""))
 
     def key_for(self, binding_id: str) -> str:
@@ -341,12 +343,12 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
 
     def _tick(self) -> None:
         if not self.state.stopped:
-            self.query_one(StatusBar).show(self.state, self.now())
+            self.query_one(StatusBar).show(self.state, self.now(), len(self.pending()))
 
     # -- the current request ----------------------------------------------------------------------
     def pending(self) -> list[DecisionRequested]:
         """Requests still waiting (answered ones drop out at once, before the engine records them)."""
-        return self.state.open_requests(self.handle.is_open if self.handle is not None else None)
+        return self.waiting.requests()
 
     def answer_of(self, request_id: str) -> Decision | None:
         """The answer `request_id` got in this live run, if any (None in a replay)."""
@@ -369,10 +371,13 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         self._chrome_pending = False
         if not self.is_mounted:
             return
+        # an answer given here shows at once in the panes too (and a refused one waits there again)
+        self.feed.settle_requests()
         for name, pane in self.panes.items():
             view = self.state.agents.get(name)
             if view is not None:
-                pane.header.show(view, active=name == self.state.speaker and not self.state.stopped)
+                pane.header.show(view, active=name == self.state.speaker and not self.state.stopped,
+                                 state=self.waiting.agent_state(name))
         tabs = self.query("#pane-tabs")
         if tabs:
             tabbed = tabs.first(TabbedContent)
@@ -381,7 +386,8 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
                     tabbed.get_tab(f"tab-{i}").label = self._badge(name)
                 except Exception:  # noqa: BLE001 - tabs not composed yet
                     pass
-        self.query_one(StatusBar).show(self.state, self.now())
+        pending = self.pending()
+        self.query_one(StatusBar).show(self.state, self.now(), len(pending))
         if self.state.context != self._shown_context:
             self._shown_context = dict(self.state.context)
             self.query_one("#context", Static).update(context_line(self._shown_context))
@@ -389,7 +395,7 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         self.query_one(StageStrip).show(self.state)
         self._show_stage_panes()
         current = self.current_request()
-        self.query_one(RequestPanel).show(self.pending(), current, self.code_style, hold=not self.state.stopped)
+        self.query_one(RequestPanel).show(pending, current, self.code_style, hold=not self.state.stopped)
         new_id = current.request.id if current else None
         if new_id != self._shown_request:
             self._shown_request = new_id
