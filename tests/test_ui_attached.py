@@ -55,6 +55,19 @@ def pending_content(app) -> str | None:
     return current.request.content if current is not None else None
 
 
+#: how each place says a request waits for you: the status bar's count, a pane's header, the draft
+WAITING_WORDS = {"count": "⏳ 1 waiting for you", "header": "◉ waiting for you", "draft": "draft · waiting for you"}
+
+
+def waiting_shown(app) -> set[str]:
+    """The places on screen that say a request waits for you (any "waiting for you" counts)."""
+    from ui_support import screen_text
+
+    shown = screen_text(app)
+    places = {place for place, words in WAITING_WORDS.items() if words in shown}
+    return places | ({"elsewhere"} if "waiting for you" in shown and not places else set())
+
+
 def alive(pid: int) -> bool:
     from tuiagents.session.live_runs import pid_alive
 
@@ -169,8 +182,14 @@ async def test_an_attached_cockpit_answers_keys_while_its_run_is_frozen(detached
         first = app.cockpit.current_request().request.id
         os.kill(rec.pid, signal.SIGSTOP)
         try:
+            await until(pilot, lambda: waiting_shown(app) == set(WAITING_WORDS), "the draft waiting, everywhere",
+                        timeout=5)
             await pilot.press("a")
             assert not app.cockpit.handle.is_open(first) and pending_content(app) is None  # shown at once
+            # and everywhere else the request was shown as waiting: the pane, its header, the count
+            await until(pilot, lambda: not waiting_shown(app), "the answer in the panes and the status bar",
+                        timeout=5)
+            assert "approved by you" in app.cockpit.panes["assistant"].transcript.text()
             await pilot.press("p")
             await pilot.press("f1")  # the view still takes keys (a blocking call would hold them 15 s)
             await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", "the keys help", timeout=5)
@@ -182,6 +201,40 @@ async def test_an_attached_cockpit_answers_keys_while_its_run_is_frozen(detached
         assert any(isinstance(e, DecisionRecorded) and e.request_id == first and e.decision.kind.value == "approve"
                    for e in events())
         assert not any("Not " in str(n.message) for n in app._notifications)
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, "the app to quit")
+
+
+async def test_an_answer_the_frozen_run_refuses_later_puts_the_waiting_back_everywhere(detached):
+    """An answer the run refuses once it thaws (it does not fit the request) was shown as given,
+    in the request box, the pane and the status bar alike; refused, the request waits there again."""
+    import os
+    import signal
+
+    from tuiagents.app.attach import attach_app
+    from tuiagents.engine.decisions import Decision
+
+    rec = detached(Script(rules=[Rule(agent="assistant", replies=["first draft", "second draft"])]))
+    app = attach_app(rec.run_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: pending_content(app) == "first draft", "the first draft")
+        everywhere = set(WAITING_WORDS)
+        await until(pilot, lambda: waiting_shown(app) == everywhere, "the draft, its pane and the count as waiting")
+        cockpit = app.cockpit
+        current = cockpit.current_request()
+        os.kill(rec.pid, signal.SIGSTOP)
+        try:
+            # skip does not answer a draft: the run refuses it, but only once it reads it
+            assert cockpit._answer(current, Decision.skip())
+            await until(pilot, lambda: not waiting_shown(app), "the answer shown as given", timeout=5)
+        finally:
+            os.kill(rec.pid, signal.SIGCONT)
+        await until(pilot, lambda: any("Not sent" in str(n.message) for n in app._notifications), "the refusal")
+        await until(pilot, lambda: waiting_shown(app) == everywhere, "the request waiting again everywhere",
+                    timeout=10)
+        assert pending_content(app) == "first draft"
+        await pilot.press("a")  # and it still takes an answer that fits
+        await until(pilot, lambda: pending_content(app) == "second draft", "the second draft")
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running, "the app to quit")
 

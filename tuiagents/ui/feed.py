@@ -6,6 +6,7 @@ no state of its own about the run: it maps the view's ids (entry ids, code block
 ids) to the entries it shows, and renders what the view says. Streamed tokens only mark an entry
 dirty; `flush()`, called on a timer (every 50 ms by default), copies the joined text into the
 grown entries, so a fast stream costs one re-render per interval and no quadratic copying.
+How a request shows, waiting for you or decided, is `FeedRequests`' (`feed_requests.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, RequestKind, person_words
+from tuiagents.engine.decisions import ROOT_CHAT, DecidedBy, DecisionKind, person_words
 from tuiagents.engine.events import (
     ChatEnded, ChatStarted, CodeCancelRequested, CodeProposed, DecisionRecorded, DecisionRequested, DraftDiscarded, ExecutionFinished,
     ExecutionOutput, ExecutionStarted, MessageDelivered, MessageDrafted, MessageQueued, NextSpeakerForced, Notice,
@@ -24,19 +25,23 @@ from tuiagents.engine.patterns import pattern_label
 from tuiagents.engine.view import EntryStatus, MessageView, RunView
 from tuiagents.ui.chat_block import BlockSink, ChatBlockEntry
 from tuiagents.ui.entries import CodeEntry, Entry, MessageEntry, NoticeEntry
-from tuiagents.ui.entry_words import code_status, control_line, finished_status, message_tags, result_line
+from tuiagents.ui.entry_words import control_line, finished_status, message_tags, result_line
+from tuiagents.ui.feed_requests import FeedRequests
 from tuiagents.ui.safe_text import one_line
+from tuiagents.ui.state import Waiting
 from tuiagents.ui.widgets.transcript import Transcript
 
 
-class ConversationFeed:
-    """Shows the view: `panes` maps agent names to their transcripts, `view` is the run's fold."""
+class ConversationFeed(FeedRequests):
+    """Shows the view: `panes` maps agent names to their transcripts, `view` is the run's fold,
+    `waiting` says which of its requests wait for you (by default, the fold's own)."""
 
     def __init__(self, panes: Callable[[], dict[str, Transcript]], timeline: Transcript,
-                 view: RunView | None = None) -> None:
+                 view: RunView | None = None, waiting: Waiting | None = None) -> None:
         self._panes = panes
         self.timeline = timeline
         self.view = view if view is not None else RunView()
+        self.waiting = waiting if waiting is not None else Waiting(self.view)
         self.shown: dict[str, Entry] = {}  # view id (entry, code block, tool call) -> the entry shown
         self.dirty: set[str] = set()  # view ids of streams and outputs grown since the last flush
         self.owners: dict[str, list[Transcript]] = {}
@@ -195,86 +200,6 @@ class ConversationFeed:
         self.dirty.discard(entry.id)
         self._add(shown, self.timeline)
         self.changed(shown)
-
-    def _requested(self, event: DecisionRequested) -> None:
-        request = event.request
-        if request.kind not in (RequestKind.MESSAGE, RequestKind.CODE):
-            note = self.shown[request.id] = NoticeEntry(tone="warning")
-            self._add(note, self.pane(request.agent))
-        self.show_request(request.id, request.kind, request.agent, request.chat)
-
-    def _recorded(self, event: DecisionRecorded) -> None:
-        d = event.decision
-        self._add(NoticeEntry(text=f"{event.request_kind.value} of {event.agent}: {d.describe(self.view.viewer)}",
-                              tone="muted" if d.by != DecidedBy.HUMAN else "warning"), self.timeline)
-        self.show_request(event.request_id, event.request_kind, event.agent, event.chat)
-
-    # -- requests: the one place the panes say "waiting for you" -----------------------------------
-    def show_request(self, request_id: str, kind: RequestKind, agent: str, chat: str = ROOT_CHAT) -> None:
-        """Show a request where it was asked (the draft, the code blocks, a note in the pane) as the
-        view holds it: waiting while the view's pending requests have it, else what was decided,
-        else never answered (the run stopped, or tuiagents did before an answer)."""
-        waiting = request_id in self.view.waiting
-        recorded = None if waiting else next(
-            (r for r in reversed(self.view.decisions) if r.request_id == request_id), None)
-        d = recorded.decision if recorded is not None else None
-        why = "the run stopped" if self.view.stopped else "tuiagents stopped before an answer"
-        if kind == RequestKind.MESSAGE:
-            entry = self.view.draft_of(agent, chat)
-            ids = [entry.id] if entry is not None and entry.request_id == request_id else []
-        elif kind == RequestKind.CODE:
-            ids = list(self.view.request_blocks.get(request_id, []))
-        else:
-            ids = [request_id]
-        ids = ids or self.asking.get(request_id, [])
-        if waiting:
-            self.asking[request_id] = ids
-        else:
-            self.asking.pop(request_id, None)
-        prompt = one_line(self.view.requests[request_id].request.prompt, 200) \
-            if request_id in self.view.requests else kind.value
-        for vid in ids:
-            shown = self.shown.get(vid)
-            if isinstance(shown, MessageEntry):
-                if waiting:
-                    shown.tags, shown.tone = ["draft · waiting for you"], "warning"
-                elif d is not None:
-                    shown.tags, shown.tone = message_tags(d, self.view.viewer)
-                    shown.struck = d.kind == DecisionKind.REJECT
-                else:
-                    shown.tags, shown.tone = [f"not delivered: {why}"], "error"
-            elif isinstance(shown, CodeEntry):
-                if waiting:
-                    shown.status, shown.tone = "waiting for you", "warning"
-                elif d is not None:
-                    # a runnable block joins the timeline once decided, so its outcome never reads
-                    # before its approval there
-                    self._add(shown, self.timeline)
-                    shown.status, shown.tone = code_status(d, self.view.viewer)
-                else:
-                    self._add(shown, self.timeline)
-                    shown.status, shown.tone = f"not run: {why}", "muted"
-            elif isinstance(shown, NoticeEntry):
-                if waiting:
-                    shown.text, shown.tone = f"waiting for you: {prompt}", "warning"
-                elif d is not None:
-                    shown.text = f"{prompt} → {d.describe(self.view.viewer)}"
-                    shown.tone = "error" if d.kind in (DecisionKind.STOP, DecisionKind.REJECT) else "success"
-                else:
-                    shown.text, shown.tone = f"not answered: {prompt} ({why})", "muted"
-            else:
-                continue
-            self.changed(shown)
-
-    def settle_requests(self) -> None:
-        """Show every request the panes show as waiting that the view no longer holds as waiting."""
-        for request_id in list(self.asking):
-            if request_id not in self.view.waiting:
-                event = self.view.requests.get(request_id)
-                if event is not None:
-                    self.show_request(request_id, event.request.kind, event.request.agent, event.request.chat)
-                else:
-                    self.asking.pop(request_id, None)
 
     def _proposed(self, event: CodeProposed) -> None:
         proposal = next(reversed(self.view.proposals.values()), None)

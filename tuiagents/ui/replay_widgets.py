@@ -32,9 +32,10 @@ class ReplayStatusBar(StatusBar):
         super().__init__(id=id)
         self.label = label
 
-    def show(self, state: CockpitState, now: float) -> None:
-        """Redraw: REPLAY and the position, then the run's status at that point."""
-        n = len(state.pending)
+    def show(self, state: CockpitState, now: float, waiting: int | None = None) -> None:
+        """Redraw: REPLAY and the position, then the run's status at that point (`waiting` as
+        `StatusBar.show` takes it: a replay has no answers of its own, so the fold's count)."""
+        n = len(state.pending) if waiting is None else waiting
         note = f"◷ {n} decision{'s' if n > 1 else ''} pending at this point" if n else ""
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" REPLAY ", "bold reverse")

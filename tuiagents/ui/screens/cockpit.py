@@ -1,6 +1,7 @@
 """The cockpit: a pane per agent (tabs beyond four), the merged timeline, the request panel and the
 status bar. It drives a live run in a worker and renders every event through `handle_event`, the
-single entry point that replay also uses.
+single entry point that replay also uses. How the panes are made and shown is `CockpitPanes`'
+(`cockpit_panes.py`); the controls are `CockpitActions`'.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Container, Horizontal
-from textual.content import Content
+from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Static, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, Static
 
 from tuiagents.engine.decisions import READER, Decision
 from tuiagents.engine.events import (
@@ -35,13 +35,13 @@ from tuiagents.ui.engine_messages import EngineBridge, EngineEvent
 from tuiagents.ui.feed import ConversationFeed
 from tuiagents.ui.safe_text import one_line
 from tuiagents.ui.screens.cockpit_actions import CockpitActions
+from tuiagents.ui.screens.cockpit_panes import CockpitPanes
 from tuiagents.ui.screens.stage_actions import StageActions
 from tuiagents.ui.state import (
     RUNNING_CODE,
-    STATE_GLYPH,
-    WAITING,
     AgentView,
     CockpitState,
+    Waiting,
 )
 from tuiagents.ui.widgets.agent_pane import AgentPane
 from tuiagents.ui.widgets.fitting import KeyFooter
@@ -50,11 +50,10 @@ from tuiagents.ui.widgets.stage_strip import StageStrip
 from tuiagents.ui.widgets.status_bar import StatusBar, context_line
 from tuiagents.ui.widgets.transcript import Transcript
 
-MAX_SIDE_BY_SIDE = 4
 MIN_SIZE = (60, 16)
 
 
-class CockpitScreen(StageActions, CockpitActions, Screen[None]):
+class CockpitScreen(CockpitPanes, StageActions, CockpitActions, Screen[None]):
     """Supervise one run through its handle, or show events fed to `handle_event` (a replay).
 
     `run`: a run of this process, which this screen also drives (its handle is a `LocalRunHandle`).
@@ -92,11 +91,13 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         self.state = CockpitState()
         # a live view reads its own answers and stops as "you", another view's by name; a replay names all
         self.state.viewer = self.sender if self.handle is not None else READER
+        #: what waits for you: the request box, the count, the panes' states and entries read it
+        self.waiting = Waiting(self.state, self.handle)
         self.panes: dict[str, AgentPane] = {}
         self.agent_slots: dict[str, int] = {}
         self.timeline = Transcript(code_style=code_style, agent_slots=self.agent_slots, id="timeline")
         self.feed = ConversationFeed(lambda: {n: p.transcript for n, p in self.panes.items()}, self.timeline,
-                                     self.state)
+                                     self.state, self.waiting)
         self.current_request_id: str | None = None
         self.answer_dialogs: dict[str, Any] = {}
         self.events_handled = 0
@@ -135,64 +136,6 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         yield StatusBar(id="status")
         yield KeyFooter()
         yield Static(id="too-small")
-
-    def _build_panes(self) -> Any:
-        """Create the panes for the known agents (once): side by side, or tabs beyond four."""
-        if self._pane_root is not None or not self.state.agents:
-            return self._pane_root
-        names = list(self.state.agents)
-        for name in names:
-            self.panes[name] = AgentPane(name, code_style=self.code_style, agent_slots=self.agent_slots,
-                                         id=f"pane-{len(self.panes)}")
-        panes = [self.panes[n] for n in names]
-        if len(panes) <= MAX_SIDE_BY_SIDE:
-            self._pane_root = Horizontal(*panes, id="panes")
-        else:
-            tabs = TabbedContent(id="pane-tabs")
-            for i, pane in enumerate(panes):
-                tabs.compose_add_child(TabPane(self._badge(pane.agent), pane, id=f"tab-{i}"))
-            self._pane_root = tabs
-        return self._pane_root
-
-    def _ensure_panes(self, infos: list[AgentInfo]) -> None:
-        """Create the panes once the agents are known (replay learns them from RunStarted)."""
-        for info in infos:
-            self.state.agents.setdefault(info.name, AgentView(info=info))
-            self.agent_slots.setdefault(info.name, len(self.agent_slots))
-        if self._pane_root is None and self._build_panes() is not None and self.is_mounted:
-            self.query_one("#panes-host", Container).mount(self._pane_root)
-
-    def _ensure_pane(self, agent: str) -> None:
-        """Give an agent that speaks for the first time a pane (one of a stage or a nested chat
-        that the run's start did not name): beside the others, or as one more tab."""
-        if agent in self.panes or agent not in self.state.agents:
-            return
-        self.agent_slots.setdefault(agent, len(self.agent_slots))
-        if self._pane_root is None:
-            self._ensure_panes([])
-            return
-        pane = AgentPane(agent, code_style=self.code_style, agent_slots=self.agent_slots,
-                         id=f"pane-{len(self.panes)}")
-        self.panes[agent] = pane
-        if isinstance(self._pane_root, TabbedContent):
-            self._pane_root.add_pane(TabPane(self._badge(agent), pane, id=f"tab-{len(self.panes) - 1}"))
-        else:
-            self._pane_root.mount(pane)
-
-    def _in_nested_chat(self, chat: str) -> bool:
-        """True when `chat` is a nested chat (or runs inside one)."""
-        return any(c.started.scope == "nested" for c in self.state.chat_path(chat))
-
-    def _pane_for(self, agent: str, chat: str) -> str:
-        """Whose pane shows `agent`'s request in `chat`: inside a nested chat, its owner's (the block)."""
-        nested = next((c for c in self.state.chat_path(chat) if c.started.scope == "nested"), None)
-        return nested.started.owner if nested is not None and nested.started.owner else agent
-
-    def _badge(self, agent: str) -> Content:
-        """A tab label: state glyph, name, and ⏳ while the agent waits for you (plain text)."""
-        view = self.state.agents.get(agent)
-        state = view.state if view else "idle"
-        return Content(f"{STATE_GLYPH.get(state, '·')} {one_line(agent, 20)}" + (" ⏳" if state == WAITING else ""))
 
     def key_for(self, binding_id: str) -> str:
         """The key currently bound to `binding_id` (after `[keymap]`), for button labels."""
@@ -341,12 +284,12 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
 
     def _tick(self) -> None:
         if not self.state.stopped:
-            self.query_one(StatusBar).show(self.state, self.now())
+            self.query_one(StatusBar).show(self.state, self.now(), len(self.pending()))
 
     # -- the current request ----------------------------------------------------------------------
     def pending(self) -> list[DecisionRequested]:
         """Requests still waiting (answered ones drop out at once, before the engine records them)."""
-        return self.state.open_requests(self.handle.is_open if self.handle is not None else None)
+        return self.waiting.requests()
 
     def answer_of(self, request_id: str) -> Decision | None:
         """The answer `request_id` got in this live run, if any (None in a replay)."""
@@ -369,19 +312,11 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         self._chrome_pending = False
         if not self.is_mounted:
             return
-        for name, pane in self.panes.items():
-            view = self.state.agents.get(name)
-            if view is not None:
-                pane.header.show(view, active=name == self.state.speaker and not self.state.stopped)
-        tabs = self.query("#pane-tabs")
-        if tabs:
-            tabbed = tabs.first(TabbedContent)
-            for i, name in enumerate(self.panes):
-                try:
-                    tabbed.get_tab(f"tab-{i}").label = self._badge(name)
-                except Exception:  # noqa: BLE001 - tabs not composed yet
-                    pass
-        self.query_one(StatusBar).show(self.state, self.now())
+        # an answer given here shows at once in the panes too (and a refused one waits there again)
+        self.feed.settle_requests()
+        self._show_pane_states()
+        pending = self.pending()
+        self.query_one(StatusBar).show(self.state, self.now(), len(pending))
         if self.state.context != self._shown_context:
             self._shown_context = dict(self.state.context)
             self.query_one("#context", Static).update(context_line(self._shown_context))
@@ -389,7 +324,7 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         self.query_one(StageStrip).show(self.state)
         self._show_stage_panes()
         current = self.current_request()
-        self.query_one(RequestPanel).show(self.pending(), current, self.code_style, hold=not self.state.stopped)
+        self.query_one(RequestPanel).show(pending, current, self.code_style, hold=not self.state.stopped)
         new_id = current.request.id if current else None
         if new_id != self._shown_request:
             self._shown_request = new_id
@@ -401,31 +336,6 @@ class CockpitScreen(StageActions, CockpitActions, Screen[None]):
         if signature != self._binding_signature:
             self._binding_signature = signature
             self.refresh_bindings()
-
-    def _show_stage_panes(self) -> None:
-        """In a sequence, show the panes of the stage that runs (or ran last); the others fold
-        away with their stage (the strip opens them)."""
-        stages = [c for c in self.state.chats.values() if c.started.scope == "stage"]
-        if not stages or isinstance(self._pane_root, TabbedContent):
-            return
-        stage = self.state.open_stage() or stages[-1]
-        names = {a.name for a in stage.started.agents}
-        for name, pane in self.panes.items():
-            pane.display = name in names
-
-    def _in_sight(self, agent: str | None) -> bool:
-        """True when `agent`'s pane is on screen now, so a notice there needs no toast besides."""
-        if agent not in self.panes or self.query_one("#views", ContentSwitcher).current != "panes-host":
-            return False
-        tabs = self.query("#pane-tabs")
-        return not tabs or tabs.first(TabbedContent).active == f"tab-{list(self.panes).index(agent)}"
-
-    def _reveal(self, agent: str) -> None:
-        """Bring `agent`'s pane into view (its tab, when panes are tabs)."""
-        tabs = self.query("#pane-tabs")
-        names = list(self.panes)
-        if tabs and agent in names:
-            tabs.first(TabbedContent).active = f"tab-{names.index(agent)}"
 
     # -- terminal size ------------------------------------------------------------------------------
     def on_resize(self) -> None:

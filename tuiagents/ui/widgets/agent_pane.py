@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from tuiagents.engine.usage import format_cost
 from tuiagents.ui.safe_text import inert
-from tuiagents.ui.state import STATE_GLYPH, WAITING, AgentView
+from tuiagents.ui.state import STATE_GLYPH, WAITING, AgentState, AgentView
 from tuiagents.ui.widgets.transcript import Transcript
 
 
@@ -37,29 +37,31 @@ class PaneHeader(Static):
     PaneHeader.-active { background: $primary 25%; }
     """
 
-    def show(self, view: AgentView, active: bool = False) -> None:
-        """Render `view`; `active` marks the agent whose turn it is."""
+    def show(self, view: AgentView, active: bool = False, state: AgentState | None = None) -> None:
+        """Render `view`; `active` marks the agent whose turn it is; `state`: what it is shown doing,
+        when not the fold's (an answer given here that the run has not recorded yet)."""
+        shown = view.state if state is None else state
         name = Text(no_wrap=True, overflow="ellipsis")
         name.append(inert(view.name), "bold")
         detail = view.info.model or ("human" if view.info.kind == "user_proxy" else view.info.kind)
         if view.info.code_execution and view.info.code_execution != "none":
             detail += f" · runs code ({view.info.code_execution})"
         name.append(f"  {inert(detail)}", "dim")
-        state = Text(f"{STATE_GLYPH.get(view.state, '·')} {view.state}", "bold" if view.state == WAITING else "",
+        doing = Text(f"{STATE_GLYPH.get(shown, '·')} {shown}", "bold" if shown == WAITING else "",
                      no_wrap=True, overflow="ellipsis")
         totals = Text(f"{format_tokens(view.tokens)} tok  {format_cost(view.cost)}", "dim",
                       no_wrap=True, overflow="ellipsis")
-        self._last = (view, active)
+        self._last = (view, active, state)
         width = self.size.width - 2  # padding 0 1
-        narrow = 0 < width < state.cell_len + 2 + totals.cell_len
+        narrow = 0 < width < doing.cell_len + 2 + totals.cell_len
         self.set_class(narrow, "-narrow")
-        self.set_class(view.state == WAITING, "-waiting")
-        self.set_class(active and view.state != WAITING, "-active")
+        self.set_class(shown == WAITING, "-waiting")
+        self.set_class(active and shown != WAITING, "-active")
         if narrow:
-            lines = [name, state, totals]
+            lines = [name, doing, totals]
         else:
             status = Text(no_wrap=True, overflow="ellipsis")
-            status.append(state.plain, state.style)
+            status.append(doing.plain, doing.style)
             status.append(f"  {totals.plain}", "dim")
             lines = [name, status]
         # each line is cut with an ellipsis, never wrapped onto the next (which would push it out)

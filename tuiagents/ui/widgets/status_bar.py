@@ -105,9 +105,10 @@ class StatusBar(Static):
     StatusBar.-waiting { background: $warning 35%; }
     """
 
-    def show(self, state: CockpitState, now: float) -> None:
-        """Redraw from `state` at time `now`."""
-        n = len(state.pending)
+    def show(self, state: CockpitState, now: float, waiting: int | None = None) -> None:
+        """Redraw from `state` at time `now`; `waiting`: how many requests wait for you (the
+        view's `Waiting`, which knows of answers the run has not recorded yet), else the fold's."""
+        n = len(state.pending) if waiting is None else waiting
         note = f"⏳ {n} waiting for you" if n else ""
         self.set_class(state.stopped, "-stopped")
         self.set_class(bool(n) and not state.stopped, "-waiting")

@@ -7,8 +7,8 @@ strips until the entry changes, the width changes or the theme changes. So 10,00
 estimates, not 10,000 Markdown renders, and the first paint touches only what is visible.
 
 It follows the end of the conversation while scrolled to the bottom and stays put when scrolled up.
-A long message or block is cut in the view; clicking the line under it, or the `show_full` key on
-the focused transcript, opens all of it in a scrollable screen.
+What a person does with what it shows (fold a nested chat, open a cut entry in full) is
+`TranscriptReading`'s.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from tuiagents.render.message import VIEW_CHARS, VIEW_LINES, cut_for_view
 from tuiagents.ui.bindings import TRANSCRIPT_BINDINGS
 from tuiagents.ui.entries import Entry, MessageEntry, RenderContext
 from tuiagents.ui.safe_text import inert
+from tuiagents.ui.widgets.transcript_reading import TranscriptReading
 
 
 class _Slot:
@@ -48,7 +49,7 @@ class _Slot:
         self.stream: Any = None  # streaming message: (width, look, chars done, header strips, line strips)
 
 
-class Transcript(ScrollView, can_focus=True):
+class Transcript(TranscriptReading, ScrollView, can_focus=True):
     """A scrollable list of entries that renders only what is visible."""
 
     BINDINGS = TRANSCRIPT_BINDINGS
@@ -203,81 +204,6 @@ class Transcript(ScrollView, can_focus=True):
         keymap = getattr(self.app, "keymap_overrides", {}) if self.is_attached else {}
         default = next((b.key for b in TRANSCRIPT_BINDINGS if b.id == "show_full"), "v")
         return str(keymap.get("show_full", default)).split(",")[0].strip()
-
-    # -- seeing all of a long entry --------------------------------------------------------
-    def find(self, key: str) -> Entry | None:
-        """The entry with `key`, here or inside a block here (a nested chat's), or None."""
-        entry = self.get(key)
-        if entry is not None:
-            return entry
-        return next((found for e in self._entries if hasattr(e, "find") and (found := e.find(key)) is not None),
-                    None)
-
-    def action_toggle_fold(self, key: str) -> None:
-        """Fold or unfold block `key` (the click on a nested chat's header)."""
-        entry = self.find(key)
-        if entry is not None and hasattr(entry, "toggle"):
-            entry.toggle()
-            self._changed_within(entry)
-
-    def _changed_within(self, entry: Entry) -> None:
-        """`entry` changed: show it again, or the block here that holds it."""
-        if self.get(entry.key) is None:
-            entry = next((e for e in self._entries if hasattr(e, "find") and e.find(entry.key) is not None), entry)
-            entry.touch()
-        self.changed(entry)
-
-    def action_toggle_fold_visible(self) -> None:
-        """Fold or unfold the lowest nested chat on screen (say so when there is none)."""
-        if self.is_attached and self.display and self.region.height > 0:
-            self._rebuild_offsets()
-            top = int(self.scroll_y)
-            bottom = top + max(1, self.scrollable_content_region.height)
-            i = max(0, bisect_right(self._offsets, top) - 1)
-            found = None
-            while i < len(self._entries) and self._offsets[i] < bottom:
-                if hasattr(self._entries[i], "toggle"):
-                    found = self._entries[i]
-                i += 1
-            if found is not None:
-                self.action_toggle_fold(found.key)
-                return
-        self.notify("No nested chat on screen here to fold or unfold.", timeout=3)
-
-    def action_show_full(self, key: str) -> None:
-        """Open entry `key` in full (the click on the line under a cut entry)."""
-        entry = self.find(key)
-        if entry is not None and hasattr(entry, "full_text"):
-            title, text = entry.full_text()
-            self.post_message(self.ShowFull(title, text))  # the app opens the full view
-
-    def cut_on_screen(self) -> Entry | None:
-        """The lowest entry on screen that the view cuts, or None."""
-        if not self.is_attached or not self.display or self.region.height <= 0:
-            return None
-        self._rebuild_offsets()
-        top, bottom = int(self.scroll_y), int(self.scroll_y) + max(1, self.scrollable_content_region.height)
-        i = max(0, bisect_right(self._offsets, top) - 1)
-        found = None
-        while i < len(self._entries) and self._offsets[i] < bottom:
-            if getattr(self._entries[i], "is_cut", False):
-                found = self._entries[i]
-            i += 1
-        return found
-
-    def action_show_full_visible(self) -> None:
-        """Open in full the lowest cut entry on screen: in this transcript first, else in another one
-        on screen (so the key works whichever pane has focus); say so when nothing is cut."""
-        found = self.cut_on_screen()
-        if found is not None:
-            self.action_show_full(found.key)
-            return
-        for other in self.screen.query(Transcript):
-            entry = other.cut_on_screen() if other is not self else None
-            if entry is not None:
-                other.action_show_full(entry.key)
-                return
-        self.notify("Nothing on screen is cut: every message here is shown in full.", timeout=3)
 
     # -- layout -------------------------------------------------------------------------------
     def _schedule_layout(self) -> None:
