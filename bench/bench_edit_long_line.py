@@ -38,7 +38,7 @@ def as_before() -> None:
 async def measure(before: bool, draft: str = BIG) -> tuple[float, float, float]:
     """(ms to open the dialog, median wall ms per key, median CPU ms per key)."""
     from textual.widgets import TextArea
-    from ui_support import make_app, pair_config, waiting
+    from ui_support import make_app, waiting
 
     from tuiagents.config import parse_config
     from tuiagents.engine.decisions import RequestKind

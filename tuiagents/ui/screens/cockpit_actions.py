@@ -124,7 +124,7 @@ class CockpitActions:
         answered = self.handle.answer(event.request.id, decision, self.sender,
                                       on_refused=lambda late: self.post_message(AnswerRefused(late)))
         if not answered.accepted:
-            self.notify(f"Not sent: {answered.reason}.", severity="warning")
+            self.notify(f"Not sent: {self._refusal_words(answered)}.", severity="warning")
             return False
         self.show_answer_first()
         self.refresh_chrome()
@@ -155,17 +155,37 @@ class CockpitActions:
         for rid, dialog in list(self.answer_dialogs.items()):
             if self.handle.is_open(rid) or not dialog.is_attached:
                 continue
-            decision = self.handle.answer_of(rid)
-            if decision is not None:
-                what = f"Answered already: {one_line(decision.describe(self.state.viewer), 160)}."
-            else:
-                what = f"The run stopped: {one_line(self.state.stop_words() or 'no answer is taken', 160)}."
-            show_answered_elsewhere(dialog, f"{what} Nothing sent from here is taken; Esc closes.")
+            what = self.closed_words(rid)
+            show_answered_elsewhere(dialog, f"{what[0].upper()}{what[1:]}. Nothing sent from here is taken; Esc closes.")
             del self.answer_dialogs[rid]
+
+    def closed_words(self, request_id: str) -> str:
+        """What closed `request_id`, for this viewer: another answer ("answered already: rejected:
+        …, by ann"), or a stop ("the run stopped: stopped by ann"). A stop closes every open
+        request with a STOP decision, which is not an answer to speak of as one."""
+        decision = self.handle.answer_of(request_id) if self.handle is not None else None
+        if decision is not None and decision.kind != DecisionKind.STOP:
+            return f"answered already: {one_line(decision.describe(self.state.viewer), 160)}"
+        if self.state.stopped:
+            words = self.state.stop_words()
+        elif decision is not None:
+            words = f"stopped by {person_words(decision.sender, self.state.viewer)}"
+        else:
+            words = self.stopping_words()
+        return f"the run stopped: {one_line(words or 'no answer is taken', 160)}"
+
+    def _refusal_words(self, answered: Answered) -> str:
+        """Why an answer was not taken: what closed its request when it is closed (a stop is told
+        as a stop, not as "answered already"), else the run's own words."""
+        if self.handle is None or self.handle.is_open(answered.request_id):
+            return answered.reason
+        decision = self.handle.answer_of(answered.request_id)
+        stopped = decision.kind == DecisionKind.STOP if decision is not None else self.state.stopped
+        return self.closed_words(answered.request_id) if stopped else answered.reason
 
     def on_answer_refused(self, message: AnswerRefused) -> None:
         """The run refused an answer this view showed as given: say so, and show the request as it is."""
-        self.notify(f"Not sent: {message.answered.reason}.", severity="warning")
+        self.notify(f"Not sent: {self._refusal_words(message.answered)}.", severity="warning")
         self.refresh_chrome()
 
     def action_approve(self) -> None:
