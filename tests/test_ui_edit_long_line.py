@@ -78,3 +78,11 @@ def test_the_tab_fast_path_answers_as_textual_does():
             assert long_lines.expand_tabs_inline(line, size) == "".join(
                 part + width * " " for part, width in long_lines._textual_tab_widths(line, size))
     assert textual_tabs.get_tab_widths is long_lines._textual_tab_widths  # textual's own is kept as is
+
+
+def test_a_long_removed_line_that_starts_like_a_header_is_still_cut():
+    from tuiagents.ui.screens.edit_screen import diff_text
+
+    old = "-- " + "q" * 30_000
+    shown = diff_text(old, "-- " + "q" * 29_999 + "!").plain
+    assert len(shown) < 2_000 and "!" in shown

@@ -60,7 +60,7 @@ def _focus_long_lines(lines: list[str]) -> list[str]:
     while index < len(out):
         line = out[index]
         after = out[index + 1] if index + 1 < len(out) else ""
-        if line.startswith(("+++", "---")) or max(len(line), len(after)) <= LONG_LINE:
+        if index < 2 or max(len(line), len(after)) <= LONG_LINE:  # the first two: the file headers
             index += 1
         elif line.startswith("-") and after.startswith("+"):
             old, new = line[1:], after[1:]
