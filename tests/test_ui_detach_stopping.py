@@ -39,7 +39,8 @@ def code_waiting(app) -> bool:
     return current is not None and current.request.kind == RequestKind.CODE
 
 
-async def test_d_right_after_s_while_code_runs_does_not_say_the_run_goes_on(tmp_path, runtime):
+@pytest.mark.parametrize("leave", ["d", "q"])
+async def test_d_or_q_right_after_s_while_code_runs_does_not_say_the_run_goes_on(tmp_path, runtime, leave):
     from tuiagents.app.tui import build_app
 
     docker_ready()
@@ -55,8 +56,10 @@ async def test_d_right_after_s_while_code_runs_does_not_say_the_run_goes_on(tmp_
             await pilot.press("a")
             await until(pilot, lambda: code_waiting(app), "the code to approve", timeout=60)
             run_id = app.cockpit.handle.run_id
-            await pilot.press("y", "s", "d")  # as fast as keys come: the run is still killing the block
-            await until(pilot, lambda: not app.is_running, "the view to leave on d", timeout=60)
+            # as fast as keys come: the run is still killing the block. q, which refuses to leave a
+            # running run, no longer says "press s to stop it first": it leaves as d does
+            await pilot.press("y", "s", leave)
+            await until(pilot, lambda: not app.is_running, f"the view to leave on {leave}", timeout=60)
         note = app.exit_note or ""
         assert f"Run {run_id} is stopping (you asked it to stop)" in note, note
         assert "goes on in its own process" not in note and "tuiagents attach" not in note

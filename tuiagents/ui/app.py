@@ -352,6 +352,13 @@ class TuiAgentsApp(KeysInOrder, LiveAttach, App[int]):
         """q: quit once the run has stopped (a running run is not dropped by accident); an attached
         view just leaves, and the run goes on in its own process."""
         if self._run_active() and not self._attached():
+            stopping = self.cockpit.stopping_words()  # type: ignore[union-attr]
+            if stopping is not None and self.started_here:  # it ends in its own process: leave, saying so
+                self.cockpit.action_detach()  # type: ignore[union-attr]
+                return
+            if stopping is not None:
+                self.notify(f"The run is stopping ({stopping}): q quits once it has stopped.", severity="warning")
+                return
             detach = ", d to leave it going in its own process," if self.started_here else ""
             self.notify(f"The run is still going: press s to stop it first{detach} or Ctrl+C twice to stop and "
                         "quit.", severity="warning")
