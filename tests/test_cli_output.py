@@ -39,3 +39,38 @@ def test_a_list_piped_to_a_reader_that_closes_ends_quietly(tmp_path: Path, runti
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
     assert err == "", err
     assert done.returncode == 141, done.returncode  # 128 + SIGPIPE, as a shell's tools report it
+
+
+def test_ps_of_a_dead_run_fits_80_columns_with_its_advice_below_the_table(tmp_path: Path, runtime: Path):
+    """A run whose process died: its row says `ended` in a short STATE column, and why, with the
+    `resume` that continues it, is said once below the table, so nothing wraps at 80 columns."""
+    import os
+    import re
+    import signal
+    import time
+
+    from run_process_support import detach, record, stop_all, tuiagents, wait_ps, write_config
+
+    from tuiagents.testing import Rule, Script, ScriptedServer
+
+    script = Script(rules=[Rule(agent="assistant", replies=["a draft"])])
+    try:
+        with ScriptedServer(script) as server:
+            env = {**process_env(tmp_path, runtime), "COLUMNS": "80"}
+            run_id = detach(env, write_config(tmp_path, server.url))
+            wait_ps(env, rf"{run_id}\s+pair\s+waiting")
+            pid = record(runtime, run_id)["pid"]
+            os.kill(pid, signal.SIGKILL)
+            end = time.monotonic() + 30
+            while time.monotonic() < end and Path(f"/proc/{pid}").exists():
+                time.sleep(0.1)
+            out = wait_ps(env, rf"{run_id}\s+pair\s+ended")
+    finally:
+        stop_all(runtime)
+    lines = out.splitlines()
+    assert all(len(line) <= 80 for line in lines), "\n".join(f"{len(line):3} {line}" for line in lines)
+    row = next(line for line in lines if line.startswith(run_id))
+    assert re.fullmatch(rf"{run_id}\s+pair\s+ended\s+-\s+\d+[smhd]\S*", row), row
+    below = " ".join(out.split(row, 1)[1].split())  # the advice, its wrapped lines joined
+    assert "the process died before the run stopped" in below, out
+    assert below.count(f"tuiagents resume {run_id}") == 1, out
