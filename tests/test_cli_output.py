@@ -74,3 +74,29 @@ def test_ps_of_a_dead_run_fits_80_columns_with_its_advice_below_the_table(tmp_pa
     below = " ".join(out.split(row, 1)[1].split())  # the advice, its wrapped lines joined
     assert "the process died before the run stopped" in below, out
     assert below.count(f"tuiagents resume {run_id}") == 1, out
+
+
+def test_resume_detach_of_a_demo_session_is_refused_saying_why(tmp_path: Path):
+    """A demo session resumes on the demo's scripted model, which lives with the terminal that
+    resumes it: `resume --detach` cannot give it a process of its own, so it says so and exits 2
+    (it once opened the whole cockpit in the foreground, and with stdout redirected never returned)."""
+    from test_demo import isolated_env
+
+    env = isolated_env(tmp_path, DOCKER_HOST="unix:///nonexistent.sock")
+    done = subprocess.run([sys.executable, "-m", "tuiagents", "demo", "--headless"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = next((tmp_path / "data" / "sessions").glob("*demo*.jsonl"))
+    before = sorted(log.parent.iterdir())
+    for extra in ([], ["--fork-at", "3"]):
+        try:
+            resumed = subprocess.run([sys.executable, "-m", "tuiagents", "resume", str(log), "--detach", *extra],
+                                     cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                     text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("`resume --detach` of a demo session did not return") from None
+        assert resumed.returncode == 2, resumed.stdout + resumed.stderr
+        assert resumed.stdout == "" and len(resumed.stderr.strip().splitlines()) == 1, resumed.stderr
+        said = resumed.stderr
+        assert "demo" in said and "--detach" in said and f"tuiagents resume {log}" in said, said
+    assert sorted(log.parent.iterdir()) == before  # no fork was made for a resume that was refused
