@@ -247,6 +247,12 @@ class AppServer(Server):
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """One tab's terminal: starts its app process and relays keys and screen until either ends."""
         websocket = web.WebSocketResponse(heartbeat=15)
+        if not websocket.can_prepare(request).ok:
+            # A plain GET (curl, a bookmark): aiohttp would raise from `prepare`, and the response
+            # returned unprepared then ended in its "Unhandled exception" traceback and an empty reply.
+            log.warning("refused a request to %s that is not a websocket (HTTP 400)", request.path)
+            raise web.HTTPBadRequest(text="tuiagents serve: /ws is the websocket of the page the URL with the "
+                                          "token opens; open that URL in a browser\n")
         width = to_int(request.query.get("width", "80"), 80)
         height = to_int(request.query.get("height", "24"), 24)
         served: ServedApp | None = None
