@@ -41,3 +41,23 @@ def test_a_plain_get_of_the_websocket_is_a_400_and_one_plain_line(tmp_path):
             assert served.process.poll() is None  # serve goes on serving
         finally:
             stop_all(served)
+
+
+def test_the_banner_shows_the_served_command_quoted_as_a_shell_needs_with_keys_masked(tmp_path):
+    """The banner's command can be pasted into a shell: `--task 'Served task'`, not `--task Served
+    task`; a key typed into the task is still shown masked, never whole."""
+    import shlex
+
+    key = "sk-proj-" + "a1B2c3D4e5" * 4
+    task = f"Served task, key {key}"
+    with ScriptedServer(SCRIPT) as server:
+        config = pair_config(tmp_path, server.url)
+        served = start_serve(tmp_path, ["--", "run", "--config", str(config), "--team", "pair", "--task", task])
+        try:
+            banner = served.wait_for_output(r"Serving `([^`]*)`").group(1)
+        finally:
+            stop_all(served)
+    assert key not in "".join(served.output)
+    words = shlex.split(banner)
+    assert words[:3] == ["tuiagents", "run", "--config"] and words[-4:-1] == ["--team", "pair", "--task"], banner
+    assert words[-1].startswith("Served task, key sk-") and words[-1].endswith("…" + key[-4:]), banner

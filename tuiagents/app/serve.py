@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import os
 import re
+import shlex
 import signal
 import socket
 import sys
@@ -317,7 +318,9 @@ def serve_main(settings: ServeSettings, out: Callable[[str], None] = print,
     gate = TokenGate(port=port)
     logging.basicConfig(level=logging.WARNING, format="tuiagents serve: %(message)s")
     url = f"http://{url_host(settings.host)}:{port}/?{TOKEN_PARAM}={gate.token}"
-    shown = mask(" ".join(["tuiagents", *settings.app_args]))  # a key typed into --task stays masked
+    # quoted as a shell needs it, so it can be pasted; a key typed into --task stays masked (each
+    # argument before quoting, so quoting cannot split a key the mask would know, then the whole)
+    shown = mask(shlex.join(["tuiagents", *map(mask, settings.app_args)]))
 
     def ready() -> None:
         if not is_loopback(settings.host):
