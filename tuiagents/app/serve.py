@@ -105,6 +105,9 @@ def check_app_command(parsed: Any) -> None:
     if getattr(parsed, "headless", False):
         raise ServeError("--headless prints to a console, which a browser does not show: drop --headless "
                          "to serve the app.")
+    if getattr(parsed, "detach", False):
+        raise ServeError("--detach starts a run with no view and returns, so a browser tab would show nothing: "
+                         "drop --detach (a served `run ... --task T` lives in its own process anyway).")
 
 
 def url_host(host: str) -> str:
