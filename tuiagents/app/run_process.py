@@ -1,7 +1,7 @@
 """A run in its own process: `tuiagents run --detach` starts one, and this module is that process.
 
-`start_detached` checks the config and task here, then starts `python -m tuiagents.app.run_process`
-in a session of its own (`setsid`: no terminal, so closing the one that started it, or losing the
+`start_detached` checks the config, the task and the models' keys here (`check_run`), then
+starts `python -m tuiagents.app.run_process` in a session of its own (`setsid`: no terminal, so closing the one that started it, or losing the
 SSH connection, does not reach it), stdin from /dev/null and its output to a file in the runtime
 folder. It returns once the run serves its socket. The process assembles the run as every run is
 assembled (`session.assemble`), serves it (`session.run_server`), writes its record for `ps` and
