@@ -13,7 +13,7 @@ from typing import Any
 
 from tuiagents.session.live_attach import AttachError, connect, find_run, ps_table
 
-__all__ = ["AttachError", "attach_app", "cli_attach", "cli_ps", "find_run", "ps_listing", "ps_table"]
+__all__ = ["AttachError", "attach_app", "cli_attach", "cli_ps", "find_run", "ps_table"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -69,24 +69,7 @@ def cli_ps() -> int:
     if not runs:
         print("No live runs. Start one in the background with `tuiagents run --detach`.")
         return EXIT_OK
-    print(ps_listing(runs))
+    print(ps_table(runs))
     if any(r.state == "waiting" for r in runs):
         print("\nwaiting: an agent waits for you; `tuiagents attach ID` to decide.")
     return EXIT_OK
-
-
-def ps_listing(runs: list[Any], width: int | None = None) -> str:
-    """The table `ps` prints, its STATE column one word, then each run's reason (why it ended,
-    how to continue it; why its socket does not answer) once below it, wrapped to `width`
-    (the terminal's), so no row wraps at 80 columns."""
-    import shutil
-    import textwrap
-
-    from tuiagents.text import one_line
-
-    width = width or shutil.get_terminal_size().columns
-    table = ps_table([r.model_copy(update={"state": one_line(r.state, 12), "reason": ""}) for r in runs])
-    notes = [textwrap.fill(f"{r.record.run_id} {one_line(r.state, 12)}: {one_line(r.reason, 400)}", max(width, 40),
-                           subsequent_indent="    ", break_on_hyphens=False)
-             for r in runs if r.reason]
-    return "\n\n".join([table, *(["\n".join(notes)] if notes else [])])
