@@ -66,6 +66,22 @@ async def test_the_first_answer_wins_and_the_second_learns_who_gave_it(server, m
     assert [e.seq for e in handle.events_since(recorded.seq - 1)][0] == recorded.seq
 
 
+async def test_an_answer_after_another_views_stop_is_told_the_run_was_stopped_by_whom(server, make_config, tmp_path):
+    server.load([Rule(agent="assistant", reply="done TERMINATE")])
+    run = build_run(_pair(make_config), "pair", "task", approve="ask", work_dir=tmp_path)
+    handle = LocalRunHandle(run)
+    task = asyncio.ensure_future(run.run())
+    try:
+        request = (await _request(run)).request
+        assert handle.control(StopRun(), BOB).applied
+        await asyncio.wait_for(task, 10)
+    finally:
+        await run.aclose()
+    late = handle.answer(request.id, Decision.reject("no"), ANN)
+    assert not late.accepted and late.answered_by == BOB
+    assert late.reason == "it was stopped by bob (attached)"  # a stop, not an answer
+
+
 async def test_every_control_is_announced_with_who_sent_it(server, make_config, tmp_path):
     server.load([Rule(agent="assistant", reply="```python\nimport time; time.sleep(30)\n```")])
     cfg = _pair(make_config, code_execution="local")

@@ -194,7 +194,8 @@ def test_a_dead_run_whose_pid_another_process_took_reads_as_ended(tmp_path, runt
         try:
             path.write_text(json.dumps({**rec, "pid": other.pid}))
             out = tuiagents(env, "ps").stdout
-            assert re.search(rf"{run_id}\s+pair\s+ended: the process died", out), out
+            assert re.search(rf"{run_id}\s+pair\s+ended\s", out), out
+            assert re.search(rf"{run_id} ended: the process died", out), out  # below the table
             assert "starting" not in out
             attached = tuiagents(env, "attach", run_id)
             assert attached.returncode == 1 and "has ended" in attached.stderr

@@ -228,6 +228,7 @@ def _serve_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     (["serve", "--host", "0.0.0.0"], "--allow-remote"),
     (["serve", "--", "sessions"], "does not open the app"),
     (["serve", "--", "demo", "--headless"], "drop --headless"),
+    (["serve", "--", "run", "--detach", "--task", "t"], "drop --detach"),
     (["serve", "--", "serve"], "does not open the app"),
     (["serve", "--", "no-such-command"], "not valid"),
     (["--config", "c.toml", "serve"], "after `--`"),

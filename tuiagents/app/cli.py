@@ -15,6 +15,8 @@ from tuiagents.app.cli_parser import build_parser
 __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "resolve_session"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: The reader of the output left (a pipe into `head`): 128 + SIGPIPE, as the shell's own tools end.
+EXIT_PIPE = 141
 
 
 def _err(message: str) -> None:
@@ -313,6 +315,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         # SIGTERM ends like Ctrl+C: atexit handlers run, so sandbox containers are removed.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        code = _dispatch(argv)
+        sys.stdout.flush()  # here, not at exit: a reader gone by then is still ours to say nothing about
+        return code
+    except BrokenPipeError:
+        if not _reader_gone(sys.stdout):
+            raise
+        return _quiet_after_reader_left()
+    except SystemExit:  # argparse's --help (or usage error) printed to a reader that left
+        if _reader_gone(sys.stdout):
+            return _quiet_after_reader_left()
+        raise
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -326,6 +343,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nStopped by you (Ctrl+C).", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _reader_gone(stream) -> bool:
+    """True when `stream` is a pipe whose reader has closed it (`tuiagents ps | head -3`)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)
+        return any(mask & select.POLLERR for _, mask in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _quiet_after_reader_left() -> int:
+    # What is still buffered would be flushed again at exit into the closed pipe ("Exception
+    # ignored ... BrokenPipeError"): stdout points at /dev/null from here on.
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

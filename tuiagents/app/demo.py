@@ -314,6 +314,14 @@ def demo_resume(args: Any) -> int:
     from tuiagents.session.resume import prepare_resume
     from tuiagents.testing.server import ScriptedServer
 
+    if getattr(args, "detach", False):  # refused before anything is forked or started
+        import shlex
+
+        again = shlex.join(["tuiagents", "resume", str(args.session),
+                            *(["--fork-at", str(args.fork_at)] if args.fork_at is not None else [])])
+        print("tuiagents: a demo session cannot resume with --detach: the demo's scripted model lives with "
+              f"this terminal, not in a process of its own; `{again}` continues it here", file=sys.stderr)
+        return 2
     if args.config:
         print("tuiagents: a demo session resumes on the demo's own script; --config is ignored", file=sys.stderr)
     path = args.session

@@ -1,7 +1,7 @@
 """A run in its own process: `tuiagents run --detach` starts one, and this module is that process.
 
-`start_detached` checks the config and task here, then starts `python -m tuiagents.app.run_process`
-in a session of its own (`setsid`: no terminal, so closing the one that started it, or losing the
+`start_detached` checks the config, the task and the models' keys here (`check_run`), then
+starts `python -m tuiagents.app.run_process` in a session of its own (`setsid`: no terminal, so closing the one that started it, or losing the
 SSH connection, does not reach it), stdin from /dev/null and its output to a file in the runtime
 folder. It returns once the run serves its socket. The process assembles the run as every run is
 assembled (`session.assemble`), serves it (`session.run_server`), writes its record for `ps` and
@@ -54,7 +54,30 @@ def check_run(config: Any, team: str | None, task: str | None) -> tuple[str, str
     task = task or team_cfg.task or ""
     if not task and not team_cfg.stages:  # a sequence's stages have tasks of their own
         raise DetachError("no task: pass --task TEXT (or set task = \"...\" on the team)")
+    check_keys(config, name)
     return name, task
+
+
+def check_keys(config: Any, team: str) -> None:
+    """`DetachError` when an agent of `team` could get no key for the model its calls start at (its
+    `api_key_env` names a variable that is not set), with the message the run would stop with.
+
+    Only the entry a call starts at counts: the LLM client does not fall back past an entry it
+    cannot build a client for (a configuration error ends the call at once), while a fallback
+    whose key is missing is reached only if the first entry fails, and the run may never need it.
+    """
+    models = {m.name: m for m in config.models}
+    first = config.models[0].name if config.models else None
+    teams = [config.team(team), *(config.team(s.team) for s in config.team(team).stages)]
+    by_name = {a.name: a for a in config.agents}
+    wanted = [a.model or (first if a.kind == "assistant" else None)
+              for a in (by_name[n] for n in config.team_reach(team) if n in by_name)]
+    wanted += [t.selector_model for t in teams]
+    for name in dict.fromkeys(n for n in wanted if n in models):
+        try:
+            models[name].resolved_api_key()
+        except ValueError as exc:  # says which variable, never a key
+            raise DetachError(str(exc)) from None
 
 
 def start_detached(config: Any, *, config_path: str | None, team: str | None, task: str | None,
@@ -81,10 +104,14 @@ def start_resumed(session: str | Path, *, config_path: str | None = None, fallba
 
     path = Path(session).expanduser().absolute()
     try:
-        run_id = read_header(path).run_id
+        header = read_header(path)
     except SessionError as exc:
         raise DetachError(str(exc), EXIT_USAGE if exc.reason not in ("closed", "write_failed") else EXIT_FAILED) \
             from None
+    run_id = header.run_id
+    resumed_config = _resume_config(header, config_path, fallback_config)
+    if resumed_config is not None and any(t.name == header.team for t in resumed_config.teams):
+        check_keys(resumed_config, header.team)
     live = next((r for r in read_records() if r.run_id == run_id and record_process_alive(r)), None)
     if live is not None:  # its log has a writer already: say where that run is, not only that
         raise DetachError(f"run {run_id} is live in its own process (pid {live.pid}): "
@@ -93,6 +120,25 @@ def start_resumed(session: str | Path, *, config_path: str | None = None, fallba
     if fallback_config:
         argv += ["--fallback-config", str(Path(fallback_config).expanduser().absolute())]
     return _spawn(run_id, argv, config_path, timeout, {TASK_ENV: message} if message else {})
+
+
+def _resume_config(header: Any, config_path: str | None, fallback_config: str | None) -> Any:
+    """The config a resume of the log `header` heads will run with, as its process chooses it
+    (`--config`, else the log's own, else the fallback); None when none loads (the process says why)."""
+    from tuiagents.config import ConfigError, load_app_config, parse_config
+
+    try:
+        if config_path:
+            return load_app_config(config_path, required=True)
+        if header.config:
+            return parse_config(header.config)
+    except (ConfigError, ValueError):
+        if config_path:
+            return None
+    try:
+        return load_app_config(fallback_config, required=True) if fallback_config else None
+    except (ConfigError, ValueError):
+        return None
 
 
 def _spawn(run_id: str, args: list[str], config_path: str | None, timeout: float,

@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import os
 import re
+import shlex
 import signal
 import socket
 import sys
@@ -104,6 +105,9 @@ def check_app_command(parsed: Any) -> None:
     if getattr(parsed, "headless", False):
         raise ServeError("--headless prints to a console, which a browser does not show: drop --headless "
                          "to serve the app.")
+    if getattr(parsed, "detach", False):
+        raise ServeError("--detach starts a run with no view and returns, so a browser tab would show nothing: "
+                         "drop --detach (a served `run ... --task T` lives in its own process anyway).")
 
 
 def url_host(host: str) -> str:
@@ -247,6 +251,12 @@ class AppServer(Server):
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """One tab's terminal: starts its app process and relays keys and screen until either ends."""
         websocket = web.WebSocketResponse(heartbeat=15)
+        if not websocket.can_prepare(request).ok:
+            # A plain GET (curl, a bookmark): aiohttp would raise from `prepare`, and the response
+            # returned unprepared then ended in its "Unhandled exception" traceback and an empty reply.
+            log.warning("refused a request to %s that is not a websocket (HTTP 400)", request.path)
+            raise web.HTTPBadRequest(text="tuiagents serve: /ws is the websocket of the page the URL with the "
+                                          "token opens; open that URL in a browser\n")
         width = to_int(request.query.get("width", "80"), 80)
         height = to_int(request.query.get("height", "24"), 24)
         served: ServedApp | None = None
@@ -311,7 +321,9 @@ def serve_main(settings: ServeSettings, out: Callable[[str], None] = print,
     gate = TokenGate(port=port)
     logging.basicConfig(level=logging.WARNING, format="tuiagents serve: %(message)s")
     url = f"http://{url_host(settings.host)}:{port}/?{TOKEN_PARAM}={gate.token}"
-    shown = mask(" ".join(["tuiagents", *settings.app_args]))  # a key typed into --task stays masked
+    # quoted as a shell needs it, so it can be pasted; a key typed into --task stays masked (each
+    # argument before quoting, so quoting cannot split a key the mask would know, then the whole)
+    shown = mask(shlex.join(["tuiagents", *map(mask, settings.app_args)]))
 
     def ready() -> None:
         if not is_loopback(settings.host):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Protocol, Union, runtime_c
 
 from pydantic import BaseModel, Field
 
-from tuiagents.engine.decisions import DecidedBy, Decision, Sender
+from tuiagents.engine.decisions import DecidedBy, Decision, DecisionKind, Sender
 from tuiagents.engine.events import DecisionRecorded, DecisionRequested, Event
 from tuiagents.engine.supervisor import InvalidDecision
 
@@ -237,9 +237,8 @@ class LocalRunHandle:
         """
         event = self._pending(request_id)
         if event is None and request_id in self._answered:
-            first = self._answered[request_id][0]
-            return Answered(request_id=request_id, accepted=False, answered_by=first,
-                            reason=f"it was answered already{_by(first)}")
+            sender, first = self._answered[request_id]
+            return answered_already(request_id, first.model_copy(update={"sender": sender}))
         if event is None:
             recorded = self._recorded(request_id)
             if recorded is not None:
@@ -302,10 +301,11 @@ class LocalRunHandle:
 
 
 def answered_already(request_id: str, first: Decision) -> Answered:
-    """The refusal of an answer to `request_id`, which `first` answered already (says by whom)."""
+    """The refusal of an answer to `request_id`, which `first` answered already (says by whom):
+    a stop (of the run, or of its chat) is said as one, not as an answer."""
     who = _by(first.sender) if first.sender is not None else f" by {first.by.words('a person')}"
-    return Answered(request_id=request_id, accepted=False, answered_by=first.sender,
-                    reason=f"it was answered already{who}")
+    what = "it was stopped" if first.kind == DecisionKind.STOP else "it was answered already"
+    return Answered(request_id=request_id, accepted=False, answered_by=first.sender, reason=f"{what}{who}")
 
 
 def _by(sender: Sender | None) -> str:

@@ -7,6 +7,8 @@ view to a run in its own process (`connect`), and the table `tuiagents ps` print
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,15 +35,21 @@ class Attached:
     banner: str
 
 
-def ps_table(runs: list[LiveRun]) -> str:
-    """Runs as `tuiagents ps` prints them: id, team, state, who is waiting, age."""
+def ps_table(runs: list[LiveRun], width: int | None = None) -> str:
+    """Runs as `tuiagents ps` prints them: id, team, state (one word), who is waiting, age; then
+    each run's reason (why it ended and how to continue it, why its socket does not answer) once
+    below the table, wrapped to `width` (the terminal's), so no row wraps at 80 columns."""
     rows = [("ID", "TEAM", "STATE", "WAITING", "AGE")]
     for run in runs:
         rec = run.record
-        state = run.state + (f": {one_line(run.reason, 160)}" if run.reason else "")
-        rows.append((rec.run_id, one_line(rec.team, 24), state, ", ".join(run.waiting) or "-", age(rec.started)))
+        rows.append((rec.run_id, one_line(rec.team, 24), one_line(run.state, 12), ", ".join(run.waiting) or "-",
+                     age(rec.started)))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(r[:4], widths)), r[4]]).rstrip() for r in rows)
+    table = "\n".join("  ".join([*(c.ljust(w) for c, w in zip(r[:4], widths)), r[4]]).rstrip() for r in rows)
+    width = max(width or shutil.get_terminal_size().columns, 40)
+    notes = [textwrap.fill(f"{r.record.run_id} {one_line(r.state, 12)}: {one_line(r.reason, 400)}", width,
+                           subsequent_indent="    ", break_on_hyphens=False) for r in runs if r.reason]
+    return "\n\n".join([table, *(["\n".join(notes)] if notes else [])])
 
 
 def find_run(run_id: str | None, runs: list[LiveRun] | None = None) -> LiveRun:
