@@ -124,7 +124,7 @@ class CockpitActions:
         answered = self.handle.answer(event.request.id, decision, self.sender,
                                       on_refused=lambda late: self.post_message(AnswerRefused(late)))
         if not answered.accepted:
-            self.notify(f"Not sent: {self._refusal_words(answered)}.", severity="warning")
+            self.notify(f"Not sent: {answered.reason}.", severity="warning")
             return False
         self.show_answer_first()
         self.refresh_chrome()
@@ -174,18 +174,9 @@ class CockpitActions:
             words = self.stopping_words()
         return f"the run stopped: {one_line(words or 'no answer is taken', 160)}"
 
-    def _refusal_words(self, answered: Answered) -> str:
-        """Why an answer was not taken: what closed its request when it is closed (a stop is told
-        as a stop, not as "answered already"), else the run's own words."""
-        if self.handle is None or self.handle.is_open(answered.request_id):
-            return answered.reason
-        decision = self.handle.answer_of(answered.request_id)
-        stopped = decision.kind == DecisionKind.STOP if decision is not None else self.state.stopped
-        return self.closed_words(answered.request_id) if stopped else answered.reason
-
     def on_answer_refused(self, message: AnswerRefused) -> None:
         """The run refused an answer this view showed as given: say so, and show the request as it is."""
-        self.notify(f"Not sent: {self._refusal_words(message.answered)}.", severity="warning")
+        self.notify(f"Not sent: {message.answered.reason}.", severity="warning")
         self.refresh_chrome()
 
     def action_approve(self) -> None:
