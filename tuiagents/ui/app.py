@@ -9,6 +9,7 @@ root passes in. Tests build it directly; the CLI opens it through `tuiagents.app
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -98,6 +99,8 @@ class TuiAgentsApp(KeysInOrder, LiveAttach, App[int]):
         self.cockpit: CockpitScreen | None = None
         self.keymap_overrides: dict[str, str] = {}
         self._last_interrupt = 0.0
+        self.terminated = False  # SIGTERM asked the app to end
+        self._sigterm_before: Any = None
         self._themes_loaded = False
         self.load_themes()
 
@@ -121,6 +124,7 @@ class TuiAgentsApp(KeysInOrder, LiveAttach, App[int]):
 
     def on_mount(self) -> None:
         """Apply the keymap, report config problems, then show the first screen."""
+        self._take_sigterm()
         problems = list(self._startup_problems)
         # a remap that would take another action's key, or is no key at all, is warned about and
         # not applied: Textual would silently drop the other action's binding, or leave none
@@ -352,6 +356,13 @@ class TuiAgentsApp(KeysInOrder, LiveAttach, App[int]):
         """q: quit once the run has stopped (a running run is not dropped by accident); an attached
         view just leaves, and the run goes on in its own process."""
         if self._run_active() and not self._attached():
+            stopping = self.cockpit.stopping_words()  # type: ignore[union-attr]
+            if stopping is not None and self.started_here:  # it ends in its own process: leave, saying so
+                self.cockpit.action_detach()  # type: ignore[union-attr]
+                return
+            if stopping is not None:
+                self.notify(f"The run is stopping ({stopping}): q quits once it has stopped.", severity="warning")
+                return
             detach = ", d to leave it going in its own process," if self.started_here else ""
             self.notify(f"The run is still going: press s to stop it first{detach} or Ctrl+C twice to stop and "
                         "quit.", severity="warning")
@@ -365,6 +376,35 @@ class TuiAgentsApp(KeysInOrder, LiveAttach, App[int]):
             self.exit(self.exit_code())
             return
         await self.stop_and_exit("the app was closed")
+
+    def _take_sigterm(self) -> None:
+        """While the app runs, SIGTERM quits it from its event loop, as ctrl+q does (status 143).
+
+        The command line's handler raises SystemExit wherever the main thread is: inside a key's
+        handler (a key in the edit dialog on a 2 MB draft) it skipped Textual's shutdown, its writer
+        and input threads kept running, and the process never ended."""
+        self._sigterm_before = signal.getsignal(signal.SIGTERM)
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread: the default stays
+            self._sigterm_before = None
+
+    def on_unmount(self) -> None:
+        """Give SIGTERM back to the handler it had before the app ran."""
+        if self._sigterm_before is None:
+            return
+        try:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+            signal.signal(signal.SIGTERM, self._sigterm_before)
+        except (RuntimeError, ValueError):
+            pass
+
+    def _on_sigterm(self) -> None:
+        self.terminated = True
+        if self._attached():  # leaving never stops a run of another process
+            self.exit(self.exit_code())
+            return
+        self.run_worker(self.stop_and_exit("the app was ended (SIGTERM)"), group="sigterm", exit_on_error=False)
 
     async def stop_and_exit(self, reason: str) -> None:
         """Ask the run to stop, give it a moment to record why, then quit."""
@@ -390,7 +430,9 @@ class TuiAgentsApp(KeysInOrder, LiveAttach, App[int]):
                     pass
 
     def exit_code(self) -> int:
-        """0 when the run ended normally (or never started), 1 when it failed."""
+        """0 when the run ended normally (or never started), 1 when it failed, 143 after SIGTERM."""
+        if self.terminated:
+            return 143
         cockpit = self.cockpit
         if cockpit is None:
             return 0

@@ -20,6 +20,7 @@ from tuiagents.engine.decisions import (
     RequestKind,
     Scope,
     Sender,
+    person_words,
 )
 from tuiagents.engine.events import DecisionRequested
 from tuiagents.engine.handle import (
@@ -78,6 +79,9 @@ class CockpitActions:
     answer_dialogs: dict[str, ModalScreen[Any]]
     current_request: Callable[[], DecisionRequested | None]
     refresh_chrome: Callable[[], None]
+    #: a stop of the whole run this view sent, taken as given until the run refuses it (its
+    #: StopRequested may not have come back yet)
+    stop_sent: bool = False
     post_message: Callable[[Message], bool]
     show_answer_first: Callable[[], None]
     _reveal: Callable[[str], None]
@@ -151,13 +155,24 @@ class CockpitActions:
         for rid, dialog in list(self.answer_dialogs.items()):
             if self.handle.is_open(rid) or not dialog.is_attached:
                 continue
-            decision = self.handle.answer_of(rid)
-            if decision is not None:
-                what = f"Answered already: {one_line(decision.describe(self.state.viewer), 160)}."
-            else:
-                what = f"The run stopped: {one_line(self.state.stop_words() or 'no answer is taken', 160)}."
-            show_answered_elsewhere(dialog, f"{what} Nothing sent from here is taken; Esc closes.")
+            what = self.closed_words(rid)
+            show_answered_elsewhere(dialog, f"{what[0].upper()}{what[1:]}. Nothing sent from here is taken; Esc closes.")
             del self.answer_dialogs[rid]
+
+    def closed_words(self, request_id: str) -> str:
+        """What closed `request_id`, for this viewer: another answer ("answered already: rejected:
+        …, by ann"), or a stop ("the run stopped: stopped by ann"). A stop closes every open
+        request with a STOP decision, which is not an answer to speak of as one."""
+        decision = self.handle.answer_of(request_id) if self.handle is not None else None
+        if decision is not None and decision.kind != DecisionKind.STOP:
+            return f"answered already: {one_line(decision.describe(self.state.viewer), 160)}"
+        if self.state.stopped:
+            words = self.state.stop_words()
+        elif decision is not None:
+            words = f"stopped by {person_words(decision.sender, self.state.viewer)}"
+        else:
+            words = self.stopping_words()
+        return f"the run stopped: {one_line(words or 'no answer is taken', 160)}"
 
     def on_answer_refused(self, message: AnswerRefused) -> None:
         """The run refused an answer this view showed as given: say so, and show the request as it is."""
@@ -305,14 +320,37 @@ class CockpitActions:
         if self._control(StopRun()):  # announced by the engine as StopRequested, shown from there
             self.notify("Stopping the run…")  # at once: a run whose process is busy says so later
 
+    def stopping_words(self) -> str | None:
+        """Who asked the run to stop, for this viewer ("you asked it to stop"), once a stop of the
+        whole run was asked and the run has not ended yet; None otherwise.
+
+        A stop asked while code runs ends the run only once the block is killed: until then the run
+        is not stopped, but it is not going on either."""
+        if self.state.stopped:
+            return None
+        asked = self.state.controls.stop_requested
+        if asked is not None:
+            who = person_words(asked.sender, self.state.viewer)
+        elif self.stop_sent:
+            who = "you"
+        else:
+            return None
+        return f"{who} asked it to stop"
+
     def action_detach(self) -> None:
-        """Leave the run going in its own process and close this view."""
+        """Leave the run going in its own process and close this view (a run asked to stop is not
+        said to go on: it ends in its own process)."""
         if self.handle is None or self.handle.local:
             return self.notify("This run lives in this app's process (a resumed run or the demo): it cannot go "
                                "on without it. Start runs with `tuiagents run --detach` to leave them.",
                                severity="warning")
-        self.app.exit_note = (f"Run {self.handle.run_id} goes on in its own process. Come back with: "
-                              f"tuiagents attach {self.handle.run_id}")
+        run_id = self.handle.run_id
+        stopping = self.stopping_words()
+        if stopping is not None:
+            self.app.exit_note = (f"Run {run_id} is stopping ({stopping}): it ends in its own process, with "
+                                  "nothing to come back to. `tuiagents sessions` shows how it ended.")
+        else:
+            self.app.exit_note = f"Run {run_id} goes on in its own process. Come back with: tuiagents attach {run_id}"
         self.app.exit(0)
 
     def action_cancel_execution(self) -> None:
@@ -330,10 +368,14 @@ class CockpitActions:
                                    on_refused=lambda late: self.post_message(ControlRefused(late)))
         if not done.applied:
             self.notify(f"Not done: {done.reason}.", severity="warning")
+        elif isinstance(control, StopRun):
+            self.stop_sent = True
         return done.applied
 
     def on_control_refused(self, message: ControlRefused) -> None:
         """The run did not apply a control this view took as sent: say why."""
+        if message.done.control == StopRun().type:
+            self.stop_sent = False
         self.notify(f"Not done: {message.done.reason}.", severity="warning")
         self.refresh_chrome()
 

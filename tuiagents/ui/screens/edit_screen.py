@@ -24,13 +24,65 @@ from textual.widgets import Button, Label, Static, TextArea
 from tuiagents.text import hidden_warning
 from tuiagents.ui.actions import Where, bindings_of
 from tuiagents.ui.safe_text import inert
+from tuiagents.ui.widgets.long_lines import LONG_LINE, longest_line
+
+
+DIFF_CONTEXT = 300
+"""Characters of a long changed line shown around the change in the diff (the rest is elided)."""
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many first characters `a` and `b` share (a binary search of slice comparisons: fast on 2 MB)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _cut(text: str, start: int, end: int) -> str:
+    """`text[start:end]` widened by the context, saying how much is left out on each side."""
+    start, end = max(0, start - DIFF_CONTEXT), min(len(text), end + DIFF_CONTEXT)
+    head = f"…({start:,} characters)…" if start else ""
+    tail = f"…({len(text) - end:,} characters)…" if end < len(text) else ""
+    return head + text[start:end] + tail
+
+
+def _focus_long_lines(lines: list[str]) -> list[str]:
+    """Diff lines with each long one cut to the part that changed: a one-line replacement shows
+    its two lines around their first and last differing characters, any other long line its ends.
+    A 2 MB line shown whole would bury the change (and take seconds to draw)."""
+    out = list(lines)
+    index = 0
+    while index < len(out):
+        line = out[index]
+        after = out[index + 1] if index + 1 < len(out) else ""
+        if index < 2 or max(len(line), len(after)) <= LONG_LINE:  # the first two: the file headers
+            index += 1
+        elif line.startswith("-") and after.startswith("+"):
+            old, new = line[1:], after[1:]
+            prefix = _common_prefix(old, new)
+            suffix = _common_prefix(old[prefix:][::-1], new[prefix:][::-1])
+            out[index] = "-" + _cut(old, prefix, len(old) - suffix)
+            out[index + 1] = "+" + _cut(new, prefix, len(new) - suffix)
+            index += 2
+        else:
+            if len(line) > LONG_LINE:
+                body = line[1:]
+                out[index] = f"{line[0]}{body[:DIFF_CONTEXT]}…({len(body) - 2 * DIFF_CONTEXT:,} characters)…{body[-DIFF_CONTEXT:]}"
+            index += 1
+    return out
 
 
 def diff_text(old: str, new: str, old_label: str = "draft", new_label: str = "your edit") -> Text:
-    """A coloured unified diff of `old` → `new` (inert text)."""
+    """A coloured unified diff of `old` → `new` (inert text); a long changed line shows the part
+    that changed."""
     out = Text()
     lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), old_label, new_label, lineterm="", n=2))
-    for line in lines:
+    for line in _focus_long_lines(lines):
         style = ("green" if line.startswith("+") else "red" if line.startswith("-")
                  else "cyan" if line.startswith("@@") else "dim")
         if line.startswith(("+++", "---")):
@@ -71,8 +123,14 @@ class EditScreen(ModalScreen[str | None]):
                 yield Static(Text("Control characters, hidden characters and keys are shown as symbols "
                                   "(␛, ⟨RLO⟩, sk-…abcd); what you send is the text shown here.",
                                   style="dim"), id="edit-note")
-            area = TextArea(self.shown, id="edit-area", soft_wrap=True, show_line_numbers=bool(self.language),
-                            tab_behavior="indent")
+            longest = longest_line(self.shown)
+            if longest > LONG_LINE:
+                # wrapped, such a line costs every key seconds (see widgets/long_lines.py)
+                yield Static(Text(f"Wrapping is off: a line here is {longest:,} characters long, too long to wrap "
+                                  "while you type. Scroll sideways (ctrl+End: the end), or press ctrl+o to edit "
+                                  "it in $EDITOR.", style="dim"), id="edit-unwrapped")
+            area = TextArea(self.shown, id="edit-area", soft_wrap=longest <= LONG_LINE,
+                            show_line_numbers=bool(self.language), tab_behavior="indent")
             if self.language:
                 try:
                     area.language = self.language
