@@ -11,14 +11,16 @@ when it has none. Measured in ``bench/bench_edit_long_line.py``.
 
 from __future__ import annotations
 
-import textual.document._wrapped_document as _wrapped
-import textual.expand_tabs as _expand
-import textual.widgets._text_area as _text_area
+import importlib
+from collections.abc import Callable
 
 LONG_LINE = 10_000
 """A line longer than this (characters) is edited unwrapped."""
 
-_textual_tab_widths = _expand.get_tab_widths
+
+def _textual_tab_widths(line: str, tab_size: int = 4) -> list[tuple[str, int]]:
+    """Textual's own ``get_tab_widths`` (set by `install`)."""
+    raise NotImplementedError  # replaced by install(); never called before it
 
 
 def longest_line(text: str) -> int:
@@ -40,12 +42,26 @@ def expand_tabs_inline(line: str, tab_size: int = 4) -> str:
     return "".join(part + width * " " for part, width in _textual_tab_widths(line, tab_size))
 
 
-def install() -> None:
+def install() -> bool:
     """Give textual's TextArea and its wrapped document the tab fast path (same results, no regex
-    over a line without tabs). Idempotent."""
-    _wrapped.get_tab_widths = tab_widths
-    _wrapped.expand_tabs_inline = expand_tabs_inline
-    _text_area.expand_tabs_inline = expand_tabs_inline
+    over a line without tabs). Idempotent. These are textual's private modules: a textual that
+    lays them out otherwise keeps its own (slower) code, and False says so."""
+    global _textual_tab_widths
+    try:
+        expand = importlib.import_module("textual.expand_tabs")
+        wrapped = importlib.import_module("textual.document._wrapped_document")
+        text_area = importlib.import_module("textual.widgets._text_area")
+        original: Callable[..., list[tuple[str, int]]] = expand.get_tab_widths  # never patched here
+        if not (hasattr(wrapped, "get_tab_widths") and hasattr(wrapped, "expand_tabs_inline")
+                and hasattr(text_area, "expand_tabs_inline")):
+            return False
+    except (ImportError, AttributeError):
+        return False
+    _textual_tab_widths = original
+    wrapped.get_tab_widths = tab_widths
+    wrapped.expand_tabs_inline = expand_tabs_inline
+    text_area.expand_tabs_inline = expand_tabs_inline
+    return True
 
 
 install()
