@@ -265,3 +265,39 @@ def test_an_interrupt_before_the_run_serves_ends_its_process(tmp_path, runtime, 
         [proc] = started
         assert proc.wait(timeout=30) is not None  # it ended, not left serving a run nobody knows
     assert not list(runtime.glob("*.run.json"))
+
+
+def test_a_slow_view_reads_every_frame_whole_after_the_run_process_ends(tmp_path, runtime):
+    """A run that ends right after a multi-MB reply: its process lets a view that reads slowly have
+    every frame whole before it exits (a frame cut at the exit read as 'Invalid JSON: EOF')."""
+    import socket as socketlib
+
+    from tuiagents.session import wire
+
+    big = "BIG " + "x" * 3_000_000 + " TERMINATE"
+    with ScriptedServer(Script(rules=[Rule(agent="assistant", reply=big)])) as server:
+        env = process_env(tmp_path, runtime)
+        config = write_config(tmp_path, server.url)
+        done = tuiagents(env, "run", "--detach", "--config", str(config), "--task", "say it", "--approve", "all")
+        assert done.returncode == 0, done.stderr
+        run_id = re.search(r"Run ([0-9a-f]{12})", done.stdout).group(1)
+        record = json.loads((runtime / f"{run_id}.run.json").read_text())
+        view = socketlib.socket(socketlib.AF_UNIX)
+        view.connect(record["socket"])
+        view.sendall(wire.encode(wire.Hello(version=wire.PROTOCOL_VERSION, sender=ANN))
+                     + wire.encode(wire.Subscribe(id=1)))
+        view.setsockopt(socketlib.SOL_SOCKET, socketlib.SO_RCVBUF, 4096)
+        received = bytearray()
+        view.settimeout(60)
+        while True:  # about 1.5 MB/s: slower than the run writes its frames
+            chunk = view.recv(16384)
+            if not chunk:
+                break
+            received += chunk
+            time.sleep(0.01)
+        view.close()
+    frames = [wire.decode_server(line) for line in bytes(received).splitlines()]  # every one whole
+    events = [e for f in frames for e in (f.events if isinstance(f, wire.Events) else
+                                          [f.event] if isinstance(f, wire.Push) else [])]
+    assert any(getattr(e, "type", "") == "run_stopped" for e in events)
+    assert gone(record["pid"])

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 #: Frames a client may have unread before it counts as gone (a stalled view must not grow memory).
 MAX_QUEUED = 20_000
 HELLO_TIMEOUT = 10.0
+#: How long a run's process, once its run has ended, waits for its views to read what is theirs (a
+#: view that reads nothing must not keep it alive).
+CLOSE_GRACE = 15.0
 
 
 def peer_uid(sock: Any) -> int | None:
@@ -68,6 +71,8 @@ class _Client:
         self.sender = sender
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.subscribed = False
+        #: the task writing `queue` to the view (see `RunServer._pump`)
+        self.pump: asyncio.Task | None = None
 
     def send(self, data: bytes) -> bool:
         """Queue `data`; False when the client lets too much pile up (then it is dropped)."""
@@ -109,16 +114,18 @@ class RunServer:
         os.chmod(self.path, 0o600)
         return self
 
-    async def close(self, grace: float = 2.0) -> None:
-        """Let clients read what is queued (up to `grace` seconds), then close everything."""
-        deadline = time.monotonic() + grace
-        while any(not c.queue.empty() for c in self.clients) and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+    async def close(self, grace: float = CLOSE_GRACE) -> None:
+        """Let every view read what was queued for it, to the last byte (up to `grace` seconds for
+        all: a process that exits with a frame half written leaves its views a cut line), then
+        close everything."""
         if self._server is not None:
             self._server.close()
         for client in list(self.clients):
-            client.queue.put_nowait(None)
-        for task in list(self._tasks):
+            client.queue.put_nowait(None)  # after what is queued: its pump writes that, then ends
+        pumps = [c.pump for c in self.clients if c.pump is not None]
+        if pumps:
+            await asyncio.wait(pumps, timeout=grace)
+        for task in [*self._tasks, *pumps]:
             task.cancel()
         with contextlib.suppress(OSError):
             self.path.unlink()
@@ -189,7 +196,7 @@ class RunServer:
                                                      or "client", where=view_where(hello.sender.where))))
         self.clients.add(client)
         client.send(self._line(self._welcome().model_copy(update={"you": client.sender})))
-        pump = asyncio.create_task(self._pump(client))
+        pump = client.pump = asyncio.create_task(self._pump(client))
         try:
             await self._read_frames(reader, client)
         finally:
@@ -210,7 +217,7 @@ class RunServer:
         return sender
 
     async def _pump(self, client: _Client) -> None:
-        """Write the client's queued lines in order; a None ends it."""
+        """Write the client's queued lines in order; a None ends it, once all is sent."""
         while True:
             data = await client.queue.get()
             if data is None:
@@ -219,6 +226,7 @@ class RunServer:
             await client.writer.drain()
         with contextlib.suppress(Exception):
             client.writer.close()
+            await client.writer.wait_closed()  # the transport's buffer is flushed first
 
     async def _read_frames(self, reader: asyncio.StreamReader, client: _Client) -> None:
         while client in self.clients:
